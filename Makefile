@@ -1,0 +1,112 @@
+# infertop — one binary, bin/infertop. See README.md.
+#
+#   make            build bin/infertop (CUDA side too when nvcc is found; CUDA=0 leaves it out)
+#   make run        the main job
+#   make test       unit tests (plain and ASan+UBSan) and command-line tests
+#   make bench      CPU benchmark (bandwidth roofline, prefill/decode, naive vs flash)
+#   make deps       install missing Debian packages (as root)
+#   make clean
+#
+# Variables: CUDA=0|1  NVTX=0|1  SAN=1 (ASan+UBSan build into build-san/)  V=1 (verbose)
+
+CC      ?= cc
+NVCC    ?= $(shell command -v nvcc 2>/dev/null)
+CUDA_HOME ?= $(if $(NVCC),$(patsubst %/bin/,%,$(dir $(realpath $(NVCC)))),/usr/local/cuda)
+CUDA    ?= $(if $(NVCC),1,0)
+NVTX    ?= $(if $(wildcard $(CUDA_HOME)/include/nvtx3/nvToolsExt.h),1,0)
+SAN     ?= 0
+
+ifeq ($(SAN),1)
+B       := build-san
+OPT     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+CUDA    := 0
+else
+B       := build
+OPT     := -O2 -g
+endif
+
+DEPS_PC := ncursesw libcjson inih
+CFLAGS  += -std=c11 $(OPT) -Wall -Wextra -Werror -D_GNU_SOURCE -I. -pthread \
+           $(shell pkg-config --cflags $(DEPS_PC) 2>/dev/null)
+LDFLAGS += $(if $(filter 1,$(SAN)),-fsanitize=address,undefined)
+LDLIBS  += $(shell pkg-config --libs $(DEPS_PC) 2>/dev/null) -lm -ldl -pthread
+
+ifeq ($(NVTX),1)
+CFLAGS  += -isystem $(CUDA_HOME)/include
+else
+CFLAGS  += -DNVTX_DISABLE
+endif
+
+# Sources: every .c in a layer folder belongs to the library; tui/main.c is the entry.
+LIB_SRC := $(wildcard kernels/*.c kernels/cpu/*.c core/*.c traces/*.c tui/*.c)
+LIB_SRC := $(filter-out tui/main.c,$(LIB_SRC))
+CU_SRC  := $(wildcard kernels/cuda/*.cu)
+CUC_SRC := $(wildcard kernels/cuda/*.c)
+
+ifeq ($(CUDA),1)
+CFLAGS  += -DINFERTOP_CUDA=1
+NVFLAGS := -O2 -g -std=c++17 -I. -isystem $(CUDA_HOME)/include --compiler-options=-Wall,-Wextra,-Werror \
+           -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+           $(if $(filter 0,$(NVTX)),-DNVTX_DISABLE)
+LIB_OBJ_CU := $(CU_SRC:%.cu=$(B)/%.o) $(CUC_SRC:%.c=$(B)/%.o)
+LDLIBS  += -L$(CUDA_HOME)/lib64 -lcublas -lcublasLt -lcupti -lcudart -lstdc++ \
+           -Wl,--disable-new-dtags,-rpath,$(CUDA_HOME)/lib64
+endif
+
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o) $(LIB_OBJ_CU)
+LIB     := $(B)/libinfertop.a
+BIN     := bin/infertop$(if $(filter 1,$(SAN)),-san)
+
+TEST_SRC := $(wildcard tests/unit/*.c)
+TEST_BIN := $(B)/test_unit
+
+ifneq ($(V),1)
+Q := @
+endif
+
+.PHONY: all run test test-unit test-san bench deps clean model fuzz
+all: $(BIN)
+
+$(BIN): $(B)/tui/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD  $@  (cuda=$(CUDA) nvtx=$(NVTX) san=$(SAN))"
+
+$(LIB): $(LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/%.o: %.cu
+	@mkdir -p $(dir $@)
+	@echo "  NVCC $<"
+	$(Q)$(NVCC) $(NVFLAGS) -MMD -MP -c -o $@ $<
+
+$(TEST_BIN): $(TEST_SRC:%.c=$(B)/%.o) $(LIB)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(LDLIBS)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+run: $(BIN)
+	./$(BIN) generate --model synth:smollm2-135m --prompt "The KV cache grows with every token" -n 32
+
+test: deps
+	$(MAKE) --no-print-directory all $(TEST_BIN)
+	$(MAKE) --no-print-directory SAN=1 all build-san/test_unit
+	tests/run_all.sh
+
+BENCH_BIN := $(B)/bench_cpu
+$(BENCH_BIN): $(B)/tests/bench/bench_cpu.o $(LIB)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: $(BENCH_BIN)
+	./$(BENCH_BIN)
+
+deps:
+	@tests/deps.sh
+
+clean:
+	rm -rf build build-san bin

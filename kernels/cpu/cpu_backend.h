@@ -1,0 +1,15 @@
+/* kernels/cpu/cpu_backend.h — the CPU backend (C11, pthreads, AVX2/AVX-512 with a scalar path). */
+#ifndef INFERTOP_CPU_BACKEND_H
+#define INFERTOP_CPU_BACKEND_H
+
+#include "kernels/backend.h"
+
+enum cpu_simd { CPU_SIMD_SCALAR, CPU_SIMD_AVX2, CPU_SIMD_AVX512 };
+
+/* n_threads <= 0: all online cores. simd: the best the processor has, capped
+ * by `max_simd` (tests force the scalar path with CPU_SIMD_SCALAR). */
+struct backend *cpu_backend_create(int n_threads, enum cpu_simd max_simd);
+enum cpu_simd cpu_simd_detect(void);
+const char *cpu_simd_name(enum cpu_simd s);
+
+#endif
