@@ -20,7 +20,7 @@ bool backend_cuda_usable(char *reason, size_t n)
 
 struct backend *backend_create(const char *device, int n_threads, char *err, size_t errlen)
 {
-    char why[160];
+    char why[128];
     bool want_cuda = strcmp(device, "cuda") == 0, any = strcmp(device, "auto") == 0;
     if (!want_cuda && !any && strcmp(device, "cpu") != 0) {
         snprintf(err, errlen, "device: unknown '%s' (expected auto, cpu or cuda)", device);

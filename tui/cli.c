@@ -1,0 +1,83 @@
+/* tui/cli.c — argument parsing shared by every command. */
+#include "tui/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("infertop: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* Value of a flag given as "--flag v" or "--flag=v"; advances *i. */
+static const char *flag_value(int argc, char **argv, int *i, const char *flag)
+{
+    size_t n = strlen(flag);
+    if (strncmp(argv[*i], flag, n) == 0 && argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (*i + 1 >= argc) return NULL;
+    return argv[++*i];
+}
+
+static bool is_flag(const char *arg, const char *flag)
+{
+    size_t n = strlen(flag);
+    return strncmp(arg, flag, n) == 0 && (arg[n] == 0 || arg[n] == '=');
+}
+
+static int set_opt(struct cli_args *a, const char *key, const char *value)
+{
+    char err[256];
+    if (options_set(&a->opt, key, value, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_parse(int argc, char **argv, struct cli_args *a)
+{
+    char err[256];
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i], *v = NULL;
+#define VALUE(flag) do { if (!(v = flag_value(argc, argv, &i, flag))) { \
+            cli_error("%s: expected a value after it", flag); return -1; } } while (0)
+        if (is_flag(arg, "--model")) { VALUE("--model"); a->model = v; }
+        else if (is_flag(arg, "--prompt")) { VALUE("--prompt"); a->prompt = v; }
+        else if (is_flag(arg, "--scenario")) { VALUE("--scenario"); a->scenario = v; }
+        else if (is_flag(arg, "--json")) { VALUE("--json"); a->json = v; }
+        else if (is_flag(arg, "--device")) { VALUE("--device"); if (set_opt(a, "device", v)) return -1; }
+        else if (is_flag(arg, "--threads")) { VALUE("--threads"); if (set_opt(a, "threads", v)) return -1; }
+        else if (is_flag(arg, "--set")) {
+            VALUE("--set");
+            if (options_set_list(&a->opt, v, err, sizeof err) < 0) { cli_error("--set %s", err); return -1; }
+        } else if (strcmp(arg, "-n") == 0 || is_flag(arg, "--n-predict")) {
+            VALUE(arg[1] == 'n' ? "-n" : "--n-predict");
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || end == v || n < 1 || n > 1000000) {
+                cli_error("-n: expected a token count in [1, 1000000], got '%s'", v);
+                return -1;
+            }
+            a->n_predict = (int)n;
+        } else if (strcmp(arg, "--chat") == 0) a->chat = true;
+        else if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) a->quiet = true;
+        else if (arg[0] == '-' && arg[1]) {
+            cli_error("%s: unknown flag for '%s' (see `infertop help`)", arg, a->cmd);
+            return -1;
+        } else if (a->n_positional < (int)(sizeof a->positional / sizeof a->positional[0])) {
+            a->positional[a->n_positional++] = arg;
+        } else {
+            cli_error("%s: too many arguments", arg);
+            return -1;
+        }
+#undef VALUE
+    }
+    return 0;
+}

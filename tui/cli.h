@@ -1,0 +1,34 @@
+/* tui/cli.h — command-line front end: shared argument parsing and commands.
+ *
+ * Exit codes: 0 success, 1 runtime failure, 2 bad input (option, file, flag). */
+#ifndef INFERTOP_CLI_H
+#define INFERTOP_CLI_H
+
+#include "core/options.h"
+
+#define EXIT_BAD_INPUT 2
+
+struct cli_args {
+    const char *cmd;
+    const char *model;        /* --model; default synth:smollm2-135m */
+    const char *prompt;       /* --prompt */
+    const char *scenario;     /* --scenario */
+    const char *json;         /* --json F */
+    int n_predict;            /* -n */
+    bool chat;                /* --chat */
+    bool quiet;               /* -q: no progress/stats chatter */
+    struct options opt;       /* --set k=v, --device, --threads shortcuts */
+    const char *positional[8];
+    int n_positional;
+};
+
+/* Parse argv after the command name. 0 ok; -1 with a message printed (exit 2). */
+int cli_parse(int argc, char **argv, struct cli_args *a);
+
+int cmd_generate(struct cli_args *a);
+int cmd_options(struct cli_args *a);
+int cmd_models(struct cli_args *a);
+
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

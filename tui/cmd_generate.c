@@ -1,0 +1,109 @@
+/* tui/cmd_generate.c — `infertop generate`: plain text generation, one sequence. */
+#include "core/forward.h"
+#include "core/model.h"
+#include "core/sampler.h"
+#include "kernels/registry.h"
+#include "tui/cli.h"
+#include "tui/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Prompt → token ids. Models without a tokenizer (synth:) map each byte of
+ * the prompt to an id deterministically: id = byte mod vocab. */
+static int prompt_tokens(const struct model *m, const char *prompt, int32_t **out)
+{
+    int n = (int)strlen(prompt);
+    if (n == 0) { prompt = " "; n = 1; }
+    *out = malloc((size_t)n * sizeof **out);
+    if (!*out) return -1;
+    for (int i = 0; i < n; i++) (*out)[i] = (int32_t)((unsigned char)prompt[i] % m->cfg.vocab);
+    return n;
+}
+
+static void print_token(const struct model *m, int32_t id)
+{
+    (void)m;
+    printf("%d ", id);
+    fflush(stdout);
+}
+
+/* KV for one sequence: contiguous [layers][ctx][kv_dim], one table entry. */
+struct seq_kv { struct kv_view view; int32_t table[1]; };
+
+static int seq_kv_alloc(struct seq_kv *s, struct backend *be, const struct model_config *c, int ctx)
+{
+    size_t kvd = (size_t)c->n_kv_heads * c->head_dim, n = (size_t)c->n_layers * ctx * kvd;
+    memset(s, 0, sizeof *s);
+    s->view.k = backend_alloc(be, n * sizeof(float));
+    s->view.v = backend_alloc(be, n * sizeof(float));
+    s->view.layer_stride = (size_t)ctx * kvd;
+    s->view.table = s->table;
+    s->view.n_blocks = 1;
+    s->view.block_size = ctx;
+    s->view.kv_dim = (int)kvd;
+    return s->view.k && s->view.v ? 0 : -1;
+}
+
+int cmd_generate(struct cli_args *a)
+{
+    struct session S;
+    if (session_open(&S, a) != 0) return S.exit_code;
+    struct model *m = &S.model;
+    int n_predict = a->n_predict ? a->n_predict : (int)opt_i(&a->opt, OPT_MAX_TOKENS);
+    int32_t *prompt = NULL;
+    int n_prompt = prompt_tokens(m, a->prompt ? a->prompt : "Hello", &prompt);
+    int ctx = n_prompt + n_predict, rc = 1;
+    char err[256];
+    struct seq_kv kv;
+    struct forward fw = {0};
+    struct sampler smp = {0};
+    float *logits = malloc((size_t)m->cfg.vocab * sizeof *logits);
+
+    if (ctx > m->cfg.max_ctx && !a->quiet)
+        fprintf(stderr, "infertop: note: %d tokens exceed the model's trained context %d\n", ctx,
+                m->cfg.max_ctx);
+    if (n_prompt < 0 || !logits || seq_kv_alloc(&kv, S.be, &m->cfg, ctx) < 0 ||
+        forward_init(&fw, m, S.be, n_prompt, err, sizeof err) < 0 ||
+        sampler_init(&smp, m->cfg.vocab, (float)opt_f(&a->opt, OPT_TEMPERATURE),
+                     (int)opt_i(&a->opt, OPT_TOP_K), (float)opt_f(&a->opt, OPT_TOP_P),
+                     (uint64_t)opt_i(&a->opt, OPT_SEED)) < 0) {
+        cli_error("generate: out of memory for a %d-token context", ctx);
+        goto done;
+    }
+    fw.attn = (enum attn_impl)opt_i(&a->opt, OPT_ATTN);
+
+    struct fwd_seq seq = {prompt, n_prompt, 0, kv.view, false};
+    uint64_t t0 = now_ns();
+    forward_batch(&fw, &seq, 1, logits);
+    int32_t tok = sampler_sample(&smp, logits);
+    uint64_t t_first = now_ns();
+    if (!a->quiet) fprintf(stderr, "prompt: %d tokens\n", n_prompt);
+    print_token(m, tok);
+    int generated = 1;
+    for (; generated < n_predict; generated++) {
+        struct fwd_seq d = {&tok, 1, n_prompt + generated - 1, kv.view, false};
+        forward_batch(&fw, &d, 1, logits);
+        tok = sampler_sample(&smp, logits);
+        print_token(m, tok);
+    }
+    uint64_t t_end = now_ns();
+    printf("\n");
+    double prefill_s = (t_first - t0) / 1e9, decode_s = (t_end - t_first) / 1e9;
+    fprintf(stderr,
+            "prompt tokens %d | prefill %.1f ms (%.1f tok/s) | time to first token %.1f ms | "
+            "decode %d tokens in %.1f ms (%.2f tok/s)\n",
+            n_prompt, prefill_s * 1e3, n_prompt / prefill_s, prefill_s * 1e3, generated - 1,
+            decode_s * 1e3, generated > 1 ? (generated - 1) / decode_s : 0.0);
+    rc = 0;
+done:
+    sampler_free(&smp);
+    forward_free(&fw);
+    backend_free(S.be, kv.view.k);
+    backend_free(S.be, kv.view.v);
+    free(logits);
+    free(prompt);
+    session_close(&S);
+    return rc;
+}

@@ -1,0 +1,50 @@
+/* tui/main.c — `infertop COMMAND [flags]`: dispatch to the commands. */
+#include "tui/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct command {
+    const char *name;
+    int (*run)(struct cli_args *a);
+    const char *usage;
+};
+
+static const struct command COMMANDS[] = {
+    {"generate", cmd_generate, "generate --model M --prompt TEXT [-n N] [--set k=v ...]   plain text generation"},
+    {"options",  cmd_options,  "options                                                  every option: type, values, default, help"},
+    {"models",   cmd_models,   "models                                                   synthetic presets: params, bytes, KV/token"},
+};
+#define N_COMMANDS (int)(sizeof COMMANDS / sizeof COMMANDS[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out, "infertop — an inference engine you can watch: KV cache, batching, attention, traffic.\n\n"
+                 "usage: infertop COMMAND [flags]\n\n");
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  infertop %s\n", COMMANDS[i].usage);
+    fprintf(out, "\ncommon flags: --model synth:NAME|FILE.gguf  --device auto|cpu|cuda  --threads N\n"
+                 "              --set \"k=v k2=v2\" (see `infertop options`)  -q (quiet)\n"
+                 "exit codes: 0 ok, 1 runtime failure, 2 bad input\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stdout);
+        return 0;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "help") || !strcmp(name, "--help") || !strcmp(name, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    for (int i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(COMMANDS[i].name, name) != 0) continue;
+        struct cli_args a = {.cmd = name};
+        options_defaults(&a.opt);
+        if (cli_parse(argc - 2, argv + 2, &a) < 0) return EXIT_BAD_INPUT;
+        return COMMANDS[i].run(&a);
+    }
+    cli_error("%s: unknown command (expected one of: generate, options, models, help)", name);
+    return EXIT_BAD_INPUT;
+}
