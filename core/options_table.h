@@ -26,3 +26,27 @@ X(TOP_P,       "top_p",       OT_FLOAT, "0.95",  NULL, 0, 1,            "samplin
   "nucleus sampling: smallest set with probability >= p (1 = off)")
 X(MAX_TOKENS,  "max_tokens",  OT_INT,   "64",    NULL, 1, 1000000,      "runtime", 1,
   "tokens to generate per request")
+X(KV,          "kv",          OT_ENUM,  "paged", "paged|contiguous", 0, 0, "paged-attention", 0,
+  "KV allocator: paged blocks on demand, or contiguous max_seq reservations per request")
+X(BLOCK,       "block",       OT_ENUM,  "16",    "8|16|32", 0, 0,       "paged-attention", 0,
+  "tokens per KV block (paged)")
+X(KV_MEM,      "kv_mem",      OT_SIZE,  "64M",   NULL, 65536, 1099511627776.0, "kv-cache", 0,
+  "KV pool budget in bytes (f32 K and V for every layer)")
+X(KV_BLOCKS,   "kv_blocks",   OT_INT,   "0",     NULL, 0, 16777216,     "kv-cache", 0,
+  "KV pool size in blocks (0 = from kv_mem)")
+X(MAX_SEQ,     "max_seq",     OT_INT,   "1024",  NULL, 16, 1048576,     "kv-cache", 0,
+  "longest request in tokens; contiguous KV reserves this much per request")
+X(PREFIX_CACHE,"prefix_cache",OT_BOOL,  "on",    NULL, 0, 0,            "paged-attention", 1,
+  "share KV blocks of identical prompt prefixes (paged)")
+X(BATCHING,    "batching",    OT_ENUM,  "continuous", "static|continuous", 0, 0, "batching", 1,
+  "static: a batch runs to its last request; continuous: admit and evict every step")
+X(MAX_BATCH,   "max_batch",   OT_INT,   "16",    NULL, 1, 4096,         "batching", 1,
+  "most requests running at once")
+X(MAX_TOKENS_STEP, "max_tokens_per_step", OT_INT, "512", NULL, 1, 1048576, "batching", 1,
+  "token budget of one engine step (decode tokens + prefill chunks)")
+X(CHUNKED_PREFILL, "chunked_prefill", OT_INT, "0", NULL, 0, 1048576,  "batching", 1,
+  "prefill chunk per request per step in tokens (0 = whole prompts)")
+X(BATCH_WAIT,  "batch_wait",  OT_FLOAT, "50",    NULL, 0, 600000,       "batching", 1,
+  "static batching: ms to wait for a full batch before starting a partial one")
+X(REQUESTS,    "requests",    OT_INT,   "0",     NULL, 0, 1000000,      "workload", 0,
+  "override the scenario's request count (0 = as in the file)")

@@ -15,6 +15,7 @@ struct cli_args {
     const char *scenario;     /* --scenario */
     const char *json;         /* --json F */
     int n_predict;            /* -n */
+    const char *spec_a, *spec_b; /* ab: --a, --b */
     bool chat;                /* --chat */
     bool quiet;               /* -q: no progress/stats chatter */
     struct options opt;       /* --set k=v, --device, --threads shortcuts */
@@ -28,6 +29,8 @@ int cli_parse(int argc, char **argv, struct cli_args *a);
 int cmd_generate(struct cli_args *a);
 int cmd_options(struct cli_args *a);
 int cmd_models(struct cli_args *a);
+int cmd_bench(struct cli_args *a);
+int cmd_ab(struct cli_args *a);
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -12,6 +12,8 @@ struct command {
 
 static const struct command COMMANDS[] = {
     {"generate", cmd_generate, "generate --model M --prompt TEXT [-n N] [--set k=v ...]   plain text generation"},
+    {"bench",    cmd_bench,    "bench [--scenario F] [--model M] [--set k=v ...] [--json F]   headless scenario run, serving report"},
+    {"ab",       cmd_ab,       "ab --a \"k=v ...\" --b \"k=v ...\" [--scenario F] [--json F]   two configs, same requests, B/A"},
     {"options",  cmd_options,  "options                                                  every option: type, values, default, help"},
     {"models",   cmd_models,   "models                                                   synthetic presets: params, bytes, KV/token"},
 };
@@ -45,6 +47,6 @@ int main(int argc, char **argv)
         if (cli_parse(argc - 2, argv + 2, &a) < 0) return EXIT_BAD_INPUT;
         return COMMANDS[i].run(&a);
     }
-    cli_error("%s: unknown command (expected one of: generate, options, models, help)", name);
+    cli_error("%s: unknown command (expected one of: generate, bench, ab, options, models, help)", name);
     return EXIT_BAD_INPUT;
 }

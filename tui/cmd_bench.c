@@ -1,0 +1,363 @@
+/* tui/cmd_bench.c — `infertop bench` and `infertop ab`: headless scenario runs
+ * with a serving report (text, and JSON with --json). */
+#include "core/engine.h"
+#include "core/report.h"
+#include "core/workload.h"
+#include "tui/cli.h"
+#include "tui/session.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_SCENARIO "scenarios/smoke.ini"
+
+/* Options = defaults, then the scenario's [options], then the command line's --set. */
+static int merge_options(const struct scenario *sc, const struct options *cli, struct options *out)
+{
+    char err[256];
+    options_defaults(out);
+    for (int i = 0; i < sc->n_options; i++)
+        if (options_set(out, sc->options[i].key, sc->options[i].value, err, sizeof err) < 0) {
+            cli_error("%s:%d: %s", sc->path, sc->options[i].line, err);
+            return -1;
+        }
+    for (int i = 0; i < OPT_COUNT; i++)
+        if (cli->explicit_set[i]) { out->v[i] = cli->v[i]; out->explicit_set[i] = true; }
+    return 0;
+}
+
+struct bench_setup {
+    struct scenario sc;
+    struct options opt;
+    const char *model;
+};
+
+static int load_setup(struct cli_args *a, const struct options *overrides, struct bench_setup *b)
+{
+    char err[512];
+    const char *path = a->scenario ? a->scenario : DEFAULT_SCENARIO;
+    if (scenario_load(path, &b->sc, err, sizeof err) < 0) { cli_error("%s", err); return -1; }
+    if (merge_options(&b->sc, overrides, &b->opt) < 0) return -1;
+    if (opt_i(&b->opt, OPT_REQUESTS) > 0) {
+        char n[32];
+        snprintf(n, sizeof n, "%lld", (long long)opt_i(&b->opt, OPT_REQUESTS));
+        if (scenario_set(&b->sc, "requests", n, err, sizeof err) < 0) { cli_error("%s", err); return -1; }
+    }
+    b->model = a->model ? a->model : b->sc.model[0] ? b->sc.model : NULL;
+    return 0;
+}
+
+static void progress(const struct engine *e, bool quiet, bool final)
+{
+    if (quiet || !isatty(2)) return;
+    const struct scheduler *s = &e->sched;
+    long out = 0;
+    for (int i = 0; i < s->n_reqs; i++) out += s->reqs[i].n_generated;
+    double t = engine_now(e), rate = t > 0 ? out / t : 0;
+    double left = 0;
+    for (int i = 0; i < s->n_reqs; i++) left += s->reqs[i].max_output - s->reqs[i].n_generated;
+    fprintf(stderr, "\r  %d/%d requests | %ld tokens | %.1f tok/s | ETA %.0f s   %s", s->n_finished,
+            s->n_reqs, out, rate, rate > 0 ? left / rate : 0.0, final ? "\n" : "");
+}
+
+/* Run the engine over the workload to the end. 0 ok, 1 engine failure. */
+static int run_engine(struct engine *e, bool quiet)
+{
+    double last = 0;
+    int rc;
+    while ((rc = engine_step(e, 0.05)) >= 0) {
+        if (engine_now(e) - last > 0.5) { progress(e, quiet, false); last = engine_now(e); }
+    }
+    progress(e, quiet, true);
+    if (e->failed) { cli_error("engine: %s", e->error); return 1; }
+    return 0;
+}
+
+/* Saturation probe: the scenario's first requests all at t=0; capacity =
+ * completed requests per second. Used for rates written as "0.8x". */
+static int probe_capacity(struct session *S, struct bench_setup *b, bool quiet, double *cap)
+{
+    char err[512];
+    struct scenario p = b->sc;
+    int n = (int)opt_i(&b->opt, OPT_MAX_BATCH) * 2;
+    char nbuf[32];
+    snprintf(nbuf, sizeof nbuf, "%d", n < 8 ? 8 : n);
+    if (scenario_set(&p, "arrival.process", "all", err, sizeof err) < 0 ||
+        scenario_set(&p, "requests", nbuf, err, sizeof err) < 0) { cli_error("%s", err); return 2; }
+    struct workload w;
+    if (workload_generate(&p, S->model.cfg.vocab, 0, &w, err, sizeof err) < 0) { cli_error("%s", err); return 2; }
+    struct engine e;
+    if (engine_init(&e, &b->opt, &S->model, S->be, &w, err, sizeof err) < 0) {
+        cli_error("%s", err); workload_free(&w); return 2;
+    }
+    if (!quiet) fprintf(stderr, "probe: %d requests at t=0 to measure capacity...\n", w.n);
+    int rc = run_engine(&e, quiet);
+    struct report r;
+    report_compute(&e, 0, 0, &r);
+    *cap = r.req_s;
+    if (!quiet) fprintf(stderr, "probe: capacity %.3f req/s (measured)\n", *cap);
+    engine_free(&e);
+    workload_free(&w);
+    return rc;
+}
+
+static int run_one(struct session *S, struct bench_setup *b, bool quiet, struct report *r)
+{
+    char err[512];
+    double cap = 0;
+    if (scenario_needs_capacity(&b->sc)) {
+        int rc = probe_capacity(S, b, quiet, &cap);
+        if (rc) return rc;
+    }
+    struct workload w;
+    if (workload_generate(&b->sc, S->model.cfg.vocab, cap, &w, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        return 2;
+    }
+    struct engine e;
+    if (engine_init(&e, &b->opt, &S->model, S->be, &w, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        workload_free(&w);
+        return 2;
+    }
+    if (!quiet) fprintf(stderr, "run: %s, %d requests (%s arrivals%s)\n", b->sc.name, w.n,
+                        arrival_process_name(b->sc.arrival.process),
+                        w.rate_req_s > 0 ? ", rate set" : "");
+    int rc = run_engine(&e, quiet);
+    report_compute(&e, b->sc.slo.ttft_ms, b->sc.slo.tpot_ms, r);
+    engine_free(&e);
+    workload_free(&w);
+    return rc;
+}
+
+/* ---- output ---- */
+
+struct metric { const char *name; double (*get)(const struct report *r); const char *unit; };
+#define M(field) static double get_##field(const struct report *r) { return r->field; }
+#define MD(field, stat) static double get_##field##_##stat(const struct report *r) { return r->field.stat; }
+M(req_s) M(output_tok_s) M(total_tok_s) M(goodput_req_s) M(kv_util_mean_pct) M(kv_util_peak_pct)
+M(kv_waste_pct) M(batch_mean) M(batch_occupancy_pct) M(prefill_time_pct) M(duration_s)
+MD(ttft_ms, p50) MD(ttft_ms, p99) MD(tpot_ms, p50) MD(tpot_ms, p99) MD(itl_ms, p50) MD(itl_ms, p99)
+MD(e2e_ms, p50) MD(e2e_ms, p99)
+static double get_preemptions(const struct report *r) { return (double)r->preemptions; }
+static double get_prefill_computed(const struct report *r) { return (double)r->prefill_computed_tokens; }
+static double get_prefix_hits(const struct report *r) { return (double)r->prefix_hit_tokens; }
+static double get_attn_dram(const struct report *r) { return r->attn_dram_bytes / 1e6; }
+#undef M
+#undef MD
+
+static const struct metric METRICS[] = {
+    {"duration", get_duration_s, "s"},
+    {"throughput", get_req_s, "req/s"},
+    {"output tokens/s", get_output_tok_s, "tok/s"},
+    {"total tokens/s", get_total_tok_s, "tok/s"},
+    {"goodput", get_goodput_req_s, "req/s"},
+    {"TTFT p50", get_ttft_ms_p50, "ms"},
+    {"TTFT p99", get_ttft_ms_p99, "ms"},
+    {"TPOT p50", get_tpot_ms_p50, "ms"},
+    {"TPOT p99", get_tpot_ms_p99, "ms"},
+    {"ITL p50", get_itl_ms_p50, "ms"},
+    {"ITL p99", get_itl_ms_p99, "ms"},
+    {"E2E p50", get_e2e_ms_p50, "ms"},
+    {"E2E p99", get_e2e_ms_p99, "ms"},
+    {"KV util mean", get_kv_util_mean_pct, "%"},
+    {"KV util peak", get_kv_util_peak_pct, "%"},
+    {"KV waste", get_kv_waste_pct, "% alloc"},
+    {"batch mean", get_batch_mean, "req"},
+    {"batch occupancy", get_batch_occupancy_pct, "%"},
+    {"preemptions", get_preemptions, ""},
+    {"prefill time", get_prefill_time_pct, "%"},
+    {"prefill tokens run", get_prefill_computed, "tok"},
+    {"prefix cache hits", get_prefix_hits, "tok"},
+    {"attn DRAM (modeled)", get_attn_dram, "MB"},
+};
+#define N_METRICS (int)(sizeof METRICS / sizeof METRICS[0])
+
+static void print_dist(const char *name, const struct dist_stats *d)
+{
+    printf("  %-8s mean %9.2f  p50 %9.2f  p90 %9.2f  p99 %9.2f  max %9.2f  ms (n=%d)\n", name, d->mean,
+           d->p50, d->p90, d->p99, d->max, d->n);
+}
+
+static void print_report(const struct bench_setup *b, const struct session *S, const struct report *r)
+{
+    char opts[1024];
+    options_format(&b->opt, opts, sizeof opts, false);
+    printf("scenario %s | model %s | device %s\noptions  %s\n", b->sc.name, S->model.source,
+           S->be->ops->name, opts);
+    printf("requests %d finished in %.2f s, %llu steps\n", r->finished, r->duration_s,
+           (unsigned long long)r->steps);
+    printf("throughput %.3f req/s | output %.1f tok/s | total %.1f tok/s | goodput %.3f req/s",
+           r->req_s, r->output_tok_s, r->total_tok_s, r->goodput_req_s);
+    if (r->slo_ttft_ms > 0 || r->slo_tpot_ms > 0)
+        printf(" (SLO TTFT <= %.0f ms, TPOT <= %.0f ms)", r->slo_ttft_ms, r->slo_tpot_ms);
+    printf("\nlatency (percentiles: linear interpolation between closest ranks)\n");
+    print_dist("TTFT", &r->ttft_ms);
+    print_dist("TPOT", &r->tpot_ms);
+    print_dist("ITL", &r->itl_ms);
+    print_dist("E2E", &r->e2e_ms);
+    printf("KV cache utilization mean %.1f%% peak %.1f%% | waste %.1f%% of allocated "
+           "(reserved-but-empty + internal fragmentation)\n",
+           r->kv_util_mean_pct, r->kv_util_peak_pct, r->kv_waste_pct);
+    printf("batch mean %.2f max %.0f (occupancy %.1f%% of max_batch) | preemptions %llu\n",
+           r->batch_mean, r->batch_max, r->batch_occupancy_pct, (unsigned long long)r->preemptions);
+    printf("prefill %.1f%% of step time | prompt tokens %ld, run through the model %ld, prefix-cache hits %ld\n",
+           r->prefill_time_pct, r->prompt_tokens, r->prefill_computed_tokens, r->prefix_hit_tokens);
+    printf("op time: attention %.3f s, matmul %.3f s, other %.3f s | attention traffic (modeled): "
+           "DRAM %.1f MB, on-chip %.1f MB\n",
+           r->attn_time_s, r->matmul_time_s, r->other_time_s, r->attn_dram_bytes / 1e6, r->attn_chip_bytes / 1e6);
+}
+
+static cJSON *dist_json(const struct dist_stats *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "mean", d->mean);
+    cJSON_AddNumberToObject(o, "p50", d->p50);
+    cJSON_AddNumberToObject(o, "p90", d->p90);
+    cJSON_AddNumberToObject(o, "p99", d->p99);
+    cJSON_AddNumberToObject(o, "max", d->max);
+    return o;
+}
+
+static cJSON *report_json(const struct bench_setup *b, const struct session *S, const struct report *r)
+{
+    cJSON *o = cJSON_CreateObject(), *opts = cJSON_CreateObject(), *t = cJSON_CreateObject(),
+          *kv = cJSON_CreateObject(), *batch = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "scenario", b->sc.name);
+    cJSON_AddStringToObject(o, "model", S->model.source);
+    cJSON_AddStringToObject(o, "device", S->be->ops->name);
+    cJSON_AddStringToObject(o, "device_reason", S->be->reason);
+    for (int i = 0; i < OPT_COUNT; i++) cJSON_AddStringToObject(opts, option_def(i)->name, b->opt.v[i].s);
+    cJSON_AddItemToObject(o, "options", opts);
+    cJSON_AddNumberToObject(o, "requests", r->requests);
+    cJSON_AddNumberToObject(o, "finished", r->finished);
+    cJSON_AddNumberToObject(o, "duration_s", r->duration_s);
+    cJSON_AddNumberToObject(t, "req_s", r->req_s);
+    cJSON_AddNumberToObject(t, "output_tok_s", r->output_tok_s);
+    cJSON_AddNumberToObject(t, "total_tok_s", r->total_tok_s);
+    cJSON_AddItemToObject(o, "throughput", t);
+    cJSON_AddItemToObject(o, "ttft_ms", dist_json(&r->ttft_ms));
+    cJSON_AddItemToObject(o, "tpot_ms", dist_json(&r->tpot_ms));
+    cJSON_AddItemToObject(o, "itl_ms", dist_json(&r->itl_ms));
+    cJSON_AddItemToObject(o, "e2e_ms", dist_json(&r->e2e_ms));
+    cJSON_AddStringToObject(o, "percentile_method", "linear interpolation between closest ranks");
+    cJSON_AddNumberToObject(o, "goodput_req_s", r->goodput_req_s);
+    cJSON_AddNumberToObject(kv, "util_mean_pct", r->kv_util_mean_pct);
+    cJSON_AddNumberToObject(kv, "util_peak_pct", r->kv_util_peak_pct);
+    cJSON_AddNumberToObject(kv, "waste_pct", r->kv_waste_pct);
+    cJSON_AddItemToObject(o, "kv", kv);
+    cJSON_AddNumberToObject(batch, "mean", r->batch_mean);
+    cJSON_AddNumberToObject(batch, "max", r->batch_max);
+    cJSON_AddNumberToObject(batch, "occupancy_pct", r->batch_occupancy_pct);
+    cJSON_AddItemToObject(o, "batch", batch);
+    cJSON_AddNumberToObject(o, "preemptions", (double)r->preemptions);
+    cJSON_AddNumberToObject(o, "prefill_time_pct", r->prefill_time_pct);
+    cJSON_AddNumberToObject(o, "prompt_tokens", (double)r->prompt_tokens);
+    cJSON_AddNumberToObject(o, "output_tokens", (double)r->output_tokens);
+    cJSON_AddNumberToObject(o, "prefill_computed_tokens", (double)r->prefill_computed_tokens);
+    cJSON_AddNumberToObject(o, "prefix_hit_tokens", (double)r->prefix_hit_tokens);
+    cJSON_AddNumberToObject(o, "steps", (double)r->steps);
+    cJSON_AddNumberToObject(o, "attn_dram_bytes_modeled", r->attn_dram_bytes);
+    cJSON_AddNumberToObject(o, "attn_chip_bytes_modeled", r->attn_chip_bytes);
+    return o;
+}
+
+/* Write via a temporary file and rename: never a half-written report. */
+static int write_json(const char *path, cJSON *root)
+{
+    char *text = cJSON_Print(root), tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = text ? fopen(tmp, "w") : NULL;
+    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    if (f) ok = fclose(f) == 0 && ok;
+    if (ok) ok = rename(tmp, path) == 0;
+    if (!ok) { remove(tmp); cli_error("%s: could not write the JSON report", path); }
+    free(text);
+    return ok ? 0 : 1;
+}
+
+int cmd_bench(struct cli_args *a)
+{
+    struct bench_setup b;
+    if (load_setup(a, &a->opt, &b) < 0) return EXIT_BAD_INPUT;
+    struct cli_args sa = *a;
+    sa.opt = b.opt;
+    sa.model = b.model;
+    struct session S;
+    if (session_open(&S, &sa) != 0) return S.exit_code;
+    struct report r;
+    int rc = run_one(&S, &b, a->quiet, &r);
+    if (rc == 0) {
+        print_report(&b, &S, &r);
+        if (a->json) {
+            cJSON *root = report_json(&b, &S, &r);
+            rc = write_json(a->json, root);
+            cJSON_Delete(root);
+        }
+    }
+    session_close(&S);
+    return rc;
+}
+
+static int parse_spec(const char *which, const char *spec, const struct options *base, struct options *out)
+{
+    char err[256];
+    *out = *base;
+    if (spec && options_set_list(out, spec, err, sizeof err) < 0) {
+        cli_error("--%s: %s", which, err);
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_ab(struct cli_args *a)
+{
+    struct options oa, ob;
+    if (!a->spec_a || !a->spec_b) {
+        cli_error("ab: expected --a \"k=v ...\" and --b \"k=v ...\"");
+        return EXIT_BAD_INPUT;
+    }
+    if (parse_spec("a", a->spec_a, &a->opt, &oa) < 0 || parse_spec("b", a->spec_b, &a->opt, &ob) < 0)
+        return EXIT_BAD_INPUT;
+    struct bench_setup ba, bb;
+    if (load_setup(a, &oa, &ba) < 0 || load_setup(a, &ob, &bb) < 0) return EXIT_BAD_INPUT;
+    struct report ra, rb;
+    struct session S;
+    struct cli_args sa = *a;
+    int rc = 0;
+    const struct bench_setup *setups[2] = {&ba, &bb};
+    struct report *reps[2] = {&ra, &rb};
+    char src[2][256];
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        sa.opt = setups[i]->opt;
+        sa.model = setups[i]->model;
+        if (!a->quiet) fprintf(stderr, "== %s: %s\n", i ? "B" : "A", i ? a->spec_b : a->spec_a);
+        if (session_open(&S, &sa) != 0) return S.exit_code;
+        rc = run_one(&S, (struct bench_setup *)setups[i], a->quiet, reps[i]);
+        snprintf(src[i], sizeof src[i], "%s", S.model.source);
+        if (rc == 0 && i == 1) {
+            printf("scenario %s | model %s | device %s\nA: %s\nB: %s\n\n", ba.sc.name, src[0],
+                   S.be->ops->name, a->spec_a, a->spec_b);
+            printf("%-22s %14s %14s %9s\n", "metric", "A", "B", "B/A");
+            for (int m = 0; m < N_METRICS; m++) {
+                double va = METRICS[m].get(&ra), vb = METRICS[m].get(&rb);
+                char ratio[16] = "-";
+                if (fabs(va) > 1e-12) snprintf(ratio, sizeof ratio, "%.2fx", vb / va);
+                printf("%-22s %11.3f %-3s%11.3f %-3s%8s\n", METRICS[m].name, va, "", vb, "", ratio);
+            }
+            if (a->json) {
+                cJSON *root = cJSON_CreateObject();
+                cJSON_AddItemToObject(root, "a", report_json(&ba, &S, &ra));
+                cJSON_AddItemToObject(root, "b", report_json(&bb, &S, &rb));
+                rc = write_json(a->json, root);
+                cJSON_Delete(root);
+            }
+        }
+        session_close(&S);
+    }
+    return rc;
+}
