@@ -86,8 +86,10 @@ uint16_t fp32_to_fp16(float f)
 float fp16_to_fp32(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff;
-    if (e == 0) return bits_f32(sign) == 0 && m == 0 ? bits_f32(sign) :
-                      (sign ? -1.f : 1.f) * (float)m * 5.9604644775390625e-8f;   /* m * 2^-24 */
+    if (e == 0) {                              /* zero or subnormal: m * 2^-24, exact */
+        float mag = (float)m * 0x1p-24f;
+        return sign ? -mag : mag;
+    }
     if (e == 31) return bits_f32(sign | 0x7f800000u | (m << 13));
     return bits_f32(sign | ((e + 112) << 23) | (m << 13));
 }

@@ -1,0 +1,134 @@
+/* kernels/cpu/cpu_backend.c — the CPU backend's vtable, lifecycle and memory.
+ * Activations live in ordinary (64-byte aligned) host memory, so upload and
+ * download are memcpy and weights are read in place from w->data. */
+#include "kernels/cpu/cpu_internal.h"
+#include "kernels/cpu/quant.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CPU_ALIGN 64
+
+static size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+void *cpu_scratch_get(struct cpu_scratch *s, size_t bytes, const char *what)
+{
+    if (bytes <= s->bytes) return s->p;
+    void *p = aligned_alloc(CPU_ALIGN, round_up(bytes ? bytes : 1, CPU_ALIGN));
+    if (!p) {
+        fprintf(stderr, "cpu backend: out of memory for %s (%zu bytes)\n", what, bytes);
+        abort();
+    }
+    free(s->p);
+    s->p = p;
+    s->bytes = bytes;
+    return p;
+}
+
+void cpu_scratch_free(struct cpu_scratch *s)
+{
+    free(s->p);
+    s->p = NULL;
+    s->bytes = 0;
+}
+
+static bool cpu_supports_matmul(struct backend *be, enum dtype w)
+{
+    (void)be;
+    return w == DT_F32 || w == DT_F16 || w == DT_BF16 || dtype_is_quant(w);
+}
+
+static void *cpu_alloc(struct backend *be, size_t bytes)
+{
+    (void)be;
+    return aligned_alloc(CPU_ALIGN, round_up(bytes ? bytes : 1, CPU_ALIGN));
+}
+
+static void cpu_free(struct backend *be, void *p)
+{
+    (void)be;
+    free(p);
+}
+
+static void cpu_copy(struct backend *be, void *dst, const void *src, size_t bytes)
+{
+    (void)be;
+    memcpy(dst, src, bytes);
+}
+
+static void cpu_destroy(struct backend *be)
+{
+    struct cpu_ctx *c = cpu_ctx(be);
+    pool_destroy(c->pool);
+    cpu_scratch_free(&c->act);
+    cpu_scratch_free(&c->attn);
+    free(c);
+    free(be);
+}
+
+static const struct backend_ops CPU_OPS = {
+    .name = "cpu",
+    .async = false,
+    .supports_matmul = cpu_supports_matmul,
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .upload_weight = NULL,           /* weights are read from w->data */
+    .upload = cpu_copy,
+    .download = cpu_copy,
+    .matmul = cpu_matmul,
+    .attention = cpu_attention,
+    .kv_store = cpu_kv_store,
+    .rmsnorm = cpu_rmsnorm,
+    .rope = cpu_rope,
+    .swiglu = cpu_swiglu,
+    .add = cpu_add,
+    .embed = cpu_embed,
+    .sync = NULL,                    /* every op is synchronous */
+    .destroy = cpu_destroy,
+};
+
+/* "AMD EPYC" from /proc/cpuinfo's model name, or "CPU" where there is none. */
+static void cpu_model_name(char *out, size_t n)
+{
+    snprintf(out, n, "CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) != 0 || !colon) continue;
+        char *v = colon + 1;
+        while (*v == ' ' || *v == '\t') v++;
+        v[strcspn(v, "\n")] = '\0';
+        if (*v) snprintf(out, n, "%s", v);
+        break;
+    }
+    fclose(f);
+}
+
+struct backend *cpu_backend_create(int n_threads, enum cpu_simd max_simd)
+{
+    if (n_threads <= 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        n_threads = online > 0 ? (int)online : 1;
+    }
+    struct backend *be = calloc(1, sizeof *be);
+    struct cpu_ctx *c = calloc(1, sizeof *c);
+    if (!be || !c) { free(be); free(c); return NULL; }
+    c->pool = pool_create(n_threads);
+    if (!c->pool) { free(be); free(c); return NULL; }
+    enum cpu_simd best = cpu_simd_detect();
+    c->simd = best < max_simd ? best : max_simd;
+
+    be->ops = &CPU_OPS;
+    be->ctx = c;
+    be->n_threads = n_threads;
+    char model[64];
+    cpu_model_name(model, sizeof model);
+    snprintf(be->device_name, sizeof be->device_name, "%s (%d thread%s, %s)", model, n_threads,
+             n_threads == 1 ? "" : "s", cpu_simd_name(c->simd));
+    snprintf(be->reason, sizeof be->reason, "cpu");
+    return be;
+}

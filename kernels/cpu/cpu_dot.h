@@ -1,0 +1,32 @@
+/* kernels/cpu/cpu_dot.h — vector kernels of the CPU backend for float
+ * weight formats (f32, f16, bf16), one implementation per SIMD level.
+ *
+ * The matmul hot loop is "one weight row against up to four x rows": the
+ * weight row is loaded (and converted from f16/bf16) once and used for every
+ * x row, so prefill reuses it from registers and decode streams it once. */
+#ifndef INFERTOP_CPU_DOT_H
+#define INFERTOP_CPU_DOT_H
+
+#include "kernels/backend.h"
+#include "kernels/cpu/cpu_backend.h"
+
+#include <stddef.h>
+
+/* Rows the multi-row kernel handles at once. */
+#define DOT_MAX_ROWS 4
+
+/* out[r] = sum_k w[k] * x[r*ldx + k] for r < nx (1 <= nx <= DOT_MAX_ROWS);
+ * w is one row of K elements in the kernel's dtype. */
+typedef void (*dot_rows_fn)(const void *w, const float *x, size_t ldx, int nx, int K, float *out);
+
+/* The kernel for weights of float type t (F32, F16 or BF16) at SIMD level s;
+ * NULL for other types. */
+dot_rows_fn cpu_dot_rows_fn(enum dtype t, enum cpu_simd s);
+
+/* f32 helpers at a given SIMD level (attention inner loops). */
+typedef float (*vec_dot_fn)(const float *a, const float *b, int n);
+typedef void  (*vec_axpy_fn)(float *y, float a, const float *x, int n);   /* y += a*x */
+vec_dot_fn  cpu_vec_dot_fn(enum cpu_simd s);
+vec_axpy_fn cpu_vec_axpy_fn(enum cpu_simd s);
+
+#endif

@@ -1,0 +1,118 @@
+/* kernels/cpu/cpu_matmul.c — y[m][N] = x[m][K] · Wᵀ on the CPU.
+ *
+ * Work is split into tasks of (a chunk of weight rows) × (a block of x rows).
+ Inside a task each weight row load is dotted against four x rows at once
+ * (cpu_dot.h), so:
+ *   decode (m = 1): every weight row streams from memory exactly once — the
+ *     op is bandwidth-bound and the chunks only balance the threads;
+ *   prefill (m > 1): a weight row is loaded once per four x rows, and the
+ *     task's chunk of weight rows (<= MM_CHUNK_BYTES) stays in L2 while the
+ *     block's x rows pass over it.
+ * Quantized weights (quant.h): each x row is quantized once per matmul, then
+ * every (weight row, x row) pair is an integer dot product. */
+#include "kernels/cpu/cpu_internal.h"
+#include "kernels/cpu/cpu_dot.h"
+#include "kernels/cpu/quant.h"
+
+#include <stdint.h>
+
+#define MM_M_BLOCK        32      /* x rows per task */
+#define MM_TASKS_PER_THREAD 4     /* enough tasks to balance uneven threads */
+#define MM_CHUNK_BYTES    (64 * 1024)  /* prefill: weight chunk kept in L2 */
+
+struct mm_job {
+    float *y;                    /* [m][N] */
+    const float *x;              /* [m][K] */
+    const uint8_t *w;            /* [N] rows of row_bytes */
+    size_t row_bytes;
+    int m, N, K;
+    int rows_per_task, n_chunks; /* along N */
+    dot_rows_fn dot;             /* float weight formats */
+    enum dtype wt;               /* quantized formats: */
+    const uint8_t *xq;           /*   [m] quantized x rows of xq_bytes */
+    size_t xq_bytes;
+    enum cpu_simd simd;
+};
+
+/* Weight rows per task: ~MM_TASKS_PER_THREAD tasks per thread; for prefill
+ * also small enough that the chunk stays cache-resident across x rows. */
+static int mm_rows_per_task(int N, int m, size_t row_bytes, int n_threads)
+{
+    int rows = N / (n_threads * MM_TASKS_PER_THREAD);
+    if (m > DOT_MAX_ROWS) {
+        int cap = (int)(MM_CHUNK_BYTES / (row_bytes ? row_bytes : 1));
+        if (rows > cap) rows = cap;
+    }
+    return rows < 4 ? 4 : rows;
+}
+
+/* Task t → weight rows [*n0, *n1) and x rows [*i0, *i1). */
+static void mm_task_range(const struct mm_job *j, int t, int *n0, int *n1, int *i0, int *i1)
+{
+    int nc = t % j->n_chunks, mb = t / j->n_chunks;
+    *n0 = nc * j->rows_per_task;
+    *n1 = *n0 + j->rows_per_task < j->N ? *n0 + j->rows_per_task : j->N;
+    *i0 = mb * MM_M_BLOCK;
+    *i1 = *i0 + MM_M_BLOCK < j->m ? *i0 + MM_M_BLOCK : j->m;
+}
+
+static void mm_task_float(void *p, int t, int worker)
+{
+    const struct mm_job *j = p;
+    int n0, n1, i0, i1;
+    (void)worker;
+    mm_task_range(j, t, &n0, &n1, &i0, &i1);
+    float out[DOT_MAX_ROWS];
+    for (int i = i0; i < i1; i += DOT_MAX_ROWS) {
+        int nx = i1 - i < DOT_MAX_ROWS ? i1 - i : DOT_MAX_ROWS;
+        const float *xi = j->x + (size_t)i * j->K;
+        for (int n = n0; n < n1; n++) {
+            j->dot(j->w + (size_t)n * j->row_bytes, xi, (size_t)j->K, nx, j->K, out);
+            for (int r = 0; r < nx; r++) j->y[(size_t)(i + r) * j->N + n] = out[r];
+        }
+    }
+}
+
+static void mm_task_quant(void *p, int t, int worker)
+{
+    const struct mm_job *j = p;
+    int n0, n1, i0, i1;
+    (void)worker;
+    mm_task_range(j, t, &n0, &n1, &i0, &i1);
+    for (int n = n0; n < n1; n++) {
+        const uint8_t *wr = j->w + (size_t)n * j->row_bytes;
+        for (int i = i0; i < i1; i++)
+            j->y[(size_t)i * j->N + n] =
+                quant_dot_row(j->wt, wr, j->xq + (size_t)i * j->xq_bytes, j->K, j->simd);
+    }
+}
+
+static void mm_task_quantize_x(void *p, int i, int worker)
+{
+    struct mm_job *j = p;
+    (void)worker;
+    quant_act_row(j->wt, j->x + (size_t)i * j->K, (void *)(j->xq + (size_t)i * j->xq_bytes), j->K);
+}
+
+void cpu_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m)
+{
+    struct cpu_ctx *c = cpu_ctx(be);
+    if (m <= 0 || w->rows <= 0) return;
+    struct mm_job j = {
+        .y = y, .x = x, .w = w->data, .row_bytes = dtype_row_bytes(w->type, w->cols),
+        .m = m, .N = w->rows, .K = w->cols, .wt = w->type, .simd = c->simd,
+    };
+    j.rows_per_task = mm_rows_per_task(j.N, m, j.row_bytes, pool_threads(c->pool));
+    j.n_chunks = (j.N + j.rows_per_task - 1) / j.rows_per_task;
+    int n_tasks = j.n_chunks * ((m + MM_M_BLOCK - 1) / MM_M_BLOCK);
+
+    if (dtype_is_quant(w->type)) {
+        j.xq_bytes = quant_act_bytes(w->type, j.K);
+        j.xq = cpu_scratch_get(&c->act, (size_t)m * j.xq_bytes, "matmul activation scratch");
+        pool_run(c->pool, mm_task_quantize_x, &j, m);
+        pool_run(c->pool, mm_task_quant, &j, n_tasks);
+        return;
+    }
+    j.dot = cpu_dot_rows_fn(w->type, c->simd);
+    pool_run(c->pool, mm_task_float, &j, n_tasks);
+}

@@ -1,0 +1,172 @@
+/* kernels/cpu/cpu_ops.c — the small ops: rmsnorm, rope, swiglu, add, embed,
+ * kv_store. All are memory-bound; they go multithreaded only when the work is
+ * large enough to pay for waking the pool (prefill), and run inline for a
+ * single decode row. */
+#include "kernels/cpu/cpu_internal.h"
+#include "kernels/cpu/attn_math.h"
+#include "kernels/cpu/quant.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define ELTWISE_CHUNK (16 * 1024)    /* elements per task */
+
+static int chunks_of(int64_t n, int64_t per) { return (int)((n + per - 1) / per); }
+
+/* Rows per task so that each task touches about ELTWISE_CHUNK elements. */
+static int rows_per_task(int64_t row_elems)
+{
+    int64_t r = ELTWISE_CHUNK / (row_elems > 0 ? row_elems : 1);
+    return r < 1 ? 1 : (int)r;
+}
+
+/* ---- rmsnorm ---------------------------------------------------------- */
+
+struct norm_job {
+    float *y;
+    const float *x, *w;
+    int m, n, rows;
+    float eps;
+};
+
+static void rmsnorm_row(float *y, const float *x, const float *w, int n, float eps)
+{
+    float ss = attn_dot(x, x, n);
+    float inv = 1.0f / sqrtf(ss / (float)n + eps);
+    for (int i = 0; i < n; i++) y[i] = x[i] * inv * w[i];
+}
+
+static void rmsnorm_task(void *p, int t, int worker)
+{
+    const struct norm_job *j = p;
+    (void)worker;
+    int r1 = (t + 1) * j->rows < j->m ? (t + 1) * j->rows : j->m;
+    for (int r = t * j->rows; r < r1; r++)
+        rmsnorm_row(j->y + (size_t)r * j->n, j->x + (size_t)r * j->n, j->w, j->n, j->eps);
+}
+
+void cpu_rmsnorm(struct backend *be, float *y, const float *x, const float *w, int m, int n,
+                 float eps)
+{
+    struct norm_job j = {.y = y, .x = x, .w = w, .m = m, .n = n, .rows = rows_per_task(n), .eps = eps};
+    pool_run(cpu_ctx(be)->pool, rmsnorm_task, &j, chunks_of(m, j.rows));
+}
+
+/* ---- rope ------------------------------------------------------------- */
+
+struct rope_job {
+    float *x;                  /* [m][n_heads*head_dim] */
+    const int *pos;
+    int m, n_heads, head_dim, rows;
+    const struct rope_params *rp;
+};
+
+/* One token: the angle of pair i depends on (pos, i) only, so compute its
+ * cos/sin once and rotate that pair in every head. */
+static void rope_row(float *x, int pos, int n_heads, int head_dim, const struct rope_params *rp)
+{
+    for (int i = 0; i < head_dim / 2; i++) {
+        float f = rope_freq(i, head_dim, rp->theta, rp->factor, rp->low_freq_factor,
+                            rp->high_freq_factor, rp->orig_ctx);
+        float angle = (float)pos * f, c = cosf(angle), s = sinf(angle);
+        for (int h = 0; h < n_heads; h++) {
+            float *pair = x + (size_t)h * head_dim + 2 * i;
+            rope_rotate_pair(&pair[0], &pair[1], c, s);
+        }
+    }
+}
+
+static void rope_task(void *p, int t, int worker)
+{
+    const struct rope_job *j = p;
+    (void)worker;
+    size_t dim = (size_t)j->n_heads * j->head_dim;
+    int r1 = (t + 1) * j->rows < j->m ? (t + 1) * j->rows : j->m;
+    for (int r = t * j->rows; r < r1; r++)
+        rope_row(j->x + r * dim, j->pos[r], j->n_heads, j->head_dim, j->rp);
+}
+
+void cpu_rope(struct backend *be, float *x, const int *pos, int m, int n_heads, int head_dim,
+              const struct rope_params *rp)
+{
+    struct rope_job j = {.x = x, .pos = pos, .m = m, .n_heads = n_heads, .head_dim = head_dim,
+                         .rows = rows_per_task((int64_t)n_heads * head_dim), .rp = rp};
+    pool_run(cpu_ctx(be)->pool, rope_task, &j, chunks_of(m, j.rows));
+}
+
+/* ---- swiglu, add ------------------------------------------------------ */
+
+struct elt_job {
+    float *out;
+    const float *a, *b;
+    int64_t n;
+};
+
+static void elt_range(const struct elt_job *j, int t, int64_t *i0, int64_t *i1)
+{
+    *i0 = (int64_t)t * ELTWISE_CHUNK;
+    *i1 = *i0 + ELTWISE_CHUNK < j->n ? *i0 + ELTWISE_CHUNK : j->n;
+}
+
+static void swiglu_task(void *p, int t, int worker)
+{
+    const struct elt_job *j = p;
+    int64_t i0, i1;
+    (void)worker;
+    elt_range(j, t, &i0, &i1);
+    for (int64_t i = i0; i < i1; i++) j->out[i] = silu(j->a[i]) * j->b[i];
+}
+
+static void add_task(void *p, int t, int worker)
+{
+    const struct elt_job *j = p;
+    int64_t i0, i1;
+    (void)worker;
+    elt_range(j, t, &i0, &i1);
+    for (int64_t i = i0; i < i1; i++) j->out[i] += j->a[i];
+}
+
+void cpu_swiglu(struct backend *be, float *out, const float *gate, const float *up, int64_t n)
+{
+    struct elt_job j = {.out = out, .a = gate, .b = up, .n = n};
+    pool_run(cpu_ctx(be)->pool, swiglu_task, &j, chunks_of(n, ELTWISE_CHUNK));
+}
+
+void cpu_add(struct backend *be, float *y, const float *x, int64_t n)
+{
+    struct elt_job j = {.out = y, .a = x, .n = n};
+    pool_run(cpu_ctx(be)->pool, add_task, &j, chunks_of(n, ELTWISE_CHUNK));
+}
+
+/* ---- embed, kv_store -------------------------------------------------- */
+
+/* Decode row `row` of a weight of any format into y[w->cols]. */
+static void weight_row_to_f32(const struct weight *w, int row, float *y)
+{
+    const uint8_t *src = (const uint8_t *)w->data + (size_t)row * dtype_row_bytes(w->type, w->cols);
+    const uint16_t *h = (const uint16_t *)src;
+    switch (w->type) {
+    case DT_F32:  memcpy(y, src, (size_t)w->cols * sizeof *y); break;
+    case DT_F16:  for (int i = 0; i < w->cols; i++) y[i] = fp16_to_fp32(h[i]); break;
+    case DT_BF16: for (int i = 0; i < w->cols; i++) y[i] = bf16_to_fp32(h[i]); break;
+    default:      quant_dequant_row(w->type, src, y, w->cols); break;
+    }
+}
+
+void cpu_embed(struct backend *be, float *out, const struct weight *emb, const int *tokens, int m)
+{
+    (void)be;
+    for (int i = 0; i < m; i++) weight_row_to_f32(emb, tokens[i], out + (size_t)i * emb->cols);
+}
+
+void cpu_kv_store(struct backend *be, const struct kv_view *kv, int layer, int pos0, int n,
+                  const float *k, const float *v)
+{
+    (void)be;
+    size_t row = (size_t)kv->kv_dim * sizeof(float);
+    for (int t = 0; t < n; t++) {
+        memcpy(kv_row(kv, kv->k, layer, pos0 + t), k + (size_t)t * kv->kv_dim, row);
+        memcpy(kv_row(kv, kv->v, layer, pos0 + t), v + (size_t)t * kv->kv_dim, row);
+    }
+}

@@ -1,0 +1,242 @@
+/* kernels/cpu/quant_avx2.c — AVX2 dot products of one quantized weight row with
+ * a quantized activation row (the decode hot path). Weights are expanded to
+ * unsigned bytes in registers and multiplied with the int8 activations by
+ * vpmaddubsw; the offsets (Q4_0's -8, Q6_K's -32) and mins (Q4_1, Q4_K) are
+ * folded in afterwards through the activation block sums, so no sign fix-ups
+ * are needed per element. Integer sums are exact; only the per-block scaling is
+ * float, so results match the scalar path up to summation order.
+ *
+ * Compiled with per-function target attributes (the library is built without
+ * -mavx2); callers must check the CPU first (cpu_simd_detect). F16C converts
+ * the fp16 block scales. */
+#include "kernels/cpu/quant_blocks.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+#include <string.h>
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+AVX2 static inline float hsum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static inline float hsum4(__m128 s)
+{
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Σ u8[i]*s8[i] in 8 int32 lanes (pairs can't saturate: |u8| <= 63, |s8| <= 127). */
+AVX2 static inline __m256i dot_u8s8(__m256i u, __m256i s)
+{
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+/* 16 packed bytes → 32 nibbles in ggml order: lane 0 = low nibbles (elems
+ * 0..15), lane 1 = high nibbles (elems 16..31). */
+AVX2 static inline __m256i unpack_nibbles32(const uint8_t *qs)
+{
+    __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    q = _mm256_srlv_epi64(q, _mm256_set_epi64x(4, 4, 0, 0));
+    return _mm256_and_si256(q, _mm256_set1_epi8(15));
+}
+
+static inline uint32_t load_u32(const void *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+/* ---- Q8_0 ---- */
+
+/* One 32-block: acc += (d*dx) * Σw·x; |w| times x with w's sign keeps
+ * vpmaddubsw's first operand unsigned. */
+AVX2 static inline void q8_block(const struct blk_q8_0 *b, const struct act_q8 *a, __m256 *acc)
+{
+    __m256i wq = _mm256_loadu_si256((const __m256i *)b->qs);
+    __m256i xv = _mm256_loadu_si256((const __m256i *)a->qs);
+    __m256i p = dot_u8s8(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xv, wq));
+    *acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(b->d) * a->d), _mm256_cvtepi32_ps(p), *acc);
+}
+
+AVX2 float dot_q8_0_avx2(const void *w, const void *xq, int K)
+{
+    const struct blk_q8_0 *b = w;
+    const struct act_q8 *a = xq;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int n = K / QK32, i = 0;
+    for (; i + 1 < n; i += 2) {     /* two chains hide the FMA latency */
+        q8_block(&b[i], &a[i], &acc0);
+        q8_block(&b[i + 1], &a[i + 1], &acc1);
+    }
+    if (i < n) q8_block(&b[i], &a[i], &acc0);
+    return hsum8(_mm256_add_ps(acc0, acc1));
+}
+
+/* ---- Q4_0 / Q4_1 ---- */
+
+/* One 32-block of 4-bit weights: acc += (d*dx) * Σq·qx lane-wise, and
+ * side += hdr * [dx, s] where hdr = [d, m] (Q4_1) or [d, d] (Q4_0); lane 1 of
+ * side accumulates m*s (Q4_1) or d*s (Q4_0, later scaled by -8). */
+AVX2 static inline void q4_block(const uint8_t *qs, __m128 hdr, const struct act_q8 *a,
+                                 __m256 *acc, __m128 *side)
+{
+    __m256i p = dot_u8s8(unpack_nibbles32(qs), _mm256_loadu_si256((const __m256i *)a->qs));
+    __m128 xs = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)&a->d));  /* [dx, s, 0, 0] */
+    __m128 prod = _mm_mul_ps(hdr, xs);
+    *side = _mm_add_ps(*side, prod);
+    *acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(prod), _mm256_cvtepi32_ps(p), *acc);
+}
+
+AVX2 float dot_q4_1_avx2(const void *w, const void *xq, int K)
+{
+    const struct blk_q4_1 *b = w;
+    const struct act_q8 *a = xq;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m128 side0 = _mm_setzero_ps(), side1 = _mm_setzero_ps();
+    int n = K / QK32, i = 0;
+    /* [d, m] as fp16 pair → two floats in one conversion */
+    #define Q41_HDR(blk) _mm_cvtph_ps(_mm_cvtsi32_si128((int)load_u32(&(blk).d)))
+    for (; i + 1 < n; i += 2) {
+        q4_block(b[i].qs, Q41_HDR(b[i]), &a[i], &acc0, &side0);
+        q4_block(b[i + 1].qs, Q41_HDR(b[i + 1]), &a[i + 1], &acc1, &side1);
+    }
+    for (; i < n; i++) q4_block(b[i].qs, Q41_HDR(b[i]), &a[i], &acc0, &side0);
+    #undef Q41_HDR
+    __m128 side = _mm_add_ps(side0, side1);
+    return hsum8(_mm256_add_ps(acc0, acc1)) + _mm_cvtss_f32(_mm_shuffle_ps(side, side, 1));
+}
+
+AVX2 float dot_q4_0_avx2(const void *w, const void *xq, int K)
+{
+    const struct blk_q4_0 *b = w;
+    const struct act_q8 *a = xq;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m128 side0 = _mm_setzero_ps(), side1 = _mm_setzero_ps();
+    int n = K / QK32, i = 0;
+    #define Q40_HDR(blk) _mm_set1_ps(_cvtsh_ss((blk).d))
+    for (; i + 1 < n; i += 2) {
+        q4_block(b[i].qs, Q40_HDR(b[i]), &a[i], &acc0, &side0);
+        q4_block(b[i + 1].qs, Q40_HDR(b[i + 1]), &a[i + 1], &acc1, &side1);
+    }
+    for (; i < n; i++) q4_block(b[i].qs, Q40_HDR(b[i]), &a[i], &acc0, &side0);
+    #undef Q40_HDR
+    __m128 side = _mm_add_ps(side0, side1);
+    return hsum8(_mm256_add_ps(acc0, acc1)) - 8.f * _mm_cvtss_f32(_mm_shuffle_ps(side, side, 1));
+}
+
+/* ---- Q4_K ---- */
+
+/* The 8 scales and 8 mins as bytes (see q4k_unpack_scales), 4 at a time. */
+static inline void q4k_scales_u64(const uint8_t s[12], uint64_t *sc, uint64_t *mn)
+{
+    uint32_t u0 = load_u32(s), u1 = load_u32(s + 4), u2 = load_u32(s + 8);
+    uint32_t sc_lo = u0 & 0x3f3f3f3fu, mn_lo = u1 & 0x3f3f3f3fu;
+    uint32_t sc_hi = (u2 & 0x0f0f0f0fu) | ((u0 >> 2) & 0x30303030u);
+    uint32_t mn_hi = ((u2 >> 4) & 0x0f0f0f0fu) | ((u1 >> 2) & 0x30303030u);
+    *sc = sc_lo | ((uint64_t)sc_hi << 32);
+    *mn = mn_lo | ((uint64_t)mn_hi << 32);
+}
+
+/* Byte-shuffle controls that broadcast int16 element k of a lane to all 16 words. */
+AVX2 static inline __m256i word_bcast(int k)
+{
+    return _mm256_set1_epi16((short)((2 * k) | ((2 * k + 1) << 8)));
+}
+
+AVX2 float dot_q4_k_avx2(const void *w, const void *xq, int K)
+{
+    const struct blk_q4_k *b = w;
+    const struct act_q8k *a = xq;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    __m256 acc = _mm256_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
+    for (int i = 0; i < K / QKK; i++) {
+        uint64_t sc8, mn8;
+        q4k_scales_u64(b[i].scales, &sc8, &mn8);
+        float d = _cvtsh_ss(b[i].d) * a[i].d, dmin = _cvtsh_ss(b[i].dmin) * a[i].d;
+
+        /* mins: Σ_j mn_j * (bsums[2j] + bsums[2j+1]) */
+        __m256i bs = _mm256_loadu_si256((const __m256i *)a[i].bsums);
+        __m128i pair = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+        __m128i mn16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn8));
+        accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(_mm_madd_epi16(mn16, pair)), accm);
+
+        __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc8)));
+        __m256i sumi = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(b[i].qs + 32 * c));
+            __m256i lo = _mm256_and_si256(q, m4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            __m256i x0 = _mm256_loadu_si256((const __m256i *)(a[i].qs + 64 * c));
+            __m256i x1 = _mm256_loadu_si256((const __m256i *)(a[i].qs + 64 * c + 32));
+            __m256i p0 = _mm256_maddubs_epi16(lo, x0), p1 = _mm256_maddubs_epi16(hi, x1);
+            __m256i s0 = _mm256_shuffle_epi8(sc16, word_bcast(2 * c));
+            __m256i s1 = _mm256_shuffle_epi8(sc16, word_bcast(2 * c + 1));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(p0, s0),
+                                                           _mm256_madd_epi16(p1, s1)));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum8(acc) - hsum4(accm);
+}
+
+/* ---- Q6_K ---- */
+
+/* Shuffle controls for Q6_K scales: lane 0 gets word 2k, lane 1 word 2k+1. */
+AVX2 static inline __m256i word_pair_bcast(int k)
+{
+    short lo = (short)((4 * k) | ((4 * k + 1) << 8)), hi = (short)((4 * k + 2) | ((4 * k + 3) << 8));
+    return _mm256_setr_epi16(lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi, hi, hi, hi, hi, hi);
+}
+
+AVX2 float dot_q6_k_avx2(const void *w, const void *xq, int K)
+{
+    const struct blk_q6_k *b = w;
+    const struct act_q8k *a = xq;
+    const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < K / QKK; i++) {
+        float d = _cvtsh_ss(b[i].d) * a[i].d;
+        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b[i].scales));
+        /* -32 offset: Σ_j sc_j * bsums[j] */
+        __m256i corr = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a[i].bsums), sc16);
+        /* scales 8h..8h+7 of half h in both lanes */
+        const __m256i sc_half[2] = {_mm256_permute2x128_si256(sc16, sc16, 0x00),
+                                    _mm256_permute2x128_si256(sc16, sc16, 0x11)};
+        __m256i sumi = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i sch = sc_half[h];
+            __m256i ql0 = _mm256_loadu_si256((const __m256i *)(b[i].ql + 64 * h));
+            __m256i ql1 = _mm256_loadu_si256((const __m256i *)(b[i].ql + 64 * h + 32));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(b[i].qh + 32 * h));
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
+            q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                   _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+            for (int k = 0; k < 4; k++) {
+                __m256i xv = _mm256_loadu_si256((const __m256i *)(a[i].qs + 128 * h + 32 * k));
+                __m256i p = _mm256_maddubs_epi16(q[k], xv);
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, _mm256_shuffle_epi8(sch, word_pair_bcast(k))));
+            }
+        }
+        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(corr, 5));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum8(acc);
+}
+
+#else  /* not x86: the scalar paths stand in */
+
+float dot_q8_0_avx2(const void *w, const void *xq, int K) { return dot_q8_0_ref(w, xq, K); }
+float dot_q4_0_avx2(const void *w, const void *xq, int K) { return dot_q4_0_ref(w, xq, K); }
+float dot_q4_1_avx2(const void *w, const void *xq, int K) { return dot_q4_1_ref(w, xq, K); }
+float dot_q4_k_avx2(const void *w, const void *xq, int K) { return dot_q4_k_ref(w, xq, K); }
+float dot_q6_k_avx2(const void *w, const void *xq, int K) { return dot_q6_k_ref(w, xq, K); }
+
+#endif

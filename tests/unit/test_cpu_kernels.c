@@ -1,0 +1,573 @@
+/* tests/unit/test_cpu_kernels.c — every CPU op against a plain double-precision
+ * reference on random inputs, at odd and even shapes, on the scalar path and
+ * every SIMD path the machine has, with 1 and 2 threads. */
+#include "kernels/backend.h"
+#include "kernels/cost.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/quant.h"
+#include "kernels/cpu/threadpool.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static void rng_seed(uint64_t s) { rng_state = s * 0x9e3779b97f4a7c15ull + 1; }
+
+/* Uniform in [-1, 1], never exactly zero. */
+static float rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    float u = (float)((rng_state >> 40) + 1) / (float)(1ull << 24);   /* (0, 1] */
+    return 2.0f * u - 1.0f + 0x1p-20f;
+}
+
+static float *rnd_vec(size_t n)
+{
+    float *v = malloc(n * sizeof *v);
+    cr_assert_not_null(v);
+    for (size_t i = 0; i < n; i++) v[i] = rnd();
+    return v;
+}
+
+/* Backend configurations every op is checked on: scalar and each SIMD level
+ * the processor has, times 1 and 2 threads. */
+struct cfg { int threads; enum cpu_simd simd; };
+
+static int all_cfgs(struct cfg *out)
+{
+    int n = 0;
+    for (int s = CPU_SIMD_SCALAR; s <= (int)cpu_simd_detect(); s++)
+        for (int t = 1; t <= 2; t++) out[n++] = (struct cfg){t, (enum cpu_simd)s};
+    return n;
+}
+
+static struct backend *make_be(struct cfg c)
+{
+    struct backend *be = cpu_backend_create(c.threads, c.simd);
+    cr_assert_not_null(be);
+    return be;
+}
+
+/* ---- matmul ----------------------------------------------------------- */
+
+/* A weight of type t with random values; wd gets the dequantized values. */
+static struct weight make_weight(enum dtype t, int rows, int cols, double *wd)
+{
+    struct weight w = {.type = t, .rows = rows, .cols = cols};
+    w.data = malloc(weight_bytes(&w));
+    cr_assert_not_null(w.data);
+    float *row = rnd_vec((size_t)cols), *back = malloc((size_t)cols * sizeof *back);
+    cr_assert_not_null(back);
+    for (int r = 0; r < rows; r++) {
+        uint8_t *dst = (uint8_t *)w.data + (size_t)r * dtype_row_bytes(t, cols);
+        for (int k = 0; k < cols; k++) row[k] = rnd();
+        for (int k = 0; k < cols; k++) {
+            if (t == DT_F32) { memcpy(dst + 4 * k, &row[k], 4); back[k] = row[k]; }
+            if (t == DT_F16) { uint16_t h = fp32_to_fp16(row[k]); memcpy(dst + 2 * k, &h, 2); back[k] = fp16_to_fp32(h); }
+            if (t == DT_BF16) { uint16_t h = fp32_to_bf16(row[k]); memcpy(dst + 2 * k, &h, 2); back[k] = bf16_to_fp32(h); }
+        }
+        if (dtype_is_quant(t)) {
+            quant_quantize_row(t, row, dst, cols);
+            quant_dequant_row(t, dst, back, cols);
+        }
+        for (int k = 0; k < cols; k++) wd[(size_t)r * cols + k] = back[k];
+    }
+    free(row);
+    free(back);
+    return w;
+}
+
+/* y_ref[i][n] = sum_k x[i][k] w[n][k] in double; mag = sum |x w| (error scale). */
+static void matmul_ref(const double *wd, const float *x, int m, int N, int K, double *y, double *mag)
+{
+    for (int i = 0; i < m; i++)
+        for (int n = 0; n < N; n++) {
+            double s = 0, a = 0;
+            for (int k = 0; k < K; k++) {
+                double p = (double)x[(size_t)i * K + k] * wd[(size_t)n * K + k];
+                s += p;
+                a += fabs(p);
+            }
+            y[(size_t)i * N + n] = s;
+            mag[(size_t)i * N + n] = a;
+        }
+}
+
+static void check_matmul_float(enum dtype t, int K, int N, int m)
+{
+    struct cfg cfgs[8];
+    int nc = all_cfgs(cfgs);
+    double *wd = malloc((size_t)N * K * sizeof *wd), *yr = malloc((size_t)m * N * sizeof *yr),
+           *mag = malloc((size_t)m * N * sizeof *mag);
+    cr_assert(wd && yr && mag);
+    struct weight w = make_weight(t, N, K, wd);
+    float *x = rnd_vec((size_t)m * K), *y = malloc((size_t)m * N * sizeof *y);
+    cr_assert_not_null(y);
+    matmul_ref(wd, x, m, N, K, yr, mag);
+    for (int c = 0; c < nc; c++) {
+        struct backend *be = make_be(cfgs[c]);
+        cr_assert(be->ops->supports_matmul(be, t));
+        backend_matmul(be, y, &w, x, m);
+        for (int i = 0; i < m * N; i++)
+            /* float accumulation of K products: error well under 1e-5 of sum|x w| */
+            cr_assert(fabs(y[i] - yr[i]) <= 1e-5 * mag[i] + 1e-7,
+                      "%s K=%d N=%d m=%d simd=%s threads=%d: y[%d]=%.8g ref %.8g",
+                      dtype_info(t)->name, K, N, m, cpu_simd_name(cfgs[c].simd),
+                      cfgs[c].threads, i, (double)y[i], yr[i]);
+        backend_destroy(be);
+    }
+    free(w.data); free(wd); free(yr); free(mag); free(x); free(y);
+}
+
+static const int MM_SHAPES[][3] = {   /* K, N, m */
+    {67, 13, 1}, {67, 13, 3}, {67, 13, 17}, {64, 32, 4}, {576, 96, 1}, {576, 96, 9},
+    {33, 200, 5}, {1, 7, 2}, {130, 300, 40},
+};
+
+static void check_matmul_all_shapes(enum dtype t)
+{
+    rng_seed(7 + t);
+    for (size_t s = 0; s < sizeof MM_SHAPES / sizeof MM_SHAPES[0]; s++)
+        check_matmul_float(t, MM_SHAPES[s][0], MM_SHAPES[s][1], MM_SHAPES[s][2]);
+}
+
+Test(cpu_matmul, f32) { check_matmul_all_shapes(DT_F32); }
+Test(cpu_matmul, f16) { check_matmul_all_shapes(DT_F16); }
+Test(cpu_matmul, bf16) { check_matmul_all_shapes(DT_BF16); }
+
+/* Quantized weights: the backend's result must equal the quant API used row
+ * by row (x quantized once, quant_dot_row per weight row), and stay within
+ * the activation-quantization error of the double reference. */
+static void check_matmul_quant(enum dtype t, int K, int N, int m)
+{
+    struct cfg cfgs[8];
+    int nc = all_cfgs(cfgs);
+    double *wd = malloc((size_t)N * K * sizeof *wd), *yr = malloc((size_t)m * N * sizeof *yr),
+           *mag = malloc((size_t)m * N * sizeof *mag);
+    cr_assert(wd && yr && mag);
+    struct weight w = make_weight(t, N, K, wd);
+    float *x = rnd_vec((size_t)m * K), *y = malloc((size_t)m * N * sizeof *y);
+    float *yq = malloc((size_t)m * N * sizeof *yq);
+    void *xq = malloc(quant_act_bytes(t, K));
+    cr_assert(y && yq && xq);
+    matmul_ref(wd, x, m, N, K, yr, mag);
+    for (int i = 0; i < m; i++) {
+        quant_act_row(t, x + (size_t)i * K, xq, K);
+        for (int n = 0; n < N; n++)
+            yq[(size_t)i * N + n] = quant_dot_row(t, (uint8_t *)w.data + (size_t)n * dtype_row_bytes(t, K),
+                                                  xq, K, CPU_SIMD_SCALAR);
+    }
+    for (int c = 0; c < nc; c++) {
+        struct backend *be = make_be(cfgs[c]);
+        cr_assert(be->ops->supports_matmul(be, t));
+        backend_matmul(be, y, &w, x, m);
+        for (int i = 0; i < m * N; i++) {
+            cr_assert(fabsf(y[i] - yq[i]) <= 1e-5f * (float)mag[i] + 1e-6f,
+                      "%s K=%d N=%d m=%d simd=%s threads=%d: y[%d]=%.8g row-wise %.8g",
+                      dtype_info(t)->name, K, N, m, cpu_simd_name(cfgs[c].simd),
+                      cfgs[c].threads, i, (double)y[i], (double)yq[i]);
+            /* 8-bit activations: relative error per product below ~1/127 */
+            cr_assert(fabs(y[i] - yr[i]) <= mag[i] / 100.0, "%s y[%d]=%g ref %g",
+                      dtype_info(t)->name, i, (double)y[i], yr[i]);
+        }
+        backend_destroy(be);
+    }
+    free(w.data); free(wd); free(yr); free(mag); free(x); free(y); free(yq); free(xq);
+}
+
+Test(cpu_matmul, quantized)
+{
+    rng_seed(99);
+    for (int t = DT_Q8_0; t < DT_COUNT; t++) {
+        int blk = dtype_info((enum dtype)t)->block_elems;
+        int K = blk == 32 ? 96 : 512;       /* odd number of blocks where blocks are small */
+        check_matmul_quant((enum dtype)t, K, 13, 1);
+        check_matmul_quant((enum dtype)t, K, 13, 3);
+        check_matmul_quant((enum dtype)t, K, 37, 17);
+    }
+}
+
+/* ---- attention -------------------------------------------------------- */
+
+#define KV_LAYERS 2
+#define KV_LAYER 1           /* test a layer other than 0: layer_stride counts */
+
+/* K/V storage for one sequence: contiguous (one block) or paged (blocks of
+ * 16, table a shuffled subset of a larger pool). Token values are the same. */
+struct kv_store_t {
+    struct kv_view v;
+    int32_t *table;
+};
+
+static void kv_make(struct kv_store_t *s, int n_ctx, int kv_dim, bool paged)
+{
+    int bs = paged ? 16 : n_ctx, n_blocks = (n_ctx + bs - 1) / bs;
+    int pool_blocks = paged ? n_blocks + 5 : 1;
+    size_t layer = (size_t)pool_blocks * bs * kv_dim;
+    s->table = malloc((size_t)pool_blocks * sizeof *s->table);
+    cr_assert_not_null(s->table);
+    for (int b = 0; b < pool_blocks; b++) s->table[b] = b;
+    for (int b = pool_blocks - 1; paged && b > 0; b--) {        /* Fisher-Yates */
+        int r = (int)((uint32_t)(rnd() * 1e6f + 2e6f) % (uint32_t)(b + 1));
+        int32_t tmp = s->table[b]; s->table[b] = s->table[r]; s->table[r] = tmp;
+    }
+    s->v = (struct kv_view){
+        .k = calloc(KV_LAYERS * layer, sizeof(float)), .v = calloc(KV_LAYERS * layer, sizeof(float)),
+        .layer_stride = layer, .table = s->table, .n_blocks = n_blocks, .block_size = bs,
+        .kv_dim = kv_dim,
+    };
+    cr_assert(s->v.k && s->v.v);
+}
+
+static void kv_free(struct kv_store_t *s) { free(s->v.k); free(s->v.v); free(s->table); }
+
+/* out[i][h*d+e] in double: softmax over keys 0..pos0+i of scale·q·k, times V. */
+static void attn_ref(double *out, const float *q, const float *K, const float *V, int n_q, int pos0,
+                     int H, int Hkv, int d, float scale)
+{
+    int kv_dim = Hkv * d, g = H / Hkv;
+    double *s = malloc((size_t)(pos0 + n_q) * sizeof *s);
+    cr_assert_not_null(s);
+    for (int i = 0; i < n_q; i++)
+        for (int h = 0; h < H; h++) {
+            const float *qi = q + ((size_t)i * H + h) * d;
+            int n = pos0 + i + 1, kh = h / g;
+            double mx = -INFINITY, sum = 0;
+            for (int t = 0; t < n; t++) {
+                double dot = 0;
+                for (int e = 0; e < d; e++) dot += (double)qi[e] * K[(size_t)t * kv_dim + kh * d + e];
+                s[t] = dot * scale;
+                mx = fmax(mx, s[t]);
+            }
+            for (int t = 0; t < n; t++) { s[t] = exp(s[t] - mx); sum += s[t]; }
+            for (int e = 0; e < d; e++) {
+                double o = 0;
+                for (int t = 0; t < n; t++) o += s[t] * V[(size_t)t * kv_dim + kh * d + e];
+                out[((size_t)i * H + h) * d + e] = o / sum;
+            }
+        }
+    free(s);
+}
+
+static void check_attention(int H, int Hkv, int d, int n_q, int pos0)
+{
+    struct cfg cfgs[8];
+    int nc = all_cfgs(cfgs), n_ctx = pos0 + n_q, kv_dim = Hkv * d;
+    size_t qn = (size_t)n_q * H * d;
+    /* Scale above 1/sqrt(d) makes the softmax peaky so rescaling matters. */
+    struct attn_shape sh = {H, Hkv, d, 3.0f / sqrtf((float)d)};
+    float *K = rnd_vec((size_t)n_ctx * kv_dim), *V = rnd_vec((size_t)n_ctx * kv_dim);
+    float *q = rnd_vec(qn), *o[4];
+    double *ref = malloc(qn * sizeof *ref);
+    cr_assert_not_null(ref);
+    attn_ref(ref, q, K, V, n_q, pos0, H, Hkv, d, sh.scale);
+    struct kv_store_t cont, paged;
+    kv_make(&cont, n_ctx, kv_dim, false);
+    kv_make(&paged, n_ctx, kv_dim, true);
+    for (int k = 0; k < 4; k++) { o[k] = malloc(qn * sizeof(float)); cr_assert_not_null(o[k]); }
+
+    for (int c = 0; c < nc; c++) {
+        struct backend *be = make_be(cfgs[c]);
+        backend_kv_store(be, &cont.v, KV_LAYER, 0, n_ctx, K, V);
+        backend_kv_store(be, &paged.v, KV_LAYER, 0, n_ctx, K, V);
+        backend_attention(be, ATTN_NAIVE, o[0], q, &cont.v, KV_LAYER, n_q, pos0, &sh);
+        backend_attention(be, ATTN_FLASH, o[1], q, &cont.v, KV_LAYER, n_q, pos0, &sh);
+        backend_attention(be, ATTN_NAIVE, o[2], q, &paged.v, KV_LAYER, n_q, pos0, &sh);
+        backend_attention(be, ATTN_FLASH, o[3], q, &paged.v, KV_LAYER, n_q, pos0, &sh);
+        for (size_t i = 0; i < qn; i++) {
+            for (int k = 0; k < 2; k++)
+                cr_assert(fabs(o[k][i] - ref[i]) <= 2e-5,
+                          "%s H=%d Hkv=%d d=%d n_q=%d pos0=%d simd=%s threads=%d: out[%zu]=%.8g ref %.8g",
+                          k ? "flash" : "naive", H, Hkv, d, n_q, pos0, cpu_simd_name(cfgs[c].simd),
+                          cfgs[c].threads, i, (double)o[k][i], ref[i]);
+            /* same arithmetic on the same values: paged equals contiguous exactly */
+            cr_assert(o[2][i] == o[0][i] && o[3][i] == o[1][i],
+                      "paged != contiguous at %zu (H=%d n_q=%d pos0=%d)", i, H, n_q, pos0);
+            cr_assert(fabsf(o[0][i] - o[1][i]) <= 2e-5f, "naive vs flash at %zu", i);
+        }
+        backend_destroy(be);
+    }
+    kv_free(&cont); kv_free(&paged);
+    for (int k = 0; k < 4; k++) free(o[k]);
+    free(K); free(V); free(q); free(ref);
+}
+
+/* n_q/pos0 pairs: decode at 0 and deep in the context, a prefill longer than
+ * a Q tile, a chunked prefill crossing K/V tiles. */
+static const int ATTN_STEPS[][2] = {{1, 0}, {1, 37}, {1, 130}, {40, 0}, {19, 70}, {7, 3}};
+
+static void check_attention_steps(int H, int Hkv, int d)
+{
+    rng_seed((uint64_t)(H * 100 + Hkv * 10 + d));
+    for (size_t s = 0; s < sizeof ATTN_STEPS / sizeof ATTN_STEPS[0]; s++)
+        check_attention(H, Hkv, d, ATTN_STEPS[s][0], ATTN_STEPS[s][1]);
+}
+
+Test(cpu_attention, mha) { check_attention_steps(4, 4, 16); }
+Test(cpu_attention, gqa) { check_attention_steps(6, 2, 24); }
+Test(cpu_attention, mqa) { check_attention_steps(6, 1, 8); }
+Test(cpu_attention, head_dim_64) { check_attention_steps(3, 1, 64); }
+
+/* ---- small ops -------------------------------------------------------- */
+
+Test(cpu_ops, rmsnorm)
+{
+    struct cfg cfgs[8];
+    int nc = all_cfgs(cfgs);
+    rng_seed(3);
+    const int shapes[][2] = {{1, 67}, {3, 67}, {17, 576}, {300, 130}};
+    for (size_t s = 0; s < 4; s++) {
+        int m = shapes[s][0], n = shapes[s][1];
+        float *x = rnd_vec((size_t)m * n), *w = rnd_vec((size_t)n), *y = malloc((size_t)m * n * 4);
+        cr_assert_not_null(y);
+        for (int c = 0; c < nc; c++) {
+            struct backend *be = make_be(cfgs[c]);
+            backend_rmsnorm(be, y, x, w, m, n, 1e-5f);
+            for (int i = 0; i < m; i++) {
+                double ss = 0;
+                for (int k = 0; k < n; k++) ss += (double)x[i * n + k] * x[i * n + k];
+                double inv = 1.0 / sqrt(ss / n + 1e-5);
+                for (int k = 0; k < n; k++) {
+                    double r = x[i * n + k] * inv * w[k];
+                    cr_assert(fabs(y[i * n + k] - r) <= 1e-5 * fabs(r) + 1e-6, "rmsnorm m=%d n=%d", m, n);
+                }
+            }
+            backend_destroy(be);
+        }
+        free(x); free(w); free(y);
+    }
+}
+
+/* Reference rope frequency, written from the Llama 3 rule in double. */
+static double rope_freq_ref(int i, int d, const struct rope_params *rp)
+{
+    double f = pow(rp->theta, -2.0 * i / d);
+    if (rp->factor <= 0) return f;
+    double wl = 2 * M_PI / f, lo = rp->orig_ctx / rp->low_freq_factor, hi = rp->orig_ctx / rp->high_freq_factor;
+    if (wl < hi) return f;
+    if (wl > lo) return f / rp->factor;
+    double sm = (rp->orig_ctx / wl - rp->low_freq_factor) / (rp->high_freq_factor - rp->low_freq_factor);
+    return (1 - sm) * f / rp->factor + sm * f;
+}
+
+static void check_rope(const struct rope_params *rp, int H, int d)
+{
+    struct cfg cfgs[8];
+    int nc = all_cfgs(cfgs);
+    const int m = 5, pos[5] = {0, 1, 7, 123, 300};
+    size_t n = (size_t)m * H * d;
+    float *x = rnd_vec(n), *y = malloc(n * sizeof *y);
+    cr_assert_not_null(y);
+    for (int c = 0; c < nc; c++) {
+        struct backend *be = make_be(cfgs[c]);
+        memcpy(y, x, n * sizeof *y);
+        backend_rope(be, y, pos, m, H, d, rp);
+        for (int r = 0; r < m; r++)
+            for (int h = 0; h < H; h++)
+                for (int i = 0; i < d / 2; i++) {
+                    size_t o = ((size_t)r * H + h) * d + 2 * i;
+                    double a = pos[r] * rope_freq_ref(i, d, rp), x0 = x[o], x1 = x[o + 1];
+                    double r0 = x0 * cos(a) - x1 * sin(a), r1 = x0 * sin(a) + x1 * cos(a);
+                    cr_assert(fabs(y[o] - r0) <= 1e-4 && fabs(y[o + 1] - r1) <= 1e-4,
+                              "rope pos=%d h=%d pair=%d: (%g,%g) ref (%g,%g)", pos[r], h, i,
+                              (double)y[o], (double)y[o + 1], r0, r1);
+                }
+        backend_destroy(be);
+    }
+    free(x); free(y);
+}
+
+Test(cpu_ops, rope)
+{
+    rng_seed(5);
+    struct rope_params plain = {.theta = 10000.0f};
+    check_rope(&plain, 3, 16);
+    check_rope(&plain, 2, 64);
+}
+
+/* With theta 500000 and head_dim 16 the pairs span all three Llama 3 bands:
+ * wavelengths below orig_ctx/high (kept), inside, and above orig_ctx/low. */
+Test(cpu_ops, rope_llama3_scaling)
+{
+    rng_seed(6);
+    struct rope_params l3 = {.theta = 500000.0f, .factor = 8.0f, .low_freq_factor = 1.0f,
+                             .high_freq_factor = 4.0f, .orig_ctx = 8192};
+    int bands[3] = {0};
+    for (int i = 0; i < 8; i++) {
+        double f = pow(l3.theta, -2.0 * i / 16), wl = 2 * M_PI / f;
+        bands[wl < 2048 ? 0 : wl > 8192 ? 2 : 1]++;
+    }
+    cr_assert(bands[0] && bands[1] && bands[2], "test shape must cover every band");
+    check_rope(&l3, 3, 16);
+    check_rope(&l3, 2, 128);
+}
+
+Test(cpu_ops, swiglu_and_add)
+{
+    struct cfg cfgs[8];
+    int nc = all_cfgs(cfgs);
+    rng_seed(8);
+    const int64_t sizes[] = {1, 1000, 2 * 16 * 1024 + 5};
+    for (int s = 0; s < 3; s++) {
+        int64_t n = sizes[s];
+        float *g = rnd_vec((size_t)n), *u = rnd_vec((size_t)n), *o = malloc((size_t)n * 4),
+              *y = malloc((size_t)n * 4);
+        cr_assert(o && y);
+        for (int c = 0; c < nc; c++) {
+            struct backend *be = make_be(cfgs[c]);
+            for (int k = 0; k < 3; k++) g[k % n] *= 4;   /* some larger gates */
+            backend_swiglu(be, o, g, u, n);
+            memcpy(y, u, (size_t)n * 4);
+            backend_add(be, y, g, n);
+            for (int64_t i = 0; i < n; i++) {
+                double r = (double)g[i] / (1 + exp(-(double)g[i])) * u[i];
+                cr_assert(fabs(o[i] - r) <= 1e-6 * fabs(r) + 1e-7, "swiglu n=%ld i=%ld", (long)n, (long)i);
+                cr_assert(y[i] == u[i] + g[i], "add n=%ld i=%ld", (long)n, (long)i);
+            }
+            backend_destroy(be);
+        }
+        free(g); free(u); free(o); free(y);
+    }
+}
+
+Test(cpu_ops, embed_every_format)
+{
+    rng_seed(9);
+    const int tokens[] = {5, 0, 12, 5, 1};
+    const int V = 13, m = 5;
+    const enum dtype types[] = {DT_F32, DT_F16, DT_BF16, DT_Q8_0, DT_Q4_K};
+    struct backend *be = make_be((struct cfg){2, cpu_simd_detect()});
+    for (int t = 0; t < 5; t++) {
+        int D = dtype_info(types[t])->block_elems == 256 ? 256 : 96;
+        double *wd = malloc((size_t)V * D * sizeof *wd);
+        float *out = malloc((size_t)m * D * 4);
+        cr_assert(wd && out);
+        struct weight w = make_weight(types[t], V, D, wd);
+        backend_embed(be, out, &w, tokens, m);
+        for (int i = 0; i < m; i++)
+            for (int k = 0; k < D; k++)
+                cr_assert((double)out[i * D + k] == wd[(size_t)tokens[i] * D + k],
+                          "embed %s token %d col %d", dtype_info(types[t])->name, tokens[i], k);
+        free(w.data); free(wd); free(out);
+    }
+    backend_destroy(be);
+}
+
+/* kv_store puts token t at kv_row(t), K and V, leaving other layers alone. */
+Test(cpu_ops, kv_store_paged)
+{
+    rng_seed(10);
+    struct kv_store_t s;
+    const int n_ctx = 45, kv_dim = 12;
+    kv_make(&s, n_ctx, kv_dim, true);
+    float *k = rnd_vec((size_t)n_ctx * kv_dim), *v = rnd_vec((size_t)n_ctx * kv_dim);
+    struct backend *be = make_be((struct cfg){1, CPU_SIMD_SCALAR});
+    backend_kv_store(be, &s.v, KV_LAYER, 0, 20, k, v);                     /* prefill chunk */
+    backend_kv_store(be, &s.v, KV_LAYER, 20, n_ctx - 20, k + 20 * kv_dim, v + 20 * kv_dim);
+    for (int t = 0; t < n_ctx; t++) {
+        cr_assert(memcmp(kv_row(&s.v, s.v.k, KV_LAYER, t), k + t * kv_dim, kv_dim * 4) == 0, "k %d", t);
+        cr_assert(memcmp(kv_row(&s.v, s.v.v, KV_LAYER, t), v + t * kv_dim, kv_dim * 4) == 0, "v %d", t);
+    }
+    for (size_t i = 0; i < s.v.layer_stride; i++) cr_assert(s.v.k[i] == 0.0f && s.v.v[i] == 0.0f);
+    backend_destroy(be);
+    kv_free(&s); free(k); free(v);
+}
+
+/* ---- kernel records and the pool -------------------------------------- */
+
+Test(cpu_backend, kernel_records)
+{
+    rng_seed(11);
+    struct kernel_log log;
+    kernel_log_init(&log, 4);
+    struct backend *be = make_be((struct cfg){2, cpu_simd_detect()});
+    be->log = &log;
+    log.layer = 3;
+    double *wd = malloc(64 * 32 * sizeof *wd);
+    cr_assert_not_null(wd);
+    struct weight w = make_weight(DT_F16, 32, 64, wd);
+    float *x = rnd_vec(3 * 64), *y = malloc(3 * 32 * 4);
+    cr_assert_not_null(y);
+    backend_matmul(be, y, &w, x, 3);
+
+    struct kv_store_t s;
+    kv_make(&s, 40, 16, true);
+    float *kv = rnd_vec(40 * 16), *q = rnd_vec(4 * 64), *o = malloc(4 * 64 * 4);
+    cr_assert_not_null(o);
+    struct attn_shape sh = {4, 1, 16, 0.25f};
+    backend_kv_store(be, &s.v, KV_LAYER, 0, 40, kv, kv);
+    backend_attention(be, ATTN_FLASH, o, q, &s.v, KV_LAYER, 4, 36, &sh);
+    backend_attention(be, ATTN_NAIVE, o, q, &s.v, KV_LAYER, 4, 36, &sh);
+    backend_rmsnorm(be, y, y, y, 3, 32, 1e-5f);
+    backend_swiglu(be, y, y, y, 96);
+
+    cr_assert_eq(log.n, 6);
+    const char *names[] = {"matmul_f16", "kv_store", "attn_flash_paged", "attn_naive_paged", "rmsnorm", "swiglu"};
+    for (int i = 0; i < 6; i++) {
+        struct kernel_record *r = &log.recs[i];
+        cr_assert_str_eq(r->name, names[i]);
+        cr_assert_eq(r->layer, 3);
+        cr_assert(r->dur_measured && !r->bytes_measured);
+        cr_assert(r->dram_rd > 0 && r->dram_wr > 0, "%s modeled bytes", r->name);
+    }
+    cr_assert(log.recs[0].shape[0] == 3 && log.recs[0].shape[1] == 32 && log.recs[0].shape[2] == 64);
+    cr_assert(log.recs[0].flops == 2.0 * 3 * 32 * 64);
+    cr_assert(log.recs[2].shape[0] == 4 && log.recs[2].shape[1] == 40 && log.recs[2].shape[2] == 4 &&
+              log.recs[2].shape[3] == 16);
+    /* naive moves the score matrix through memory, flash does not */
+    cr_assert(log.recs[3].dram_rd > log.recs[2].dram_rd && log.recs[2].chip_rd > 0);
+
+    backend_destroy(be);
+    kernel_log_free(&log);
+    kv_free(&s);
+    free(w.data); free(wd); free(x); free(y); free(kv); free(q); free(o);
+}
+
+Test(cpu_backend, device_name)
+{
+    struct backend *be = make_be((struct cfg){2, CPU_SIMD_SCALAR});
+    cr_assert(strstr(be->device_name, "(2 threads, scalar)") != NULL, "%s", be->device_name);
+    cr_assert_str_eq(be->ops->name, "cpu");
+    float *p = backend_alloc(be, 1000);
+    cr_assert_not_null(p);
+    cr_assert_eq((uintptr_t)p % 64, 0);
+    backend_free(be, p);
+    backend_destroy(be);
+}
+
+struct count_ctx { atomic_int hits[1000]; atomic_int bad_worker; int n_threads; };
+
+static void count_task(void *p, int t, int worker)
+{
+    struct count_ctx *c = p;
+    atomic_fetch_add(&c->hits[t], 1);
+    if (worker < 0 || worker >= c->n_threads) atomic_fetch_add(&c->bad_worker, 1);
+}
+
+/* Every task runs exactly once per pool_run, for many back-to-back jobs. */
+Test(threadpool, each_task_once)
+{
+    for (int nt = 1; nt <= 3; nt++) {
+        struct threadpool *pool = pool_create(nt);
+        cr_assert_not_null(pool);
+        static struct count_ctx c;
+        memset(&c, 0, sizeof c);
+        c.n_threads = nt;
+        for (int rep = 0; rep < 200; rep++) pool_run(pool, count_task, &c, 1 + rep % 1000 * 5 % 1000);
+        int expect[1000] = {0};
+        for (int rep = 0; rep < 200; rep++)
+            for (int t = 0; t < 1 + rep % 1000 * 5 % 1000; t++) expect[t]++;
+        for (int t = 0; t < 1000; t++) cr_assert_eq(atomic_load(&c.hits[t]), expect[t], "task %d", t);
+        cr_assert_eq(atomic_load(&c.bad_worker), 0);
+        pool_destroy(pool);
+    }
+}
