@@ -1,0 +1,347 @@
+/* kernels/cuda/cuda_backend.cu — the CUDA backend's lifecycle and memory:
+ * probe, create/destroy, alloc/upload/download on one stream, scratch
+ * buffers, and CUPTI timing of logged ops. The ops live in cuda_matmul.cu,
+ * cuda_attention.cu and cuda_ops.cu. */
+#include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/cuda_internal.h"
+#include "traces/cupti.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cuda_fatal(const char *file, int line, const char *call, const char *msg)
+{
+    fprintf(stderr, "infertop: CUDA error at %s:%d: %s: %s\n", file, line, call, msg);
+    exit(1);
+}
+
+/* ---- probe ---- */
+
+static const char *no_device_reason(cudaError_t e)
+{
+    switch (e) {
+    case cudaErrorInsufficientDriver: return "no CUDA driver";
+    case cudaErrorNoDevice: return "no CUDA device";
+    default: return cudaGetErrorString(e);
+    }
+}
+
+/* Peak HBM bandwidth from the memory clock (kHz) and bus width (bits); CUDA 13
+ * removed cudaDeviceProp::memoryClockRate. 0 when the driver doesn't say. */
+static double device_peak_bw(int device)
+{
+    int khz = 0, bits = 0;
+    if (cudaDeviceGetAttribute(&khz, cudaDevAttrMemoryClockRate, device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&bits, cudaDevAttrGlobalMemoryBusWidth, device) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return 2.0 * khz * 1e3 * bits / 8.0;
+}
+
+static int describe_device(int device, char *out, size_t n)
+{
+    cudaDeviceProp p;
+    cudaError_t e = cudaGetDeviceProperties(&p, device);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        snprintf(out, n, "device %d: %s (%s)", device, cudaGetErrorString(e), cudaGetErrorName(e));
+        return -1;
+    }
+    snprintf(out, n, "%.48s, %.1f GiB, sm_%d%d, %d SMs, %.2f TB/s peak", p.name,
+             (double)p.totalGlobalMem / (1024.0 * 1024 * 1024), p.major, p.minor,
+             p.multiProcessorCount, device_peak_bw(device) / 1e12);
+    return 0;
+}
+
+int cuda_probe(char *reason, size_t n)
+{
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+        cudaGetLastError();             /* clear it: the CPU fallback continues */
+        snprintf(reason, n, "%s (%s)", no_device_reason(e), cudaGetErrorName(e));
+        return 0;
+    }
+    if (count == 0) {
+        snprintf(reason, n, "no CUDA device (0 devices)");
+        return 0;
+    }
+    char d[128];
+    if (describe_device(0, d, sizeof d) != 0) {
+        snprintf(reason, n, "%s", d);
+        return 0;
+    }
+    snprintf(reason, n, "%d CUDA device%s; device 0: %.120s", count, count > 1 ? "s" : "", d);
+    return 1;
+}
+
+/* ---- scratch and small host→device copies ---- */
+
+void *cuda_scratch_get(struct cuda_ctx *c, struct cuda_scratch *s, size_t bytes)
+{
+    if (bytes <= s->bytes) return s->p;
+    size_t want = bytes + bytes / 4;
+    if (s->p) {
+        CUDA_CHECK(cudaStreamSynchronize(c->stream));   /* queued kernels may still read it */
+        CUDA_CHECK(cudaFree(s->p));
+        s->p = NULL;
+        s->bytes = 0;
+    }
+    cudaError_t e = cudaMalloc(&s->p, want);
+    if (e != cudaSuccess) {
+        char what[96];
+        snprintf(what, sizeof what, "cudaMalloc(%zu bytes of scratch)", want);
+        cuda_fatal(__FILE__, __LINE__, what, cudaGetErrorString(e));
+    }
+    s->bytes = want;
+    return s->p;
+}
+
+/* Pageable host → device cudaMemcpyAsync returns once the source is staged,
+ * so the caller may reuse its buffer; stream order protects the scratch. */
+const int32_t *cuda_table_to_device(struct cuda_ctx *c, const struct kv_view *kv)
+{
+    size_t bytes = sizeof(int32_t) * (size_t)kv->n_blocks;
+    void *d = cuda_scratch_get(c, &c->table, bytes);
+    CUDA_CHECK(cudaMemcpyAsync(d, kv->table, bytes, cudaMemcpyHostToDevice, c->stream));
+    return (const int32_t *)d;
+}
+
+const int *cuda_ints_to_device(struct cuda_ctx *c, const int *h, int n)
+{
+    size_t bytes = sizeof(int) * (size_t)n;
+    void *d = cuda_scratch_get(c, &c->ints, bytes);
+    CUDA_CHECK(cudaMemcpyAsync(d, h, bytes, cudaMemcpyHostToDevice, c->stream));
+    return (const int *)d;
+}
+
+/* ---- op timing through CUPTI ----
+ * The dispatcher in kernels/backend.c appends the op's record before calling
+ * the op, so the op's record is the log's last one. Each op gets a tag; its
+ * kernels' GPU durations are summed into the record at sync. */
+
+void cuda_op_begin(struct backend *be)
+{
+    struct cuda_ctx *c = cuda_ctx_of(be);
+    struct kernel_log *log = be->log;
+    if (!c->cupti_on || !log || !log->enabled || log->n == 0) return;
+    if (c->n_tags == c->cap_tags) {
+        int cap = c->cap_tags ? c->cap_tags * 2 : 1024;
+        struct cuda_op_tag *t = (struct cuda_op_tag *)realloc(c->tags, sizeof *t * (size_t)cap);
+        if (!t) return;                 /* this op stays untimed; records say dur_measured=false */
+        c->tags = t;
+        c->cap_tags = cap;
+    }
+    struct cuda_op_tag *t = &c->tags[c->n_tags];
+    t->rec = log->n - 1;
+    t->t_start_ns = log->recs[log->n - 1].t_start_ns;
+    t->dur_ns = 0;
+    t->kernels = 0;
+    cupti_tag_push(c->tag_base + (uint64_t)c->n_tags++);
+}
+
+void cuda_op_end(struct backend *be)
+{
+    struct cuda_ctx *c = cuda_ctx_of(be);
+    struct kernel_log *log = be->log;
+    if (!c->cupti_on || !log || !log->enabled || log->n == 0) return;
+    cupti_tag_pop();
+}
+
+static void add_kernel_time(const struct cupti_kernel *k, void *user)
+{
+    struct cuda_ctx *c = (struct cuda_ctx *)user;
+    if (k->tag < c->tag_base || k->tag >= c->tag_base + (uint64_t)c->n_tags) return;
+    struct cuda_op_tag *t = &c->tags[k->tag - c->tag_base];
+    t->dur_ns += k->end_ns - k->start_ns;
+    t->kernels++;
+}
+
+/* After a stream sync: fill measured durations into the records still in the log. */
+static void fill_measured_times(struct backend *be)
+{
+    struct cuda_ctx *c = cuda_ctx_of(be);
+    if (!c->cupti_on) return;
+    cupti_collector_drain(add_kernel_time, c);
+    struct kernel_log *log = be->log;
+    for (int i = 0; log && i < c->n_tags; i++) {
+        const struct cuda_op_tag *t = &c->tags[i];
+        if (t->kernels == 0 || t->rec >= log->n || log->recs[t->rec].t_start_ns != t->t_start_ns)
+            continue;                   /* no kernel (host-side op) or the log was cleared */
+        log->recs[t->rec].dur_ns = t->dur_ns;
+        log->recs[t->rec].dur_measured = true;
+    }
+    c->tag_base += (uint64_t)c->n_tags + 1;
+    c->n_tags = 0;
+}
+
+/* ---- vtable: memory ---- */
+
+static bool cuda_supports_matmul(struct backend *be, enum dtype w)
+{
+    (void)be;
+    /* Quantized formats (q8_0, q4_*, q*_k) have no CUDA kernel yet: the engine
+     * must dequantize them (or run them on the CPU). */
+    return w == DT_F32 || w == DT_F16 || w == DT_BF16;
+}
+
+static void *cuda_alloc(struct backend *be, size_t bytes)
+{
+    (void)be;
+    void *p = NULL;
+    if (cudaMalloc(&p, bytes ? bytes : 1) != cudaSuccess) {
+        cudaGetLastError();             /* out of memory is the caller's to report */
+        return NULL;
+    }
+    return p;
+}
+
+static void cuda_free(struct backend *be, void *p)
+{
+    CUDA_CHECK(cudaStreamSynchronize(cuda_ctx_of(be)->stream));
+    CUDA_CHECK(cudaFree(p));
+}
+
+static int cuda_upload_weight(struct backend *be, struct weight *w)
+{
+    size_t bytes = weight_bytes(w);
+    void *d = cuda_alloc(be, bytes);
+    if (!d) {
+        fprintf(stderr, "infertop: cuda: no device memory for weight %s (%zu bytes)\n", w->name, bytes);
+        return -1;
+    }
+    CUDA_CHECK(cudaMemcpy(d, w->data, bytes, cudaMemcpyHostToDevice));
+    w->dev = d;
+    return 0;
+}
+
+static void cuda_upload(struct backend *be, void *dst, const void *src, size_t bytes)
+{
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, cuda_ctx_of(be)->stream));
+}
+
+static void cuda_download(struct backend *be, void *dst, const void *src, size_t bytes)
+{
+    struct cuda_ctx *c = cuda_ctx_of(be);
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, c->stream));
+    CUDA_CHECK(cudaStreamSynchronize(c->stream));
+}
+
+static void cuda_sync(struct backend *be)
+{
+    CUDA_CHECK(cudaStreamSynchronize(cuda_ctx_of(be)->stream));
+    fill_measured_times(be);
+}
+
+static void ctx_release(struct cuda_ctx *c)
+{
+    struct cuda_scratch *s[] = {&c->act16, &c->scores, &c->partial, &c->table, &c->ints};
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+        if (s[i]->p) cudaFree(s[i]->p);
+    if (c->cublas) cublasDestroy(c->cublas);
+    if (c->stream) cudaStreamDestroy(c->stream);
+    if (c->cupti_on) cupti_collector_stop();
+    free(c->tags);
+    free(c->host_rows);
+    free(c);
+}
+
+static void cuda_destroy(struct backend *be)
+{
+    struct cuda_ctx *c = cuda_ctx_of(be);
+    CUDA_CHECK(cudaStreamSynchronize(c->stream));
+    fill_measured_times(be);
+    ctx_release(c);
+    free(be);
+}
+
+static const struct backend_ops CUDA_OPS = {
+    .name = "cuda",
+    .async = true,
+    .supports_matmul = cuda_supports_matmul,
+    .alloc = cuda_alloc,
+    .free = cuda_free,
+    .upload_weight = cuda_upload_weight,
+    .upload = cuda_upload,
+    .download = cuda_download,
+    .matmul = cuda_op_matmul,
+    .attention = cuda_op_attention,
+    .kv_store = cuda_op_kv_store,
+    .rmsnorm = cuda_op_rmsnorm,
+    .rope = cuda_op_rope,
+    .swiglu = cuda_op_swiglu,
+    .add = cuda_op_add,
+    .embed = cuda_op_embed,
+    .sync = cuda_sync,
+    .destroy = cuda_destroy,
+};
+
+/* ---- create ---- */
+
+#define TRY(call, what)                                                                    \
+    do {                                                                                   \
+        cudaError_t e_ = (call);                                                           \
+        if (e_ != cudaSuccess) {                                                           \
+            cudaGetLastError();                                                            \
+            snprintf(err, errlen, "cuda: %s: %s (%s)", what, cudaGetErrorString(e_), cudaGetErrorName(e_)); \
+            goto fail;                                                                     \
+        }                                                                                  \
+    } while (0)
+
+static int ctx_init(struct cuda_ctx *c, int device, char *err, size_t errlen)
+{
+    int smem = 0;
+    cublasStatus_t bs;
+    c->device = device;
+    TRY(cudaSetDevice(device), "cudaSetDevice");
+    TRY(cudaDeviceGetAttribute(&c->sm_count, cudaDevAttrMultiProcessorCount, device), "SM count");
+    TRY(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), "shared memory size");
+    c->smem_optin = (size_t)smem;
+    TRY(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+    if ((bs = cublasCreate(&c->cublas)) != CUBLAS_STATUS_SUCCESS) {
+        c->cublas = NULL;
+        snprintf(err, errlen, "cuda: cublasCreate: %s", cublasGetStatusString(bs));
+        return -1;
+    }
+    if ((bs = cublasSetStream(c->cublas, c->stream)) != CUBLAS_STATUS_SUCCESS) {
+        snprintf(err, errlen, "cuda: cublasSetStream: %s", cublasGetStatusString(bs));
+        return -1;
+    }
+    c->cupti_on = cupti_collector_start(c->trace_reason, sizeof c->trace_reason) == 0;
+    c->tag_base = 1;                    /* tag 0 means "untagged" */
+    return 0;
+fail:
+    return -1;
+}
+
+struct backend *cuda_backend_create(int device, char *err, size_t errlen)
+{
+    char probe[160], desc[128] = "";
+    if (errlen) err[0] = '\0';
+    if (!cuda_probe(probe, sizeof probe)) {
+        snprintf(err, errlen, "cuda: %s", probe);
+        return NULL;
+    }
+    struct backend *be = (struct backend *)calloc(1, sizeof *be);
+    struct cuda_ctx *c = (struct cuda_ctx *)calloc(1, sizeof *c);
+    if (!be || !c) {
+        free(be);
+        free(c);
+        snprintf(err, errlen, "cuda: out of host memory");
+        return NULL;
+    }
+    if (ctx_init(c, device, err, errlen) != 0 || describe_device(device, desc, sizeof desc) != 0) {
+        if (!err[0]) snprintf(err, errlen, "cuda: device %d: %s", device, desc);
+        ctx_release(c);
+        free(be);
+        return NULL;
+    }
+    be->ops = &CUDA_OPS;
+    be->ctx = c;
+    be->n_threads = 1;
+    snprintf(be->device_name, sizeof be->device_name, "%.95s", desc);
+    snprintf(be->reason, sizeof be->reason, "cuda — device %d usable; %.110s", device, c->trace_reason);
+    return be;
+}

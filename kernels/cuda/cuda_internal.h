@@ -1,0 +1,142 @@
+/* kernels/cuda/cuda_internal.h — private to the kernels/cuda .cu files: the backend
+ * context, the error-checking macros, scratch buffers and the op entry points
+ * each .cu file provides to the vtable in cuda_backend.cu. CUDA C++ only. */
+#ifndef INFERTOP_CUDA_INTERNAL_H
+#define INFERTOP_CUDA_INTERNAL_H
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include "kernels/backend.h"
+
+/* Fatal tier: a failing CUDA/cuBLAS call or launch inside an op is a bug or a
+ * dead device; report file:line and the call, then exit(1) (atexit handlers,
+ * such as the TUI's terminal restore, still run). Creation and allocation use
+ * recoverable errors instead. */
+[[noreturn]] void cuda_fatal(const char *file, int line, const char *call, const char *msg);
+
+#define CUDA_CHECK(call)                                                              \
+    do {                                                                              \
+        cudaError_t e_ = (call);                                                      \
+        if (e_ != cudaSuccess) cuda_fatal(__FILE__, __LINE__, #call, cudaGetErrorString(e_)); \
+    } while (0)
+
+#define CUBLAS_CHECK(call)                                                            \
+    do {                                                                              \
+        cublasStatus_t s_ = (call);                                                   \
+        if (s_ != CUBLAS_STATUS_SUCCESS)                                              \
+            cuda_fatal(__FILE__, __LINE__, #call, cublasGetStatusString(s_));         \
+    } while (0)
+
+/* After every <<<>>> launch: configuration errors show up here, named by kernel. */
+#define CUDA_CHECK_LAUNCH(kernel)                                                     \
+    do {                                                                              \
+        cudaError_t e_ = cudaGetLastError();                                          \
+        if (e_ != cudaSuccess)                                                        \
+            cuda_fatal(__FILE__, __LINE__, "launch of " #kernel, cudaGetErrorString(e_)); \
+    } while (0)
+
+/* A device buffer that only grows; reused by every op on the one stream. */
+struct cuda_scratch {
+    void *p;
+    size_t bytes;
+};
+
+/* Timing of one logged op: the kernel record it belongs to and the CUPTI
+ * kernel time summed over its launches. */
+struct cuda_op_tag {
+    int rec;                 /* index in be->log->recs */
+    uint64_t t_start_ns;     /* that record's t_start_ns, to detect a cleared log */
+    uint64_t dur_ns;
+    int kernels;
+};
+
+struct cuda_ctx {
+    int device, sm_count;
+    size_t smem_optin;               /* max dynamic shared memory per block */
+    cudaStream_t stream;             /* every op, copy and cuBLAS call runs here, in order */
+    cublasHandle_t cublas;
+    struct cuda_scratch act16;       /* f16/bf16 copy of matmul activations [m][K] */
+    struct cuda_scratch scores;      /* naive attention S = P [heads][n_q][n_ctx] */
+    struct cuda_scratch partial;     /* flash split partials: acc [splits][heads][n_q][d], m/l */
+    struct cuda_scratch table;       /* device copy of a kv_view block table */
+    struct cuda_scratch ints;        /* device copy of tokens / positions */
+    float *host_rows;                /* host dequantized embedding rows (quantized embed) */
+    size_t host_rows_n;
+    /* CUPTI op timing: tags tag_base .. tag_base+n_tags-1 since the last sync */
+    bool cupti_on;
+    char trace_reason[160];
+    struct cuda_op_tag *tags;
+    int n_tags, cap_tags;
+    uint64_t tag_base;
+};
+
+static inline struct cuda_ctx *cuda_ctx_of(struct backend *be) { return (struct cuda_ctx *)be->ctx; }
+
+/* Grow s to at least `bytes` (syncing the stream before freeing the old one). */
+void *cuda_scratch_get(struct cuda_ctx *c, struct cuda_scratch *s, size_t bytes);
+/* Device copy of kv->table (n_blocks entries), on the stream. */
+const int32_t *cuda_table_to_device(struct cuda_ctx *c, const struct kv_view *kv);
+/* Device copy of n host ints, on the stream. */
+const int *cuda_ints_to_device(struct cuda_ctx *c, const int *h, int n);
+
+/* Bracket an op's launches so CUPTI attributes their kernels to its record. */
+void cuda_op_begin(struct backend *be);
+void cuda_op_end(struct backend *be);
+
+/* ---- ops, one .cu per family ---- */
+/* cuda_matmul.cu */
+void cuda_op_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m);
+/* cuda_attention.cu */
+void cuda_op_attention(struct backend *be, enum attn_impl impl, float *out, const float *q,
+                       const struct kv_view *kv, int layer, int n_q, int pos0,
+                       const struct attn_shape *sh);
+/* cuda_ops.cu */
+void cuda_op_kv_store(struct backend *be, const struct kv_view *kv, int layer, int pos0, int n,
+                      const float *k, const float *v);
+void cuda_op_rmsnorm(struct backend *be, float *y, const float *x, const float *w, int m, int n,
+                     float eps);
+void cuda_op_rope(struct backend *be, float *x, const int *pos, int m, int n_heads, int head_dim,
+                  const struct rope_params *rp);
+void cuda_op_swiglu(struct backend *be, float *out, const float *gate, const float *up, int64_t n);
+void cuda_op_add(struct backend *be, float *y, const float *x, int64_t n);
+void cuda_op_embed(struct backend *be, float *out, const struct weight *emb, const int *tokens, int m);
+
+/* ---- device helpers shared by the kernels ---- */
+#ifdef __CUDACC__
+#define CUDA_FULL_MASK 0xffffffffu
+
+__device__ static inline float warp_sum(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(CUDA_FULL_MASK, v, o);
+    return v;
+}
+
+__device__ static inline float warp_max(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(CUDA_FULL_MASK, v, o));
+    return v;
+}
+
+/* Sum (is_max false) or max over the block; blockDim.x a multiple of 32.
+ * Every thread gets the result. Safe to call repeatedly. */
+__device__ static inline float block_reduce(float v, bool is_max)
+{
+    __shared__ float part[32];
+    __shared__ float total;
+    int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = is_max ? warp_max(v) : warp_sum(v);
+    __syncthreads();                       /* previous call's readers are done */
+    if (lane == 0) part[wid] = v;
+    __syncthreads();
+    if (wid == 0) {
+        float w = lane < nw ? part[lane] : (is_max ? -INFINITY : 0.0f);
+        w = is_max ? warp_max(w) : warp_sum(w);
+        if (lane == 0) total = w;
+    }
+    __syncthreads();
+    return total;
+}
+#endif
+
+#endif
