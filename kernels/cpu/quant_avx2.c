@@ -117,7 +117,7 @@ AVX2 float dot_q4_0_avx2(const void *w, const void *xq, int K)
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     __m128 side0 = _mm_setzero_ps(), side1 = _mm_setzero_ps();
     int n = K / QK32, i = 0;
-    #define Q40_HDR(blk) _mm_set1_ps(_cvtsh_ss((blk).d))
+    #define Q40_HDR(blk) _mm_cvtph_ps(_mm_set1_epi16((short)(blk).d))
     for (; i + 1 < n; i += 2) {
         q4_block(b[i].qs, Q40_HDR(b[i]), &a[i], &acc0, &side0);
         q4_block(b[i + 1].qs, Q40_HDR(b[i + 1]), &a[i + 1], &acc1, &side1);
