@@ -260,10 +260,14 @@ int model_synth(struct model *m, const struct model_config *cfg, enum dtype wtyp
     snprintf(m->output.name, sizeof m->output.name, "output.weight");
     uint64_t s = seed ^ 0x6e6f726d73ull;   /* "norms" */
     /* tied head: logits = norm(x)·E with E ~ std 1, so the final norm carries
-     * the 3/sqrt(dim) that keeps logits at std ~3 */
+     * the 3/sqrt(dim) that keeps logits at std ~3. Random signs on it stop a
+     * token's own embedding (still large in the residual stream of a random
+     * model) from always winning: Σ e_i² w_i then averages out. */
     float out_scale = cfg->tied_output ? 3.0f / sqrtf((float)cfg->dim) : 1.0f;
     m->output_norm = synth_norm(cfg->dim, out_scale, &s);
     bool ok = m->output_norm != NULL;
+    for (int i = 0; ok && cfg->tied_output && i < cfg->dim; i++)
+        if (splitmix64(&s) & 1) m->output_norm[i] = -m->output_norm[i];
     for (int l = 0; l < cfg->n_layers && ok; l++) {
         m->layers[l].attn_norm = synth_norm(cfg->dim, 1.0f, &s);
         m->layers[l].ffn_norm = synth_norm(cfg->dim, 1.0f, &s);

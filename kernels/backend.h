@@ -21,6 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- weight formats ---------------------------------------------------- */
 
 /* Values match ggml's type ids where a GGUF file names them (see dtype_from_ggml). */
@@ -211,5 +215,9 @@ void  backend_sync(struct backend *be);
 void  backend_destroy(struct backend *be);
 
 uint64_t now_ns(void);   /* CLOCK_MONOTONIC in nanoseconds */
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,6 +9,10 @@
 
 #include "kernels/backend.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Tile sizes the flash kernels use; the CPU and CUDA flash kernels both tile
  * K/V by ATTN_TILE_KV tokens and Q by ATTN_TILE_Q rows. */
 #define ATTN_TILE_Q  32
@@ -18,5 +22,9 @@ void cost_matmul(struct kernel_record *r, const struct weight *w, int m);
 void cost_attention(struct kernel_record *r, enum attn_impl impl, const struct kv_view *kv,
                     int n_q, int pos0, const struct attn_shape *sh);
 void cost_eltwise(struct kernel_record *r, double elems, int reads, int writes, double flops_per);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

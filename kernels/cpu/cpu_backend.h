@@ -4,6 +4,10 @@
 
 #include "kernels/backend.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum cpu_simd { CPU_SIMD_SCALAR, CPU_SIMD_AVX2, CPU_SIMD_AVX512 };
 
 /* n_threads <= 0: all online cores. simd: the best the processor has, capped
@@ -11,5 +15,9 @@ enum cpu_simd { CPU_SIMD_SCALAR, CPU_SIMD_AVX2, CPU_SIMD_AVX512 };
 struct backend *cpu_backend_create(int n_threads, enum cpu_simd max_simd);
 enum cpu_simd cpu_simd_detect(void);
 const char *cpu_simd_name(enum cpu_simd s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -11,6 +11,10 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 static inline bool dtype_is_quant(enum dtype t) { return t >= DT_Q8_0 && t < DT_COUNT; }
 
 /* Bytes of the quantized activation row for weights of type wt. */
@@ -24,5 +28,9 @@ float  quant_dot_row(enum dtype wt, const void *wrow, const void *xq, int K, enu
 void   quant_dequant_row(enum dtype wt, const void *wrow, float *y, int K);
 /* Encode one row (synthetic models in quantized formats, tests). */
 void   quant_quantize_row(enum dtype wt, const float *x, void *wrow, int K);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
