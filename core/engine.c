@@ -63,6 +63,7 @@ int engine_init(struct engine *e, const struct options *opt, struct model *m, st
         return -1;
     }
     e->fw.attn = (enum attn_impl)opt_i(opt, OPT_ATTN);
+    for (int i = 0; i < e->sched.n_reqs; i++) e->sched.reqs[i].arrival_s /= opt_f(opt, OPT_RATE_SCALE);
     e->seqs = calloc((size_t)max_batch + 1, sizeof *e->seqs);
     e->logits = malloc((size_t)(max_batch + 1) * m->cfg.vocab * sizeof *e->logits);
     e->sampled = calloc((size_t)max_batch + 1, sizeof *e->sampled);
@@ -230,4 +231,30 @@ int engine_step(struct engine *e, double max_sleep_s)
     }
     e->steps++;
     return 1;
+}
+
+/* Arrivals still to come are stretched around `now` so the rate becomes
+ * old_scale/new_scale times the previous one. */
+static void rescale_pending(struct engine *e, double old_scale, double new_scale)
+{
+    struct scheduler *s = &e->sched;
+    double now = engine_now(e), f = old_scale / new_scale;
+    for (int i = s->next_pending; i < s->n_reqs; i++)
+        s->reqs[i].arrival_s = now + (s->reqs[i].arrival_s - now) * f;
+}
+
+bool engine_apply_live(struct engine *e, enum opt_id id, double old_rate_scale)
+{
+    const struct options *o = &e->opt;
+    switch (id) {
+    case OPT_ATTN: e->fw.attn = (enum attn_impl)opt_i(o, OPT_ATTN); return true;
+    case OPT_BATCHING: e->sched.cfg.continuous = opt_i(o, OPT_BATCHING) == 1; return true;
+    case OPT_CHUNKED_PREFILL: e->sched.cfg.chunk = (int)opt_i(o, OPT_CHUNKED_PREFILL); return true;
+    case OPT_BATCH_WAIT: e->sched.cfg.batch_wait_s = opt_f(o, OPT_BATCH_WAIT) / 1e3; return true;
+    case OPT_TEMPERATURE: e->smp.temperature = (float)opt_f(o, OPT_TEMPERATURE); return true;
+    case OPT_TOP_K: e->smp.top_k = (int)opt_i(o, OPT_TOP_K); return true;
+    case OPT_TOP_P: e->smp.top_p = (float)opt_f(o, OPT_TOP_P); return true;
+    case OPT_RATE_SCALE: rescale_pending(e, old_rate_scale, opt_f(o, OPT_RATE_SCALE)); return true;
+    default: return false;
+    }
 }

@@ -45,4 +45,8 @@ int  engine_step(struct engine *e, double max_sleep_s);
 
 double engine_now(const struct engine *e);   /* seconds since engine_init */
 
+/* Apply a LIVE option (options_table.h live=1) at a step boundary; the new
+ * value is already in e->opt. Returns false for options that need a rebuild. */
+bool engine_apply_live(struct engine *e, enum opt_id id, double old_rate_scale);
+
 #endif

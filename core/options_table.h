@@ -10,7 +10,7 @@
  * `infertop options`, the TUI help, every report and trace metadata. */
 X(DEVICE,      "device",      OT_ENUM,  "auto",  "auto|cpu|cuda", 0, 0,   "runtime", 0,
   "compute backend: auto = cuda when a GPU is usable, else cpu")
-X(THREADS,     "threads",     OT_INT,   "0",     NULL, 0, 256,          "runtime", 1,
+X(THREADS,     "threads",     OT_INT,   "0",     NULL, 0, 256,          "runtime", 0,
   "CPU worker threads (0 = every online core)")
 X(SEED,        "seed",        OT_INT,   "1",     NULL, 0, 4294967295.0, "runtime", 0,
   "seed for synthetic weights, workloads and sampling")
@@ -36,13 +36,13 @@ X(KV_BLOCKS,   "kv_blocks",   OT_INT,   "0",     NULL, 0, 16777216,     "kv-cach
   "KV pool size in blocks (0 = from kv_mem)")
 X(MAX_SEQ,     "max_seq",     OT_INT,   "1024",  NULL, 16, 1048576,     "kv-cache", 0,
   "longest request in tokens; contiguous KV reserves this much per request")
-X(PREFIX_CACHE,"prefix_cache",OT_BOOL,  "on",    NULL, 0, 0,            "paged-attention", 1,
+X(PREFIX_CACHE,"prefix_cache",OT_BOOL,  "on",    NULL, 0, 0,            "paged-attention", 0,
   "share KV blocks of identical prompt prefixes (paged)")
 X(BATCHING,    "batching",    OT_ENUM,  "continuous", "static|continuous", 0, 0, "batching", 1,
   "static: a batch runs to its last request; continuous: admit and evict every step")
-X(MAX_BATCH,   "max_batch",   OT_INT,   "16",    NULL, 1, 4096,         "batching", 1,
+X(MAX_BATCH,   "max_batch",   OT_INT,   "16",    NULL, 1, 4096,         "batching", 0,
   "most requests running at once")
-X(MAX_TOKENS_STEP, "max_tokens_per_step", OT_INT, "512", NULL, 1, 1048576, "batching", 1,
+X(MAX_TOKENS_STEP, "max_tokens_per_step", OT_INT, "512", NULL, 1, 1048576, "batching", 0,
   "token budget of one engine step (decode tokens + prefill chunks)")
 X(CHUNKED_PREFILL, "chunked_prefill", OT_INT, "0", NULL, 0, 1048576,  "batching", 1,
   "prefill chunk per request per step in tokens (0 = whole prompts)")
@@ -50,3 +50,5 @@ X(BATCH_WAIT,  "batch_wait",  OT_FLOAT, "50",    NULL, 0, 600000,       "batchin
   "static batching: ms to wait for a full batch before starting a partial one")
 X(REQUESTS,    "requests",    OT_INT,   "0",     NULL, 0, 1000000,      "workload", 0,
   "override the scenario's request count (0 = as in the file)")
+X(RATE_SCALE,  "rate_scale",  OT_FLOAT, "1",     NULL, 0.01, 100,       "workload", 1,
+  "multiply the scenario's arrival rate (live: rescales arrivals still to come)")
