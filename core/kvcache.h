@@ -103,7 +103,9 @@ int64_t kvcache_pool_tokens(const struct kvcache *kv);
  * and allocates nothing else. Contiguous: reserves max_len tokens first fit.
  * Returns the number of prompt tokens whose K/V are already present (>= 0; at
  * most n_prompt - 1 so prefill always computes the last prompt token), or a
- * negative kvc_status. The request's length is that count. */
+ * negative kvc_status. The request's length is that count. A block-aligned
+ * prompt found whole thus leaves its last token in a shared block: the first
+ * append copies that block (copy-on-write) rather than recomputing it all. */
 int kvcache_admit(struct kvcache *kv, int req_id, const int32_t *prompt, int n_prompt, int max_len);
 
 /* Prompt tokens a kvcache_admit of this prompt would find cached now; no side
@@ -201,7 +203,7 @@ struct kvcache_snapshot {
 
 int  kvcache_snapshot_init(struct kvcache_snapshot *s, const struct kvcache *kv);
 void kvcache_snapshot_free(struct kvcache_snapshot *s);
-/* Fill `s` (initialized for this cache). next_req_tokens: size of the next
+/* Fill `s` (initialized for this cache; otherwise only kind and zero totals). next_req_tokens: size of the next
  * waiting request, for external fragmentation (contiguous: free rows in holes
  * smaller than its reservation; paged: 0, any free block serves any request). */
 void kvcache_snapshot(const struct kvcache *kv, int next_req_tokens, struct kvcache_snapshot *s);
