@@ -111,3 +111,10 @@ deps:
 
 clean:
 	rm -rf build build-san bin
+
+# ---- GPU check (tests/gpu, run on a device by tests/gpu/run.sh) -------------
+# Every CUDA op against the CPU backend; needs CUDA=1 (nvcc found).
+GPU_CHECK := $(B)/gpu_check
+$(GPU_CHECK): $(B)/tests/gpu/gpu_check.o $(LIB)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD  $@"

@@ -43,7 +43,7 @@ struct backend *backend_create(const char *device, int n_threads, char *err, siz
     }
     struct backend *be = cpu_backend_create(n_threads, CPU_SIMD_AVX512);
     if (!be) { snprintf(err, errlen, "cpu backend: out of memory"); return NULL; }
-    if (any) snprintf(be->reason, sizeof be->reason, "cpu — %s", why);
+    if (any) snprintf(be->reason, sizeof be->reason, "cpu — %.150s", why);
     else snprintf(be->reason, sizeof be->reason, "cpu — asked for (device=cpu)");
     return be;
 }
