@@ -28,7 +28,8 @@ endif
 DEPS_PC := ncursesw libcjson inih
 CFLAGS  += -std=c11 $(OPT) -Wall -Wextra -Werror -D_GNU_SOURCE -I. -pthread \
            $(shell pkg-config --cflags $(DEPS_PC) 2>/dev/null)
-LDFLAGS += $(if $(filter 1,$(SAN)),-fsanitize=address,undefined)
+SAN_LD  := -fsanitize=address,undefined
+LDFLAGS += $(if $(filter 1,$(SAN)),$(SAN_LD))   # (a literal comma inside $(if) would split it)
 LDLIBS  += $(shell pkg-config --libs $(DEPS_PC) 2>/dev/null) -lm -ldl -pthread
 
 ifeq ($(NVTX),1)
