@@ -2,6 +2,8 @@
  * inputs (odd shapes included), with per-op/per-dtype tolerances, plus a check
  * that CUPTI fills measured kernel durations into the kernel log.
  *
+ * Tolerances allow for the CPU backend's own exp/sum order and, for f16/bf16
+ * weights, the GPU rounding activations to the weight type before cuBLAS.
  * Error metric per case: max |gpu - cpu| / max |cpu| over the output (a
  * relative error at the output's scale), compared with the case's tolerance.
  * Prints one table row per case and a summary. Exit 0 all pass, 1 a failure,
@@ -183,7 +185,7 @@ static void check_attention(const struct attn_case *ac)
         backend_attention(GPU, (enum attn_impl)impl, dout, dq, &kg, layer, ac->n_q, ac->pos0, &sh);
         double ms = gpu_ms_since(t0);
         float *og = from_gpu(dout, qn);
-        report(impl == ATTN_NAIVE ? "attn_naive" : "attn_flash", "f32", shape, oc, og, qn, 2e-5, ms);
+        report(impl == ATTN_NAIVE ? "attn_naive" : "attn_flash", "f32", shape, oc, og, qn, 1e-4, ms);
         free(og);
     }
     backend_free(GPU, kg.k); backend_free(GPU, kg.v); backend_free(GPU, dk); backend_free(GPU, dv);
@@ -238,7 +240,7 @@ static void check_eltwise(int64_t n)
     backend_swiglu(GPU, dout, dg, du, n);
     double ms = gpu_ms_since(t0);
     float *og = from_gpu(dout, (size_t)n);
-    report("swiglu", "f32", shape, oc, og, (size_t)n, 1e-6, ms);
+    report("swiglu", "f32", shape, oc, og, (size_t)n, 1e-5, ms);
     backend_add(CPU, g, u, n);
     t0 = now_ns();
     backend_add(GPU, dg, du, n);
