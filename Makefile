@@ -28,7 +28,7 @@ endif
 DEPS_PC := ncursesw libcjson inih
 CFLAGS  += -std=c11 $(OPT) -Wall -Wextra -Werror -D_GNU_SOURCE -I. -pthread \
            $(shell pkg-config --cflags $(DEPS_PC) 2>/dev/null)
-SAN_LDFLAGS := -fsanitize=address,undefined
+SAN_LDFLAGS := -fsanitize=address,undefined    # a literal comma inside $(if) would split it
 LDFLAGS += $(if $(filter 1,$(SAN)),$(SAN_LDFLAGS))
 LDLIBS  += $(shell pkg-config --libs $(DEPS_PC) 2>/dev/null) -lm -ldl -pthread
 
@@ -112,3 +112,10 @@ deps:
 
 clean:
 	rm -rf build build-san bin
+
+# ---- GPU check (tests/gpu, run on a device by tests/gpu/run.sh) -------------
+# Every CUDA op against the CPU backend; needs CUDA=1 (nvcc found).
+GPU_CHECK := $(B)/gpu_check
+$(GPU_CHECK): $(B)/tests/gpu/gpu_check.o $(LIB)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD  $@"

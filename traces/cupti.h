@@ -41,7 +41,8 @@ struct cupti_stats {
 typedef void (*cupti_kernel_fn)(const struct cupti_kernel *k, void *user);
 
 /* Subscribe and enable CONCURRENT_KERNEL, MEMCPY, MEMSET, EXTERNAL_CORRELATION
- * and RUNTIME records into buffers from a preallocated pool. 0 on success;
+ * and RUNTIME + DRIVER API records (external correlation needs them: cuBLAS
+ * may launch through the driver API) into buffers from a preallocated pool. 0 on success;
  * -1 with "trace unavailable: <reason>" in why (another subscriber such as
  * nsys/ncu is named when CUPTI reports one). */
 int  cupti_collector_start(char *why, size_t n);

@@ -2,8 +2,8 @@
  * probe, create/destroy, alloc/upload/download on one stream, scratch
  * buffers, and CUPTI timing of logged ops. The ops live in cuda_matmul.cu,
  * cuda_attention.cu and cuda_ops.cu. */
-#include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/cuda_internal.h"
+#include "kernels/cuda/cuda_backend.h"
 #include "traces/cupti.h"
 
 #include <stdio.h>

@@ -7,7 +7,13 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+/* The engine's headers are C without extern "C" guards: give them C linkage
+ * here, before anything else includes them (their include guards then hold).
+ * Every .cu file includes this header first. */
+extern "C" {
 #include "kernels/backend.h"
+#include "kernels/cpu/quant.h"
+}
 
 /* Fatal tier: a failing CUDA/cuBLAS call or launch inside an op is a bug or a
  * dead device; report file:line and the call, then exit(1) (atexit handlers,

@@ -1,0 +1,355 @@
+/* tests/gpu/gpu_check.c — every CUDA op against the CPU backend on random
+ * inputs (odd shapes included), with per-op/per-dtype tolerances, plus a check
+ * that CUPTI fills measured kernel durations into the kernel log.
+ *
+ * Tolerances allow for the CPU backend's own exp/sum order and, for f16/bf16
+ * weights, the GPU rounding activations to the weight type before cuBLAS.
+ * Error metric per case: max |gpu - cpu| / max |cpu| over the output (a
+ * relative error at the output's scale), compared with the case's tolerance.
+ * Prints one table row per case and a summary. Exit 0 all pass, 1 a failure,
+ * 77 when no CUDA device is usable (nothing was checked). */
+#include "kernels/backend.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/quant.h"
+#include "kernels/cuda/cuda_backend.h"
+#include "traces/cupti.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct backend *CPU, *GPU;
+static int n_cases, n_failed;
+
+/* ---- helpers ---- */
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static float rnd(float lo, float hi)
+{
+    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+    return lo + (hi - lo) * (float)((rng >> 40) * 0x1.0p-24);
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) { fprintf(stderr, "gpu_check: out of host memory (%zu bytes)\n", n); exit(1); }
+    return p;
+}
+
+static float *rand_vec(size_t n, float lo, float hi)
+{
+    float *v = xmalloc(sizeof *v * n);
+    for (size_t i = 0; i < n; i++) v[i] = rnd(lo, hi);
+    return v;
+}
+
+/* A device copy of host floats. */
+static float *to_gpu(const float *h, size_t n)
+{
+    float *d = backend_alloc(GPU, sizeof *d * n);
+    if (!d) { fprintf(stderr, "gpu_check: out of device memory (%zu floats)\n", n); exit(1); }
+    backend_upload(GPU, d, h, sizeof *d * n);
+    return d;
+}
+
+static float *from_gpu(const float *d, size_t n)
+{
+    float *h = xmalloc(sizeof *h * n);
+    backend_download(GPU, h, d, sizeof *h * n);
+    return h;
+}
+
+/* Records a case: rel = max|g-c| / max|c|. */
+static void report(const char *op, const char *dtype, const char *shape, const float *cpu, const float *gpu,
+                   size_t n, double tol, double ms)
+{
+    double num = 0, den = 0;
+    bool finite = true;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(gpu[i])) finite = false;
+        num = fmax(num, fabs((double)gpu[i] - cpu[i]));
+        den = fmax(den, fabs((double)cpu[i]));
+    }
+    double rel = den > 0 ? num / den : num;
+    bool ok = finite && rel <= tol;
+    n_cases++;
+    n_failed += !ok;
+    printf("%-14s %-5s %-34s %10.3e %9.1e %9.3f  %s\n", op, dtype, shape, rel, tol, ms, ok ? "PASS" : "FAIL");
+    fflush(stdout);
+}
+
+static double gpu_ms_since(uint64_t t0) { backend_sync(GPU); return (double)(now_ns() - t0) / 1e6; }
+
+/* ---- matmul ---- */
+
+static void make_weight(struct weight *w, enum dtype t, int rows, int cols, const float *f)
+{
+    memset(w, 0, sizeof *w);
+    w->type = t;
+    w->rows = rows;
+    w->cols = cols;
+    snprintf(w->name, sizeof w->name, "check.%s", dtype_info(t)->name);
+    size_t n = (size_t)rows * cols;
+    w->data = xmalloc(weight_bytes(w));
+    if (t == DT_F32) memcpy(w->data, f, sizeof *f * n);
+    else if (t == DT_F16) for (size_t i = 0; i < n; i++) ((uint16_t *)w->data)[i] = fp32_to_fp16(f[i]);
+    else if (t == DT_BF16) for (size_t i = 0; i < n; i++) ((uint16_t *)w->data)[i] = fp32_to_bf16(f[i]);
+    else
+        for (int r = 0; r < rows; r++)
+            quant_quantize_row(t, f + (size_t)r * cols, (char *)w->data + (size_t)r * dtype_row_bytes(t, cols), cols);
+}
+
+static void check_matmul(enum dtype t, int m, int N, int K, double tol)
+{
+    float *wf = rand_vec((size_t)N * K, -1, 1), *x = rand_vec((size_t)m * K, -1, 1);
+    struct weight wc, wg;
+    make_weight(&wc, t, N, K, wf);
+    wg = wc;
+    backend_upload_weight(CPU, &wc);
+    if (backend_upload_weight(GPU, &wg) != 0) exit(1);
+    float *yc = xmalloc(sizeof *yc * (size_t)m * N), *dx = to_gpu(x, (size_t)m * K);
+    float *dy = backend_alloc(GPU, sizeof(float) * (size_t)m * N);
+    backend_matmul(CPU, yc, &wc, x, m);
+    uint64_t t0 = now_ns();
+    backend_matmul(GPU, dy, &wg, dx, m);
+    double ms = gpu_ms_since(t0);
+    float *yg = from_gpu(dy, (size_t)m * N);
+    char shape[48];
+    snprintf(shape, sizeof shape, "m=%d N=%d K=%d", m, N, K);
+    report("matmul", dtype_info(t)->name, shape, yc, yg, (size_t)m * N, tol, ms);
+    backend_free(GPU, dx); backend_free(GPU, dy); backend_free(GPU, wg.dev);
+    free(wf); free(x); free(wc.data); free(yc); free(yg);
+}
+
+/* ---- KV store + attention ---- */
+
+struct attn_case { int H, Hkv, d, n_q, pos0, block_size; bool paged; };
+
+/* Paged: nb distinct blocks drawn at random from a pool of nb+3 (so the table
+ * is out of order and has gaps). Contiguous: one block holding every token. */
+static void build_view(struct kv_view *kv, int32_t **table, const struct attn_case *ac)
+{
+    int n_ctx = ac->pos0 + ac->n_q;
+    int bs = ac->paged ? ac->block_size : n_ctx;
+    int nb = (n_ctx + bs - 1) / bs, pool_blocks = ac->paged ? nb + 3 : 1;
+    int32_t *perm = xmalloc(sizeof *perm * (size_t)pool_blocks);
+    for (int b = 0; b < pool_blocks; b++) perm[b] = b;
+    for (int b = pool_blocks - 1; b > 0; b--) {
+        int j = (int)rnd(0, (float)b + 0.999f), tmp = perm[b];
+        perm[b] = perm[j];
+        perm[j] = tmp;
+    }
+    *table = perm;                                /* first nb entries are the table */
+    memset(kv, 0, sizeof *kv);
+    kv->table = perm;
+    kv->n_blocks = nb;
+    kv->block_size = bs;
+    kv->kv_dim = ac->Hkv * ac->d;
+    kv->layer_stride = (size_t)pool_blocks * bs * kv->kv_dim;
+}
+
+static void check_attention(const struct attn_case *ac)
+{
+    const int layers = 2, layer = 1, n_ctx = ac->pos0 + ac->n_q;
+    struct kv_view kc, kg;
+    int32_t *table;
+    build_view(&kc, &table, ac);
+    size_t pool = (size_t)layers * kc.layer_stride;
+    kc.k = calloc(pool, sizeof(float));
+    kc.v = calloc(pool, sizeof(float));
+    if (!kc.k || !kc.v) { fprintf(stderr, "gpu_check: out of host memory\n"); exit(1); }
+    kg = kc;
+    kg.k = to_gpu(kc.k, pool);
+    kg.v = to_gpu(kc.v, pool);
+    size_t qn = (size_t)ac->n_q * ac->H * ac->d, kn = (size_t)n_ctx * kc.kv_dim;
+    float *k = rand_vec(kn, -1, 1), *v = rand_vec(kn, -1, 1), *q = rand_vec(qn, -1, 1);
+    float *dk = to_gpu(k, kn), *dv = to_gpu(v, kn), *dq = to_gpu(q, qn), *dout = backend_alloc(GPU, sizeof(float) * qn);
+    /* the cache: prefix pos0 tokens in one store, the new n_q tokens in another */
+    backend_kv_store(CPU, &kc, layer, 0, n_ctx, k, v);
+    if (ac->pos0) backend_kv_store(GPU, &kg, layer, 0, ac->pos0, dk, dv);
+    backend_kv_store(GPU, &kg, layer, ac->pos0, ac->n_q, dk + (size_t)ac->pos0 * kc.kv_dim,
+                     dv + (size_t)ac->pos0 * kc.kv_dim);
+    char shape[48];
+    snprintf(shape, sizeof shape, "H=%d/%d d=%d q=%d pos0=%d %s", ac->H, ac->Hkv, ac->d, ac->n_q, ac->pos0,
+             ac->paged ? "paged" : "contig");
+    float *kgh = from_gpu(kg.k, pool), *vgh = from_gpu(kg.v, pool);
+    report("kv_store.k", "f32", shape, kc.k, kgh, pool, 0, 0);
+    report("kv_store.v", "f32", shape, kc.v, vgh, pool, 0, 0);
+    struct attn_shape sh = {ac->H, ac->Hkv, ac->d, 1.0f / sqrtf((float)ac->d)};
+    float *oc = xmalloc(sizeof *oc * qn);
+    for (int impl = ATTN_NAIVE; impl <= ATTN_FLASH; impl++) {
+        backend_attention(CPU, (enum attn_impl)impl, oc, q, &kc, layer, ac->n_q, ac->pos0, &sh);
+        uint64_t t0 = now_ns();
+        backend_attention(GPU, (enum attn_impl)impl, dout, dq, &kg, layer, ac->n_q, ac->pos0, &sh);
+        double ms = gpu_ms_since(t0);
+        float *og = from_gpu(dout, qn);
+        report(impl == ATTN_NAIVE ? "attn_naive" : "attn_flash", "f32", shape, oc, og, qn, 1e-4, ms);
+        free(og);
+    }
+    backend_free(GPU, kg.k); backend_free(GPU, kg.v); backend_free(GPU, dk); backend_free(GPU, dv);
+    backend_free(GPU, dq); backend_free(GPU, dout);
+    free(kc.k); free(kc.v); free(k); free(v); free(q); free(oc); free(kgh); free(vgh); free(table);
+}
+
+/* ---- row and element-wise ops ---- */
+
+static void check_rmsnorm(int m, int n)
+{
+    float *x = rand_vec((size_t)m * n, -3, 3), *w = rand_vec((size_t)n, 0.5f, 1.5f), *yc = xmalloc(sizeof(float) * (size_t)m * n);
+    float *dx = to_gpu(x, (size_t)m * n), *dw = to_gpu(w, (size_t)n), *dy = backend_alloc(GPU, sizeof(float) * (size_t)m * n);
+    backend_rmsnorm(CPU, yc, x, w, m, n, 1e-5f);
+    uint64_t t0 = now_ns();
+    backend_rmsnorm(GPU, dy, dx, dw, m, n, 1e-5f);
+    double ms = gpu_ms_since(t0);
+    float *yg = from_gpu(dy, (size_t)m * n);
+    char shape[48];
+    snprintf(shape, sizeof shape, "m=%d n=%d", m, n);
+    report("rmsnorm", "f32", shape, yc, yg, (size_t)m * n, 1e-5, ms);
+    backend_free(GPU, dx); backend_free(GPU, dw); backend_free(GPU, dy);
+    free(x); free(w); free(yc); free(yg);
+}
+
+static void check_rope(int m, int heads, int hd, struct rope_params rp, int max_pos)
+{
+    size_t n = (size_t)m * heads * hd;
+    float *xc = rand_vec(n, -2, 2), *dx = to_gpu(xc, n);
+    int *pos = xmalloc(sizeof *pos * (size_t)m);
+    for (int i = 0; i < m; i++) pos[i] = (int)rnd(0, (float)max_pos);
+    backend_rope(CPU, xc, pos, m, heads, hd, &rp);
+    uint64_t t0 = now_ns();
+    backend_rope(GPU, dx, pos, m, heads, hd, &rp);
+    double ms = gpu_ms_since(t0);
+    float *xg = from_gpu(dx, n);
+    char shape[48];
+    snprintf(shape, sizeof shape, "m=%d h=%d d=%d pos<%d%s", m, heads, hd, max_pos, rp.factor > 0 ? " llama3" : "");
+    report("rope", "f32", shape, xc, xg, n, 5e-4, ms);
+    backend_free(GPU, dx);
+    free(xc); free(xg); free(pos);
+}
+
+static void check_eltwise(int64_t n)
+{
+    float *g = rand_vec((size_t)n, -8, 8), *u = rand_vec((size_t)n, -2, 2), *oc = xmalloc(sizeof(float) * (size_t)n);
+    float *dg = to_gpu(g, (size_t)n), *du = to_gpu(u, (size_t)n), *dout = backend_alloc(GPU, sizeof(float) * (size_t)n);
+    char shape[48];
+    snprintf(shape, sizeof shape, "n=%ld", (long)n);
+    backend_swiglu(CPU, oc, g, u, n);
+    uint64_t t0 = now_ns();
+    backend_swiglu(GPU, dout, dg, du, n);
+    double ms = gpu_ms_since(t0);
+    float *og = from_gpu(dout, (size_t)n);
+    report("swiglu", "f32", shape, oc, og, (size_t)n, 1e-5, ms);
+    backend_add(CPU, g, u, n);
+    t0 = now_ns();
+    backend_add(GPU, dg, du, n);
+    ms = gpu_ms_since(t0);
+    free(og);
+    og = from_gpu(dg, (size_t)n);
+    report("add", "f32", shape, g, og, (size_t)n, 0, ms);
+    backend_free(GPU, dg); backend_free(GPU, du); backend_free(GPU, dout);
+    free(g); free(u); free(oc); free(og);
+}
+
+static void check_embed(enum dtype t, int rows, int cols, int m)
+{
+    float *f = rand_vec((size_t)rows * cols, -1, 1);
+    struct weight wc, wg;
+    make_weight(&wc, t, rows, cols, f);
+    wg = wc;
+    backend_upload_weight(CPU, &wc);
+    if (backend_upload_weight(GPU, &wg) != 0) exit(1);
+    int *tok = xmalloc(sizeof *tok * (size_t)m);
+    for (int i = 0; i < m; i++) tok[i] = (int)rnd(0, (float)rows - 0.001f);
+    tok[0] = rows - 1;
+    float *oc = xmalloc(sizeof(float) * (size_t)m * cols), *dout = backend_alloc(GPU, sizeof(float) * (size_t)m * cols);
+    backend_embed(CPU, oc, &wc, tok, m);
+    uint64_t t0 = now_ns();
+    backend_embed(GPU, dout, &wg, tok, m);
+    double ms = gpu_ms_since(t0);
+    float *og = from_gpu(dout, (size_t)m * cols);
+    char shape[48];
+    snprintf(shape, sizeof shape, "rows=%d cols=%d m=%d", rows, cols, m);
+    report("embed", dtype_info(t)->name, shape, oc, og, (size_t)m * cols, 0, ms);
+    backend_free(GPU, dout); backend_free(GPU, wg.dev);
+    free(f); free(wc.data); free(tok); free(oc); free(og);
+}
+
+/* ---- CUPTI: logged ops get measured durations at sync ---- */
+
+static void check_measured_durations(void)
+{
+    struct kernel_log log;
+    kernel_log_init(&log, 64);
+    GPU->log = &log;
+    check_eltwise(1 << 16);
+    check_rmsnorm(4, 576);
+    check_matmul(DT_F16, 3, 576, 576, 3e-3);
+    GPU->log = NULL;
+    int measured = 0;
+    for (int i = 0; i < log.n; i++) measured += log.recs[i].dur_measured && log.recs[i].dur_ns > 0;
+    struct cupti_stats st;
+    cupti_collector_stats(&st);
+    bool ok = log.n > 0 && measured == log.n;
+    printf("cupti: %d of %d logged ops have measured GPU durations; kernels=%llu memcpys=%llu dropped=%llu unmatched=%llu  %s\n",
+           measured, log.n, (unsigned long long)st.kernels, (unsigned long long)st.memcpys,
+           (unsigned long long)st.dropped, (unsigned long long)st.unmatched,
+           cupti_collector_active() ? (ok ? "PASS" : "FAIL") : "SKIP (CUPTI unavailable)");
+    for (int i = 0; i < log.n; i++)
+        printf("  %-12s measured=%d dur=%8.3f us\n", log.recs[i].name, log.recs[i].dur_measured,
+               (double)log.recs[i].dur_ns / 1e3);
+    n_cases++;
+    n_failed += cupti_collector_active() && !ok;
+    kernel_log_free(&log);
+}
+
+int main(void)
+{
+    char why[256], err[256];
+    if (!cuda_probe(why, sizeof why)) {
+        printf("gpu_check: no usable CUDA device: %s (nothing checked)\n", why);
+        return 77;
+    }
+    printf("gpu_check: %s\n", why);
+    GPU = cuda_backend_create(0, err, sizeof err);
+    CPU = cpu_backend_create(0, CPU_SIMD_AVX512);
+    if (!GPU || !CPU) {
+        printf("gpu_check: backend creation failed: %s\n", GPU ? "cpu backend" : err);
+        return 1;
+    }
+    printf("gpu: %s | %s\ncpu: %s\n\n", GPU->device_name, GPU->reason, CPU->device_name);
+    printf("%-14s %-5s %-34s %10s %9s %9s  %s\n", "op", "dtype", "shape", "rel.err", "tol", "gpu ms", "result");
+
+    enum dtype mm[] = {DT_F32, DT_F16, DT_BF16};
+    double mm_tol[] = {2e-5, 3e-3, 2e-2};
+    int mm_shapes[][3] = {{1, 576, 576}, {7, 1000, 577}, {64, 1536, 576}, {1, 4096, 4096}, {33, 4099, 1024}, {5, 49152, 576}};
+    for (int t = 0; t < 3; t++)
+        for (size_t s = 0; s < sizeof mm_shapes / sizeof mm_shapes[0]; s++)
+            check_matmul(mm[t], mm_shapes[s][0], mm_shapes[s][1], mm_shapes[s][2], mm_tol[t]);
+
+    struct attn_case ac[] = {
+        {9, 3, 64, 1, 0, 16, true},    {9, 3, 64, 1, 777, 16, true},  {9, 3, 64, 37, 100, 16, true},
+        {9, 3, 64, 37, 100, 16, false}, {32, 8, 128, 1, 4095, 32, true}, {32, 8, 128, 128, 0, 16, true},
+        {8, 8, 80, 20, 33, 8, true},   {8, 1, 256, 5, 300, 16, true}, {4, 4, 32, 200, 0, 16, false},
+        {6, 2, 96, 65, 63, 24, true},
+    };
+    for (size_t i = 0; i < sizeof ac / sizeof ac[0]; i++) check_attention(&ac[i]);
+
+    int rn[][2] = {{1, 576}, {7, 4096}, {33, 1000}, {3, 31}};
+    for (size_t i = 0; i < sizeof rn / sizeof rn[0]; i++) check_rmsnorm(rn[i][0], rn[i][1]);
+    check_rope(13, 9, 64, (struct rope_params){10000.f, 0, 0, 0, 0}, 2048);
+    check_rope(5, 32, 128, (struct rope_params){500000.f, 8.f, 1.f, 4.f, 8192}, 2048);
+    check_rope(1, 3, 2, (struct rope_params){10000.f, 0, 0, 0, 0}, 100);
+    check_eltwise(1);
+    check_eltwise(1001);
+    check_eltwise((1 << 20) + 7);
+    enum dtype et[] = {DT_F32, DT_F16, DT_BF16, DT_Q8_0, DT_Q4_1};
+    for (size_t i = 0; i < sizeof et / sizeof et[0]; i++) check_embed(et[i], 1000, 576, 9);
+    check_measured_durations();
+
+    printf("\nsummary: %d cases, %d passed, %d failed\n", n_cases, n_cases - n_failed, n_failed);
+    backend_destroy(GPU);
+    backend_destroy(CPU);
+    return n_failed ? 1 : 0;
+}
