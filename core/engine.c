@@ -206,6 +206,7 @@ int engine_step(struct engine *e, double max_sleep_s)
         snprintf(e->error, sizeof e->error, "forward failed on a batch of %d sequences", n);
         return -1;
     }
+    backend_sync(e->be);        /* async backends fill measured kernel times here */
     sample_rows(e);
     double t_end = engine_now(e);
     struct step_record *sr = push_record(e);

@@ -24,8 +24,7 @@
 
 static const char *const SHIPPED[] = {
     "scenarios/smoke.ini", "scenarios/chat.ini", "scenarios/long-context.ini",
-    "scenarios/bursty.ini", "scenarios/shared-prefix.ini", "scenarios/spec-decode.ini",
-    "scenarios/pipeline.ini",
+    "scenarios/bursty.ini", "scenarios/shared-prefix.ini",
 };
 #define N_SHIPPED (int)(sizeof SHIPPED / sizeof SHIPPED[0])
 
@@ -495,7 +494,7 @@ Test(scenario, override_requests_and_atomic_failure)
     cr_assert(starts_with(err, "override: rate: expected"), "%s", err);
     cr_assert_eq(scenario_set(&sc, "nosuch.key", "1", err, sizeof err), -1);
     cr_assert(starts_with(err, "override: nosuch.key: unknown"), "%s", err);
-    const char *keys[] = { "prompt.value", "prompt.dist", "options.kv_cache", "arrival.process" };
+    const char *keys[] = { "prompt.value", "prompt.dist", "options.kv", "arrival.process" };
     const char *vals[] = { "32", "fixed", "contiguous", "all" };
     cr_assert_eq(scenario_set_many(&sc, 4, keys, vals, err, sizeof err), 0, "%s", err);
     cr_assert_eq(sc.prompt.dist, LENGTH_FIXED);
