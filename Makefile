@@ -121,9 +121,11 @@ FUZZ_FLAGS   := -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,unde
                 -fno-sanitize-recover=undefined
 FUZZ_GGUF    := build-fuzz/fuzz_gguf
 
-$(FUZZ_GGUF): tests/fuzz/fuzz_gguf.c core/gguf.c core/gguf.h
+FUZZ_GGUF_SRC := tests/fuzz/fuzz_gguf.c core/gguf.c core/model_gguf.c kernels/backend.c kernels/cost.c
+
+$(FUZZ_GGUF): $(FUZZ_GGUF_SRC) core/gguf.h core/model.h kernels/backend.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_gguf.c core/gguf.c
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_GGUF_SRC) -lm
 
 fuzz: $(FUZZ_GGUF)
 	@mkdir -p tests/fuzz/out/gguf

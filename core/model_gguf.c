@@ -414,7 +414,9 @@ static void release_gguf_model(struct model *m)
     m->release = NULL;
 }
 
-int model_load_gguf(struct model *m, const char *path, char *err, size_t errlen)
+/* Shared by both entry points: `open` fills L.own->file. */
+static int load_with(struct model *m, const char *path, const void *buf, size_t len, char *err,
+                     size_t errlen)
 {
     memset(m, 0, sizeof *m);
     struct loader L = {.m = m, .path = path, .err = err, .errlen = errlen};
@@ -425,7 +427,9 @@ int model_load_gguf(struct model *m, const char *path, char *err, size_t errlen)
     }
     m->owner = L.own;
     m->release = release_gguf_model;
-    if (gguf_open(path, &L.own->file, err, errlen) != 0) {
+    int rc = buf ? gguf_open_buffer(buf, len, path, &L.own->file, err, errlen)
+                 : gguf_open(path, &L.own->file, err, errlen);
+    if (rc != 0) {
         release_gguf_model(m);
         return -1;
     }
@@ -439,6 +443,18 @@ int model_load_gguf(struct model *m, const char *path, char *err, size_t errlen)
     }
     set_name(&L);
     snprintf(m->source, sizeof m->source, "%s", path);
-    m->tok = NULL;   /* wired by the tokenizer (tokenizer_from_gguf) */
+    m->tok = NULL;   /* wired by the tokenizer (tokenizer_from_gguf(L.f, ...)) */
     return 0;
+}
+
+int model_load_gguf(struct model *m, const char *path, char *err, size_t errlen)
+{
+    return load_with(m, path, NULL, 0, err, errlen);
+}
+
+int model_load_gguf_buffer(struct model *m, const void *buf, size_t len, const char *name,
+                           char *err, size_t errlen)
+{
+    static const unsigned char empty[1];
+    return load_with(m, name ? name : "<buffer>", buf ? buf : empty, buf ? len : 0, err, errlen);
 }

@@ -690,7 +690,7 @@ Test(model_gguf, tiny_llama_loads_with_config_and_weights)
         cr_assert_eq(c->rope.theta, 10000.f, "default rope base");
         cr_assert_eq(c->rope.factor, 0.f, "no rope scaling");
         cr_assert_eq(c->tied_output, k != 2);
-        cr_assert_eq(m.wtype, dtype_from_ggml((int)mats[k]), "most common matrix type");
+        cr_assert_eq((int)m.wtype, dtype_from_ggml((int)mats[k]), "most common matrix type");
         cr_assert_eq(m.tok_embd.type, DT_Q8_0);
         cr_assert(m.tok_embd.rows == T_VOCAB && m.tok_embd.cols == T_DIM);
         if (k == 2) {
@@ -706,7 +706,7 @@ Test(model_gguf, tiny_llama_loads_with_config_and_weights)
             cr_assert(lw->wo.rows == T_DIM && lw->wo.cols == T_HEADS * T_HD);
             cr_assert(lw->w_gate.rows == T_FFN && lw->w_up.rows == T_FFN);
             cr_assert(lw->w_down.rows == T_DIM && lw->w_down.cols == T_FFN);
-            cr_assert_eq(lw->w_down.type, dtype_from_ggml((int)mats[k]));
+            cr_assert_eq((int)lw->w_down.type, dtype_from_ggml((int)mats[k]));
             char nm[48];
             snprintf(nm, sizeof nm, "blk.%d.ffn_down.weight", l);
             cr_assert_str_eq(lw->w_down.name, nm);
@@ -722,6 +722,28 @@ Test(model_gguf, tiny_llama_loads_with_config_and_weights)
         m.release(&m);
         cr_assert_null(m.layers);
     }
+}
+
+Test(model_gguf, loads_from_a_buffer_without_copying)
+{
+    struct gguf_writer w;
+    struct tiny o = {.mat_ggml = 2};
+    write_tiny_llama(&w, &o);
+    size_t len;
+    unsigned char *buf = finish(&w, &len);
+    struct model m;
+    char err[512] = "";
+    cr_assert_eq(model_load_gguf_buffer(&m, buf, len, "mem.gguf", err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(m.source, "mem.gguf");
+    cr_assert_eq(m.wtype, DT_Q4_0);
+    const unsigned char *p = m.layers[1].w_up.data;
+    cr_assert(p > buf && p + weight_bytes(&m.layers[1].w_up) <= buf + len, "points into buf");
+    cr_assert((const unsigned char *)m.output_norm > buf, "f32 norm used in place");
+    m.release(&m);
+    buf[0] = 'X';
+    cr_assert_eq(model_load_gguf_buffer(&m, buf, len, "mem.gguf", err, sizeof err), -1);
+    cr_assert(strstr(err, "mem.gguf: magic"), "%s", err);
+    free(buf);
 }
 
 /* The load must fail with "<path>: ..." containing `want1` and `want2`. */
