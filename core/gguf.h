@@ -64,4 +64,12 @@ int64_t gguf_n_tensors(const struct gguf_file *f);
 const struct gguf_tensor *gguf_tensor(const struct gguf_file *f, int64_t i);
 const struct gguf_tensor *gguf_find_tensor(const struct gguf_file *f, const char *name);
 
+/* Added by the loader: layout facts and the ggml type table. */
+/* Byte offset of the data section in the file (tensor offsets are relative to it). */
+size_t gguf_data_offset(const struct gguf_file *f);
+/* ggml type id → "q4_1" etc.; NULL for ids the reader does not know. */
+const char *gguf_ggml_type_name(int ggml_type);
+/* Elements per block and bytes per block of a known ggml type; false when unknown. */
+bool gguf_ggml_type_block(int ggml_type, int *block_elems, int *block_bytes);
+
 #endif

@@ -80,6 +80,10 @@ int model_load(struct model *m, const char *spec, enum dtype synth_wtype, uint64
                int n_threads, char *err, size_t errlen);
 /* Implemented in core/model_gguf.c. */
 int model_load_gguf(struct model *m, const char *path, char *err, size_t errlen);
+/* Same over a caller-owned GGUF image (tests, fuzzing): the weights point into
+ * buf, which must outlive the model; `name` is used in errors and m->source. */
+int model_load_gguf_buffer(struct model *m, const void *buf, size_t len, const char *name,
+                           char *err, size_t errlen);
 void model_free(struct model *m);
 
 /* Upload every weight to the backend (no-op on CPU). */
