@@ -28,17 +28,22 @@ suite() {  # name, command...
     return $rc
 }
 
-suite "unit (ASan+UBSan)" env ASAN_OPTIONS=detect_leaks=1 build-san/test_unit --jobs 2
-criterion_counts
-suite "unit" build/test_unit --jobs 2
-criterion_counts
-for t in tests/cli/*.sh; do
-    suite "$t" bash "$t"
+# a suite that exits non-zero with no failure counted (a sanitizer report after
+# the summary, a crash of the runner) still counts as one failure
+exit_check() { local before=$1 rc=$2; [ "$rc" -ne 0 ] && [ "$failed" -eq "$before" ] && failed=$((failed + 1)); return 0; }
+
+f0=$failed; suite "unit (ASan+UBSan)" env ASAN_OPTIONS=detect_leaks=1 build-san/test_unit --jobs 2; rc=$?
+criterion_counts; exit_check "$f0" "$rc"
+f0=$failed; suite "unit" build/test_unit --jobs 2; rc=$?
+criterion_counts; exit_check "$f0" "$rc"
+for t in tests/cli/test_*.sh; do
+    f0=$failed; suite "$t" bash "$t"; rc=$?
     line=$(grep -aE '^[a-z-]*:? ?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
     if [ -z "$line" ]; then failed=$((failed + 1)); continue; fi
     p=$(sed -E 's/.* ?([0-9]+) passed.*/\1/' <<<"$line")
     f=$(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")
     passed=$((passed + p)); failed=$((failed + f))
+    exit_check "$f0" "$rc"
 done
 rm -f "$log"
 echo
