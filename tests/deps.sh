@@ -3,7 +3,7 @@
 # Run as root to install; otherwise just reports what is missing.
 set -euo pipefail
 PKGS=(build-essential pkg-config libncurses-dev libcjson-dev libinih-dev libcriterion-dev
-      tmux clang libclang-rt-14-dev python3)
+      tmux clang libclang-rt-14-dev python3 python3-pip)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -45,10 +45,13 @@ static float act_quantize_span(const float *x, int8_t *q, int n)
 void act_q8_row(const float *x, struct act_q8 *y, int K)
 {
     for (int b = 0; b < K / QK32; b++) {
-        y[b].d = act_quantize_span(x + b * QK32, y[b].qs, QK32);
+        /* ggml's Q8_0/Q8_1 keep d and s = d·Σq in fp16; rounding them the same
+         * way makes our dot products equal llama.cpp's (tests/reference) */
+        float d = act_quantize_span(x + b * QK32, y[b].qs, QK32);
         int sum = 0;
         for (int i = 0; i < QK32; i++) sum += y[b].qs[i];
-        y[b].s = y[b].d * (float)sum;
+        y[b].d = fp16_to_fp32(fp32_to_fp16(d));
+        y[b].s = fp16_to_fp32(fp32_to_fp16(d * (float)sum));
     }
 }
 
