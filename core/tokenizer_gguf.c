@@ -39,15 +39,17 @@ static void fail(char *err, size_t errlen, const char *fmt, ...)
 static int parse_pre(const char *name, enum tokenizer_pre *pre)
 {
     static const struct { const char *name; enum tokenizer_pre pre; } k[] = {
-        { "gpt2", TOKENIZER_PRE_GPT2 }, { "mpt", TOKENIZER_PRE_GPT2 },
-        { "olmo", TOKENIZER_PRE_GPT2 }, { "jais", TOKENIZER_PRE_GPT2 },
+        { "gpt-2", TOKENIZER_PRE_GPT2 }, { "phi-2", TOKENIZER_PRE_GPT2 },
+        { "mpt", TOKENIZER_PRE_GPT2 }, { "olmo", TOKENIZER_PRE_GPT2 },
+        { "jais", TOKENIZER_PRE_GPT2 },
         { "smollm", TOKENIZER_PRE_SMOLLM }, { "starcoder", TOKENIZER_PRE_SMOLLM },
         { "refact", TOKENIZER_PRE_SMOLLM }, { "command-r", TOKENIZER_PRE_SMOLLM },
         { "codeshell", TOKENIZER_PRE_SMOLLM }, { "exaone", TOKENIZER_PRE_SMOLLM },
         { "minerva-7b", TOKENIZER_PRE_SMOLLM },
         { "llama3", TOKENIZER_PRE_LLAMA3 }, { "llama-v3", TOKENIZER_PRE_LLAMA3 },
         { "llama-bpe", TOKENIZER_PRE_LLAMA3 }, { "falcon3", TOKENIZER_PRE_LLAMA3 },
-        { "pixtral", TOKENIZER_PRE_LLAMA3 },
+        { "falcon-h1", TOKENIZER_PRE_LLAMA3 }, { "pixtral", TOKENIZER_PRE_LLAMA3 },
+        { "midm-2.0", TOKENIZER_PRE_LLAMA3 }, { "lfm2", TOKENIZER_PRE_LLAMA3 },
     };
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
         if (strcmp(name, k[i].name) == 0) { *pre = k[i].pre; return 0; }
@@ -72,8 +74,8 @@ static int read_kind(const struct gguf_file *f, struct tokenizer_spec *s, char *
         return -1;
     }
     if (parse_pre(pre, &s->pre) != 0) {
-        fail(err, errlen, K_PRE ": unsupported \"%s\" (expected gpt2, smollm, llama3 or a "
-             "name llama.cpp gives one of their regexes)", pre);
+        fail(err, errlen, K_PRE ": unsupported \"%s\" (expected gpt-2, smollm, llama-bpe or "
+             "another llama.cpp name for one of those regexes)", pre);
         return -1;
     }
     return 0;

@@ -5,7 +5,11 @@ Writes two files next to this script; the C tests read them and never need
 llama.cpp:
 
   tokenizer_golden.json  token ids (and per-token byte pieces) for a list of
-                         strings, add_bos=False, special=True
+                         strings, add_bos=False, special=True; plus "variants":
+                         the same vocabulary under the gpt2 and llama3
+                         pre-tokenizers, and a small SentencePiece ("llama")
+                         vocabulary derived from it (stored in the JSON), each
+                         loaded by llama.cpp as a vocab-only GGUF
   model_golden.json      for fixed prompts: the tokens fed, the top-5 next
                          token ids and logits after the prompt, and 32 greedy
                          tokens with each step's chosen and runner-up logits
@@ -22,7 +26,10 @@ import os
 import platform
 import sys
 
+import tempfile
+
 import numpy as np
+import gguf
 import llama_cpp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -86,6 +93,17 @@ TOKENIZER_CASES = [
     b"bad \xff\xfe bytes \xc3 truncated \xe2\x82",
 ]
 
+# Extra strings for the other pre-tokenizers (llama3 groups digits by three,
+# attaches one non-letter to a word, ends whitespace runs at newlines).
+VARIANT_EXTRA = [
+    b"1234567 89 0",
+    b"(abc) [x] {y} 'quoted' \"dq\"",
+    b"a  \n\n  b\r\n\r\n\tc",
+    b"x!!\n\ny...\n",
+    b"I'M DON'T WE'VE you'LL",
+    b"  \t  mixed\t \n whitespace  ",
+]
+
 MODEL_PROMPTS = [
     "The capital of France is",
     "Once upon a time, there was a little",
@@ -127,9 +145,9 @@ def versions():
     }
 
 
-def tokenizer_golden(llm):
+def tokenizer_golden(llm, texts=TOKENIZER_CASES):
     cases = []
-    for text in TOKENIZER_CASES:
+    for text in texts:
         ids = llm.tokenize(text, add_bos=False, special=True)
         pieces = [llm.detokenize([i], special=True).hex() for i in ids]
         cases.append({
@@ -140,6 +158,104 @@ def tokenizer_golden(llm):
             "pieces_hex": pieces,
         })
     return cases
+
+
+def copy_metadata(reader, writer, override):
+    """Every key of reader except GGUF.* and tensors, with override applied."""
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key == "general.architecture":
+            continue
+        vt = field.types[0]
+        val = override.get(key, field.contents())
+        sub = field.types[-1] if vt == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(key, val, vt, sub)
+
+
+def write_vocab_gguf(path, fill):
+    w = gguf.GGUFWriter(path, arch="llama")
+    fill(w)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def spm_vocab_from(reader, n_pieces=3000):
+    """A SentencePiece-style vocabulary: <unk> <s> </s>, the 256 <0xXX> byte
+    tokens, then the first n_pieces byte-level tokens of the model turned back
+    into text (spaces as U+2581), scored by their rank."""
+    byte_of = {}
+    nxt = 256
+    for b in range(256):
+        keep = 0x21 <= b <= 0x7E or 0xA1 <= b <= 0xAC or b >= 0xAE
+        byte_of[chr(b) if keep else chr(nxt)] = b
+        nxt += 0 if keep else 1
+    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
+    types = [2, 3, 3] + [6] * 256
+    scores = [0.0, 0.0, 0.0] + [0.0] * 256
+    seen = set(tokens)
+    toks = reader.fields["tokenizer.ggml.tokens"].contents()
+    ttypes = reader.fields["tokenizer.ggml.token_type"].contents()
+    for i, t in enumerate(toks):
+        if len(tokens) >= 259 + n_pieces:
+            break
+        if ttypes[i] != 1 or any(c not in byte_of for c in t):
+            continue
+        try:
+            text = bytes(byte_of[c] for c in t).decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        text = text.replace(" ", "\u2581")
+        if text in seen or not text:
+            continue
+        seen.add(text)
+        tokens.append(text)
+        types.append(1)
+        scores.append(-float(i))
+    return {"tokens": tokens, "types": types, "scores": scores, "bos_id": 1, "eos_id": 2,
+            "unk_id": 0, "add_space_prefix": True}
+
+
+def fill_spm(w, v):
+    w.add_tokenizer_model("llama")
+    w.add_token_list(v["tokens"])
+    w.add_token_types(v["types"])
+    w.add_token_scores(v["scores"])
+    w.add_bos_token_id(v["bos_id"])
+    w.add_eos_token_id(v["eos_id"])
+    w.add_unk_token_id(v["unk_id"])
+    w.add_add_space_prefix(v["add_space_prefix"])
+    w.add_add_bos_token(True)
+    for key in ("context_length", "embedding_length", "block_count", "feed_forward_length",
+                "attention.head_count", "attention.head_count_kv"):
+        w.add_uint32("llama." + key, 64)
+    w.add_float32("llama.attention.layer_norm_rms_epsilon", 1e-5)
+
+
+def variant_cases(path, texts):
+    llm = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
+    cases = tokenizer_golden(llm, texts)
+    llm.close()
+    return cases
+
+
+def tokenizer_variants(model_path):
+    reader = gguf.GGUFReader(model_path)
+    texts = TOKENIZER_CASES + VARIANT_EXTRA
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for pre in ("gpt-2", "llama-bpe"):
+            path = os.path.join(tmp, f"{pre}.gguf")
+            write_vocab_gguf(path, lambda w: copy_metadata(
+                reader, w, {"tokenizer.ggml.pre": pre}))
+            out.append({"name": pre, "from": "the model's vocabulary with tokenizer.ggml.pre = "
+                        + pre, "pre": pre, "cases": variant_cases(path, texts)})
+        spm = spm_vocab_from(reader)
+        path = os.path.join(tmp, "spm.gguf")
+        write_vocab_gguf(path, lambda w: fill_spm(w, spm))
+        out.append({"name": "spm", "from": "tokenizer.ggml.model = llama; vocab below",
+                    "vocab": spm, "cases": variant_cases(path, texts)})
+    return out
 
 
 def top_k(logits, k):
@@ -192,7 +308,7 @@ def main():
     tok = dict(source, settings={"add_bos": False, "special": True},
                note="ids from Llama.tokenize(text_bytes, add_bos=False, special=True); "
                     "pieces_hex from Llama.detokenize([id], special=True)",
-               cases=tokenizer_golden(llm))
+               cases=tokenizer_golden(llm), variants=tokenizer_variants(args.model))
     with open(os.path.join(args.out, "tokenizer_golden.json"), "w") as f:
         json.dump(tok, f, indent=1, ensure_ascii=False)
         f.write("\n")

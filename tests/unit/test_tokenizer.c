@@ -611,12 +611,65 @@ Test(tokenizer, gguf_metadata)
 
 /* ---- the real vocabulary against llama.cpp ------------------------------- */
 
-static struct tokenizer *real_tokenizer(void)
+static void copy_str_array(struct gguf_writer *w, const struct gguf_file *f, const char *key)
+{
+    uint64_t n;
+    enum gguf_vtype et;
+    cr_assert(gguf_get_arr(f, key, &et, &n, NULL) && et == GGUF_STRING, "%s", key);
+    const char **v = malloc((size_t)n * sizeof *v);
+    cr_assert_not_null(v);
+    for (uint64_t i = 0; i < n; i++) cr_assert(gguf_get_arr_str(f, key, i, &v[i], NULL));
+    gw_kv_arr_str(w, key, n, v);
+    free(v);
+}
+
+/* The model's tokenizer keys in a new in-memory GGUF, tokenizer.ggml.pre
+ * replaced by pre. */
+static struct tokenizer *tokenizer_with_pre(const struct gguf_file *f, const char *pre,
+                                            char *err, size_t errlen)
+{
+    struct gguf_writer w;
+    struct gguf_file *g = NULL;
+    const void *types;
+    uint64_t n;
+    enum gguf_vtype et;
+    uint32_t id;
+    size_t len;
+    bool add_bos;
+    gw_init(&w);
+    gw_kv_str(&w, "tokenizer.ggml.model", "gpt2");
+    gw_kv_str(&w, "tokenizer.ggml.pre", pre);
+    copy_str_array(&w, f, "tokenizer.ggml.tokens");
+    copy_str_array(&w, f, "tokenizer.ggml.merges");
+    cr_assert(gguf_get_arr(f, "tokenizer.ggml.token_type", &et, &n, &types));
+    gw_kv_arr(&w, "tokenizer.ggml.token_type", et, n, types);
+    const char *ids[] = { "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
+                          "tokenizer.ggml.unknown_token_id" };
+    for (int i = 0; i < 3; i++) {
+        cr_assert(gguf_get_u32(f, ids[i], &id));
+        gw_kv_u32(&w, ids[i], id);
+    }
+    cr_assert(gguf_get_bool(f, "tokenizer.ggml.add_bos_token", &add_bos));
+    gw_kv_scalar(&w, "tokenizer.ggml.add_bos_token", GGUF_BOOL, &add_bos);
+    unsigned char *buf = gw_finish(&w, &len);
+    gw_free(&w);
+    cr_assert_not_null(buf);
+    cr_assert_eq(gguf_open_buffer(buf, len, "variant.gguf", &g, err, errlen), 0, "%s", err);
+    struct tokenizer *t = tokenizer_from_gguf(g, err, errlen);
+    gguf_close(g);
+    free(buf);
+    return t;
+}
+
+/* The real file's tokenizer, or with pre != NULL the same vocabulary under
+ * another pre-tokenizer. */
+static struct tokenizer *real_tokenizer(const char *pre)
 {
     struct gguf_file *f = NULL;
     char err[512] = "";
     cr_assert_eq(gguf_open(REAL_MODEL, &f, err, sizeof err), 0, "%s", err);
-    struct tokenizer *t = tokenizer_from_gguf(f, err, sizeof err);
+    struct tokenizer *t = pre ? tokenizer_with_pre(f, pre, err, sizeof err)
+                              : tokenizer_from_gguf(f, err, sizeof err);
     gguf_close(f);
     cr_assert_not_null(t, "%s: %s", REAL_MODEL, err);
     return t;
@@ -671,22 +724,23 @@ static int json_ids(const cJSON *arr, int32_t *out, int cap)
         }                                                                             \
     } while (0)
 
-Test(tokenizer, golden_ids_match_llama_cpp)
+/* Every case of a golden list: ids equal llama.cpp's, each id's bytes equal
+ * llama.cpp's piece, and valid UTF-8 decodes back to itself. Returns the count. */
+static int check_cases(const struct tokenizer *t, const cJSON *cases, const char *variant)
 {
-    SKIP_WITHOUT_MODEL();
-    struct tokenizer *t = real_tokenizer();
-    cJSON *j = load_json(TOK_GOLDEN), *c;
     static char text[8192], back[8192];
     static int32_t want[4096], got[4096];
+    const cJSON *c;
     int n_cases = 0;
-    cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "cases")) {
+    cJSON_ArrayForEach(c, cases) {
         size_t len = from_hex(cJSON_GetObjectItem(c, "utf8_hex")->valuestring, text);
-        const char *label = cJSON_GetObjectItem(c, "text")->valuestring;
+        char label[160];
+        snprintf(label, sizeof label, "[%s] %s", variant,
+                 cJSON_GetObjectItem(c, "text")->valuestring);
         int nw = json_ids(cJSON_GetObjectItem(c, "ids"), want, 4096);
         int n = tokenizer_encode(t, text, len, false, true, got, 4096);
         expect_ids(got, n, want, nw, label);
 
-        /* each id's bytes equal llama.cpp's piece */
         const cJSON *ph;
         int i = 0;
         cJSON_ArrayForEach(ph, cJSON_GetObjectItem(c, "pieces_hex")) {
@@ -700,20 +754,89 @@ Test(tokenizer, golden_ids_match_llama_cpp)
         }
         if (cJSON_IsTrue(cJSON_GetObjectItem(c, "valid_utf8"))) {
             size_t bl2 = decode_all(t, got, n, back, sizeof back);
-            cr_assert(bl2 == len && memcmp(back, text, len) == 0, "%s: round trip differs",
-                      label);
+            /* SPM decodes the space prefix it added */
+            size_t skip = tokenizer_kind(t) == TOKENIZER_SPM && bl2 > len ? 1 : 0;
+            cr_assert(bl2 - skip == len && memcmp(back + skip, text, len) == 0,
+                      "%s: round trip differs", label);
         }
         n_cases++;
     }
-    cr_assert_geq(n_cases, 25, "only %d golden cases", n_cases);
+    return n_cases;
+}
+
+static const cJSON *find_variant(const cJSON *golden, const char *name)
+{
+    const cJSON *v;
+    cJSON_ArrayForEach(v, cJSON_GetObjectItem(golden, "variants"))
+        if (strcmp(cJSON_GetObjectItem(v, "name")->valuestring, name) == 0) return v;
+    cr_assert_fail("%s: no variant '%s'", TOK_GOLDEN, name);
+    return NULL;
+}
+
+Test(tokenizer, golden_ids_match_llama_cpp)
+{
+    SKIP_WITHOUT_MODEL();
+    struct tokenizer *t = real_tokenizer(NULL);
+    cJSON *j = load_json(TOK_GOLDEN);
+    int n = check_cases(t, cJSON_GetObjectItem(j, "cases"), "smollm");
+    cr_assert_geq(n, 25, "only %d golden cases", n);
     cJSON_Delete(j);
     tokenizer_free(t);
+}
+
+/* The model's vocabulary under the gpt-2 and llama3 pre-tokenizers. */
+Test(tokenizer, golden_pre_tokenizer_variants_match_llama_cpp)
+{
+    SKIP_WITHOUT_MODEL();
+    cJSON *j = load_json(TOK_GOLDEN);
+    const char *names[] = { "gpt-2", "llama-bpe" };
+    for (int i = 0; i < 2; i++) {
+        const cJSON *v = find_variant(j, names[i]);
+        struct tokenizer *t = real_tokenizer(cJSON_GetObjectItem(v, "pre")->valuestring);
+        cr_assert_geq(check_cases(t, cJSON_GetObjectItem(v, "cases"), names[i]), 25);
+        tokenizer_free(t);
+    }
+    cJSON_Delete(j);
+}
+
+/* A SentencePiece vocabulary stored in the golden file: needs no model. */
+Test(tokenizer, golden_spm_vocab_matches_llama_cpp)
+{
+    cJSON *j = load_json(TOK_GOLDEN);
+    const cJSON *v = find_variant(j, "spm"), *voc = cJSON_GetObjectItem(v, "vocab"), *e;
+    int n = cJSON_GetArraySize(cJSON_GetObjectItem(voc, "tokens")), i = 0;
+    const char **toks = calloc((size_t)n, sizeof *toks);
+    int32_t *types = calloc((size_t)n, sizeof *types);
+    float *scores = calloc((size_t)n, sizeof *scores);
+    char err[256] = "";
+    cr_assert(toks && types && scores);
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(voc, "tokens")) toks[i++] = e->valuestring;
+    i = 0;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(voc, "types")) types[i++] = e->valueint;
+    i = 0;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(voc, "scores")) scores[i++] = (float)e->valuedouble;
+    struct tokenizer_spec s = {
+        .kind = TOKENIZER_SPM, .n_tokens = n, .tokens = toks, .types = types, .scores = scores,
+        .bos_id = cJSON_GetObjectItem(voc, "bos_id")->valueint,
+        .eos_id = cJSON_GetObjectItem(voc, "eos_id")->valueint,
+        .unk_id = cJSON_GetObjectItem(voc, "unk_id")->valueint,
+        .eot_id = -1, .eom_id = -1, .add_bos = true,
+        .add_space_prefix = cJSON_IsTrue(cJSON_GetObjectItem(voc, "add_space_prefix")),
+    };
+    struct tokenizer *t = tokenizer_from_arrays(&s, err, sizeof err);
+    cr_assert_not_null(t, "%s", err);
+    cr_assert_geq(check_cases(t, cJSON_GetObjectItem(v, "cases"), "spm"), 25);
+    tokenizer_free(t);
+    free(toks);
+    free(types);
+    free(scores);
+    cJSON_Delete(j);
 }
 
 Test(tokenizer, golden_prompts_and_chat_match_llama_cpp)
 {
     SKIP_WITHOUT_MODEL();
-    struct tokenizer *t = real_tokenizer();
+    struct tokenizer *t = real_tokenizer(NULL);
     cJSON *j = load_json(MODEL_GOLDEN), *p;
     static int32_t want[4096], got[4096];
     int n_chat = 0;
@@ -741,7 +864,7 @@ Test(tokenizer, golden_prompts_and_chat_match_llama_cpp)
 Test(tokenizer, real_vocab_special_ids)
 {
     SKIP_WITHOUT_MODEL();
-    struct tokenizer *t = real_tokenizer();
+    struct tokenizer *t = real_tokenizer(NULL);
     cr_assert_eq(tokenizer_n_tokens(t), 49152);
     cr_assert_eq(tokenizer_kind(t), TOKENIZER_BPE);
     cr_assert_eq(tokenizer_bos(t), 1);
