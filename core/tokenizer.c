@@ -138,8 +138,7 @@ static void set_flags(struct tokenizer *t, const struct tokenizer_spec *s)
     for (size_t k = 0; k < sizeof k_eog_texts / sizeof k_eog_texts[0]; k++) {
         int32_t id = find_text(t, k_eog_texts[k]);
         if (id < 0) continue;
-        t->flags[id] = (uint8_t)((t->flags[id] & ~TOKF_ALWAYS) | TOKF_SPECIAL | TOKF_CONTROL |
-                                 TOKF_EOG);
+        t->flags[id] |= TOKF_SPECIAL | TOKF_CONTROL | TOKF_EOG;
         if (t->eot < 0) t->eot = id;
     }
     if (t->eos >= 0) t->flags[t->eos] |= TOKF_EOG;
@@ -235,9 +234,9 @@ static int find_byte_tokens(struct tokenizer *t, char *err, size_t errlen)
 
 /* ---- decoded pieces ---------------------------------------------------- */
 
-/* Append the raw bytes token id stands for to dst (room: 4 × text length). */
-static size_t decode_bpe_text(const struct tokenizer *t, const char *s, size_t len, char *dst,
-                              const int16_t *cp_byte)
+/* The raw bytes a byte-level token text stands for, into dst (room: 3 ×
+ * len, as a malformed byte re-encodes as U+FFFD). */
+static size_t decode_bpe_text(const char *s, size_t len, char *dst, const int16_t *cp_byte)
 {
     size_t pos = 0, n = 0;
     while (pos < len) {
@@ -245,7 +244,6 @@ static size_t decode_bpe_text(const struct tokenizer *t, const char *s, size_t l
         if (cp < 324 && cp_byte[cp] >= 0) dst[n++] = (char)cp_byte[cp];
         else n += (size_t)utf8_encode(cp, dst + n);  /* not in the alphabet: keep */
     }
-    (void)t;
     return n;
 }
 
@@ -289,7 +287,7 @@ static int build_pieces(struct tokenizer *t, const struct tokenizer_spec *s)
         int32_t ty = s->types ? s->types[i] : TOKEN_TYPE_NORMAL;
         bool verbatim = (t->flags[i] & TOKF_SPECIAL) != 0;
         if (verbatim) { memcpy(t->piece_pool + off, txt, len); n = len; }
-        else if (t->kind == TOKENIZER_BPE) n = decode_bpe_text(t, txt, len, t->piece_pool + off, cp_byte);
+        else if (t->kind == TOKENIZER_BPE) n = decode_bpe_text(txt, len, t->piece_pool + off, cp_byte);
         else n = decode_spm_text(txt, len, ty == TOKEN_TYPE_BYTE, t->piece_pool + off);
         t->piece_off[i] = off;
         t->piece_len[i] = (uint32_t)n;

@@ -2,7 +2,8 @@
  *
  * Two vocabulary kinds, chosen by tokenizer.ggml.model:
  *   "gpt2"  — byte-level BPE: the text is split by a pre-tokenizer regex
- *             (tokenizer.ggml.pre: gpt2, smollm or llama3 families), each
+ *             (tokenizer.ggml.pre: the gpt-2, smollm or llama3 families, by
+ *             llama.cpp's names for them), each
  *             piece's bytes are mapped to GPT-2's printable byte alphabet, then
  *             merged by rank (tokenizer.ggml.merges).
  *   "llama" — SentencePiece-style BPE: spaces become U+2581, adjacent symbols
