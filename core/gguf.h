@@ -5,7 +5,14 @@
  * successful open nothing else can fail on a malformed file. On failure it
  * returns -1, frees everything, and writes one line to err:
  *     "<path>: <field>: <what was expected>"
- * Strings are returned NUL-terminated (copied into a pool owned by the file). */
+ * Strings are returned NUL-terminated (copied into a pool owned by the file).
+ * Accepted: GGUF v2 and v3, little-endian; every ggml tensor type whose block
+ * geometry is known (gguf_ggml_type_block), whether or not a backend runs it.
+ * Rejected: v1, nested arrays, unknown value/tensor types, empty or NUL-holding
+ * names, duplicate keys or tensor names, n_dims outside 1..4, zero dims,
+ * overlapping tensor data. Numeric array data and tensor data point into the
+ * mapping or buffer (valid until gguf_close); tensor data is aligned to
+ * gguf_alignment relative to the start of the file, array data is unaligned. */
 #ifndef INFERTOP_GGUF_H
 #define INFERTOP_GGUF_H
 
