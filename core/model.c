@@ -1,5 +1,6 @@
 /* core/model.c — presets, the seed's memory formulas, synthetic weights. */
 #include "core/model.h"
+#include "core/tokenizer.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -297,6 +298,8 @@ int model_load(struct model *m, const char *spec, enum dtype synth_wtype, uint64
 
 void model_free(struct model *m)
 {
+    if (m->tok) tokenizer_free(m->tok);
+    m->tok = NULL;
     if (m->release) m->release(m);
     memset(m, 0, sizeof *m);
 }

@@ -17,6 +17,7 @@
  * types (linear, yarn, longrope) are rejected. */
 #include "core/gguf.h"
 #include "core/model.h"
+#include "core/tokenizer.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -395,7 +396,7 @@ static bool load_weights(struct loader *L)
 /* ---- lifecycle ---------------------------------------------------------- */
 
 /* m->release for GGUF models: frees layers, converted norms and the mapping.
- * Leaves m->tok alone (the tokenizer has its own lifetime). */
+ * model_free() frees m->tok. */
 static void release_gguf_model(struct model *m)
 {
     struct gguf_owner *o = m->owner;
@@ -443,7 +444,18 @@ static int load_with(struct model *m, const char *path, const void *buf, size_t 
     }
     set_name(&L);
     snprintf(m->source, sizeof m->source, "%s", path);
-    m->tok = NULL;   /* wired by the tokenizer (tokenizer_from_gguf(L.f, ...)) */
+    /* the tokenizer is optional (weights-only files); when its metadata is
+     * there it must be valid */
+    if (gguf_find_key(L.f, "tokenizer.ggml.model") >= 0) {
+        char terr[256];
+        m->tok = tokenizer_from_gguf(L.f, terr, sizeof terr);
+        if (!m->tok) {
+            snprintf(err, errlen, "%s: %s", path, terr);
+            release_gguf_model(m);
+            memset(m, 0, sizeof *m);
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "core/forward.h"
 #include "core/model.h"
 #include "core/sampler.h"
+#include "core/tokenizer.h"
 #include "kernels/registry.h"
 #include "tui/cli.h"
 #include "tui/session.h"
@@ -10,23 +11,56 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Prompt → token ids. Models without a tokenizer (synth:) map each byte of
- * the prompt to an id deterministically: id = byte mod vocab. */
-static int prompt_tokens(const struct model *m, const char *prompt, int32_t **out)
+/* Prompt → token ids. With a tokenizer (GGUF models) the text is encoded,
+ * through the chat template with --chat. Models without one (synth:) map
+ * each byte of the prompt to an id deterministically: id = byte mod vocab. */
+static int prompt_tokens(const struct model *m, const char *prompt, bool chat, int32_t **out)
 {
-    int n = (int)strlen(prompt);
-    if (n == 0) { prompt = " "; n = 1; }
-    *out = malloc((size_t)n * sizeof **out);
-    if (!*out) return -1;
-    for (int i = 0; i < n; i++) (*out)[i] = (int32_t)((unsigned char)prompt[i] % m->cfg.vocab);
+    if (!m->tok) {
+        if (chat) cli_error("--chat: %s has no tokenizer; the prompt is used as is", m->source);
+        int n = (int)strlen(prompt);
+        if (n == 0) { prompt = " "; n = 1; }
+        *out = malloc((size_t)n * sizeof **out);
+        if (!*out) return -1;
+        for (int i = 0; i < n; i++) (*out)[i] = (int32_t)((unsigned char)prompt[i] % m->cfg.vocab);
+        return n;
+    }
+    char *text = (char *)prompt;
+    if (chat) {
+        int need = tokenizer_apply_chat(m->tok, prompt, NULL, 0);
+        if (need < 0) { cli_error("--chat: %s has no chat template this tokenizer knows", m->source); return -2; }
+        text = malloc((size_t)need + 1);
+        if (!text) return -1;
+        tokenizer_apply_chat(m->tok, prompt, text, (size_t)need + 1);
+    }
+    size_t len = strlen(text);
+    int cap = (int)len + 8;
+    *out = malloc((size_t)cap * sizeof **out);
+    int n = *out ? tokenizer_encode(m->tok, text, len, tokenizer_add_bos(m->tok), chat, *out, cap) : -1;
+    if (text != prompt) free(text);
+    if (n == 0) {                      /* an empty prompt: start from BOS */
+        (*out)[0] = tokenizer_bos(m->tok) >= 0 ? tokenizer_bos(m->tok) : 0;
+        n = 1;
+    }
     return n;
 }
 
+/* Stream one generated token: its text when there is a tokenizer, else its id. */
 static void print_token(const struct model *m, int32_t id)
 {
-    (void)m;
-    printf("%d ", id);
+    char piece[256];
+    if (!m->tok) {
+        printf("%d ", id);
+    } else {
+        int n = tokenizer_decode_token(m->tok, id, piece, sizeof piece);
+        if (n > 0) fwrite(piece, 1, (size_t)(n < (int)sizeof piece ? n : (int)sizeof piece), stdout);
+    }
     fflush(stdout);
+}
+
+static bool is_end(const struct model *m, int32_t id)
+{
+    return m->tok && tokenizer_is_eog(m->tok, id);
 }
 
 /* KV for one sequence: contiguous [layers][ctx][kv_dim], one table entry. */
@@ -53,8 +87,9 @@ int cmd_generate(struct cli_args *a)
     struct model *m = &S.model;
     int n_predict = a->n_predict ? a->n_predict : (int)opt_i(&a->opt, OPT_MAX_TOKENS);
     int32_t *prompt = NULL;
-    int n_prompt = prompt_tokens(m, a->prompt ? a->prompt : "Hello", &prompt);
+    int n_prompt = prompt_tokens(m, a->prompt ? a->prompt : "Hello", a->chat, &prompt);
     int ctx = n_prompt + n_predict, rc = 1;
+    if (n_prompt == -2) { free(prompt); session_close(&S); return EXIT_BAD_INPUT; }
     char err[256];
     struct seq_kv kv;
     struct forward fw = {0};
@@ -79,23 +114,24 @@ int cmd_generate(struct cli_args *a)
     forward_batch(&fw, &seq, 1, logits);
     int32_t tok = sampler_sample(&smp, logits);
     uint64_t t_first = now_ns();
-    if (!a->quiet) fprintf(stderr, "prompt: %d tokens\n", n_prompt);
-    print_token(m, tok);
     int generated = 1;
-    for (; generated < n_predict; generated++) {
+    bool stopped = is_end(m, tok);
+    if (!stopped) print_token(m, tok);
+    for (; generated < n_predict && !stopped; generated++) {
         struct fwd_seq d = {&tok, 1, n_prompt + generated - 1, kv.view, false};
         forward_batch(&fw, &d, 1, logits);
         tok = sampler_sample(&smp, logits);
-        print_token(m, tok);
+        stopped = is_end(m, tok);
+        if (!stopped) print_token(m, tok);
     }
     uint64_t t_end = now_ns();
     printf("\n");
     double prefill_s = (t_first - t0) / 1e9, decode_s = (t_end - t_first) / 1e9;
     fprintf(stderr,
             "prompt tokens %d | prefill %.1f ms (%.1f tok/s) | time to first token %.1f ms | "
-            "decode %d tokens in %.1f ms (%.2f tok/s)\n",
+            "decode %d tokens in %.1f ms (%.2f tok/s)%s\n",
             n_prompt, prefill_s * 1e3, n_prompt / prefill_s, prefill_s * 1e3, generated - 1,
-            decode_s * 1e3, generated > 1 ? (generated - 1) / decode_s : 0.0);
+            decode_s * 1e3, generated > 1 ? (generated - 1) / decode_s : 0.0, stopped ? " | stopped at end of turn" : "");
     rc = 0;
 done:
     sampler_free(&smp);
