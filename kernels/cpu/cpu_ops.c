@@ -4,7 +4,7 @@
  * single decode row. */
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/attn_math.h"
-#include "kernels/cpu/quant.h"
+#include "kernels/formats.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -141,23 +141,13 @@ void cpu_add(struct backend *be, float *y, const float *x, int64_t n)
 
 /* ---- embed, kv_store -------------------------------------------------- */
 
-/* Decode row `row` of a weight of any format into y[w->cols]. */
-static void weight_row_to_f32(const struct weight *w, int row, float *y)
-{
-    const uint8_t *src = (const uint8_t *)w->data + (size_t)row * dtype_row_bytes(w->type, w->cols);
-    const uint16_t *h = (const uint16_t *)src;
-    switch (w->type) {
-    case DT_F32:  memcpy(y, src, (size_t)w->cols * sizeof *y); break;
-    case DT_F16:  for (int i = 0; i < w->cols; i++) y[i] = fp16_to_fp32(h[i]); break;
-    case DT_BF16: for (int i = 0; i < w->cols; i++) y[i] = bf16_to_fp32(h[i]); break;
-    default:      quant_dequant_row(w->type, src, y, w->cols); break;
-    }
-}
-
 void cpu_embed(struct backend *be, float *out, const struct weight *emb, const int *tokens, int m)
 {
     (void)be;
-    for (int i = 0; i < m; i++) weight_row_to_f32(emb, tokens[i], out + (size_t)i * emb->cols);
+    size_t rb = dtype_row_bytes(emb->type, emb->cols);
+    for (int i = 0; i < m; i++)
+        dtype_decode_row(emb->type, (const uint8_t *)emb->data + (size_t)tokens[i] * rb,
+                         out + (size_t)i * emb->cols, emb->cols);
 }
 
 void cpu_kv_store(struct backend *be, const struct kv_view *kv, int layer, int pos0, int n,

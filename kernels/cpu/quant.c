@@ -1,7 +1,6 @@
 /* kernels/cpu/quant.c — the public quant.h API: one table per weight format
- * naming its activation format, encoder, decoder and dot product per SIMD
- * level. Layouts and the per-format code: quant_blocks.h, quant_ref.c,
- * quant_encode.c, quant_avx2.c. */
+ * naming its activation format and dot product per SIMD level. Weight
+ * decoding/encoding: kernels/formats.h. */
 #include "kernels/cpu/quant_blocks.h"
 
 #include <stdlib.h>
@@ -10,17 +9,15 @@ typedef float (*dot_fn)(const void *w, const void *xq, int K);
 
 struct quant_format {
     bool k_act;                            /* activations in act_q8k (256) rather than act_q8 (32) */
-    void (*dequant)(const void *w, float *y, int K);
-    void (*quantize)(const float *x, void *w, int K);
     dot_fn dot_scalar, dot_avx2;
 };
 
 static const struct quant_format FORMATS[DT_COUNT] = {
-    [DT_Q8_0] = {false, dequant_q8_0, quantize_q8_0, dot_q8_0_ref, dot_q8_0_avx2},
-    [DT_Q4_0] = {false, dequant_q4_0, quantize_q4_0, dot_q4_0_ref, dot_q4_0_avx2},
-    [DT_Q4_1] = {false, dequant_q4_1, quantize_q4_1, dot_q4_1_ref, dot_q4_1_avx2},
-    [DT_Q4_K] = {true,  dequant_q4_k, quantize_q4_k, dot_q4_k_ref, dot_q4_k_avx2},
-    [DT_Q6_K] = {true,  dequant_q6_k, quantize_q6_k, dot_q6_k_ref, dot_q6_k_avx2},
+    [DT_Q8_0] = {false, dot_q8_0_ref, dot_q8_0_avx2},
+    [DT_Q4_0] = {false, dot_q4_0_ref, dot_q4_0_avx2},
+    [DT_Q4_1] = {false, dot_q4_1_ref, dot_q4_1_avx2},
+    [DT_Q4_K] = {true,  dot_q4_k_ref, dot_q4_k_avx2},
+    [DT_Q6_K] = {true,  dot_q6_k_ref, dot_q6_k_avx2},
 };
 
 /* Callers only pass quantized formats; anything else is a programming error. */
@@ -48,14 +45,4 @@ float quant_dot_row(enum dtype wt, const void *wrow, const void *xq, int K, enum
 {
     const struct quant_format *f = format_of(wt);
     return simd == CPU_SIMD_SCALAR ? f->dot_scalar(wrow, xq, K) : f->dot_avx2(wrow, xq, K);
-}
-
-void quant_dequant_row(enum dtype wt, const void *wrow, float *y, int K)
-{
-    format_of(wt)->dequant(wrow, y, K);
-}
-
-void quant_quantize_row(enum dtype wt, const float *x, void *wrow, int K)
-{
-    format_of(wt)->quantize(x, wrow, K);
 }

@@ -24,10 +24,7 @@ void   quant_act_row(enum dtype wt, const float *x, void *xq, int K);
 /* dot(W row, x) from the quantized activation; `simd` picks the code path
  * (the scalar path always exists; tests compare both). */
 float  quant_dot_row(enum dtype wt, const void *wrow, const void *xq, int K, enum cpu_simd simd);
-/* Decode one row to f32 (embeddings, tests). */
-void   quant_dequant_row(enum dtype wt, const void *wrow, float *y, int K);
-/* Encode one row (synthetic models in quantized formats, tests). */
-void   quant_quantize_row(enum dtype wt, const float *x, void *wrow, int K);
+/* Decoding and encoding weight rows: kernels/formats.h. */
 
 #ifdef __cplusplus
 }

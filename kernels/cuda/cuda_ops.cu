@@ -2,6 +2,7 @@
  * swiglu, add, embed, kv_store. Each op: a __global__ kernel, a launcher on
  * the backend's stream, the vtable entry. Math from cuda_math.h, geometry
  * from cuda_launch.h (both covered by CPU tests). */
+#include "kernels/formats.h"
 #include "kernels/cuda/cuda_internal.h"
 #include "kernels/cuda/cuda_launch.h"
 #include "kernels/cuda/cuda_math.h"
@@ -139,7 +140,7 @@ static void embed_quantized(struct backend *be, float *out, const struct weight 
     }
     size_t row_bytes = dtype_row_bytes(emb->type, emb->cols);
     for (int i = 0; i < m; i++)
-        quant_dequant_row(emb->type, (const char *)emb->data + (size_t)tokens[i] * row_bytes,
+        dtype_decode_row(emb->type, (const char *)emb->data + (size_t)tokens[i] * row_bytes,
                           c->host_rows + (size_t)i * emb->cols, emb->cols);
     CUDA_CHECK(cudaMemcpyAsync(out, c->host_rows, sizeof(float) * n, cudaMemcpyHostToDevice, c->stream));
 }

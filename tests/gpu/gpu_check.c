@@ -8,6 +8,7 @@
  * relative error at the output's scale), compared with the case's tolerance.
  * Prints one table row per case and a summary. Exit 0 all pass, 1 a failure,
  * 77 when no CUDA device is usable (nothing was checked). */
+#include "kernels/formats.h"
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/quant.h"
@@ -98,7 +99,7 @@ static void make_weight(struct weight *w, enum dtype t, int rows, int cols, cons
     else if (t == DT_BF16) for (size_t i = 0; i < n; i++) ((uint16_t *)w->data)[i] = fp32_to_bf16(f[i]);
     else
         for (int r = 0; r < rows; r++)
-            quant_quantize_row(t, f + (size_t)r * cols, (char *)w->data + (size_t)r * dtype_row_bytes(t, cols), cols);
+            dtype_encode_row(t, f + (size_t)r * cols, (char *)w->data + (size_t)r * dtype_row_bytes(t, cols), cols);
 }
 
 static void check_matmul(enum dtype t, int m, int N, int K, double tol)

@@ -1,6 +1,7 @@
 /* tests/unit/test_cpu_kernels.c — every CPU op against a plain double-precision
  * reference on random inputs, at odd and even shapes, on the scalar path and
  * every SIMD path the machine has, with 1 and 2 threads. */
+#include "kernels/formats.h"
 #include "kernels/backend.h"
 #include "kernels/cost.h"
 #include "kernels/cpu/cpu_backend.h"
@@ -76,8 +77,8 @@ static struct weight make_weight(enum dtype t, int rows, int cols, double *wd)
             if (t == DT_BF16) { uint16_t h = fp32_to_bf16(row[k]); memcpy(dst + 2 * k, &h, 2); back[k] = bf16_to_fp32(h); }
         }
         if (dtype_is_quant(t)) {
-            quant_quantize_row(t, row, dst, cols);
-            quant_dequant_row(t, dst, back, cols);
+            dtype_encode_row(t, row, dst, cols);
+            dtype_decode_row(t, dst, back, cols);
         }
         for (int k = 0; k < cols; k++) wd[(size_t)r * cols + k] = back[k];
     }

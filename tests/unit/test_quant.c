@@ -8,6 +8,7 @@
  *    row with the f32 x; the tolerance is the activation quantization error
  *    bound Σ_blocks (amax_x/127)/2 · Σ|w| plus float rounding;
  *  - scalar and AVX2 agree; sizes match dtype_row_bytes. */
+#include "kernels/formats.h"
 #include "kernels/cpu/quant.h"
 
 #include <criterion/criterion.h>
@@ -83,7 +84,7 @@ Test(quant, sizes_match_dtype_row_bytes)
         uint8_t *w = xmalloc(rb + 64);
         fill_random(x, K, 7 + t);
         memset(w, 0xA5, rb + 64);
-        quant_quantize_row(wt, x, w, K);
+        dtype_encode_row(wt, x, w, K);
         for (int i = 0; i < 64; i++) cr_assert_eq(w[rb + i], 0xA5, "%s wrote past the row", dtype_info(wt)->name);
         size_t ab = quant_act_bytes(wt, K);
         cr_assert_eq(ab, act_block(wt) == 256 ? (size_t)(K / 256) * 292 : (size_t)(K / 32) * 40,
@@ -101,7 +102,7 @@ Test(quant, sizes_match_dtype_row_bytes)
 static void expect_decode(enum dtype wt, const uint8_t *blk, const float *want, int n)
 {
     float y[256];
-    quant_dequant_row(wt, blk, y, n);
+    dtype_decode_row(wt, blk, y, n);
     for (int i = 0; i < n; i++)
         cr_assert_eq(y[i], want[i], "%s elem %d: got %g want %g", dtype_info(wt)->name, i,
                      (double)y[i], (double)want[i]);
@@ -268,8 +269,8 @@ static void check_roundtrip(enum dtype wt, int K, uint64_t seed)
     float *x = xmalloc(sizeof(float) * K), *y = xmalloc(sizeof(float) * K);
     uint8_t *w = xmalloc(dtype_row_bytes(wt, K));
     fill_random(x, K, seed);
-    quant_quantize_row(wt, x, w, K);
-    quant_dequant_row(wt, w, y, K);
+    dtype_encode_row(wt, x, w, K);
+    dtype_decode_row(wt, w, y, K);
     double se = 0, sx = 0;
     for (int e = 0; e < K; e++) {
         struct grid g = grid_of(wt, w, e);
@@ -301,8 +302,8 @@ Test(quant, degenerate_blocks)
         for (int v = 0; v < 3; v++) {
             float c = v == 0 ? 0.f : v == 1 ? 0.75f : -1.5f;
             for (int i = 0; i < 512; i++) x[i] = c;
-            quant_quantize_row(ALL[t], x, w, 512);
-            quant_dequant_row(ALL[t], w, y, 512);
+            dtype_encode_row(ALL[t], x, w, 512);
+            dtype_decode_row(ALL[t], w, y, 512);
             for (int i = 0; i < 512; i++)
                 cr_assert(fabsf(y[i] - c) <= 0.01f * fabsf(c), "%s const %g elem %d → %g",
                           dtype_info(ALL[t])->name, (double)c, i, (double)y[i]);
@@ -346,7 +347,7 @@ static void check_dot_row(enum dtype wt, const void *wrow, const float *x, int K
 {
     float *wd = xmalloc(sizeof(float) * K);
     void *xq = xmalloc(quant_act_bytes(wt, K));
-    quant_dequant_row(wt, wrow, wd, K);
+    dtype_decode_row(wt, wrow, wd, K);
     quant_act_row(wt, x, xq, K);
     double ref = 0;
     for (int i = 0; i < K; i++) ref += (double)wd[i] * x[i];
@@ -378,7 +379,7 @@ static void check_dot_shapes(enum dtype wt, const int *Ks, int nK)
         for (int r = 0; r < 4; r++) {
             fill_random(wf, K, 1000 + 31 * (uint64_t)K + r);
             fill_random(x, K, 5000 + 17 * (uint64_t)K + r);
-            quant_quantize_row(wt, wf, w, K);
+            dtype_encode_row(wt, wf, w, K);
             check_dot_row(wt, w, x, K, "random");
         }
         free(wf); free(x); free(w);
@@ -421,7 +422,7 @@ Test(quant, dot_zero_activation)
     uint8_t w[1024], xq[2048];
     fill_random(wf, 512, 3);
     for (int t = 0; t < N_ALL; t++) {
-        quant_quantize_row(ALL[t], wf, w, 512);
+        dtype_encode_row(ALL[t], wf, w, 512);
         quant_act_row(ALL[t], x, xq, 512);
         cr_assert_eq(quant_dot_row(ALL[t], w, xq, 512, CPU_SIMD_SCALAR), 0.f);
         if (have_avx2()) cr_assert_eq(quant_dot_row(ALL[t], w, xq, 512, CPU_SIMD_AVX2), 0.f);

@@ -1,10 +1,10 @@
-/* kernels/cpu/quant_encode.c — f32 rows → GGUF blocks (synthetic quantized
+/* kernels/quant_encode.c — f32 rows → GGUF blocks (synthetic quantized
  * models, tests). Round-to-nearest against the scales as STORED (after their
  * own fp16 / 6-bit / int8 rounding), so every element decodes to the nearest
  * value its block can represent. Scale choice: max-abs (Q8_0, Q4_0), min/max
  * (Q4_1), and for the K-quants a max-based start refined by a small search
  * over neighbouring sub-block scales that minimizes the squared error. */
-#include "kernels/cpu/quant_blocks.h"
+#include "kernels/quant_blocks.h"
 
 #include <math.h>
 #include <string.h>
