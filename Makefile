@@ -110,3 +110,20 @@ deps:
 
 clean:
 	rm -rf build build-san bin
+
+# ---- fuzz targets (workload helper): libFuzzer with clang --------------------
+#   make fuzz-scenario [FUZZ_SECONDS=180]   fuzz the scenario parser + generator;
+#   the corpus grows in build/fuzz/corpus-scenario, seeded from scenarios/.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined
+build/fuzz/fuzz_scenario: tests/fuzz/fuzz_scenario.c core/workload.c core/rng.c core/workload.h core/rng.h
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -linih -lm
+fuzz-scenario: build/fuzz/fuzz_scenario
+	@mkdir -p build/fuzz/corpus-scenario
+	build/fuzz/fuzz_scenario -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -dict=tests/fuzz/scenario.dict build/fuzz/corpus-scenario scenarios
+fuzz: fuzz-scenario
+.PHONY: fuzz-scenario
