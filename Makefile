@@ -131,7 +131,8 @@ FUZZ_FLAGS   := -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,unde
                 -fno-sanitize-recover=undefined
 FUZZ_GGUF    := build-fuzz/fuzz_gguf
 
-FUZZ_GGUF_SRC := tests/fuzz/fuzz_gguf.c core/gguf.c core/model_gguf.c kernels/backend.c kernels/cost.c
+FUZZ_GGUF_SRC := tests/fuzz/fuzz_gguf.c core/gguf.c core/model_gguf.c core/model.c kernels/backend.c \
+                 kernels/cost.c $(wildcard core/tokenizer*.c core/unicode*.c)
 
 $(FUZZ_GGUF): $(FUZZ_GGUF_SRC) core/gguf.h core/model.h kernels/backend.h
 	@mkdir -p $(dir $@)
@@ -179,3 +180,16 @@ model:
 	    [ "$$got" = "$$f" ] || rm -f $$got; exit 2; \
 	fi; \
 	[ "$$got" = "$$f" ] || mv $$got $$f; echo "  ok: matches $$sums"
+
+# ---- fuzz targets (workload helper): libFuzzer with clang --------------------
+#   make fuzz-scenario [FUZZ_SECONDS=180]   fuzz the scenario parser + generator;
+#   the corpus grows in build/fuzz/corpus-scenario, seeded from scenarios/.
+build/fuzz/fuzz_scenario: tests/fuzz/fuzz_scenario.c core/workload.c core/rng.c core/workload.h core/rng.h
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -linih -lm
+fuzz-scenario: build/fuzz/fuzz_scenario
+	@mkdir -p build/fuzz/corpus-scenario
+	build/fuzz/fuzz_scenario -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -dict=tests/fuzz/scenario.dict build/fuzz/corpus-scenario scenarios
+fuzz: fuzz-scenario
+.PHONY: fuzz-scenario
