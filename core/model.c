@@ -1,6 +1,7 @@
 /* core/model.c — presets, the seed's memory formulas, synthetic weights. */
 #include "core/model.h"
 #include "core/tokenizer.h"
+#include "kernels/formats.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -112,18 +113,23 @@ static void synth_fill_chunk(const struct synth_job *j)
     if (r1 > w->rows) r1 = w->rows;
     uint64_t s = j->seed ^ ((uint64_t)j->chunk * 0xd1342543de82ef95ull);
     size_t rb = dtype_row_bytes(w->type, w->cols);
+    float *tmp = malloc((size_t)w->cols * sizeof *tmp);
+    if (!tmp) abort();     /* one row: a few KiB */
     for (int r = r0; r < r1; r++) {
-        uint8_t *row = (uint8_t *)w->data + (size_t)r * rb;
-        for (int c = 0; c < w->cols; c++) {
-            float x = j->amp * uniform_pm1(&s);
-            switch (w->type) {
-            case DT_F32: ((float *)row)[c] = x; break;
-            case DT_F16: ((uint16_t *)row)[c] = fp32_to_fp16(x); break;
-            case DT_BF16: ((uint16_t *)row)[c] = fp32_to_bf16(x); break;
-            default: break;   /* rejected in synth_weight_init */
-            }
-        }
+        for (int c = 0; c < w->cols; c++) tmp[c] = j->amp * uniform_pm1(&s);
+        dtype_encode_row(w->type, tmp, (uint8_t *)w->data + (size_t)r * rb, w->cols);
     }
+    free(tmp);
+}
+
+/* The format a matrix with `cols` inputs gets when `t` was asked for: block
+ * formats need cols to be a multiple of their block, and fall back as
+ * llama.cpp's quantizer does (K-quants to a 32-block format). */
+enum dtype synth_matrix_type(enum dtype t, int cols)
+{
+    if (cols % dtype_info(t)->block_elems == 0) return t;
+    enum dtype fb = t == DT_Q4_K ? DT_Q4_1 : t == DT_Q6_K ? DT_Q8_0 : DT_F32;
+    return cols % dtype_info(fb)->block_elems == 0 ? fb : DT_F32;
 }
 
 struct synth_queue {
@@ -148,7 +154,7 @@ static int synth_weight_init(struct weight *w, const char *name, int rows, int c
 {
     memset(w, 0, sizeof *w);
     snprintf(w->name, sizeof w->name, "%s", name);
-    w->type = t; w->rows = rows; w->cols = cols;
+    w->type = synth_matrix_type(t, cols); w->rows = rows; w->cols = cols;
     w->data = malloc(weight_bytes(w));
     return w->data ? 0 : -1;
 }
@@ -240,11 +246,6 @@ int model_synth(struct model *m, const struct model_config *cfg, enum dtype wtyp
     m->release = synth_release;
     snprintf(m->source, sizeof m->source, "synth:%s seed=%llu %s", cfg->name,
              (unsigned long long)seed, dtype_info(wtype)->name);
-    if (wtype != DT_F32 && wtype != DT_F16 && wtype != DT_BF16) {
-        snprintf(err, errlen, "wtype: synthetic weights support f32, f16, bf16; got %s",
-                 dtype_info(wtype)->name);
-        return -1;
-    }
     int n_plan_max = 2 + 7 * cfg->n_layers;
     struct synth_plan *plan = calloc((size_t)n_plan_max, sizeof *plan);
     m->layers = calloc((size_t)cfg->n_layers, sizeof *m->layers);

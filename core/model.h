@@ -75,6 +75,10 @@ double model_weight_bytes(const struct model_config *c, enum dtype t);
 int model_synth(struct model *m, const struct model_config *cfg, enum dtype wtype, uint64_t seed,
                 int n_threads, char *err, size_t errlen);
 
+/* Format of a synthetic matrix with `cols` inputs when `t` is asked for
+ * (block formats fall back when cols is not a multiple of their block). */
+enum dtype synth_matrix_type(enum dtype t, int cols);
+
 /* Load "synth:NAME" or a .gguf path. 0 ok; -1 with "file: field: expected" in err. */
 int model_load(struct model *m, const char *spec, enum dtype synth_wtype, uint64_t seed,
                int n_threads, char *err, size_t errlen);

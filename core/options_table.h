@@ -14,8 +14,8 @@ X(THREADS,     "threads",     OT_INT,   "0",     NULL, 0, 256,          "runtime
   "CPU worker threads (0 = every online core)")
 X(SEED,        "seed",        OT_INT,   "1",     NULL, 0, 4294967295.0, "runtime", 0,
   "seed for synthetic weights, workloads and sampling")
-X(WTYPE,       "wtype",       OT_ENUM,  "f32",   "f32|f16|bf16", 0, 0,  "quantization", 0,
-  "weight format of synth: models (GGUF files keep their own)")
+X(WTYPE,       "wtype",       OT_ENUM,  "f32",   "f32|f16|bf16|q8_0|q4_0|q4_1|q4_k|q6_k", 0, 0, "quantization", 0,
+  "weight format of synth: models (GGUF files keep their own); K-quants fall back to q4_1/q8_0 where a matrix's width is not a multiple of 256")
 X(ATTN,        "attn",        OT_ENUM,  "flash", "naive|flash", 0, 0,   "flash-attention", 1,
   "attention kernel: naive materializes the score matrix; flash tiles with online softmax")
 X(TEMPERATURE, "temperature", OT_FLOAT, "0",     NULL, 0, 100,          "sampling", 1,

@@ -1,5 +1,6 @@
 /* Model presets, the seed's formulas, synthetic weight determinism. */
 #include "core/model.h"
+#include "kernels/formats.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -91,4 +92,22 @@ Test(model, unknown_specs_fail_cleanly)
     struct model m;
     cr_assert_eq(model_load(&m, "synth:nope", DT_F32, 1, 1, err, sizeof err), -1);
     cr_assert(strstr(err, "synth:nope") != NULL);
+}
+
+Test(model, synth_block_formats_encode_the_f32_weights)
+{
+    char err[256];
+    struct model a, q;
+    const struct model_config *cfg = &model_preset_find("tiny")->cfg;
+    cr_assert_eq(model_synth(&a, cfg, DT_F32, 5, 2, err, sizeof err), 0);
+    cr_assert_eq(model_synth(&q, cfg, DT_Q4_0, 5, 2, err, sizeof err), 0, "%s", err);
+    const struct weight *wf = &a.layers[2].w_gate, *wq = &q.layers[2].w_gate;
+    cr_assert_eq(wq->type, DT_Q4_0);
+    uint8_t row[64];
+    dtype_encode_row(DT_Q4_0, wf->data, row, wf->cols);
+    cr_assert_eq(memcmp(row, wq->data, dtype_row_bytes(DT_Q4_0, wf->cols)), 0);
+    /* tiny's 64-wide matrices cannot hold 256-blocks: q4_k falls back to q4_1 */
+    cr_assert_eq(synth_matrix_type(DT_Q4_K, 64), DT_Q4_1);
+    cr_assert_eq(synth_matrix_type(DT_Q4_K, 1536), DT_Q4_K);
+    model_free(&a); model_free(&q);
 }
