@@ -105,8 +105,13 @@ BENCH_BIN := $(B)/bench_cpu
 $(BENCH_BIN): $(B)/tests/bench/bench_cpu.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: $(BENCH_BIN)
+$(B)/synth_gguf: $(B)/tests/bench/synth_gguf.o $(B)/tests/unit/gguf_writer.o $(LIB)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: $(BENCH_BIN) $(B)/synth_gguf $(BIN) model
 	./$(BENCH_BIN)
+	tests/bench/bench_llamacpp.sh
+	tests/bench/bench_serving.sh
 
 deps:
 	@tests/deps.sh

@@ -155,8 +155,40 @@ static void attention_bench(int threads)
     backend_destroy(be);
 }
 
-int main(void)
+/* `bench_cpu model FILE THREADS`: one line "prefill_tok_s decode_tok_s weight_bytes";
+ * `bench_cpu bw BYTES THREADS`: one line "GB/s". For tests/bench/bench_llamacpp.sh. */
+static int sub_command(int argc, char **argv)
 {
+    char err[512];
+    if (argc == 4 && strcmp(argv[1], "model") == 0) {
+        struct model m;
+        if (model_load(&m, argv[2], DT_F32, 1, 2, err, sizeof err) < 0) { fprintf(stderr, "%s\n", err); return 2; }
+        struct speed sp = model_speed(&m, atoi(argv[3]), 512, 64);
+        double wb = 0;
+        for (int l = 0; l < m.cfg.n_layers; l++) {
+            const struct layer_weights *L = &m.layers[l];
+            const struct weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+            for (int i = 0; i < 7; i++) wb += (double)weight_bytes(ws[i]);
+        }
+        wb += (double)weight_bytes(&m.output);   /* the head is read whole; the embedding one row */
+        printf("%.2f %.2f %.0f\n", sp.prefill_tok_s, sp.decode_tok_s, wb);
+        model_free(&m);
+        return 0;
+    }
+    if (argc == 4 && strcmp(argv[1], "bw") == 0) {
+        size_t bytes = (size_t)atof(argv[2]);
+        float *b = make_buffer(bytes);
+        printf("%.2f\n", read_bandwidth(b, bytes, atoi(argv[3]), 5));
+        free(b);
+        return 0;
+    }
+    fprintf(stderr, "usage: bench_cpu [model FILE THREADS | bw BYTES THREADS]\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) return sub_command(argc, argv);
     char err[256];
     const struct model_config *cfg = &model_preset_find("smollm2-135m")->cfg;
     const size_t GiB = 1ull << 30;
