@@ -114,7 +114,12 @@ static bool admit_front(struct scheduler *s, double now)
 {
     int idx = waiting_front(s);
     struct sched_req *r = &s->reqs[idx];
-    int cached = kvcache_admit(s->kv, r->id, r->tokens, r->n_tokens, r->prompt_len + r->max_output);
+    /* A server does not know how long an answer will be: contiguous KV
+     * reserves max_seq (max_len 0), the over-provisioning PagedAttention
+     * removes; paged blocks grow on demand up to the request's own limit. */
+    bool contiguous = kvcache_get_config(s->kv)->kind == KV_CONTIGUOUS;
+    int max_len = contiguous ? 0 : r->prompt_len + r->max_output;
+    int cached = kvcache_admit(s->kv, r->id, r->tokens, r->n_tokens, max_len);
     if (cached < 0) return false;
     s->wait_head++;
     r->n_computed = cached;

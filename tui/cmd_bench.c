@@ -105,11 +105,11 @@ static int probe_capacity(struct session *S, struct bench_setup *b, bool quiet, 
     return rc;
 }
 
-static int run_one(struct session *S, struct bench_setup *b, bool quiet, struct report *r)
+/* cap: capacity for a relative rate; 0 = probe it now with this config. */
+static int run_one(struct session *S, struct bench_setup *b, bool quiet, double cap, struct report *r)
 {
     char err[512];
-    double cap = 0;
-    if (scenario_needs_capacity(&b->sc)) {
+    if (scenario_needs_capacity(&b->sc) && cap <= 0) {
         int rc = probe_capacity(S, b, quiet, &cap);
         if (rc) return rc;
     }
@@ -290,7 +290,7 @@ int cmd_bench(struct cli_args *a)
     struct session S;
     if (session_open(&S, &sa) != 0) return S.exit_code;
     struct report r;
-    int rc = run_one(&S, &b, a->quiet, &r);
+    int rc = run_one(&S, &b, a->quiet, 0, &r);
     if (rc == 0) {
         print_report(&b, &S, &r);
         if (a->json) {
@@ -329,15 +329,29 @@ int cmd_ab(struct cli_args *a)
     struct session S;
     struct cli_args sa = *a;
     int rc = 0;
-    const struct bench_setup *setups[2] = {&ba, &bb};
+    struct bench_setup *setups[2] = {&ba, &bb};
     struct report *reps[2] = {&ra, &rb};
     char src[2][256];
+    /* one request stream for both: a relative rate is resolved against the
+     * larger of the two measured capacities */
+    double cap = 0;
+    for (int i = 0; i < 2 && scenario_needs_capacity(&ba.sc); i++) {
+        double c = 0;
+        sa.opt = setups[i]->opt;
+        sa.model = setups[i]->model;
+        if (session_open(&S, &sa) != 0) return S.exit_code;
+        rc = probe_capacity(&S, setups[i], a->quiet, &c);
+        session_close(&S);
+        if (rc) return rc;
+        cap = c > cap ? c : cap;
+    }
+    if (cap > 0 && !a->quiet) fprintf(stderr, "ab: rate relative to %.3f req/s, the larger capacity\n", cap);
     for (int i = 0; i < 2 && rc == 0; i++) {
         sa.opt = setups[i]->opt;
         sa.model = setups[i]->model;
         if (!a->quiet) fprintf(stderr, "== %s: %s\n", i ? "B" : "A", i ? a->spec_b : a->spec_a);
         if (session_open(&S, &sa) != 0) return S.exit_code;
-        rc = run_one(&S, (struct bench_setup *)setups[i], a->quiet, reps[i]);
+        rc = run_one(&S, setups[i], a->quiet, cap, reps[i]);
         snprintf(src[i], sizeof src[i], "%s", S.model.source);
         if (rc == 0 && i == 1) {
             printf("scenario %s | model %s | device %s\nA: %s\nB: %s\n\n", ba.sc.name, src[0],
