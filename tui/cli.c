@@ -50,6 +50,7 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
             cli_error("%s: expected a value after it", flag); return -1; } } while (0)
         if (is_flag(arg, "--model")) { VALUE("--model"); a->model = v; }
         else if (is_flag(arg, "--prompt")) { VALUE("--prompt"); a->prompt = v; }
+        else if (is_flag(arg, "--scenario-set")) { VALUE("--scenario-set"); a->scenario_set = v; }
         else if (is_flag(arg, "--scenario")) { VALUE("--scenario"); a->scenario = v; }
         else if (is_flag(arg, "--json")) { VALUE("--json"); a->json = v; }
         else if (is_flag(arg, "--a")) { VALUE("--a"); a->spec_a = v; }

@@ -16,6 +16,7 @@ struct cli_args {
     const char *json;         /* --json F */
     int n_predict;            /* -n */
     const char *spec_a, *spec_b; /* ab: --a, --b */
+    const char *scenario_set;  /* --scenario-set "section.key=v ..." */
     bool chat;                /* --chat */
     bool quiet;               /* -q: no progress/stats chatter */
     struct options opt;       /* --set k=v, --device, --threads shortcuts */

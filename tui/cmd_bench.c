@@ -30,6 +30,39 @@ static int merge_options(const struct scenario *sc, const struct options *cli, s
     return 0;
 }
 
+/* --scenario-set "arrival.process=poisson arrival.rate=2": scenario keys
+ * changed after loading, validated together (scenario_set_many). */
+static int apply_scenario_set(struct scenario *sc, const char *list)
+{
+    enum { MAX_ITEMS = 16 };
+    char items[MAX_ITEMS][256], err[512];
+    const char *keys[MAX_ITEMS], *vals[MAX_ITEMS];
+    int n = 0;
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        size_t len = strcspn(p, " ,");
+        if (len == 0) break;
+        if (len >= sizeof items[0] || n == MAX_ITEMS) {
+            cli_error("--scenario-set: expected at most %d items of at most 255 characters", MAX_ITEMS);
+            return -1;
+        }
+        memcpy(items[n], p, len);
+        items[n][len] = 0;
+        p += len;
+        char *eq = strchr(items[n], '=');
+        if (!eq) { cli_error("--scenario-set %s: expected section.key=value", items[n]); return -1; }
+        *eq = 0;
+        keys[n] = items[n];
+        vals[n] = eq + 1;
+        n++;
+    }
+    if (scenario_set_many(sc, n, keys, vals, err, sizeof err) < 0) {
+        cli_error("--scenario-set: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
 struct bench_setup {
     struct scenario sc;
     struct options opt;
@@ -41,6 +74,7 @@ static int load_setup(struct cli_args *a, const struct options *overrides, struc
     char err[512];
     const char *path = a->scenario ? a->scenario : DEFAULT_SCENARIO;
     if (scenario_load(path, &b->sc, err, sizeof err) < 0) { cli_error("%s", err); return -1; }
+    if (a->scenario_set && apply_scenario_set(&b->sc, a->scenario_set) < 0) return -1;
     if (merge_options(&b->sc, overrides, &b->opt) < 0) return -1;
     if (opt_i(&b->opt, OPT_REQUESTS) > 0) {
         char n[32];

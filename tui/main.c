@@ -12,7 +12,7 @@ struct command {
 
 static const struct command COMMANDS[] = {
     {"generate", cmd_generate, "generate --model M --prompt TEXT [-n N] [--set k=v ...]   plain text generation"},
-    {"bench",    cmd_bench,    "bench [--scenario F] [--model M] [--set k=v ...] [--json F]   headless scenario run, serving report"},
+    {"bench",    cmd_bench,    "bench [--scenario F] [--scenario-set \"arrival.rate=2 ...\"] [--model M] [--set k=v ...] [--json F]   headless scenario run, serving report"},
     {"ab",       cmd_ab,       "ab --a \"k=v ...\" --b \"k=v ...\" [--scenario F] [--json F]   two configs, same requests, B/A"},
     {"options",  cmd_options,  "options                                                  every option: type, values, default, help"},
     {"models",   cmd_models,   "models                                                   synthetic presets: params, bytes, KV/token"},
