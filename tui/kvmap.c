@@ -24,8 +24,8 @@ struct kv_cell kvmap_cell(const struct kv_block_info *blocks, int n_blocks, int 
         else if (k->fill <= 0) empty++;
     }
     if (shared) c.kind = KC_SHARED;
-    else if (held && full == held) c.kind = KC_FULL;
-    else if (held && empty == held) c.kind = KC_RESERVED;
+    else if (held && 2 * full > held) c.kind = KC_FULL;         /* most held blocks full */
+    else if (held && 2 * empty > held) c.kind = KC_RESERVED;    /* most held blocks empty */
     else if (held) c.kind = KC_PARTIAL;
     else if (cached) c.kind = KC_CACHED;
     return c;

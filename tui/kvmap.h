@@ -24,9 +24,11 @@ struct kv_cell {
 int kvmap_blocks_per_cell(int n_blocks, int cells);
 
 /* Cell `i` of the map over blocks [i*per, (i+1)*per): shared if any block is
- * shared, else the held blocks' fill decides (all full: FULL, none filled:
- * RESERVED, else PARTIAL) and the owner is the first holder; with no holder,
- * CACHED if any block is cached, else FREE. */
+ * shared, else the held blocks' fill decides by majority (more than half
+ * full: FULL, more than half empty: RESERVED, else PARTIAL; so a cell of a
+ * contiguous reservation still shows used vs reserved-but-empty) and the
+ * owner is the first holder; with no holder, CACHED if any block is cached,
+ * else FREE. */
 struct kv_cell kvmap_cell(const struct kv_block_info *blocks, int n_blocks, int block_size, int per, int i);
 
 #endif

@@ -18,8 +18,27 @@ void ui_add_click(struct ui_state *ui, WINDOW *w, int y, int x, int len, int key
     c->panel = panel;
 }
 
+/* Without UTF-8 output, a multi-byte sequence becomes one ASCII character
+ * ("—" reads as "-", anything else as "?"), so text never garbles a C locale. */
+static const char *ascii_only(const char *s, char *buf, size_t n)
+{
+    if (theme_glyphs()->utf8) return s;
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && o + 1 < n;) {
+        if (*p < 0x80) { buf[o++] = (char)*p++; continue; }
+        bool dash = p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0x93 || p[2] == 0x94);
+        buf[o++] = dash ? '-' : '?';
+        p++;
+        while ((*p & 0xc0) == 0x80) p++;
+    }
+    buf[o] = 0;
+    return buf;
+}
+
 int put_text(WINDOW *w, int y, int x, enum role r, const char *s)
 {
+    char ascii[512];
+    s = ascii_only(s, ascii, sizeof ascii);
     int maxy, maxx;
     getmaxyx(w, maxy, maxx);
     if (y < 0 || y >= maxy || x >= maxx || x < 0) return x;
@@ -51,12 +70,18 @@ void put_glyph(WINDOW *w, int y, int x, enum role r, const char *g)
     wattrset(w, 0);
 }
 
+void panel_box(WINDOW *w)
+{
+    if (theme_glyphs()->utf8) box(w, 0, 0);
+    else wborder(w, '|', '|', '-', '-', '+', '+', '+', '+');   /* no line-drawing charset needed */
+}
+
 void panel_frame(WINDOW *w, enum panel_id id, const char *title, const struct ui_state *ui,
                  struct ui_state *clicks)
 {
     bool focused = ui && ui->focus == (int)id;
     wattrset(w, theme_attr(focused ? ROLE_FOCUS : ROLE_DIM));
-    box(w, 0, 0);
+    panel_box(w);
     wattrset(w, 0);
     char t[128];
     snprintf(t, sizeof t, " %s ", title ? title : panel_name(id));

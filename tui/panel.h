@@ -52,6 +52,8 @@ int panel_help_lines(void);
 /* Rows the header needs at this width (every option's value must fit). */
 int panel_header_rows(const struct tui_data *d, int cols);
 
+/* A border: line drawing with UTF-8, plain | - + without. */
+void panel_box(WINDOW *w);
 /* Border and title (focused: highlighted); the title is clickable (key `key`,
  * or focus-and-zoom when key is 0). */
 void panel_frame(WINDOW *w, enum panel_id id, const char *title, const struct ui_state *ui,

@@ -13,7 +13,7 @@ static int draw_keys(WINDOW *w, int y)
     for (int i = 0; i < n; i++, y++) {
         keys_describe(&t[i], line, sizeof line);
         put_fmt(w, y, 1, ROLE_KEY, "%-5s", t[i].name);
-        put_text(w, y, 8, ROLE_NORMAL, line);
+        put_text(w, y, 7, ROLE_NORMAL, line);
     }
     return y;
 }
@@ -49,7 +49,7 @@ void panel_help_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui)
     getmaxyx(w, h, wd);
     werase(w);
     wattrset(w, theme_attr(ROLE_FOCUS));
-    box(w, 0, 0);
+    panel_box(w);
     wattrset(w, 0);
     put_text(w, 0, 2, ROLE_FOCUS, " help: keys (Up/Down scroll, any other key closes) ");
     WINDOW *in = derwin(w, h - 2, wd - 2, 1, 1);

@@ -118,7 +118,10 @@ Test(kvmap, several_blocks_per_cell)
     static struct runner_state st;
     canned_kv(&st);
     cr_assert_eq(kvmap_blocks_per_cell(8, 3), 3);
-    cr_assert_eq(kvmap_cell(st.blocks, 8, 16, 3, 0).kind, KC_PARTIAL);  /* full, full, 5/16 */
+    cr_assert_eq(kvmap_cell(st.blocks, 8, 16, 3, 0).kind, KC_FULL);     /* full, full, 5/16: mostly full */
+    cr_assert_eq(kvmap_cell(st.blocks, 8, 16, 4, 0).kind, KC_SHARED);
+    st.blocks[1].fill = 3;
+    cr_assert_eq(kvmap_cell(st.blocks, 8, 16, 3, 0).kind, KC_PARTIAL);  /* full, 3/16, 5/16 */
     cr_assert_eq(kvmap_cell(st.blocks, 8, 16, 3, 1).kind, KC_SHARED);   /* shared, cached, free */
     cr_assert_eq(kvmap_cell(st.blocks, 8, 16, 3, 2).kind, KC_FREE);     /* free, free (last cell short) */
     cr_assert_eq(kvmap_cell(st.blocks, 8, 16, 2, 0).kind, KC_FULL);
@@ -136,7 +139,8 @@ Test(kvmap, contiguous_reserved_but_empty)
     cr_assert_eq(kvmap_cell(b, 4, 16, 1, 1).kind, KC_RESERVED);
     cr_assert_eq(kvmap_cell(b, 4, 16, 1, 1).owner, 5);
     cr_assert_eq(kvmap_cell(b, 4, 16, 2, 1).kind, KC_RESERVED);
-    cr_assert_eq(kvmap_cell(b, 4, 16, 2, 0).kind, KC_PARTIAL);
+    cr_assert_eq(kvmap_cell(b, 4, 16, 2, 0).kind, KC_PARTIAL);   /* one full, one empty */
+    cr_assert_eq(kvmap_cell(b, 4, 16, 3, 0).kind, KC_RESERVED);  /* one full, two empty */
 }
 
 /* ---- panels on screen ---- */
