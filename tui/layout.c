@@ -80,7 +80,7 @@ void layout_compute(int rows, int cols, int header_h, enum view_id view, int zoo
         return;
     }
     if (header_h < 3) header_h = 3;
-    if (header_h > 6) header_h = 6;
+    if (header_h > 7) header_h = 7;
     out->r[P_HEADER] = rect_make(0, 0, header_h, cols);
     out->r[P_FOOTER] = rect_make(rows - 1, 0, 1, cols);
     struct rect body = rect_make(header_h, 0, rows - 1 - header_h, cols);

@@ -27,7 +27,7 @@ const char *view_name(enum view_id v);
 static inline bool rect_visible(struct rect r) { return r.h > 0 && r.w > 0; }
 
 /* Place the panels on a rows x cols screen. header_h: rows the header wants
- * (clamped to 3..6). zoom: a body panel to give the whole body, or -1. The
+ * (clamped to 3..7). zoom: a body panel to give the whole body, or -1. The
  * header is on top, the footer on the last row; body panels tile the rest
  * without overlapping. */
 void layout_compute(int rows, int cols, int header_h, enum view_id view, int zoom, struct layout *out);

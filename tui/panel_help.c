@@ -32,6 +32,8 @@ static int draw_legend(WINDOW *w, int y)
     x = put_text(w, y, 1, ROLE_LABEL, "graphs: one column per engine step; ");
     put_glyph(w, y, x, ROLE_MARKER, g->marker);
     put_text(w, y, x + 1, ROLE_NORMAL, " marks the step where an option change applied");
+    y++;
+    put_text(w, y, 1, ROLE_LABEL, "KV numbers: rsv-empty and int frag in % of allocated tokens, ext frag in % of free tokens");
     return y + 1;
 }
 
@@ -40,7 +42,7 @@ int panel_help_lines(void)
 {
     int n;
     keys_table(&n);
-    return n + 6;
+    return n + 7;
 }
 
 void panel_help_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui)

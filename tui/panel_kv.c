@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#define STATS_W 22
+#define STATS_W 21   /* "rsv-empty  30.3%", "allocated  1.23k tok" */
 
 static const char *cell_glyph(enum kv_cell_kind k)
 {
@@ -46,7 +46,7 @@ static double pct(double a, double b) { return b > 0 ? 100.0 * a / b : 0; }
 static void stat_line(WINDOW *w, int y, int x, const char *label, const char *value, enum role r)
 {
     put_fmt(w, y, x, ROLE_LABEL, "%-10s", label);
-    put_text(w, y, x + 10, r, value);
+    put_text(w, y, x + 11, r, value);
 }
 
 static void draw_stats(WINDOW *w, const struct runner_state *st, int y, int x, int h)
@@ -59,9 +59,9 @@ static void draw_stats(WINDOW *w, const struct runner_state *st, int y, int x, i
     fmt_si((double)t->used_tokens, a, sizeof a); snprintf(v[1], sizeof v[1], "%s tok", a);
     fmt_si((double)t->allocated_tokens, a, sizeof a); snprintf(v[2], sizeof v[2], "%s tok", a);
     fmt_si((double)t->free_tokens, a, sizeof a); snprintf(v[3], sizeof v[3], "%s tok", a);
-    snprintf(v[4], sizeof v[4], "%.1f%% alloc", pct((double)t->reserved_empty_tokens, (double)t->allocated_tokens));
-    snprintf(v[5], sizeof v[5], "%.1f%% alloc", pct((double)t->internal_frag_tokens, (double)t->allocated_tokens));
-    snprintf(v[6], sizeof v[6], "%.1f%% free", pct((double)t->external_frag_tokens, (double)t->free_tokens));
+    snprintf(v[4], sizeof v[4], "%.1f%%", pct((double)t->reserved_empty_tokens, (double)t->allocated_tokens));
+    snprintf(v[5], sizeof v[5], "%.1f%%", pct((double)t->internal_frag_tokens, (double)t->allocated_tokens));
+    snprintf(v[6], sizeof v[6], "%.1f%%", pct((double)t->external_frag_tokens, (double)t->free_tokens));
     snprintf(v[7], sizeof v[7], "%llu", (unsigned long long)st->preemptions);
     snprintf(v[8], sizeof v[8], "%.0f%% of %llu", pct((double)t->prefix_hit_tokens, (double)t->prefix_query_tokens),
              (unsigned long long)t->prefix_query_tokens);

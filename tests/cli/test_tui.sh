@@ -59,7 +59,7 @@ check "b: the log says it applied" 'wait_for $S "batching=static applied at step
 tm send-keys -t $S k
 check "k: header kv=contiguous" 'wait_for $S "kv=contiguous"'
 check "k: map title switches allocator" 'wait_for $S "KV cache contiguous"'
-check "k: contiguous reserves empty space (rsv-empty > 0)" 'wait_for $S "rsv-empty [0-9]*[1-9][0-9.]*% alloc" 10'
+check "k: contiguous reserves empty space (rsv-empty > 0)" 'wait_for $S "rsv-empty +[0-9]*[1-9][0-9.]*%" 10'
 attn_row() { cap $S | grep -oE "attn +[0-9]+% +[0-9.]+[kMG]?B +[0-9.]+[kMG]?B" | head -1; }
 check "flash attention moves on-chip bytes" 'wait_for $S "attn +[0-9]+% +[0-9.]+[kMG]?B +[1-9][0-9.]*[kMG]?B"'
 flash=$(attn_row)

@@ -54,7 +54,7 @@ Test(layout, every_size_view_and_zoom)
         for (int cols = LAYOUT_MIN_COLS; cols <= 250; cols++)
             for (int view = 0; view < VIEW_COUNT; view++)
                 for (int z = 0; z < 7; z++)
-                    for (int hh = 3; hh <= 6; hh += 3) {
+                    for (int hh = 3; hh <= 7; hh += 4) {
                         layout_compute(rows, cols, hh, view, ZOOMS[z], &l);
                         check_layout(&l, rows, cols, view, ZOOMS[z], hh);
                         check_view_panels(&l, view, ZOOMS[z]);
@@ -87,7 +87,7 @@ Test(layout, header_height_is_clamped)
 {
     struct layout l;
     layout_compute(30, 100, 12, VIEW_OVERVIEW, -1, &l);
-    cr_assert_eq(l.r[P_HEADER].h, 6);
+    cr_assert_eq(l.r[P_HEADER].h, 7);
     layout_compute(30, 100, 1, VIEW_OVERVIEW, -1, &l);
     cr_assert_eq(l.r[P_HEADER].h, 3);
 }
