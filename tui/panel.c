@@ -94,6 +94,7 @@ void fmt_si(double v, char *out, size_t n)
     static const char *const SUFFIX[] = {"", "k", "M", "G", "T", "P"};
     int i = 0;
     double a = v < 0 ? -v : v;
+    if (v == 0) { snprintf(out, n, "0"); return; }
     while (a >= 999.5 && i < 5) { a /= 1000; v /= 1000; i++; }
     if (a >= 99.95) snprintf(out, n, "%.0f%s", v, SUFFIX[i]);
     else if (a >= 9.995) snprintf(out, n, "%.1f%s", v, SUFFIX[i]);
