@@ -253,7 +253,7 @@ Test(panels, traffic_rows_and_window_since_change, .init = screen_up, .fini = sc
     WINDOW *w = newwin(10, 70, 0, 0);
     panel_traffic_draw(w, &D, &UI);
     cr_assert(has(w, "MODELED bytes, last 10 steps"));
-    cr_assert(has(w, "attn    33%  3.00MB   0.00B    0.3   0.67"), "attn row: '%s'", row(w, 2));
+    cr_assert(has(w, "attn    33%  3.00MB      0B    0.3   0.67"), "attn row: '%s'", row(w, 2));
     cr_assert(has(w, "matmul  67%  4.00MB  1.00MB    0.2   20.0") || has(w, "matmul  67%  4.00MB  1.00MB    0.2  20.00"),
               "matmul row: '%s'", row(w, 3));
     /* an option change at step 10 (attn=flash): only the steps since count */
