@@ -93,7 +93,7 @@ $(TEST_BIN): $(TEST_SRC:%.c=$(B)/%.o) $(LIB)
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 run: $(BIN)
-	./$(BIN) generate --model synth:smollm2-135m --prompt "The KV cache grows with every token" -n 32
+	./$(BIN) tui
 
 test: deps
 	$(MAKE) --no-print-directory model

@@ -42,11 +42,13 @@ struct runner_req_row {
 struct runner_state {
     uint64_t version;                 /* increments with every publication */
     uint64_t steps, epoch;            /* epoch: scenario restarts */
+    uint64_t config_step;             /* first step run after the last option change or reset */
     double elapsed_s;                 /* since the runner started */
     bool paused;
     int requests_total, requests_finished, running, waiting;
     uint64_t preemptions;
     long tokens_out;                  /* generated this epoch */
+    long tokens_out_total;            /* generated since the runner started (every epoch) */
     struct options opt;
     /* KV */
     enum kv_alloc_kind kv_kind;

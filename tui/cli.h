@@ -32,6 +32,8 @@ int cmd_options(struct cli_args *a);
 int cmd_models(struct cli_args *a);
 int cmd_bench(struct cli_args *a);
 int cmd_ab(struct cli_args *a);
+int cmd_tui(struct cli_args *a);
+int cmd_keys(struct cli_args *a);
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

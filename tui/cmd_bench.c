@@ -5,30 +5,15 @@
 #include "core/workload.h"
 #include "tui/cli.h"
 #include "tui/session.h"
+#include "tui/setup.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define DEFAULT_SCENARIO "scenarios/smoke.ini"
-
-/* Options = defaults, then the scenario's [options], then the command line's --set. */
-static int merge_options(const struct scenario *sc, const struct options *cli, struct options *out)
-{
-    char err[256];
-    options_defaults(out);
-    for (int i = 0; i < sc->n_options; i++)
-        if (options_set(out, sc->options[i].key, sc->options[i].value, err, sizeof err) < 0) {
-            cli_error("%s:%d: %s", sc->path, sc->options[i].line, err);
-            return -1;
-        }
-    for (int i = 0; i < OPT_COUNT; i++)
-        if (cli->explicit_set[i]) { out->v[i] = cli->v[i]; out->explicit_set[i] = true; }
-    return 0;
-}
 
 /* --scenario-set "arrival.process=poisson arrival.rate=2": scenario keys
  * changed after loading, validated together (scenario_set_many). */
@@ -63,88 +48,18 @@ static int apply_scenario_set(struct scenario *sc, const char *list)
     return 0;
 }
 
-struct bench_setup {
-    struct scenario sc;
-    struct options opt;
-    const char *model;
-};
-
-static int load_setup(struct cli_args *a, const struct options *overrides, struct bench_setup *b)
+static int load_setup(struct cli_args *a, const struct options *overrides, struct run_setup *b)
 {
-    char err[512];
-    const char *path = a->scenario ? a->scenario : DEFAULT_SCENARIO;
-    if (scenario_load(path, &b->sc, err, sizeof err) < 0) { cli_error("%s", err); return -1; }
-    if (a->scenario_set && apply_scenario_set(&b->sc, a->scenario_set) < 0) return -1;
-    if (merge_options(&b->sc, overrides, &b->opt) < 0) return -1;
-    if (opt_i(&b->opt, OPT_REQUESTS) > 0) {
-        char n[32];
-        snprintf(n, sizeof n, "%lld", (long long)opt_i(&b->opt, OPT_REQUESTS));
-        if (scenario_set(&b->sc, "requests", n, err, sizeof err) < 0) { cli_error("%s", err); return -1; }
-    }
-    b->model = a->model ? a->model : b->sc.model[0] ? b->sc.model : NULL;
-    return 0;
-}
-
-static void progress(const struct engine *e, bool quiet, bool final)
-{
-    if (quiet || !isatty(2)) return;
-    const struct scheduler *s = &e->sched;
-    long out = 0;
-    for (int i = 0; i < s->n_reqs; i++) out += s->reqs[i].n_generated;
-    double t = engine_now(e), rate = t > 0 ? out / t : 0;
-    double left = 0;
-    for (int i = 0; i < s->n_reqs; i++) left += s->reqs[i].max_output - s->reqs[i].n_generated;
-    fprintf(stderr, "\r  %d/%d requests | %ld tokens | %.1f tok/s | ETA %.0f s   %s", s->n_finished,
-            s->n_reqs, out, rate, rate > 0 ? left / rate : 0.0, final ? "\n" : "");
-}
-
-/* Run the engine over the workload to the end. 0 ok, 1 engine failure. */
-static int run_engine(struct engine *e, bool quiet)
-{
-    double last = 0;
-    int rc;
-    while ((rc = engine_step(e, 0.05)) >= 0) {
-        if (engine_now(e) - last > 0.5) { progress(e, quiet, false); last = engine_now(e); }
-    }
-    progress(e, quiet, true);
-    if (e->failed) { cli_error("engine: %s", e->error); return 1; }
-    return 0;
-}
-
-/* Saturation probe: the scenario's first requests all at t=0; capacity =
- * completed requests per second. Used for rates written as "0.8x". */
-static int probe_capacity(struct session *S, struct bench_setup *b, bool quiet, double *cap)
-{
-    char err[512];
-    struct scenario p = b->sc;
-    int n = (int)opt_i(&b->opt, OPT_MAX_BATCH) * 2;
-    char nbuf[32];
-    snprintf(nbuf, sizeof nbuf, "%d", n < 8 ? 8 : n);
-    if (scenario_set(&p, "arrival.process", "all", err, sizeof err) < 0 ||
-        scenario_set(&p, "requests", nbuf, err, sizeof err) < 0) { cli_error("%s", err); return 2; }
-    struct workload w;
-    if (workload_generate(&p, S->model.cfg.vocab, 0, &w, err, sizeof err) < 0) { cli_error("%s", err); return 2; }
-    struct engine e;
-    if (engine_init(&e, &b->opt, &S->model, S->be, &w, err, sizeof err) < 0) {
-        cli_error("%s", err); workload_free(&w); return 2;
-    }
-    if (!quiet) fprintf(stderr, "probe: %d requests at t=0 to measure capacity...\n", w.n);
-    int rc = run_engine(&e, quiet);
-    struct report r;
-    report_compute(&e, 0, 0, &r);
-    *cap = r.req_s;
-    if (!quiet) fprintf(stderr, "probe: capacity %.3f req/s (measured)\n", *cap);
-    engine_free(&e);
-    workload_free(&w);
-    return rc;
+    if (setup_load(a->scenario, DEFAULT_SCENARIO, a->model, overrides, b) < 0) return -1;
+    return a->scenario_set ? apply_scenario_set(&b->sc, a->scenario_set) : 0;
 }
 
 /* cap: capacity for a relative rate; 0 = probe it now with this config. */
-static int run_one(struct session *S, struct bench_setup *b, bool quiet, double cap, struct report *r)
+static int run_one(struct session *S, struct run_setup *b, bool quiet, double cap, struct report *r)
 {
     char err[512];
     if (scenario_needs_capacity(&b->sc) && cap <= 0) {
-        int rc = probe_capacity(S, b, quiet, &cap);
+        int rc = setup_probe_capacity(S, b, quiet, 0, &cap);
         if (rc) return rc;
     }
     struct workload w;
@@ -161,7 +76,7 @@ static int run_one(struct session *S, struct bench_setup *b, bool quiet, double 
     if (!quiet) fprintf(stderr, "run: %s, %d requests (%s arrivals%s)\n", b->sc.name, w.n,
                         arrival_process_name(b->sc.arrival.process),
                         w.rate_req_s > 0 ? ", rate set" : "");
-    int rc = run_engine(&e, quiet);
+    int rc = setup_run_engine(&e, quiet);
     report_compute(&e, b->sc.slo.ttft_ms, b->sc.slo.tpot_ms, r);
     engine_free(&e);
     workload_free(&w);
@@ -217,7 +132,7 @@ static void print_dist(const char *name, const struct dist_stats *d)
            d->p50, d->p90, d->p99, d->max, d->n);
 }
 
-static void print_report(const struct bench_setup *b, const struct session *S, const struct report *r)
+static void print_report(const struct run_setup *b, const struct session *S, const struct report *r)
 {
     char opts[1024];
     options_format(&b->opt, opts, sizeof opts, false);
@@ -257,7 +172,7 @@ static cJSON *dist_json(const struct dist_stats *d)
     return o;
 }
 
-static cJSON *report_json(const struct bench_setup *b, const struct session *S, const struct report *r)
+static cJSON *report_json(const struct run_setup *b, const struct session *S, const struct report *r)
 {
     cJSON *o = cJSON_CreateObject(), *opts = cJSON_CreateObject(), *t = cJSON_CreateObject(),
           *kv = cJSON_CreateObject(), *batch = cJSON_CreateObject();
@@ -316,7 +231,7 @@ static int write_json(const char *path, cJSON *root)
 
 int cmd_bench(struct cli_args *a)
 {
-    struct bench_setup b;
+    struct run_setup b;
     if (load_setup(a, &a->opt, &b) < 0) return EXIT_BAD_INPUT;
     struct cli_args sa = *a;
     sa.opt = b.opt;
@@ -357,13 +272,13 @@ int cmd_ab(struct cli_args *a)
     }
     if (parse_spec("a", a->spec_a, &a->opt, &oa) < 0 || parse_spec("b", a->spec_b, &a->opt, &ob) < 0)
         return EXIT_BAD_INPUT;
-    struct bench_setup ba, bb;
+    struct run_setup ba, bb;
     if (load_setup(a, &oa, &ba) < 0 || load_setup(a, &ob, &bb) < 0) return EXIT_BAD_INPUT;
     struct report ra, rb;
     struct session S;
     struct cli_args sa = *a;
     int rc = 0;
-    struct bench_setup *setups[2] = {&ba, &bb};
+    struct run_setup *setups[2] = {&ba, &bb};
     struct report *reps[2] = {&ra, &rb};
     char src[2][256];
     /* one request stream for both: a relative rate is resolved against the
@@ -374,7 +289,7 @@ int cmd_ab(struct cli_args *a)
         sa.opt = setups[i]->opt;
         sa.model = setups[i]->model;
         if (session_open(&S, &sa) != 0) return S.exit_code;
-        rc = probe_capacity(&S, setups[i], a->quiet, &c);
+        rc = setup_probe_capacity(&S, setups[i], a->quiet, 0, &c);
         session_close(&S);
         if (rc) return rc;
         cap = c > cap ? c : cap;

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 struct command {
     const char *name;
@@ -11,10 +12,13 @@ struct command {
 };
 
 static const struct command COMMANDS[] = {
+    {"tui",      cmd_tui,      "tui [--scenario F] [--model M] [--set k=v ...]              live view (default with no command on a terminal)"},
     {"generate", cmd_generate, "generate --model M --prompt TEXT [-n N] [--set k=v ...]   plain text generation"},
     {"bench",    cmd_bench,    "bench [--scenario F] [--scenario-set \"arrival.rate=2 ...\"] [--model M] [--set k=v ...] [--json F]   headless scenario run, serving report"},
     {"ab",       cmd_ab,       "ab --a \"k=v ...\" --b \"k=v ...\" [--scenario F] [--json F]   two configs, same requests, B/A"},
     {"options",  cmd_options,  "options                                                  every option: type, values, default, help"},
+    {"keys",     cmd_keys,     "keys                                                     the TUI's keys (Markdown table)"},
+    {"keys",     cmd_keys,     "keys                                                     the TUI's keys (Markdown table)"},
     {"models",   cmd_models,   "models                                                   synthetic presets: params, bytes, KV/token"},
 };
 #define N_COMMANDS (int)(sizeof COMMANDS / sizeof COMMANDS[0])
@@ -31,6 +35,11 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    if (argc < 2 && isatty(0) && isatty(1)) {   /* plain `infertop` on a terminal: the TUI */
+        struct cli_args a = {.cmd = "tui"};
+        options_defaults(&a.opt);
+        return cmd_tui(&a);
+    }
     if (argc < 2) {
         usage(stdout);
         return 0;
@@ -47,6 +56,6 @@ int main(int argc, char **argv)
         if (cli_parse(argc - 2, argv + 2, &a) < 0) return EXIT_BAD_INPUT;
         return COMMANDS[i].run(&a);
     }
-    cli_error("%s: unknown command (expected one of: generate, bench, ab, options, models, help)", name);
+    cli_error("%s: unknown command (expected one of: tui, generate, bench, ab, options, keys, models, help)", name);
     return EXIT_BAD_INPUT;
 }

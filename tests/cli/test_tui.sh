@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The TUI end to end, driven in tmux like a person: live data, option keys,
+# help, quit/Ctrl-C restoring the terminal, LANG=C, NO_COLOR, 80x24, too small.
+cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
+
+if ! command -v tmux >/dev/null 2>&1; then
+    echo "  SKIP tmux not installed: TUI end-to-end tests not run"
+    summary
+    exit $?
+fi
+
+SOCK=infertop-test-$$
+TMPD=$(mktemp -d)
+trap 'tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$TMPD"; rm -f "$OUT" "$ERR"' EXIT
+tm() { tmux -u -L "$SOCK" "$@"; }
+
+# start NAME COLS ROWS [ENV=VALUE ...]: the TUI on the smoke scenario in a detached session
+start() {
+    local name=$1 cols=$2 rows=$3; shift 3
+    tm new-session -d -s "$name" -x "$cols" -y "$rows" \
+        "env LANG=C.UTF-8 $* $BIN tui --scenario scenarios/smoke.ini; echo \$? >$TMPD/$name.rc; echo SHELL-BACK; sleep 60"
+}
+cap() { tm capture-pane -p -t "$1"; }
+# wait_for NAME REGEX [SECONDS]: poll the screen until it matches
+wait_for() {
+    local i
+    for ((i = 0; i < ${3:-15} * 10; i++)); do
+        cap "$1" | grep -qE -- "$2" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+check() { if eval "$2"; then ok "$1"; else bad "$1"; cap "$S" | head -12 | sed 's/^/       | /'; fi; }
+# quit NAME KEY: send KEY, expect exit status 0 and the shell's screen back (no alternate screen)
+quit_ok() {
+    local name=$1
+    tm send-keys -t "$name" "$2"
+    wait_for "$name" SHELL-BACK 10
+    check "$name: exits with status 0 after $2" '[ "$(cat $TMPD/$name.rc 2>/dev/null)" = 0 ]'
+    check "$name: terminal restored (alternate screen off, cursor visible)" \
+        '[ "$(tm display -p -t "$name" "#{alternate_on}#{cursor_flag}")" = 01 ]'
+}
+header_step() { cap "$1" | sed -nE 's/.* step ([0-9]+) .*/\1/p' | head -1; }
+
+S=main
+start $S 120 40
+check "starts and draws the KV map" 'wait_for $S "KV cache paged"'
+check "steps run" 'wait_for $S " step [1-9][0-9]* "'
+cap $S >"$TMPD/a"; s1=$(header_step $S); sleep 1; cap $S >"$TMPD/b"; s2=$(header_step $S)
+check "live: step counter moves ($s1 -> $s2)" '[ "${s2:-0}" -gt "${s1:-0}" ]'
+check "live: panels change between captures" '! diff -q <(tail -n +6 "$TMPD/a") <(tail -n +6 "$TMPD/b") >/dev/null'
+for t in "KV cache" "batch occupancy" "phase timing" "traffic, MODELED bytes" "requests" "log" "q quit"; do
+    check "shows $t" 'cap $S | grep -qF "$t"'
+done
+
+tm send-keys -t $S b
+check "b: header batching=static" 'wait_for $S "batching=static"'
+check "b: the log says it applied" 'wait_for $S "batching=static applied at step"'
+tm send-keys -t $S k
+check "k: header kv=contiguous" 'wait_for $S "kv=contiguous"'
+check "k: map title switches allocator" 'wait_for $S "KV cache contiguous"'
+check "k: contiguous reserves empty space (rsv-empty > 0)" 'wait_for $S "rsv-empty +[0-9]*[1-9][0-9.]*%" 10'
+attn_row() { cap $S | grep -oE "attn +[0-9]+% +[0-9.]+[kMG]?B +[0-9.]+[kMG]?B" | head -1; }
+check "flash attention moves on-chip bytes" 'wait_for $S "attn +[0-9]+% +[0-9.]+[kMG]?B +[1-9][0-9.]*[kMG]?B"'
+flash=$(attn_row)
+tm send-keys -t $S a
+check "a: header attn=naive" 'wait_for $S "attn=naive"'
+check "a: naive attention row: all traffic to main memory (on-chip 0)" 'wait_for $S "attn +[0-9]+% +[0-9.]+[kMG]?B +0B"'
+naive=$(attn_row)
+check "a: attention traffic row changed ($flash -> $naive)" '[ -n "$naive" ] && [ "$flash" != "$naive" ]'
+
+tm send-keys -t $S '?'
+check "?: help opens" 'wait_for $S "help: keys"'
+cap $S >"$TMPD/help"
+missing=""
+while IFS= read -r line; do
+    name=$(sed -E 's/^\| `([^`]+)` \| .*/\1/' <<<"$line")
+    desc=$(sed -E 's/^\| `[^`]+` \| (.*) \|$/\1/; s/\\\|/|/g' <<<"$line" | cut -c1-30)
+    grep -qF -- "$(printf '%-5s %s' "$name" "$desc")" "$TMPD/help" || missing="$missing $name"
+done < <($BIN keys | tail -n +3)
+check "?: help lists every key of the table${missing:+ (missing:$missing)}" '[ -z "$missing" ]'
+tm send-keys -t $S x; sleep 0.3
+check "any key closes help" '! wait_for $S "help: keys" 1'
+quit_ok $S q
+
+S=ctrlc
+start $S 100 30
+check "ctrl-c: running" 'wait_for $S "KV cache"'
+quit_ok $S C-c
+
+S=ascii
+tm new-session -d -s $S -x 120 -y 40 \
+    "env LANG=C LC_ALL=C $BIN tui --scenario scenarios/smoke.ini; echo \$? >$TMPD/$S.rc; echo SHELL-BACK; sleep 60"
+check "LANG=C: runs" 'wait_for $S "KV cache"'
+check "LANG=C: ASCII glyphs only" '! cap $S | LC_ALL=C grep -q "[^[:print:][:space:]]"' 
+check "LANG=C: ASCII borders and map cells" 'wait_for $S "^\|[#o.Sc-]{8}"'
+quit_ok $S q
+
+S=nocolor
+start $S 120 40 NO_COLOR=1
+check "NO_COLOR: runs" 'wait_for $S "KV cache"'
+check "NO_COLOR: no color escapes" '! tm capture-pane -e -p -t $S | grep -qE $'"'"'\e\\[[0-9;]*(3[0-7]|4[0-7]|38;|48;)[0-9;]*m'"'"
+tm new-session -d -s color -x 120 -y 40 "env LANG=C.UTF-8 TERM=xterm-256color $BIN tui --scenario scenarios/smoke.ini"
+wait_for color "KV cache" >/dev/null
+check "with colors: color escapes present (the check above can fail)" 'tm capture-pane -e -p -t color | grep -qE $'"'"'\e\\[[0-9;]*(3[0-7]|4[0-7]|38;|48;)[0-9;]*m'"'"
+tm send-keys -t color q
+quit_ok $S q
+
+S=small
+start $S 80 24
+check "80x24: runs" 'wait_for $S "KV cache"'
+for t in "KV cache" "batch occupancy" "phase timing" "traffic" "requests" "q quit" "attn=" "batching="; do
+    check "80x24 shows $t" 'cap $S | grep -qF "$t"'
+done
+quit_ok $S q
+
+S=tiny
+start $S 60 20
+check "60x20: says too small" 'wait_for $S "terminal too small: need 80x24"'
+quit_ok $S q
+summary

@@ -1,0 +1,18 @@
+/* tui/app.h — the TUI's main loop: collect from the runner, lay out, draw
+ * every panel, one doupdate per frame at a fixed tick, keys and mouse in
+ * between (the engine runs on the runner's thread at its own pace). */
+#ifndef INFERTOP_APP_H
+#define INFERTOP_APP_H
+
+#include "tui/data.h"
+
+struct app_config {
+    const struct tui_info *info;
+    double fps;               /* redraw tick, default 15 */
+    bool mono, ascii;         /* force no colors / ASCII glyphs */
+};
+
+/* Runs until q, Ctrl-C, SIGTERM or SIGHUP. 0 ok, 1 when the terminal could not be used. */
+int app_run(struct runner *r, const struct app_config *cfg);
+
+#endif

@@ -1,0 +1,85 @@
+/* tui/cmd_tui.c — `infertop tui` (and plain `infertop` on a terminal): set
+ * up the scenario, model and backend, measure capacity when a rate is
+ * relative (before curses starts, with progress on stderr), start the engine
+ * thread and run the TUI; `infertop keys` prints the key table. */
+#include "core/runner.h"
+#include "tui/app.h"
+#include "tui/cli.h"
+#include "tui/keys.h"
+#include "tui/session.h"
+#include "tui/setup.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TUI_SCENARIO "scenarios/chat.ini"
+#define TUI_PROBE_MAX_S 10.0    /* the TUI should open within seconds */
+
+/* scenarios/chat.ini from the working directory, else next to the binary
+ * (bin/../scenarios), so `infertop` works from anywhere in a checkout. */
+static const char *default_scenario(char *buf, size_t n)
+{
+    if (access(TUI_SCENARIO, R_OK) == 0) return TUI_SCENARIO;
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0) return TUI_SCENARIO;
+    exe[len] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    snprintf(buf, n, "%s/../%s", exe, TUI_SCENARIO);
+    return access(buf, R_OK) == 0 ? buf : TUI_SCENARIO;
+}
+
+static void fill_info(struct tui_info *in, const struct session *S, const struct run_setup *b)
+{
+    memset(in, 0, sizeof *in);
+    snprintf(in->model, sizeof in->model, "%s", S->model.source);
+    snprintf(in->model_name, sizeof in->model_name, "%s", S->model.cfg.name);
+    in->params = model_param_count(&S->model.cfg);
+    snprintf(in->wformat, sizeof in->wformat, "%s", dtype_info(S->model.wtype)->name);
+    snprintf(in->device, sizeof in->device, "%s (%s)", S->be->ops->name, S->be->device_name);
+    snprintf(in->device_reason, sizeof in->device_reason, "%s", S->be->reason);
+    snprintf(in->scenario, sizeof in->scenario, "%s", b->sc.name);
+    in->modeled_bytes = true;    /* step records carry no measured-bytes flag yet */
+}
+
+int cmd_tui(struct cli_args *a)
+{
+    char path[PATH_MAX + 32], err[512];
+    struct run_setup b;
+    if (setup_load(a->scenario, default_scenario(path, sizeof path), a->model, &a->opt, &b) < 0)
+        return EXIT_BAD_INPUT;
+    struct cli_args sa = *a;
+    sa.opt = b.opt;
+    sa.model = b.model;
+    struct session S;
+    if (session_open(&S, &sa) != 0) return S.exit_code;
+    double cap = 0;
+    if (scenario_needs_capacity(&b.sc)) {
+        int rc = setup_probe_capacity(&S, &b, a->quiet, TUI_PROBE_MAX_S, &cap);
+        if (rc) { session_close(&S); return rc; }
+    }
+    struct runner_config rc_cfg = {.opt = b.opt, .model = &S.model, .be = S.be, .sc = b.sc, .capacity_req_s = cap};
+    struct runner *r;
+    if (runner_start(&r, &rc_cfg, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        session_close(&S);
+        return 1;
+    }
+    struct tui_info info;
+    fill_info(&info, &S, &b);
+    struct app_config cfg = {.info = &info, .fps = 15, .mono = false, .ascii = false};
+    int rc = app_run(r, &cfg);
+    runner_stop(r);
+    session_close(&S);
+    return rc;
+}
+
+int cmd_keys(struct cli_args *a)
+{
+    (void)a;
+    keys_print_markdown(stdout);
+    return 0;
+}

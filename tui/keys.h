@@ -1,0 +1,49 @@
+/* tui/keys.h — THE key table: every key of the TUI is one row, either an
+ * option toggle (through the option registry) or a UI action. The footer
+ * bar, the `?` help screen, mouse clicks on the footer and `infertop keys`
+ * are all generated from it. */
+#ifndef INFERTOP_KEYS_H
+#define INFERTOP_KEYS_H
+
+#include "core/options.h"
+
+#include <stdio.h>
+
+enum key_kind {
+    KK_CYCLE,     /* option: next value of `cycle` (or the registry's choices / on|off) */
+    KK_SCALE,     /* option: multiply the current value by `factor`, clamped to its range */
+    KK_ACTION,
+};
+
+enum ui_action {
+    ACT_NONE, ACT_QUIT, ACT_PAUSE, ACT_STEP, ACT_RESET, ACT_HELP, ACT_FOCUS, ACT_ZOOM, ACT_VIEW,
+    ACT_SORT, ACT_UP, ACT_DOWN, ACT_PGUP, ACT_PGDN,
+};
+
+struct key_binding {
+    int key;                  /* curses key code */
+    const char *name;         /* as shown: "space", "a", "Tab" */
+    const char *label;        /* short footer label */
+    enum key_kind kind;
+    const char *option;       /* registry name (KK_CYCLE, KK_SCALE) */
+    const char *cycle;        /* "0|64|256"; NULL: the registry's choices (enum) or on|off (bool) */
+    double factor;            /* KK_SCALE */
+    enum ui_action action;    /* KK_ACTION */
+    const char *help;         /* what it does (options add the registry's help) */
+    int footer;               /* footer order (1 first); 0 = help screen only */
+};
+
+/* The table and its length. */
+const struct key_binding *keys_table(int *n);
+/* The binding for a key code, or NULL. */
+const struct key_binding *keys_find(int key);
+/* Value an option binding sets next, given the current options: the entry
+ * after the current one in its cycle (the first when the current value is
+ * not in it), or current x factor. 0 ok, -1 when the option is unknown. */
+int keys_next_value(const struct key_binding *k, const struct options *cur, char *out, size_t n);
+/* One help line: "cycle attn naive|flash: <registry help> [live]". */
+void keys_describe(const struct key_binding *k, char *out, size_t n);
+/* The table as Markdown (README, `infertop keys`). */
+void keys_print_markdown(FILE *out);
+
+#endif

@@ -1,0 +1,66 @@
+/* tui/panel_help.c — the `?` screen: every key of the table with what it
+ * does (option keys add the registry's help and whether they apply live),
+ * the map legend, the views, and what the TUI itself costs. */
+#include "tui/panel.h"
+
+#include <stdio.h>
+
+static int draw_keys(WINDOW *w, int y)
+{
+    int n;
+    const struct key_binding *t = keys_table(&n);
+    char line[512];
+    for (int i = 0; i < n; i++, y++) {
+        keys_describe(&t[i], line, sizeof line);
+        put_fmt(w, y, 1, ROLE_KEY, "%-5s", t[i].name);
+        put_text(w, y, 7, ROLE_NORMAL, line);
+    }
+    return y;
+}
+
+static int draw_legend(WINDOW *w, int y)
+{
+    const struct glyphs *g = theme_glyphs();
+    int x = put_text(w, y, 1, ROLE_LABEL, "KV map: ");
+    const char *glyph[6] = {g->kv_full, g->kv_partial, g->kv_reserved, g->kv_shared, g->kv_cached, g->kv_free};
+    const char *name[6] = {"full block", "partly filled", "reserved but empty", "shared prefix", "cached (evictable)", "free"};
+    for (int i = 0; i < 6; i++) {
+        put_glyph(w, y, x, i == 3 ? ROLE_SHARED : i >= 4 ? ROLE_FREE : ROLE_OWNER0, glyph[i]);
+        x = put_text(w, y, x + 1, ROLE_NORMAL, name[i]) + 2;
+    }
+    y++;
+    x = put_text(w, y, 1, ROLE_LABEL, "graphs: one column per engine step; ");
+    put_glyph(w, y, x, ROLE_MARKER, g->marker);
+    put_text(w, y, x + 1, ROLE_NORMAL, " marks the step where an option change applied");
+    y++;
+    put_text(w, y, 1, ROLE_LABEL, "KV numbers: rsv-empty and int frag in % of allocated tokens, ext frag in % of free tokens");
+    return y + 1;
+}
+
+/* Lines of the help text (for scrolling). */
+int panel_help_lines(void)
+{
+    int n;
+    keys_table(&n);
+    return n + 7;
+}
+
+void panel_help_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui)
+{
+    int h, wd;
+    getmaxyx(w, h, wd);
+    werase(w);
+    wattrset(w, theme_attr(ROLE_FOCUS));
+    panel_box(w);
+    wattrset(w, 0);
+    put_text(w, 0, 2, ROLE_FOCUS, " help: keys (Up/Down scroll, any other key closes) ");
+    WINDOW *in = derwin(w, h - 2, wd - 2, 1, 1);
+    if (!in) return;
+    int y = draw_keys(in, -ui->help_scroll);
+    y = draw_legend(in, y + 1);
+    put_fmt(in, y, 1, ROLE_LABEL, "views: overview, memory, timing (now: %s).  Click a footer key or a panel title.",
+            view_name(ui->view));
+    put_fmt(in, y + 1, 1, ROLE_LABEL, "TUI thread: %.2f ms/frame (max %.2f), %.1f%% of one CPU; %llu steps dropped by the ring",
+            d->frame_ms, d->frame_ms_max, d->cpu_pct, (unsigned long long)d->steps_lost);
+    delwin(in);
+}

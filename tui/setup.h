@@ -1,0 +1,37 @@
+/* tui/setup.h — a scenario run's setup, shared by `bench`, `ab` and `tui`:
+ * the scenario file, the merged options (defaults < scenario [options] <
+ * --set) and, for rates written relative to capacity ("0.8x"), a saturation
+ * probe that measures that capacity on the loaded model. */
+#ifndef INFERTOP_SETUP_H
+#define INFERTOP_SETUP_H
+
+#include "core/engine.h"
+#include "core/workload.h"
+#include "tui/cli.h"
+#include "tui/session.h"
+
+struct run_setup {
+    struct scenario sc;
+    struct options opt;
+    const char *model;        /* --model, else the scenario's model, else NULL (default) */
+};
+
+/* Load `path` (default_path when NULL) and merge options: defaults, then the
+ * scenario's [options], then `overrides` (the options set on the command
+ * line). 0 ok; -1 with one line printed (exit 2). */
+int setup_load(const char *path, const char *default_path, const char *model,
+               const struct options *overrides, struct run_setup *b);
+
+/* Run the engine over its workload to the end (progress on a tty unless
+ * quiet). 0 ok, 1 engine failure. */
+int setup_run_engine(struct engine *e, bool quiet);
+
+/* Saturation probe: the scenario's first 2*max_batch (>= 8) requests all at
+ * t=0. capacity = completed requests per second. With max_s > 0 the probe
+ * stops after max_s seconds and estimates capacity from its token throughput:
+ * (prompt tokens run + tokens generated) per second ÷ the mean tokens
+ * (prompt + output) of a probe request. 0 ok, 1 engine failure, 2 bad input. */
+int setup_probe_capacity(struct session *S, const struct run_setup *b, bool quiet, double max_s,
+                         double *cap);
+
+#endif
