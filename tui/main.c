@@ -18,7 +18,6 @@ static const struct command COMMANDS[] = {
     {"ab",       cmd_ab,       "ab --a \"k=v ...\" --b \"k=v ...\" [--scenario F] [--json F]   two configs, same requests, B/A"},
     {"options",  cmd_options,  "options                                                  every option: type, values, default, help"},
     {"keys",     cmd_keys,     "keys                                                     the TUI's keys (Markdown table)"},
-    {"keys",     cmd_keys,     "keys                                                     the TUI's keys (Markdown table)"},
     {"models",   cmd_models,   "models                                                   synthetic presets: params, bytes, KV/token"},
 };
 #define N_COMMANDS (int)(sizeof COMMANDS / sizeof COMMANDS[0])
