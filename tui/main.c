@@ -8,17 +8,32 @@
 struct command {
     const char *name;
     int (*run)(struct cli_args *a);
-    const char *usage;
+    const char *args;
+    const char *what;
 };
 
 static const struct command COMMANDS[] = {
-    {"tui",      cmd_tui,      "tui [--scenario F] [--model M] [--set k=v ...]              live view (default with no command on a terminal)"},
-    {"generate", cmd_generate, "generate --model M --prompt TEXT [-n N] [--set k=v ...]   plain text generation"},
-    {"bench",    cmd_bench,    "bench [--scenario F] [--scenario-set \"arrival.rate=2 ...\"] [--model M] [--set k=v ...] [--json F]   headless scenario run, serving report"},
-    {"ab",       cmd_ab,       "ab --a \"k=v ...\" --b \"k=v ...\" [--scenario F] [--json F]   two configs, same requests, B/A"},
-    {"options",  cmd_options,  "options                                                  every option: type, values, default, help"},
-    {"keys",     cmd_keys,     "keys                                                     the TUI's keys (Markdown table)"},
-    {"models",   cmd_models,   "models                                                   synthetic presets: params, bytes, KV/token"},
+    {"tui", cmd_tui,
+     "[--scenario F] [--model M] [--set k=v ...]",
+     "live view (default with no command on a terminal)"},
+    {"generate", cmd_generate,
+     "--model M --prompt TEXT [-n N] [--set k=v ...]",
+     "plain text generation"},
+    {"bench", cmd_bench,
+     "[--scenario F] [--scenario-set \"arrival.rate=2 ...\"] [--model M] [--set k=v ...] [--json F]",
+     "headless scenario run, serving report"},
+    {"ab", cmd_ab,
+     "--a \"k=v ...\" --b \"k=v ...\" [--scenario F] [--json F]",
+     "two configs, same requests, B/A"},
+    {"options", cmd_options,
+     "",
+     "every option: type, values, default, help"},
+    {"keys", cmd_keys,
+     "",
+     "the TUI's keys (Markdown table)"},
+    {"models", cmd_models,
+     "",
+     "synthetic presets: params, bytes, KV/token"},
 };
 #define N_COMMANDS (int)(sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -26,7 +41,9 @@ static void usage(FILE *out)
 {
     fprintf(out, "infertop — an inference engine you can watch: KV cache, batching, attention, traffic.\n\n"
                  "usage: infertop COMMAND [flags]\n\n");
-    for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  infertop %s\n", COMMANDS[i].usage);
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  infertop %s%s%s\n      %s\n", COMMANDS[i].name, *COMMANDS[i].args ? " " : "",
+                COMMANDS[i].args, COMMANDS[i].what);
     fprintf(out, "\ncommon flags: --model synth:NAME|FILE.gguf  --device auto|cpu|cuda  --threads N\n"
                  "              --set \"k=v k2=v2\" (see `infertop options`)  -q (quiet)\n"
                  "exit codes: 0 ok, 1 runtime failure, 2 bad input\n");
