@@ -17,7 +17,7 @@ static const struct command COMMANDS[] = {
      "[--scenario F] [--model M] [--set k=v ...]",
      "live view (default with no command on a terminal)"},
     {"generate", cmd_generate,
-     "--model M --prompt TEXT [-n N] [--set k=v ...]",
+     "--model M --prompt TEXT [-n N] [--chat] [--set k=v ...]",
      "plain text generation"},
     {"bench", cmd_bench,
      "[--scenario F] [--scenario-set \"arrival.rate=2 ...\"] [--model M] [--set k=v ...] [--json F]",
