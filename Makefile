@@ -13,7 +13,10 @@ CC      ?= cc
 NVCC    ?= $(shell command -v nvcc 2>/dev/null)
 CUDA_HOME ?= $(if $(NVCC),$(patsubst %/bin/,%,$(dir $(realpath $(NVCC)))),/usr/local/cuda)
 CUDA    ?= $(if $(NVCC),1,0)
-NVTX    ?= $(if $(wildcard $(CUDA_HOME)/include/nvtx3/nvToolsExt.h),1,0)
+# NVTX3 headers: the CUDA toolkit's, else the copy Debian's nsight-systems-target ships.
+NVTX_INC ?= $(patsubst %/nvtx3/nvToolsExt.h,%,$(firstword $(wildcard $(CUDA_HOME)/include/nvtx3/nvToolsExt.h \
+            /usr/lib/x86_64-linux-gnu/nsight-systems/target-linux-x64/nvtx/include/nvtx3/nvToolsExt.h)))
+NVTX    ?= $(if $(NVTX_INC),1,0)
 SAN     ?= 0
 
 ifeq ($(SAN),1)
@@ -33,7 +36,7 @@ LDFLAGS += $(if $(filter 1,$(SAN)),$(SAN_LDFLAGS))
 LDLIBS  += $(shell pkg-config --libs $(DEPS_PC) 2>/dev/null) -lm -ldl -pthread
 
 ifeq ($(NVTX),1)
-CFLAGS  += -isystem $(CUDA_HOME)/include
+CFLAGS  += -isystem $(NVTX_INC)
 else
 CFLAGS  += -DNVTX_DISABLE
 endif
