@@ -3,6 +3,9 @@
 #include "core/engine.h"
 #include "core/report.h"
 #include "core/workload.h"
+#include "traces/capture.h"
+#include "traces/export.h"
+#include "traces/recorder.h"
 #include "tui/cli.h"
 #include "tui/session.h"
 
@@ -64,12 +67,70 @@ static void progress(const struct engine *e, bool quiet, bool final)
             s->n_reqs, out, rate, rate > 0 ? left / rate : 0.0, final ? "\n" : "");
 }
 
+/* What a run writes besides its report: --trace, --nvtxt, --record. */
+struct trace_out {
+    const char *chrome, *nvtxt, *record;
+    struct trace_run run;
+    struct recorder rec;
+    bool capturing, recording;
+};
+
+static bool trace_wanted(const struct trace_out *t) { return t && (t->chrome || t->nvtxt || t->record); }
+
+/* Start capturing after engine_init. 0 ok, 1 failure (message printed). */
+static int trace_start(struct trace_out *t, const struct engine *e, const struct scenario *sc)
+{
+    char err[512];
+    if (!trace_wanted(t)) return 0;
+    if (trace_capture_begin(&t->run, e, sc->name, sc->path) < 0) { cli_error("trace: out of memory"); return 1; }
+    t->capturing = true;
+    if (t->record) {
+        if (recorder_open(&t->rec, t->record, &t->run, err, sizeof err) < 0) { cli_error("%s", err); return 1; }
+        t->recording = true;
+    }
+    return 0;
+}
+
+/* After each step: capture it and stream it to the recording. */
+static int trace_step(struct trace_out *t, const struct engine *e)
+{
+    if (!t || !t->capturing) return 0;
+    if (trace_capture_step(&t->run, e) < 0) { cli_error("trace: out of memory"); return 1; }
+    if (t->recording && recorder_flush(&t->rec, &t->run) < 0) {
+        cli_error("%s: write failed", t->rec.tmp);
+        return 1;
+    }
+    return 0;
+}
+
+/* End of run: close the recording and write the exports (only when ok). */
+static int trace_finish(struct trace_out *t, const struct engine *e, bool ok)
+{
+    char err[512];
+    int rc = 0;
+    if (!t || !t->capturing) return 0;
+    if (ok && trace_capture_end(&t->run, e) < 0) { cli_error("trace: out of memory"); ok = false; rc = 1; }
+    if (t->recording) {
+        if (!ok) recorder_abort(&t->rec);
+        else if (recorder_close(&t->rec, &t->run, err, sizeof err) < 0) { cli_error("%s", err); rc = 1; }
+    }
+    if (ok && t->chrome && export_chrome(&t->run, t->chrome, err, sizeof err) < 0) { cli_error("%s", err); rc = 1; }
+    if (ok && t->nvtxt && export_nvtxt(&t->run, t->nvtxt, NVTXT_MONOTONIC_RAW, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        rc = 1;
+    }
+    trace_run_free(&t->run);
+    t->capturing = t->recording = false;
+    return rc;
+}
+
 /* Run the engine over the workload to the end. 0 ok, 1 engine failure. */
-static int run_engine(struct engine *e, bool quiet)
+static int run_engine(struct engine *e, bool quiet, struct trace_out *t)
 {
     double last = 0;
     int rc;
     while ((rc = engine_step(e, 0.05)) >= 0) {
+        if (rc == 1 && trace_step(t, e) != 0) return 1;
         if (engine_now(e) - last > 0.5) { progress(e, quiet, false); last = engine_now(e); }
     }
     progress(e, quiet, true);
@@ -95,7 +156,7 @@ static int probe_capacity(struct session *S, struct bench_setup *b, bool quiet, 
         cli_error("%s", err); workload_free(&w); return 2;
     }
     if (!quiet) fprintf(stderr, "probe: %d requests at t=0 to measure capacity...\n", w.n);
-    int rc = run_engine(&e, quiet);
+    int rc = run_engine(&e, quiet, NULL);
     struct report r;
     report_compute(&e, 0, 0, &r);
     *cap = r.req_s;
@@ -105,7 +166,7 @@ static int probe_capacity(struct session *S, struct bench_setup *b, bool quiet, 
     return rc;
 }
 
-static int run_one(struct session *S, struct bench_setup *b, bool quiet, struct report *r)
+static int run_one(struct session *S, struct bench_setup *b, bool quiet, struct report *r, struct trace_out *t)
 {
     char err[512];
     double cap = 0;
@@ -127,7 +188,10 @@ static int run_one(struct session *S, struct bench_setup *b, bool quiet, struct 
     if (!quiet) fprintf(stderr, "run: %s, %d requests (%s arrivals%s)\n", b->sc.name, w.n,
                         arrival_process_name(b->sc.arrival.process),
                         w.rate_req_s > 0 ? ", rate set" : "");
-    int rc = run_engine(&e, quiet);
+    int rc = trace_start(t, &e, &b->sc);
+    if (rc == 0) rc = run_engine(&e, quiet, t);
+    int trc = trace_finish(t, &e, rc == 0);
+    if (rc == 0) rc = trc;
     report_compute(&e, b->sc.slo.ttft_ms, b->sc.slo.tpot_ms, r);
     engine_free(&e);
     workload_free(&w);
@@ -290,7 +354,8 @@ int cmd_bench(struct cli_args *a)
     struct session S;
     if (session_open(&S, &sa) != 0) return S.exit_code;
     struct report r;
-    int rc = run_one(&S, &b, a->quiet, &r);
+    struct trace_out t = {.chrome = a->trace, .nvtxt = a->nvtxt, .record = a->record};
+    int rc = run_one(&S, &b, a->quiet, &r, &t);
     if (rc == 0) {
         print_report(&b, &S, &r);
         if (a->json) {
@@ -337,7 +402,7 @@ int cmd_ab(struct cli_args *a)
         sa.model = setups[i]->model;
         if (!a->quiet) fprintf(stderr, "== %s: %s\n", i ? "B" : "A", i ? a->spec_b : a->spec_a);
         if (session_open(&S, &sa) != 0) return S.exit_code;
-        rc = run_one(&S, (struct bench_setup *)setups[i], a->quiet, reps[i]);
+        rc = run_one(&S, (struct bench_setup *)setups[i], a->quiet, reps[i], NULL);
         snprintf(src[i], sizeof src[i], "%s", S.model.source);
         if (rc == 0 && i == 1) {
             printf("scenario %s | model %s | device %s\nA: %s\nB: %s\n\n", ba.sc.name, src[0],

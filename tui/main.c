@@ -12,8 +12,10 @@ struct command {
 
 static const struct command COMMANDS[] = {
     {"generate", cmd_generate, "generate --model M --prompt TEXT [-n N] [--set k=v ...]   plain text generation"},
-    {"bench",    cmd_bench,    "bench [--scenario F] [--model M] [--set k=v ...] [--json F]   headless scenario run, serving report"},
+    {"bench",    cmd_bench,    "bench [--scenario F] [--model M] [--set k=v ...] [--json F] [--trace F.json] [--nvtxt F.nvtxt] [--record F]\n"
+                               "                                                           headless scenario run, serving report, traces"},
     {"ab",       cmd_ab,       "ab --a \"k=v ...\" --b \"k=v ...\" [--scenario F] [--json F]   two configs, same requests, B/A"},
+    {"replay",   cmd_replay,   "replay F [--export F.json|F.nvtxt]                       summarize a recording, or export it as a trace"},
     {"options",  cmd_options,  "options                                                  every option: type, values, default, help"},
     {"models",   cmd_models,   "models                                                   synthetic presets: params, bytes, KV/token"},
 };
@@ -47,6 +49,6 @@ int main(int argc, char **argv)
         if (cli_parse(argc - 2, argv + 2, &a) < 0) return EXIT_BAD_INPUT;
         return COMMANDS[i].run(&a);
     }
-    cli_error("%s: unknown command (expected one of: generate, bench, ab, options, models, help)", name);
+    cli_error("%s: unknown command (expected one of: generate, bench, ab, replay, options, models, help)", name);
     return EXIT_BAD_INPUT;
 }
