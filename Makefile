@@ -181,3 +181,20 @@ model:
 	    [ "$$got" = "$$f" ] || rm -f $$got; exit 2; \
 	fi; \
 	[ "$$got" = "$$f" ] || mv $$got $$f; echo "  ok: matches $$sums"
+
+# ---- fuzzing the recording reader + exporters (libFuzzer + ASan + UBSan) ----
+#   make fuzz-recording [FUZZ_SECONDS=60]   seeds: tests/fuzz/corpus_recording (a real
+#                                           smoke recording); new inputs: tests/fuzz/out/recording
+FUZZ_REC     := build-fuzz/fuzz_recording
+FUZZ_REC_SRC := tests/fuzz/fuzz_recording.c traces/recorder.c traces/trace_run.c traces/export_ranges.c \
+                traces/export_chrome.c traces/export_nvtxt.c traces/nvtx.c kernels/backend.c kernels/cost.c
+
+$(FUZZ_REC): $(FUZZ_REC_SRC) traces/recorder.h traces/trace_run.h traces/export.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -DNVTX_DISABLE -o $@ $(FUZZ_REC_SRC) -lcjson -lm
+
+fuzz-recording: $(FUZZ_REC)
+	@mkdir -p tests/fuzz/out/recording
+	$(FUZZ_REC) -max_total_time=$(FUZZ_SECONDS) -max_len=131072 -timeout=10 \
+	    tests/fuzz/out/recording tests/fuzz/corpus_recording
+.PHONY: fuzz-recording

@@ -1,6 +1,5 @@
 /* traces/recorder.c — see recorder.h. */
 #include "traces/recorder.h"
-#include "core/options.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
