@@ -2,7 +2,7 @@
 # Run every test suite and print one summary line CI reads:
 #   total: N passed, N failed
 # Suites: unit tests (Criterion, plain build), unit tests under ASan+UBSan,
-# command-line tests (tests/cli/*.sh).
+# command-line tests (tests/cli/test_*.sh).
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 log=$(mktemp)
@@ -32,7 +32,7 @@ suite "unit (ASan+UBSan)" env ASAN_OPTIONS=detect_leaks=1 build-san/test_unit --
 criterion_counts
 suite "unit" build/test_unit --jobs 2
 criterion_counts
-for t in tests/cli/*.sh; do
+for t in tests/cli/test_*.sh; do   # lib.sh, nsys_env.sh: helpers they source
     suite "$t" bash "$t"
     line=$(grep -aE '^[a-z-]*:? ?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
     if [ -z "$line" ]; then failed=$((failed + 1)); continue; fi
