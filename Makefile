@@ -13,7 +13,10 @@ CC      ?= cc
 NVCC    ?= $(shell command -v nvcc 2>/dev/null)
 CUDA_HOME ?= $(if $(NVCC),$(patsubst %/bin/,%,$(dir $(realpath $(NVCC)))),/usr/local/cuda)
 CUDA    ?= $(if $(NVCC),1,0)
-NVTX    ?= $(if $(wildcard $(CUDA_HOME)/include/nvtx3/nvToolsExt.h),1,0)
+# NVTX3 headers: the CUDA toolkit's, else the copy Debian's nsight-systems-target ships.
+NVTX_INC ?= $(patsubst %/nvtx3/nvToolsExt.h,%,$(firstword $(wildcard $(CUDA_HOME)/include/nvtx3/nvToolsExt.h \
+            /usr/lib/x86_64-linux-gnu/nsight-systems/target-linux-x64/nvtx/include/nvtx3/nvToolsExt.h)))
+NVTX    ?= $(if $(NVTX_INC),1,0)
 SAN     ?= 0
 
 ifeq ($(SAN),1)
@@ -33,7 +36,7 @@ LDFLAGS += $(if $(filter 1,$(SAN)),$(SAN_LDFLAGS))
 LDLIBS  += $(shell pkg-config --libs $(DEPS_PC) 2>/dev/null) -lm -ldl -pthread
 
 ifeq ($(NVTX),1)
-CFLAGS  += -isystem $(CUDA_HOME)/include
+CFLAGS  += -isystem $(NVTX_INC)
 else
 CFLAGS  += -DNVTX_DISABLE
 endif
@@ -198,3 +201,21 @@ fuzz-scenario: build/fuzz/fuzz_scenario
 	    -dict=tests/fuzz/scenario.dict build/fuzz/corpus-scenario scenarios
 fuzz: fuzz-scenario
 .PHONY: fuzz-scenario
+
+# ---- fuzzing the recording reader + exporters (libFuzzer + ASan + UBSan) ----
+#   make fuzz-recording [FUZZ_SECONDS=60]   seeds: tests/fuzz/corpus_recording (a real
+#                                           smoke recording); new inputs: tests/fuzz/out/recording
+FUZZ_REC     := build-fuzz/fuzz_recording
+FUZZ_REC_SRC := tests/fuzz/fuzz_recording.c traces/recorder.c traces/trace_run.c traces/export_ranges.c \
+                traces/export_chrome.c traces/export_nvtxt.c traces/nvtx.c kernels/backend.c kernels/cost.c
+
+$(FUZZ_REC): $(FUZZ_REC_SRC) traces/recorder.h traces/trace_run.h traces/export.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -DNVTX_DISABLE -o $@ $(FUZZ_REC_SRC) -lcjson -lm
+
+fuzz-recording: $(FUZZ_REC)
+	@mkdir -p tests/fuzz/out/recording
+	$(FUZZ_REC) -max_total_time=$(FUZZ_SECONDS) -max_len=131072 -timeout=10 \
+	    tests/fuzz/out/recording tests/fuzz/corpus_recording
+.PHONY: fuzz-recording
+fuzz: fuzz-recording

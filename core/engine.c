@@ -1,5 +1,6 @@
 /* core/engine.c — see engine.h. */
 #include "core/engine.h"
+#include "traces/nvtx.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -112,6 +113,7 @@ static int build_batch(struct engine *e)
         q->n_tokens = it->n_tokens;
         q->pos0 = it->pos0;
         q->all_logits = false;
+        q->decode = it->decode;
         if (kvcache_view(e->kv, r->id, &q->kv) != KVC_OK) return -1;
     }
     return 0;
@@ -176,6 +178,29 @@ static struct step_record *push_record(struct engine *e)
     return sr;
 }
 
+/* Build the batch and run the forward pass inside NVTX ranges: opens "step"
+ * (closed by the caller after sampling) and "forward", whose category says
+ * whether the batch is prefill, decode or both (see traces/nvtx.h). Syncs an
+ * async backend so kernel times are filled. 0 ok, -1 failure. */
+static int forward_marked(struct engine *e, int n)
+{
+    int prefill = 0, decode = 0;
+    for (int k = 0; k < n; k++) {
+        const struct sched_item *it = &e->sched.items[k];
+        if (it->decode) decode += it->n_tokens; else prefill += it->n_tokens;
+    }
+    nvtx_push(NR_STEP, (uint64_t)(prefill + decode));
+    nvtx_mark(NM_PREFILL_TOKENS, (uint64_t)prefill);
+    nvtx_mark(NM_DECODE_TOKENS, (uint64_t)decode);
+    nvtx_mark(NM_BATCH, (uint64_t)n);
+    nvtx_push_cat(NR_FORWARD, !decode ? NC_PREFILL : !prefill ? NC_DECODE : NC_MIXED,
+                  (uint64_t)(prefill + decode));
+    int rc = build_batch(e) < 0 || forward_batch(&e->fw, e->seqs, n, e->logits) < 0 ? -1 : 0;
+    if (rc == 0) backend_sync(e->be);   /* async backends fill measured kernel times here */
+    nvtx_pop();
+    return rc;
+}
+
 static int next_waiting_tokens(const struct scheduler *s)
 {
     if (s->n_waiting - s->wait_head <= 0) return 0;
@@ -186,9 +211,13 @@ static int next_waiting_tokens(const struct scheduler *s)
 int engine_step(struct engine *e, double max_sleep_s)
 {
     if (e->failed || sched_done(&e->sched)) return -1;
+    if (e->steps == 0) nvtx_name_thread("engine");   /* the thread that steps is the engine thread */
     double t_start = engine_now(e);
     int preempted = 0;
+    nvtx_push(NR_SCHEDULE, (uint64_t)(e->sched.n_waiting - e->sched.wait_head));
     int n = sched_plan_step(&e->sched, t_start, &preempted);
+    nvtx_pop();
+    double t_planned = engine_now(e);
     if (n == 0) {
         double next = sched_next_arrival(&e->sched);
         if (next < 0 && e->sched.n_running == 0 && e->sched.n_waiting - e->sched.wait_head > 0) {
@@ -201,19 +230,27 @@ int engine_step(struct engine *e, double max_sleep_s)
         return 0;
     }
     kernel_log_clear(&e->log);
-    if (build_batch(e) < 0 || forward_batch(&e->fw, e->seqs, n, e->logits) < 0) {
+    int fwd_rc = forward_marked(e, n);
+    if (fwd_rc < 0) {
+        nvtx_pop();             /* step */
         e->failed = true;
         snprintf(e->error, sizeof e->error, "forward failed on a batch of %d sequences", n);
         return -1;
     }
-    backend_sync(e->be);        /* async backends fill measured kernel times here */
+    double t_sample = engine_now(e);
+    nvtx_push(NR_SAMPLE, (uint64_t)n);
     sample_rows(e);
+    nvtx_pop();
     double t_end = engine_now(e);
+    nvtx_pop();                 /* step */
     struct step_record *sr = push_record(e);
     if (sr) {
         sr->index = e->steps;
         sr->t_start_s = t_start;
         sr->dur_s = t_end - t_start;
+        sr->plan_s = t_planned - t_start;
+        sr->sample_start_s = t_sample;
+        sr->sample_s = t_end - t_sample;
         sr->batch_size = n;
         sr->preempted = preempted;
         for (int k = 0; k < n; k++) {

@@ -1,5 +1,6 @@
 /* core/forward.c — Llama forward pass over the backend vtable. */
 #include "core/forward.h"
+#include "traces/nvtx.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -79,6 +80,17 @@ static void set_layer(struct backend *be, int layer)
     if (be->log) be->log->layer = layer;
 }
 
+/* Per-sequence attention of consecutive sequences of one kind runs inside one
+ * "prefill" or "decode" range (payload: sequences in the group); this opens it
+ * at the group's first sequence, the attention loop closes it at its last. */
+static void mark_seq_group(const struct fwd_seq *seqs, int n_seqs, int s)
+{
+    if (s > 0 && seqs[s - 1].decode == seqs[s].decode) return;
+    int n = 1;
+    while (s + n < n_seqs && seqs[s + n].decode == seqs[s].decode) n++;
+    nvtx_push(seqs[s].decode ? NR_DECODE : NR_PREFILL, (uint64_t)n);
+}
+
 /* Attention block of layer l: x += Wo · attn(rope(Wq·n), rope(Wk·n), Wv·n). */
 static void layer_attention(struct forward *f, int l, const struct fwd_seq *seqs, int n_seqs, int M)
 {
@@ -96,10 +108,12 @@ static void layer_attention(struct forward *f, int l, const struct fwd_seq *seqs
     backend_rope(be, f->k, f->pos, M, c->n_kv_heads, c->head_dim, &c->rope);
     for (int s = 0, row = 0; s < n_seqs; row += seqs[s].n_tokens, s++) {
         const struct fwd_seq *sq = &seqs[s];
+        mark_seq_group(seqs, n_seqs, s);
         backend_kv_store(be, &sq->kv, l, sq->pos0, sq->n_tokens, f->k + (size_t)row * kvd,
                          f->v + (size_t)row * kvd);
         backend_attention(be, f->attn, f->att + (size_t)row * qd, f->q + (size_t)row * qd,
                           &sq->kv, l, sq->n_tokens, sq->pos0, &sh);
+        if (s + 1 == n_seqs || seqs[s + 1].decode != sq->decode) nvtx_pop();
     }
     backend_matmul(be, f->xb2, &L->wo, f->att, M);
     backend_add(be, f->x, f->xb2, (int64_t)M * c->dim);
@@ -136,8 +150,14 @@ int forward_batch(struct forward *f, const struct fwd_seq *seqs, int n_seqs, flo
     backend_embed(be, f->x, &f->m->tok_embd, f->tokens, M);
     for (int l = 0; l < c->n_layers; l++) {
         set_layer(be, l);
+        nvtx_push(NR_LAYER, (uint64_t)l);
+        nvtx_push(NR_ATTENTION, (uint64_t)l);
         layer_attention(f, l, seqs, n_seqs, M);
+        nvtx_pop();
+        nvtx_push(NR_MLP, (uint64_t)l);
         layer_mlp(f, l, M);
+        nvtx_pop();
+        nvtx_pop();
     }
     set_layer(be, -1);
 

@@ -17,6 +17,7 @@ struct fwd_seq {
     int pos0;
     struct kv_view kv;
     bool all_logits;          /* logits for every new token (speculative verify); else the last */
+    bool decode;              /* a decode token (else prefill/recompute): only names trace ranges */
 };
 
 struct forward {

@@ -24,6 +24,8 @@ struct step_record {
     int running, waiting;
     int preempted, finished;         /* during this step */
     double prefill_s, decode_s;      /* step time apportioned: attention per sequence, the rest by tokens */
+    double plan_s;                   /* scheduler planning: t_start_s .. t_start_s + plan_s */
+    double sample_start_s, sample_s; /* sampling (since the engine started), its duration */
     struct op_class_sum ops[OPC_COUNT];
     struct kvcache_totals kv;
 };

@@ -2,7 +2,7 @@
 # Run every test suite and print one summary line CI reads:
 #   total: N passed, N failed
 # Suites: unit tests (Criterion, plain build), unit tests under ASan+UBSan,
-# command-line tests (tests/cli/*.sh).
+# command-line tests (tests/cli/test_*.sh).
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 log=$(mktemp)

@@ -53,6 +53,10 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
         else if (is_flag(arg, "--scenario-set")) { VALUE("--scenario-set"); a->scenario_set = v; }
         else if (is_flag(arg, "--scenario")) { VALUE("--scenario"); a->scenario = v; }
         else if (is_flag(arg, "--json")) { VALUE("--json"); a->json = v; }
+        else if (is_flag(arg, "--trace")) { VALUE("--trace"); a->trace = v; }
+        else if (is_flag(arg, "--nvtxt")) { VALUE("--nvtxt"); a->nvtxt = v; }
+        else if (is_flag(arg, "--record")) { VALUE("--record"); a->record = v; }
+        else if (is_flag(arg, "--export")) { VALUE("--export"); a->export_to = v; }
         else if (is_flag(arg, "--a")) { VALUE("--a"); a->spec_a = v; }
         else if (is_flag(arg, "--b")) { VALUE("--b"); a->spec_b = v; }
         else if (is_flag(arg, "--device")) { VALUE("--device"); if (set_opt(a, "device", v)) return -1; }

@@ -14,6 +14,10 @@ struct cli_args {
     const char *prompt;       /* --prompt */
     const char *scenario;     /* --scenario */
     const char *json;         /* --json F */
+    const char *trace;        /* --trace F.json: Chrome trace of the run */
+    const char *nvtxt;        /* --nvtxt F.nvtxt: NVTXT of the run (ClockMonotonicRaw) */
+    const char *record;       /* --record F: JSON Lines recording */
+    const char *export_to;    /* replay --export F.json|F.nvtxt */
     int n_predict;            /* -n */
     const char *spec_a, *spec_b; /* ab: --a, --b */
     const char *scenario_set;  /* --scenario-set "section.key=v ..." */
@@ -34,6 +38,7 @@ int cmd_bench(struct cli_args *a);
 int cmd_ab(struct cli_args *a);
 int cmd_tui(struct cli_args *a);
 int cmd_keys(struct cli_args *a);
+int cmd_replay(struct cli_args *a);
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

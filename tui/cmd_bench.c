@@ -3,6 +3,9 @@
 #include "core/engine.h"
 #include "core/report.h"
 #include "core/workload.h"
+#include "traces/capture.h"
+#include "traces/export.h"
+#include "traces/recorder.h"
 #include "tui/cli.h"
 #include "tui/session.h"
 #include "tui/setup.h"
@@ -54,8 +57,67 @@ static int load_setup(struct cli_args *a, const struct options *overrides, struc
     return a->scenario_set ? apply_scenario_set(&b->sc, a->scenario_set) : 0;
 }
 
+/* What a run writes besides its report: --trace, --nvtxt, --record. */
+struct trace_out {
+    const char *chrome, *nvtxt, *record;
+    struct trace_run run;
+    struct recorder rec;
+    bool capturing, recording;
+};
+
+static bool trace_wanted(const struct trace_out *t) { return t && (t->chrome || t->nvtxt || t->record); }
+
+/* Start capturing after engine_init. 0 ok, 1 failure (message printed). */
+static int trace_start(struct trace_out *t, const struct engine *e, const struct scenario *sc)
+{
+    char err[512];
+    if (!trace_wanted(t)) return 0;
+    if (trace_capture_begin(&t->run, e, sc->name, sc->path) < 0) { cli_error("trace: out of memory"); return 1; }
+    t->capturing = true;
+    if (t->record) {
+        if (recorder_open(&t->rec, t->record, &t->run, err, sizeof err) < 0) { cli_error("%s", err); return 1; }
+        t->recording = true;
+    }
+    return 0;
+}
+
+/* After each step: capture it and stream it to the recording. */
+static int trace_step(void *ctx, const struct engine *e)
+{
+    struct trace_out *t = ctx;
+    if (!t || !t->capturing) return 0;
+    if (trace_capture_step(&t->run, e) < 0) { cli_error("trace: out of memory"); return 1; }
+    if (t->recording && recorder_flush(&t->rec, &t->run) < 0) {
+        cli_error("%s: write failed", t->rec.tmp);
+        return 1;
+    }
+    return 0;
+}
+
+/* End of run: close the recording and write the exports (only when ok). */
+static int trace_finish(struct trace_out *t, const struct engine *e, bool ok)
+{
+    char err[512];
+    int rc = 0;
+    if (!t || !t->capturing) return 0;
+    if (ok && trace_capture_end(&t->run, e) < 0) { cli_error("trace: out of memory"); ok = false; rc = 1; }
+    if (t->recording) {
+        if (!ok) recorder_abort(&t->rec);
+        else if (recorder_close(&t->rec, &t->run, err, sizeof err) < 0) { cli_error("%s", err); rc = 1; }
+    }
+    if (ok && t->chrome && export_chrome(&t->run, t->chrome, err, sizeof err) < 0) { cli_error("%s", err); rc = 1; }
+    if (ok && t->nvtxt && export_nvtxt(&t->run, t->nvtxt, NVTXT_MONOTONIC_RAW, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        rc = 1;
+    }
+    trace_run_free(&t->run);
+    t->capturing = t->recording = false;
+    return rc;
+}
+
 /* cap: capacity for a relative rate; 0 = probe it now with this config. */
-static int run_one(struct session *S, struct run_setup *b, bool quiet, double cap, struct report *r)
+static int run_one(struct session *S, struct run_setup *b, bool quiet, double cap, struct report *r,
+                   struct trace_out *t)
 {
     char err[512];
     if (scenario_needs_capacity(&b->sc) && cap <= 0) {
@@ -76,7 +138,10 @@ static int run_one(struct session *S, struct run_setup *b, bool quiet, double ca
     if (!quiet) fprintf(stderr, "run: %s, %d requests (%s arrivals%s)\n", b->sc.name, w.n,
                         arrival_process_name(b->sc.arrival.process),
                         w.rate_req_s > 0 ? ", rate set" : "");
-    int rc = setup_run_engine(&e, quiet);
+    int rc = trace_start(t, &e, &b->sc);
+    if (rc == 0) rc = setup_run_engine(&e, quiet, t && t->capturing ? trace_step : NULL, t);
+    int trc = trace_finish(t, &e, rc == 0);
+    if (rc == 0) rc = trc;
     report_compute(&e, b->sc.slo.ttft_ms, b->sc.slo.tpot_ms, r);
     engine_free(&e);
     workload_free(&w);
@@ -239,7 +304,8 @@ int cmd_bench(struct cli_args *a)
     struct session S;
     if (session_open(&S, &sa) != 0) return S.exit_code;
     struct report r;
-    int rc = run_one(&S, &b, a->quiet, 0, &r);
+    struct trace_out t = {.chrome = a->trace, .nvtxt = a->nvtxt, .record = a->record};
+    int rc = run_one(&S, &b, a->quiet, 0, &r, &t);
     if (rc == 0) {
         print_report(&b, &S, &r);
         if (a->json) {
@@ -300,7 +366,7 @@ int cmd_ab(struct cli_args *a)
         sa.model = setups[i]->model;
         if (!a->quiet) fprintf(stderr, "== %s: %s\n", i ? "B" : "A", i ? a->spec_b : a->spec_a);
         if (session_open(&S, &sa) != 0) return S.exit_code;
-        rc = run_one(&S, setups[i], a->quiet, cap, reps[i]);
+        rc = run_one(&S, setups[i], a->quiet, cap, reps[i], NULL);
         snprintf(src[i], sizeof src[i], "%s", S.model.source);
         if (rc == 0 && i == 1) {
             printf("scenario %s | model %s | device %s\nA: %s\nB: %s\n\n", ba.sc.name, src[0],

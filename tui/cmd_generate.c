@@ -109,7 +109,7 @@ int cmd_generate(struct cli_args *a)
     }
     fw.attn = (enum attn_impl)opt_i(&a->opt, OPT_ATTN);
 
-    struct fwd_seq seq = {prompt, n_prompt, 0, kv.view, false};
+    struct fwd_seq seq = {prompt, n_prompt, 0, kv.view, false, false};
     uint64_t t0 = now_ns();
     forward_batch(&fw, &seq, 1, logits);
     int32_t tok = sampler_sample(&smp, logits);
@@ -118,7 +118,7 @@ int cmd_generate(struct cli_args *a)
     bool stopped = is_end(m, tok);
     if (!stopped) print_token(m, tok);
     for (; generated < n_predict && !stopped; generated++) {
-        struct fwd_seq d = {&tok, 1, n_prompt + generated - 1, kv.view, false};
+        struct fwd_seq d = {&tok, 1, n_prompt + generated - 1, kv.view, false, true};
         forward_batch(&fw, &d, 1, logits);
         tok = sampler_sample(&smp, logits);
         stopped = is_end(m, tok);

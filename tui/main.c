@@ -20,11 +20,15 @@ static const struct command COMMANDS[] = {
      "--model M --prompt TEXT [-n N] [--chat] [--set k=v ...]",
      "plain text generation"},
     {"bench", cmd_bench,
-     "[--scenario F] [--scenario-set \"arrival.rate=2 ...\"] [--model M] [--set k=v ...] [--json F]",
-     "headless scenario run, serving report"},
+     "[--scenario F] [--scenario-set \"arrival.rate=2 ...\"] [--model M] [--set k=v ...] [--json F]\n"
+     "          [--trace F.json] [--nvtxt F.nvtxt] [--record F]",
+     "headless scenario run, serving report, traces"},
     {"ab", cmd_ab,
      "--a \"k=v ...\" --b \"k=v ...\" [--scenario F] [--json F]",
      "two configs, same requests, B/A"},
+    {"replay", cmd_replay,
+     "F [--export F.json|F.nvtxt]",
+     "summarize a recording, or export it as a trace"},
     {"options", cmd_options,
      "",
      "every option: type, values, default, help"},
@@ -72,6 +76,6 @@ int main(int argc, char **argv)
         if (cli_parse(argc - 2, argv + 2, &a) < 0) return EXIT_BAD_INPUT;
         return COMMANDS[i].run(&a);
     }
-    cli_error("%s: unknown command (expected one of: tui, generate, bench, ab, options, keys, models, help)", name);
+    cli_error("%s: unknown command (expected one of: tui, generate, bench, ab, replay, options, keys, models, help)", name);
     return EXIT_BAD_INPUT;
 }

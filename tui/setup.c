@@ -56,11 +56,14 @@ static void progress(const struct engine *e, bool quiet, bool final)
             s->n_reqs, out, rate, rate > 0 ? left / rate : 0.0, final ? "\n" : "");
 }
 
-/* Steps until the workload ends or max_s (> 0) passes. 0 ok, 1 engine failure. */
-static int run_engine_for(struct engine *e, bool quiet, double max_s)
+/* Steps until the workload ends or max_s (> 0) passes; on_step (optional)
+ * sees every step that ran. 0 ok, 1 engine failure or on_step failure. */
+static int run_engine_for(struct engine *e, bool quiet, double max_s, setup_step_fn on_step, void *ctx)
 {
     double last = 0;
-    while (engine_step(e, 0.05) >= 0) {
+    int rc;
+    while ((rc = engine_step(e, 0.05)) >= 0) {
+        if (rc == 1 && on_step && on_step(ctx, e) != 0) return 1;
         if (engine_now(e) - last > 0.5) { progress(e, quiet, false); last = engine_now(e); }
         if (max_s > 0 && engine_now(e) > max_s) break;
     }
@@ -69,9 +72,9 @@ static int run_engine_for(struct engine *e, bool quiet, double max_s)
     return 0;
 }
 
-int setup_run_engine(struct engine *e, bool quiet)
+int setup_run_engine(struct engine *e, bool quiet, setup_step_fn on_step, void *ctx)
 {
-    return run_engine_for(e, quiet, 0);
+    return run_engine_for(e, quiet, 0, on_step, ctx);
 }
 
 /* Capacity of a probe stopped early: token throughput over tokens per request. */
@@ -106,7 +109,7 @@ int setup_probe_capacity(struct session *S, const struct run_setup *b, bool quie
         if (max_s > 0) fprintf(stderr, " (at most %.0f s)", max_s);
         fprintf(stderr, "...\n");
     }
-    int rc = run_engine_for(&e, quiet, max_s);
+    int rc = run_engine_for(&e, quiet, max_s, NULL, NULL);
     bool all_done = e.sched.n_finished == e.sched.n_reqs;
     if (all_done) {
         struct report r;

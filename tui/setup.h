@@ -22,9 +22,12 @@ struct run_setup {
 int setup_load(const char *path, const char *default_path, const char *model,
                const struct options *overrides, struct run_setup *b);
 
+/* Called after every step that ran; non-zero stops the run as a failure. */
+typedef int (*setup_step_fn)(void *ctx, const struct engine *e);
+
 /* Run the engine over its workload to the end (progress on a tty unless
  * quiet). 0 ok, 1 engine failure. */
-int setup_run_engine(struct engine *e, bool quiet);
+int setup_run_engine(struct engine *e, bool quiet, setup_step_fn on_step, void *ctx);
 
 /* Saturation probe: the scenario's first 2*max_batch (>= 8) requests all at
  * t=0. capacity = completed requests per second. With max_s > 0 the probe

@@ -97,14 +97,14 @@ static struct speed model_speed(struct model *m, int threads, int n_prompt, int 
         fprintf(stderr, "bench: %s\n", err);
         exit(1);
     }
-    struct fwd_seq s = {toks, n_prompt, 0, kb.view, false};
+    struct fwd_seq s = {toks, n_prompt, 0, kb.view, false, false};
     uint64_t t0 = now_ns();
     forward_batch(&fw, &s, 1, logits);
     sp.prefill_tok_s = n_prompt / ((now_ns() - t0) / 1e9);
     int32_t tok = 1;
     t0 = now_ns();
     for (int i = 0; i < n_decode; i++) {
-        struct fwd_seq d = {&tok, 1, n_prompt + i, kb.view, false};
+        struct fwd_seq d = {&tok, 1, n_prompt + i, kb.view, false, true};
         forward_batch(&fw, &d, 1, logits);
         tok = (int32_t)((tok * 31 + 7) % m->cfg.vocab);
     }

@@ -152,12 +152,12 @@ static void check_against_reference(const char *preset, enum attn_impl impl)
     int V = f.m.cfg.vocab;
     float *logits = malloc((size_t)V * sizeof(float));
     double *ref = malloc((size_t)V * sizeof(double));
-    struct fwd_seq s = {toks, n_prompt, 0, f.kv, false};
+    struct fwd_seq s = {toks, n_prompt, 0, f.kv, false, false};
     cr_assert_eq(forward_batch(&f.fw, &s, 1, logits), 1);
     ref_forward(&f.m, toks, n_prompt, ref);
     cr_assert(max_rel_err(logits, ref, V) < 1e-4, "%s prefill err %g", preset, max_rel_err(logits, ref, V));
     for (int t = n_prompt; t < n; t++) {
-        struct fwd_seq d = {&toks[t], 1, t, f.kv, false};
+        struct fwd_seq d = {&toks[t], 1, t, f.kv, false, true};
         forward_batch(&f.fw, &d, 1, logits);
         ref_forward(&f.m, toks, t + 1, ref);
         cr_assert(max_rel_err(logits, ref, V) < 1e-4, "%s decode pos %d err %g", preset, t, max_rel_err(logits, ref, V));
@@ -179,9 +179,9 @@ Test(forward, batching_two_sequences_equals_separate_runs)
     fixture_open(&b, "tiny", 16, ATTN_FLASH);
     int V = a.m.cfg.vocab;
     float *both = malloc(2 * (size_t)V * sizeof(float)), *one = malloc((size_t)V * sizeof(float));
-    struct fwd_seq s[2] = {{t1, 5, 0, a.kv, false}, {t2, 3, 0, b.kv, false}};
+    struct fwd_seq s[2] = {{t1, 5, 0, a.kv, false, false}, {t2, 3, 0, b.kv, false, false}};
     cr_assert_eq(forward_batch(&a.fw, s, 2, both), 2);
-    struct fwd_seq lone = {t2, 3, 0, b.kv, false};
+    struct fwd_seq lone = {t2, 3, 0, b.kv, false, false};
     forward_batch(&b.fw, &lone, 1, one);
     for (int i = 0; i < V; i++) cr_assert_float_eq(both[V + i], one[i], 1e-4f * (1 + fabsf(one[i])));
     free(both); free(one);

@@ -51,7 +51,7 @@ static float *all_logits(struct model *m, struct backend *be, const int32_t *tok
     struct kv_view kv = {k, v, (size_t)n * kvd, table, 1, n, kvd};
     struct forward fw;
     cr_assert_eq(forward_init(&fw, m, be, n, err, sizeof err), 0, "%s", err);
-    struct fwd_seq s = {tokens, n, 0, kv, true};
+    struct fwd_seq s = {tokens, n, 0, kv, true, false};
     cr_assert_eq(forward_batch(&fw, &s, 1, logits), n);
     forward_free(&fw);
     free(k); free(v);
@@ -70,13 +70,13 @@ static int greedy_prefix(struct model *m, struct backend *be, const int32_t *pro
     struct kv_view kv = {k, v, (size_t)ctx * kvd, table, 1, ctx, kvd};
     struct forward fw;
     cr_assert_eq(forward_init(&fw, m, be, np, err, sizeof err), 0, "%s", err);
-    struct fwd_seq s = {prompt, np, 0, kv, false};
+    struct fwd_seq s = {prompt, np, 0, kv, false, false};
     forward_batch(&fw, &s, 1, logits);
     for (int i = 0; i < n; i++) {
         tok = sampler_argmax(logits, m->cfg.vocab);
         if (tok != want[i]) break;
         lcp++;
-        struct fwd_seq d = {&tok, 1, np + i, kv, false};
+        struct fwd_seq d = {&tok, 1, np + i, kv, false, true};
         forward_batch(&fw, &d, 1, logits);
     }
     forward_free(&fw);

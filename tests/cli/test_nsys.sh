@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Nsight Systems as an independent client (shared/notes/nsight-interop.md):
+#  1. live NVTX: `nsys profile --trace=nvtx` of a headless smoke bench; nvtxsum
+#     counts step/forward/sample == steps and layer/attention/mlp == steps x layers;
+#  2. NVTXT: the run's recording exported as NVTXT, imported by ImportNvtxt,
+#     exported by `nsys export --type json`: every range, same name and duration.
+# Skips (0 failed) when nsys is not installed; CI installs it (tests/deps.sh).
+cd "$(dirname "$0")/../.." && . tests/cli/lib.sh && . tests/cli/nsys_env.sh
+if [ "$HAVE_NSYS" != 1 ]; then echo "SKIP: nsys/ImportNvtxt not installed (make deps as root installs them)"; summary; exit; fi
+T=$(mktemp -d); trap 'rm -rf "$T" "$OUT" "$ERR"' EXIT
+CHECK="python3 tests/tools/check_trace.py"
+
+# more requests than smoke's 8 so the profiled program runs about a second (nsys quirk 3)
+if nsys_profile $T/live $BIN bench --scenario scenarios/smoke.ini -q --set requests=48 --json $T/r.json --record $T/rec.jsonl; then
+    ok "nsys profile --trace=nvtx of bench"
+else
+    bad "nsys profile failed: $(tail -3 $T/live.log)"
+fi
+steps=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["steps"])' $T/r.json 2>/dev/null)
+layers=$(head -1 $T/rec.jsonl 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"])' 2>/dev/null)
+nsys stats --report nvtxsum --format csv -o $T/sum $T/live.nsys-rep >/dev/null 2>&1
+sum=$(ls $T/sum*nvtxsum*.csv 2>/dev/null | head -1)
+count() { awk -F, -v n="infertop:$1" '$NF == n {print $3}' "$sum"; }   # csv: ...,Instances(3),...,Range
+if [ -n "$sum" ] && [ -n "$steps" ]; then
+    for r in step forward sample; do
+        n=$(count $r); [ "$n" = "$steps" ] && ok "nvtxsum: $r x $n == steps" || bad "nvtxsum: $r x '$n', steps $steps"
+    done
+    for r in layer attention mlp; do
+        n=$(count $r); [ "$n" = "$((steps * layers))" ] && ok "nvtxsum: $r x $n == steps x layers" || bad "nvtxsum: $r x '$n', expected $((steps * layers))"
+    done
+    n=$(count schedule); [ -n "$n" ] && [ "$n" -ge "$steps" ] && ok "nvtxsum: schedule x $n >= steps" || bad "nvtxsum: schedule x '$n'"
+    p=$(count prefill); d=$(count decode); [ -n "$p" ] && [ -n "$d" ] && ok "nvtxsum: prefill ($p) and decode ($d) attention groups" || bad "no prefill/decode ranges"
+else
+    bad "nvtxsum report missing (steps '$steps')"
+fi
+
+run $BIN replay $T/rec.jsonl --export $T/rec.nvtxt;  expect_rc "replay --export nvtxt" 0
+run $BIN replay $T/rec.jsonl --export $T/rec.json;   expect_rc "replay --export json" 0
+"$NSYS_HOST/ImportNvtxt" --cmd create -n $T/rec.nvtxt -o $T/imp.nsys-rep >$T/imp.log 2>&1
+grep -q "events imported" $T/imp.log && ok "ImportNvtxt --cmd create" || bad "ImportNvtxt: $(tail -2 $T/imp.log)"
+nsys export --type json -o $T/imp.json --force-overwrite true $T/imp.nsys-rep >/dev/null 2>&1
+if $CHECK nsys-vs-chrome $T/imp.json $T/rec.json >$OUT 2>&1; then ok "imported NVTXT: $(cat $OUT)"; else bad "$(cat $OUT)"; fi
+markers=$(grep -c '^Marker, ' $T/rec.nvtxt); got=$(grep -c '"Type":65' $T/imp.json)
+[ "$markers" = "$got" ] && ok "every request marker imported ($got)" || bad "markers: $got of $markers imported"
+summary

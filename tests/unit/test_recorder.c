@@ -1,0 +1,235 @@
+/* Recorder: round trip of a run through a JSON Lines recording; truncated and
+ * corrupted recordings stop at the damage with file:line and never crash
+ * (this suite also runs under ASan+UBSan); exports of what was read. */
+#include "traces/export.h"
+#include "traces/recorder.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A small run: 3 steps (prefill, mixed, decode) of a 2-layer model with the
+ * forward pass's kernel order, and the request events. */
+static void add_kernel(struct trace_step *st, const char *name, enum op_class c, int layer, int64_t *t)
+{
+    struct trace_kernel *k = &st->kernels[st->n_kernels++];
+    snprintf(k->name, sizeof k->name, "%s", name);
+    k->cls = c; k->layer = layer; k->t_ns = *t; k->dur_ns = 1000 + 37 * st->n_kernels;
+    k->shape[0] = st->n_kernels; k->flops = 1.5e6 * st->n_kernels; k->dram_bytes = 123.25; k->chip_bytes = 7;
+    *t += k->dur_ns + 10;
+}
+
+static void make_run(struct trace_run *r)
+{
+    trace_run_init(r);
+    snprintf(r->h.model, sizeof r->h.model, "synth:tiny seed=1 f32");
+    snprintf(r->h.scenario, sizeof r->h.scenario, "unit");
+    snprintf(r->h.device, sizeof r->h.device, "cpu");
+    snprintf(r->h.device_reason, sizeof r->h.device_reason, "no GPU \"here\"");
+    snprintf(r->h.options, sizeof r->h.options, "attn=flash kv=paged");
+    r->h.n_requests = 2; r->h.n_layers = 2; r->h.pid = 42; r->h.tid = 42; r->h.t0_raw_ns = 123456789012345;
+    int64_t t = 1000;
+    for (int s = 0; s < 3; s++) {
+        struct trace_step *st = trace_run_add_step(r);
+        cr_assert_not_null(st);
+        st->rec.index = (uint64_t)s;
+        st->t_ns = t; st->plan_ns = 500;
+        st->n_items = 2;
+        st->items = calloc(2, sizeof *st->items);
+        st->items[0] = (struct trace_item){0, s ? 20 + s : 0, s ? 1 : 20, s > 0};
+        st->items[1] = (struct trace_item){1, s == 2 ? 31 : 0, s == 2 ? 1 : 30 / (s + 1), s == 2};
+        st->rec.prefill_tokens = s == 0 ? 50 : s == 1 ? 15 : 0;
+        st->rec.decode_tokens = s == 0 ? 0 : s == 1 ? 1 : 2;
+        st->rec.batch_size = 2; st->rec.kv.utilization = 0.125 * (s + 1); st->rec.kv.used_tokens = 50 + s;
+        st->rec.ops[OPC_MATMUL] = (struct op_class_sum){0.001 / 3, 1e9, 2e6, 3e6, 7};
+        st->kernels = calloc(64, sizeof *st->kernels);
+        int64_t kt = t + 600;
+        add_kernel(st, "embed", OPC_EMBED, -1, &kt);
+        for (int l = 0; l < 2; l++) {
+            add_kernel(st, "rmsnorm", OPC_NORM, l, &kt);
+            add_kernel(st, "matmul_f32", OPC_MATMUL, l, &kt);
+            add_kernel(st, "rope", OPC_ELTWISE, l, &kt);
+            for (int q = 0; q < 2; q++) {
+                add_kernel(st, "kv_store", OPC_COPY, l, &kt);
+                add_kernel(st, "attn_flash", OPC_ATTN, l, &kt);
+            }
+            add_kernel(st, "add", OPC_ELTWISE, l, &kt);
+            add_kernel(st, "rmsnorm", OPC_NORM, l, &kt);
+            add_kernel(st, "matmul_f32", OPC_MATMUL, l, &kt);
+            add_kernel(st, "add", OPC_ELTWISE, l, &kt);
+        }
+        add_kernel(st, "matmul_f32", OPC_MATMUL, -1, &kt);
+        st->detailed = true;
+        st->sample_t_ns = kt + 5; st->sample_ns = 300;
+        st->dur_ns = st->sample_t_ns + st->sample_ns - t;
+        t += st->dur_ns + 50;
+    }
+    const struct { enum trace_event_kind k; int64_t t; int req; } evs[] = {
+        {TEV_ARRIVE, 0, 0}, {TEV_ARRIVE, 10, 1}, {TEV_ADMIT, 1000, 0}, {TEV_ADMIT, 1000, 1},
+        {TEV_FIRST_TOKEN, 3000, 0}, {TEV_FIRST_TOKEN, 5000, 1}, {TEV_FINISH, t, 0},
+    };
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+        struct trace_event *e = trace_run_add_event(r);
+        e->kind = evs[i].k; e->t_ns = evs[i].t; e->req = evs[i].req;
+    }
+    struct trace_event *o = trace_run_add_event(r);
+    o->kind = TEV_OPTION; o->t_ns = 2000;
+    snprintf(o->name, sizeof o->name, "attn"); snprintf(o->value, sizeof o->value, "naive");
+}
+
+static char *write_recording(const struct trace_run *r, size_t *len)
+{
+    char path[] = "/tmp/infertop_rec_XXXXXX", err[256];
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    struct recorder w;
+    cr_assert_eq(recorder_open(&w, path, r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(recorder_close(&w, r, err, sizeof err), 0, "%s", err);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    rewind(f);
+    char *buf = malloc(*len + 1);
+    cr_assert_eq(fread(buf, 1, *len, f), *len);
+    fclose(f);
+    unlink(path);
+    return buf;
+}
+
+Test(recorder, round_trip_keeps_every_field_the_exporters_use)
+{
+    struct trace_run a, b;
+    make_run(&a);
+    size_t len;
+    char *buf = write_recording(&a, &len), err[256];
+    cr_assert_eq(recorder_read_buffer("rec", buf, len, &b, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(b.h.model, a.h.model);
+    cr_assert_str_eq(b.h.device_reason, a.h.device_reason);
+    cr_assert_str_eq(b.h.options, a.h.options);
+    cr_assert_eq(b.h.t0_raw_ns, a.h.t0_raw_ns);
+    cr_assert_eq(b.n_steps, 3);
+    cr_assert_eq(b.n_ev, a.n_ev);
+    for (int s = 0; s < 3; s++) {
+        const struct trace_step *x = &a.steps[s], *y = &b.steps[s];
+        cr_assert_eq(y->t_ns, x->t_ns); cr_assert_eq(y->dur_ns, x->dur_ns); cr_assert_eq(y->plan_ns, x->plan_ns);
+        cr_assert_eq(y->sample_t_ns, x->sample_t_ns);
+        cr_assert_eq(y->n_kernels, x->n_kernels);
+        cr_assert_eq(y->rec.ops[OPC_MATMUL].time_s, x->rec.ops[OPC_MATMUL].time_s);   /* doubles exact */
+        cr_assert_eq(y->rec.kv.utilization, x->rec.kv.utilization);
+        cr_assert_eq(memcmp(y->items, x->items, 2 * sizeof *x->items), 0);
+        for (int k = 0; k < x->n_kernels; k++) {
+            cr_assert_str_eq(y->kernels[k].name, x->kernels[k].name);
+            cr_assert_eq(y->kernels[k].t_ns, x->kernels[k].t_ns);
+            cr_assert_eq(y->kernels[k].dur_ns, x->kernels[k].dur_ns);
+            cr_assert_eq(y->kernels[k].flops, x->kernels[k].flops);
+            cr_assert_eq(y->kernels[k].layer, x->kernels[k].layer);
+        }
+    }
+    cr_assert_str_eq(b.ev[b.n_ev - 1].value, "naive");
+    trace_run_free(&a); trace_run_free(&b); free(buf);
+}
+
+static int count_range(void *ctx, const struct trace_run *r, const struct trace_step *st, const struct trace_range *rg)
+{
+    (void)r; (void)st;
+    int *n = ctx;
+    if (!strcmp(rg->name, "layer")) n[0]++;
+    if (!strcmp(rg->name, "prefill")) n[1]++;
+    if (!strcmp(rg->name, "decode")) n[2]++;
+    if (!strcmp(rg->name, "mlp")) n[3]++;
+    return 0;
+}
+
+Test(recorder, range_tree_groups_attention_by_phase)
+{
+    struct trace_run a;
+    make_run(&a);
+    int n[4] = {0};
+    for (int s = 0; s < a.n_steps; s++) trace_step_ranges(&a, &a.steps[s], count_range, n);
+    cr_assert_eq(n[0], 6);               /* 3 steps x 2 layers */
+    cr_assert_eq(n[3], 6);
+    /* step 0: 2 prefill seqs (1 group/layer); step 1: decode then prefill (2 groups); step 2: 2 decodes */
+    cr_assert_eq(n[1], 2 + 2, "prefill groups %d", n[1]);
+    cr_assert_eq(n[2], 2 + 2, "decode groups %d", n[2]);
+    trace_run_free(&a);
+}
+
+/* Every prefix of the file: complete only at full length; otherwise a
+ * "name:LINE:" message, and the steps kept are whole steps. */
+Test(recorder, truncated_at_every_byte_stops_with_file_and_line)
+{
+    struct trace_run a, b;
+    make_run(&a);
+    size_t len;
+    char *buf = write_recording(&a, &len), err[256];
+    for (size_t cut = 0; cut <= len; cut++) {
+        char *copy = malloc(cut + 1);   /* exact size: ASan catches any read past the cut */
+        memcpy(copy, buf, cut);
+        int rc = recorder_read_buffer("cut.jsonl", copy, cut, &b, err, sizeof err);
+        if (cut == len) cr_assert_eq(rc, 0, "%s", err);
+        else {
+            cr_assert(rc == 1 || rc == -1, "cut %zu: rc %d", cut, rc);
+            cr_assert(strncmp(err, "cut.jsonl:", 10) == 0, "cut %zu: %s", cut, err);
+            cr_assert(b.n_steps <= 3);
+            for (int s = 0; s < b.n_steps; s++) cr_assert_eq(b.steps[s].n_kernels, a.steps[s].n_kernels);
+        }
+        trace_run_free(&b);
+        free(copy);
+    }
+    trace_run_free(&a); free(buf);
+}
+
+Test(recorder, flipped_bytes_never_crash_and_partial_runs_export)
+{
+    struct trace_run a, b;
+    make_run(&a);
+    size_t len;
+    char *buf = write_recording(&a, &len), err[256], xerr[256];
+    char out[] = "/tmp/infertop_flip_XXXXXX";
+    int fd = mkstemp(out);
+    close(fd);
+    unsigned seed = 7;
+    int damaged = 0;
+    for (int trial = 0; trial < 1500; trial++) {
+        char *copy = malloc(len);
+        memcpy(copy, buf, len);
+        for (int f = 0; f < 1 + trial % 3; f++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t pos = (seed >> 8) % len;
+            copy[pos] ^= (char)(1u << ((seed >> 4) % 8));
+        }
+        int rc = recorder_read_buffer("flip.jsonl", copy, len, &b, err, sizeof err);
+        cr_assert(rc >= -1 && rc <= 1);
+        if (rc != 0) { damaged++; cr_assert(strncmp(err, "flip.jsonl:", 11) == 0, "%s", err); }
+        if (rc >= 0 && trial % 25 == 0) {
+            cr_assert_eq(export_chrome(&b, out, xerr, sizeof xerr), 0, "%s", xerr);
+            cr_assert_eq(export_nvtxt(&b, out, NVTXT_MANUAL, xerr, sizeof xerr), 0, "%s", xerr);
+        }
+        trace_run_free(&b);
+        free(copy);
+    }
+    cr_assert_gt(damaged, 1000);
+    unlink(out);
+    trace_run_free(&a); free(buf);
+}
+
+Test(recorder, bad_inputs_name_the_field)
+{
+    struct trace_run b;
+    char err[256];
+    const char *empty = "";
+    cr_assert_eq(recorder_read_buffer("e", empty, 0, &b, err, sizeof err), -1);
+    cr_assert_str_eq(err, "e:1: expected a header line (the file is empty)");
+    trace_run_free(&b);
+    const char *wrong = "{\"type\":\"header\",\"format\":\"other\"}\n";
+    cr_assert_eq(recorder_read_buffer("w", wrong, strlen(wrong), &b, err, sizeof err), -1);
+    cr_assert(strstr(err, "w:1: format: expected \"infertop-recording\""), "%s", err);
+    trace_run_free(&b);
+    cr_assert_eq(recorder_read("/nonexistent/rec.jsonl", &b, err, sizeof err), -1);
+    cr_assert(strstr(err, "/nonexistent/rec.jsonl: cannot open"), "%s", err);
+    trace_run_free(&b);
+}

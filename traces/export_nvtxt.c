@@ -1,0 +1,74 @@
+/* traces/export_nvtxt.c — NVTXT text for NVIDIA's ImportNvtxt (Nsight Systems).
+ *
+ * Every range of the tree in export.h becomes a RangeStartEnd record with its
+ * category id and ARGB color (the same as the live NVTX ranges, traces/nvtx.c);
+ * request events and option changes become markers. ProcessId/ThreadId are
+ * the recorded process and engine thread, so `ImportNvtxt --cmd merge` puts
+ * the ranges on the profiled thread. Timestamps (ns):
+ *   NVTXT_MANUAL         since engine start (TimeBase = Manual), for replays
+ *   NVTXT_MONOTONIC_RAW  CLOCK_MONOTONIC_RAW (TimeBase = ClockMonotonicRaw), the
+ *                        clock nsys records, so a live run lines up with its report */
+#include "traces/export.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+struct nw { FILE *f; int64_t base; int tid; };
+
+/* Messages are quoted; a double quote inside one becomes a single quote. */
+static void put_message(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) fputc(*s == '"' ? '\'' : *s, f);
+    fputc('"', f);
+}
+
+static int put_range(void *ctx, const struct trace_run *r, const struct trace_step *st, const struct trace_range *rg)
+{
+    (void)r; (void)st;
+    struct nw *w = ctx;
+    fprintf(w->f, "RangeStartEnd, %" PRId64 ", %" PRId64 ", %d, %d, 0x%08x, ", rg->t0_ns + w->base,
+            rg->t1_ns + w->base, w->tid, (int)rg->cat, (unsigned)nvtx_category_color(rg->cat));
+    put_message(w->f, rg->name);
+    fputc('\n', w->f);
+    return ferror(w->f) ? -1 : 0;
+}
+
+static void block(FILE *f, const char *decl, int pid, enum nvtxt_timebase tb)
+{
+    fprintf(f, "%s\nProcessId = %d\nTimeBase = %s\n", decl, pid, tb == NVTXT_MANUAL ? "Manual" : "ClockMonotonicRaw");
+}
+
+static void put_markers(struct nw *w, const struct trace_run *r)
+{
+    for (int i = 0; i < r->n_ev; i++) {
+        const struct trace_event *ev = &r->ev[i];
+        char msg[160];
+        enum nvtx_category cat = ev->kind == TEV_OPTION ? NC_SCHEDULE : NC_REQUEST;
+        if (ev->kind == TEV_OPTION) snprintf(msg, sizeof msg, "set %s=%s", ev->name, ev->value);
+        else snprintf(msg, sizeof msg, "request %d %s", ev->req, trace_event_name(ev->kind));
+        fprintf(w->f, "Marker, %" PRId64 ", %d, %d, 0x%08x, ", ev->t_ns + w->base, w->tid, (int)cat,
+                (unsigned)nvtx_category_color(cat));
+        put_message(w->f, msg);
+        fputc('\n', w->f);
+    }
+}
+
+int export_nvtxt(const struct trace_run *r, const char *path, enum nvtxt_timebase tb, char *err, size_t errlen)
+{
+    char tmp[1100];
+    FILE *f = export_open_tmp(path, tmp, sizeof tmp, err, errlen);
+    if (!f) return -1;
+    int pid = r->h.pid > 0 ? r->h.pid : 1, tid = r->h.tid > 0 ? r->h.tid : pid;
+    struct nw w = {f, tb == NVTXT_MANUAL ? 0 : r->h.t0_raw_ns, tid};
+    fprintf(f, "# infertop trace: model %s, device %s%s, scenario %s, %d steps\n# options: %s\n", r->h.model,
+            r->h.device, r->h.simulated ? " (SIMULATED)" : "", r->h.scenario[0] ? r->h.scenario : "-", r->n_steps,
+            r->h.options);
+    fprintf(f, "SetFileDisplayName, infertop\n");
+    block(f, "@RangeStartEnd, Start, End, ThreadId, CategoryId, Color, Message", pid, tb);
+    bool ok = true;
+    for (int i = 0; i < r->n_steps && ok; i++) ok = trace_step_ranges(r, &r->steps[i], put_range, &w) == 0;
+    block(f, "@Marker, Time, ThreadId, CategoryId, Color, Message", pid, tb);
+    put_markers(&w, r);
+    return export_commit(f, tmp, path, ok, err, errlen);
+}

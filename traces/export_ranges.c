@@ -1,0 +1,140 @@
+/* traces/export_ranges.c — the range tree both exporters walk (see export.h). */
+#include "traces/export.h"
+
+#include <errno.h>
+#include <string.h>
+
+FILE *export_open_tmp(const char *path, char *tmp, size_t tmplen, char *err, size_t errlen)
+{
+    snprintf(tmp, tmplen, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
+    return f;
+}
+
+int export_commit(FILE *f, const char *tmp, const char *path, bool ok, char *err, size_t errlen)
+{
+    ok = !ferror(f) && ok;
+    ok = fclose(f) == 0 && ok;
+    if (ok) ok = rename(tmp, path) == 0;
+    if (!ok) {
+        remove(tmp);
+        snprintf(err, errlen, "%s: could not write the trace", path);
+        return -1;
+    }
+    return 0;
+}
+
+struct walk {
+    const struct trace_run *r;
+    const struct trace_step *st;
+    trace_range_fn fn;
+    void *ctx;
+};
+
+static int64_t k_end(const struct trace_kernel *k) { return k->t_ns + k->dur_ns; }
+
+static int emit(struct walk *w, const char *name, enum nvtx_category cat, int64_t t0, int64_t t1, int depth,
+                const struct trace_kernel *k, int64_t value)
+{
+    struct trace_range rg = {name, cat, t0, t1 < t0 ? t0 : t1, depth, k, value};
+    return w->fn(w->ctx, w->r, w->st, &rg);
+}
+
+static int emit_op(struct walk *w, const struct trace_kernel *k, int depth)
+{
+    return emit(w, k->name, NC_OP, k->t_ns, k_end(k), depth, k, k->cls);
+}
+
+/* Span of kernels [a, b). */
+static void span(const struct trace_kernel *ks, int a, int b, int64_t *t0, int64_t *t1)
+{
+    *t0 = ks[a].t_ns;
+    *t1 = k_end(&ks[a]);
+    for (int i = a + 1; i < b; i++) {
+        if (ks[i].t_ns < *t0) *t0 = ks[i].t_ns;
+        if (k_end(&ks[i]) > *t1) *t1 = k_end(&ks[i]);
+    }
+}
+
+static bool per_seq_op(const struct trace_kernel *k) { return k->cls == OPC_COPY || k->cls == OPC_ATTN; }
+
+/* Attention block [a, b): per-sequence (kv_store, attention) pairs are grouped
+ * by the plan items' kind when they match the plan, else listed plainly. */
+static int walk_attention(struct walk *w, int a, int b, int depth)
+{
+    const struct trace_kernel *ks = w->st->kernels;
+    int n_seq_ops = 0, first = -1;
+    for (int i = a; i < b; i++)
+        if (per_seq_op(&ks[i])) { n_seq_ops++; if (first < 0) first = i; }
+    bool grouped = w->st->n_items > 0 && n_seq_ops == 2 * w->st->n_items;
+    for (int i = first; grouped && i < first + n_seq_ops; i++) grouped = per_seq_op(&ks[i]);
+    int rc = 0;
+    for (int i = a; i < b && rc == 0; i++) {
+        if (!grouped || !per_seq_op(&ks[i])) { rc = emit_op(w, &ks[i], depth); continue; }
+        int seq = (i - first) / 2;
+        bool dec = w->st->items[seq].decode;
+        int last = seq;
+        while (last + 1 < w->st->n_items && w->st->items[last + 1].decode == dec) last++;
+        int gb = first + 2 * (last + 1);
+        int64_t t0, t1;
+        span(ks, i, gb, &t0, &t1);
+        rc = emit(w, dec ? "decode" : "prefill", dec ? NC_DECODE : NC_PREFILL, t0, t1, depth, NULL, last - seq + 1);
+        for (int j = i; j < gb && rc == 0; j++) rc = emit_op(w, &ks[j], depth + 1);
+        i = gb - 1;
+    }
+    return rc;
+}
+
+/* Layer kernels [a, b): attention before the second norm, MLP from it. */
+static int walk_layer(struct walk *w, int a, int b, int depth)
+{
+    const struct trace_kernel *ks = w->st->kernels;
+    int64_t t0, t1;
+    span(ks, a, b, &t0, &t1);
+    int rc = emit(w, "layer", NC_LAYER, t0, t1, depth, NULL, ks[a].layer);
+    int split = -1, norms = 0;
+    for (int i = a; i < b && split < 0; i++)
+        if (ks[i].cls == OPC_NORM && ++norms == 2) split = i;
+    if (split <= a) {
+        for (int i = a; i < b && rc == 0; i++) rc = emit_op(w, &ks[i], depth + 1);
+        return rc;
+    }
+    span(ks, a, split, &t0, &t1);
+    if (rc == 0) rc = emit(w, "attention", NC_ATTENTION, t0, t1, depth + 1, NULL, ks[a].layer);
+    if (rc == 0) rc = walk_attention(w, a, split, depth + 2);
+    span(ks, split, b, &t0, &t1);
+    if (rc == 0) rc = emit(w, "mlp", NC_MLP, t0, t1, depth + 1, NULL, ks[a].layer);
+    for (int i = split; i < b && rc == 0; i++) rc = emit_op(w, &ks[i], depth + 2);
+    return rc;
+}
+
+static int walk_forward(struct walk *w, int depth)
+{
+    const struct trace_kernel *ks = w->st->kernels;
+    int n = w->st->n_kernels, rc = 0;
+    for (int i = 0; i < n && rc == 0;) {
+        if (ks[i].layer < 0) { rc = emit_op(w, &ks[i], depth); i++; continue; }
+        int j = i + 1;
+        while (j < n && ks[j].layer == ks[i].layer) j++;
+        rc = walk_layer(w, i, j, depth);
+        i = j;
+    }
+    return rc;
+}
+
+int trace_step_ranges(const struct trace_run *r, const struct trace_step *st, trace_range_fn fn, void *ctx)
+{
+    struct walk w = {r, st, fn, ctx};
+    const struct step_record *sr = &st->rec;
+    int tokens = sr->prefill_tokens + sr->decode_tokens;
+    enum nvtx_category phase = !sr->decode_tokens ? NC_PREFILL : !sr->prefill_tokens ? NC_DECODE : NC_MIXED;
+    int64_t body = st->t_ns + st->plan_ns, end = st->t_ns + st->dur_ns;
+    int64_t fwd_end = st->sample_t_ns > body ? st->sample_t_ns : body;
+    int rc = emit(&w, "schedule", NC_SCHEDULE, st->t_ns, body, 0, NULL, sr->waiting);
+    if (rc == 0) rc = emit(&w, "step", NC_STEP, body, end, 0, NULL, tokens);
+    if (rc == 0) rc = emit(&w, "forward", phase, body, fwd_end, 1, NULL, tokens);
+    if (rc == 0 && st->detailed) rc = walk_forward(&w, 2);
+    if (rc == 0) rc = emit(&w, "sample", NC_SAMPLE, fwd_end, fwd_end + st->sample_ns, 1, NULL, sr->batch_size);
+    return rc;
+}

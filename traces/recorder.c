@@ -1,0 +1,566 @@
+/* traces/recorder.c — see recorder.h. */
+#include "traces/recorder.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ==== writer ============================================================ */
+
+static int write_line(struct recorder *w, cJSON *o)
+{
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    int ok = text && fputs(text, w->f) >= 0 && fputc('\n', w->f) != EOF;
+    free(text);
+    cJSON_Delete(o);
+    if (!ok) w->failed = true;
+    return ok ? 0 : -1;
+}
+
+/* "k=v k2=v2" → {"k":"v", ...} */
+static cJSON *options_object(const char *text)
+{
+    cJSON *o = cJSON_CreateObject();
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); o && tok; tok = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq) continue;
+        *eq = 0;
+        cJSON_AddStringToObject(o, tok, eq + 1);
+    }
+    return o;
+}
+
+static cJSON *header_json(const struct trace_run *r)
+{
+    const struct trace_header *h = &r->h;
+    cJSON *o = cJSON_CreateObject(), *sc = cJSON_CreateObject(), *dev = cJSON_CreateObject(),
+          *pol = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "header");
+    cJSON_AddStringToObject(o, "format", TRACE_FORMAT_NAME);
+    cJSON_AddNumberToObject(o, "version", TRACE_FORMAT_VERSION);
+    cJSON_AddStringToObject(o, "model", h->model);
+    cJSON_AddStringToObject(sc, "name", h->scenario);
+    cJSON_AddStringToObject(sc, "path", h->scenario_path);
+    cJSON_AddNumberToObject(sc, "requests", h->n_requests);
+    cJSON_AddItemToObject(o, "scenario", sc);
+    cJSON_AddStringToObject(dev, "backend", h->device);
+    cJSON_AddStringToObject(dev, "name", h->device_name);
+    cJSON_AddStringToObject(dev, "reason", h->device_reason);
+    cJSON_AddBoolToObject(dev, "simulated", h->simulated);
+    cJSON_AddBoolToObject(dev, "async", h->device_async);
+    cJSON_AddItemToObject(o, "device", dev);
+    cJSON_AddItemToObject(o, "options", options_object(h->options));
+    cJSON_AddNumberToObject(o, "layers", h->n_layers);
+    cJSON_AddNumberToObject(o, "pid", h->pid);
+    cJSON_AddNumberToObject(o, "tid", h->tid);
+    cJSON_AddNumberToObject(o, "t0_raw_ns", (double)h->t0_raw_ns);
+    cJSON_AddNumberToObject(pol, "keep_all_kernels", TRACE_KEEP_ALL_KERNELS);
+    cJSON_AddNumberToObject(pol, "then_interval_ns", (double)TRACE_DETAIL_INTERVAL_NS);
+    cJSON_AddItemToObject(o, "kernel_policy", pol);
+    return o;
+}
+
+static cJSON *kv_json(const struct kvcache_totals *kv)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "pool", (double)kv->pool_tokens);
+    cJSON_AddNumberToObject(o, "used", (double)kv->used_tokens);
+    cJSON_AddNumberToObject(o, "logical", (double)kv->logical_tokens);
+    cJSON_AddNumberToObject(o, "allocated", (double)kv->allocated_tokens);
+    cJSON_AddNumberToObject(o, "free", (double)kv->free_tokens);
+    cJSON_AddNumberToObject(o, "blocks_used", kv->blocks_used);
+    cJSON_AddNumberToObject(o, "blocks", kv->n_blocks);
+    cJSON_AddNumberToObject(o, "utilization", kv->utilization);
+    return o;
+}
+
+static cJSON *ops_json(const struct step_record *sr)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (int c = 0; c < OPC_COUNT; c++) {
+        const struct op_class_sum *s = &sr->ops[c];
+        double v[5] = {s->time_s, s->flops, s->dram_bytes, s->chip_bytes, s->count};
+        cJSON_AddItemToObject(o, op_class_name(c), cJSON_CreateDoubleArray(v, 5));
+    }
+    return o;
+}
+
+static cJSON *kernel_json(const struct trace_kernel *k)
+{
+    cJSON *a = cJSON_CreateArray();
+    cJSON_AddItemToArray(a, cJSON_CreateString(k->name));
+    double v[11] = {k->cls, k->layer, (double)k->t_ns, (double)k->dur_ns, (double)k->shape[0],
+                    (double)k->shape[1], (double)k->shape[2], (double)k->shape[3], k->flops,
+                    k->dram_bytes, k->chip_bytes};
+    for (int i = 0; i < 11; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+    return a;
+}
+
+static cJSON *step_json(const struct trace_step *st, bool bytes_measured)
+{
+    const struct step_record *sr = &st->rec;
+    cJSON *o = cJSON_CreateObject(), *items = cJSON_CreateArray();
+    cJSON_AddStringToObject(o, "type", "step");
+    cJSON_AddNumberToObject(o, "index", (double)sr->index);
+    double t[5] = {(double)st->t_ns, (double)st->dur_ns, (double)st->plan_ns, (double)st->sample_t_ns,
+                   (double)st->sample_ns};
+    const char *tn[5] = {"t_ns", "dur_ns", "plan_ns", "sample_t_ns", "sample_ns"};
+    for (int i = 0; i < 5; i++) cJSON_AddNumberToObject(o, tn[i], t[i]);
+    cJSON_AddNumberToObject(o, "prefill_tokens", sr->prefill_tokens);
+    cJSON_AddNumberToObject(o, "decode_tokens", sr->decode_tokens);
+    cJSON_AddNumberToObject(o, "batch", sr->batch_size);
+    cJSON_AddNumberToObject(o, "running", sr->running);
+    cJSON_AddNumberToObject(o, "waiting", sr->waiting);
+    cJSON_AddNumberToObject(o, "preempted", sr->preempted);
+    cJSON_AddNumberToObject(o, "finished", sr->finished);
+    cJSON_AddNumberToObject(o, "prefill_s", sr->prefill_s);
+    cJSON_AddNumberToObject(o, "decode_s", sr->decode_s);
+    cJSON_AddItemToObject(o, "kv", kv_json(&sr->kv));
+    cJSON_AddItemToObject(o, "ops", ops_json(sr));
+    for (int i = 0; i < st->n_items; i++) {
+        const struct trace_item *it = &st->items[i];
+        int v[4] = {it->req, it->pos0, it->n_tokens, it->decode};
+        cJSON_AddItemToArray(items, cJSON_CreateIntArray(v, 4));
+    }
+    cJSON_AddItemToObject(o, "items", items);
+    if (st->detailed) {
+        cJSON *ks = cJSON_CreateArray();
+        for (int i = 0; i < st->n_kernels; i++) cJSON_AddItemToArray(ks, kernel_json(&st->kernels[i]));
+        cJSON_AddItemToObject(o, "kernels", ks);
+        if (bytes_measured) cJSON_AddBoolToObject(o, "bytes_measured", true);
+    }
+    return o;
+}
+
+static cJSON *event_json(const struct trace_event *ev)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (ev->kind == TEV_OPTION) {
+        cJSON_AddStringToObject(o, "type", "option");
+        cJSON_AddNumberToObject(o, "t_ns", (double)ev->t_ns);
+        cJSON_AddStringToObject(o, "name", ev->name);
+        cJSON_AddStringToObject(o, "value", ev->value);
+        return o;
+    }
+    cJSON_AddStringToObject(o, "type", "event");
+    cJSON_AddStringToObject(o, "kind", trace_event_name(ev->kind));
+    cJSON_AddNumberToObject(o, "t_ns", (double)ev->t_ns);
+    cJSON_AddNumberToObject(o, "req", ev->req);
+    return o;
+}
+
+int recorder_open(struct recorder *w, const char *path, const struct trace_run *r, char *err, size_t errlen)
+{
+    memset(w, 0, sizeof *w);
+    snprintf(w->path, sizeof w->path, "%s", path);
+    snprintf(w->tmp, sizeof w->tmp, "%s.tmp", path);
+    w->f = fopen(w->tmp, "w");
+    if (!w->f) {
+        snprintf(err, errlen, "%s: cannot write the recording: %s", w->tmp, strerror(errno));
+        return -1;
+    }
+    if (write_line(w, header_json(r)) < 0) {
+        recorder_abort(w);
+        snprintf(err, errlen, "%s: write failed", w->tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int recorder_flush(struct recorder *w, const struct trace_run *r)
+{
+    for (; !w->failed && w->steps_written < r->n_steps; w->steps_written++)
+        write_line(w, step_json(&r->steps[w->steps_written], r->h.bytes_measured));
+    for (; !w->failed && w->events_written < r->n_ev; w->events_written++)
+        write_line(w, event_json(&r->ev[w->events_written]));
+    return w->failed ? -1 : 0;
+}
+
+int recorder_close(struct recorder *w, const struct trace_run *r, char *err, size_t errlen)
+{
+    if (!w->f) return -1;
+    recorder_flush(w, r);
+    cJSON *end = cJSON_CreateObject();
+    cJSON_AddStringToObject(end, "type", "end");
+    cJSON_AddNumberToObject(end, "steps", w->steps_written);
+    cJSON_AddNumberToObject(end, "events", w->events_written);
+    write_line(w, end);
+    bool ok = !w->failed;
+    ok = fclose(w->f) == 0 && ok;
+    w->f = NULL;
+    if (ok) ok = rename(w->tmp, w->path) == 0;
+    if (!ok) {
+        remove(w->tmp);
+        snprintf(err, errlen, "%s: could not write the recording", w->path);
+        return -1;
+    }
+    return 0;
+}
+
+void recorder_abort(struct recorder *w)
+{
+    if (w->f) fclose(w->f);
+    w->f = NULL;
+    remove(w->tmp);
+}
+
+/* ==== reader ============================================================ */
+
+#define MAX_ITEMS 1000000
+#define MAX_KERNELS 10000000
+#define MAX_TIME_NS 1000000000000000LL   /* ~11.6 days */
+#define MAX_COUNT 1000000000LL
+
+struct rd {
+    const char *name;
+    int line;
+    char *err;
+    size_t errlen;
+    const struct trace_header *h;
+};
+
+static bool fail(struct rd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool fail(struct rd *c, const char *fmt, ...)
+{
+    char msg[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(c->err, c->errlen, "%s:%d: %s", c->name, c->line, msg);
+    return false;
+}
+
+static bool num_in(struct rd *c, const cJSON *v, const char *what, double min, double max, bool integer,
+                   double *out)
+{
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < min || v->valuedouble > max ||
+        (integer && v->valuedouble != floor(v->valuedouble)))
+        return fail(c, "%s: expected %s in [%.17g, %.17g]", what, integer ? "an integer" : "a number", min, max);
+    *out = v->valuedouble;
+    return true;
+}
+
+static bool get_i64(struct rd *c, const cJSON *o, const char *key, int64_t min, int64_t max, int64_t *out)
+{
+    double d;
+    if (!num_in(c, cJSON_GetObjectItemCaseSensitive(o, key), key, (double)min, (double)max, true, &d)) return false;
+    *out = (int64_t)d;
+    return true;
+}
+
+static bool get_int(struct rd *c, const cJSON *o, const char *key, int64_t min, int64_t max, int *out)
+{
+    int64_t v;
+    if (!get_i64(c, o, key, min, max, &v)) return false;
+    *out = (int)v;
+    return true;
+}
+
+static bool get_dbl(struct rd *c, const cJSON *o, const char *key, double *out)
+{
+    return num_in(c, cJSON_GetObjectItemCaseSensitive(o, key), key, -1e300, 1e300, false, out);
+}
+
+static bool get_str(struct rd *c, const cJSON *o, const char *key, char *buf, size_t n)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsString(v) || !v->valuestring) return fail(c, "%s: expected a string", key);
+    if (strlen(v->valuestring) >= n) return fail(c, "%s: expected at most %zu characters", key, n - 1);
+    memcpy(buf, v->valuestring, strlen(v->valuestring) + 1);
+    return true;
+}
+
+static bool get_bool(struct rd *c, const cJSON *o, const char *key, bool *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsBool(v)) return fail(c, "%s: expected true or false", key);
+    *out = cJSON_IsTrue(v);
+    return true;
+}
+
+static bool get_obj(struct rd *c, const cJSON *o, const char *key, const cJSON **out)
+{
+    *out = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsObject(*out) ? true : fail(c, "%s: expected an object", key);
+}
+
+static bool read_options(struct rd *c, const cJSON *opts, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, opts) {
+        if (!cJSON_IsString(v) || !v->string || strchr(v->valuestring, ' ') || strchr(v->string, ' ') ||
+            strchr(v->string, '='))
+            return fail(c, "options: expected \"name\": \"value\" strings without spaces");
+        int w = snprintf(buf + len, n - len, "%s%s=%s", len ? " " : "", v->string, v->valuestring);
+        if (w < 0 || (size_t)w >= n - len) return fail(c, "options: expected at most %zu characters in all", n - 1);
+        len += (size_t)w;
+    }
+    return true;
+}
+
+static bool read_header(struct rd *c, const cJSON *o, struct trace_header *h)
+{
+    char fmt[64], type[16];
+    const cJSON *sc, *dev, *opts;
+    if (!get_str(c, o, "type", type, sizeof type)) return false;
+    if (strcmp(type, "header")) return fail(c, "type: expected \"header\" on the first line");
+    if (!get_str(c, o, "format", fmt, sizeof fmt)) return false;
+    if (strcmp(fmt, TRACE_FORMAT_NAME)) return fail(c, "format: expected \"%s\"", TRACE_FORMAT_NAME);
+    if (!get_int(c, o, "version", 1, TRACE_FORMAT_VERSION, &h->version)) return false;
+    return get_str(c, o, "model", h->model, sizeof h->model) && get_obj(c, o, "scenario", &sc) &&
+           get_str(c, sc, "name", h->scenario, sizeof h->scenario) &&
+           get_str(c, sc, "path", h->scenario_path, sizeof h->scenario_path) &&
+           get_int(c, sc, "requests", 0, 10000000, &h->n_requests) && get_obj(c, o, "device", &dev) &&
+           get_str(c, dev, "backend", h->device, sizeof h->device) &&
+           get_str(c, dev, "name", h->device_name, sizeof h->device_name) &&
+           get_str(c, dev, "reason", h->device_reason, sizeof h->device_reason) &&
+           get_bool(c, dev, "simulated", &h->simulated) && get_bool(c, dev, "async", &h->device_async) &&
+           get_obj(c, o, "options", &opts) && read_options(c, opts, h->options, sizeof h->options) &&
+           get_int(c, o, "layers", 0, 100000, &h->n_layers) && get_int(c, o, "pid", 0, INT32_MAX, &h->pid) &&
+           get_int(c, o, "tid", 0, INT32_MAX, &h->tid) &&
+           get_i64(c, o, "t0_raw_ns", 0, (int64_t)1 << 53, &h->t0_raw_ns);
+}
+
+static bool read_kv(struct rd *c, const cJSON *kv, struct kvcache_totals *t)
+{
+    return get_i64(c, kv, "pool", 0, MAX_COUNT * 1000, &t->pool_tokens) &&
+           get_i64(c, kv, "used", 0, MAX_COUNT * 1000, &t->used_tokens) &&
+           get_i64(c, kv, "logical", 0, MAX_COUNT * 1000, &t->logical_tokens) &&
+           get_i64(c, kv, "allocated", 0, MAX_COUNT * 1000, &t->allocated_tokens) &&
+           get_i64(c, kv, "free", 0, MAX_COUNT * 1000, &t->free_tokens) &&
+           get_int(c, kv, "blocks_used", 0, MAX_COUNT, &t->blocks_used) &&
+           get_int(c, kv, "blocks", 0, MAX_COUNT, &t->n_blocks) && get_dbl(c, kv, "utilization", &t->utilization);
+}
+
+static bool read_ops(struct rd *c, const cJSON *ops, struct step_record *sr)
+{
+    for (int k = 0; k < OPC_COUNT; k++) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(ops, op_class_name(k));
+        if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 5)
+            return fail(c, "ops.%s: expected [time_s, flops, dram_bytes, chip_bytes, count]", op_class_name(k));
+        double v[5];
+        for (int i = 0; i < 5; i++)
+            if (!num_in(c, cJSON_GetArrayItem(a, i), op_class_name(k), 0, i == 4 ? 1e9 : 1e300, i == 4, &v[i]))
+                return false;
+        sr->ops[k] = (struct op_class_sum){v[0], v[1], v[2], v[3], (int)v[4]};
+    }
+    return true;
+}
+
+static bool read_items(struct rd *c, const cJSON *a, struct trace_step *st, int n_requests)
+{
+    int n = cJSON_GetArraySize(a);
+    if (!cJSON_IsArray(a) || n > MAX_ITEMS) return fail(c, "items: expected an array of at most %d", MAX_ITEMS);
+    st->items = calloc((size_t)n + 1, sizeof *st->items);
+    if (!st->items) return fail(c, "items: out of memory");
+    const cJSON *it;
+    int i = 0;
+    cJSON_ArrayForEach(it, a) {
+        double v[4];
+        const double max[4] = {n_requests - 1, 1e9, 1e9, 1};
+        if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != 4)
+            return fail(c, "items[%d]: expected [req, pos0, n_tokens, decode]", i);
+        for (int k = 0; k < 4; k++)
+            if (!num_in(c, cJSON_GetArrayItem(it, k), "items", 0, max[k], true, &v[k])) return false;
+        st->items[i++] = (struct trace_item){(int)v[0], (int)v[1], (int)v[2], v[3] != 0};
+    }
+    st->n_items = n;
+    return true;
+}
+
+static bool read_kernel(struct rd *c, const cJSON *a, int i, int n_layers, struct trace_kernel *k)
+{
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 12 || !cJSON_IsString(cJSON_GetArrayItem(a, 0)))
+        return fail(c, "kernels[%d]: expected [name, class, layer, t_ns, dur_ns, shape x4, flops, dram, chip]", i);
+    const char *name = cJSON_GetArrayItem(a, 0)->valuestring;
+    if (strlen(name) >= sizeof k->name) return fail(c, "kernels[%d]: name: expected at most 23 characters", i);
+    snprintf(k->name, sizeof k->name, "%s", name);
+    const double lo[11] = {0, -1, 0, 0, -1e18, -1e18, -1e18, -1e18, 0, 0, 0};
+    const double hi[11] = {OPC_COUNT - 1, n_layers - 1, MAX_TIME_NS, MAX_TIME_NS, 1e18, 1e18, 1e18, 1e18,
+                           1e300, 1e300, 1e300};
+    double v[11];
+    for (int f = 0; f < 11; f++)
+        if (!num_in(c, cJSON_GetArrayItem(a, f + 1), "kernels", lo[f], hi[f], f < 8, &v[f])) return false;
+    k->cls = (enum op_class)v[0];
+    k->layer = (int)v[1];
+    k->t_ns = (int64_t)v[2];
+    k->dur_ns = (int64_t)v[3];
+    for (int s = 0; s < 4; s++) k->shape[s] = (int64_t)v[4 + s];
+    k->flops = v[8]; k->dram_bytes = v[9]; k->chip_bytes = v[10];
+    return true;
+}
+
+static bool read_kernels(struct rd *c, const cJSON *a, struct trace_step *st, int n_layers)
+{
+    int n = cJSON_GetArraySize(a);
+    if (!cJSON_IsArray(a) || n > MAX_KERNELS) return fail(c, "kernels: expected an array of at most %d", MAX_KERNELS);
+    st->kernels = calloc((size_t)n + 1, sizeof *st->kernels);
+    if (!st->kernels) return fail(c, "kernels: out of memory");
+    const cJSON *k;
+    int i = 0;
+    cJSON_ArrayForEach(k, a) {
+        if (!read_kernel(c, k, i, n_layers, &st->kernels[i])) return false;
+        i++;
+    }
+    st->n_kernels = n;
+    st->detailed = true;
+    return true;
+}
+
+static bool read_step_fields(struct rd *c, const cJSON *o, struct trace_run *r, struct trace_step *st)
+{
+    struct step_record *sr = &st->rec;
+    const cJSON *kv, *ops;
+    int64_t idx;
+    bool ok = get_i64(c, o, "index", 0, MAX_COUNT * 1000, &idx) &&
+              get_i64(c, o, "t_ns", 0, MAX_TIME_NS, &st->t_ns) && get_i64(c, o, "dur_ns", 0, MAX_TIME_NS, &st->dur_ns) &&
+              get_i64(c, o, "plan_ns", 0, MAX_TIME_NS, &st->plan_ns) &&
+              get_i64(c, o, "sample_t_ns", 0, MAX_TIME_NS, &st->sample_t_ns) &&
+              get_i64(c, o, "sample_ns", 0, MAX_TIME_NS, &st->sample_ns) &&
+              get_int(c, o, "prefill_tokens", 0, MAX_COUNT, &sr->prefill_tokens) &&
+              get_int(c, o, "decode_tokens", 0, MAX_COUNT, &sr->decode_tokens) &&
+              get_int(c, o, "batch", 0, MAX_COUNT, &sr->batch_size) && get_int(c, o, "running", 0, MAX_COUNT, &sr->running) &&
+              get_int(c, o, "waiting", 0, MAX_COUNT, &sr->waiting) &&
+              get_int(c, o, "preempted", 0, MAX_COUNT, &sr->preempted) &&
+              get_int(c, o, "finished", 0, MAX_COUNT, &sr->finished) && get_dbl(c, o, "prefill_s", &sr->prefill_s) &&
+              get_dbl(c, o, "decode_s", &sr->decode_s) && get_obj(c, o, "kv", &kv) && read_kv(c, kv, &sr->kv) &&
+              get_obj(c, o, "ops", &ops) && read_ops(c, ops, sr) &&
+              read_items(c, cJSON_GetObjectItemCaseSensitive(o, "items"), st, r->h.n_requests);
+    if (!ok) return false;
+    if (r->n_steps > 1 && st->t_ns < r->steps[r->n_steps - 2].t_ns)
+        return fail(c, "t_ns: expected steps in time order (>= the previous step's)");
+    sr->index = (uint64_t)idx;
+    sr->t_start_s = st->t_ns / 1e9;
+    sr->dur_s = st->dur_ns / 1e9;
+    sr->plan_s = st->plan_ns / 1e9;
+    sr->sample_start_s = st->sample_t_ns / 1e9;
+    sr->sample_s = st->sample_ns / 1e9;
+    const cJSON *ks = cJSON_GetObjectItemCaseSensitive(o, "kernels");
+    if (ks && !read_kernels(c, ks, st, r->h.n_layers)) return false;
+    const cJSON *bm = cJSON_GetObjectItemCaseSensitive(o, "bytes_measured");
+    if (bm && cJSON_IsTrue(bm)) r->h.bytes_measured = true;
+    return true;
+}
+
+/* A damaged step line is dropped whole: the run keeps only complete steps. */
+static bool read_step(struct rd *c, const cJSON *o, struct trace_run *r)
+{
+    struct trace_step *st = trace_run_add_step(r);
+    if (!st) return fail(c, "out of memory");
+    if (read_step_fields(c, o, r, st)) return true;
+    free(st->items);
+    free(st->kernels);
+    r->n_steps--;
+    return false;
+}
+
+static bool read_event(struct rd *c, const cJSON *o, struct trace_run *r, bool option)
+{
+    struct trace_event ev = {.req = -1};
+    char kind[16];
+    if (!get_i64(c, o, "t_ns", 0, MAX_TIME_NS, &ev.t_ns)) return false;
+    if (option) {
+        ev.kind = TEV_OPTION;
+        if (!get_str(c, o, "name", ev.name, sizeof ev.name) || !get_str(c, o, "value", ev.value, sizeof ev.value))
+            return false;
+    } else {
+        if (!get_str(c, o, "kind", kind, sizeof kind)) return false;
+        int k = trace_event_kind_from_name(kind);
+        if (k < 0 || k == TEV_OPTION)
+            return fail(c, "kind: expected arrive, admit, first_token, finish or preempt");
+        ev.kind = (enum trace_event_kind)k;
+        if (!get_int(c, o, "req", 0, r->h.n_requests - 1, &ev.req)) return false;
+    }
+    struct trace_event *slot = trace_run_add_event(r);
+    if (!slot) return fail(c, "out of memory");
+    *slot = ev;
+    return true;
+}
+
+/* One body line. Returns 1 for the end line, 0 for others, -1 on damage. */
+static int read_body_line(struct rd *c, const cJSON *o, struct trace_run *r)
+{
+    char type[16];
+    if (!cJSON_IsObject(o)) return fail(c, "expected a JSON object"), -1;
+    if (!get_str(c, o, "type", type, sizeof type)) return -1;
+    if (!strcmp(type, "step")) return read_step(c, o, r) ? 0 : -1;
+    if (!strcmp(type, "event")) return read_event(c, o, r, false) ? 0 : -1;
+    if (!strcmp(type, "option")) return read_event(c, o, r, true) ? 0 : -1;
+    if (!strcmp(type, "end")) {
+        int steps, events;
+        if (!get_int(c, o, "steps", 0, INT32_MAX, &steps) || !get_int(c, o, "events", 0, INT32_MAX, &events))
+            return -1;
+        if (steps != r->n_steps || events != r->n_ev)
+            return fail(c, "end: expected %d steps and %d events, read %d and %d", steps, events, r->n_steps,
+                        r->n_ev), -1;
+        return 1;
+    }
+    return fail(c, "type: expected step, event, option or end, got \"%s\"", type), -1;
+}
+
+int recorder_read_buffer(const char *name, const char *buf, size_t len, struct trace_run *r, char *err,
+                         size_t errlen)
+{
+    trace_run_init(r);
+    struct rd c = {name, 0, err, errlen, &r->h};
+    size_t pos = 0;
+    bool ended = false;
+    while (pos < len) {
+        const char *nl = memchr(buf + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+        c.line++;
+        if (ended) { fail(&c, "expected nothing after the end line"); return 1; }
+        if (!nl) { fail(&c, "line cut short (no newline): the recording is truncated"); return c.line == 1 ? -1 : 1; }
+        cJSON *o = cJSON_ParseWithLength(buf + pos, n);
+        pos += n + 1;
+        if (!o) {
+            fail(&c, "expected one JSON object per line (parse error)");
+            return c.line == 1 ? -1 : 1;
+        }
+        int rc = c.line == 1 ? (read_header(&c, o, &r->h) ? 0 : -1) : read_body_line(&c, o, r);
+        cJSON_Delete(o);
+        if (rc < 0) return c.line == 1 ? -1 : 1;
+        if (rc == 1) ended = true;
+    }
+    if (c.line == 0) { c.line = 1; fail(&c, "expected a header line (the file is empty)"); return -1; }
+    if (!ended) {
+        c.line++;
+        fail(&c, "expected the end line after %d steps: the recording is truncated", r->n_steps);
+        return 1;
+    }
+    return 0;
+}
+
+int recorder_read(const char *path, struct trace_run *r, char *err, size_t errlen)
+{
+    trace_run_init(r);
+    FILE *f = fopen(path, "rb");
+    if (!f) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (cap - len < 65536) {
+            size_t nc = cap ? cap * 2 : 1 << 20;
+            char *nb = realloc(buf, nc);
+            if (!nb) { free(buf); fclose(f); snprintf(err, errlen, "%s: out of memory", path); return -1; }
+            buf = nb; cap = nc;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) break;
+    }
+    bool io_err = ferror(f);
+    fclose(f);
+    if (io_err) { free(buf); snprintf(err, errlen, "%s: read error", path); return -1; }
+    int rc = recorder_read_buffer(path, buf, len, r, err, errlen);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,53 @@
+/* traces/recorder.h — a run as JSON Lines, and back (`--record F`, `replay F`).
+ *
+ * One JSON object per line, written with cJSON, each with a "type":
+ *   header  format "infertop-recording", version, model, scenario, device (+ reason),
+ *           options (every option by name), layers, pid/tid, t0_raw_ns, kernel policy
+ *   step    index, times (ns since engine start), tokens, batch, queue lengths, KV
+ *           totals, per-op-class summary, plan items [req, pos0, n_tokens, decode],
+ *           and when kept (trace_run.h policy) kernel records
+ *           [name, class, layer, t_ns, dur_ns, shape0..3, flops, dram_bytes, chip_bytes]
+ *   event   request events: kind (arrive, admit, first_token, finish, preempt), t_ns, req
+ *   option  a mid-run option change: t_ns, name, value
+ *   end     steps and events written: its absence means the file was cut short
+ * The writer streams to F.tmp and renames it to F on recorder_close: never a
+ * half-written recording.
+ *
+ * A recording is untrusted input: the reader checks every field's type and
+ * range and stops at the first damage, keeping what came before it. */
+#ifndef INFERTOP_TRACES_RECORDER_H
+#define INFERTOP_TRACES_RECORDER_H
+
+#include "traces/trace_run.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct recorder {
+    FILE *f;
+    char path[1024], tmp[1040];
+    int steps_written, events_written;
+    bool failed;
+};
+
+/* Open F.tmp and write the header. 0 ok; -1 with a message in err. */
+int  recorder_open(struct recorder *w, const char *path, const struct trace_run *r, char *err, size_t errlen);
+/* Write the steps and events of r not written yet. 0 ok; -1 write error. */
+int  recorder_flush(struct recorder *w, const struct trace_run *r);
+/* Flush, write the end line, close and rename F.tmp → F. 0 ok; -1 with a
+ * message (nothing left at F or F.tmp). */
+int  recorder_close(struct recorder *w, const struct trace_run *r, char *err, size_t errlen);
+/* Drop the temp file (a failed run). */
+void recorder_abort(struct recorder *w);
+
+/* Read a recording into r (initialized here).
+ *   0   complete
+ *   1   damaged after a good header: r holds every step and event before the
+ *       damage, err says "F:LINE: what was expected"
+ *  -1   unusable (cannot open, bad or missing header, out of memory): err says why */
+int  recorder_read(const char *path, struct trace_run *r, char *err, size_t errlen);
+/* Same from memory (fuzzing, tests); `name` is used in messages. */
+int  recorder_read_buffer(const char *name, const char *buf, size_t len, struct trace_run *r,
+                          char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,95 @@
+/* traces/trace_run.h — one run as the exporters see it: a header, the steps
+ * (step record, plan items, kernel records when kept) and request events.
+ *
+ * It is filled either live (trace_capture_* after every engine step) or from a
+ * recording (recorder_read), and the exporters read only this struct: so a
+ * live export and the export of its recording are the same trace.
+ *
+ * Times are integer nanoseconds since the engine started (engine t0, on
+ * CLOCK_MONOTONIC); header.t0_raw_ns maps them onto CLOCK_MONOTONIC_RAW (the
+ * clock Nsight Systems records on Linux).
+ *
+ * Kernel detail policy (bounds a recording's size): every step keeps its
+ * per-op-class summary (step_record.ops); the kernel records themselves are
+ * kept for every step until TRACE_KEEP_ALL_KERNELS records have been kept in
+ * the run, then for at most one step per TRACE_DETAIL_INTERVAL_NS. A step
+ * without kernels exports as step/schedule/forward/sample slices only. */
+#ifndef INFERTOP_TRACE_RUN_H
+#define INFERTOP_TRACE_RUN_H
+
+#include "core/telemetry.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TRACE_FORMAT_NAME "infertop-recording"
+#define TRACE_FORMAT_VERSION 1
+#define TRACE_KEEP_ALL_KERNELS 200000
+#define TRACE_DETAIL_INTERVAL_NS 100000000LL   /* 10 detailed steps per second after that */
+
+struct trace_kernel {
+    char name[24];
+    enum op_class cls;
+    int layer;                 /* -1 outside the layer stack */
+    int64_t t_ns, dur_ns;      /* since engine t0; measured */
+    int64_t shape[4];
+    double flops, dram_bytes, chip_bytes;   /* modeled unless the header says measured */
+};
+
+struct trace_item { int req; int pos0, n_tokens; bool decode; };
+
+struct trace_step {
+    struct step_record rec;    /* seconds, as the engine published them */
+    int64_t t_ns, dur_ns, plan_ns, sample_t_ns, sample_ns;
+    struct trace_item *items;
+    int n_items;
+    struct trace_kernel *kernels;
+    int n_kernels;
+    bool detailed;             /* kernels kept for this step */
+};
+
+enum trace_event_kind { TEV_ARRIVE, TEV_ADMIT, TEV_FIRST_TOKEN, TEV_FINISH, TEV_PREEMPT, TEV_OPTION, TEV_COUNT };
+
+struct trace_event {
+    enum trace_event_kind kind;
+    int64_t t_ns;
+    int req;                   /* request id (-1 for option changes) */
+    char name[32], value[64];  /* option changes */
+};
+
+struct trace_header {
+    int version;
+    char model[256], scenario[64], scenario_path[256];
+    char device[32], device_name[96], device_reason[160];
+    bool simulated, device_async, bytes_measured;
+    char options[2048];        /* "k=v k2=v2 ..." every option, registry order */
+    int n_requests, n_layers;
+    int pid, tid;              /* process and engine thread, for NVTXT merge */
+    int64_t t0_raw_ns;         /* CLOCK_MONOTONIC_RAW at engine t0 */
+};
+
+struct trace_run {
+    struct trace_header h;
+    struct trace_step *steps;
+    int n_steps, cap_steps;
+    struct trace_event *ev;
+    int n_ev, cap_ev;
+    int64_t kept_kernels, last_detail_ns;
+    /* live capture only: per request what has been reported */
+    struct trace_req_seen *seen;
+};
+
+const char *trace_event_name(enum trace_event_kind k);   /* "arrive", "admit", ... */
+int trace_event_kind_from_name(const char *s);           /* -1 when unknown */
+
+void trace_run_init(struct trace_run *r);
+void trace_run_free(struct trace_run *r);
+/* Append an empty step / event; NULL when out of memory. */
+struct trace_step *trace_run_add_step(struct trace_run *r);
+struct trace_event *trace_run_add_event(struct trace_run *r);
+/* Should a step starting at t_ns with n kernel records keep them (policy above)? */
+bool trace_run_wants_detail(const struct trace_run *r, int64_t t_ns, int n);
+/* End of the run: the latest time any step or event reaches. */
+int64_t trace_run_end_ns(const struct trace_run *r);
+
+#endif

@@ -1,0 +1,65 @@
+/* tui/cmd_replay.c — `infertop replay F [--export F.json|F.nvtxt]`.
+ *
+ * Without --export: one summary line of the recording. With it: the same
+ * Chrome trace or NVTXT a live `bench --trace/--nvtxt` writes (NVTXT with
+ * TimeBase = Manual: times since the engine started). A damaged recording
+ * plays up to the damage: what came before it is summarized/exported, the
+ * damage is reported as "F:LINE: what was expected", and the exit code is 2. */
+#include "tui/cli.h"
+#include "traces/export.h"
+#include "traces/recorder.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static void print_summary(const char *path, const struct trace_run *r)
+{
+    int finished = 0, detailed = 0;
+    long tokens = 0;
+    for (int i = 0; i < r->n_ev; i++) finished += r->ev[i].kind == TEV_FINISH;
+    for (int i = 0; i < r->n_steps; i++) {
+        detailed += r->steps[i].detailed;
+        tokens += r->steps[i].rec.prefill_tokens + r->steps[i].rec.decode_tokens;
+    }
+    printf("%s: model %s on %s%s, scenario %s, %d steps over %.3f s, %ld tokens, %d/%d requests finished, "
+           "kernel records for %d steps\n", path, r->h.model, r->h.device, r->h.simulated ? " (SIMULATED)" : "",
+           r->h.scenario[0] ? r->h.scenario : "-", r->n_steps, trace_run_end_ns(r) / 1e9, tokens, finished,
+           r->h.n_requests, detailed);
+}
+
+int cmd_replay(struct cli_args *a)
+{
+    char err[512], xerr[512];
+    if (a->n_positional != 1) {
+        cli_error("replay: expected one recording file (infertop replay F [--export F.json|F.nvtxt])");
+        return EXIT_BAD_INPUT;
+    }
+    const char *path = a->positional[0], *out = a->export_to;
+    if (out && !ends_with(out, ".json") && !ends_with(out, ".nvtxt")) {
+        cli_error("--export %s: expected a file name ending in .json (Chrome trace) or .nvtxt (NVTXT)", out);
+        return EXIT_BAD_INPUT;
+    }
+    struct trace_run r;
+    int rc = recorder_read(path, &r, err, sizeof err);
+    if (rc < 0) {
+        cli_error("%s", err);
+        trace_run_free(&r);
+        return EXIT_BAD_INPUT;
+    }
+    int xrc = 0;
+    if (!out) print_summary(path, &r);
+    else if (ends_with(out, ".json")) xrc = export_chrome(&r, out, xerr, sizeof xerr);
+    else xrc = export_nvtxt(&r, out, NVTXT_MANUAL, xerr, sizeof xerr);
+    if (xrc < 0) cli_error("%s", xerr);
+    if (rc == 1)
+        cli_error("%s; %s the %d steps and %d events before it", err, out ? "exported" : "summarized",
+                  r.n_steps, r.n_ev);
+    trace_run_free(&r);
+    return rc == 1 ? EXIT_BAD_INPUT : xrc < 0 ? 1 : 0;
+}
