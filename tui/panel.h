@@ -31,6 +31,7 @@ struct ui_state {
     int reqs_scroll;
     char status[160];         /* last action, shown in the header */
     double status_at;         /* elapsed_s when set */
+    unsigned key_mode;        /* KM_LIVE or KM_REPLAY: which keys act and show in the footer */
     struct click_region clicks[UI_MAX_CLICKS];
     int n_clicks;
 };
