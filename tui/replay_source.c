@@ -377,6 +377,7 @@ void replay_collect(struct tui_data *d, struct replay *p, double now_s)
         log_crossed_options(d, p);
         rebuild_history(d, p);
         replay_state(p, d->st);
+        d->last_config_step = d->st->config_step;   /* markers come from rebuild_history, also when seeking back */
         data_set_state(d, d->st);
         replay_rates(d, p);
         p->shown_pos = p->pos;
