@@ -361,7 +361,10 @@ static void fill_view(struct tui_data *d, const struct replay *p)
     v->end_s = p->end_ns / 1e9;
     v->speed = p->speed;
     v->at_end = p->t_ns >= p->end_ns;
-    snprintf(v->damage, sizeof v->damage, "%.255s", p->damage);
+    /* the header is narrow: name the file by its base name, like the title */
+    size_t plen = strlen(p->path);
+    bool prefixed = strncmp(p->damage, p->path, plen) == 0 && p->damage[plen] == ':';
+    snprintf(v->damage, sizeof v->damage, "%.120s%.130s", prefixed ? v->file : "", prefixed ? p->damage + plen : p->damage);
     if (p->run.n_kvs == 0) snprintf(d->kv_note, sizeof d->kv_note, "block map not recorded");
     else if (d->st->n_blocks == 0) snprintf(d->kv_note, sizeof d->kv_note, "no block map snapshot yet");
     else d->kv_note[0] = 0;
