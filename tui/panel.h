@@ -48,8 +48,9 @@ void panel_log_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui);
 void panel_footer_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui);
 void panel_help_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui);
 
-/* Lines of help text (the help screen scrolls when they do not fit). */
-int panel_help_lines(void);
+/* Lines of help text in a key mode (0 = KM_LIVE): the help lists the keys
+ * that act there (the help screen scrolls when they do not fit). */
+int panel_help_lines(unsigned mode);
 /* Rows the header needs at this width (every option's value must fit). */
 int panel_header_rows(const struct tui_data *d, int cols);
 

@@ -75,6 +75,19 @@ check "block map drawn from the snapshots (held cells beside the numbers)" \
     'wait_for $S "^│[^│]*[█▄░◆][^│]* (util|used|allocated|free|rsv-empty|int frag|ext frag|preempt|prefix hit|blocks) " 3'
 check "no 'block map not recorded' for a v2 recording" '! cap $S | grep -q "block map not recorded"'
 check "requests table rebuilt from events (a running request row)" 'wait_for $S "│. +[0-9]+ (run|wait) +[0-9]+ +[0-9]+/[0-9]+" 3'
+tm send-keys -t $S '?'
+check "?: help opens" 'wait_for $S "help: keys" 3'
+cap $S >"$TMPD/help"
+missing=""
+while IFS= read -r line; do
+    name=$(sed -E 's/^\| `([^`]+)` \| .*/\1/' <<<"$line")
+    desc=$(sed -E 's/^\| `[^`]+` \| (.*) \|$/\1/; s/\\\|/|/g' <<<"$line" | cut -c1-30)
+    [[ $desc == "live: "* || $desc == cycle* || $desc == rate_scale* ]] && continue   # live-only keys
+    grep -qF -- "$(printf '%-7s %s' "$name" "$desc")" "$TMPD/help" || missing="$missing $name"
+done < <($BIN keys | tail -n +3)
+check "?: help lists every replay key${missing:+ (missing:$missing)}" '[ -z "$missing" ]'
+check "?: the replay help has no option keys" '! grep -qE "^│ ?(b|k|a) +(live: )?cycle" "$TMPD/help"'
+tm send-keys -t $S x; sleep 0.3
 tm send-keys -t $S End
 check "End: at the end" 'wait_for $S " END .* step $n/$n " 3'
 quit_ok $S q 0

@@ -368,7 +368,8 @@ Test(replay, damaged_file_plays_to_the_damage)
     struct tui_data d;
     cr_assert_eq(data_init(&d), 0);
     replay_collect(&d, &p, 1.0);
-    cr_assert_str_eq(d.replay.damage, p.damage);
+    cr_assert(strstr(p.damage, d.replay.damage) != NULL && strstr(d.replay.damage, ".cut:"),
+              "the header names the file by its base name: %s", d.replay.damage);
     bool logged = false;
     for (int k = 0; k < 10 && data_log_back(&d, k); k++) logged |= strstr(data_log_back(&d, k), "damaged") != NULL;
     cr_assert(logged);

@@ -311,11 +311,12 @@ Test(panels, footer_and_help_come_from_the_key_table, .init = screen_up, .fini =
     bool found = false;
     for (int i = 0; i < UI.n_clicks; i++) found |= UI.clicks[i].key == 'a';
     cr_assert(found);
-    WINDOW *h = newwin(panel_help_lines() + 2, 120, 0, 0);
+    WINDOW *h = newwin(panel_help_lines(UI.key_mode) + 2, 120, 0, 0);
     panel_help_draw(h, &D, &UI);
     int n;
     const struct key_binding *t = keys_table(&n);
     for (int i = 0; i < n; i++) {
+        if (!(t[i].modes & KM_LIVE)) continue;       /* the live help lists the live keys */
         char line[256];
         keys_describe(&t[i], line, sizeof line);
         line[40] = 0;
