@@ -1,6 +1,7 @@
 /* core/runner.c — see runner.h. */
 #include "core/runner.h"
 #include "core/report.h"
+#include "traces/nvtx.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -85,6 +86,7 @@ static bool epoch_start(struct runner *r)
         return false;
     }
     r->eng_ok = true;
+    if (r->cfg.hooks.epoch_start) r->cfg.hooks.epoch_start(r->cfg.hooks.ctx, &r->eng, r->epoch);
     return true;
 }
 
@@ -201,6 +203,7 @@ static void apply_set(struct runner *r, const struct runner_cmd *c)
         r->eng.opt = r->cfg.opt;
         if (engine_apply_live(&r->eng, (enum opt_id)id, old_scale)) {
             r->config_step = r->steps_total;
+            if (r->cfg.hooks.option) r->cfg.hooks.option(r->cfg.hooks.ctx, &r->eng, c->key, c->value);
             runner_log(r, "%s=%s applied at step %llu", c->key, c->value, (unsigned long long)r->steps_total);
             return;
         }
@@ -242,6 +245,7 @@ static void *runner_main(void *arg)
 {
     struct runner *r = arg;
     uint64_t last_latency = 0;
+    nvtx_name_thread("engine");
     while (!atomic_load(&r->quit)) {
         drain_commands(r);
         if (!r->eng_ok || (r->paused && !r->step_once)) {
@@ -252,6 +256,7 @@ static void *runner_main(void *arg)
         int rc = engine_step(&r->eng, 0.02);
         if (rc == 1) {
             r->step_once = false;
+            if (r->cfg.hooks.step) r->cfg.hooks.step(r->cfg.hooks.ctx, &r->eng);
             publish_step(r, &r->eng.rec[r->eng.n_rec - 1]);
             r->steps_total++;
             uint64_t t = now_ns();

@@ -62,7 +62,19 @@ struct runner_state {
     double ttft_p50_ms, ttft_p99_ms, tpot_p50_ms, tpot_p99_ms;
 };
 
+/* Optional observers called ON THE ENGINE THREAD (a recorder's capture).
+ * They must not block: no I/O, no waiting on locks (trylock only). Any may
+ * be NULL. epoch_start also runs once inside runner_start, before the
+ * thread exists. */
+struct runner_hooks {
+    void *ctx;
+    void (*epoch_start)(void *ctx, const struct engine *e, uint64_t epoch);
+    void (*step)(void *ctx, const struct engine *e);          /* after every step that ran */
+    void (*option)(void *ctx, const struct engine *e, const char *key, const char *value); /* applied live */
+};
+
 struct runner_config {
+    struct runner_hooks hooks;
     struct options opt;
     struct model *model;
     struct backend *be;

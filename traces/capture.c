@@ -77,6 +77,10 @@ static int scan_requests(struct trace_run *r, const struct engine *e, int64_t pl
         if (q->state != REQ_PENDING && !w->arrived) {
             w->arrived = true;
             rc |= add_event(r, TEV_ARRIVE, s_to_ns(q->arrival_s), q->id);
+            if (rc == 0) {
+                r->ev[r->n_ev - 1].prompt_len = q->prompt_len;
+                r->ev[r->n_ev - 1].max_output = q->max_output;
+            }
         }
         for (; w->n_preempted < q->n_preempted; w->n_preempted++) {
             w->running = false;
@@ -138,6 +142,23 @@ static int copy_kernels(struct trace_run *r, struct trace_step *st, const struct
     return 0;
 }
 
+/* The engine's block map as of its last step (e->snap, filled every step). */
+static int copy_kv(struct trace_run *r, const struct engine *e, int64_t t_ns)
+{
+    const struct kvcache_snapshot *s = &e->snap;
+    int n = s->totals.n_blocks < s->blocks_cap ? s->totals.n_blocks : s->blocks_cap;
+    if (!s->blocks || n <= 0) return 0;
+    struct trace_kv *k = trace_run_add_kv(r, n);
+    if (!k) return -1;
+    k->t_ns = t_ns;
+    k->after_step = r->steps_base + r->n_steps;
+    k->kind = s->kind;
+    k->block_size = s->block_size;
+    memcpy(k->blocks, s->blocks, (size_t)n * sizeof *k->blocks);
+    r->last_kv_ns = t_ns;
+    return 0;
+}
+
 int trace_capture_step(struct trace_run *r, const struct engine *e)
 {
     if (e->n_rec == 0) return 0;
@@ -151,6 +172,8 @@ int trace_capture_step(struct trace_run *r, const struct engine *e)
     st->sample_t_ns = s_to_ns(sr->sample_start_s);
     st->sample_ns = s_to_ns(sr->sample_s);
     if (copy_items(st, e) < 0 || copy_kernels(r, st, e) < 0) return -1;
+    int64_t end_ns = st->t_ns + st->dur_ns;
+    if (trace_run_wants_kv(r, end_ns) && copy_kv(r, e, end_ns) < 0) return -1;
     return scan_requests(r, e, st->t_ns);
 }
 
@@ -162,7 +185,7 @@ int trace_capture_option(struct trace_run *r, const struct engine *e, const char
     ev->t_ns = s_to_ns(engine_now(e));
     snprintf(ev->name, sizeof ev->name, "%s", name);
     snprintf(ev->value, sizeof ev->value, "%s", value);
-    return 0;
+    return copy_kv(r, e, ev->t_ns);
 }
 
 int trace_capture_end(struct trace_run *r, const struct engine *e)

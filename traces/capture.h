@@ -15,7 +15,9 @@
 int trace_capture_begin(struct trace_run *r, const struct engine *e, const char *scenario_name,
                         const char *scenario_path);
 int trace_capture_step(struct trace_run *r, const struct engine *e);
-/* An option changed mid-run (TUI): name=value at the engine's current time. */
+/* An option changed mid-run (TUI): name=value at the engine's current time,
+ * with a KV block map snapshot (trace_capture_step takes one every
+ * TRACE_KV_INTERVAL_NS of run time). */
 int trace_capture_option(struct trace_run *r, const struct engine *e, const char *name, const char *value);
 int trace_capture_end(struct trace_run *r, const struct engine *e);
 

@@ -151,6 +151,44 @@ static cJSON *event_json(const struct trace_event *ev)
     cJSON_AddStringToObject(o, "kind", trace_event_name(ev->kind));
     cJSON_AddNumberToObject(o, "t_ns", (double)ev->t_ns);
     cJSON_AddNumberToObject(o, "req", ev->req);
+    if (ev->kind == TEV_ARRIVE) {
+        cJSON_AddNumberToObject(o, "prompt", ev->prompt_len);
+        cJSON_AddNumberToObject(o, "max_output", ev->max_output);
+    }
+    return o;
+}
+
+static bool same_block(const struct kv_block_info *a, const struct kv_block_info *b)
+{
+    return a->owner == b->owner && a->fill == b->fill && a->refs == b->refs && a->state == b->state &&
+           a->in_prefix_cache == b->in_prefix_cache;
+}
+
+/* Runs of equal blocks as [count, state, fill, refs, owner, cached] x n, flat. */
+static cJSON *kv_runs_json(const struct trace_kv *k)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < k->n_blocks;) {
+        const struct kv_block_info *b = &k->blocks[i];
+        int n = 1;
+        while (i + n < k->n_blocks && same_block(b, &k->blocks[i + n])) n++;
+        int v[6] = {n, b->state, b->fill, b->refs, b->owner, b->in_prefix_cache};
+        for (int f = 0; f < 6; f++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[f]));
+        i += n;
+    }
+    return a;
+}
+
+static cJSON *kvmap_json(const struct trace_kv *k)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "kv");
+    cJSON_AddNumberToObject(o, "t_ns", (double)k->t_ns);
+    cJSON_AddNumberToObject(o, "after_step", k->after_step);
+    cJSON_AddStringToObject(o, "kind", kv_alloc_name(k->kind));
+    cJSON_AddNumberToObject(o, "block_size", k->block_size);
+    cJSON_AddNumberToObject(o, "blocks", k->n_blocks);
+    cJSON_AddItemToObject(o, "runs", kv_runs_json(k));
     return o;
 }
 
@@ -176,8 +214,19 @@ int recorder_flush(struct recorder *w, const struct trace_run *r)
 {
     for (; !w->failed && w->steps_written < r->n_steps; w->steps_written++)
         write_line(w, step_json(&r->steps[w->steps_written], r->h.bytes_measured));
+    for (; !w->failed && w->kvs_written < r->n_kvs; w->kvs_written++)
+        write_line(w, kvmap_json(&r->kvs[w->kvs_written]));
     for (; !w->failed && w->events_written < r->n_ev; w->events_written++)
         write_line(w, event_json(&r->ev[w->events_written]));
+    return w->failed ? -1 : 0;
+}
+
+int recorder_write_batch(struct recorder *w, const struct trace_run *b)
+{
+    for (int i = 0; !w->failed && i < b->n_steps; i++, w->steps_written++)
+        write_line(w, step_json(&b->steps[i], b->h.bytes_measured));
+    for (int i = 0; !w->failed && i < b->n_kvs; i++, w->kvs_written++) write_line(w, kvmap_json(&b->kvs[i]));
+    for (int i = 0; !w->failed && i < b->n_ev; i++, w->events_written++) write_line(w, event_json(&b->ev[i]));
     return w->failed ? -1 : 0;
 }
 
@@ -185,10 +234,17 @@ int recorder_close(struct recorder *w, const struct trace_run *r, char *err, siz
 {
     if (!w->f) return -1;
     recorder_flush(w, r);
+    return recorder_finish(w, err, errlen);
+}
+
+int recorder_finish(struct recorder *w, char *err, size_t errlen)
+{
+    if (!w->f) return -1;
     cJSON *end = cJSON_CreateObject();
     cJSON_AddStringToObject(end, "type", "end");
     cJSON_AddNumberToObject(end, "steps", w->steps_written);
     cJSON_AddNumberToObject(end, "events", w->events_written);
+    cJSON_AddNumberToObject(end, "kvs", w->kvs_written);
     write_line(w, end);
     bool ok = !w->failed;
     ok = fclose(w->f) == 0 && ok;
@@ -215,6 +271,7 @@ void recorder_abort(struct recorder *w)
 #define MAX_KERNELS 10000000
 #define MAX_TIME_NS 1000000000000000LL   /* ~11.6 days */
 #define MAX_COUNT 1000000000LL
+#define MAX_KV_BLOCKS (1 << 20)
 
 struct rd {
     const char *name;
@@ -478,11 +535,68 @@ static bool read_event(struct rd *c, const cJSON *o, struct trace_run *r, bool o
             return fail(c, "kind: expected arrive, admit, first_token, finish or preempt");
         ev.kind = (enum trace_event_kind)k;
         if (!get_int(c, o, "req", 0, r->h.n_requests - 1, &ev.req)) return false;
+        if (ev.kind == TEV_ARRIVE && r->h.version >= 2 &&
+            (!get_int(c, o, "prompt", 0, MAX_COUNT, &ev.prompt_len) ||
+             !get_int(c, o, "max_output", 0, MAX_COUNT, &ev.max_output)))
+            return false;
     }
     struct trace_event *slot = trace_run_add_event(r);
     if (!slot) return fail(c, "out of memory");
     *slot = ev;
     return true;
+}
+
+/* Runs [count, state, fill, refs, owner, cached] x n covering exactly k->n_blocks blocks. */
+static bool read_kv_runs(struct rd *c, const cJSON *a, struct trace_kv *k, int n_requests)
+{
+    int n = cJSON_GetArraySize(a);
+    if (!cJSON_IsArray(a) || n % 6 != 0)
+        return fail(c, "runs: expected a flat array of [count, state, fill, refs, owner, cached] runs");
+    const double lo[6] = {1, 0, 0, 0, -1, 0}, hi[6] = {k->n_blocks, KVB_SHARED, k->block_size, MAX_COUNT,
+                                                      n_requests - 1, 1};
+    int at = 0;
+    const cJSON *v = a->child;
+    for (int r = 0; r < n / 6; r++) {
+        double f[6];
+        for (int i = 0; i < 6; i++, v = v->next)
+            if (!num_in(c, v, "runs", lo[i], hi[i], true, &f[i])) return false;
+        if (at + f[0] > k->n_blocks) return fail(c, "runs: expected counts adding up to blocks (%d)", k->n_blocks);
+        struct kv_block_info b = {(int32_t)f[4], (int32_t)f[2], (int32_t)f[3], (uint8_t)f[1], f[5] != 0};
+        for (int i = 0; i < (int)f[0]; i++) k->blocks[at++] = b;
+    }
+    if (at != k->n_blocks) return fail(c, "runs: expected counts adding up to blocks (%d), got %d", k->n_blocks, at);
+    return true;
+}
+
+static bool read_kv_fields(struct rd *c, const cJSON *o, struct trace_run *r, struct trace_kv *k)
+{
+    char kind[16];
+    int n = k->n_blocks;
+    if (!get_i64(c, o, "t_ns", 0, MAX_TIME_NS, &k->t_ns) ||
+        !get_int(c, o, "after_step", 0, r->n_steps, &k->after_step) || !get_str(c, o, "kind", kind, sizeof kind) ||
+        !get_int(c, o, "block_size", 1, 1 << 20, &k->block_size))
+        return false;
+    int kd = kv_alloc_from_name(kind);
+    if (kd < 0) return fail(c, "kind: expected paged or contiguous");
+    k->kind = (enum kv_alloc_kind)kd;
+    k->n_blocks = n;
+    if (r->n_kvs > 1 && k->t_ns < r->kvs[r->n_kvs - 2].t_ns)
+        return fail(c, "t_ns: expected kv snapshots in time order (>= the previous one's)");
+    return read_kv_runs(c, cJSON_GetObjectItemCaseSensitive(o, "runs"), k, r->h.n_requests);
+}
+
+/* A KV block map snapshot (version >= 2); a damaged one is dropped whole. */
+static bool read_kvmap(struct rd *c, const cJSON *o, struct trace_run *r)
+{
+    int n;
+    if (r->h.version < 2) return fail(c, "type: \"kv\" lines need version 2 or later (header says %d)", r->h.version);
+    if (!get_int(c, o, "blocks", 1, MAX_KV_BLOCKS, &n)) return false;
+    struct trace_kv *k = trace_run_add_kv(r, n);
+    if (!k) return fail(c, "kv: out of memory");
+    if (read_kv_fields(c, o, r, k)) return true;
+    free(k->blocks);
+    r->n_kvs--;
+    return false;
 }
 
 /* One body line. Returns 1 for the end line, 0 for others, -1 on damage. */
@@ -494,6 +608,7 @@ static int read_body_line(struct rd *c, const cJSON *o, struct trace_run *r)
     if (!strcmp(type, "step")) return read_step(c, o, r) ? 0 : -1;
     if (!strcmp(type, "event")) return read_event(c, o, r, false) ? 0 : -1;
     if (!strcmp(type, "option")) return read_event(c, o, r, true) ? 0 : -1;
+    if (!strcmp(type, "kv")) return read_kvmap(c, o, r) ? 0 : -1;
     if (!strcmp(type, "end")) {
         int steps, events;
         if (!get_int(c, o, "steps", 0, INT32_MAX, &steps) || !get_int(c, o, "events", 0, INT32_MAX, &events))
@@ -501,9 +616,14 @@ static int read_body_line(struct rd *c, const cJSON *o, struct trace_run *r)
         if (steps != r->n_steps || events != r->n_ev)
             return fail(c, "end: expected %d steps and %d events, read %d and %d", steps, events, r->n_steps,
                         r->n_ev), -1;
+        if (r->h.version >= 2) {
+            int kvs;
+            if (!get_int(c, o, "kvs", 0, INT32_MAX, &kvs)) return -1;
+            if (kvs != r->n_kvs) return fail(c, "end: expected %d kv snapshots, read %d", kvs, r->n_kvs), -1;
+        }
         return 1;
     }
-    return fail(c, "type: expected step, event, option or end, got \"%s\"", type), -1;
+    return fail(c, "type: expected step, event, option, kv or end, got \"%s\"", type), -1;
 }
 
 int recorder_read_buffer(const char *name, const char *buf, size_t len, struct trace_run *r, char *err,

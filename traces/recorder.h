@@ -8,8 +8,15 @@
  *           and when kept (trace_run.h policy) kernel records
  *           [name, class, layer, t_ns, dur_ns, shape0..3, flops, dram_bytes, chip_bytes]
  *   event   request events: kind (arrive, admit, first_token, finish, preempt), t_ns, req
+ *   event   (v2) arrive events add prompt and max_output (tokens)
  *   option  a mid-run option change: t_ns, name, value
- *   end     steps and events written: its absence means the file was cut short
+ *   kv      (v2) the KV block map: t_ns, after_step (steps before it), kind,
+ *           block_size, blocks, and runs: a flat array of 6-tuples
+ *           [count, state, fill, refs, owner, in_prefix_cache] covering the
+ *           blocks in order (consecutive equal blocks form one run). At most
+ *           4 per second of run time plus one at every option change.
+ *   end     steps, events (and v2: kvs) written: its absence means the file was cut short
+ * Version 1 files (no kv lines) still load: trace_run.n_kvs is 0.
  * The writer streams to F.tmp and renames it to F on recorder_close: never a
  * half-written recording.
  *
@@ -26,7 +33,7 @@
 struct recorder {
     FILE *f;
     char path[1024], tmp[1040];
-    int steps_written, events_written;
+    int steps_written, events_written, kvs_written;
     bool failed;
 };
 
@@ -37,6 +44,13 @@ int  recorder_flush(struct recorder *w, const struct trace_run *r);
 /* Flush, write the end line, close and rename F.tmp → F. 0 ok; -1 with a
  * message (nothing left at F or F.tmp). */
 int  recorder_close(struct recorder *w, const struct trace_run *r, char *err, size_t errlen);
+/* The other way to feed a recorder (a capture handed over in pieces, e.g.
+ * from an engine thread): write every step, snapshot and event of `batch`
+ * (its steps_base must equal the steps written so far). Do not mix with
+ * recorder_flush on one recorder. 0 ok; -1 write error. */
+int  recorder_write_batch(struct recorder *w, const struct trace_run *batch);
+/* End line, close, rename (after recorder_write_batch). Same result as recorder_close. */
+int  recorder_finish(struct recorder *w, char *err, size_t errlen);
 /* Drop the temp file (a failed run). */
 void recorder_abort(struct recorder *w);
 

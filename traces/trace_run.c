@@ -26,14 +26,24 @@ void trace_run_init(struct trace_run *r)
     memset(r, 0, sizeof *r);
     r->h.version = TRACE_FORMAT_VERSION;
     r->last_detail_ns = -TRACE_DETAIL_INTERVAL_NS;
+    r->last_kv_ns = -TRACE_KV_INTERVAL_NS;
 }
 
-void trace_run_free(struct trace_run *r)
+void trace_run_clear_body(struct trace_run *r)
 {
     for (int i = 0; i < r->n_steps; i++) {
         free(r->steps[i].items);
         free(r->steps[i].kernels);
     }
+    for (int i = 0; i < r->n_kvs; i++) free(r->kvs[i].blocks);
+    r->steps_base += r->n_steps;
+    r->n_steps = r->n_ev = r->n_kvs = 0;
+}
+
+void trace_run_free(struct trace_run *r)
+{
+    trace_run_clear_body(r);
+    free(r->kvs);
     free(r->steps);
     free(r->ev);
     free(r->seen);
@@ -69,6 +79,22 @@ struct trace_event *trace_run_add_event(struct trace_run *r)
     return e;
 }
 
+struct trace_kv *trace_run_add_kv(struct trace_run *r, int n_blocks)
+{
+    struct kv_block_info *b = calloc((size_t)n_blocks + 1, sizeof *b);
+    struct trace_kv *k = b ? grow_one((void **)&r->kvs, r->n_kvs, &r->cap_kvs, sizeof *k) : NULL;
+    if (!k) { free(b); return NULL; }
+    r->n_kvs++;
+    k->blocks = b;
+    k->n_blocks = n_blocks;
+    return k;
+}
+
+bool trace_run_wants_kv(const struct trace_run *r, int64_t t_ns)
+{
+    return t_ns - r->last_kv_ns >= TRACE_KV_INTERVAL_NS;
+}
+
 bool trace_run_wants_detail(const struct trace_run *r, int64_t t_ns, int n)
 {
     if (r->kept_kernels + n <= TRACE_KEEP_ALL_KERNELS) return true;
@@ -85,4 +111,25 @@ int64_t trace_run_end_ns(const struct trace_run *r)
     for (int i = 0; i < r->n_ev; i++)
         if (r->ev[i].t_ns > end) end = r->ev[i].t_ns;
     return end;
+}
+
+#define SWAP(T, a, b) do { T t_ = (a); (a) = (b); (b) = t_; } while (0)
+
+bool trace_run_move_body(struct trace_run *dst, struct trace_run *src)
+{
+    if (dst->n_steps || dst->n_ev || dst->n_kvs) return false;
+    SWAP(struct trace_step *, dst->steps, src->steps);
+    SWAP(int, dst->cap_steps, src->cap_steps);
+    SWAP(struct trace_event *, dst->ev, src->ev);
+    SWAP(int, dst->cap_ev, src->cap_ev);
+    SWAP(struct trace_kv *, dst->kvs, src->kvs);
+    SWAP(int, dst->cap_kvs, src->cap_kvs);
+    dst->n_steps = src->n_steps;
+    dst->n_ev = src->n_ev;
+    dst->n_kvs = src->n_kvs;
+    dst->h = src->h;
+    dst->steps_base = src->steps_base;
+    src->steps_base += src->n_steps;
+    src->n_steps = src->n_ev = src->n_kvs = 0;
+    return true;
 }

@@ -23,9 +23,14 @@
 #include <stdint.h>
 
 #define TRACE_FORMAT_NAME "infertop-recording"
-#define TRACE_FORMAT_VERSION 1
+/* 1: header, step, event, option, end.  2 adds "kv" lines (block map
+ * snapshots) and prompt/max_output on arrive events; the reader takes both. */
+#define TRACE_FORMAT_VERSION 2
 #define TRACE_KEEP_ALL_KERNELS 200000
 #define TRACE_DETAIL_INTERVAL_NS 100000000LL   /* 10 detailed steps per second after that */
+/* KV block map snapshots: at most one per TRACE_KV_INTERVAL_NS of run time
+ * (4 per second), plus one at every option change. */
+#define TRACE_KV_INTERVAL_NS 250000000LL
 
 struct trace_kernel {
     char name[24];
@@ -55,6 +60,18 @@ struct trace_event {
     int64_t t_ns;
     int req;                   /* request id (-1 for option changes) */
     char name[32], value[64];  /* option changes */
+    int prompt_len, max_output;/* arrive events (version >= 2; 0 when not recorded) */
+};
+
+/* The KV block map at one moment: after step `after_step` steps of the run
+ * (steps[after_step - 1] is the last one it reflects). */
+struct trace_kv {
+    int64_t t_ns;
+    int after_step;
+    enum kv_alloc_kind kind;
+    int block_size;
+    int n_blocks;
+    struct kv_block_info *blocks;   /* [n_blocks] */
 };
 
 struct trace_header {
@@ -74,7 +91,10 @@ struct trace_run {
     int n_steps, cap_steps;
     struct trace_event *ev;
     int n_ev, cap_ev;
-    int64_t kept_kernels, last_detail_ns;
+    struct trace_kv *kvs;      /* in time order */
+    int n_kvs, cap_kvs;
+    int steps_base;            /* steps handed off by trace_run_clear_body before these */
+    int64_t kept_kernels, last_detail_ns, last_kv_ns;
     /* live capture only: per request what has been reported */
     struct trace_req_seen *seen;
 };
@@ -87,6 +107,18 @@ void trace_run_free(struct trace_run *r);
 /* Append an empty step / event; NULL when out of memory. */
 struct trace_step *trace_run_add_step(struct trace_run *r);
 struct trace_event *trace_run_add_event(struct trace_run *r);
+/* Append a KV snapshot with room for n_blocks blocks (zeroed); NULL when out of memory. */
+struct trace_kv *trace_run_add_kv(struct trace_run *r, int n_blocks);
+/* Should a step at t_ns take a KV snapshot (policy above)? */
+bool trace_run_wants_kv(const struct trace_run *r, int64_t t_ns);
+/* Free the steps, events and snapshots of r and empty them, keeping the
+ * header and the capture's bookkeeping (a batch handed to a writer). */
+void trace_run_clear_body(struct trace_run *r);
+/* Hand src's steps, events and snapshots to dst when dst's body is empty
+ * (an O(1) swap of the arrays, no allocation): src is left empty with
+ * steps_base advanced, dst gets src's header and steps_base. false (nothing
+ * moved) when dst still holds some. */
+bool trace_run_move_body(struct trace_run *dst, struct trace_run *src);
 /* Should a step starting at t_ns with n kernel records keep them (policy above)? */
 bool trace_run_wants_detail(const struct trace_run *r, int64_t t_ns, int n);
 /* End of the run: the latest time any step or event reaches. */

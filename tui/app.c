@@ -3,7 +3,9 @@
  * time left in the tick (nvtop's timeout()/getch), so keys act at once
  * while the data refreshes at a fixed rate. */
 #include "tui/app.h"
+#include "tui/live_record.h"
 #include "tui/panel.h"
+#include "tui/replay_source.h"
 #include "tui/term.h"
 
 #include <stdio.h>
@@ -18,6 +20,8 @@ static const panel_draw_fn DRAW[P_COUNT] = {
 
 struct app {
     struct runner *r;
+    struct replay *rp;           /* replay source (r is NULL then) */
+    struct live_record *rec;
     struct tui_data d;
     struct ui_state ui;
     struct layout lay;
@@ -86,7 +90,7 @@ static void draw_help(struct app *a)
 {
     int rows, cols;
     getmaxyx(stdscr, rows, cols);
-    int h = panel_help_lines() + 2, w = cols - 4 < 120 ? cols - 4 : 120;
+    int h = panel_help_lines(a->ui.key_mode) + 2, w = cols - 4 < 120 ? cols - 4 : 120;
     if (h > rows - 2) h = rows - 2;
     if (!a->help) a->help = newwin(h, w, (rows - h) / 2, (cols - w) / 2);
     if (!a->help) return;
@@ -159,6 +163,29 @@ static void send_cmd(struct app *a, enum runner_cmd_kind kind)
     runner_send(a->r, &c);
 }
 
+/* Replay-only actions: the clock moves now; the next collect redraws. */
+static void replay_action(struct app *a, enum ui_action act)
+{
+    struct replay *p = a->rp;
+    char msg[64];
+    switch (act) {
+    case ACT_PAUSE: replay_toggle_pause(p); set_status(a, p->paused ? "pause" : "play"); return;
+    case ACT_STEP: replay_step(p); set_status(a, "single step"); return;
+    case ACT_BACK_STEPS: replay_seek_steps(p, -REPLAY_SEEK_STEPS); set_status(a, "seek -100 steps"); return;
+    case ACT_FWD_STEPS: replay_seek_steps(p, REPLAY_SEEK_STEPS); set_status(a, "seek +100 steps"); return;
+    case ACT_BACK_TIME: replay_seek_time(p, -REPLAY_SEEK_S); set_status(a, "seek -10 s"); return;
+    case ACT_FWD_TIME: replay_seek_time(p, REPLAY_SEEK_S); set_status(a, "seek +10 s"); return;
+    case ACT_START: replay_seek_start(p); set_status(a, "seek to the start"); return;
+    case ACT_END: replay_seek_end(p); set_status(a, "seek to the end"); return;
+    case ACT_FASTER: case ACT_SLOWER:
+        replay_change_speed(p, act == ACT_FASTER ? 1 : -1);
+        snprintf(msg, sizeof msg, "speed x%g", p->speed);
+        set_status(a, msg);
+        return;
+    default: return;
+    }
+}
+
 /* Body panels shown now, in focus order. */
 static void focus_next(struct app *a)
 {
@@ -173,7 +200,7 @@ static void scroll_reqs(struct app *a, int delta)
     if (a->ui.help) {
         a->ui.help_scroll += delta > 0 ? 1 : -1;
         if (a->ui.help_scroll < 0) a->ui.help_scroll = 0;
-        if (a->ui.help_scroll > panel_help_lines()) a->ui.help_scroll = panel_help_lines();
+        if (a->ui.help_scroll > panel_help_lines(a->ui.key_mode)) a->ui.help_scroll = panel_help_lines(a->ui.key_mode);
         return;
     }
     a->ui.reqs_scroll += delta;     /* clamped by the panel when drawn */
@@ -182,6 +209,10 @@ static void scroll_reqs(struct app *a, int delta)
 static void run_action(struct app *a, enum ui_action act)
 {
     int page = rect_visible(a->lay.r[P_REQS]) ? a->lay.r[P_REQS].h - 3 : 10;
+    if (a->rp && (act == ACT_PAUSE || act == ACT_STEP || act >= ACT_BACK_STEPS)) {
+        replay_action(a, act);
+        return;
+    }
     switch (act) {
     case ACT_QUIT: a->quit = true; break;
     case ACT_PAUSE: send_cmd(a, RCMD_TOGGLE_PAUSE); set_status(a, a->d.st->paused ? "resume" : "pause"); break;
@@ -234,7 +265,7 @@ static void handle_key(struct app *a, int ch)
         a->ui.help = false;              /* any other key closes help */
         return;
     }
-    const struct key_binding *k = keys_find(ch);
+    const struct key_binding *k = keys_find_in(ch, a->ui.key_mode);
     if (!k) return;
     if (k->kind == KK_ACTION) run_action(a, k->action);
     else toggle_option(a, k);
@@ -247,7 +278,10 @@ int app_run(struct runner *r, const struct app_config *cfg)
     struct app a;
     memset(&a, 0, sizeof a);
     a.r = r;
+    a.rp = cfg->replay;
+    a.rec = cfg->rec;
     a.ui.focus = P_KV;
+    a.ui.key_mode = a.rp ? KM_REPLAY : KM_LIVE;
     if (data_init(&a.d) < 0) { fprintf(stderr, "infertop: tui: out of memory\n"); return 1; }
     a.d.info = *cfg->info;
     if (term_start(cfg->mono, cfg->ascii) < 0) { data_free(&a.d); return 1; }
@@ -257,7 +291,9 @@ int app_run(struct runner *r, const struct app_config *cfg)
     a.resized = true;
     while (!a.quit && !term_quit_requested()) {
         double t0 = clock_s(CLOCK_MONOTONIC);
-        data_collect(&a.d, r);
+        if (a.rp) replay_collect(&a.d, a.rp, t0);
+        else data_collect(&a.d, r);
+        if (a.rec) live_record_pump(a.rec, &a.d);
         draw_frame(&a);
         account_frame(&a, t0);
         double left = tick - (clock_s(CLOCK_MONOTONIC) - t0);

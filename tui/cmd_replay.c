@@ -1,16 +1,21 @@
 /* tui/cmd_replay.c — `infertop replay F [--export F.json|F.nvtxt]`.
  *
- * Without --export: one summary line of the recording. With it: the same
+ * On a terminal without --export: the recording plays in the TUI
+ * (tui/replay_source.c feeds the same panels as a live run). Otherwise,
+ * without --export: one summary line of the recording. With it: the same
  * Chrome trace or NVTXT a live `bench --trace/--nvtxt` writes (NVTXT with
  * TimeBase = Manual: times since the engine started). A damaged recording
  * plays up to the damage: what came before it is summarized/exported, the
  * damage is reported as "F:LINE: what was expected", and the exit code is 2. */
+#include "tui/app.h"
 #include "tui/cli.h"
+#include "tui/replay_source.h"
 #include "traces/export.h"
 #include "traces/recorder.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -33,6 +38,39 @@ static void print_summary(const char *path, const struct trace_run *r)
            r->h.n_requests, detailed);
 }
 
+static void replay_info(const struct trace_header *h, struct tui_info *in)
+{
+    memset(in, 0, sizeof *in);
+    snprintf(in->model, sizeof in->model, "%s", h->model);
+    snprintf(in->model_name, sizeof in->model_name, "%.63s", h->model);
+    snprintf(in->device, sizeof in->device, "%.20s (%.90s)%s", h->device, h->device_name,
+             h->simulated ? " SIMULATED" : "");
+    snprintf(in->device_reason, sizeof in->device_reason, "%s", h->device_reason);
+    snprintf(in->scenario, sizeof in->scenario, "%s", h->scenario[0] ? h->scenario : "-");
+    in->modeled_bytes = !h->bytes_measured;
+}
+
+/* The recording in the TUI; after it, a damaged file's damage on stderr (exit 2). */
+static int replay_tui(const char *path)
+{
+    static struct replay p;          /* the run's steps are on the heap; the struct is small but keep it off the stack */
+    char err[512];
+    if (replay_open(&p, path, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        return EXIT_BAD_INPUT;
+    }
+    struct tui_info info;
+    replay_info(&p.run.h, &info);
+    struct app_config cfg = {.info = &info, .fps = 15, .replay = &p};
+    int rc = app_run(NULL, &cfg);
+    if (rc == 0 && p.damage[0]) {
+        cli_error("%s; played the %d steps and %d events before it", p.damage, p.run.n_steps, p.run.n_ev);
+        rc = EXIT_BAD_INPUT;
+    }
+    replay_free(&p);
+    return rc;
+}
+
 int cmd_replay(struct cli_args *a)
 {
     char err[512], xerr[512];
@@ -45,6 +83,7 @@ int cmd_replay(struct cli_args *a)
         cli_error("--export %s: expected a file name ending in .json (Chrome trace) or .nvtxt (NVTXT)", out);
         return EXIT_BAD_INPUT;
     }
+    if (!out && isatty(0) && isatty(1)) return replay_tui(path);
     struct trace_run r;
     int rc = recorder_read(path, &r, err, sizeof err);
     if (rc < 0) {

@@ -6,6 +6,7 @@
 #include "tui/app.h"
 #include "tui/cli.h"
 #include "tui/keys.h"
+#include "tui/live_record.h"
 #include "tui/session.h"
 #include "tui/setup.h"
 
@@ -62,17 +63,34 @@ int cmd_tui(struct cli_args *a)
         if (rc) { session_close(&S); return rc; }
     }
     struct runner_config rc_cfg = {.opt = b.opt, .model = &S.model, .be = S.be, .sc = b.sc, .capacity_req_s = cap};
+    static struct live_record lr;     /* large (three trace_runs + a recorder): not on the stack */
+    if (a->record) {
+        if (live_record_init(&lr, a->record, b.sc.name, b.sc.path) < 0) {
+            cli_error("--record %s: out of memory", a->record);
+            session_close(&S);
+            return 1;
+        }
+        live_record_hooks(&lr, &rc_cfg);
+    }
     struct runner *r;
     if (runner_start(&r, &rc_cfg, err, sizeof err) < 0) {
         cli_error("%s", err);
+        if (a->record) live_record_free(&lr);
         session_close(&S);
         return 1;
     }
     struct tui_info info;
     fill_info(&info, &S, &b);
-    struct app_config cfg = {.info = &info, .fps = 15, .mono = false, .ascii = false};
+    struct app_config cfg = {.info = &info, .fps = 15, .mono = false, .ascii = false, .rec = a->record ? &lr : NULL};
     int rc = app_run(r, &cfg);
     runner_stop(r);
+    if (a->record) {
+        if (live_record_finish(&lr, err, sizeof err) < 0) {
+            cli_error("%s", err);
+            rc = rc ? rc : 1;
+        }
+        live_record_free(&lr);
+    }
     session_close(&S);
     return rc;
 }

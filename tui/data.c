@@ -43,7 +43,14 @@ void data_push_log(struct tui_data *d, const char *line)
     d->log_n++;
 }
 
-static void add_marker(struct tui_data *d, uint64_t step)
+void data_reset_history(struct tui_data *d)
+{
+    d->hist_n = 0;
+    d->n_markers = 0;
+    d->rate_n = 0;
+}
+
+void data_add_marker(struct tui_data *d, uint64_t step)
 {
     d->markers[d->n_markers % DATA_MARKERS] = step;
     d->n_markers++;
@@ -87,7 +94,7 @@ void data_set_state(struct tui_data *d, const struct runner_state *st)
         d->last_epoch = st->epoch;
     }
     if (st->config_step != d->last_config_step) {   /* an option change or reset applied */
-        add_marker(d, st->config_step);
+        data_add_marker(d, st->config_step);
         d->last_config_step = st->config_step;
     }
     d->last_epoch = st->epoch;

@@ -30,6 +30,16 @@ struct tui_info {
 
 struct rate_sample { double t; long tokens; uint64_t epoch; };
 
+/* What the header shows about a replay (tui/replay_source.c fills it). */
+struct tui_replay_view {
+    bool on;
+    char file[256];
+    int pos, total;              /* steps played / in the recording */
+    double t_s, end_s, speed;
+    bool at_end;
+    char damage[256];            /* "F:LINE: what was expected", "" when complete */
+};
+
 struct tui_data {
     struct tui_info info;
     struct runner_state *st;     /* latest state (heap: ~1 MB) */
@@ -47,6 +57,9 @@ struct tui_data {
     double out_tok_s_now, out_tok_s_avg;
     double opt_changed_at[64];   /* elapsed_s when each option last changed (highlight) */
     struct options prev_opt;
+    struct tui_replay_view replay;
+    char recording[300];         /* live: "REC F" while --record writes F; "" otherwise */
+    char kv_note[64];            /* shown instead of the block map when set ("block map not recorded") */
     /* the TUI thread's own cost */
     double frame_ms, frame_ms_max, cpu_pct;
 };
@@ -62,6 +75,12 @@ void data_collect(struct tui_data *d, struct runner *r);
 void data_push_step(struct tui_data *d, const struct step_record *s);
 void data_push_log(struct tui_data *d, const char *line);
 void data_set_state(struct tui_data *d, const struct runner_state *st);
+
+/* Forget the step history, markers and rate samples (a replay that seeks
+ * rebuilds them); the log stays. */
+void data_reset_history(struct tui_data *d);
+/* A graph marker at step index `step` (an option change applied there). */
+void data_add_marker(struct tui_data *d, uint64_t step);
 
 /* k-th most recent step record (k = 0: newest), NULL when not kept. */
 const struct step_record *data_step_back(const struct tui_data *d, int k);

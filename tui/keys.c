@@ -5,13 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPTION(k, nm, lbl, opt, cyc, foot) {k, nm, lbl, KK_CYCLE, opt, cyc, 0, ACT_NONE, NULL, foot}
-#define SCALE(k, nm, lbl, opt, f, foot)   {k, nm, lbl, KK_SCALE, opt, NULL, f, ACT_NONE, NULL, foot}
-#define ACTION(k, nm, lbl, act, help, foot) {k, nm, lbl, KK_ACTION, NULL, NULL, 0, act, help, foot}
+#define OPTION(k, nm, lbl, opt, cyc, foot) {k, nm, lbl, KK_CYCLE, opt, cyc, 0, ACT_NONE, NULL, foot, KM_LIVE}
+#define SCALE(k, nm, lbl, opt, f, foot)   {k, nm, lbl, KK_SCALE, opt, NULL, f, ACT_NONE, NULL, foot, KM_LIVE}
+#define ACTION(k, nm, lbl, act, help, foot) {k, nm, lbl, KK_ACTION, NULL, NULL, 0, act, help, foot, KM_BOTH}
+#define LIVE_ACTION(k, nm, lbl, act, help, foot) {k, nm, lbl, KK_ACTION, NULL, NULL, 0, act, help, foot, KM_LIVE}
+#define REPLAY(k, nm, lbl, act, help, foot) {k, nm, lbl, KK_ACTION, NULL, NULL, 0, act, help, foot, KM_REPLAY}
 
 static const struct key_binding KEYS[] = {
-    ACTION(' ', "space", "pause", ACT_PAUSE, "pause / resume the engine (at a step boundary)", 1),
-    ACTION('n', "n", "step", ACT_STEP, "run one engine step, then stay paused", 2),
+    ACTION(' ', "space", "pause", ACT_PAUSE, "pause / resume the engine (at a step boundary) or the replay", 1),
+    ACTION('n', "n", "step", ACT_STEP, "run (replay: show) one engine step, then stay paused", 2),
+    REPLAY(KEY_LEFT, "Left", "-100 steps", ACT_BACK_STEPS, "seek back 100 steps", 3),
+    REPLAY(KEY_RIGHT, "Right", "+100 steps", ACT_FWD_STEPS, "seek forward 100 steps", 4),
+    REPLAY(KEY_SLEFT, "S-Left", "-10s", ACT_BACK_TIME, "seek back 10 s of run time", 0),
+    REPLAY(KEY_SRIGHT, "S-Right", "+10s", ACT_FWD_TIME, "seek forward 10 s of run time", 0),
+    REPLAY(KEY_HOME, "Home", "start", ACT_START, "seek to the start of the recording", 5),
+    REPLAY(KEY_END, "End", "end", ACT_END, "seek to the end of the recording (where it stopped, if damaged)", 6),
+    REPLAY('+', "+", "faster", ACT_FASTER, "play faster (x2, up to x16)", 7),
+    REPLAY('-', "-", "slower", ACT_SLOWER, "play slower (/2, down to x0.25)", 8),
     OPTION('b', "b", "batching", "batching", NULL, 3),
     OPTION('k', "k", "kv", "kv", NULL, 4),
     OPTION('a', "a", "attn", "attn", NULL, 5),
@@ -22,7 +32,7 @@ static const struct key_binding KEYS[] = {
     OPTION('t', "t", "temp", "temperature", "0|0.7|1", 0),
     SCALE('+', "+", "rate x2", "rate_scale", 2.0, 6),
     SCALE('-', "-", "rate /2", "rate_scale", 0.5, 7),
-    ACTION('r', "r", "reset", ACT_RESET, "restart the scenario from its first request", 0),
+    LIVE_ACTION('r', "r", "reset", ACT_RESET, "restart the scenario from its first request", 0),
     ACTION('\t', "Tab", "focus", ACT_FOCUS, "focus the next panel", 0),
     ACTION('z', "z", "zoom", ACT_ZOOM, "zoom the focused panel to the whole body (again: back)", 11),
     ACTION('v', "v", "view", ACT_VIEW, "cycle views: overview, memory (KV + requests), timing (graphs)", 12),
@@ -42,11 +52,16 @@ const struct key_binding *keys_table(int *n)
     return KEYS;
 }
 
-const struct key_binding *keys_find(int key)
+const struct key_binding *keys_find_in(int key, unsigned mode)
 {
     for (int i = 0; i < N_KEYS; i++)
-        if (KEYS[i].key == key) return &KEYS[i];
+        if (KEYS[i].key == key && (KEYS[i].modes & mode)) return &KEYS[i];
     return NULL;
+}
+
+const struct key_binding *keys_find(int key)
+{
+    return keys_find_in(key, KM_LIVE);
 }
 
 /* The values an option key cycles through, "a|b|c". */
@@ -96,8 +111,9 @@ int keys_next_value(const struct key_binding *k, const struct options *cur, char
 
 void keys_describe(const struct key_binding *k, char *out, size_t n)
 {
+    const char *only = k->modes == KM_LIVE ? "live: " : k->modes == KM_REPLAY ? "replay: " : "";
     if (k->kind == KK_ACTION) {
-        snprintf(out, n, "%s", k->help);
+        snprintf(out, n, "%s%s", only, k->help);
         return;
     }
     int id = option_find(k->option);
@@ -105,9 +121,9 @@ void keys_describe(const struct key_binding *k, char *out, size_t n)
     if (!def) { snprintf(out, n, "%s: unknown option", k->option); return; }
     const char *when = def->live ? "live, at the next step" : "restarts the scenario";
     if (k->kind == KK_SCALE)
-        snprintf(out, n, "%s x%g: %s (%s)", k->option, k->factor, def->help, when);
+        snprintf(out, n, "%s%s x%g: %s (%s)", only, k->option, k->factor, def->help, when);
     else
-        snprintf(out, n, "cycle %s %s: %s (%s)", k->option, cycle_of(k, def), def->help, when);
+        snprintf(out, n, "%scycle %s %s: %s (%s)", only, k->option, cycle_of(k, def), def->help, when);
 }
 
 void keys_print_markdown(FILE *out)

@@ -18,7 +18,12 @@ enum key_kind {
 enum ui_action {
     ACT_NONE, ACT_QUIT, ACT_PAUSE, ACT_STEP, ACT_RESET, ACT_HELP, ACT_FOCUS, ACT_ZOOM, ACT_VIEW,
     ACT_SORT, ACT_UP, ACT_DOWN, ACT_PGUP, ACT_PGDN,
+    /* replay only */
+    ACT_BACK_STEPS, ACT_FWD_STEPS, ACT_BACK_TIME, ACT_FWD_TIME, ACT_START, ACT_END, ACT_FASTER, ACT_SLOWER,
 };
+
+/* Where a key acts: the live view, a replay, or both. */
+enum key_mode { KM_LIVE = 1, KM_REPLAY = 2, KM_BOTH = 3 };
 
 struct key_binding {
     int key;                  /* curses key code */
@@ -31,17 +36,21 @@ struct key_binding {
     enum ui_action action;    /* KK_ACTION */
     const char *help;         /* what it does (options add the registry's help) */
     int footer;               /* footer order (1 first); 0 = help screen only */
+    unsigned modes;           /* enum key_mode bits */
 };
 
 /* The table and its length. */
 const struct key_binding *keys_table(int *n);
-/* The binding for a key code, or NULL. */
+/* The live view's binding for a key code, or NULL. */
 const struct key_binding *keys_find(int key);
+/* The binding for a key code in a mode (KM_LIVE or KM_REPLAY), or NULL. */
+const struct key_binding *keys_find_in(int key, unsigned mode);
 /* Value an option binding sets next, given the current options: the entry
  * after the current one in its cycle (the first when the current value is
  * not in it), or current x factor. 0 ok, -1 when the option is unknown. */
 int keys_next_value(const struct key_binding *k, const struct options *cur, char *out, size_t n);
-/* One help line: "cycle attn naive|flash: <registry help> [live]". */
+/* One help line: "cycle attn naive|flash: <registry help> [live]"; keys of
+ * one mode only start with "live: " or "replay: ". */
 void keys_describe(const struct key_binding *k, char *out, size_t n);
 /* The table as Markdown (README, `infertop keys`). */
 void keys_print_markdown(FILE *out);

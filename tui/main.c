@@ -14,7 +14,7 @@ struct command {
 
 static const struct command COMMANDS[] = {
     {"tui", cmd_tui,
-     "[--scenario F] [--model M] [--set k=v ...]",
+     "[--scenario F] [--model M] [--set k=v ...] [--record F]",
      "live view (default with no command on a terminal)"},
     {"generate", cmd_generate,
      "--model M --prompt TEXT [-n N] [--chat] [--set k=v ...]",
@@ -28,7 +28,7 @@ static const struct command COMMANDS[] = {
      "two configs, same requests, B/A"},
     {"replay", cmd_replay,
      "F [--export F.json|F.nvtxt]",
-     "summarize a recording, or export it as a trace"},
+     "play a recording in the TUI (summary line without a terminal), or export it as a trace"},
     {"options", cmd_options,
      "",
      "every option: type, values, default, help"},

@@ -31,6 +31,7 @@ struct ui_state {
     int reqs_scroll;
     char status[160];         /* last action, shown in the header */
     double status_at;         /* elapsed_s when set */
+    unsigned key_mode;        /* KM_LIVE or KM_REPLAY: which keys act and show in the footer */
     struct click_region clicks[UI_MAX_CLICKS];
     int n_clicks;
 };
@@ -47,8 +48,9 @@ void panel_log_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui);
 void panel_footer_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui);
 void panel_help_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui);
 
-/* Lines of help text (the help screen scrolls when they do not fit). */
-int panel_help_lines(void);
+/* Lines of help text in a key mode (0 = KM_LIVE): the help lists the keys
+ * that act there (the help screen scrolls when they do not fit). */
+int panel_help_lines(unsigned mode);
 /* Rows the header needs at this width (every option's value must fit). */
 int panel_header_rows(const struct tui_data *d, int cols);
 

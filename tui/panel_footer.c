@@ -1,6 +1,6 @@
 /* tui/panel_footer.c — the footer bar, generated from the key table: keys
- * in footer order, help and quit always at the right end; every entry is
- * clickable. */
+ * of the current mode (live or replay) in footer order, help and quit always
+ * at the right end; every entry is clickable. */
 #include "tui/panel.h"
 
 #include <stdio.h>
@@ -24,13 +24,17 @@ static int draw_entry(WINDOW *w, int x, const struct key_binding *k, struct ui_s
     return x;
 }
 
-/* The next entry by footer order after `prev_order`, or NULL. */
+static unsigned g_mode;      /* the footer's key mode while drawing */
+
+/* The next entry of the current mode by footer order after `prev_order`, or NULL. */
 static const struct key_binding *next_in_order(int prev_order, int below)
 {
     int n;
     const struct key_binding *t = keys_table(&n), *best = NULL;
     for (int i = 0; i < n; i++)
-        if (t[i].footer > prev_order && t[i].footer < below && (!best || t[i].footer < best->footer)) best = &t[i];
+        if ((t[i].modes & g_mode) && t[i].footer > prev_order && t[i].footer < below &&
+            (!best || t[i].footer < best->footer))
+            best = &t[i];
     return best;
 }
 
@@ -41,6 +45,7 @@ void panel_footer_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui)
     getmaxyx(w, h, wd);
     (void)h;
     werase(w);
+    g_mode = ui->key_mode ? ui->key_mode : KM_LIVE;
     int fixed_w = 0;
     for (const struct key_binding *k = next_in_order(FOOTER_FIXED - 1, 1000); k; k = next_in_order(k->footer, 1000))
         fixed_w += entry_width(k);

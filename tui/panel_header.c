@@ -32,6 +32,17 @@ int panel_header_rows(const struct tui_data *d, int cols)
 static void draw_identity(WINDOW *w, const struct tui_data *d)
 {
     const struct tui_info *in = &d->info;
+    if (d->replay.on) {          /* a recording names its model and device, not their sizes */
+        int x = put_text(w, 0, 0, ROLE_TITLE, "infertop REPLAY ");
+        x = put_fmt(w, 0, x, ROLE_VALUE, "%s", d->replay.file);
+        x = put_text(w, 0, x, ROLE_DIM, " | model ");
+        x = put_fmt(w, 0, x, ROLE_VALUE, "%s", in->model);
+        x = put_text(w, 0, x, ROLE_DIM, " | ");
+        x = put_fmt(w, 0, x, ROLE_VALUE, "%s", in->device);
+        x = put_text(w, 0, x, ROLE_DIM, " | scenario ");
+        put_fmt(w, 0, x, ROLE_VALUE, "%s", in->scenario);
+        return;
+    }
     int x = put_text(w, 0, 0, ROLE_TITLE, "infertop ");
     x = put_fmt(w, 0, x, ROLE_VALUE, "%s", in->model_name);
     x = put_fmt(w, 0, x, ROLE_NORMAL, " %.1fM params %s", in->params / 1e6, in->wformat);
@@ -41,10 +52,32 @@ static void draw_identity(WINDOW *w, const struct tui_data *d)
     put_fmt(w, 0, x, ROLE_VALUE, "%s", in->scenario);
 }
 
+/* Replay: position, clock, speed; where a damaged recording stops. */
+static int draw_replay_status(WINDOW *w, const struct tui_data *d)
+{
+    const struct tui_replay_view *v = &d->replay;
+    int x = put_text(w, 1, 0, ROLE_MARKER, " REPLAY ");
+    x = put_text(w, 1, x + 1, v->at_end ? ROLE_WARN : d->st->paused ? ROLE_PAUSED : ROLE_GOOD,
+                 v->at_end ? " END " : d->st->paused ? " PAUSED " : " PLAYING ");
+    return put_fmt(w, 1, x, ROLE_NORMAL, " %.2f/%.2fs  step %d/%d  x%g  ", v->t_s, v->end_s, v->pos, v->total,
+                   v->speed);
+}
+
 static void draw_status(WINDOW *w, const struct tui_data *d, const struct ui_state *ui)
 {
     const struct runner_state *st = d->st;
+    if (d->replay.on) {
+        int x = draw_replay_status(w, d);
+        x = put_text(w, 1, x, ROLE_LABEL, "out ");
+        x = put_fmt(w, 1, x, ROLE_VALUE, "%.1f", d->out_tok_s_now);
+        x = put_fmt(w, 1, x, ROLE_NORMAL, " tok/s  req %d/%d done  ", st->requests_finished, st->requests_total);
+        if (d->replay.damage[0]) x = put_fmt(w, 1, x, ROLE_BAD, "stopped at damage: %s  ", d->replay.damage);
+        if (ui && ui->status[0] && st->elapsed_s - ui->status_at < 5.0 && ui->status_at <= st->elapsed_s)
+            put_text(w, 1, x, ROLE_WARN, ui->status);
+        return;
+    }
     int x = put_text(w, 1, 0, st->paused ? ROLE_PAUSED : ROLE_GOOD, st->paused ? " PAUSED " : " RUNNING ");
+    if (d->recording[0]) x = put_fmt(w, 1, x + 1, ROLE_BAD, " %s ", d->recording) + 1;
     x = put_fmt(w, 1, x, ROLE_NORMAL, " %.1fs  step %llu  epoch %llu  ", st->elapsed_s,
                 (unsigned long long)st->steps, (unsigned long long)st->epoch);
     x = put_text(w, 1, x, ROLE_LABEL, "out ");

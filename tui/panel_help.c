@@ -5,15 +5,19 @@
 
 #include <stdio.h>
 
-static int draw_keys(WINDOW *w, int y)
+static unsigned mode_or_live(unsigned mode) { return mode ? mode : KM_LIVE; }
+
+/* The keys that act in `mode` (live or replay). */
+static int draw_keys(WINDOW *w, int y, unsigned mode)
 {
     int n;
     const struct key_binding *t = keys_table(&n);
     char line[512];
-    for (int i = 0; i < n; i++, y++) {
+    for (int i = 0; i < n; i++) {
+        if (!(t[i].modes & mode_or_live(mode))) continue;
         keys_describe(&t[i], line, sizeof line);
-        put_fmt(w, y, 1, ROLE_KEY, "%-5s", t[i].name);
-        put_text(w, y, 7, ROLE_NORMAL, line);
+        put_fmt(w, y, 1, ROLE_KEY, "%-7s", t[i].name);
+        put_text(w, y++, 9, ROLE_NORMAL, line);
     }
     return y;
 }
@@ -37,12 +41,13 @@ static int draw_legend(WINDOW *w, int y)
     return y + 1;
 }
 
-/* Lines of the help text (for scrolling). */
-int panel_help_lines(void)
+/* Lines of the help text in a key mode (for scrolling). */
+int panel_help_lines(unsigned mode)
 {
-    int n;
-    keys_table(&n);
-    return n + 7;
+    int n, keys = 0;
+    const struct key_binding *t = keys_table(&n);
+    for (int i = 0; i < n; i++) keys += (t[i].modes & mode_or_live(mode)) != 0;
+    return keys + 7;
 }
 
 void panel_help_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui)
@@ -56,7 +61,7 @@ void panel_help_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui)
     put_text(w, 0, 2, ROLE_FOCUS, " help: keys (Up/Down scroll, any other key closes) ");
     WINDOW *in = derwin(w, h - 2, wd - 2, 1, 1);
     if (!in) return;
-    int y = draw_keys(in, -ui->help_scroll);
+    int y = draw_keys(in, -ui->help_scroll, ui->key_mode);
     y = draw_legend(in, y + 1);
     put_fmt(in, y, 1, ROLE_LABEL, "views: overview, memory, timing (now: %s).  Click a footer key or a panel title.",
             view_name(ui->view));

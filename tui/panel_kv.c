@@ -99,7 +99,9 @@ void panel_kv_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui)
     int stats_w = wd - 2 >= 2 * STATS_W ? STATS_W : (wd - 2) / 2;
     int map_w = wd - 2 - stats_w - 1, map_h = h - 2;
     bool legend = map_h >= 4;
-    int per = draw_map(w, st, 1, 1, map_h - legend, map_w);
+    int per = 1;
+    if (d->kv_note[0]) put_text(w, 1 + (map_h - 1) / 2, 1 + (map_w > 24 ? (map_w - 24) / 2 : 0), ROLE_DIM, d->kv_note);
+    else per = draw_map(w, st, 1, 1, map_h - legend, map_w);
     if (legend) draw_legend(w, h - 2, 1, map_w);
     draw_stats(w, st, 1, wd - 1 - stats_w, h - 2);
     char title[128];

@@ -311,11 +311,12 @@ Test(panels, footer_and_help_come_from_the_key_table, .init = screen_up, .fini =
     bool found = false;
     for (int i = 0; i < UI.n_clicks; i++) found |= UI.clicks[i].key == 'a';
     cr_assert(found);
-    WINDOW *h = newwin(panel_help_lines() + 2, 120, 0, 0);
+    WINDOW *h = newwin(panel_help_lines(UI.key_mode) + 2, 120, 0, 0);
     panel_help_draw(h, &D, &UI);
     int n;
     const struct key_binding *t = keys_table(&n);
     for (int i = 0; i < n; i++) {
+        if (!(t[i].modes & KM_LIVE)) continue;       /* the live help lists the live keys */
         char line[256];
         keys_describe(&t[i], line, sizeof line);
         line[40] = 0;
@@ -358,12 +359,31 @@ Test(keys, cycle_and_scale_through_the_registry)
     cr_assert_str_eq(v, "100", "clamped to the registry's max");
 }
 
-Test(keys, every_key_is_unique_and_every_option_exists)
+Test(keys, every_key_is_unique_per_mode_and_every_option_exists)
 {
     int n;
     const struct key_binding *t = keys_table(&n);
     for (int i = 0; i < n; i++) {
         cr_assert(t[i].kind == KK_ACTION || option_find(t[i].option) >= 0, "%s: unknown option", t[i].name);
-        for (int j = i + 1; j < n; j++) cr_assert_neq(t[i].key, t[j].key, "key %s bound twice", t[i].name);
+        cr_assert(t[i].modes != 0 && (t[i].modes & ~(unsigned)KM_BOTH) == 0, "%s: modes", t[i].name);
+        cr_assert(t[i].kind == KK_ACTION || t[i].modes == KM_LIVE, "%s: options change only live", t[i].name);
+        for (int j = i + 1; j < n; j++)
+            cr_assert(t[i].key != t[j].key || !(t[i].modes & t[j].modes), "key %s bound twice in one mode", t[i].name);
     }
+}
+
+Test(keys, replay_mode_has_its_own_plus_minus_and_no_option_keys)
+{
+    cr_assert_eq(keys_find_in('+', KM_REPLAY)->action, ACT_FASTER);
+    cr_assert_eq(keys_find_in('-', KM_REPLAY)->action, ACT_SLOWER);
+    cr_assert_str_eq(keys_find_in('+', KM_LIVE)->option, "rate_scale");
+    cr_assert_null(keys_find_in('k', KM_REPLAY));
+    cr_assert_null(keys_find_in('r', KM_REPLAY));
+    cr_assert_null(keys_find_in(KEY_RIGHT, KM_LIVE));
+    cr_assert_eq(keys_find_in(' ', KM_REPLAY)->action, ACT_PAUSE);
+    cr_assert_eq(keys_find_in('n', KM_REPLAY)->action, ACT_STEP);
+    cr_assert_eq(keys_find_in(KEY_HOME, KM_REPLAY)->action, ACT_START);
+    char line[512];
+    keys_describe(keys_find_in('+', KM_REPLAY), line, sizeof line);
+    cr_assert(strncmp(line, "replay: ", 8) == 0, "%s", line);
 }
