@@ -75,6 +75,7 @@ static void kv_buf_init(struct kv_buf *kb, const struct model_config *c, int ctx
     size_t n = (size_t)c->n_layers * ctx * kvd;
     kb->k = calloc(n, sizeof(float));
     kb->v = calloc(n, sizeof(float));
+    kb->table[0] = 0;
     kb->view = (struct kv_view){kb->k, kb->v, (size_t)ctx * kvd, kb->table, 1, ctx, kvd};
 }
 
