@@ -34,6 +34,7 @@ int cli_parse(int argc, char **argv, struct cli_args *a);
 int cmd_generate(struct cli_args *a);
 int cmd_options(struct cli_args *a);
 int cmd_models(struct cli_args *a);
+int cmd_scenarios(struct cli_args *a);
 int cmd_bench(struct cli_args *a);
 int cmd_ab(struct cli_args *a);
 int cmd_tui(struct cli_args *a);

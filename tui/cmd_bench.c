@@ -11,6 +11,7 @@
 #include "tui/setup.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,9 @@ static int apply_scenario_set(struct scenario *sc, const char *list)
 
 static int load_setup(struct cli_args *a, const struct options *overrides, struct run_setup *b)
 {
-    if (setup_load(a->scenario, DEFAULT_SCENARIO, a->model, overrides, b) < 0) return -1;
+    char path[PATH_MAX + 32];
+    if (setup_load(a->scenario, setup_find_path(DEFAULT_SCENARIO, path, sizeof path), a->model, overrides, b) < 0)
+        return -1;
     return a->scenario_set ? apply_scenario_set(&b->sc, a->scenario_set) : 0;
 }
 

@@ -1,5 +1,12 @@
 /* tui/cmd_list.c — `infertop options` and `infertop models`. */
 #include "core/model.h"
+#include "core/workload.h"
+#include "tui/setup.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
 #include "tui/cli.h"
 
 #include <stdio.h>
@@ -41,5 +48,42 @@ int cmd_models(struct cli_args *a)
                model_param_count(c) / 1e9, c->n_layers, heads, attn, b[0], b[1], b[2], b[3], b[4], kv);
     }
     printf("\nOr a path to a .gguf file (Llama architecture; `make model` fetches SmolLM2-135M).\n");
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* `infertop scenarios`: every .ini file in scenarios/ with what it runs. */
+int cmd_scenarios(struct cli_args *a)
+{
+    (void)a;
+    char buf[PATH_MAX], path[PATH_MAX + 300], err[512];
+    const char *dir = setup_find_path("scenarios", buf, sizeof buf);
+    DIR *d = opendir(dir);
+    if (!d) { cli_error("%s: cannot open the scenarios folder", dir); return 1; }
+    char *names[256];
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) && n < 256;) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && strcmp(e->d_name + len - 4, ".ini") == 0) names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    printf("%-28s %-20s %8s  %-10s %s\n", "FILE", "MODEL", "REQUESTS", "ARRIVAL", "DESCRIPTION");
+    for (int i = 0; i < n; i++) {
+        struct scenario sc;
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (scenario_load(path, &sc, err, sizeof err) < 0) {
+            printf("%-28s (invalid: %s)\n", path, err);
+        } else {
+            char req[16];
+            if (sc.requests) snprintf(req, sizeof req, "%d", sc.requests);
+            else snprintf(req, sizeof req, "%.0fs", sc.duration_s);
+            printf("%-28s %-20s %8s  %-10s %s\n", path, sc.model[0] ? sc.model : "(default)", req,
+                   arrival_process_name(sc.arrival.process), sc.description);
+        }
+        free(names[i]);
+    }
+    printf("\nRun one: infertop tui --scenario F, or infertop bench --scenario F (keys: scenarios/README.md)\n");
     return 0;
 }

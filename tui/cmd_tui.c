@@ -18,21 +18,6 @@
 #define TUI_SCENARIO "scenarios/chat.ini"
 #define TUI_PROBE_MAX_S 10.0    /* the TUI should open within seconds */
 
-/* scenarios/chat.ini from the working directory, else next to the binary
- * (bin/../scenarios), so `infertop` works from anywhere in a checkout. */
-static const char *default_scenario(char *buf, size_t n)
-{
-    if (access(TUI_SCENARIO, R_OK) == 0) return TUI_SCENARIO;
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len <= 0) return TUI_SCENARIO;
-    exe[len] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash) *slash = 0;
-    snprintf(buf, n, "%s/../%s", exe, TUI_SCENARIO);
-    return access(buf, R_OK) == 0 ? buf : TUI_SCENARIO;
-}
-
 static void fill_info(struct tui_info *in, const struct session *S, const struct run_setup *b)
 {
     memset(in, 0, sizeof *in);
@@ -50,7 +35,7 @@ int cmd_tui(struct cli_args *a)
 {
     char path[PATH_MAX + 32], err[512];
     struct run_setup b;
-    if (setup_load(a->scenario, default_scenario(path, sizeof path), a->model, &a->opt, &b) < 0)
+    if (setup_load(a->scenario, setup_find_path(TUI_SCENARIO, path, sizeof path), a->model, &a->opt, &b) < 0)
         return EXIT_BAD_INPUT;
     struct cli_args sa = *a;
     sa.opt = b.opt;

@@ -32,6 +32,9 @@ static const struct command COMMANDS[] = {
     {"options", cmd_options,
      "",
      "every option: type, values, default, help"},
+    {"scenarios", cmd_scenarios,
+     "",
+     "the shipped workloads: model, requests, arrivals"},
     {"keys", cmd_keys,
      "",
      "the TUI's keys (Markdown table)"},
@@ -76,6 +79,6 @@ int main(int argc, char **argv)
         if (cli_parse(argc - 2, argv + 2, &a) < 0) return EXIT_BAD_INPUT;
         return COMMANDS[i].run(&a);
     }
-    cli_error("%s: unknown command (expected one of: tui, generate, bench, ab, replay, options, keys, models, help)", name);
+    cli_error("%s: unknown command (expected one of: tui, generate, bench, ab, replay, options, scenarios, keys, models, help)", name);
     return EXIT_BAD_INPUT;
 }

@@ -2,6 +2,7 @@
 #include "tui/setup.h"
 #include "core/report.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -124,4 +125,17 @@ int setup_probe_capacity(struct session *S, const struct run_setup *b, bool quie
     engine_free(&e);
     workload_free(&w);
     return rc;
+}
+
+const char *setup_find_path(const char *rel, char *buf, size_t n)
+{
+    if (access(rel, R_OK) == 0) return rel;
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0) return rel;
+    exe[len] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    snprintf(buf, n, "%s/../%s", exe, rel);
+    return access(buf, R_OK) == 0 ? buf : rel;
 }

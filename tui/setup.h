@@ -37,4 +37,9 @@ int setup_run_engine(struct engine *e, bool quiet, setup_step_fn on_step, void *
 int setup_probe_capacity(struct session *S, const struct run_setup *b, bool quiet, double max_s,
                          double *cap);
 
+/* A path relative to the checkout ("scenarios/chat.ini"): as given when it
+ * exists from the working directory, else next to the binary (bin/../rel),
+ * so `infertop` works from anywhere. Returns rel itself when neither exists. */
+const char *setup_find_path(const char *rel, char *buf, size_t n);
+
 #endif

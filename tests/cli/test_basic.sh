@@ -40,4 +40,6 @@ run $BIN generate --model synth:tiny --prompt "hello" -n 8 --set "seed=3 tempera
 [ "$(cat "$OUT")" = "$t1" ] && ok "same seed, same sampled tokens" || bad "sampling not deterministic"
 run $BIN generate --model synth:tiny --prompt "hello" -n 8 --set "seed=4 temperature=0.9" -q
 [ "$(cat "$OUT")" != "$t1" ] && ok "another seed, other tokens" || bad "seed has no effect"
+run $BIN scenarios;                expect_rc "scenarios" 0
+for sc in smoke chat long-context bursty shared-prefix; do expect_out "scenarios lists $sc" "scenarios/$sc.ini"; done
 summary
