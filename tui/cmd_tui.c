@@ -35,6 +35,10 @@ int cmd_tui(struct cli_args *a)
 {
     char path[PATH_MAX + 32], err[512];
     struct run_setup b;
+    if (!isatty(0) || !isatty(1)) {          /* say so before minutes of setup */
+        cli_error("tui: stdin and stdout must be a terminal (headless: infertop bench)");
+        return EXIT_BAD_INPUT;
+    }
     if (setup_load(a->scenario, setup_find_path(TUI_SCENARIO, path, sizeof path), a->model, &a->opt, &b) < 0)
         return EXIT_BAD_INPUT;
     struct cli_args sa = *a;
