@@ -46,7 +46,9 @@ struct attn_job {
     const struct attn_kernels *kern;
     float *S, *P;                      /* naive: [n_heads][n_q][n_ctx] */
     int row_blocks;                    /* naive: query blocks per KV head; flash: Q tiles */
-    int n_split;                       /* flash: key ranges per (Q tile, KV head) */
+    int n_split;                       /* flash: key ranges per (Q tile, KV heads) */
+    int kv_per_task;                   /* flash: KV heads one task handles (1 or n_kv) */
+    int task_rows;                     /* flash: most rows a task has */
     float *part;                       /* flash split: [n_split][n_q][n_heads][2 + d] */
     char *tiles;                       /* flash: per-thread scratch */
     size_t tile_bytes;
@@ -74,13 +76,13 @@ static void attn_kv_tile(const struct attn_job *j, int kvh, int k0, int k1, cons
     }
 }
 
-/* Ask for the K and V rows of keys [k0, k1) (KV head kvh) to be brought
+/* Ask for the K and V rows of keys [k0, k1), KV heads [kv0, kv0+n_kvh), to be brought
  * towards the cache while the current tile is computed: decode attention is
  * a stream over scattered 16-token blocks, which the hardware prefetchers
  * follow poorly when a task reads one head's slice of each row. */
-static void attn_kv_prefetch(const struct attn_job *j, int kvh, int k0, int k1)
+static void attn_kv_prefetch(const struct attn_job *j, int kv0, int n_kvh, int k0, int k1)
 {
-    size_t off = (size_t)kvh * j->d, bytes = (size_t)j->d * sizeof(float);
+    size_t off = (size_t)kv0 * j->d, bytes = (size_t)n_kvh * j->d * sizeof(float);
     for (int t = k0; t < k1; t++) {
         const char *k = (const char *)(kv_row(j->kv, j->kv->k, j->layer, t) + off);
         const char *v = (const char *)(kv_row(j->kv, j->kv->v, j->layer, t) + off);
@@ -222,15 +224,16 @@ static void flash_tile_bind(const struct attn_job *j, int worker, struct flash_t
 {
     char *base = j->tiles + (size_t)worker * j->tile_bytes;
     ft->o = (float *)base;
-    ft->st = (struct online_softmax *)(ft->o + (size_t)ATTN_TILE_Q * j->group * j->d);
-    ft->s = (float *)(ft->st + (size_t)ATTN_TILE_Q * j->group);
+    ft->st = (struct online_softmax *)(ft->o + (size_t)j->task_rows * j->d);
+    ft->s = (float *)(ft->st + j->task_rows);
 }
 
 /* Fold keys [k0, k1) (already in ft->k/v) into the block of rows
  * [b0, b0+nr) of the task whose first query is i0. */
 static void flash_block_update(const struct attn_job *j, struct flash_tile *ft, int kvh, int i0,
-                               int b0, int nr, int k0, int k1)
+                               int rbase, int b0, int nr, int k0, int k1)
 {
+    struct online_softmax *st = ft->st + rbase;
     int g = j->group, lim[ATTN_ROWS] = {0, 0, 0, 0}, nk = 0;
     const float *q[ATTN_ROWS];
     float *o[ATTN_ROWS], bmax[ATTN_ROWS], m[ATTN_ROWS] = {0, 0, 0, 0}, psum[ATTN_ROWS];
@@ -240,19 +243,19 @@ static void flash_block_update(const struct attn_job *j, struct flash_tile *ft, 
         lim[r] = lim[r] > 0 ? lim[r] : 0;
         nk = lim[r] > nk ? lim[r] : nk;
         q[r] = attn_q(j, i, kvh * g + (b0 + r) % g);
-        o[r] = ft->o + (size_t)(b0 + r) * j->d;
+        o[r] = ft->o + (size_t)(rbase + b0 + r) * j->d;
     }
     if (nk == 0) return;
     j->kern->scores(q, nr, ft->k, nk, j->d, j->scale, ft->s);
     j->kern->tile_max(ft->s, lim, bmax);
     for (int r = 0; r < nr; r++) {
-        float corr = online_softmax_rescale(&ft->st[b0 + r], bmax[r]);
+        float corr = online_softmax_rescale(&st[b0 + r], bmax[r]);
         if (corr != 1.0f)
             for (int e = 0; e < j->d; e++) o[r][e] *= corr;
-        m[r] = ft->st[b0 + r].m;
+        m[r] = st[b0 + r].m;
     }
     j->kern->tile_exp(ft->s, lim, m, psum);
-    for (int r = 0; r < nr; r++) online_softmax_add(&ft->st[b0 + r], psum[r]);
+    for (int r = 0; r < nr; r++) online_softmax_add(&st[b0 + r], psum[r]);
     j->kern->pv(o, nr, ft->s, 1, ATTN_ROWS, ft->v, nk, j->d);
 }
 
@@ -281,14 +284,17 @@ static void flash_store_row(const struct attn_job *j, int sp, int i, int h,
     memcpy(pt + 2, acc, (size_t)j->d * sizeof(float));
 }
 
-/* One task: KV head kvh, queries [i0, i1) of one Q tile with all their
- * group heads, key tiles of split sp. */
+/* One task: KV heads [kv0, kv0 + kv_per_task), queries [i0, i1) of one Q
+ * tile with all their group heads, key tiles of split sp. Task rows are
+ * KV-head-major: rows_kv = (i1-i0)*group rows per KV head. */
 static void flash_task(void *p, int t, int worker)
 {
     const struct attn_job *j = p;
-    int sp = t % j->n_split, qt = t / j->n_split, kvh = qt % j->n_kv, g = j->group;
-    int i0 = qt / j->n_kv * ATTN_TILE_Q;
-    int i1 = i0 + ATTN_TILE_Q < j->n_q ? i0 + ATTN_TILE_Q : j->n_q, rows = (i1 - i0) * g;
+    int n_kvt = j->n_kv / j->kv_per_task, g = j->group;
+    int sp = t % j->n_split, qt = t / j->n_split, kv0 = qt % n_kvt * j->kv_per_task;
+    int i0 = qt / n_kvt * ATTN_TILE_Q;
+    int i1 = i0 + ATTN_TILE_Q < j->n_q ? i0 + ATTN_TILE_Q : j->n_q, rows_kv = (i1 - i0) * g;
+    int rows = rows_kv * j->kv_per_task;
     struct flash_tile ft;
     flash_tile_bind(j, worker, &ft);
     memset(ft.o, 0, (size_t)rows * j->d * sizeof(float));
@@ -298,15 +304,20 @@ static void flash_task(void *p, int t, int worker)
     flash_split_tiles(j, kv_end, sp, &tl0, &tl1);
     for (int k0 = tl0 * ATTN_TILE_KV; k0 < tl1 * ATTN_TILE_KV; k0 += ATTN_TILE_KV) {
         int k1 = k0 + ATTN_TILE_KV < kv_end ? k0 + ATTN_TILE_KV : kv_end;
-        attn_kv_tile(j, kvh, k0, k1, ft.k, ft.v);
         if (k1 < kv_end && k1 < tl1 * ATTN_TILE_KV)
-            attn_kv_prefetch(j, kvh, k1, k1 + ATTN_TILE_KV < kv_end ? k1 + ATTN_TILE_KV : kv_end);
-        for (int b0 = 0; b0 < rows; b0 += ATTN_ROWS)
-            flash_block_update(j, &ft, kvh, i0, b0, rows - b0 < ATTN_ROWS ? rows - b0 : ATTN_ROWS,
-                               k0, k1);
+            attn_kv_prefetch(j, kv0, j->kv_per_task, k1,
+                             k1 + ATTN_TILE_KV < kv_end ? k1 + ATTN_TILE_KV : kv_end);
+        for (int kvh = kv0; kvh < kv0 + j->kv_per_task; kvh++) {
+            attn_kv_tile(j, kvh, k0, k1, ft.k, ft.v);
+            for (int b0 = 0; b0 < rows_kv; b0 += ATTN_ROWS)
+                flash_block_update(j, &ft, kvh, i0, (kvh - kv0) * rows_kv, b0,
+                                   rows_kv - b0 < ATTN_ROWS ? rows_kv - b0 : ATTN_ROWS, k0, k1);
+        }
     }
-    for (int r = 0; r < rows; r++)
-        flash_store_row(j, sp, i0 + r / g, kvh * g + r % g, &ft.st[r], ft.o + (size_t)r * j->d);
+    for (int r = 0; r < rows; r++) {
+        int kvh = kv0 + r / rows_kv, rr = r % rows_kv;
+        flash_store_row(j, sp, i0 + rr / g, kvh * g + rr % g, &ft.st[r], ft.o + (size_t)r * j->d);
+    }
 }
 
 /* out = merge over splits of the partial states: with M the largest max,
@@ -337,7 +348,7 @@ static void flash_merge_splits(const struct attn_job *j)
  * FLASH_TASKS_PER_THREAD tasks each; never below one K/V tile a range. */
 static int flash_n_split(const struct attn_job *j, int threads)
 {
-    int base = j->row_blocks * j->n_kv;
+    int base = j->row_blocks * (j->n_kv / j->kv_per_task);
     int kv_tiles = (j->n_ctx + ATTN_TILE_KV - 1) / ATTN_TILE_KV;
     if (threads <= 1 || base >= FLASH_TASKS_PER_THREAD * threads) return 1;
     int n = (FLASH_TASKS_PER_THREAD * threads + base - 1) / base;
@@ -347,10 +358,13 @@ static int flash_n_split(const struct attn_job *j, int threads)
 static void attention_flash(struct cpu_ctx *c, struct attn_job *j)
 {
     int threads = pool_threads(c->pool);
-    size_t rows = (size_t)ATTN_TILE_Q * j->group;
     j->row_blocks = (j->n_q + ATTN_TILE_Q - 1) / ATTN_TILE_Q;
+    /* Few queries (decode): one task takes every KV head, so it streams
+     * whole K/V rows; the key split then gives the threads their work. */
+    j->kv_per_task = j->n_q <= ATTN_ROWS ? j->n_kv : 1;
+    j->task_rows = (j->n_q < ATTN_TILE_Q ? j->n_q : ATTN_TILE_Q) * j->group * j->kv_per_task;
     j->n_split = flash_n_split(j, threads);
-    j->tile_bytes = flash_tile_bytes((int)rows, j->d);
+    j->tile_bytes = flash_tile_bytes(j->task_rows, j->d);
     size_t part_bytes = j->n_split > 1
         ? (size_t)j->n_split * j->n_q * j->n_heads * (2 + j->d) * sizeof(float) : 0;
     part_bytes = (part_bytes + 63) & ~(size_t)63;
@@ -358,7 +372,7 @@ static void attention_flash(struct cpu_ctx *c, struct attn_job *j)
                                     "attn_flash tiles");
     j->part = (float *)scratch;
     j->tiles = scratch + part_bytes;
-    pool_run(c->pool, flash_task, j, j->row_blocks * j->n_kv * j->n_split);
+    pool_run(c->pool, flash_task, j, j->row_blocks * (j->n_kv / j->kv_per_task) * j->n_split);
     if (j->n_split > 1) flash_merge_splits(j);
 }
 
