@@ -5,6 +5,7 @@
 #include "kernels/backend.h"
 #include "kernels/cost.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/attn_kernels.h"
 #include "kernels/cpu/quant.h"
 #include "kernels/cpu/threadpool.h"
 
@@ -317,6 +318,51 @@ Test(cpu_attention, mha) { check_attention_steps(4, 4, 16); }
 Test(cpu_attention, gqa) { check_attention_steps(6, 2, 24); }
 Test(cpu_attention, mqa) { check_attention_steps(6, 1, 8); }
 Test(cpu_attention, head_dim_64) { check_attention_steps(3, 1, 64); }
+
+/* Decode and short chunks (n_q 1..4) deep in a context: several K/V tiles,
+ * the flash key split on 2 threads and its merge, row blocks of 1..4 rows. */
+static void check_attention_long(int H, int Hkv, int d)
+{
+    rng_seed((uint64_t)(H * 1000 + Hkv * 100 + d));
+    const int ctxs[] = {700, 1500};
+    for (int c = 0; c < 2; c++)
+        for (int n_q = 1; n_q <= 4; n_q++) check_attention(H, Hkv, d, n_q, ctxs[c] - n_q);
+}
+
+Test(cpu_attention, decode_long_smollm2) { check_attention_long(9, 3, 64); }
+Test(cpu_attention, decode_long_gqa_odd) { check_attention_long(10, 2, 24); }
+Test(cpu_attention, decode_long_mqa) { check_attention_long(6, 1, 40); }
+
+/* The polynomial exp of the attention kernels, scalar and every SIMD level,
+ * against exp() in double on a dense grid of [-87.3, 88]: relative error
+ * below 2e-7; below the range (and -inf) it returns 0. */
+Test(cpu_attention, exp_approximation)
+{
+    const int n = 1 << 21;
+    float *x = malloc((size_t)n * sizeof *x), *y = malloc((size_t)n * sizeof *y);
+    cr_assert(x && y);
+    for (int i = 0; i < n; i++) x[i] = -87.3f + (88.0f + 87.3f) * (float)i / (float)(n - 1);
+    x[1] = 0.0f; x[2] = -0.0f; x[3] = 1e-7f; x[4] = -0.34657359f; x[5] = 0.34657359f;
+    for (int s = CPU_SIMD_SCALAR; s <= (int)cpu_simd_detect(); s++) {
+        const struct attn_kernels *k = attn_kernels_for((enum cpu_simd)s);
+        k->exp_array(y, x, n);
+        double worst = 0;
+        for (int i = 0; i < n; i++) {
+            double ref = exp((double)x[i]), rel = fabs(y[i] - ref) / ref;
+            cr_assert(rel < 2e-7, "simd=%s exp(%.9g) = %.9g, ref %.9g, rel err %.3g",
+                      cpu_simd_name((enum cpu_simd)s), (double)x[i], (double)y[i], ref, rel);
+            worst = rel > worst ? rel : worst;
+        }
+        cr_log_info("attn exp %s: max relative error %.3g", cpu_simd_name((enum cpu_simd)s), worst);
+        float low[5] = {-87.31f, -100.0f, -1e30f, -INFINITY, -88.5f}, out[5];
+        k->exp_array(out, low, 5);
+        for (int i = 0; i < 5; i++)
+            cr_assert(out[i] == 0.0f, "simd=%s exp(%g) = %g, want 0", cpu_simd_name((enum cpu_simd)s),
+                      (double)low[i], (double)out[i]);
+        cr_assert(attn_exp(-INFINITY) == 0.0f && attn_exp(0.0f) == 1.0f);
+    }
+    free(x); free(y);
+}
 
 /* ---- small ops -------------------------------------------------------- */
 
