@@ -43,13 +43,18 @@ void cost_attention(struct kernel_record *r, enum attn_impl impl, const struct k
         r->chip_rd = 0;
         r->chip_wr = 0;
     } else {
-        /* Q tile t (rows t*TQ.. ) streams keys 0..pos0+end(t) through on-chip tiles */
-        double keys = 0;
-        for (int t0 = 0; t0 < n_q; t0 += ATTN_TILE_Q)
-            keys += pos0 + fmin(n_q, t0 + ATTN_TILE_Q);
+        /* Per KV head, Q tile t (positions t*TQ..) streams the keys its last
+         * position sees through on-chip tiles, once per block of ATTN_ROWS
+         * (query, head) rows of the GQA group: decode reads each K/V row once
+         * for the whole group. */
+        double g = H / Hkv, loads = 0;
+        for (int t0 = 0; t0 < n_q; t0 += ATTN_TILE_Q) {
+            double rows = fmin(ATTN_TILE_Q, n_q - t0) * g;
+            loads += (pos0 + fmin(n_q, t0 + ATTN_TILE_Q)) * ceil(rows / ATTN_ROWS);
+        }
         r->dram_rd = q_o / 2.0 + kv_b + table;
         r->dram_wr = q_o / 2.0;
-        r->chip_rd = 2.0 * e * H * d * keys;   /* K and V tiles, per query head */
+        r->chip_rd = 2.0 * e * Hkv * d * loads;   /* K and V tiles */
         r->chip_wr = 0;
     }
 }

@@ -14,10 +14,10 @@
 #define INFERTOP_ATTN_KERNELS_H
 
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cost.h"   /* ATTN_ROWS, ATTN_TILE_Q, ATTN_TILE_KV */
 
 #include <stddef.h>
 
-#define ATTN_ROWS 4   /* query rows per block */
 
 struct attn_kernels {
     /* S[t][r] = scale * q[r]·k[t], t < nk, r < nr (1 <= nr <= ATTN_ROWS);
