@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define MM_M_BLOCK        32      /* x rows per task */
-#define MM_TASKS_PER_THREAD 4     /* enough tasks to balance uneven threads */
+#define MM_TASKS_PER_THREAD 4     /* prefill: enough tasks to balance uneven threads */
 #define MM_CHUNK_BYTES    (64 * 1024)  /* prefill: weight chunk kept in L2 */
 
 struct mm_job {
@@ -34,12 +34,19 @@ struct mm_job {
     enum cpu_simd simd;
 };
 
-/* Weight rows per task: ~MM_TASKS_PER_THREAD tasks per thread; for prefill
- * also small enough that the chunk stays cache-resident across x rows. */
+/* Weight rows per task. Decode (m <= DOT_MAX_ROWS): one contiguous slice per
+ * thread — every op is only 5-50 µs, each task claim costs a contended atomic,
+ * and a thread that is late gets its slice taken by the others (threadpool.c).
+ * Prefill: ~MM_TASKS_PER_THREAD tasks per thread, each small enough that the
+ * chunk stays cache-resident across x rows. */
 static int mm_rows_per_task(int N, int m, size_t row_bytes, int n_threads)
 {
+    if (m <= DOT_MAX_ROWS) {
+        int rows = (N + n_threads - 1) / n_threads;
+        return rows < 16 ? 16 : rows;
+    }
     int rows = N / (n_threads * MM_TASKS_PER_THREAD);
-    if (m > DOT_MAX_ROWS) {
+    {
         int cap = (int)(MM_CHUNK_BYTES / (row_bytes ? row_bytes : 1));
         if (rows > cap) rows = cap;
     }
