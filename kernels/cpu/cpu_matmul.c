@@ -80,17 +80,38 @@ static void mm_task_float(void *p, int t, int worker)
     }
 }
 
+/* The (weight rows [n0, n1)) × (x rows [i0, i1)) pairs one at a time. */
+static void mm_quant_pairs(const struct mm_job *j, int n0, int n1, int i0, int i1)
+{
+    for (int n = n0; n < n1; n++) {
+        const uint8_t *wr = j->w + (size_t)n * j->row_bytes;
+        for (int i = i0; i < i1; i++)
+            j->y[(size_t)i * j->N + n] =
+                quant_dot_row(j->wt, wr, j->xq + (size_t)i * j->xq_bytes, j->K, j->simd);
+    }
+}
+
+/* Prefill walks the task in QUANT_TILE_N weight rows × QUANT_TILE_M x rows
+ * register tiles (the weight tile stays in L1 while the x rows pass); decode
+ * and the ragged edges go pair by pair. */
 static void mm_task_quant(void *p, int t, int worker)
 {
     const struct mm_job *j = p;
     int n0, n1, i0, i1;
     (void)worker;
     mm_task_range(j, t, &n0, &n1, &i0, &i1);
-    for (int n = n0; n < n1; n++) {
-        const uint8_t *wr = j->w + (size_t)n * j->row_bytes;
-        for (int i = i0; i < i1; i++)
-            j->y[(size_t)i * j->N + n] =
-                quant_dot_row(j->wt, wr, j->xq + (size_t)i * j->xq_bytes, j->K, j->simd);
+    if (i1 - i0 < QUANT_TILE_M) { mm_quant_pairs(j, n0, n1, i0, i1); return; }
+    for (int n = n0; n < n1; n += QUANT_TILE_N) {
+        int ne = n + QUANT_TILE_N < n1 ? n + QUANT_TILE_N : n1;
+        for (int i = i0; i < i1; i += QUANT_TILE_M) {
+            int ie = i + QUANT_TILE_M < i1 ? i + QUANT_TILE_M : i1;
+            if (ne - n == QUANT_TILE_N && ie - i == QUANT_TILE_M &&
+                quant_dot_tile(j->wt, j->w + (size_t)n * j->row_bytes, j->row_bytes,
+                               j->xq + (size_t)i * j->xq_bytes, j->xq_bytes, j->K,
+                               j->y + (size_t)i * j->N + n, (size_t)j->N, j->simd))
+                continue;
+            mm_quant_pairs(j, n, ne, i, ie);
+        }
     }
 }
 
