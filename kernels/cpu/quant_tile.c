@@ -163,7 +163,7 @@ typedef void (*tile_fn)(const uint8_t *w, size_t ws, const uint8_t *xq, size_t x
 
 static bool have_vnni(void)
 {
-    static int cached = -1;     /* benign race: every thread computes the same value */
+    static _Atomic int cached = -1;     /* every thread computes the same value */
     if (cached < 0) {
         __builtin_cpu_init();
         cached = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") &&

@@ -10,6 +10,7 @@
  *  - scalar and AVX2 agree; sizes match dtype_row_bytes. */
 #include "kernels/formats.h"
 #include "kernels/cpu/quant.h"
+#include "kernels/cpu/quant_blocks.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -492,4 +493,24 @@ Test(quant, dot_tile_declines_k_quants)
     cr_assert_not(quant_dot_tile(DT_Q4_K, w, 144, xq, 292, 256, out, 4, CPU_SIMD_AVX2));
     cr_assert_not(quant_dot_tile(DT_Q6_K, w, 210, xq, 292, 256, out, 4, CPU_SIMD_SCALAR));
     for (int i = 0; i < 16; i++) cr_assert_eq(out[i], 0.f);
+}
+
+/* The vector activation quantizer writes exactly the scalar one's bytes
+ * (random rows, an all-zero block, and exact rounding ties x·id = k + 0.5). */
+Test(quant, act_q8_avx2_equals_scalar)
+{
+    if (!have_avx2()) return;
+    enum { K = 32 * 7 };
+    float x[K];
+    struct act_q8 a[K / 32], b[K / 32];
+    for (int seed = 0; seed < 8; seed++) {
+        fill_random(x, K, 4242 + (uint64_t)seed);
+        for (int i = 0; i < 32; i++) x[32 + i] = 0.f;
+        for (int i = 0; i < 32; i++) x[64 + i] = i == 0 ? 127.f : (float)(i % 9) - 4.5f;
+        memset(a, 0x55, sizeof a);
+        memset(b, 0xAA, sizeof b);
+        act_q8_row(x, a, K);
+        act_q8_row_avx2(x, b, K);
+        cr_assert(memcmp(a, b, sizeof a) == 0, "seed %d: act_q8_row_avx2 differs from act_q8_row", seed);
+    }
 }
