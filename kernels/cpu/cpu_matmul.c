@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define MM_M_BLOCK        32      /* x rows per task */
-#define MM_TASKS_PER_THREAD 4     /* enough tasks to balance uneven threads */
+#define MM_TASKS_PER_THREAD 4     /* prefill: enough tasks to balance uneven threads */
 #define MM_CHUNK_BYTES    (64 * 1024)  /* prefill: weight chunk kept in L2 */
 
 struct mm_job {
@@ -34,12 +34,19 @@ struct mm_job {
     enum cpu_simd simd;
 };
 
-/* Weight rows per task: ~MM_TASKS_PER_THREAD tasks per thread; for prefill
- * also small enough that the chunk stays cache-resident across x rows. */
+/* Weight rows per task. Decode (m <= DOT_MAX_ROWS): one contiguous slice per
+ * thread — every op is only 5-50 µs, each task claim costs a contended atomic,
+ * and a thread that is late gets its slice taken by the others (threadpool.c).
+ * Prefill: ~MM_TASKS_PER_THREAD tasks per thread, each small enough that the
+ * chunk stays cache-resident across x rows. */
 static int mm_rows_per_task(int N, int m, size_t row_bytes, int n_threads)
 {
+    if (m <= DOT_MAX_ROWS) {
+        int rows = (N + n_threads - 1) / n_threads;
+        return rows < 16 ? 16 : rows;
+    }
     int rows = N / (n_threads * MM_TASKS_PER_THREAD);
-    if (m > DOT_MAX_ROWS) {
+    {
         int cap = (int)(MM_CHUNK_BYTES / (row_bytes ? row_bytes : 1));
         if (rows > cap) rows = cap;
     }
@@ -73,17 +80,41 @@ static void mm_task_float(void *p, int t, int worker)
     }
 }
 
+/* The (weight rows [n0, n1)) × (x rows [i0, i1)) pairs one at a time. */
+static void mm_quant_pairs(const struct mm_job *j, int n0, int n1, int i0, int i1)
+{
+    for (int n = n0; n < n1; n++) {
+        const uint8_t *wr = j->w + (size_t)n * j->row_bytes;
+        for (int i = i0; i < i1; i++)
+            j->y[(size_t)i * j->N + n] =
+                quant_dot_row(j->wt, wr, j->xq + (size_t)i * j->xq_bytes, j->K, j->simd);
+    }
+}
+
+/* Prefill walks the task in QUANT_TILE_N weight rows × QUANT_TILE_M x rows
+ * register tiles (the weight tile stays in L1 while the x rows pass); decode
+ * and the ragged edges go pair by pair. */
 static void mm_task_quant(void *p, int t, int worker)
 {
     const struct mm_job *j = p;
     int n0, n1, i0, i1;
     (void)worker;
     mm_task_range(j, t, &n0, &n1, &i0, &i1);
-    for (int n = n0; n < n1; n++) {
-        const uint8_t *wr = j->w + (size_t)n * j->row_bytes;
-        for (int i = i0; i < i1; i++)
-            j->y[(size_t)i * j->N + n] =
-                quant_dot_row(j->wt, wr, j->xq + (size_t)i * j->xq_bytes, j->K, j->simd);
+    /* Q4_1 stays pair by pair: llama.cpp has no Q4_1 tile either, and the
+     * tile's different float summation order moves near-tied logits enough
+     * to flip the SmolLM2 Q4_1 golden test's top-5 set (test_model_golden.c) */
+    if (i1 - i0 < QUANT_TILE_M || j->wt == DT_Q4_1) { mm_quant_pairs(j, n0, n1, i0, i1); return; }
+    for (int n = n0; n < n1; n += QUANT_TILE_N) {
+        int ne = n + QUANT_TILE_N < n1 ? n + QUANT_TILE_N : n1;
+        for (int i = i0; i < i1; i += QUANT_TILE_M) {
+            int ie = i + QUANT_TILE_M < i1 ? i + QUANT_TILE_M : i1;
+            if (ne - n == QUANT_TILE_N && ie - i == QUANT_TILE_M &&
+                quant_dot_tile(j->wt, j->w + (size_t)n * j->row_bytes, j->row_bytes,
+                               j->xq + (size_t)i * j->xq_bytes, j->xq_bytes, j->K,
+                               j->y + (size_t)i * j->N + n, (size_t)j->N, j->simd))
+                continue;
+            mm_quant_pairs(j, n, ne, i, ie);
+        }
     }
 }
 

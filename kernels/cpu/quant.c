@@ -33,9 +33,19 @@ size_t quant_act_bytes(enum dtype wt, int K)
                                 : (size_t)(K / QK32) * sizeof(struct act_q8);
 }
 
+/* The vector quantizer writes the same bytes as the scalar one, so it is
+ * picked by the CPU alone (no simd argument). */
+static bool cpu_has_avx2(void)
+{
+    static _Atomic int cached = -1;     /* every thread computes the same value */
+    if (cached < 0) cached = cpu_simd_detect() != CPU_SIMD_SCALAR;
+    return cached;
+}
+
 void quant_act_row(enum dtype wt, const float *x, void *xq, int K)
 {
     if (format_of(wt)->k_act) act_q8k_row(x, xq, K);
+    else if (cpu_has_avx2()) act_q8_row_avx2(x, xq, K);
     else act_q8_row(x, xq, K);
 }
 

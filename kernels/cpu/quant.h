@@ -24,6 +24,18 @@ void   quant_act_row(enum dtype wt, const float *x, void *xq, int K);
 /* dot(W row, x) from the quantized activation; `simd` picks the code path
  * (the scalar path always exists; tests compare both). */
 float  quant_dot_row(enum dtype wt, const void *wrow, const void *xq, int K, enum cpu_simd simd);
+/* Register tile of quant_dot_tile: x rows × weight rows. */
+#define QUANT_TILE_M 4
+#define QUANT_TILE_N 4
+/* Prefill: out[r*ldo + c] = dot(W row c, x row r) for r < QUANT_TILE_M,
+ * c < QUANT_TILE_N, with W rows w_stride bytes apart and quantized x rows
+ * xq_stride bytes apart; every weight block is loaded once for all the x
+ * rows. AVX-512 runs the VNNI kernel where the CPU has it. Returns false
+ * (nothing written) for formats without a tile kernel (the K-quants): use
+ * quant_dot_row there. Results equal quant_dot_row's up to float summation
+ * order. */
+bool   quant_dot_tile(enum dtype wt, const void *w, size_t w_stride, const void *xq,
+                      size_t xq_stride, int K, float *out, size_t ldo, enum cpu_simd simd);
 /* Decoding and encoding weight rows: kernels/formats.h. */
 
 #ifdef __cplusplus

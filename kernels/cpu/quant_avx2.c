@@ -50,6 +50,47 @@ AVX2 static inline __m256i unpack_nibbles32(const uint8_t *qs)
 
 static inline uint32_t load_u32(const void *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 
+/* ---- activations ---- */
+
+/* act_q8_row with vectors; byte-identical to the scalar quantizer (max is
+ * exact, x·id is the same f32 product, vcvtps2dq rounds to nearest-even like
+ * lrintf in the default rounding mode), so every dot path sees the same xq. */
+AVX2 void act_q8_row_avx2(const float *x, struct act_q8 *y, int K)
+{
+    const __m256 sign = _mm256_set1_ps(-0.f);
+    const __m256i lim = _mm256_set1_epi32(127), nlim = _mm256_set1_epi32(-127);
+    for (int b = 0; b < K / QK32; b++) {
+        const float *xb = x + b * QK32;
+        __m256 v[4], mx = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) {
+            v[k] = _mm256_loadu_ps(xb + 8 * k);
+            mx = _mm256_max_ps(mx, _mm256_andnot_ps(sign, v[k]));
+        }
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        float amax = _mm_cvtss_f32(m4);
+        float d = amax / 127.f, id = amax > 0.f ? 127.f / amax : 0.f;
+        __m256 idv = _mm256_set1_ps(id);
+        __m256i q[4], sum = _mm256_setzero_si256();
+        for (int k = 0; k < 4; k++) {
+            q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], idv));
+            q[k] = _mm256_max_epi32(_mm256_min_epi32(q[k], lim), nlim);
+            sum = _mm256_add_epi32(sum, q[k]);
+        }
+        /* packs work per 128-bit lane: the permute restores element order */
+        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+        p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)y[b].qs, p);
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+        int isum = _mm_cvtsi128_si32(s4);
+        y[b].d = fp16_to_fp32(fp32_to_fp16(d));
+        y[b].s = fp16_to_fp32(fp32_to_fp16(d * (float)isum));
+    }
+}
+
 /* ---- Q8_0 ---- */
 
 /* One 32-block: acc += (d*dx) * Σw·x; |w| times x with w's sign keeps
@@ -232,6 +273,8 @@ AVX2 float dot_q6_k_avx2(const void *w, const void *xq, int K)
 }
 
 #else  /* not x86: the scalar paths stand in */
+
+void act_q8_row_avx2(const float *x, struct act_q8 *y, int K) { act_q8_row(x, y, K); }
 
 float dot_q8_0_avx2(const void *w, const void *xq, int K) { return dot_q8_0_ref(w, xq, K); }
 float dot_q4_0_avx2(const void *w, const void *xq, int K) { return dot_q4_0_ref(w, xq, K); }

@@ -24,6 +24,8 @@ _Static_assert(sizeof(struct act_q8k) == 292, "act_q8k block is 292 bytes");
 /* Activation quantizers (one implementation, shared by every dot path). */
 void act_q8_row(const float *x, struct act_q8 *y, int K);
 void act_q8k_row(const float *x, struct act_q8k *y, int K);
+/* act_q8_row vectorized (quant_avx2.c), byte-identical output; AVX2 CPUs only. */
+void act_q8_row_avx2(const float *x, struct act_q8 *y, int K);
 
 /* Scalar reference paths (quant_ref.c). */
 float dot_q8_0_ref(const void *w, const void *xq, int K);

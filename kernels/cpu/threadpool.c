@@ -1,10 +1,24 @@
 /* kernels/cpu/threadpool.c — see threadpool.h.
  *
- * A job is published under the mutex with a new generation number; workers
- * wake on `wake`, claim task indices from an atomic counter until it runs
- * past n_tasks, and the last one to finish signals `done`. Workers spin
- * briefly before sleeping because decode issues hundreds of small jobs per
- * token and a futex wake-up costs microseconds each time. */
+ * Decode issues a few hundred small jobs per token (5-50 µs each), so the
+ * hand-off must cost well under a microsecond and must never make the caller
+ * wait for a worker that has not started yet (with two cores shared with other
+ * processes a worker can be descheduled for milliseconds).
+ *
+ * So the whole job state that a worker needs to claim a task lives in one
+ * 64-bit atomic word `claim` = generation (24 bits) | n_tasks (20) | next (20).
+ * The caller publishes a job by storing a new word; workers (spinning with a
+ * pause hint) and the caller claim task indices with compare-and-swap, which
+ * only succeeds while the generation is unchanged and next < n_tasks. The job
+ * completes when `done` reaches n_tasks — counted per task, not per worker, so
+ * a late worker simply finds nothing left and the caller has done it all. A
+ * worker reads fn/ctx only after a successful claim: the job cannot finish
+ * (and be replaced) before that claimed task does.
+ *
+ * A worker that sees no new generation for POOL_SPIN_NS sleeps on a condition
+ * variable; it announces that in `sleepers` first, and the caller takes the
+ * mutex to wake it only when that count is non-zero. Both sides use seq_cst
+ * order on claim/sleepers, so no wake-up is lost. */
 #include "kernels/cpu/threadpool.h"
 
 #include <pthread.h>
@@ -13,22 +27,39 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
-#define POOL_SPIN_ITERS 20000
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+static inline void cpu_relax(void) { _mm_pause(); }
+#else
+static inline void cpu_relax(void) { }
+#endif
+
+#define POOL_SPIN_NS   (2 * 1000 * 1000)  /* idle worker spins this long before sleeping */
+#define POOL_YIELD_NS  (100 * 1000)       /* caller waiting on a descheduled worker yields after this */
+#define POOL_MAX_TASKS ((1 << 20) - 1)    /* per published word; pool_run batches beyond */
+
+/* claim word fields */
+#define CLAIM(gen, n, next) (((uint64_t)(gen) << 40) | ((uint64_t)(n) << 20) | (uint64_t)(next))
+#define CLAIM_GEN(w)  ((unsigned)((w) >> 40))
+#define CLAIM_N(w)    ((int)(((w) >> 20) & POOL_MAX_TASKS))
+#define CLAIM_NEXT(w) ((int)((w) & POOL_MAX_TASKS))
 
 struct threadpool {
     int n_threads;              /* including the caller */
     pthread_t *threads;         /* [n_threads - 1] */
     int started;                /* pthreads actually running */
     pthread_mutex_t mu;
-    pthread_cond_t wake, done;
-    atomic_uint_fast64_t gen;   /* bumped once per job */
-    pool_fn fn;
+    pthread_cond_t wake;
+    _Alignas(64) atomic_uint_fast64_t claim;  /* see the file comment */
+    _Alignas(64) atomic_int done;             /* tasks of the current job finished */
+    atomic_int sleepers;        /* workers blocked or about to block on `wake` */
+    atomic_bool quit;
+    unsigned gen;               /* caller's copy of the current generation */
+    pool_fn fn;                 /* the job; stable while any of its tasks is claimed */
     void *ctx;
-    int n_tasks;
-    atomic_int next;            /* next unclaimed task */
-    int busy;                   /* workers not yet finished with this job (under mu) */
-    bool quit;
+    int task0;                  /* index offset of this batch (jobs over POOL_MAX_TASKS) */
 };
 
 struct worker_arg {
@@ -36,28 +67,52 @@ struct worker_arg {
     int id;
 };
 
-static void pool_drain_tasks(struct threadpool *pool, pool_fn fn, void *ctx, int n_tasks, int id)
+static uint64_t mono_ns(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Claim one task of generation `gen`; -1 when none is left or the job changed. */
+static int pool_claim(struct threadpool *pool, unsigned gen)
+{
+    uint64_t w = atomic_load(&pool->claim);
     for (;;) {
-        int t = atomic_fetch_add_explicit(&pool->next, 1, memory_order_relaxed);
-        if (t >= n_tasks) break;
-        fn(ctx, t, id);
+        if (CLAIM_GEN(w) != gen || CLAIM_NEXT(w) >= CLAIM_N(w)) return -1;
+        if (atomic_compare_exchange_weak(&pool->claim, &w, w + 1)) return CLAIM_NEXT(w);
     }
 }
 
-/* Wait for a generation other than `seen`; false when the pool shuts down. */
-static bool pool_wait_job(struct threadpool *pool, uint64_t seen)
+/* Run tasks of generation `gen` until none is left. */
+static void pool_drain(struct threadpool *pool, unsigned gen, int id)
 {
-    for (int i = 0; i < POOL_SPIN_ITERS; i++) {
-        if (atomic_load_explicit(&pool->gen, memory_order_acquire) != seen) break;
-        if ((i & 255) == 255) sched_yield();
+    for (int t; (t = pool_claim(pool, gen)) >= 0;) {
+        pool->fn(pool->ctx, pool->task0 + t, id);
+        atomic_fetch_add_explicit(&pool->done, 1, memory_order_release);
+    }
+}
+
+/* Spin, then sleep, until the generation differs from `seen`; returns it. */
+static unsigned pool_wait_job(struct threadpool *pool, unsigned seen)
+{
+    uint64_t t0 = 0;
+    for (unsigned i = 0;; i++) {
+        unsigned g = CLAIM_GEN(atomic_load_explicit(&pool->claim, memory_order_relaxed));
+        if (g != seen) return g;
+        cpu_relax();
+        if ((i & 1023) != 1023) continue;
+        uint64_t t = mono_ns();
+        if (!t0) t0 = t;
+        else if (t - t0 > POOL_SPIN_NS) break;
     }
     pthread_mutex_lock(&pool->mu);
-    while (atomic_load(&pool->gen) == seen && !pool->quit)
-        pthread_cond_wait(&pool->wake, &pool->mu);
-    bool run = !pool->quit;
+    atomic_fetch_add(&pool->sleepers, 1);
+    unsigned g;
+    while ((g = CLAIM_GEN(atomic_load(&pool->claim))) == seen) pthread_cond_wait(&pool->wake, &pool->mu);
+    atomic_fetch_sub(&pool->sleepers, 1);
     pthread_mutex_unlock(&pool->mu);
-    return run;
+    return g;
 }
 
 static void *pool_worker_main(void *p)
@@ -66,18 +121,11 @@ static void *pool_worker_main(void *p)
     struct threadpool *pool = arg->pool;
     int id = arg->id;
     free(arg);
-    uint64_t seen = 0;
-    while (pool_wait_job(pool, seen)) {
-        pthread_mutex_lock(&pool->mu);
-        seen = atomic_load(&pool->gen);
-        pool_fn fn = pool->fn;
-        void *ctx = pool->ctx;
-        int n_tasks = pool->n_tasks;
-        pthread_mutex_unlock(&pool->mu);
-        pool_drain_tasks(pool, fn, ctx, n_tasks, id);
-        pthread_mutex_lock(&pool->mu);
-        if (--pool->busy == 0) pthread_cond_signal(&pool->done);
-        pthread_mutex_unlock(&pool->mu);
+    unsigned seen = 0;
+    for (;;) {
+        seen = pool_wait_job(pool, seen);
+        if (atomic_load(&pool->quit)) break;
+        pool_drain(pool, seen, id);
     }
     return NULL;
 }
@@ -102,9 +150,10 @@ struct threadpool *pool_create(int n_threads)
     pool->n_threads = n_threads < 1 ? 1 : n_threads;
     pthread_mutex_init(&pool->mu, NULL);
     pthread_cond_init(&pool->wake, NULL);
-    pthread_cond_init(&pool->done, NULL);
-    atomic_init(&pool->gen, 0);
-    atomic_init(&pool->next, 0);
+    atomic_init(&pool->claim, 0);
+    atomic_init(&pool->done, 0);
+    atomic_init(&pool->sleepers, 0);
+    atomic_init(&pool->quit, false);
     if (pool->n_threads > 1) {
         pool->threads = calloc((size_t)pool->n_threads - 1, sizeof *pool->threads);
         if (!pool->threads) { pool_destroy(pool); return NULL; }
@@ -116,16 +165,25 @@ struct threadpool *pool_create(int n_threads)
     return pool;
 }
 
+/* Store a new claim word (next generation) and wake sleeping workers. */
+static void pool_publish(struct threadpool *pool, int n_tasks)
+{
+    pool->gen = (pool->gen + 1) & 0xffffff;
+    atomic_store(&pool->claim, CLAIM(pool->gen, n_tasks, 0));
+    if (atomic_load(&pool->sleepers) > 0) {
+        pthread_mutex_lock(&pool->mu);
+        pthread_cond_broadcast(&pool->wake);
+        pthread_mutex_unlock(&pool->mu);
+    }
+}
+
 void pool_destroy(struct threadpool *pool)
 {
     if (!pool) return;
-    pthread_mutex_lock(&pool->mu);
-    pool->quit = true;
-    pthread_cond_broadcast(&pool->wake);
-    pthread_mutex_unlock(&pool->mu);
+    atomic_store(&pool->quit, true);
+    pool_publish(pool, 0);
     for (int i = 0; i < pool->started; i++) pthread_join(pool->threads[i], NULL);
     pthread_cond_destroy(&pool->wake);
-    pthread_cond_destroy(&pool->done);
     pthread_mutex_destroy(&pool->mu);
     free(pool->threads);
     free(pool);
@@ -133,26 +191,37 @@ void pool_destroy(struct threadpool *pool)
 
 int pool_threads(const struct threadpool *pool) { return pool->n_threads; }
 
+/* Spin until all n tasks finished; yield now and then in case the worker
+ * running the last one was descheduled. */
+static void pool_wait_done(struct threadpool *pool, int n)
+{
+    uint64_t t0 = 0;
+    for (unsigned i = 0; atomic_load_explicit(&pool->done, memory_order_acquire) < n; i++) {
+        cpu_relax();
+        if ((i & 255) != 255) continue;
+        uint64_t t = mono_ns();
+        if (!t0) t0 = t;
+        else if (t - t0 > POOL_YIELD_NS) sched_yield();
+    }
+}
+
 void pool_run(struct threadpool *pool, pool_fn fn, void *ctx, int n_tasks)
 {
     if (n_tasks <= 0) return;
-    if (pool->n_threads == 1 || n_tasks == 1) {
+    if (pool->started == 0 || n_tasks == 1) {
         for (int t = 0; t < n_tasks; t++) fn(ctx, t, 0);
         return;
     }
-    pthread_mutex_lock(&pool->mu);
-    pool->fn = fn;
-    pool->ctx = ctx;
-    pool->n_tasks = n_tasks;
-    atomic_store(&pool->next, 0);
-    pool->busy = pool->n_threads - 1;
-    atomic_fetch_add_explicit(&pool->gen, 1, memory_order_release);
-    pthread_cond_broadcast(&pool->wake);
-    pthread_mutex_unlock(&pool->mu);
-
-    pool_drain_tasks(pool, fn, ctx, n_tasks, 0);
-
-    pthread_mutex_lock(&pool->mu);
-    while (pool->busy > 0) pthread_cond_wait(&pool->done, &pool->mu);
-    pthread_mutex_unlock(&pool->mu);
+    for (int t0 = 0; t0 < n_tasks; t0 += POOL_MAX_TASKS) {
+        int n = n_tasks - t0 < POOL_MAX_TASKS ? n_tasks - t0 : POOL_MAX_TASKS;
+        /* every task of the previous job is finished, so no worker reads
+         * these; the seq_cst store in pool_publish makes them visible */
+        pool->fn = fn;
+        pool->ctx = ctx;
+        pool->task0 = t0;
+        atomic_store_explicit(&pool->done, 0, memory_order_relaxed);
+        pool_publish(pool, n);
+        pool_drain(pool, pool->gen, 0);
+        pool_wait_done(pool, n);
+    }
 }

@@ -10,6 +10,7 @@
  *  - scalar and AVX2 agree; sizes match dtype_row_bytes. */
 #include "kernels/formats.h"
 #include "kernels/cpu/quant.h"
+#include "kernels/cpu/quant_blocks.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -426,5 +427,90 @@ Test(quant, dot_zero_activation)
         quant_act_row(ALL[t], x, xq, 512);
         cr_assert_eq(quant_dot_row(ALL[t], w, xq, 512, CPU_SIMD_SCALAR), 0.f);
         if (have_avx2()) cr_assert_eq(quant_dot_row(ALL[t], w, xq, 512, CPU_SIMD_AVX2), 0.f);
+    }
+}
+
+/* ---- prefill tiles (quant_dot_tile) ---- */
+
+/* One QUANT_TILE_M × QUANT_TILE_N tile at every SIMD level against the double
+ * reference and the scalar row dot. Rows sit at padded (unaligned) strides
+ * and the output at an odd leading dimension, so a kernel that mixes up
+ * strides or writes outside its tile fails. */
+static void check_tile(enum dtype wt, int K, uint64_t seed)
+{
+    enum { M = QUANT_TILE_M, N = QUANT_TILE_N, LDO = N + 3 };
+    size_t rb = dtype_row_bytes(wt, K), ws = rb + 6, xb = quant_act_bytes(wt, K), xs = xb + 4;
+    float *wd = xmalloc(sizeof(float) * K * N), *x = xmalloc(sizeof(float) * K * M);
+    float *wf = xmalloc(sizeof(float) * K);
+    uint8_t *w = xmalloc(ws * N), *xq = xmalloc(xs * M);
+    for (int c = 0; c < N; c++) {
+        fill_random(wf, K, seed + 11 * (uint64_t)c);
+        dtype_encode_row(wt, wf, w + c * ws, K);
+        dtype_decode_row(wt, w + c * ws, wd + (size_t)c * K, K);
+    }
+    for (int r = 0; r < M; r++) {
+        fill_random(x + (size_t)r * K, K, seed + 1000 + 7 * (uint64_t)r);
+        quant_act_row(wt, x + (size_t)r * K, xq + r * xs, K);
+    }
+    enum cpu_simd levels[] = {CPU_SIMD_SCALAR, CPU_SIMD_AVX2, CPU_SIMD_AVX512};
+    int n_levels = have_avx2() ? 3 : 1;
+    for (int l = 0; l < n_levels; l++) {
+        float out[M * LDO];
+        for (int i = 0; i < M * LDO; i++) out[i] = -12345.f;
+        cr_assert(quant_dot_tile(wt, w, ws, xq, xs, K, out, LDO, levels[l]));
+        for (int r = 0; r < M; r++)
+            for (int c = 0; c < LDO; c++) {
+                float got = out[r * LDO + c];
+                if (c >= N) { cr_assert_eq(got, -12345.f, "tile wrote outside its columns"); continue; }
+                const float *wr = wd + (size_t)c * K, *xr = x + (size_t)r * K;
+                double ref = 0;
+                for (int i = 0; i < K; i++) ref += (double)wr[i] * xr[i];
+                double slack = float_slack(wt, wr, xr, K);
+                double tol = act_error_bound(wt, wr, xr, K) * 1.0001 + slack;
+                float row = quant_dot_row(wt, w + c * ws, xq + r * xs, K, CPU_SIMD_SCALAR);
+                cr_assert(fabs(got - ref) <= tol, "%s K=%d %s tile[%d][%d] %.7g vs ref %.7g (tol %.3g)",
+                          dtype_info(wt)->name, K, cpu_simd_name(levels[l]), r, c, (double)got, ref, tol);
+                cr_assert(fabs(got - row) <= slack, "%s K=%d %s tile[%d][%d] %.9g vs row dot %.9g",
+                          dtype_info(wt)->name, K, cpu_simd_name(levels[l]), r, c, (double)got, (double)row);
+            }
+    }
+    free(wd); free(x); free(wf); free(w); free(xq);
+}
+
+Test(quant, dot_tile_matches_reference)
+{
+    static const int Ks[] = {32, 96, 224, 576, 1536};
+    static const enum dtype T[] = {DT_Q8_0, DT_Q4_0, DT_Q4_1};
+    for (int t = 0; t < 3; t++)
+        for (int k = 0; k < 5; k++) check_tile(T[t], Ks[k], 77 + 5 * (uint64_t)k + 1000 * (uint64_t)t);
+}
+
+/* The K-quants have no tile kernel: the call says so and writes nothing. */
+Test(quant, dot_tile_declines_k_quants)
+{
+    uint8_t w[4 * 144] = {0}, xq[4 * 292] = {0};
+    float out[16] = {0};
+    cr_assert_not(quant_dot_tile(DT_Q4_K, w, 144, xq, 292, 256, out, 4, CPU_SIMD_AVX2));
+    cr_assert_not(quant_dot_tile(DT_Q6_K, w, 210, xq, 292, 256, out, 4, CPU_SIMD_SCALAR));
+    for (int i = 0; i < 16; i++) cr_assert_eq(out[i], 0.f);
+}
+
+/* The vector activation quantizer writes exactly the scalar one's bytes
+ * (random rows, an all-zero block, and exact rounding ties x·id = k + 0.5). */
+Test(quant, act_q8_avx2_equals_scalar)
+{
+    if (!have_avx2()) return;
+    enum { K = 32 * 7 };
+    float x[K];
+    struct act_q8 a[K / 32], b[K / 32];
+    for (int seed = 0; seed < 8; seed++) {
+        fill_random(x, K, 4242 + (uint64_t)seed);
+        for (int i = 0; i < 32; i++) x[32 + i] = 0.f;
+        for (int i = 0; i < 32; i++) x[64 + i] = i == 0 ? 127.f : (float)(i % 9) - 4.5f;
+        memset(a, 0x55, sizeof a);
+        memset(b, 0xAA, sizeof b);
+        act_q8_row(x, a, K);
+        act_q8_row_avx2(x, b, K);
+        cr_assert(memcmp(a, b, sizeof a) == 0, "seed %d: act_q8_row_avx2 differs from act_q8_row", seed);
     }
 }
