@@ -100,10 +100,7 @@ static void mm_task_quant(void *p, int t, int worker)
     int n0, n1, i0, i1;
     (void)worker;
     mm_task_range(j, t, &n0, &n1, &i0, &i1);
-    /* Q4_1 stays pair by pair: llama.cpp has no Q4_1 tile either, and the
-     * tile's different float summation order moves near-tied logits enough
-     * to flip the SmolLM2 Q4_1 golden test's top-5 set (test_model_golden.c) */
-    if (i1 - i0 < QUANT_TILE_M || j->wt == DT_Q4_1) { mm_quant_pairs(j, n0, n1, i0, i1); return; }
+    if (i1 - i0 < QUANT_TILE_M) { mm_quant_pairs(j, n0, n1, i0, i1); return; }
     for (int n = n0; n < n1; n += QUANT_TILE_N) {
         int ne = n + QUANT_TILE_N < n1 ? n + QUANT_TILE_N : n1;
         for (int i = i0; i < i1; i += QUANT_TILE_M) {
