@@ -898,3 +898,8 @@ void kvcache_snapshot(const struct kvcache *kv, int next_req_tokens, struct kvca
     snap_requests(kv, s);
     snap_totals(kv, next_req_tokens, s);
 }
+
+int kvcache_blocks_available(const struct kvcache *kv)
+{
+    return kv->cfg.kind == KV_PAGED ? kv->n_free + kv->n_cached : 0;
+}

@@ -122,6 +122,10 @@ int kvcache_can_append(const struct kvcache *kv, int req_id, int n_tokens);
  * negative status for an unknown request. */
 int kvcache_blocks_needed(const struct kvcache *kv, int req_id, int n_tokens);
 
+/* Paged: blocks an append could take now (free list + evictable cached
+ * blocks). Contiguous: 0 (admission there is a first-fit reservation). */
+int kvcache_blocks_available(const struct kvcache *kv);
+
 /* The forward pass has written every appended token: full prompt blocks now
  * hold valid K/V and enter the prefix cache. */
 int kvcache_commit(struct kvcache *kv, int req_id);

@@ -83,7 +83,8 @@ static void request_metrics(const struct engine *e, struct report *r, double slo
 
 static void step_metrics(const struct engine *e, struct report *r)
 {
-    double util = 0, waste = 0, batch = 0, prefill = 0, total = 0;
+    double util = 0, waste = 0, batch = 0, prefill = 0, decode = 0, total = 0;
+    long prefill_tok = 0, decode_tok = 0;
     int waste_n = 0;
     for (int i = 0; i < e->n_rec; i++) {
         const struct step_record *s = &e->rec[i];
@@ -96,6 +97,9 @@ static void step_metrics(const struct engine *e, struct report *r)
         batch += s->batch_size;
         r->batch_max = fmax(r->batch_max, s->batch_size);
         prefill += s->prefill_s;
+        decode += s->decode_s;
+        prefill_tok += s->prefill_tokens;
+        decode_tok += s->decode_tokens;
         total += s->dur_s;
         r->attn_time_s += s->ops[OPC_ATTN].time_s;
         r->matmul_time_s += s->ops[OPC_MATMUL].time_s;
@@ -110,6 +114,8 @@ static void step_metrics(const struct engine *e, struct report *r)
     r->batch_mean = batch / n;
     r->batch_occupancy_pct = 100 * r->batch_mean / (double)opt_i(&e->opt, OPT_MAX_BATCH);
     r->prefill_time_pct = total > 0 ? 100 * prefill / total : 0;
+    r->prefill_tok_s = prefill > 0 ? prefill_tok / prefill : 0;
+    r->decode_tok_s = decode > 0 ? decode_tok / decode : 0;
 }
 
 void report_compute(const struct engine *e, double slo_ttft_ms, double slo_tpot_ms, struct report *r)

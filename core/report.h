@@ -24,6 +24,8 @@ struct report {
     double batch_mean, batch_max, batch_occupancy_pct;   /* mean batch ÷ max_batch */
     uint64_t preemptions;
     double prefill_time_pct;         /* apportioned, see telemetry.h */
+    double prefill_tok_s;            /* prefill tokens run ÷ prefill time (apportioned) */
+    double decode_tok_s;             /* decode tokens ÷ decode time (apportioned) */
     long prompt_tokens, output_tokens, prefill_computed_tokens, prefix_hit_tokens;
     uint64_t steps;
     double attn_time_s, matmul_time_s, other_time_s;

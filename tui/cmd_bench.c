@@ -158,6 +158,7 @@ struct metric { const char *name; double (*get)(const struct report *r); const c
 #define MD(field, stat) static double get_##field##_##stat(const struct report *r) { return r->field.stat; }
 M(req_s) M(output_tok_s) M(total_tok_s) M(goodput_req_s) M(kv_util_mean_pct) M(kv_util_peak_pct)
 M(kv_waste_pct) M(batch_mean) M(batch_occupancy_pct) M(prefill_time_pct) M(duration_s)
+M(prefill_tok_s) M(decode_tok_s)
 MD(ttft_ms, p50) MD(ttft_ms, p99) MD(tpot_ms, p50) MD(tpot_ms, p99) MD(itl_ms, p50) MD(itl_ms, p99)
 MD(e2e_ms, p50) MD(e2e_ms, p99)
 static double get_preemptions(const struct report *r) { return (double)r->preemptions; }
@@ -172,6 +173,8 @@ static const struct metric METRICS[] = {
     {"throughput", get_req_s, "req/s"},
     {"output tokens/s", get_output_tok_s, "tok/s"},
     {"total tokens/s", get_total_tok_s, "tok/s"},
+    {"decode tok/s (phase)", get_decode_tok_s, "tok/s"},
+    {"prefill tok/s (phase)", get_prefill_tok_s, "tok/s"},
     {"goodput", get_goodput_req_s, "req/s"},
     {"TTFT p50", get_ttft_ms_p50, "ms"},
     {"TTFT p99", get_ttft_ms_p99, "ms"},
@@ -224,6 +227,8 @@ static void print_report(const struct run_setup *b, const struct session *S, con
            r->batch_mean, r->batch_max, r->batch_occupancy_pct, (unsigned long long)r->preemptions);
     printf("prefill %.1f%% of step time | prompt tokens %ld, run through the model %ld, prefix-cache hits %ld\n",
            r->prefill_time_pct, r->prompt_tokens, r->prefill_computed_tokens, r->prefix_hit_tokens);
+    printf("phase rates (step time apportioned by tokens, attention per sequence): prefill %.1f tok/s, decode %.1f tok/s\n",
+           r->prefill_tok_s, r->decode_tok_s);
     printf("op time: attention %.3f s, matmul %.3f s, other %.3f s | attention traffic (modeled): "
            "DRAM %.1f MB, on-chip %.1f MB\n",
            r->attn_time_s, r->matmul_time_s, r->other_time_s, r->attn_dram_bytes / 1e6, r->attn_chip_bytes / 1e6);
@@ -273,6 +278,8 @@ static cJSON *report_json(const struct run_setup *b, const struct session *S, co
     cJSON_AddItemToObject(o, "batch", batch);
     cJSON_AddNumberToObject(o, "preemptions", (double)r->preemptions);
     cJSON_AddNumberToObject(o, "prefill_time_pct", r->prefill_time_pct);
+    cJSON_AddNumberToObject(o, "prefill_phase_tok_s", r->prefill_tok_s);
+    cJSON_AddNumberToObject(o, "decode_phase_tok_s", r->decode_tok_s);
     cJSON_AddNumberToObject(o, "prompt_tokens", (double)r->prompt_tokens);
     cJSON_AddNumberToObject(o, "output_tokens", (double)r->output_tokens);
     cJSON_AddNumberToObject(o, "prefill_computed_tokens", (double)r->prefill_computed_tokens);
