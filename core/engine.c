@@ -23,6 +23,7 @@ static int kv_create(struct engine *e, char *err, size_t errlen)
         .max_seq = (int)opt_i(&e->opt, OPT_MAX_SEQ),
         .max_requests = (int)opt_i(&e->opt, OPT_MAX_BATCH),
         .prefix_cache = opt_i(&e->opt, OPT_PREFIX_CACHE) != 0,
+        .kv_type = opt_i(&e->opt, OPT_KV_DTYPE) == 0 ? DT_F32 : DT_F16,
     };
     if (kvcache_create(&e->kv, &kc, e->be, err, errlen) < 0) return -1;
     return kvcache_snapshot_init(&e->snap, e->kv);

@@ -42,14 +42,20 @@ const char *kvcache_strerror(int status)
     }
 }
 
-size_t kvcache_bytes_per_token(int n_layers, int kv_dim)
+int kvcache_elem_bytes(enum dtype t)
 {
-    return 2u * (size_t)n_layers * (size_t)kv_dim * sizeof(float);
+    return t == DT_F32 ? 4 : t == DT_F16 ? 2 : 0;
 }
 
-int64_t kvcache_blocks_for_budget(size_t budget_bytes, int n_layers, int kv_dim, int block_size)
+size_t kvcache_bytes_per_token(int n_layers, int kv_dim, int elem_bytes)
 {
-    size_t per_block = kvcache_bytes_per_token(n_layers, kv_dim) * (size_t)block_size;
+    return 2u * (size_t)n_layers * (size_t)kv_dim * (size_t)elem_bytes;
+}
+
+int64_t kvcache_blocks_for_budget(size_t budget_bytes, int n_layers, int kv_dim, int elem_bytes,
+                                  int block_size)
+{
+    size_t per_block = kvcache_bytes_per_token(n_layers, kv_dim, elem_bytes) * (size_t)block_size;
     return per_block ? (int64_t)(budget_bytes / per_block) : 0;
 }
 
@@ -149,8 +155,9 @@ struct kv_req {
 struct kvcache {
     struct kvcache_config cfg;
     struct backend *be;
-    float *k, *v;             /* [n_layers][pool_tokens][kv_dim] */
-    size_t layer_stride;      /* pool_tokens * kv_dim */
+    char *k, *v;              /* [n_layers][pool_tokens][kv_dim] of cfg.kv_type */
+    size_t layer_stride;      /* pool_tokens * kv_dim (elements) */
+    size_t elem;              /* bytes per K/V element */
     int max_blocks;           /* table capacity per request: ceil(max_seq / bs) */
 
     struct kv_req *reqs;      /* [max_requests] admission slots */
@@ -166,7 +173,7 @@ struct kvcache {
     int32_t *free_stack; int n_free;
     int32_t *lru_prev, *lru_next; int lru_head, lru_tail, n_cached;
     struct u64map prefix;     /* hash chain → block */
-    float *stage;             /* [bs][kv_dim] host staging for copy-on-write */
+    char *stage;              /* [bs][kv_dim] elements: host staging for copy-on-write */
 
     /* contiguous: live slots ordered by start_unit */
     int32_t *order; int n_order;
@@ -204,9 +211,12 @@ static int resolve_config(struct kvcache_config *c, char *err, size_t n)
         check_range("max_requests", c->max_requests, 1, KV_MAX_REQUESTS, err, n) ||
         check_range("n_blocks", c->n_blocks, 0, INT32_MAX, err, n))
         return -1;
+    int eb = kvcache_elem_bytes(c->kv_type);
+    if (eb == 0) return fail(err, n, "kvcache: kv_type: expected f32 or f16");
     if (c->n_blocks == 0) {
-        int64_t nb = kvcache_blocks_for_budget(c->budget_bytes, c->n_layers, c->kv_dim, c->block_size);
-        size_t need = kvcache_bytes_per_token(c->n_layers, c->kv_dim) * (size_t)c->block_size;
+        int64_t nb = kvcache_blocks_for_budget(c->budget_bytes, c->n_layers, c->kv_dim, eb,
+                                               c->block_size);
+        size_t need = kvcache_bytes_per_token(c->n_layers, c->kv_dim, eb) * (size_t)c->block_size;
         if (nb < 1)
             return fail(err, n, "kvcache: budget_bytes: %zu bytes hold no block (one block of %d "
                         "tokens needs %zu bytes)", c->budget_bytes, c->block_size, need);
@@ -216,7 +226,7 @@ static int resolve_config(struct kvcache_config *c, char *err, size_t n)
     if ((int64_t)c->n_blocks * c->block_size > INT32_MAX)
         return fail(err, n, "kvcache: n_blocks: %d blocks of %d tokens exceed 2^31 tokens",
                     c->n_blocks, c->block_size);
-    double bytes = (double)c->n_blocks * c->block_size * (double)kvcache_bytes_per_token(c->n_layers, c->kv_dim);
+    double bytes = (double)c->n_blocks * c->block_size * (double)kvcache_bytes_per_token(c->n_layers, c->kv_dim, eb);
     if (bytes > (double)(SIZE_MAX / 4))
         return fail(err, n, "kvcache: n_blocks: pool of %.3g bytes is too large", bytes);
     if (c->kind == KV_CONTIGUOUS) c->prefix_cache = false;   /* no sharing without blocks */
@@ -269,7 +279,7 @@ static int alloc_blocks(struct kvcache *kv)
     kv->fill = xcalloc(nb, sizeof *kv->fill, &ok);
     kv->registered = xcalloc(nb, 1, &ok);
     kv->free_stack = xcalloc(nb, sizeof *kv->free_stack, &ok);
-    kv->stage = xcalloc((size_t)c->block_size * (size_t)c->kv_dim, sizeof *kv->stage, &ok);
+    kv->stage = xcalloc((size_t)c->block_size * (size_t)c->kv_dim, kv->elem, &ok);
     if (c->prefix_cache) {
         kv->bhash = xcalloc(nb, sizeof *kv->bhash, &ok);
         kv->bparent = xcalloc(nb, sizeof *kv->bparent, &ok);
@@ -297,12 +307,13 @@ int kvcache_create(struct kvcache **out, const struct kvcache_config *cfg, struc
     kv->be = be;
     kv->max_blocks = c.kind == KV_PAGED ? (c.max_seq + c.block_size - 1) / c.block_size : 1;
     kv->layer_stride = (size_t)c.n_blocks * (size_t)c.block_size * (size_t)c.kv_dim;
+    kv->elem = (size_t)kvcache_elem_bytes(c.kv_type);
     if (alloc_requests(kv) || alloc_blocks(kv)) {
         kvcache_destroy(kv);
         return fail(err, errlen, "kvcache: out of host memory for bookkeeping of %d blocks, %d requests",
                     c.n_blocks, c.max_requests);
     }
-    size_t bytes = kv->layer_stride * (size_t)c.n_layers * sizeof(float);
+    size_t bytes = kv->layer_stride * (size_t)c.n_layers * kv->elem;
     kv->k = backend_alloc(be, bytes);
     kv->v = kv->k ? backend_alloc(be, bytes) : NULL;
     if (!kv->v) {
@@ -440,10 +451,10 @@ static bool block_needs_copy(const struct kvcache *kv, int b)
 static void block_copy(struct kvcache *kv, int src, int dst, int rows)
 {
     size_t row0s = (size_t)src * kv->cfg.block_size, row0d = (size_t)dst * kv->cfg.block_size;
-    size_t bytes = (size_t)rows * kv->cfg.kv_dim * sizeof(float);
+    size_t bytes = (size_t)rows * kv->cfg.kv_dim * kv->elem;
     for (int l = 0; l < kv->cfg.n_layers; l++) {
-        size_t off_s = l * kv->layer_stride + row0s * kv->cfg.kv_dim;
-        size_t off_d = l * kv->layer_stride + row0d * kv->cfg.kv_dim;
+        size_t off_s = (l * kv->layer_stride + row0s * kv->cfg.kv_dim) * kv->elem;
+        size_t off_d = (l * kv->layer_stride + row0d * kv->cfg.kv_dim) * kv->elem;
         backend_download(kv->be, kv->stage, kv->k + off_s, bytes);
         backend_upload(kv->be, kv->k + off_d, kv->stage, bytes);
         backend_download(kv->be, kv->stage, kv->v + off_s, bytes);
@@ -751,6 +762,7 @@ int kvcache_view(const struct kvcache *kv, int req_id, struct kv_view *out)
     out->layer_stride = kv->layer_stride;
     out->table = r->table;
     out->kv_dim = c->kv_dim;
+    out->kv_type = c->kv_type;
     if (c->kind == KV_PAGED) {
         out->k = kv->k;
         out->v = kv->v;
@@ -758,7 +770,7 @@ int kvcache_view(const struct kvcache *kv, int req_id, struct kv_view *out)
         out->block_size = c->block_size;
     } else {
         /* see kvcache.h: base at the reservation, table {0}, one block */
-        size_t row0 = (size_t)r->start_unit * c->block_size * c->kv_dim;
+        size_t row0 = (size_t)r->start_unit * c->block_size * c->kv_dim * kv->elem;
         out->k = kv->k + row0;
         out->v = kv->v + row0;
         out->n_blocks = 1;

@@ -1,7 +1,7 @@
 /* core/kvcache.h — the KV cache: one pool, two allocators (the seed's PagedAttention point).
  *
- * Pool: K and V float32 for every layer, allocated through the backend (host
- * memory on the CPU backend, device memory on CUDA):
+ * Pool: K and V for every layer, float32 or float16 (`kv_dtype`), allocated
+ * through the backend (host memory on the CPU backend, device memory on CUDA):
  *     k, v: [n_layers][pool_tokens][kv_dim],  pool_tokens = n_blocks * block_size
  * Bookkeeping (tables, refcounts, free list, prefix cache) stays in host memory.
  * A request's K/V are addressed through a `struct kv_view` (kernels/backend.h,
@@ -76,13 +76,17 @@ struct kvcache_config {
     int max_seq;              /* longest request, tokens */
     int max_requests;         /* requests admitted at once */
     bool prefix_cache;        /* paged only: share full prompt blocks */
+    enum dtype kv_type;       /* element type of K and V: DT_F32 (0) or DT_F16 */
 };
 
-/* The seed's formulas, for float32 K and V:
- *   KV bytes per token = 2 × layers × kv_dim × 4
- *   blocks for a budget = budget / (2 × layers × kv_dim × 4 × block_size)  (floor) */
-size_t  kvcache_bytes_per_token(int n_layers, int kv_dim);
-int64_t kvcache_blocks_for_budget(size_t budget_bytes, int n_layers, int kv_dim, int block_size);
+/* The seed's formulas, with elem_bytes bytes per K/V element (2 for f16, 4 for f32):
+ *   KV bytes per token = 2 × layers × kv_dim × elem_bytes
+ *   blocks for a budget = budget / (2 × layers × kv_dim × elem_bytes × block_size)  (floor) */
+size_t  kvcache_bytes_per_token(int n_layers, int kv_dim, int elem_bytes);
+int64_t kvcache_blocks_for_budget(size_t budget_bytes, int n_layers, int kv_dim, int elem_bytes,
+                                  int block_size);
+/* Bytes of one K/V element of type t (DT_F32 4, DT_F16 2); 0 for any other type. */
+int kvcache_elem_bytes(enum dtype t);
 
 struct kvcache;
 

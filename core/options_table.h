@@ -31,7 +31,9 @@ X(KV,          "kv",          OT_ENUM,  "paged", "paged|contiguous", 0, 0, "page
 X(BLOCK,       "block",       OT_ENUM,  "16",    "8|16|32", 0, 0,       "paged-attention", 0,
   "tokens per KV block (paged)")
 X(KV_MEM,      "kv_mem",      OT_SIZE,  "64M",   NULL, 65536, 1099511627776.0, "kv-cache", 0,
-  "KV pool budget in bytes (f32 K and V for every layer)")
+  "KV pool budget in bytes (K and V of kv_dtype for every layer)")
+X(KV_DTYPE,    "kv_dtype",    OT_ENUM,  "f16",   "f32|f16", 0, 0,       "kv-cache", 0,
+  "K/V element type: f16 halves the cache and the bytes decode attention reads")
 X(KV_BLOCKS,   "kv_blocks",   OT_INT,   "0",     NULL, 0, 16777216,     "kv-cache", 0,
   "KV pool size in blocks (0 = from kv_mem)")
 X(MAX_SEQ,     "max_seq",     OT_INT,   "1024",  NULL, 16, 1048576,     "kv-cache", 0,

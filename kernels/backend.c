@@ -191,6 +191,7 @@ void backend_kv_store(struct backend *be, const struct kv_view *kv, int layer, i
     be->ops->kv_store(be, kv, layer, pos0, n, k, v);
     rec_end(be, r);
     cost_eltwise(r, 2.0 * n * kv->kv_dim, 1, 1, 0);
+    r->dram_wr *= kv_elem_bytes(kv) / 4.0;   /* f16 cache: 2 bytes written per element */
 }
 
 void backend_rmsnorm(struct backend *be, float *y, const float *x, const float *w, int m, int n,

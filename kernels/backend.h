@@ -109,18 +109,33 @@ enum attn_impl { ATTN_NAIVE, ATTN_FLASH };
  * Paged storage: block_size 8..32, table lists the blocks. Contiguous storage
  * is the same with one table entry and block_size >= n_ctx. */
 struct kv_view {
-    float *k, *v;             /* pool bases: [layers][blocks*block_size][kv_dim] */
-    size_t layer_stride;      /* floats between layers */
+    void *k, *v;              /* pool bases: [layers][blocks*block_size][kv_dim] of kv_type */
+    size_t layer_stride;      /* elements between layers */
     const int32_t *table;     /* [ceil(n_ctx / block_size)] block ids */
     int n_blocks;             /* entries in table */
     int block_size;           /* tokens per block */
     int kv_dim;               /* n_kv_heads * head_dim */
+    enum dtype kv_type;       /* DT_F32 (0, the default) or DT_F16 */
 };
 
-static inline float *kv_row(const struct kv_view *kv, float *base, int layer, int t)
+/* Bytes of one K or V element. */
+static inline size_t kv_elem_bytes(const struct kv_view *kv)
+{
+    return kv->kv_type == DT_F16 ? 2 : 4;
+}
+
+/* Row t of layer `layer` of base (kv->k or kv->v), any kv_type. */
+static inline void *kv_row_bytes(const struct kv_view *kv, void *base, int layer, int t)
 {
     int64_t slot = (int64_t)kv->table[t / kv->block_size] * kv->block_size + t % kv->block_size;
-    return base + (size_t)layer * kv->layer_stride + (size_t)slot * kv->kv_dim;
+    return (char *)base + ((size_t)layer * kv->layer_stride + (size_t)slot * kv->kv_dim) *
+                          kv_elem_bytes(kv);
+}
+
+/* The same row as floats; only for kv_type == DT_F32. */
+static inline float *kv_row(const struct kv_view *kv, void *base, int layer, int t)
+{
+    return (float *)kv_row_bytes(kv, base, layer, t);
 }
 
 struct attn_shape {

@@ -24,13 +24,14 @@ void cost_matmul(struct kernel_record *r, const struct weight *w, int m)
 void cost_attention(struct kernel_record *r, enum attn_impl impl, const struct kv_view *kv,
                     int n_q, int pos0, const struct attn_shape *sh)
 {
-    const double e = 4.0;                       /* float32 activations and cache */
+    const double e = 4.0;                       /* float32 activations */
+    const double ekv = kv && kv->kv_type == DT_F16 ? 2.0 : 4.0;   /* K/V element bytes */
     double H = sh->n_heads, Hkv = sh->n_kv_heads, d = sh->head_dim;
     double n_ctx = pos0 + n_q;
     /* causal: query i sees pos0+i+1 keys */
     double pairs = n_q * (double)pos0 + n_q * (n_q + 1.0) / 2.0;
     double q_o = 2.0 * e * n_q * H * d;          /* read Q, write O */
-    double kv_b = 2.0 * e * n_ctx * Hkv * d;     /* read K and V once */
+    double kv_b = 2.0 * ekv * n_ctx * Hkv * d;   /* read K and V once */
     double table = kv && kv->n_blocks > 1 ? 4.0 * ceil(n_ctx / kv->block_size) : 0;
 
     r->flops = 4.0 * H * d * pairs + 5.0 * H * pairs;   /* QKᵀ, PV, softmax */
@@ -38,7 +39,7 @@ void cost_attention(struct kernel_record *r, enum attn_impl impl, const struct k
     if (impl == ATTN_NAIVE) {
         double s = e * H * n_q * n_ctx;          /* one score matrix, all heads */
         /* K/V are read per query head (no reuse across a GQA group) */
-        r->dram_rd = e * n_q * H * d + 2.0 * e * n_ctx * H * d + 2.0 * s + table;
+        r->dram_rd = e * n_q * H * d + 2.0 * ekv * n_ctx * H * d + 2.0 * s + table;
         r->dram_wr = e * n_q * H * d + 2.0 * s;  /* write S, write P */
         r->chip_rd = 0;
         r->chip_wr = 0;
@@ -54,7 +55,7 @@ void cost_attention(struct kernel_record *r, enum attn_impl impl, const struct k
         }
         r->dram_rd = q_o / 2.0 + kv_b + table;
         r->dram_wr = q_o / 2.0;
-        r->chip_rd = 2.0 * e * Hkv * d * loads;   /* K and V tiles */
+        r->chip_rd = 2.0 * ekv * Hkv * d * loads; /* K and V tiles */
         r->chip_wr = 0;
     }
 }

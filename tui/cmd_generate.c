@@ -1,5 +1,6 @@
 /* tui/cmd_generate.c — `infertop generate`: plain text generation, one sequence. */
 #include "core/forward.h"
+#include "core/kvcache.h"
 #include "core/model.h"
 #include "core/sampler.h"
 #include "core/tokenizer.h"
@@ -63,15 +64,18 @@ static bool is_end(const struct model *m, int32_t id)
     return m->tok && tokenizer_is_eog(m->tok, id);
 }
 
-/* KV for one sequence: contiguous [layers][ctx][kv_dim], one table entry. */
+/* KV for one sequence: contiguous [layers][ctx][kv_dim] of kt, one table entry. */
 struct seq_kv { struct kv_view view; int32_t table[1]; };
 
-static int seq_kv_alloc(struct seq_kv *s, struct backend *be, const struct model_config *c, int ctx)
+static int seq_kv_alloc(struct seq_kv *s, struct backend *be, const struct model_config *c, int ctx,
+                        enum dtype kt)
 {
     size_t kvd = (size_t)c->n_kv_heads * c->head_dim, n = (size_t)c->n_layers * ctx * kvd;
+    size_t eb = (size_t)kvcache_elem_bytes(kt);
     memset(s, 0, sizeof *s);
-    s->view.k = backend_alloc(be, n * sizeof(float));
-    s->view.v = backend_alloc(be, n * sizeof(float));
+    s->view.kv_type = kt;
+    s->view.k = backend_alloc(be, n * eb);
+    s->view.v = backend_alloc(be, n * eb);
     s->view.layer_stride = (size_t)ctx * kvd;
     s->view.table = s->table;
     s->view.n_blocks = 1;
@@ -99,7 +103,8 @@ int cmd_generate(struct cli_args *a)
     if (ctx > m->cfg.max_ctx && !a->quiet)
         fprintf(stderr, "infertop: note: %d tokens exceed the model's trained context %d\n", ctx,
                 m->cfg.max_ctx);
-    if (n_prompt < 0 || !logits || seq_kv_alloc(&kv, S.be, &m->cfg, ctx) < 0 ||
+    if (n_prompt < 0 || !logits || seq_kv_alloc(&kv, S.be, &m->cfg, ctx,
+                                                 opt_i(&a->opt, OPT_KV_DTYPE) == 0 ? DT_F32 : DT_F16) < 0 ||
         forward_init(&fw, m, S.be, n_prompt, err, sizeof err) < 0 ||
         sampler_init(&smp, m->cfg.vocab, (float)opt_f(&a->opt, OPT_TEMPERATURE),
                      (int)opt_i(&a->opt, OPT_TOP_K), (float)opt_f(&a->opt, OPT_TOP_P),

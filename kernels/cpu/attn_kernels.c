@@ -5,6 +5,7 @@
 #include "kernels/cpu/attn_kernels.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -53,22 +54,40 @@ float attn_exp(float x)
     return p * scale;
 }
 
-static void scores_scalar(const float *const *q, int nr, const float *const *k, int nk, int d,
-                          float scale, float *S)
+/* Element e of K/V row `row`: float, or an IEEE half widened exactly. */
+static inline float kv_elem(const void *row, int e, bool f16)
+{
+    return f16 ? fp16_to_fp32(((const uint16_t *)row)[e]) : ((const float *)row)[e];
+}
+
+static inline void scores_any_scalar(const float *const *q, int nr, const void *const *k, bool f16,
+                                     int nk, int d, float scale, float *S)
 {
     for (int t = 0; t < nk; t++)
         for (int r = 0; r < nr; r++) {
             float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
             int e = 0;
             for (; e + 4 <= d; e += 4) {
-                s0 += q[r][e] * k[t][e];
-                s1 += q[r][e + 1] * k[t][e + 1];
-                s2 += q[r][e + 2] * k[t][e + 2];
-                s3 += q[r][e + 3] * k[t][e + 3];
+                s0 += q[r][e] * kv_elem(k[t], e, f16);
+                s1 += q[r][e + 1] * kv_elem(k[t], e + 1, f16);
+                s2 += q[r][e + 2] * kv_elem(k[t], e + 2, f16);
+                s3 += q[r][e + 3] * kv_elem(k[t], e + 3, f16);
             }
-            for (; e < d; e++) s0 += q[r][e] * k[t][e];
+            for (; e < d; e++) s0 += q[r][e] * kv_elem(k[t], e, f16);
             S[t * R + r] = scale * ((s0 + s1) + (s2 + s3));
         }
+}
+
+static void scores_scalar(const float *const *q, int nr, const void *const *k, int nk, int d,
+                          float scale, float *S)
+{
+    scores_any_scalar(q, nr, k, false, nk, d, scale, S);
+}
+
+static void scores_f16_scalar(const float *const *q, int nr, const void *const *k, int nk, int d,
+                              float scale, float *S)
+{
+    scores_any_scalar(q, nr, k, true, nk, d, scale, S);
 }
 
 static void tile_max_scalar(const float *S, const int *lim, float *mx)
@@ -94,14 +113,26 @@ static void tile_exp_scalar(float *S, const int *lim, const float *m, float *sum
     }
 }
 
-static void pv_scalar(float *const *o, int nr, const float *P, ptrdiff_t p_rs, ptrdiff_t p_ts,
-                      const float *const *v, int nk, int d)
+static inline void pv_any_scalar(float *const *o, int nr, const float *P, ptrdiff_t p_rs,
+                                 ptrdiff_t p_ts, const void *const *v, bool f16, int nk, int d)
 {
     for (int r = 0; r < nr; r++)
         for (int t = 0; t < nk; t++) {
             float p = P[r * p_rs + t * p_ts];
-            for (int e = 0; e < d; e++) o[r][e] += p * v[t][e];
+            for (int e = 0; e < d; e++) o[r][e] += p * kv_elem(v[t], e, f16);
         }
+}
+
+static void pv_scalar(float *const *o, int nr, const float *P, ptrdiff_t p_rs, ptrdiff_t p_ts,
+                      const void *const *v, int nk, int d)
+{
+    pv_any_scalar(o, nr, P, p_rs, p_ts, v, false, nk, d);
+}
+
+static void pv_f16_scalar(float *const *o, int nr, const float *P, ptrdiff_t p_rs, ptrdiff_t p_ts,
+                          const void *const *v, int nk, int d)
+{
+    pv_any_scalar(o, nr, P, p_rs, p_ts, v, true, nk, d);
 }
 
 static void softmax_row_scalar(float *p, const float *s, int n)
@@ -118,9 +149,14 @@ static void exp_array_scalar(float *y, const float *x, int n)
     for (int i = 0; i < n; i++) y[i] = attn_exp(x[i]);
 }
 
+static void to_f16_scalar(uint16_t *dst, const float *src, int n)
+{
+    for (int i = 0; i < n; i++) dst[i] = fp32_to_fp16(src[i]);
+}
+
 static const struct attn_kernels kernels_scalar = {
-    scores_scalar, tile_max_scalar, tile_exp_scalar, pv_scalar, softmax_row_scalar,
-    exp_array_scalar,
+    scores_scalar, scores_f16_scalar, tile_max_scalar, tile_exp_scalar, pv_scalar, pv_f16_scalar,
+    softmax_row_scalar, exp_array_scalar, to_f16_scalar,
 };
 
 /* ---- x86 SIMD ---------------------------------------------------------- */
@@ -129,8 +165,8 @@ static const struct attn_kernels kernels_scalar = {
 #include <immintrin.h>
 #define HAVE_X86_SIMD 1
 
-#define TGT_AVX2   __attribute__((target("avx2,fma")))
-#define TGT_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+#define TGT_AVX2   __attribute__((target("avx2,fma,f16c")))
+#define TGT_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
 #define INLINE     static inline __attribute__((always_inline))
 
 /* Sums of a, b, c, d (4 lanes per 128-bit lane) as [Σa, Σb, Σc, Σd] within
@@ -200,9 +236,26 @@ TGT_AVX2 INLINE __m256i tail_mask_avx2(int n)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/* K/V loads: 8 elements at e of a float row, or 8 halves widened with F16C;
+ * the tail form reads only n < 8 elements (the halves through a zeroed copy:
+ * AVX2 has no 16-bit masked load). */
+TGT_AVX2 INLINE __m256 kv_load8_avx2(const void *row, int e, bool f16)
+{
+    if (f16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + e)));
+    return _mm256_loadu_ps((const float *)row + e);
+}
+
+TGT_AVX2 INLINE __m256 kv_load8_tail_avx2(const void *row, int e, int n, __m256i tm, bool f16)
+{
+    if (!f16) return _mm256_maskload_ps((const float *)row + e, tm);
+    uint16_t b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    memcpy(b, (const uint16_t *)row + e, (size_t)n * sizeof *b);
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b));
+}
+
 /* -- scores: NR rows (compile-time after inlining), keys one at a time. -- */
 
-TGT_AVX2 INLINE void scores_rows_avx2(const float *const *q, int NR, const float *const *k,
+TGT_AVX2 INLINE void scores_rows_avx2(const float *const *q, int NR, const void *const *k, bool f16,
                                       int nk, int d, float scale, float *S)
 {
     __m256 vs = _mm256_set1_ps(scale);
@@ -210,16 +263,16 @@ TGT_AVX2 INLINE void scores_rows_avx2(const float *const *q, int NR, const float
     for (int t = 0; t < nk; t++) {
         __m256 acc[R] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
                          _mm256_setzero_ps()};
-        const float *kt = k[t];
+        const void *kt = k[t];
         int e = 0;
         for (; e + 8 <= d; e += 8) {
-            __m256 kv = _mm256_loadu_ps(kt + e);
+            __m256 kv = kv_load8_avx2(kt, e, f16);
             _Pragma("GCC unroll 4")
             for (int r = 0; r < NR; r++)
                 acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(q[r] + e), kv, acc[r]);
         }
         if (e < d) {
-            __m256 kv = _mm256_maskload_ps(kt + e, tm);
+            __m256 kv = kv_load8_tail_avx2(kt, e, d - e, tm, f16);
             _Pragma("GCC unroll 4")
             for (int r = 0; r < NR; r++)
                 acc[r] = _mm256_fmadd_ps(_mm256_maskload_ps(q[r] + e, tm), kv, acc[r]);
@@ -230,34 +283,54 @@ TGT_AVX2 INLINE void scores_rows_avx2(const float *const *q, int NR, const float
     }
 }
 
-TGT_AVX2 static void scores_avx2(const float *const *q, int nr, const float *const *k, int nk,
-                                 int d, float scale, float *S)
+TGT_AVX2 INLINE void scores_any_avx2(const float *const *q, int nr, const void *const *k, bool f16,
+                                     int nk, int d, float scale, float *S)
 {
     switch (nr) {
-    case 1: scores_rows_avx2(q, 1, k, nk, d, scale, S); break;
-    case 2: scores_rows_avx2(q, 2, k, nk, d, scale, S); break;
-    case 3: scores_rows_avx2(q, 3, k, nk, d, scale, S); break;
-    default: scores_rows_avx2(q, 4, k, nk, d, scale, S); break;
+    case 1: scores_rows_avx2(q, 1, k, f16, nk, d, scale, S); break;
+    case 2: scores_rows_avx2(q, 2, k, f16, nk, d, scale, S); break;
+    case 3: scores_rows_avx2(q, 3, k, f16, nk, d, scale, S); break;
+    default: scores_rows_avx2(q, 4, k, f16, nk, d, scale, S); break;
     }
 }
 
-TGT_AVX512 INLINE void scores_rows_avx512(const float *const *q, int NR, const float *const *k,
-                                          int nk, int d, float scale, float *S)
+TGT_AVX2 static void scores_avx2(const float *const *q, int nr, const void *const *k, int nk,
+                                 int d, float scale, float *S)
+{
+    scores_any_avx2(q, nr, k, false, nk, d, scale, S);
+}
+
+TGT_AVX2 static void scores_f16_avx2(const float *const *q, int nr, const void *const *k, int nk,
+                                     int d, float scale, float *S)
+{
+    scores_any_avx2(q, nr, k, true, nk, d, scale, S);
+}
+
+/* 16 elements (those set in m) at e of a float row, or 16 halves widened. */
+TGT_AVX512 INLINE __m512 kv_load16_avx512(const void *row, int e, __mmask16 m, bool f16)
+{
+    if (f16) return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)row + e));
+    return _mm512_maskz_loadu_ps(m, (const float *)row + e);
+}
+
+TGT_AVX512 INLINE void scores_rows_avx512(const float *const *q, int NR, const void *const *k,
+                                          bool f16, int nk, int d, float scale, float *S)
 {
     __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1);
     for (int t = 0; t < nk; t++) {
         __m512 acc[R] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
                          _mm512_setzero_ps()};
-        const float *kt = k[t];
+        const void *kt = k[t];
         int e = 0;
         for (; e + 16 <= d; e += 16) {
-            __m512 kv = _mm512_loadu_ps(kt + e);
+            __m512 kv = f16 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)kt + e)))
+                            : _mm512_loadu_ps((const float *)kt + e);
             _Pragma("GCC unroll 4")
             for (int r = 0; r < NR; r++)
                 acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(q[r] + e), kv, acc[r]);
         }
         if (e < d) {
-            __m512 kv = _mm512_maskz_loadu_ps(tm, kt + e);
+            __m512 kv = kv_load16_avx512(kt, e, tm, f16);
             _Pragma("GCC unroll 4")
             for (int r = 0; r < NR; r++)
                 acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tm, q[r] + e), kv, acc[r]);
@@ -269,15 +342,27 @@ TGT_AVX512 INLINE void scores_rows_avx512(const float *const *q, int NR, const f
     }
 }
 
-TGT_AVX512 static void scores_avx512(const float *const *q, int nr, const float *const *k,
-                                     int nk, int d, float scale, float *S)
+TGT_AVX512 INLINE void scores_any_avx512(const float *const *q, int nr, const void *const *k,
+                                         bool f16, int nk, int d, float scale, float *S)
 {
     switch (nr) {
-    case 1: scores_rows_avx512(q, 1, k, nk, d, scale, S); break;
-    case 2: scores_rows_avx512(q, 2, k, nk, d, scale, S); break;
-    case 3: scores_rows_avx512(q, 3, k, nk, d, scale, S); break;
-    default: scores_rows_avx512(q, 4, k, nk, d, scale, S); break;
+    case 1: scores_rows_avx512(q, 1, k, f16, nk, d, scale, S); break;
+    case 2: scores_rows_avx512(q, 2, k, f16, nk, d, scale, S); break;
+    case 3: scores_rows_avx512(q, 3, k, f16, nk, d, scale, S); break;
+    default: scores_rows_avx512(q, 4, k, f16, nk, d, scale, S); break;
     }
+}
+
+TGT_AVX512 static void scores_avx512(const float *const *q, int nr, const void *const *k, int nk,
+                                     int d, float scale, float *S)
+{
+    scores_any_avx512(q, nr, k, false, nk, d, scale, S);
+}
+
+TGT_AVX512 static void scores_f16_avx512(const float *const *q, int nr, const void *const *k,
+                                         int nk, int d, float scale, float *S)
+{
+    scores_any_avx512(q, nr, k, true, nk, d, scale, S);
 }
 
 /* -- tile max / exp: AVX-512 holds 4 keys x 4 rows per vector; lane j is
@@ -357,7 +442,7 @@ TGT_AVX2 static void tile_exp_avx2(float *S, const int *lim, const float *m, flo
  * all keys of the tile; p values are broadcast from memory. -- */
 
 TGT_AVX2 INLINE void pv_rows_avx2(float *const *o, int NR, const float *P, ptrdiff_t p_rs,
-                                  ptrdiff_t p_ts, const float *const *v, int nk, int d)
+                                  ptrdiff_t p_ts, const void *const *v, bool f16, int nk, int d)
 {
     __m256i tm = tail_mask_avx2(d % 8);
     for (int e = 0; e < d; e += 8) {
@@ -367,7 +452,7 @@ TGT_AVX2 INLINE void pv_rows_avx2(float *const *o, int NR, const float *P, ptrdi
         for (int r = 0; r < NR; r++)
             acc[r] = tail ? _mm256_maskload_ps(o[r] + e, tm) : _mm256_loadu_ps(o[r] + e);
         for (int t = 0; t < nk; t++) {
-            __m256 vv = tail ? _mm256_maskload_ps(v[t] + e, tm) : _mm256_loadu_ps(v[t] + e);
+            __m256 vv = tail ? kv_load8_tail_avx2(v[t], e, d - e, tm, f16) : kv_load8_avx2(v[t], e, f16);
             _Pragma("GCC unroll 4")
             for (int r = 0; r < NR; r++)
                 acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(P + r * p_rs + t * p_ts), vv, acc[r]);
@@ -380,19 +465,31 @@ TGT_AVX2 INLINE void pv_rows_avx2(float *const *o, int NR, const float *P, ptrdi
     }
 }
 
-TGT_AVX2 static void pv_avx2(float *const *o, int nr, const float *P, ptrdiff_t p_rs,
-                             ptrdiff_t p_ts, const float *const *v, int nk, int d)
+TGT_AVX2 INLINE void pv_any_avx2(float *const *o, int nr, const float *P, ptrdiff_t p_rs,
+                                 ptrdiff_t p_ts, const void *const *v, bool f16, int nk, int d)
 {
     switch (nr) {
-    case 1: pv_rows_avx2(o, 1, P, p_rs, p_ts, v, nk, d); break;
-    case 2: pv_rows_avx2(o, 2, P, p_rs, p_ts, v, nk, d); break;
-    case 3: pv_rows_avx2(o, 3, P, p_rs, p_ts, v, nk, d); break;
-    default: pv_rows_avx2(o, 4, P, p_rs, p_ts, v, nk, d); break;
+    case 1: pv_rows_avx2(o, 1, P, p_rs, p_ts, v, f16, nk, d); break;
+    case 2: pv_rows_avx2(o, 2, P, p_rs, p_ts, v, f16, nk, d); break;
+    case 3: pv_rows_avx2(o, 3, P, p_rs, p_ts, v, f16, nk, d); break;
+    default: pv_rows_avx2(o, 4, P, p_rs, p_ts, v, f16, nk, d); break;
     }
 }
 
+TGT_AVX2 static void pv_avx2(float *const *o, int nr, const float *P, ptrdiff_t p_rs,
+                             ptrdiff_t p_ts, const void *const *v, int nk, int d)
+{
+    pv_any_avx2(o, nr, P, p_rs, p_ts, v, false, nk, d);
+}
+
+TGT_AVX2 static void pv_f16_avx2(float *const *o, int nr, const float *P, ptrdiff_t p_rs,
+                                 ptrdiff_t p_ts, const void *const *v, int nk, int d)
+{
+    pv_any_avx2(o, nr, P, p_rs, p_ts, v, true, nk, d);
+}
+
 TGT_AVX512 INLINE void pv_rows_avx512(float *const *o, int NR, const float *P, ptrdiff_t p_rs,
-                                      ptrdiff_t p_ts, const float *const *v, int nk, int d)
+                                      ptrdiff_t p_ts, const void *const *v, bool f16, int nk, int d)
 {
     for (int e = 0; e < d; e += 16) {
         __mmask16 m = e + 16 <= d ? (__mmask16)0xffff : (__mmask16)((1u << (d - e)) - 1);
@@ -400,7 +497,7 @@ TGT_AVX512 INLINE void pv_rows_avx512(float *const *o, int NR, const float *P, p
         _Pragma("GCC unroll 4")
         for (int r = 0; r < NR; r++) acc[r] = _mm512_maskz_loadu_ps(m, o[r] + e);
         for (int t = 0; t < nk; t++) {
-            __m512 vv = _mm512_maskz_loadu_ps(m, v[t] + e);
+            __m512 vv = kv_load16_avx512(v[t], e, m, f16);
             _Pragma("GCC unroll 4")
             for (int r = 0; r < NR; r++)
                 acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(P[r * p_rs + t * p_ts]), vv, acc[r]);
@@ -410,15 +507,27 @@ TGT_AVX512 INLINE void pv_rows_avx512(float *const *o, int NR, const float *P, p
     }
 }
 
-TGT_AVX512 static void pv_avx512(float *const *o, int nr, const float *P, ptrdiff_t p_rs,
-                                 ptrdiff_t p_ts, const float *const *v, int nk, int d)
+TGT_AVX512 INLINE void pv_any_avx512(float *const *o, int nr, const float *P, ptrdiff_t p_rs,
+                                     ptrdiff_t p_ts, const void *const *v, bool f16, int nk, int d)
 {
     switch (nr) {
-    case 1: pv_rows_avx512(o, 1, P, p_rs, p_ts, v, nk, d); break;
-    case 2: pv_rows_avx512(o, 2, P, p_rs, p_ts, v, nk, d); break;
-    case 3: pv_rows_avx512(o, 3, P, p_rs, p_ts, v, nk, d); break;
-    default: pv_rows_avx512(o, 4, P, p_rs, p_ts, v, nk, d); break;
+    case 1: pv_rows_avx512(o, 1, P, p_rs, p_ts, v, f16, nk, d); break;
+    case 2: pv_rows_avx512(o, 2, P, p_rs, p_ts, v, f16, nk, d); break;
+    case 3: pv_rows_avx512(o, 3, P, p_rs, p_ts, v, f16, nk, d); break;
+    default: pv_rows_avx512(o, 4, P, p_rs, p_ts, v, f16, nk, d); break;
     }
+}
+
+TGT_AVX512 static void pv_avx512(float *const *o, int nr, const float *P, ptrdiff_t p_rs,
+                                 ptrdiff_t p_ts, const void *const *v, int nk, int d)
+{
+    pv_any_avx512(o, nr, P, p_rs, p_ts, v, false, nk, d);
+}
+
+TGT_AVX512 static void pv_f16_avx512(float *const *o, int nr, const float *P, ptrdiff_t p_rs,
+                                     ptrdiff_t p_ts, const void *const *v, int nk, int d)
+{
+    pv_any_avx512(o, nr, P, p_rs, p_ts, v, true, nk, d);
 }
 
 /* -- softmax of one materialized row (naive). -- */
@@ -485,12 +594,23 @@ TGT_AVX512 static void exp_array_avx512(float *y, const float *x, int n)
     }
 }
 
+/* F16C rounds to nearest even like fp32_to_fp16; the tail goes through it too. */
+TGT_AVX2 static void to_f16_f16c(uint16_t *dst, const float *src, int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) dst[i] = fp32_to_fp16(src[i]);
+}
+
 static const struct attn_kernels kernels_avx2 = {
-    scores_avx2, tile_max_avx2, tile_exp_avx2, pv_avx2, softmax_row_avx2, exp_array_avx2,
+    scores_avx2, scores_f16_avx2, tile_max_avx2, tile_exp_avx2, pv_avx2, pv_f16_avx2,
+    softmax_row_avx2, exp_array_avx2, to_f16_f16c,
 };
 static const struct attn_kernels kernels_avx512 = {
-    scores_avx512, tile_max_avx512, tile_exp_avx512, pv_avx512, softmax_row_avx512,
-    exp_array_avx512,
+    scores_avx512, scores_f16_avx512, tile_max_avx512, tile_exp_avx512, pv_avx512, pv_f16_avx512,
+    softmax_row_avx512, exp_array_avx512, to_f16_f16c,
 };
 #endif
 

@@ -17,13 +17,17 @@
 #include "kernels/cost.h"   /* ATTN_ROWS, ATTN_TILE_Q, ATTN_TILE_KV */
 
 #include <stddef.h>
+#include <stdint.h>
 
 
 struct attn_kernels {
     /* S[t][r] = scale * q[r]·k[t], t < nk, r < nr (1 <= nr <= ATTN_ROWS);
-     * rows r >= nr of S are left unspecified. q[r], k[t]: d floats. */
-    void (*scores)(const float *const *q, int nr, const float *const *k, int nk, int d,
+     * rows r >= nr of S are left unspecified. q[r]: d floats; k[t]: d floats
+     * (scores) or d IEEE halves (scores_f16, widened exactly in registers). */
+    void (*scores)(const float *const *q, int nr, const void *const *k, int nk, int d,
                    float scale, float *S);
+    void (*scores_f16)(const float *const *q, int nr, const void *const *k, int nk, int d,
+                       float scale, float *S);
     /* mx[r] = max of S[t][r] over t < lim[r] (-INFINITY when lim[r] = 0), for
      * r < ATTN_ROWS; lim[r] <= nk (the tile's key count). */
     void (*tile_max)(const float *S, const int *lim, float *mx);
@@ -31,14 +35,21 @@ struct attn_kernels {
      * and sum[r] = sum over t of the new S[t][r]. m[r] is finite where
      * lim[r] > 0. Uses attn_exp's polynomial (error below). */
     void (*tile_exp)(float *S, const int *lim, const float *m, float *sum);
-    /* o[r][e] += sum_{t < nk} P[r*p_rs + t*p_ts] * v[t][e], e < d, r < nr. */
+    /* o[r][e] += sum_{t < nk} P[r*p_rs + t*p_ts] * v[t][e], e < d, r < nr;
+     * v[t]: d floats (pv) or d halves (pv_f16). */
     void (*pv)(float *const *o, int nr, const float *P, ptrdiff_t p_rs, ptrdiff_t p_ts,
-               const float *const *v, int nk, int d);
+               const void *const *v, int nk, int d);
+    void (*pv_f16)(float *const *o, int nr, const float *P, ptrdiff_t p_rs, ptrdiff_t p_ts,
+                   const void *const *v, int nk, int d);
     /* One softmax row: p[t] = exp(s[t] - max s) / sum, t < n (-INFINITY
      * entries give 0; at least one entry finite). */
     void (*softmax_row)(float *p, const float *s, int n);
     /* y[i] = attn_exp(x[i]) at this level's precision (tests). */
     void (*exp_array)(float *y, const float *x, int n);
+    /* dst[i] = fp32_to_fp16(src[i]), i < n: round to nearest even, the same
+     * bits on every level (F16C on the SIMD ones) for all non-NaN inputs; a
+     * NaN stays a NaN (payload may differ). The KV store's conversion. */
+    void (*to_f16)(uint16_t *dst, const float *src, int n);
 };
 
 /* The kernels for SIMD level s (never NULL; scalar when s is unknown or the

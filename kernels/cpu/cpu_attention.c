@@ -2,7 +2,9 @@
  *
  * Query i of the chunk sits at position pos0+i and sees keys 0..pos0+i.
  * Query head h reads KV head h / group (group = n_heads / n_kv_heads). K and
- * V rows come through kv_row(), so paged and contiguous caches look the same.
+ * V rows come through kv_row_bytes(), so paged and contiguous caches look the
+ * same; they are f32 or f16 (kv->kv_type), and f16 rows go to the kernels'
+ * _f16 variants, which widen them in registers.
  *
  * Both ways work on row blocks (kernels/cpu/attn_kernels.h): up to ATTN_ROWS
  * (query, head) rows that read the same KV head, so every K/V row a block
@@ -44,6 +46,12 @@ struct attn_job {
     int n_heads, n_kv, group, d;       /* group = n_heads / n_kv */
     float scale;
     const struct attn_kernels *kern;
+    /* kern's scores/pv for the cache's element type; esize its bytes */
+    void (*scores)(const float *const *q, int nr, const void *const *k, int nk, int d,
+                   float scale, float *S);
+    void (*pv)(float *const *o, int nr, const float *P, ptrdiff_t p_rs, ptrdiff_t p_ts,
+               const void *const *v, int nk, int d);
+    size_t esize;
     float *S, *P;                      /* naive: [n_heads][n_q][n_ctx] */
     int row_blocks;                    /* naive: query blocks per KV head; flash: Q tiles */
     int n_split;                       /* flash: key ranges per (Q tile, KV heads) */
@@ -66,13 +74,13 @@ static float *attn_out(const struct attn_job *j, int i, int h)
 
 /* K and V rows of keys [k0, k1) for KV head kvh: the block table is resolved
  * once per tile, the kernels then read plain row pointers. */
-static void attn_kv_tile(const struct attn_job *j, int kvh, int k0, int k1, const float **kp,
-                         const float **vp)
+static void attn_kv_tile(const struct attn_job *j, int kvh, int k0, int k1, const void **kp,
+                         const void **vp)
 {
-    size_t off = (size_t)kvh * j->d;
+    size_t off = (size_t)kvh * j->d * j->esize;
     for (int t = k0; t < k1; t++) {
-        kp[t - k0] = kv_row(j->kv, j->kv->k, j->layer, t) + off;
-        vp[t - k0] = kv_row(j->kv, j->kv->v, j->layer, t) + off;
+        kp[t - k0] = (const char *)kv_row_bytes(j->kv, j->kv->k, j->layer, t) + off;
+        vp[t - k0] = (const char *)kv_row_bytes(j->kv, j->kv->v, j->layer, t) + off;
     }
 }
 
@@ -82,10 +90,10 @@ static void attn_kv_tile(const struct attn_job *j, int kvh, int k0, int k1, cons
  * follow poorly when a task reads one head's slice of each row. */
 static void attn_kv_prefetch(const struct attn_job *j, int kv0, int n_kvh, int k0, int k1)
 {
-    size_t off = (size_t)kv0 * j->d, bytes = (size_t)n_kvh * j->d * sizeof(float);
+    size_t off = (size_t)kv0 * j->d * j->esize, bytes = (size_t)n_kvh * j->d * j->esize;
     for (int t = k0; t < k1; t++) {
-        const char *k = (const char *)(kv_row(j->kv, j->kv->k, j->layer, t) + off);
-        const char *v = (const char *)(kv_row(j->kv, j->kv->v, j->layer, t) + off);
+        const char *k = (const char *)kv_row_bytes(j->kv, j->kv->k, j->layer, t) + off;
+        const char *v = (const char *)kv_row_bytes(j->kv, j->kv->v, j->layer, t) + off;
         for (size_t b = 0; b < bytes; b += 64) {
             __builtin_prefetch(k + b, 0, 2);
             __builtin_prefetch(v + b, 0, 2);
@@ -116,7 +124,7 @@ static void naive_scores(void *p, int t, int worker)
     const struct attn_job *j = p;
     int kvh, i0, i1, g = j->group;
     float st[ATTN_TILE_KV * ATTN_ROWS];
-    const float *kp[ATTN_TILE_KV], *vp[ATTN_TILE_KV];
+    const void *kp[ATTN_TILE_KV], *vp[ATTN_TILE_KV];
     (void)worker;
     naive_task_rows(j, t, &kvh, &i0, &i1);
     int kv_end = j->pos0 + i1;
@@ -130,7 +138,7 @@ static void naive_scores(void *p, int t, int worker)
                 int nr = g - h0 < ATTN_ROWS ? g - h0 : ATTN_ROWS;
                 const float *q[ATTN_ROWS];
                 for (int r = 0; r < nr; r++) q[r] = attn_q(j, i, kvh * g + h0 + r);
-                j->kern->scores(q, nr, kp, nk, j->d, j->scale, st);
+                j->scores(q, nr, kp, nk, j->d, j->scale, st);
                 for (int r = 0; r < nr; r++) {
                     float *s = naive_row(j, j->S, kvh * g + h0 + r, i) + k0;
                     for (int k = 0; k < nk; k++) s[k] = st[k * ATTN_ROWS + r];
@@ -159,7 +167,7 @@ static void naive_pv(void *p, int t, int worker)
 {
     const struct attn_job *j = p;
     int kvh, i0, i1, g = j->group;
-    const float *kp[ATTN_TILE_KV], *vp[ATTN_TILE_KV];
+    const void *kp[ATTN_TILE_KV], *vp[ATTN_TILE_KV];
     (void)worker;
     naive_task_rows(j, t, &kvh, &i0, &i1);
     for (int i = i0; i < i1; i++)
@@ -177,7 +185,7 @@ static void naive_pv(void *p, int t, int worker)
                 float *o[ATTN_ROWS];
                 for (int r = 0; r < nr; r++) o[r] = attn_out(j, i, kvh * g + h0 + r);
                 const float *P = naive_row(j, j->P, kvh * g + h0, i) + k0;
-                j->kern->pv(o, nr, P, (ptrdiff_t)j->n_q * j->n_ctx, 1, vp, nk, j->d);
+                j->pv(o, nr, P, (ptrdiff_t)j->n_q * j->n_ctx, 1, vp, nk, j->d);
             }
         }
     }
@@ -210,7 +218,7 @@ struct flash_tile {
     float *o;
     struct online_softmax *st;
     float *s;                          /* [ATTN_TILE_KV][ATTN_ROWS] */
-    const float *k[ATTN_TILE_KV], *v[ATTN_TILE_KV];
+    const void *k[ATTN_TILE_KV], *v[ATTN_TILE_KV];
 };
 
 static size_t flash_tile_bytes(int rows, int d)
@@ -246,7 +254,7 @@ static void flash_block_update(const struct attn_job *j, struct flash_tile *ft, 
         o[r] = ft->o + (size_t)(rbase + b0 + r) * j->d;
     }
     if (nk == 0) return;
-    j->kern->scores(q, nr, ft->k, nk, j->d, j->scale, ft->s);
+    j->scores(q, nr, ft->k, nk, j->d, j->scale, ft->s);
     j->kern->tile_max(ft->s, lim, bmax);
     for (int r = 0; r < nr; r++) {
         float corr = online_softmax_rescale(&st[b0 + r], bmax[r]);
@@ -256,7 +264,7 @@ static void flash_block_update(const struct attn_job *j, struct flash_tile *ft, 
     }
     j->kern->tile_exp(ft->s, lim, m, psum);
     for (int r = 0; r < nr; r++) online_softmax_add(&st[b0 + r], psum[r]);
-    j->kern->pv(o, nr, ft->s, 1, ATTN_ROWS, ft->v, nk, j->d);
+    j->pv(o, nr, ft->s, 1, ATTN_ROWS, ft->v, nk, j->d);
 }
 
 /* Key tiles [*t0, *t1) of split sp when the Q tile's last query sees keys
@@ -388,6 +396,10 @@ void cpu_attention(struct backend *be, enum attn_impl impl, float *out, const fl
         .group = sh->n_heads / sh->n_kv_heads, .d = sh->head_dim, .scale = sh->scale,
         .kern = attn_kernels_for(c->simd),
     };
+    bool f16 = kv->kv_type == DT_F16;
+    j.scores = f16 ? j.kern->scores_f16 : j.kern->scores;
+    j.pv = f16 ? j.kern->pv_f16 : j.kern->pv;
+    j.esize = kv_elem_bytes(kv);
     if (impl == ATTN_NAIVE) attention_naive(c, &j);
     else attention_flash(c, &j);
 }

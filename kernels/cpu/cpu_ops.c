@@ -4,6 +4,7 @@
  * single decode row. */
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/attn_math.h"
+#include "kernels/cpu/attn_kernels.h"
 #include "kernels/formats.h"
 
 #include <math.h>
@@ -150,13 +151,24 @@ void cpu_embed(struct backend *be, float *out, const struct weight *emb, const i
                          out + (size_t)i * emb->cols, emb->cols);
 }
 
+/* K and V rows [n][kv_dim] into the cache rows of positions pos0..pos0+n-1;
+ * an f16 cache gets them rounded to nearest even (F16C when the SIMD level
+ * has it, fp32_to_fp16 otherwise: the same bits). */
 void cpu_kv_store(struct backend *be, const struct kv_view *kv, int layer, int pos0, int n,
                   const float *k, const float *v)
 {
-    (void)be;
+    const struct attn_kernels *kern = attn_kernels_for(cpu_ctx(be)->simd);
     size_t row = (size_t)kv->kv_dim * sizeof(float);
     for (int t = 0; t < n; t++) {
-        memcpy(kv_row(kv, kv->k, layer, pos0 + t), k + (size_t)t * kv->kv_dim, row);
-        memcpy(kv_row(kv, kv->v, layer, pos0 + t), v + (size_t)t * kv->kv_dim, row);
+        const float *kt = k + (size_t)t * kv->kv_dim, *vt = v + (size_t)t * kv->kv_dim;
+        void *kd = kv_row_bytes(kv, kv->k, layer, pos0 + t);
+        void *vd = kv_row_bytes(kv, kv->v, layer, pos0 + t);
+        if (kv->kv_type == DT_F16) {
+            kern->to_f16(kd, kt, kv->kv_dim);
+            kern->to_f16(vd, vt, kv->kv_dim);
+        } else {
+            memcpy(kd, kt, row);
+            memcpy(vd, vt, row);
+        }
     }
 }

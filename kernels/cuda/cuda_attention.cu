@@ -8,11 +8,13 @@
  *   shared memory with the online softmax (cuda_math.h), so S never leaves the
  *   chip. Small grids (decode) split the keys across blocks and merge the
  *   partial (m, l, acc) in a combine kernel. Geometry: cuda_launch.h.
- * Both read K/V rows through the device copy of the block table. */
+ * Both read K/V rows through the device copy of the block table; K/V are f32
+ * or f16 (kv_view.kv_type), f16 widened to float as it is read. */
 #include "kernels/cuda/cuda_internal.h"
 #include "kernels/cuda/cuda_launch.h"
 #include "kernels/cuda/cuda_math.h"
 
+#include <cuda_fp16.h>
 #include <stdio.h>
 
 #define GRID_STRIDE(i, n) \
@@ -22,16 +24,24 @@
 struct attn_args {
     const float *q;           /* [n_q][n_heads*head_dim] */
     float *out;               /* [n_q][n_heads*head_dim] */
-    const float *k, *v;       /* this layer's pool base: [slots][kv_dim] */
+    const void *k, *v;        /* this layer's pool base: [slots][kv_dim] of f32 or f16 */
+    bool f16;                 /* K/V elements are IEEE halves */
     const int32_t *table;     /* device block table */
     int block_size, kv_dim;
     int n_q, pos0, n_ctx, n_heads, group, head_dim;
     float scale;
 };
 
-__device__ static inline const float *kv_head_row(const float *base, const struct attn_args &a, int t, int kvh)
+/* Element index of token t's KV head kvh row in a layer's pool. */
+__device__ static inline int64_t kv_head_off(const struct attn_args &a, int t, int kvh)
 {
-    return base + cm_kv_slot(a.table, a.block_size, t) * a.kv_dim + (int64_t)kvh * a.head_dim;
+    return cm_kv_slot(a.table, a.block_size, t) * a.kv_dim + (int64_t)kvh * a.head_dim;
+}
+
+/* K/V element `off` of base as float. */
+__device__ static inline float kv_at(const void *base, int64_t off, bool f16)
+{
+    return f16 ? __half2float(((const __half *)base)[off]) : ((const float *)base)[off];
 }
 
 /* ---- naive ---- */
@@ -47,9 +57,9 @@ __global__ static void k_scores(struct attn_args a, float *S)
             continue;
         }
         const float *qr = a.q + ((int64_t)i * a.n_heads + h) * a.head_dim;
-        const float *kr = kv_head_row(a.k, a, t, h / a.group);
+        int64_t kr = kv_head_off(a, t, h / a.group);
         float dot = 0.0f;
-        for (int c = 0; c < a.head_dim; c++) dot += qr[c] * kr[c];
+        for (int c = 0; c < a.head_dim; c++) dot += qr[c] * kv_at(a.k, kr + c, a.f16);
         S[idx] = dot * a.scale;
     }
 }
@@ -80,7 +90,7 @@ __global__ static void k_pv(struct attn_args a, const float *P)
         int i = (int)(idx / ((int64_t)a.head_dim * a.n_heads));
         const float *pr = P + ((int64_t)h * a.n_q + i) * a.n_ctx;
         float acc = 0.0f;
-        for (int t = 0; t <= a.pos0 + i; t++) acc += pr[t] * kv_head_row(a.v, a, t, h / a.group)[c];
+        for (int t = 0; t <= a.pos0 + i; t++) acc += pr[t] * kv_at(a.v, kv_head_off(a, t, h / a.group) + c, a.f16);
         a.out[idx] = acc;
     }
 }
@@ -111,8 +121,8 @@ __device__ static inline void flash_load_kv(const struct attn_args &a, int kvh, 
     for (int e = threadIdx.x; e < nt * d; e += blockDim.x) {
         int j = e / d, col = e % d;
         int64_t off = cm_kv_slot(a.table, a.block_size, t0 + j) * a.kv_dim + (int64_t)kvh * d + col;
-        Ks[j * (d + 1) + col] = a.k[off];
-        Vs[j * d + col] = a.v[off];
+        Ks[j * (d + 1) + col] = kv_at(a.k, off, a.f16);
+        Vs[j * d + col] = kv_at(a.v, off, a.f16);
     }
 }
 
@@ -279,12 +289,15 @@ void cuda_op_attention(struct backend *be, enum attn_impl impl, float *out, cons
     if (sh->n_kv_heads <= 0 || sh->n_heads % sh->n_kv_heads != 0 || kv->kv_dim != sh->n_kv_heads * sh->head_dim)
         cuda_fatal(__FILE__, __LINE__, "attention", "n_heads must be a multiple of n_kv_heads and kv_dim = n_kv_heads*head_dim");
     struct cuda_ctx *c = cuda_ctx_of(be);
-    size_t off = (size_t)layer * kv->layer_stride;
+    if (kv->kv_type != DT_F32 && kv->kv_type != DT_F16)
+        cuda_fatal(__FILE__, __LINE__, "attention", "kv_type must be f32 or f16");
+    size_t off = (size_t)layer * kv->layer_stride * kv_elem_bytes(kv);
     struct attn_args a;
     a.q = q;
     a.out = out;
-    a.k = kv->k + off;
-    a.v = kv->v + off;
+    a.k = (const char *)kv->k + off;
+    a.v = (const char *)kv->v + off;
+    a.f16 = kv->kv_type == DT_F16;
     a.table = cuda_table_to_device(c, kv);
     a.block_size = kv->block_size;
     a.kv_dim = kv->kv_dim;

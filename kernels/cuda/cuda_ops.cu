@@ -170,14 +170,16 @@ void cuda_op_embed(struct backend *be, float *out, const struct weight *emb, con
 
 /* ---- kv_store: k, v [n][kv_dim] → tokens pos0.. of `layer`, through the block table ---- */
 
-__global__ static void k_kv_store(float *kl, float *vl, const int32_t *table, int block_size, int kv_dim,
+/* T = float or __half (round to nearest even, as fp32_to_fp16). */
+template <typename T>
+__global__ static void k_kv_store(T *kl, T *vl, const int32_t *table, int block_size, int kv_dim,
                                   int pos0, int n, const float *k, const float *v)
 {
     GRID_STRIDE(idx, (int64_t)n * kv_dim) {
         int i = (int)(idx / kv_dim), col = (int)(idx % kv_dim);
         int64_t dst = cm_kv_slot(table, block_size, pos0 + i) * kv_dim + col;
-        kl[dst] = k[idx];
-        vl[dst] = v[idx];
+        kl[dst] = (T)k[idx];
+        vl[dst] = (T)v[idx];
     }
 }
 
@@ -189,11 +191,16 @@ void cuda_op_kv_store(struct backend *be, const struct kv_view *kv, int layer, i
         op_error("kv_store", "tokens beyond the kv_view's block table");
     struct cuda_ctx *c = cuda_ctx_of(be);
     const int32_t *dtab = cuda_table_to_device(c, kv);
-    size_t off = (size_t)layer * kv->layer_stride;
+    size_t off = (size_t)layer * kv->layer_stride * kv_elem_bytes(kv);
     struct cl_1d l = cl_eltwise((int64_t)n * kv->kv_dim);
+    char *kb = (char *)kv->k + off, *vb = (char *)kv->v + off;
     cuda_op_begin(be);
-    k_kv_store<<<l.grid, l.block, 0, c->stream>>>(kv->k + off, kv->v + off, dtab, kv->block_size,
-                                                 kv->kv_dim, pos0, n, k, v);
+    if (kv->kv_type == DT_F16)
+        k_kv_store<__half><<<l.grid, l.block, 0, c->stream>>>((__half *)kb, (__half *)vb, dtab, kv->block_size,
+                                                              kv->kv_dim, pos0, n, k, v);
+    else
+        k_kv_store<float><<<l.grid, l.block, 0, c->stream>>>((float *)kb, (float *)vb, dtab, kv->block_size,
+                                                             kv->kv_dim, pos0, n, k, v);
     CUDA_CHECK_LAUNCH(k_kv_store);
     cuda_op_end(be);
 }

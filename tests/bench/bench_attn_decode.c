@@ -41,7 +41,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < 4 * qd; i++) q[i] = (float)((i * 2654435761u) % 1000) / 1000 - 0.5f;
     for (int b = 0; b < pool_blocks; b++) table[b] = (b * 7) % pool_blocks;   /* 7 and pool_blocks (136) coprime: a permutation */
-    struct kv_view kv = {k, v, layer, table, n_blocks, BS, kvd};
+    struct kv_view kv = {k, v, layer, table, n_blocks, BS, kvd, DT_F32};
     printf("decode attention, heads 9:3, d 64, paged bs %d, simd %s; us per call (one layer), "
            "best of 5 x %d layers\n", BS, cpu_simd_name((enum cpu_simd)simd), LAYERS);
     printf("%3s %4s %5s %10s %10s %12s\n", "thr", "n_q", "ctx", "naive us", "flash us", "flash GF/s");

@@ -76,7 +76,7 @@ static void kv_buf_init(struct kv_buf *kb, const struct model_config *c, int ctx
     kb->k = calloc(n, sizeof(float));
     kb->v = calloc(n, sizeof(float));
     kb->table[0] = 0;
-    kb->view = (struct kv_view){kb->k, kb->v, (size_t)ctx * kvd, kb->table, 1, ctx, kvd};
+    kb->view = (struct kv_view){kb->k, kb->v, (size_t)ctx * kvd, kb->table, 1, ctx, kvd, DT_F32};
 }
 
 static void kv_buf_free(struct kv_buf *kb) { free(kb->k); free(kb->v); }
@@ -137,7 +137,7 @@ static void attention_bench(int threads)
             v[i] = (float)((i * 9973u) % 1000) / 1000 - 0.5f;
         }
         int32_t table[1] = {0};
-        struct kv_view kv = {k, v, (size_t)n * kvd, table, 1, n, kvd};
+        struct kv_view kv = {k, v, (size_t)n * kvd, table, 1, n, kvd, DT_F32};
         double t_naive = 0;
         for (int impl = 0; impl < 2; impl++) {
             struct kernel_record r = {0};

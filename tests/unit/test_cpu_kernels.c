@@ -210,7 +210,7 @@ struct kv_store_t {
     int32_t *table;
 };
 
-static void kv_make(struct kv_store_t *s, int n_ctx, int kv_dim, bool paged)
+static void kv_make_typed(struct kv_store_t *s, int n_ctx, int kv_dim, bool paged, enum dtype kt)
 {
     int bs = paged ? 16 : n_ctx, n_blocks = (n_ctx + bs - 1) / bs;
     int pool_blocks = paged ? n_blocks + 5 : 1;
@@ -222,12 +222,27 @@ static void kv_make(struct kv_store_t *s, int n_ctx, int kv_dim, bool paged)
         int r = (int)((uint32_t)(rnd() * 1e6f + 2e6f) % (uint32_t)(b + 1));
         int32_t tmp = s->table[b]; s->table[b] = s->table[r]; s->table[r] = tmp;
     }
+    size_t eb = kt == DT_F16 ? 2 : 4;
     s->v = (struct kv_view){
-        .k = calloc(KV_LAYERS * layer, sizeof(float)), .v = calloc(KV_LAYERS * layer, sizeof(float)),
+        .k = calloc(KV_LAYERS * layer, eb), .v = calloc(KV_LAYERS * layer, eb),
         .layer_stride = layer, .table = s->table, .n_blocks = n_blocks, .block_size = bs,
-        .kv_dim = kv_dim,
+        .kv_dim = kv_dim, .kv_type = kt,
     };
     cr_assert(s->v.k && s->v.v);
+}
+
+static void kv_make(struct kv_store_t *s, int n_ctx, int kv_dim, bool paged)
+{
+    kv_make_typed(s, n_ctx, kv_dim, paged, DT_F32);
+}
+
+/* x rounded to the nearest half and back (what an f16 cache holds). */
+static float *f16_rounded(const float *x, size_t n)
+{
+    float *y = malloc(n * sizeof *y);
+    cr_assert_not_null(y);
+    for (size_t i = 0; i < n; i++) y[i] = fp16_to_fp32(fp32_to_fp16(x[i]));
+    return y;
 }
 
 static void kv_free(struct kv_store_t *s) { free(s->v.k); free(s->v.v); free(s->table); }
@@ -260,7 +275,10 @@ static void attn_ref(double *out, const float *q, const float *K, const float *V
     free(s);
 }
 
-static void check_attention(int H, int Hkv, int d, int n_q, int pos0)
+/* Every SIMD level and thread count, naive and flash, contiguous and paged,
+ * K/V of type kt (f16: the double reference uses the f16-rounded K/V, so the
+ * tolerance is the f32 one: the kernels widen halves exactly). */
+static void check_attention_typed(int H, int Hkv, int d, int n_q, int pos0, enum dtype kt)
 {
     struct cfg cfgs[8];
     int nc = all_cfgs(cfgs), n_ctx = pos0 + n_q, kv_dim = Hkv * d;
@@ -271,10 +289,16 @@ static void check_attention(int H, int Hkv, int d, int n_q, int pos0)
     float *q = rnd_vec(qn), *o[4];
     double *ref = malloc(qn * sizeof *ref);
     cr_assert_not_null(ref);
-    attn_ref(ref, q, K, V, n_q, pos0, H, Hkv, d, sh.scale);
+    if (kt == DT_F16) {
+        float *Kr = f16_rounded(K, (size_t)n_ctx * kv_dim), *Vr = f16_rounded(V, (size_t)n_ctx * kv_dim);
+        attn_ref(ref, q, Kr, Vr, n_q, pos0, H, Hkv, d, sh.scale);
+        free(Kr); free(Vr);
+    } else {
+        attn_ref(ref, q, K, V, n_q, pos0, H, Hkv, d, sh.scale);
+    }
     struct kv_store_t cont, paged;
-    kv_make(&cont, n_ctx, kv_dim, false);
-    kv_make(&paged, n_ctx, kv_dim, true);
+    kv_make_typed(&cont, n_ctx, kv_dim, false, kt);
+    kv_make_typed(&paged, n_ctx, kv_dim, true, kt);
     for (int k = 0; k < 4; k++) { o[k] = malloc(qn * sizeof(float)); cr_assert_not_null(o[k]); }
 
     for (int c = 0; c < nc; c++) {
@@ -288,8 +312,8 @@ static void check_attention(int H, int Hkv, int d, int n_q, int pos0)
         for (size_t i = 0; i < qn; i++) {
             for (int k = 0; k < 2; k++)
                 cr_assert(fabs(o[k][i] - ref[i]) <= 2e-5,
-                          "%s H=%d Hkv=%d d=%d n_q=%d pos0=%d simd=%s threads=%d: out[%zu]=%.8g ref %.8g",
-                          k ? "flash" : "naive", H, Hkv, d, n_q, pos0, cpu_simd_name(cfgs[c].simd),
+                          "%s kv=%s H=%d Hkv=%d d=%d n_q=%d pos0=%d simd=%s threads=%d: out[%zu]=%.8g ref %.8g",
+                          k ? "flash" : "naive", dtype_info(kt)->name, H, Hkv, d, n_q, pos0, cpu_simd_name(cfgs[c].simd),
                           cfgs[c].threads, i, (double)o[k][i], ref[i]);
             /* same arithmetic on the same values: paged equals contiguous exactly */
             cr_assert(o[2][i] == o[0][i] && o[3][i] == o[1][i],
@@ -301,6 +325,12 @@ static void check_attention(int H, int Hkv, int d, int n_q, int pos0)
     kv_free(&cont); kv_free(&paged);
     for (int k = 0; k < 4; k++) free(o[k]);
     free(K); free(V); free(q); free(ref);
+}
+
+static void check_attention(int H, int Hkv, int d, int n_q, int pos0)
+{
+    check_attention_typed(H, Hkv, d, n_q, pos0, DT_F32);
+    check_attention_typed(H, Hkv, d, n_q, pos0, DT_F16);
 }
 
 /* n_q/pos0 pairs: decode at 0 and deep in the context, a prefill longer than
@@ -524,9 +554,51 @@ Test(cpu_ops, kv_store_paged)
         cr_assert(memcmp(kv_row(&s.v, s.v.k, KV_LAYER, t), k + t * kv_dim, kv_dim * 4) == 0, "k %d", t);
         cr_assert(memcmp(kv_row(&s.v, s.v.v, KV_LAYER, t), v + t * kv_dim, kv_dim * 4) == 0, "v %d", t);
     }
-    for (size_t i = 0; i < s.v.layer_stride; i++) cr_assert(s.v.k[i] == 0.0f && s.v.v[i] == 0.0f);
+    const float *kz = s.v.k, *vz = s.v.v;
+    for (size_t i = 0; i < s.v.layer_stride; i++) cr_assert(kz[i] == 0.0f && vz[i] == 0.0f);
     backend_destroy(be);
     kv_free(&s); free(k); free(v);
+}
+
+/* An f16 cache gets fp32_to_fp16's bits (round to nearest even) on every
+ * SIMD level, for random values, halfway cases, subnormals, overflow and
+ * odd row lengths (the F16C path's scalar tail). */
+Test(cpu_ops, kv_store_f16_bits)
+{
+    rng_seed(12);
+    const int n_ctx = 37, kv_dim = 21;
+    size_t n = (size_t)n_ctx * kv_dim;
+    float *k = rnd_vec(n), *v = rnd_vec(n);
+    const float special[] = {0.0f, -0.0f, 1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, 0x1p-24f, 0x1p-25f,
+                             0x1.8p-25f, 3e-5f, -6.1e-5f, 65504.0f, 65519.0f, 65520.0f, -7e4f,
+                             INFINITY, -INFINITY, 2049.0f, 2051.0f, 1e-8f};
+    int ns = (int)(sizeof special / sizeof special[0]);
+    for (int i = 0; i < ns; i++) { k[i * 3] = special[i]; v[n - 1 - (size_t)i * 2] = special[i]; }
+    for (size_t i = (size_t)ns * 3; i < n; i += 5) k[i] *= 3000.0f;   /* wide exponents */
+    for (int s = CPU_SIMD_SCALAR; s <= (int)cpu_simd_detect(); s++) {
+        for (int paged = 0; paged < 2; paged++) {
+            struct kv_store_t st;
+            kv_make_typed(&st, n_ctx, kv_dim, paged, DT_F16);
+            struct backend *be = make_be((struct cfg){1, (enum cpu_simd)s});
+            backend_kv_store(be, &st.v, KV_LAYER, 0, 10, k, v);
+            backend_kv_store(be, &st.v, KV_LAYER, 10, n_ctx - 10, k + 10 * kv_dim, v + 10 * kv_dim);
+            for (int t = 0; t < n_ctx; t++) {
+                const uint16_t *kr = kv_row_bytes(&st.v, st.v.k, KV_LAYER, t);
+                const uint16_t *vr = kv_row_bytes(&st.v, st.v.v, KV_LAYER, t);
+                for (int e = 0; e < kv_dim; e++) {
+                    size_t i = (size_t)t * kv_dim + e;
+                    cr_assert_eq(kr[e], fp32_to_fp16(k[i]), "simd=%s k[%zu]=%a: %#x vs %#x",
+                                 cpu_simd_name((enum cpu_simd)s), i, (double)k[i], kr[e], fp32_to_fp16(k[i]));
+                    cr_assert_eq(vr[e], fp32_to_fp16(v[i]), "simd=%s v[%zu]", cpu_simd_name((enum cpu_simd)s), i);
+                }
+            }
+            const uint16_t *k0 = st.v.k;
+            for (size_t i = 0; i < st.v.layer_stride; i++) cr_assert_eq(k0[i], 0, "layer 0 touched");
+            backend_destroy(be);
+            kv_free(&st);
+        }
+    }
+    free(k); free(v);
 }
 
 /* ---- kernel records and the pool -------------------------------------- */

@@ -111,7 +111,7 @@ Test(cuda_math, kv_slot_equals_kv_row)
         int32_t *table = malloc(sizeof *table * (size_t)nb);
         cr_assert_not_null(table);
         for (int b = 0; b < nb; b++) table[b] = rnd_int(0, 1000);
-        struct kv_view kv = {pool, pool, 0, table, nb, bs, 1};
+        struct kv_view kv = {pool, pool, 0, table, nb, bs, 1, DT_F32};
         for (int t = 0; t < n_ctx; t++)
             cr_assert_eq(cm_kv_slot(table, bs, t), kv_row(&kv, pool, 0, t) - pool);
         free(table);

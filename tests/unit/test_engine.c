@@ -5,6 +5,7 @@
 #include "kernels/cpu/cpu_backend.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *SCENARIO =
@@ -38,9 +39,14 @@ static void teardown(void)
     model_free(&g_model);
 }
 
-static void run(const char *opts, struct run_result *out)
+/* kv_dtype of every run: the engine tests loop g_kt over 0 (f32) and 1 (f16). */
+static int g_kt;
+static const char *kv_dtype_name(void) { return g_kt ? "f16" : "f32"; }
+
+static void run(const char *opts_in, struct run_result *out)
 {
-    char err[256];
+    char err[256], opts[512];
+    snprintf(opts, sizeof opts, "kv_dtype=%s %s", kv_dtype_name(), opts_in);
     struct scenario sc;
     struct workload w;
     struct options o;
@@ -71,9 +77,11 @@ static void assert_same_tokens(const struct run_result *a, const struct run_resu
 {
     cr_assert_eq(a->n, b->n);
     for (int i = 0; i < a->n; i++) {
-        cr_assert_eq(a->n_tokens[i], b->n_tokens[i], "%s: request %d length", what, i);
+        cr_assert_eq(a->n_tokens[i], b->n_tokens[i], "%s (kv_dtype=%s): request %d length", what,
+                     kv_dtype_name(), i);
         for (int t = 0; t < a->n_tokens[i]; t++)
-            cr_assert_eq(a->tokens[i][t], b->tokens[i][t], "%s: request %d token %d", what, i, t);
+            cr_assert_eq(a->tokens[i][t], b->tokens[i][t], "%s (kv_dtype=%s): request %d token %d", what,
+                         kv_dtype_name(), i, t);
     }
 }
 
@@ -83,58 +91,70 @@ TestSuite(engine, .init = setup, .fini = teardown);
 
 Test(engine, static_equals_continuous)
 {
-    run("batching=continuous", &base);
-    run("batching=static max_batch=4", &other);
-    assert_same_tokens(&base, &other, "static");
-    cr_assert(other.rep.batch_max <= 4);
+    for (g_kt = 0; g_kt < 2; g_kt++) {
+        run("batching=continuous", &base);
+        run("batching=static max_batch=4", &other);
+        assert_same_tokens(&base, &other, "static");
+        cr_assert(other.rep.batch_max <= 4);
+    }
 }
 
 Test(engine, chunked_prefill_and_flash_vs_naive_do_not_change_tokens)
 {
-    run("batching=continuous", &base);
-    run("batching=continuous chunked_prefill=7", &other);
-    assert_same_tokens(&base, &other, "chunked");
-    run("attn=naive", &other);
-    assert_same_tokens(&base, &other, "naive");
+    for (g_kt = 0; g_kt < 2; g_kt++) {
+        run("batching=continuous", &base);
+        run("batching=continuous chunked_prefill=7", &other);
+        assert_same_tokens(&base, &other, "chunked");
+        run("attn=naive", &other);
+        assert_same_tokens(&base, &other, "naive");
+    }
 }
 
 Test(engine, contiguous_kv_equals_paged)
 {
-    run("kv=paged block=8", &base);
-    run("kv=contiguous max_seq=80", &other);
-    assert_same_tokens(&base, &other, "contiguous");
+    for (g_kt = 0; g_kt < 2; g_kt++) {
+        run("kv=paged block=8", &base);
+        run("kv=contiguous max_seq=80", &other);
+        assert_same_tokens(&base, &other, "contiguous");
+    }
 }
 
 Test(engine, preemption_and_recompute_keep_tokens)
 {
-    run("kv=paged block=8 prefix_cache=off", &base);
-    /* 14 blocks of 8 tokens: not enough for 10 requests of up to 76 tokens at once */
-    run("kv=paged block=8 kv_blocks=14 prefix_cache=off", &other);
-    cr_assert_gt(other.preemptions, 0, "the small pool should force preemption");
-    assert_same_tokens(&base, &other, "preempted");
+    for (g_kt = 0; g_kt < 2; g_kt++) {
+        run("kv=paged block=8 prefix_cache=off", &base);
+        /* 14 blocks of 8 tokens: not enough for 10 requests of up to 76 tokens at once */
+        run("kv=paged block=8 kv_blocks=14 prefix_cache=off", &other);
+        cr_assert_gt(other.preemptions, 0, "the small pool should force preemption");
+        assert_same_tokens(&base, &other, "preempted");
+    }
 }
 
 Test(engine, prefix_cache_skips_shared_prompt_tokens)
 {
-    run("prefix_cache=off max_batch=1", &base);
-    run("prefix_cache=on max_batch=1", &other);
-    assert_same_tokens(&base, &other, "prefix cache");
-    cr_assert_eq(base.rep.prefix_hit_tokens, 0);
-    cr_assert_gt(other.rep.prefix_hit_tokens, 0);
-    cr_assert_eq(other.rep.prefill_computed_tokens + other.rep.prefix_hit_tokens, base.rep.prefill_computed_tokens);
+    for (g_kt = 0; g_kt < 2; g_kt++) {
+        run("prefix_cache=off max_batch=1", &base);
+        run("prefix_cache=on max_batch=1", &other);
+        assert_same_tokens(&base, &other, "prefix cache");
+        cr_assert_eq(base.rep.prefix_hit_tokens, 0);
+        cr_assert_gt(other.rep.prefix_hit_tokens, 0);
+        cr_assert_eq(other.rep.prefill_computed_tokens + other.rep.prefix_hit_tokens, base.rep.prefill_computed_tokens);
+    }
 }
 
 Test(engine, report_counts_add_up)
 {
-    run("batching=continuous", &base);
-    const struct report *r = &base.rep;
-    cr_assert_eq(r->finished, 10);
-    long out = 0;
-    for (int i = 0; i < base.n; i++) out += base.n_tokens[i];
-    cr_assert_eq(r->output_tokens + r->prompt_tokens, out);
-    cr_assert(r->ttft_ms.p50 <= r->ttft_ms.p99 && r->ttft_ms.p99 <= r->ttft_ms.max);
-    cr_assert(r->kv_util_peak_pct > 0 && r->kv_util_peak_pct <= 100);
-    cr_assert(r->batch_mean > 1, "all requests arrive at t=0: batches form");
+    for (g_kt = 0; g_kt < 2; g_kt++) {
+        run("batching=continuous", &base);
+        const struct report *r = &base.rep;
+        cr_assert_eq(r->finished, 10);
+        long out = 0;
+        for (int i = 0; i < base.n; i++) out += base.n_tokens[i];
+        cr_assert_eq(r->output_tokens + r->prompt_tokens, out);
+        cr_assert(r->ttft_ms.p50 <= r->ttft_ms.p99 && r->ttft_ms.p99 <= r->ttft_ms.max);
+        cr_assert(r->kv_util_peak_pct > 0 && r->kv_util_peak_pct <= 100);
+        cr_assert(r->batch_mean > 1, "all requests arrive at t=0: batches form");
+    }
 }
 
 Test(report, percentiles_interpolate_linearly)

@@ -122,7 +122,7 @@ static void fixture_open(struct fixture *f, const char *preset, int ctx, enum at
     int kvd = c->n_kv_heads * c->head_dim;
     f->k = calloc((size_t)c->n_layers * ctx * kvd, sizeof(float));
     f->v = calloc((size_t)c->n_layers * ctx * kvd, sizeof(float));
-    f->kv = (struct kv_view){f->k, f->v, (size_t)ctx * kvd, f->table, 1, ctx, kvd};
+    f->kv = (struct kv_view){f->k, f->v, (size_t)ctx * kvd, f->table, 1, ctx, kvd, DT_F32};
 }
 
 static void fixture_close(struct fixture *f)

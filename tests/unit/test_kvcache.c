@@ -45,12 +45,17 @@ struct rng { uint64_t s; };
 static uint32_t rnd(struct rng *r) { r->s = mix(r->s); return (uint32_t)(r->s >> 32); }
 static int rnd_in(struct rng *r, int lo, int hi) { return lo + (int)(rnd(r) % (uint32_t)(hi - lo + 1)); }
 
+/* K/V element type of the caches make_cache builds; the _f16 tests set it
+ * (each test runs in its own process) and put it back. */
+static enum dtype g_kv_type = DT_F32;
+
 static struct kvcache *make_cache(enum kv_alloc_kind kind, int layers, int kv_dim, int bs,
                                   int n_blocks, int max_seq, int max_req, bool prefix)
 {
     struct kvcache_config c = {
         .kind = kind, .n_layers = layers, .kv_dim = kv_dim, .block_size = bs,
         .n_blocks = n_blocks, .max_seq = max_seq, .max_requests = max_req, .prefix_cache = prefix,
+        .kv_type = g_kv_type,
     };
     struct kvcache *kv = NULL;
     char err[200] = "";
@@ -69,24 +74,42 @@ static float kv_value(uint64_t h, int layer, int d, int is_v)
 
 static uint64_t prefix_hash(uint64_t prev, int32_t tok) { return mix(prev ^ (uint32_t)tok); }
 
+/* Element d of row t of layer l of base (v->k or v->v), f32 or f16. */
+static void kv_put(const struct kv_view *v, void *base, int l, int t, int d, float x)
+{
+    void *row = kv_row_bytes(v, base, l, t);
+    if (v->kv_type == DT_F16) ((uint16_t *)row)[d] = fp32_to_fp16(x);
+    else ((float *)row)[d] = x;
+}
+
+static float kv_get(const struct kv_view *v, void *base, int l, int t, int d)
+{
+    const void *row = kv_row_bytes(v, base, l, t);
+    return v->kv_type == DT_F16 ? fp16_to_fp32(((const uint16_t *)row)[d]) : ((const float *)row)[d];
+}
+
+/* x as the cache holds it (f16: rounded to the nearest half). */
+static float kv_held(const struct kv_view *v, float x)
+{
+    return v->kv_type == DT_F16 ? fp16_to_fp32(fp32_to_fp16(x)) : x;
+}
+
 static void write_token(const struct kv_view *v, int layers, int t, uint64_t h)
 {
-    for (int l = 0; l < layers; l++) {
-        float *k = kv_row(v, v->k, l, t), *vv = kv_row(v, v->v, l, t);
+    for (int l = 0; l < layers; l++)
         for (int d = 0; d < v->kv_dim; d++) {
-            k[d] = kv_value(h, l, d, 0);
-            vv[d] = kv_value(h, l, d, 1);
+            kv_put(v, v->k, l, t, d, kv_value(h, l, d, 0));
+            kv_put(v, v->v, l, t, d, kv_value(h, l, d, 1));
         }
-    }
 }
 
 static bool token_matches(const struct kv_view *v, int layers, int t, uint64_t h)
 {
-    for (int l = 0; l < layers; l++) {
-        const float *k = kv_row(v, v->k, l, t), *vv = kv_row(v, v->v, l, t);
+    for (int l = 0; l < layers; l++)
         for (int d = 0; d < v->kv_dim; d++)
-            if (k[d] != kv_value(h, l, d, 0) || vv[d] != kv_value(h, l, d, 1)) return false;
-    }
+            if (kv_get(v, v->k, l, t, d) != kv_held(v, kv_value(h, l, d, 0)) ||
+                kv_get(v, v->v, l, t, d) != kv_held(v, kv_value(h, l, d, 1)))
+                return false;
     return true;
 }
 
@@ -115,10 +138,16 @@ static void hashes_of(const int32_t *tok, int n, uint64_t *hs)
 Test(kvcache, seed_formulas)
 {
     /* SmolLM2-135M shape: 30 layers, 3 KV heads x 64 = 192 */
-    cr_assert_eq(kvcache_bytes_per_token(30, 192), 2u * 30 * 192 * 4);
-    cr_assert_eq(kvcache_blocks_for_budget((size_t)1 << 30, 30, 192, 16),
+    cr_assert_eq(kvcache_bytes_per_token(30, 192, 4), 2u * 30 * 192 * 4);
+    cr_assert_eq(kvcache_bytes_per_token(30, 192, 2), 2u * 30 * 192 * 2);
+    cr_assert_eq(kvcache_blocks_for_budget((size_t)1 << 30, 30, 192, 4, 16),
                  (int64_t)((1u << 30) / (2u * 30 * 192 * 4 * 16)));
-    cr_assert_eq(kvcache_blocks_for_budget(100, 1, 1, 16), 0);
+    cr_assert_eq(kvcache_blocks_for_budget((size_t)1 << 30, 30, 192, 2, 16),
+                 (int64_t)((1u << 30) / (2u * 30 * 192 * 2 * 16)));
+    cr_assert_eq(kvcache_blocks_for_budget(100, 1, 1, 4, 16), 0);
+    cr_assert_eq(kvcache_elem_bytes(DT_F32), 4);
+    cr_assert_eq(kvcache_elem_bytes(DT_F16), 2);
+    cr_assert_eq(kvcache_elem_bytes(DT_Q8_0), 0);
 
     struct kvcache_config c = {.kind = KV_PAGED, .n_layers = 3, .kv_dim = 5, .block_size = 8,
                                .budget_bytes = 2 * 3 * 5 * 4 * 8 * 7 + 100, .max_seq = 64,
@@ -375,7 +404,8 @@ Test(kvcache, contiguous_first_fit_and_external_fragmentation)
     cr_assert_eq(v.n_blocks, 1);
     cr_assert_eq(v.table[0], 0);
     cr_assert_eq(v.block_size, 16);
-    cr_assert_eq(v.k - v0.k, (ptrdiff_t)(2 * bs * 3), "view starts at arena unit 2");
+    cr_assert_eq((char *)v.k - (char *)v0.k, (ptrdiff_t)(2 * bs * 3 * kv_elem_bytes(&v)),
+                 "view starts at arena unit 2");
     cr_assert_eq(kvcache_append(kv, 0, 3), KVC_OK);
     kvcache_snapshot(kv, 16, &s);
     cr_assert_eq(s.totals.used_tokens, 13);
@@ -468,7 +498,7 @@ static void check_paged_blocks(const struct world *w)
 static void check_contig_blocks(const struct world *w)
 {
     const struct kvcache_snapshot *s = &w->snap;
-    const float *k0 = NULL;
+    const char *k0 = NULL;
     int u0 = -1;
     for (int i = 0; i < P_MAXREQ; i++) {
         const struct treq *r = &w->req[i];
@@ -486,13 +516,15 @@ static void check_contig_blocks(const struct world *w)
         cr_assert_eq(count * w->bs, v.block_size, "req %d reservation", r->id);
         cr_assert_eq(v.n_blocks, 1);
         cr_assert_geq(v.block_size, r->max_len ? r->max_len : P_MAXSEQ);
+        size_t eb = kv_elem_bytes(&v);
         if (!k0) { k0 = v.k; u0 = first; }
-        cr_assert_eq(v.k - k0, (ptrdiff_t)(first - u0) * w->bs * P_KVDIM, "req %d view offset", r->id);
+        cr_assert_eq((const char *)v.k - k0, (ptrdiff_t)((first - u0) * w->bs * P_KVDIM * eb),
+                     "req %d view offset", r->id);
         for (int j = i + 1; j < P_MAXREQ; j++) {
             if (!w->req[j].live) continue;
             struct kv_view o = view_of(w->kv, w->req[j].id);
-            const float *a0 = v.k, *a1 = v.k + (size_t)v.block_size * P_KVDIM;
-            const float *b0 = o.k, *b1 = o.k + (size_t)o.block_size * P_KVDIM;
+            const char *a0 = v.k, *a1 = a0 + (size_t)v.block_size * P_KVDIM * eb;
+            const char *b0 = o.k, *b1 = b0 + (size_t)o.block_size * P_KVDIM * eb;
             cr_assert(a1 <= b0 || b1 <= a0, "reservations of %d and %d overlap", r->id, w->req[j].id);
         }
     }
@@ -703,6 +735,28 @@ Test(kvcache, random_paged_200_seeds, .timeout = 60)
     cr_assert_gt(cows, 0, "the random workload exercised copy-on-write");
 }
 
+/* The same random workloads on an f16 pool: copy-on-write and the views
+ * move bytes, so every token's K/V survive exactly as rounded. */
+Test(kvcache, random_paged_200_seeds_f16, .timeout = 60)
+{
+    uint64_t hits = 0, cows = 0;
+    g_kv_type = DT_F16;
+    for (uint64_t seed = 1; seed <= 200; seed++) run_random(KV_PAGED, seed, &hits, &cows);
+    g_kv_type = DT_F32;
+    cr_assert_gt(hits, 0);
+    cr_assert_gt(cows, 0);
+}
+
+Test(kvcache, random_contiguous_200_seeds_f16, .timeout = 60)
+{
+    uint64_t hits = 0, cows = 0;
+    g_kv_type = DT_F16;
+    for (uint64_t seed = 1; seed <= 200; seed++) run_random(KV_CONTIGUOUS, seed, &hits, &cows);
+    g_kv_type = DT_F32;
+    cr_assert_eq(hits, 0);
+    cr_assert_eq(cows, 0);
+}
+
 Test(kvcache, random_contiguous_200_seeds, .timeout = 60)
 {
     uint64_t hits = 0, cows = 0;
@@ -713,7 +767,7 @@ Test(kvcache, random_contiguous_200_seeds, .timeout = 60)
 
 /* ---- attention through paged vs contiguous views ----------------------- */
 
-/* Causal attention in double, reading K/V only through kv_row():
+/* Causal attention in double, reading K/V only through kv_row_bytes():
  * q, out: [n_q][n_heads*head_dim]; queries at positions pos0 .. pos0+n_q-1. */
 static void ref_attention(double *out, const float *q, const struct kv_view *kv, int layer,
                           int n_q, int pos0, int n_heads, int n_kv_heads, int hd)
@@ -726,19 +780,16 @@ static void ref_attention(double *out, const float *q, const struct kv_view *kv,
             int g = h / group, n_ctx = pos0 + i + 1;
             double mx = -INFINITY, sum = 0;
             for (int t = 0; t < n_ctx; t++) {
-                const float *k = kv_row(kv, kv->k, layer, t) + g * hd;
                 double d = 0;
-                for (int e = 0; e < hd; e++) d += (double)qh[e] * k[e];
+                for (int e = 0; e < hd; e++) d += (double)qh[e] * kv_get(kv, kv->k, layer, t, g * hd + e);
                 s[t] = d * scale;
                 if (s[t] > mx) mx = s[t];
             }
             for (int t = 0; t < n_ctx; t++) sum += s[t] = exp(s[t] - mx);
             double *o = out + ((size_t)i * n_heads + h) * hd;
             for (int e = 0; e < hd; e++) o[e] = 0;
-            for (int t = 0; t < n_ctx; t++) {
-                const float *v = kv_row(kv, kv->v, layer, t) + g * hd;
-                for (int e = 0; e < hd; e++) o[e] += s[t] / sum * v[e];
-            }
+            for (int t = 0; t < n_ctx; t++)
+                for (int e = 0; e < hd; e++) o[e] += s[t] / sum * kv_get(kv, kv->v, layer, t, g * hd + e);
         }
 }
 
@@ -751,8 +802,10 @@ static void store_dense(const struct kv_view *v, int layers, int n, const float 
     for (int l = 0; l < layers; l++)
         for (int t = 0; t < n; t++) {
             size_t off = ((size_t)l * n + t) * v->kv_dim;
-            memcpy(kv_row(v, v->k, l, t), ks + off, (size_t)v->kv_dim * sizeof(float));
-            memcpy(kv_row(v, v->v, l, t), vs + off, (size_t)v->kv_dim * sizeof(float));
+            for (int d = 0; d < v->kv_dim; d++) {
+                kv_put(v, v->k, l, t, d, ks[off + d]);
+                kv_put(v, v->v, l, t, d, vs[off + d]);
+            }
         }
 }
 
@@ -764,8 +817,8 @@ static void scribble(struct kvcache *kv, int id, struct rng *rng)
     for (int l = 0; l < layers; l++)
         for (int t = 0; t < n; t++)
             for (int d = 0; d < v.kv_dim; d++) {
-                kv_row(&v, v.k, l, t)[d] = 10 * frand(rng);
-                kv_row(&v, v.v, l, t)[d] = 10 * frand(rng);
+                kv_put(&v, v.k, l, t, d, 10 * frand(rng));
+                kv_put(&v, v.v, l, t, d, 10 * frand(rng));
             }
 }
 
@@ -809,7 +862,7 @@ static void attention_case(int bs, int n_heads, int n_kv_heads, int hd, int n_ct
     float *ks = malloc(nkv * sizeof *ks), *vs = malloc(nkv * sizeof *vs), *q = malloc(nq * sizeof *q);
     double *op = malloc(nq * sizeof *op), *oc = malloc(nq * sizeof *oc), *od = malloc(nq * sizeof *od);
     cr_assert(ks && vs && q && op && oc && od);
-    for (size_t i = 0; i < nkv; i++) { ks[i] = frand(&rng); vs[i] = frand(&rng); }
+    for (size_t i = 0; i < nkv; i++) { ks[i] = kv_held(&vp, frand(&rng)); vs[i] = kv_held(&vp, frand(&rng)); }
     for (size_t i = 0; i < nq; i++) q[i] = frand(&rng);
     store_dense(&vp, layers, n_ctx, ks, vs);
     store_dense(&vc, layers, n_ctx, ks, vs);
@@ -840,4 +893,12 @@ Test(kvcache, paged_and_contiguous_views_give_equal_attention)
     attention_case(16, 3, 3, 8, 50, 1);    /* MHA, decode */
     attention_case(32, 6, 1, 4, 71, 7);    /* MQA, 3 blocks */
     attention_case(8, 9, 3, 6, 9, 9);      /* prefill of the whole context */
+}
+
+Test(kvcache, paged_and_contiguous_views_give_equal_attention_f16)
+{
+    g_kv_type = DT_F16;
+    attention_case(8, 4, 2, 5, 37, 3);
+    attention_case(32, 6, 1, 4, 71, 7);
+    g_kv_type = DT_F32;
 }

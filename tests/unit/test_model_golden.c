@@ -3,6 +3,7 @@
  * greedy tokens equal llama.cpp's. Skips when models/ has no model file
  * (`make model` fetches it; `make test` does that first). */
 #include "core/forward.h"
+#include "core/kvcache.h"
 #include "core/model.h"
 #include "core/sampler.h"
 #include "kernels/cpu/cpu_backend.h"
@@ -39,16 +40,21 @@ static int ints(const cJSON *arr, int32_t *out, int cap)
     return n;
 }
 
+/* K/V element type of the runs below: f16, the engine's default kv_dtype and
+ * what llama.cpp keeps (its K/V cache is f16). */
+static const enum dtype GOLDEN_KV = DT_F16;
+
 /* Logits rows [n][vocab] after each of tokens[0..n) in one prefill with
  * all_logits: row i predicts token i+1. */
 static float *all_logits(struct model *m, struct backend *be, const int32_t *tokens, int n)
 {
     char err[256];
     int kvd = m->cfg.n_kv_heads * m->cfg.head_dim;
-    float *k = calloc((size_t)m->cfg.n_layers * n * kvd, 4), *v = calloc((size_t)m->cfg.n_layers * n * kvd, 4);
+    size_t eb = (size_t)kvcache_elem_bytes(GOLDEN_KV);
+    void *k = calloc((size_t)m->cfg.n_layers * n * kvd, eb), *v = calloc((size_t)m->cfg.n_layers * n * kvd, eb);
     float *logits = malloc((size_t)n * m->cfg.vocab * 4);
     int32_t table[1] = {0};
-    struct kv_view kv = {k, v, (size_t)n * kvd, table, 1, n, kvd};
+    struct kv_view kv = {k, v, (size_t)n * kvd, table, 1, n, kvd, GOLDEN_KV};
     struct forward fw;
     cr_assert_eq(forward_init(&fw, m, be, n, err, sizeof err), 0, "%s", err);
     struct fwd_seq s = {tokens, n, 0, kv, true, false};
@@ -64,10 +70,11 @@ static int greedy_prefix(struct model *m, struct backend *be, const int32_t *pro
 {
     char err[256];
     int ctx = np + n, kvd = m->cfg.n_kv_heads * m->cfg.head_dim, lcp = 0;
-    float *k = calloc((size_t)m->cfg.n_layers * ctx * kvd, 4), *v = calloc((size_t)m->cfg.n_layers * ctx * kvd, 4);
+    size_t eb = (size_t)kvcache_elem_bytes(GOLDEN_KV);
+    void *k = calloc((size_t)m->cfg.n_layers * ctx * kvd, eb), *v = calloc((size_t)m->cfg.n_layers * ctx * kvd, eb);
     float *logits = malloc((size_t)m->cfg.vocab * 4);
     int32_t table[1] = {0}, tok;
-    struct kv_view kv = {k, v, (size_t)ctx * kvd, table, 1, ctx, kvd};
+    struct kv_view kv = {k, v, (size_t)ctx * kvd, table, 1, ctx, kvd, GOLDEN_KV};
     struct forward fw;
     cr_assert_eq(forward_init(&fw, m, be, np, err, sizeof err), 0, "%s", err);
     struct fwd_seq s = {prompt, np, 0, kv, false, false};
