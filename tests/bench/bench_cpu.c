@@ -67,16 +67,18 @@ static float *make_buffer(size_t bytes)
 
 /* ---- model throughput ---- */
 
-struct kv_buf { float *k, *v; int32_t table[1]; struct kv_view view; };
+/* K/V cache of the model runs: f16, the engine's default kv_dtype (and llama.cpp's). */
+struct kv_buf { void *k, *v; int32_t table[1]; struct kv_view view; };
 
 static void kv_buf_init(struct kv_buf *kb, const struct model_config *c, int ctx)
 {
     int kvd = c->n_kv_heads * c->head_dim;
     size_t n = (size_t)c->n_layers * ctx * kvd;
-    kb->k = calloc(n, sizeof(float));
-    kb->v = calloc(n, sizeof(float));
+    kb->k = calloc(n, 2);
+    kb->v = calloc(n, 2);
+    if (!kb->k || !kb->v) { fprintf(stderr, "bench: out of memory for the KV cache\n"); exit(1); }
     kb->table[0] = 0;
-    kb->view = (struct kv_view){kb->k, kb->v, (size_t)ctx * kvd, kb->table, 1, ctx, kvd, DT_F32};
+    kb->view = (struct kv_view){kb->k, kb->v, (size_t)ctx * kvd, kb->table, 1, ctx, kvd, DT_F16};
 }
 
 static void kv_buf_free(struct kv_buf *kb) { free(kb->k); free(kb->v); }
@@ -156,11 +158,65 @@ static void attention_bench(int threads)
     backend_destroy(be);
 }
 
-/* `bench_cpu model FILE THREADS`: one line "prefill_tok_s decode_tok_s weight_bytes";
+/* Decode attention (one query) over ctx cached tokens, f32 vs f16 K/V: the
+ * step that streams the whole cache; best of `reps` runs. */
+static void attention_decode_bench(int threads)
+{
+    struct backend *be = cpu_backend_create(threads, CPU_SIMD_AVX512);
+    struct attn_shape sh = {9, 3, 64, 0.125f};
+    int ctxs[] = {1024, 4096, 16384}, reps = 50;
+    printf("\nattention, decode (n_q = 1), heads 9:3, d 64, %d threads, flash, best of %d; K/V GB/s "
+           "from the MODELED bytes\n", threads, reps);
+    printf("%6s %-4s %10s %12s %10s\n", "ctx", "K/V", "time us", "K/V GB/s", "f16 x");
+    for (int c = 0; c < 3; c++) {
+        int n = ctxs[c], kvd = sh.n_kv_heads * sh.head_dim, qd = sh.n_heads * sh.head_dim;
+        size_t kn = (size_t)n * kvd;
+        float *q = malloc((size_t)qd * 4), *o = malloc((size_t)qd * 4);
+        float *k = malloc(kn * 4), *v = malloc(kn * 4);
+        uint16_t *kh = malloc(kn * 2), *vh = malloc(kn * 2);
+        if (!q || !o || !k || !v || !kh || !vh) { fprintf(stderr, "bench: out of memory\n"); exit(1); }
+        for (int i = 0; i < qd; i++) q[i] = (float)((i * 2654435761u) % 1000) / 1000 - 0.5f;
+        for (size_t i = 0; i < kn; i++) {
+            k[i] = (float)((i * 40503u) % 1000) / 1000 - 0.5f;
+            v[i] = (float)((i * 9973u) % 1000) / 1000 - 0.5f;
+            kh[i] = fp32_to_fp16(k[i]);
+            vh[i] = fp32_to_fp16(v[i]);
+        }
+        int32_t table[1] = {0};
+        double t_f32 = 0;
+        for (int f16 = 0; f16 < 2; f16++) {
+            struct kv_view kv = {f16 ? (void *)kh : (void *)k, f16 ? (void *)vh : (void *)v, kn, table, 1, n,
+                                 kvd, f16 ? DT_F16 : DT_F32};
+            double best = 1e30;
+            for (int r = 0; r < reps; r++) {
+                uint64_t t0 = now_ns();
+                be->ops->attention(be, ATTN_FLASH, o, q, &kv, 0, 1, n - 1, &sh);
+                double us = (now_ns() - t0) / 1e3;
+                best = us < best ? us : best;
+            }
+            if (!f16) t_f32 = best;
+            char ratio[16] = "";
+            if (f16) snprintf(ratio, sizeof ratio, "%.2fx", t_f32 / best);
+            printf("%6d %-4s %10.1f %12.1f %10s\n", n, f16 ? "f16" : "f32", best,
+                   2.0 * kn * (f16 ? 2 : 4) / (best * 1e3), ratio);
+        }
+        free(q); free(o); free(k); free(v); free(kh); free(vh);
+    }
+    backend_destroy(be);
+}
+
+/* `bench_cpu attn`: the attention tables only;
+ * `bench_cpu model FILE THREADS`: one line "prefill_tok_s decode_tok_s weight_bytes";
  * `bench_cpu bw BYTES THREADS`: one line "GB/s". For tests/bench/bench_llamacpp.sh. */
 static int sub_command(int argc, char **argv)
 {
     char err[512];
+    if (argc == 2 && strcmp(argv[1], "attn") == 0) {
+        attention_bench(2);
+        attention_decode_bench(1);
+        attention_decode_bench(2);
+        return 0;
+    }
     if (argc == 4 && strcmp(argv[1], "model") == 0) {
         struct model m;
         if (model_load(&m, argv[2], DT_F32, 1, 2, err, sizeof err) < 0) { fprintf(stderr, "%s\n", err); return 2; }
@@ -227,5 +283,6 @@ int main(int argc, char **argv)
         model_free(&m);
     }
     attention_bench(2);
+    attention_decode_bench(2);
     return 0;
 }

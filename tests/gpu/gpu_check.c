@@ -151,19 +151,34 @@ static void build_view(struct kv_view *kv, int32_t **table, const struct attn_ca
     kv->layer_stride = (size_t)pool_blocks * bs * kv->kv_dim;
 }
 
-static void check_attention(const struct attn_case *ac)
+/* A pool of n elements of kt as floats (f16 widened exactly), for report(). */
+static float *pool_as_f32(const void *pool, size_t n, enum dtype kt)
+{
+    float *f = xmalloc(sizeof *f * n);
+    for (size_t i = 0; i < n; i++)
+        f[i] = kt == DT_F16 ? fp16_to_fp32(((const uint16_t *)pool)[i]) : ((const float *)pool)[i];
+    return f;
+}
+
+/* K/V of type kt (f32 or f16): the stores must agree bit for bit (both round
+ * to nearest even), attention within the f32 tolerance (same K/V values). */
+static void check_attention(const struct attn_case *ac, enum dtype kt)
 {
     const int layers = 2, layer = 1, n_ctx = ac->pos0 + ac->n_q;
     struct kv_view kc, kg;
     int32_t *table;
     build_view(&kc, &table, ac);
-    size_t pool = (size_t)layers * kc.layer_stride;
-    kc.k = calloc(pool, sizeof(float));
-    kc.v = calloc(pool, sizeof(float));
+    kc.kv_type = kt;
+    size_t pool = (size_t)layers * kc.layer_stride, eb = kv_elem_bytes(&kc);
+    kc.k = calloc(pool, eb);
+    kc.v = calloc(pool, eb);
     if (!kc.k || !kc.v) { fprintf(stderr, "gpu_check: out of host memory\n"); exit(1); }
     kg = kc;
-    kg.k = to_gpu(kc.k, pool);
-    kg.v = to_gpu(kc.v, pool);
+    kg.k = backend_alloc(GPU, pool * eb);
+    kg.v = backend_alloc(GPU, pool * eb);
+    if (!kg.k || !kg.v) { fprintf(stderr, "gpu_check: out of device memory (KV pool)\n"); exit(1); }
+    backend_upload(GPU, kg.k, kc.k, pool * eb);
+    backend_upload(GPU, kg.v, kc.v, pool * eb);
     size_t qn = (size_t)ac->n_q * ac->H * ac->d, kn = (size_t)n_ctx * kc.kv_dim;
     float *k = rand_vec(kn, -1, 1), *v = rand_vec(kn, -1, 1), *q = rand_vec(qn, -1, 1);
     float *dk = to_gpu(k, kn), *dv = to_gpu(v, kn), *dq = to_gpu(q, qn), *dout = backend_alloc(GPU, sizeof(float) * qn);
@@ -175,9 +190,14 @@ static void check_attention(const struct attn_case *ac)
     char shape[48];
     snprintf(shape, sizeof shape, "H=%d/%d d=%d q=%d pos0=%d %s", ac->H, ac->Hkv, ac->d, ac->n_q, ac->pos0,
              ac->paged ? "paged" : "contig");
-    float *kgh = from_gpu(kg.k, pool), *vgh = from_gpu(kg.v, pool);
-    report("kv_store.k", "f32", shape, kc.k, kgh, pool, 0, 0);
-    report("kv_store.v", "f32", shape, kc.v, vgh, pool, 0, 0);
+    const char *kname = dtype_info(kt)->name;
+    void *kgb = xmalloc(pool * eb), *vgb = xmalloc(pool * eb);
+    backend_download(GPU, kgb, kg.k, pool * eb);
+    backend_download(GPU, vgb, kg.v, pool * eb);
+    float *kgh = pool_as_f32(kgb, pool, kt), *vgh = pool_as_f32(vgb, pool, kt);
+    float *kch = pool_as_f32(kc.k, pool, kt), *vch = pool_as_f32(kc.v, pool, kt);
+    report("kv_store.k", kname, shape, kch, kgh, pool, 0, 0);
+    report("kv_store.v", kname, shape, vch, vgh, pool, 0, 0);
     struct attn_shape sh = {ac->H, ac->Hkv, ac->d, 1.0f / sqrtf((float)ac->d)};
     float *oc = xmalloc(sizeof *oc * qn);
     for (int impl = ATTN_NAIVE; impl <= ATTN_FLASH; impl++) {
@@ -186,12 +206,13 @@ static void check_attention(const struct attn_case *ac)
         backend_attention(GPU, (enum attn_impl)impl, dout, dq, &kg, layer, ac->n_q, ac->pos0, &sh);
         double ms = gpu_ms_since(t0);
         float *og = from_gpu(dout, qn);
-        report(impl == ATTN_NAIVE ? "attn_naive" : "attn_flash", "f32", shape, oc, og, qn, 1e-4, ms);
+        report(impl == ATTN_NAIVE ? "attn_naive" : "attn_flash", kname, shape, oc, og, qn, 1e-4, ms);
         free(og);
     }
     backend_free(GPU, kg.k); backend_free(GPU, kg.v); backend_free(GPU, dk); backend_free(GPU, dv);
     backend_free(GPU, dq); backend_free(GPU, dout);
-    free(kc.k); free(kc.v); free(k); free(v); free(q); free(oc); free(kgh); free(vgh); free(table);
+    free(kc.k); free(kc.v); free(k); free(v); free(q); free(oc); free(table);
+    free(kgb); free(vgb); free(kgh); free(vgh); free(kch); free(vch);
 }
 
 /* ---- row and element-wise ops ---- */
@@ -335,7 +356,10 @@ int main(void)
         {8, 8, 80, 20, 33, 8, true},   {8, 1, 256, 5, 300, 16, true}, {4, 4, 32, 200, 0, 16, false},
         {6, 2, 96, 65, 63, 24, true},
     };
-    for (size_t i = 0; i < sizeof ac / sizeof ac[0]; i++) check_attention(&ac[i]);
+    for (size_t i = 0; i < sizeof ac / sizeof ac[0]; i++) {
+        check_attention(&ac[i], DT_F32);
+        check_attention(&ac[i], DT_F16);
+    }
 
     int rn[][2] = {{1, 576}, {7, 4096}, {33, 1000}, {3, 31}};
     for (size_t i = 0; i < sizeof rn / sizeof rn[0]; i++) check_rmsnorm(rn[i][0], rn[i][1]);
