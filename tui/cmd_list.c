@@ -34,7 +34,8 @@ int cmd_models(struct cli_args *a)
     const struct model_preset *p = model_presets(&n);
     enum dtype fmts[] = {DT_F32, DT_F16, DT_BF16, DT_Q8_0, DT_Q4_K};
     printf("Synthetic presets (--model synth:NAME): deterministic pseudo-random weights.\n");
-    printf("KV/token = 2 x layers x kv_heads x head_dim x bytes (f16 cache: 2 bytes).\n\n");
+    printf("KV/token = 2 x layers x kv_heads x head_dim x bytes (kv_dtype=f16, the default: 2 bytes;"
+           " f32: 4).\n\n");
     printf("%-14s %8s %5s %7s %-9s %10s %10s %10s %10s %10s %11s\n", "NAME", "PARAMS", "LAYER",
            "HEADS", "ATTN", "f32", "f16", "bf16", "q8_0", "q4_k", "KV/token");
     for (int i = 0; i < n; i++) {

@@ -175,6 +175,14 @@ Test(kvcache, bad_config_names_the_field)
     c.n_blocks = 4; c.max_requests = 0;
     cr_assert_eq(kvcache_create(&kv, &c, &host_be, err, sizeof err), -1);
     cr_assert(strstr(err, "max_requests") != NULL, "%s", err);
+    c.max_requests = 4; c.kv_type = DT_Q8_0;
+    cr_assert_eq(kvcache_create(&kv, &c, &host_be, err, sizeof err), -1);
+    cr_assert(strstr(err, "kv_type") != NULL, "%s", err);
+    /* f16 halves the bytes per block: a budget of 7 f32 blocks holds 14 */
+    c.kv_type = DT_F16; c.n_blocks = 0; c.budget_bytes = 2 * 2 * 4 * 4 * 16 * 7;
+    cr_assert_eq(kvcache_create(&kv, &c, &host_be, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(kvcache_get_config(kv)->n_blocks, 14);
+    kvcache_destroy(kv);
     cr_assert_eq(kv_alloc_from_name("paged"), KV_PAGED);
     cr_assert_eq(kv_alloc_from_name("contiguous"), KV_CONTIGUOUS);
     cr_assert_eq(kv_alloc_from_name("buddy"), -1);
