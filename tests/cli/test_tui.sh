@@ -111,7 +111,7 @@ S=small
 start $S 80 24
 check "80x24: runs" 'wait_for $S "KV cache"'
 for t in "KV cache" "batch occupancy" "phase timing" "traffic" "requests" "q quit" "attn=" "batching="; do
-    check "80x24 shows $t" 'cap $S | grep -qF "$t"'
+    check "80x24 shows $t" 'wait_for $S "$t" 3'
 done
 quit_ok $S q
 
