@@ -10,7 +10,7 @@ N=${BENCH_REQUESTS:-64}
 
 # The gain depends on memory pressure (the vLLM paper's regime): run the same
 # comparison at two KV budgets.
-for MEM in 256M 128M; do
+for MEM in 128M 64M; do
 echo
 echo "== chat at saturation (all $N requests at t=0), KV budget kv_mem=$MEM for both"
 echo "   A: batching=static kv=contiguous   B: batching=continuous kv=paged"
