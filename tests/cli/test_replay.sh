@@ -5,38 +5,14 @@
 # and says where; `tui --record` writes a recording that replays and exports.
 cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
 
-if ! command -v tmux >/dev/null 2>&1; then
-    echo "  SKIP tmux not installed: replay TUI tests not run"
-    summary
-    exit $?
-fi
+. tests/cli/tmux_lib.sh
+tmux_setup "replay TUI tests"
 
-SOCK=infertop-replay-$$
-TMPD=$(mktemp -d)
-trap 'tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$TMPD"; rm -f "$OUT" "$ERR"' EXIT
-tm() { tmux -u -L "$SOCK" "$@"; }
 # start NAME ARGS...: infertop ARGS in a detached 120x40 session; its exit status goes to $TMPD/NAME.rc
 start() {
     local name=$1; shift
     tm new-session -d -s "$name" -x 120 -y 40 \
         "env LANG=C.UTF-8 $BIN $* 2>$TMPD/$name.err; echo \$? >$TMPD/$name.rc; echo SHELL-BACK; sleep 60"
-}
-cap() { tm capture-pane -p -t "$1"; }
-wait_for() {
-    local i
-    for ((i = 0; i < ${3:-15} * 10; i++)); do
-        cap "$1" | grep -qE -- "$2" && return 0
-        sleep 0.1
-    done
-    return 1
-}
-check() { if eval "$2"; then ok "$1"; else bad "$1"; cap "$S" | head -12 | sed 's/^/       | /'; fi; }
-quit_ok() {   # quit_ok NAME KEY RC
-    tm send-keys -t "$1" "$2"
-    wait_for "$1" SHELL-BACK 10
-    check "$1: exits with status $3 after $2" '[ "$(cat $TMPD/$1.rc 2>/dev/null)" = "$3" ]'
-    check "$1: terminal restored (alternate screen off, cursor visible)" \
-        '[ "$(tm display -p -t "$1" "#{alternate_on}#{cursor_flag}")" = 01 ]'
 }
 pos() { cap "$1" | sed -nE 's/.* step ([0-9]+)\/([0-9]+) .*/\1/p' | head -1; }
 total() { cap "$1" | sed -nE 's/.* step ([0-9]+)\/([0-9]+) .*/\2/p' | head -1; }

@@ -3,42 +3,14 @@
 # help, quit/Ctrl-C restoring the terminal, LANG=C, NO_COLOR, 80x24, too small.
 cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
 
-if ! command -v tmux >/dev/null 2>&1; then
-    echo "  SKIP tmux not installed: TUI end-to-end tests not run"
-    summary
-    exit $?
-fi
-
-SOCK=infertop-test-$$
-TMPD=$(mktemp -d)
-trap 'tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$TMPD"; rm -f "$OUT" "$ERR"' EXIT
-tm() { tmux -u -L "$SOCK" "$@"; }
+. tests/cli/tmux_lib.sh
+tmux_setup "TUI end-to-end tests"
 
 # start NAME COLS ROWS [ENV=VALUE ...]: the TUI on the smoke scenario in a detached session
 start() {
     local name=$1 cols=$2 rows=$3; shift 3
     tm new-session -d -s "$name" -x "$cols" -y "$rows" \
         "env LANG=C.UTF-8 $* $BIN tui --scenario scenarios/smoke.ini; echo \$? >$TMPD/$name.rc; echo SHELL-BACK; sleep 60"
-}
-cap() { tm capture-pane -p -t "$1"; }
-# wait_for NAME REGEX [SECONDS]: poll the screen until it matches
-wait_for() {
-    local i
-    for ((i = 0; i < ${3:-15} * 10; i++)); do
-        cap "$1" | grep -qE -- "$2" && return 0
-        sleep 0.1
-    done
-    return 1
-}
-check() { if eval "$2"; then ok "$1"; else bad "$1"; cap "$S" | head -12 | sed 's/^/       | /'; fi; }
-# quit NAME KEY: send KEY, expect exit status 0 and the shell's screen back (no alternate screen)
-quit_ok() {
-    local name=$1
-    tm send-keys -t "$name" "$2"
-    wait_for "$name" SHELL-BACK 10
-    check "$name: exits with status 0 after $2" '[ "$(cat $TMPD/$name.rc 2>/dev/null)" = 0 ]'
-    check "$name: terminal restored (alternate screen off, cursor visible)" \
-        '[ "$(tm display -p -t "$name" "#{alternate_on}#{cursor_flag}")" = 01 ]'
 }
 header_step() { cap "$1" | sed -nE 's/.* step ([0-9]+) .*/\1/p' | head -1; }
 
