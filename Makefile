@@ -44,7 +44,7 @@ endif
 # Sources: every .c in a layer folder belongs to the library; tui/main.c is the entry.
 # kernels/cuda/*.c are plain C (launch geometry) with no CUDA headers: always built, so the
 # CPU unit tests cover them in CUDA=0 and SAN=1 builds too.
-LIB_SRC := $(wildcard kernels/*.c kernels/cpu/*.c kernels/cuda/*.c core/*.c traces/*.c tui/*.c)
+LIB_SRC := $(wildcard kernels/*.c kernels/cpu/*.c kernels/cuda/*.c core/*.c core/*/*.c traces/*.c tui/*.c)
 LIB_SRC := $(filter-out tui/main.c,$(LIB_SRC))
 CU_SRC  := $(wildcard kernels/cuda/*.cu)
 
@@ -139,10 +139,10 @@ FUZZ_FLAGS   := -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,unde
                 -fno-sanitize-recover=undefined
 FUZZ_GGUF    := build-fuzz/fuzz_gguf
 
-FUZZ_GGUF_SRC := tests/fuzz/fuzz_gguf.c core/gguf.c core/model_gguf.c core/model.c kernels/backend.c \
-                 kernels/cost.c $(wildcard core/tokenizer*.c core/unicode*.c)
+FUZZ_GGUF_SRC := tests/fuzz/fuzz_gguf.c core/model/gguf.c core/model/model_gguf.c core/model/model.c kernels/backend.c \
+                 kernels/cost.c $(wildcard core/model/tokenizer*.c core/model/unicode*.c)
 
-$(FUZZ_GGUF): $(FUZZ_GGUF_SRC) core/gguf.h core/model.h kernels/backend.h
+$(FUZZ_GGUF): $(FUZZ_GGUF_SRC) core/model/gguf.h core/model/model.h kernels/backend.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_GGUF_SRC) -lm
 
@@ -151,7 +151,7 @@ fuzz: $(FUZZ_GGUF)
 	$(FUZZ_GGUF) -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
 	    tests/fuzz/out/gguf tests/fuzz/corpus_gguf
 
-build-fuzz/gen_corpus_gguf: tests/fuzz/gen_corpus_gguf.c tests/unit/gguf_writer.c core/gguf.c
+build-fuzz/gen_corpus_gguf: tests/fuzz/gen_corpus_gguf.c tests/unit/gguf_writer.c core/model/gguf.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. -o $@ $^
 
@@ -192,7 +192,7 @@ model:
 # ---- fuzz targets (workload helper): libFuzzer with clang --------------------
 #   make fuzz-scenario [FUZZ_SECONDS=180]   fuzz the scenario parser + generator;
 #   the corpus grows in build/fuzz/corpus-scenario, seeded from scenarios/.
-build/fuzz/fuzz_scenario: tests/fuzz/fuzz_scenario.c core/workload.c core/rng.c core/workload.h core/rng.h
+build/fuzz/fuzz_scenario: tests/fuzz/fuzz_scenario.c core/workload/workload.c core/rng.c core/workload/workload.h core/rng.h
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -linih -lm
 fuzz-scenario: build/fuzz/fuzz_scenario

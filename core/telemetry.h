@@ -6,7 +6,7 @@
 #ifndef INFERTOP_TELEMETRY_H
 #define INFERTOP_TELEMETRY_H
 
-#include "core/kvcache.h"
+#include "core/engine/kvcache.h"
 #include "kernels/backend.h"
 
 struct op_class_sum {

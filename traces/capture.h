@@ -8,7 +8,7 @@
 #ifndef INFERTOP_TRACES_CAPTURE_H
 #define INFERTOP_TRACES_CAPTURE_H
 
-#include "core/engine.h"
+#include "core/engine/engine.h"
 #include "traces/trace_run.h"
 
 /* 0 ok; -1 out of memory. scenario_* may be NULL. */

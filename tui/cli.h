@@ -4,7 +4,7 @@
 #ifndef INFERTOP_CLI_H
 #define INFERTOP_CLI_H
 
-#include "core/options.h"
+#include "core/options/options.h"
 
 #define EXIT_BAD_INPUT 2
 

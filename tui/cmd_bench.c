@@ -1,8 +1,8 @@
 /* tui/cmd_bench.c — `infertop bench` and `infertop ab`: headless scenario runs
  * with a serving report (text, and JSON with --json). */
-#include "core/engine.h"
-#include "core/report.h"
-#include "core/workload.h"
+#include "core/engine/engine.h"
+#include "core/workload/report.h"
+#include "core/workload/workload.h"
 #include "traces/capture.h"
 #include "traces/export.h"
 #include "traces/recorder.h"

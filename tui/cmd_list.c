@@ -1,6 +1,6 @@
 /* tui/cmd_list.c — `infertop options` and `infertop models`. */
-#include "core/model.h"
-#include "core/workload.h"
+#include "core/model/model.h"
+#include "core/workload/workload.h"
 #include "tui/setup.h"
 
 #include <dirent.h>

@@ -2,7 +2,7 @@
  * up the scenario, model and backend, measure capacity when a rate is
  * relative (before curses starts, with progress on stderr), start the engine
  * thread and run the TUI; `infertop keys` prints the key table. */
-#include "core/runner.h"
+#include "core/engine/runner.h"
 #include "tui/app.h"
 #include "tui/cli.h"
 #include "tui/keys.h"

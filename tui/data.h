@@ -9,7 +9,7 @@
 #ifndef INFERTOP_TUI_DATA_H
 #define INFERTOP_TUI_DATA_H
 
-#include "core/runner.h"
+#include "core/engine/runner.h"
 
 #define DATA_HIST     1024      /* step records kept (wider than any graph) */
 #define DATA_MARKERS  64

@@ -5,7 +5,7 @@
 #ifndef INFERTOP_KEYS_H
 #define INFERTOP_KEYS_H
 
-#include "core/options.h"
+#include "core/options/options.h"
 
 #include <stdio.h>
 

@@ -4,7 +4,7 @@
 #ifndef INFERTOP_KVMAP_H
 #define INFERTOP_KVMAP_H
 
-#include "core/runner.h"
+#include "core/engine/runner.h"
 
 enum kv_cell_kind {
     KC_FREE,        /* every block free */

@@ -15,7 +15,7 @@
 #ifndef INFERTOP_LIVE_RECORD_H
 #define INFERTOP_LIVE_RECORD_H
 
-#include "core/runner.h"
+#include "core/engine/runner.h"
 #include "traces/recorder.h"
 #include "tui/data.h"
 

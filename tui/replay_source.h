@@ -17,7 +17,7 @@
 #ifndef INFERTOP_REPLAY_SOURCE_H
 #define INFERTOP_REPLAY_SOURCE_H
 
-#include "core/runner.h"
+#include "core/engine/runner.h"
 #include "traces/trace_run.h"
 #include "tui/data.h"
 

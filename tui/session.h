@@ -3,7 +3,7 @@
 #ifndef INFERTOP_SESSION_H
 #define INFERTOP_SESSION_H
 
-#include "core/model.h"
+#include "core/model/model.h"
 #include "tui/cli.h"
 
 struct session {

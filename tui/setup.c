@@ -1,6 +1,6 @@
 /* tui/setup.c — see setup.h. */
 #include "tui/setup.h"
-#include "core/report.h"
+#include "core/workload/report.h"
 
 #include <limits.h>
 #include <stdio.h>

@@ -5,8 +5,8 @@
 #ifndef INFERTOP_SETUP_H
 #define INFERTOP_SETUP_H
 
-#include "core/engine.h"
-#include "core/workload.h"
+#include "core/engine/engine.h"
+#include "core/workload/workload.h"
 #include "tui/cli.h"
 #include "tui/session.h"
 

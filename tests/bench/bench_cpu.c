@@ -8,8 +8,8 @@
  *    (weight bytes per token ÷ bandwidth at that working-set size).
  * 3. Attention naive vs flash at context 512, 2048, 8192 (prefill: n_q = ctx,
  *    SmolLM2 heads 9:3, d 64): measured time, MODELED main-memory and on-chip bytes. */
-#include "core/forward.h"
-#include "core/model.h"
+#include "core/model/forward.h"
+#include "core/model/model.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cost.h"
 

@@ -5,8 +5,8 @@
  *
  * Weights: model_synth(PRESET, WTYPE, SEED). Tokenizer metadata is copied from
  * a real GGUF with the same vocabulary size (llama.cpp needs one to load). */
-#include "core/gguf.h"
-#include "core/model.h"
+#include "core/model/gguf.h"
+#include "core/model/model.h"
 #include "tests/unit/gguf_writer.h"
 
 #include <stdio.h>

@@ -7,8 +7,8 @@
  * through model_load_gguf_buffer: a loaded model's every weight must lie
  * inside the input. Anything else traps.
  * Build and run: make fuzz [FUZZ_SECONDS=60]. */
-#include "core/gguf.h"
-#include "core/model.h"
+#include "core/model/gguf.h"
+#include "core/model/model.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -8,7 +8,7 @@
  * that generates a workload meeting its own contract: arrivals start at 0 and
  * never go back, lengths within the declared bounds, prefix sharing exact,
  * token ids in range. Anything else aborts. */
-#include "core/workload.h"
+#include "core/workload/workload.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
  * GGUF's tokenizer, reads hex-encoded texts one per line on stdin, prints the
  * ids (add_bos=false, parse_special=true) one line per text. Built by the
  * script against build/libinfertop.a; not part of the program. */
-#include "core/gguf.h"
-#include "core/tokenizer.h"
+#include "core/model/gguf.h"
+#include "core/model/tokenizer.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #ifndef INFERTOP_TEST_GGUF_WRITER_H
 #define INFERTOP_TEST_GGUF_WRITER_H
 
-#include "core/gguf.h"
+#include "core/model/gguf.h"
 
 struct gw_buf {
     unsigned char *p;

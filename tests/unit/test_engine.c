@@ -1,7 +1,7 @@
 /* The serving engine end to end on synth:tiny: batching, chunking, KV layout
  * and preemption never change what a request generates (greedy). */
-#include "core/engine.h"
-#include "core/report.h"
+#include "core/engine/engine.h"
+#include "core/workload/report.h"
 #include "kernels/cpu/cpu_backend.h"
 
 #include <criterion/criterion.h>

@@ -1,6 +1,6 @@
 /* The forward pass against an independent double-precision Llama written
  * here from the math (no backend), on synth:tiny (GQA) and synth:tiny-mqa. */
-#include "core/forward.h"
+#include "core/model/forward.h"
 #include "kernels/cpu/cpu_backend.h"
 
 #include <criterion/criterion.h>

@@ -1,9 +1,9 @@
-/* tests/unit/test_gguf.c — GGUF reader (core/gguf.c) and Llama loader
- * (core/model_gguf.c): round trips through the in-memory writer, malformed
+/* tests/unit/test_gguf.c — GGUF reader (core/model/gguf.c) and Llama loader
+ * (core/model/model_gguf.c): round trips through the in-memory writer, malformed
  * files of every kind (each must give -1 and one line naming the field), and
  * the real SmolLM2 file when `make model` has fetched it. */
-#include "core/gguf.h"
-#include "core/model.h"
+#include "core/model/gguf.h"
+#include "core/model/model.h"
 #include "tests/unit/gguf_writer.h"
 
 #include <criterion/criterion.h>

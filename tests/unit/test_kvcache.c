@@ -3,7 +3,7 @@
  *
  * The pool lives in a tiny host-memory test backend (alloc/free/upload/download
  * only), so these tests need no compute backend. */
-#include "core/kvcache.h"
+#include "core/engine/kvcache.h"
 
 #include <criterion/criterion.h>
 #include <math.h>

@@ -1,5 +1,5 @@
 /* Model presets, the seed's formulas, synthetic weight determinism. */
-#include "core/model.h"
+#include "core/model/model.h"
 #include "kernels/formats.h"
 
 #include <criterion/criterion.h>

@@ -2,10 +2,10 @@
  * recorded by tests/reference/make_golden.py), the top-5 next-token ids and 32
  * greedy tokens equal llama.cpp's. Skips when models/ has no model file
  * (`make model` fetches it; `make test` does that first). */
-#include "core/forward.h"
-#include "core/kvcache.h"
-#include "core/model.h"
-#include "core/sampler.h"
+#include "core/model/forward.h"
+#include "core/engine/kvcache.h"
+#include "core/model/model.h"
+#include "core/model/sampler.h"
 #include "kernels/cpu/cpu_backend.h"
 
 #include <cjson/cJSON.h>

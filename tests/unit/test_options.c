@@ -1,5 +1,5 @@
 /* Options registry: defaults, parsing, errors. */
-#include "core/options.h"
+#include "core/options/options.h"
 
 #include <criterion/criterion.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Sampler: greedy, top-k, top-p, determinism, distribution. */
-#include "core/sampler.h"
+#include "core/model/sampler.h"
 
 #include <criterion/criterion.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* tests/unit/test_tokenizer.c — the tokenizer (core/tokenizer*.c, core/unicode.c).
+/* tests/unit/test_tokenizer.c — the tokenizer (core/tokenizer*.c, core/model/unicode.c).
  *
  * Without the model: UTF-8 decoding, codepoint classes, each pre-tokenizer's
  * word splits, BPE merge order, SPM merging and byte fallback, special
@@ -8,10 +8,10 @@
  * llama.cpp's for every string in tests/reference/tokenizer_golden.json and
  * every prompt in model_golden.json, per-token pieces equal too, and
  * decode(encode(s)) == s. */
-#include "core/gguf.h"
-#include "core/tokenizer.h"
-#include "core/tokenizer_impl.h"
-#include "core/unicode.h"
+#include "core/model/gguf.h"
+#include "core/model/tokenizer.h"
+#include "core/model/tokenizer_impl.h"
+#include "core/model/unicode.h"
 #include "tests/unit/gguf_writer.h"
 
 #include <cjson/cJSON.h>

@@ -2,7 +2,7 @@
  * statistics, scenario parsing and its one-line errors, and workload generation
  * (determinism, lengths, arrival processes, shared prefixes). */
 #include "core/rng.h"
-#include "core/workload.h"
+#include "core/workload/workload.h"
 
 #include <criterion/criterion.h>
 #include <math.h>

@@ -1,0 +1,299 @@
+/* core/engine/engine.c — see engine.h. */
+#include "core/engine/engine.h"
+#include "traces/nvtx.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+double engine_now(const struct engine *e) { return (now_ns() - e->t0_ns) / 1e9; }
+
+static int kv_create(struct engine *e, char *err, size_t errlen)
+{
+    const struct model_config *c = &e->m->cfg;
+    struct kvcache_config kc = {
+        .kind = opt_i(&e->opt, OPT_KV) == 0 ? KV_PAGED : KV_CONTIGUOUS,
+        .n_layers = c->n_layers,
+        .kv_dim = c->n_kv_heads * c->head_dim,
+        .block_size = atoi(opt_s(&e->opt, OPT_BLOCK)),
+        .n_blocks = (int)opt_i(&e->opt, OPT_KV_BLOCKS),
+        .budget_bytes = (size_t)opt_i(&e->opt, OPT_KV_MEM),
+        .max_seq = (int)opt_i(&e->opt, OPT_MAX_SEQ),
+        .max_requests = (int)opt_i(&e->opt, OPT_MAX_BATCH),
+        .prefix_cache = opt_i(&e->opt, OPT_PREFIX_CACHE) != 0,
+        .kv_type = opt_i(&e->opt, OPT_KV_DTYPE) == 0 ? DT_F32 : DT_F16,
+    };
+    if (kvcache_create(&e->kv, &kc, e->be, err, errlen) < 0) return -1;
+    return kvcache_snapshot_init(&e->snap, e->kv);
+}
+
+static int check_workload(const struct engine *e, const struct workload *w, char *err, size_t errlen)
+{
+    int max_seq = (int)opt_i(&e->opt, OPT_MAX_SEQ);
+    for (int i = 0; i < w->n; i++) {
+        int len = w->reqs[i].prompt_len + w->reqs[i].max_output;
+        if (len > max_seq) {
+            snprintf(err, errlen, "max_seq: request %d needs %d tokens (prompt %d + output %d); "
+                     "expected max_seq >= %d", i, len, w->reqs[i].prompt_len, w->reqs[i].max_output, len);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int engine_init(struct engine *e, const struct options *opt, struct model *m, struct backend *be,
+                const struct workload *w, char *err, size_t errlen)
+{
+    memset(e, 0, sizeof *e);
+    e->m = m; e->be = be; e->opt = *opt;
+    int max_batch = (int)opt_i(opt, OPT_MAX_BATCH), step_tokens = (int)opt_i(opt, OPT_MAX_TOKENS_STEP);
+    if (step_tokens < max_batch) step_tokens = max_batch;
+    struct sched_config sc = {
+        .continuous = opt_i(opt, OPT_BATCHING) == 1,
+        .max_batch = max_batch,
+        .max_tokens_step = step_tokens,
+        .chunk = (int)opt_i(opt, OPT_CHUNKED_PREFILL),
+        .batch_wait_s = opt_f(opt, OPT_BATCH_WAIT) / 1e3,
+    };
+    if (check_workload(e, w, err, errlen) < 0) return -1;
+    if (kv_create(e, err, errlen) < 0) { engine_free(e); return -1; }
+    if (forward_init(&e->fw, m, be, step_tokens, err, errlen) < 0 ||
+        sched_init(&e->sched, &sc, e->kv, w, (uint64_t)opt_i(opt, OPT_SEED), err, errlen) < 0) {
+        engine_free(e);
+        return -1;
+    }
+    e->fw.attn = (enum attn_impl)opt_i(opt, OPT_ATTN);
+    for (int i = 0; i < e->sched.n_reqs; i++) e->sched.reqs[i].arrival_s /= opt_f(opt, OPT_RATE_SCALE);
+    e->seqs = calloc((size_t)max_batch + 1, sizeof *e->seqs);
+    e->logits = malloc((size_t)(max_batch + 1) * m->cfg.vocab * sizeof *e->logits);
+    e->sampled = calloc((size_t)max_batch + 1, sizeof *e->sampled);
+    kernel_log_init(&e->log, 1024);
+    if (!e->seqs || !e->logits || !e->sampled || !e->log.recs ||
+        sampler_init(&e->smp, m->cfg.vocab, (float)opt_f(opt, OPT_TEMPERATURE), (int)opt_i(opt, OPT_TOP_K),
+                     (float)opt_f(opt, OPT_TOP_P), 0) < 0) {
+        engine_free(e);
+        snprintf(err, errlen, "engine: out of memory");
+        return -1;
+    }
+    be->log = &e->log;
+    e->t0_ns = now_ns();
+    return 0;
+}
+
+void engine_free(struct engine *e)
+{
+    if (e->be && e->be->log == &e->log) e->be->log = NULL;
+    forward_free(&e->fw);
+    sched_free(&e->sched);
+    kvcache_snapshot_free(&e->snap);
+    kvcache_destroy(e->kv);
+    sampler_free(&e->smp);
+    kernel_log_free(&e->log);
+    free(e->seqs); free(e->logits); free(e->sampled); free(e->rec);
+    memset(e, 0, sizeof *e);
+}
+
+static void sleep_s(double s)
+{
+    if (s <= 0) return;
+    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+/* Build fwd_seqs from the plan; views are taken after every append. */
+static int build_batch(struct engine *e)
+{
+    const struct scheduler *s = &e->sched;
+    for (int k = 0; k < s->n_items; k++) {
+        const struct sched_item *it = &s->items[k];
+        const struct sched_req *r = &s->reqs[it->req];
+        struct fwd_seq *q = &e->seqs[k];
+        q->tokens = r->tokens + it->pos0;
+        q->n_tokens = it->n_tokens;
+        q->pos0 = it->pos0;
+        q->all_logits = false;
+        q->decode = it->decode;
+        if (kvcache_view(e->kv, r->id, &q->kv) != KVC_OK) return -1;
+    }
+    return 0;
+}
+
+static void sample_rows(struct engine *e)
+{
+    const struct scheduler *s = &e->sched;
+    int V = e->m->cfg.vocab;
+    for (int k = 0; k < s->n_items; k++) {
+        struct sched_req *r = &e->sched.reqs[s->items[k].req];
+        if (!s->items[k].samples) continue;
+        e->smp.state = r->rng;
+        e->sampled[k] = sampler_sample(&e->smp, e->logits + (size_t)k * V);
+        r->rng = e->smp.state;
+    }
+}
+
+/* Sum kernel records by class; split the step between prefill and decode:
+ * attention records belong to one sequence each (in plan order), everything
+ * else is shared by tokens. */
+static void summarize_ops(struct engine *e, struct step_record *sr)
+{
+    const struct scheduler *s = &e->sched;
+    double attn_prefill = 0, attn_decode = 0, shared = 0;
+    int attn_i = 0, n_layers = e->m->cfg.n_layers;
+    for (int i = 0; i < e->log.n; i++) {
+        const struct kernel_record *k = &e->log.recs[i];
+        struct op_class_sum *o = &sr->ops[k->cls];
+        double t = k->dur_ns / 1e9;
+        o->time_s += t; o->flops += k->flops; o->count++;
+        o->dram_bytes += k->dram_rd + k->dram_wr;
+        o->chip_bytes += k->chip_rd + k->chip_wr;
+        if (k->cls == OPC_ATTN && s->n_items > 0) {
+            const struct sched_item *it = &s->items[(attn_i++) % s->n_items];
+            if (it->decode) attn_decode += t; else attn_prefill += t;
+        } else {
+            shared += t;
+        }
+    }
+    (void)n_layers;
+    int tok = sr->prefill_tokens + sr->decode_tokens;
+    double pf = tok ? (double)sr->prefill_tokens / tok : 0;
+    sr->prefill_s = attn_prefill + shared * pf;
+    sr->decode_s = attn_decode + shared * (1 - pf);
+    /* scale to the measured step time (sampling, scheduling are outside records) */
+    double sum = sr->prefill_s + sr->decode_s;
+    if (sum > 0) { sr->prefill_s *= sr->dur_s / sum; sr->decode_s *= sr->dur_s / sum; }
+}
+
+static struct step_record *push_record(struct engine *e)
+{
+    if (e->n_rec == e->cap_rec) {
+        int cap = e->cap_rec ? e->cap_rec * 2 : 1024;
+        struct step_record *r = realloc(e->rec, (size_t)cap * sizeof *r);
+        if (!r) return NULL;
+        e->rec = r;
+        e->cap_rec = cap;
+    }
+    struct step_record *sr = &e->rec[e->n_rec++];
+    memset(sr, 0, sizeof *sr);
+    return sr;
+}
+
+/* Build the batch and run the forward pass inside NVTX ranges: opens "step"
+ * (closed by the caller after sampling) and "forward", whose category says
+ * whether the batch is prefill, decode or both (see traces/nvtx.h). Syncs an
+ * async backend so kernel times are filled. 0 ok, -1 failure. */
+static int forward_marked(struct engine *e, int n)
+{
+    int prefill = 0, decode = 0;
+    for (int k = 0; k < n; k++) {
+        const struct sched_item *it = &e->sched.items[k];
+        if (it->decode) decode += it->n_tokens; else prefill += it->n_tokens;
+    }
+    nvtx_push(NR_STEP, (uint64_t)(prefill + decode));
+    nvtx_mark(NM_PREFILL_TOKENS, (uint64_t)prefill);
+    nvtx_mark(NM_DECODE_TOKENS, (uint64_t)decode);
+    nvtx_mark(NM_BATCH, (uint64_t)n);
+    nvtx_push_cat(NR_FORWARD, !decode ? NC_PREFILL : !prefill ? NC_DECODE : NC_MIXED,
+                  (uint64_t)(prefill + decode));
+    int rc = build_batch(e) < 0 || forward_batch(&e->fw, e->seqs, n, e->logits) < 0 ? -1 : 0;
+    if (rc == 0) backend_sync(e->be);   /* async backends fill measured kernel times here */
+    nvtx_pop();
+    return rc;
+}
+
+static int next_waiting_tokens(const struct scheduler *s)
+{
+    if (s->n_waiting - s->wait_head <= 0) return 0;
+    const struct sched_req *r = &s->reqs[s->waiting[s->wait_head]];
+    return r->prompt_len + r->max_output;
+}
+
+int engine_step(struct engine *e, double max_sleep_s)
+{
+    if (e->failed || sched_done(&e->sched)) return -1;
+    if (e->steps == 0) nvtx_name_thread("engine");   /* the thread that steps is the engine thread */
+    double t_start = engine_now(e);
+    int preempted = 0;
+    nvtx_push(NR_SCHEDULE, (uint64_t)(e->sched.n_waiting - e->sched.wait_head));
+    int n = sched_plan_step(&e->sched, t_start, &preempted);
+    nvtx_pop();
+    double t_planned = engine_now(e);
+    if (n == 0) {
+        double next = sched_next_arrival(&e->sched);
+        if (next < 0 && e->sched.n_running == 0 && e->sched.n_waiting - e->sched.wait_head > 0) {
+            e->failed = true;
+            snprintf(e->error, sizeof e->error,
+                     "a waiting request can never be admitted: KV pool too small (raise kv_mem or lower max_seq)");
+            return -1;
+        }
+        sleep_s(fmin(max_sleep_s, next > t_start ? next - t_start : 0.0005));
+        return 0;
+    }
+    kernel_log_clear(&e->log);
+    int fwd_rc = forward_marked(e, n);
+    if (fwd_rc < 0) {
+        nvtx_pop();             /* step */
+        e->failed = true;
+        snprintf(e->error, sizeof e->error, "forward failed on a batch of %d sequences", n);
+        return -1;
+    }
+    double t_sample = engine_now(e);
+    nvtx_push(NR_SAMPLE, (uint64_t)n);
+    sample_rows(e);
+    nvtx_pop();
+    double t_end = engine_now(e);
+    nvtx_pop();                 /* step */
+    struct step_record *sr = push_record(e);
+    if (sr) {
+        sr->index = e->steps;
+        sr->t_start_s = t_start;
+        sr->dur_s = t_end - t_start;
+        sr->plan_s = t_planned - t_start;
+        sr->sample_start_s = t_sample;
+        sr->sample_s = t_end - t_sample;
+        sr->batch_size = n;
+        sr->preempted = preempted;
+        for (int k = 0; k < n; k++) {
+            const struct sched_item *it = &e->sched.items[k];
+            if (it->decode) sr->decode_tokens += it->n_tokens; else sr->prefill_tokens += it->n_tokens;
+        }
+        summarize_ops(e, sr);
+    }
+    int fin = sched_commit_step(&e->sched, e->sampled, t_end);
+    if (sr) {
+        sr->finished = fin;
+        sr->running = e->sched.n_running;
+        sr->waiting = e->sched.n_waiting - e->sched.wait_head;
+        kvcache_snapshot(e->kv, next_waiting_tokens(&e->sched), &e->snap);
+        sr->kv = e->snap.totals;
+    }
+    e->steps++;
+    return 1;
+}
+
+/* Arrivals still to come are stretched around `now` so the rate becomes
+ * old_scale/new_scale times the previous one. */
+static void rescale_pending(struct engine *e, double old_scale, double new_scale)
+{
+    struct scheduler *s = &e->sched;
+    double now = engine_now(e), f = old_scale / new_scale;
+    for (int i = s->next_pending; i < s->n_reqs; i++)
+        s->reqs[i].arrival_s = now + (s->reqs[i].arrival_s - now) * f;
+}
+
+bool engine_apply_live(struct engine *e, enum opt_id id, double old_rate_scale)
+{
+    const struct options *o = &e->opt;
+    switch (id) {
+    case OPT_ATTN: e->fw.attn = (enum attn_impl)opt_i(o, OPT_ATTN); return true;
+    case OPT_BATCHING: e->sched.cfg.continuous = opt_i(o, OPT_BATCHING) == 1; return true;
+    case OPT_CHUNKED_PREFILL: e->sched.cfg.chunk = (int)opt_i(o, OPT_CHUNKED_PREFILL); return true;
+    case OPT_BATCH_WAIT: e->sched.cfg.batch_wait_s = opt_f(o, OPT_BATCH_WAIT) / 1e3; return true;
+    case OPT_TEMPERATURE: e->smp.temperature = (float)opt_f(o, OPT_TEMPERATURE); return true;
+    case OPT_TOP_K: e->smp.top_k = (int)opt_i(o, OPT_TOP_K); return true;
+    case OPT_TOP_P: e->smp.top_p = (float)opt_f(o, OPT_TOP_P); return true;
+    case OPT_RATE_SCALE: rescale_pending(e, old_rate_scale, opt_f(o, OPT_RATE_SCALE)); return true;
+    default: return false;
+    }
+}

@@ -1,0 +1,105 @@
+/* core/engine/runner.h — the engine on its own thread, for live front ends.
+ *
+ * Producer: the engine thread runs engine_step() in a loop, applies commands
+ * at step boundaries, and publishes
+ *   - every step_record into a ring (runner_read_steps, cursor per reader;
+ *     a reader that falls behind skips ahead and is told how many it lost);
+ *   - the latest state (KV snapshot, request table, counters) into a buffer
+ *     that readers copy with runner_latest().
+ * The engine never blocks on a reader: it publishes with a trylock and
+ * skips a publication when a reader holds the buffer (the next step retries).
+ * When the workload finishes, the scenario restarts with the next seed
+ * (a live view never runs dry); `reset` restarts it at once. */
+#ifndef INFERTOP_RUNNER_H
+#define INFERTOP_RUNNER_H
+
+#include "core/engine/engine.h"
+#include "core/workload/workload.h"
+
+#define RUNNER_RING        4096      /* step records kept */
+#define RUNNER_MAX_BLOCKS  65536     /* KV block entries in a published state */
+#define RUNNER_MAX_REQS    256       /* request rows in a published state */
+#define RUNNER_LOG_LINES   64
+
+enum runner_cmd_kind { RCMD_SET, RCMD_PAUSE, RCMD_RESUME, RCMD_TOGGLE_PAUSE, RCMD_STEP, RCMD_RESET, RCMD_QUIT };
+
+struct runner_cmd {
+    enum runner_cmd_kind kind;
+    char key[48], value[64];          /* RCMD_SET */
+};
+
+struct runner_req_row {
+    int id;
+    enum req_state state;
+    int prompt_len, generated, max_output;
+    int blocks, reserved, used;       /* KV */
+    int cached;                       /* prefix-cache hits (tokens) */
+    int preempted;
+    double ttft_ms;                   /* < 0 until the first token */
+    double tok_s;                     /* decode rate so far */
+};
+
+struct runner_state {
+    uint64_t version;                 /* increments with every publication */
+    uint64_t steps, epoch;            /* epoch: scenario restarts */
+    uint64_t config_step;             /* first step run after the last option change or reset */
+    double elapsed_s;                 /* since the runner started */
+    bool paused;
+    int requests_total, requests_finished, running, waiting;
+    uint64_t preemptions;
+    long tokens_out;                  /* generated this epoch */
+    long tokens_out_total;            /* generated since the runner started (every epoch) */
+    struct options opt;
+    /* KV */
+    enum kv_alloc_kind kv_kind;
+    int block_size, n_blocks;         /* entries in blocks[] (capped at RUNNER_MAX_BLOCKS) */
+    int n_blocks_total;
+    struct kvcache_totals kv;
+    struct kv_block_info blocks[RUNNER_MAX_BLOCKS];
+    int n_reqs;                       /* running and waiting requests, up to RUNNER_MAX_REQS */
+    struct runner_req_row reqs[RUNNER_MAX_REQS];
+    /* latency so far this epoch */
+    double ttft_p50_ms, ttft_p99_ms, tpot_p50_ms, tpot_p99_ms;
+};
+
+/* Optional observers called ON THE ENGINE THREAD (a recorder's capture).
+ * They must not block: no I/O, no waiting on locks (trylock only). Any may
+ * be NULL. epoch_start also runs once inside runner_start, before the
+ * thread exists. */
+struct runner_hooks {
+    void *ctx;
+    void (*epoch_start)(void *ctx, const struct engine *e, uint64_t epoch);
+    void (*step)(void *ctx, const struct engine *e);          /* after every step that ran */
+    void (*option)(void *ctx, const struct engine *e, const char *key, const char *value); /* applied live */
+};
+
+struct runner_config {
+    struct runner_hooks hooks;
+    struct options opt;
+    struct model *model;
+    struct backend *be;
+    struct scenario sc;
+    double capacity_req_s;            /* resolved for relative rates (0 otherwise) */
+};
+
+struct runner;
+
+int  runner_start(struct runner **out, const struct runner_config *cfg, char *err, size_t errlen);
+/* Stops the thread and frees everything. */
+void runner_stop(struct runner *r);
+/* Queue a command; applied at the next step boundary. false when the queue is full. */
+bool runner_send(struct runner *r, const struct runner_cmd *c);
+bool runner_set_option(struct runner *r, const char *key, const char *value);
+
+/* Copy step records after *cursor into out (at most max); advances *cursor.
+ * Returns the count; *lost = records overwritten before this reader saw them. */
+int  runner_read_steps(struct runner *r, uint64_t *cursor, struct step_record *out, int max,
+                       uint64_t *lost);
+/* Copy the latest published state. */
+void runner_latest(struct runner *r, struct runner_state *out);
+/* Log lines (option changes, restarts, errors), oldest first; returns the count
+ * copied after *cursor. */
+int  runner_read_log(struct runner *r, uint64_t *cursor, char lines[][160], int max);
+
+
+#endif

@@ -1,0 +1,278 @@
+/* core/engine/scheduler.c — static and continuous batching over the KV cache. */
+#include "core/engine/scheduler.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sched_init(struct scheduler *s, const struct sched_config *cfg, struct kvcache *kv,
+               const struct workload *w, uint64_t seed, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->cfg = *cfg;
+    s->kv = kv;
+    s->n_reqs = w->n;
+    s->reqs = calloc((size_t)w->n, sizeof *s->reqs);
+    s->running = calloc((size_t)cfg->max_batch + 1, sizeof *s->running);
+    s->waiting = calloc((size_t)w->n + 1, sizeof *s->waiting);
+    s->items = calloc((size_t)cfg->max_batch + 1, sizeof *s->items);
+    bool ok = s->reqs && s->running && s->waiting && s->items;
+    for (int i = 0; ok && i < w->n; i++) {
+        const struct request_spec *rs = &w->reqs[i];
+        struct sched_req *r = &s->reqs[i];
+        r->id = rs->id;
+        r->state = REQ_PENDING;
+        r->arrival_s = rs->arrival_s;
+        r->prompt_len = rs->prompt_len;
+        r->max_output = rs->max_output;
+        r->tokens = malloc((size_t)(rs->prompt_len + rs->max_output) * sizeof *r->tokens);
+        r->token_t = calloc((size_t)rs->max_output + 1, sizeof *r->token_t);
+        r->rng = seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(rs->id + 1));
+        ok = r->tokens && r->token_t;
+        if (ok) memcpy(r->tokens, rs->prompt, (size_t)rs->prompt_len * sizeof *r->tokens);
+        r->n_tokens = rs->prompt_len;
+    }
+    if (!ok) {
+        sched_free(s);
+        snprintf(err, errlen, "scheduler: out of memory for %d requests", w->n);
+        return -1;
+    }
+    s->static_batch_open = true;
+    return 0;
+}
+
+void sched_free(struct scheduler *s)
+{
+    for (int i = 0; s->reqs && i < s->n_reqs; i++) {
+        free(s->reqs[i].tokens);
+        free(s->reqs[i].token_t);
+    }
+    free(s->reqs); free(s->running); free(s->waiting); free(s->items);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- queues ---- */
+
+static int waiting_count(const struct scheduler *s) { return s->n_waiting - s->wait_head; }
+static int waiting_front(const struct scheduler *s) { return s->waiting[s->wait_head]; }
+
+static void waiting_push_front(struct scheduler *s, int idx)
+{
+    if (s->wait_head > 0) { s->waiting[--s->wait_head] = idx; return; }
+    memmove(s->waiting + 1, s->waiting, (size_t)s->n_waiting * sizeof *s->waiting);
+    s->waiting[0] = idx;
+    s->n_waiting++;
+}
+
+void sched_release_arrivals(struct scheduler *s, double now)
+{
+    while (s->next_pending < s->n_reqs && s->reqs[s->next_pending].arrival_s <= now) {
+        s->reqs[s->next_pending].state = REQ_WAITING;
+        s->waiting[s->n_waiting++] = s->next_pending++;
+    }
+}
+
+double sched_next_arrival(const struct scheduler *s)
+{
+    return s->next_pending < s->n_reqs ? s->reqs[s->next_pending].arrival_s : -1;
+}
+
+bool sched_done(const struct scheduler *s) { return s->n_finished == s->n_reqs; }
+
+static void running_remove(struct scheduler *s, int pos)
+{
+    memmove(s->running + pos, s->running + pos + 1, (size_t)(s->n_running - pos - 1) * sizeof *s->running);
+    s->n_running--;
+}
+
+/* ---- preemption and admission ---- */
+
+/* Recompute policy: drop the request's KV; it re-enters the queue first and
+ * recomputes prompt + generated tokens when admitted again. */
+static void preempt(struct scheduler *s, int pos)
+{
+    int idx = s->running[pos];
+    struct sched_req *r = &s->reqs[idx];
+    kvcache_release(s->kv, r->id);
+    r->n_computed = 0;
+    r->state = REQ_WAITING;
+    r->n_preempted++;
+    s->preemptions++;
+    running_remove(s, pos);
+    waiting_push_front(s, idx);
+}
+
+static int latest_admitted(const struct scheduler *s)
+{
+    int best = -1;
+    for (int i = 0; i < s->n_running; i++)
+        if (best < 0 || s->reqs[s->running[i]].admit_order > s->reqs[s->running[best]].admit_order) best = i;
+    return best;
+}
+
+/* Paged admission watermark: blocks for the request's uncached context, plus
+ * one block of headroom per running request (each may need its next block
+ * at any decode step). Admitting beyond that only buys preemptions: the
+ * request would be evicted and recomputed a few steps later. */
+static bool paged_has_room(const struct scheduler *s, const struct sched_req *r)
+{
+    int bs = kvcache_get_config(s->kv)->block_size;
+    int uncached = r->n_tokens - kvcache_prefix_probe(s->kv, r->tokens, r->n_tokens);
+    int need = (uncached + bs - 1) / bs;
+    return kvcache_blocks_available(s->kv) >= need + s->n_running + 1 || s->n_running == 0;
+}
+
+static bool admit_front(struct scheduler *s, double now)
+{
+    int idx = waiting_front(s);
+    struct sched_req *r = &s->reqs[idx];
+    /* A server does not know how long an answer will be: contiguous KV
+     * reserves max_seq (max_len 0), the over-provisioning PagedAttention
+     * removes; paged blocks grow on demand up to the request's own limit. */
+    bool contiguous = kvcache_get_config(s->kv)->kind == KV_CONTIGUOUS;
+    int max_len = contiguous ? 0 : r->prompt_len + r->max_output;
+    if (!contiguous && !paged_has_room(s, r)) return false;
+    int cached = kvcache_admit(s->kv, r->id, r->tokens, r->n_tokens, max_len);
+    if (cached < 0) return false;
+    s->wait_head++;
+    r->n_computed = cached;
+    r->cached_tokens += cached;
+    r->state = REQ_RUNNING;
+    r->admit_order = ++s->admit_counter;
+    if (r->t_admit == 0) r->t_admit = now;
+    s->running[s->n_running++] = idx;
+    return true;
+}
+
+static bool static_may_admit(struct scheduler *s, double now)
+{
+    if (s->n_running == 0) s->static_batch_open = true;
+    if (!s->static_batch_open) return false;
+    /* start when the batch is full, the oldest waited batch_wait, or no more arrivals come */
+    int want = s->cfg.max_batch - s->n_running;
+    if (waiting_count(s) >= want || s->next_pending == s->n_reqs) return true;
+    return now - s->reqs[waiting_front(s)].arrival_s >= s->cfg.batch_wait_s;
+}
+
+/* ---- planning ---- */
+
+static void plan_add(struct scheduler *s, int idx, int n, bool decode, int *budget)
+{
+    struct sched_req *r = &s->reqs[idx];
+    struct sched_item *it = &s->items[s->n_items++];
+    it->req = idx;
+    it->pos0 = r->n_computed;
+    it->n_tokens = n;
+    it->samples = r->n_computed + n == r->n_tokens;
+    it->decode = decode;
+    *budget -= n;
+}
+
+/* Decodes first: each running request past its prefill needs one token of KV;
+ * when none is left, preempt the most recently admitted request. */
+static void plan_decodes(struct scheduler *s, int *budget, int *preempted, bool prefill_pending)
+{
+    for (int i = 0; i < s->n_running && *budget > 0;) {
+        int idx = s->running[i];
+        struct sched_req *r = &s->reqs[idx];
+        if (r->n_computed != r->n_tokens - 1 || r->n_generated == 0 || (prefill_pending && !s->cfg.continuous)) {
+            i++;
+            continue;
+        }
+        if (kvcache_append(s->kv, r->id, 1) == KVC_OK) {
+            plan_add(s, idx, 1, true, budget);
+            i++;
+            continue;
+        }
+        int victim = latest_admitted(s);
+        /* undo items already planned for the victim: their KV room is gone with it */
+        for (int k = 0; k < s->n_items; k++)
+            if (s->items[k].req == s->running[victim]) {
+                *budget += s->items[k].n_tokens;
+                s->items[k] = s->items[--s->n_items];
+                k--;
+            }
+        preempt(s, victim);
+        (*preempted)++;
+        if (victim < i) i--;
+    }
+}
+
+static bool in_plan(const struct scheduler *s, int idx)
+{
+    for (int k = 0; k < s->n_items; k++)
+        if (s->items[k].req == idx) return true;
+    return false;
+}
+
+/* Prefill chunks for running requests still short of their context. */
+static void plan_prefills(struct scheduler *s, int *budget)
+{
+    for (int i = 0; i < s->n_running && *budget > 0; i++) {
+        int idx = s->running[i];
+        struct sched_req *r = &s->reqs[idx];
+        int left = r->n_tokens - r->n_computed;
+        if (in_plan(s, idx) || left <= 0 || (r->n_generated > 0 && left == 1)) continue;
+        int n = left;
+        if (s->cfg.chunk > 0 && n > s->cfg.chunk) n = s->cfg.chunk;
+        if (n > *budget) n = *budget;
+        while (n > 0 && kvcache_append(s->kv, r->id, n) != KVC_OK) n /= 2;
+        if (n > 0) plan_add(s, idx, n, false, budget);
+    }
+}
+
+static bool any_prefill_pending(const struct scheduler *s)
+{
+    for (int i = 0; i < s->n_running; i++) {
+        const struct sched_req *r = &s->reqs[s->running[i]];
+        if (r->n_tokens - r->n_computed > 1 || r->n_generated == 0) return true;
+    }
+    return false;
+}
+
+int sched_plan_step(struct scheduler *s, double now, int *preempted)
+{
+    int budget = s->cfg.max_tokens_step;
+    *preempted = 0;
+    s->n_items = 0;
+    sched_release_arrivals(s, now);
+
+    plan_decodes(s, &budget, preempted, any_prefill_pending(s));
+    /* admission */
+    bool may = s->cfg.continuous ? true : static_may_admit(s, now);
+    while (may && waiting_count(s) > 0 && s->n_running < s->cfg.max_batch && budget > 0 &&
+           *preempted == 0) {
+        if (!admit_front(s, now)) break;
+    }
+    if (!s->cfg.continuous && s->n_running > 0) s->static_batch_open = false;
+    plan_prefills(s, &budget);
+    return s->n_items;
+}
+
+int sched_commit_step(struct scheduler *s, const int32_t *sampled, double now)
+{
+    int finished = 0;
+    for (int k = 0; k < s->n_items; k++) {
+        const struct sched_item *it = &s->items[k];
+        struct sched_req *r = &s->reqs[it->req];
+        r->n_computed += it->n_tokens;
+        if (!it->decode) r->prefill_computed += it->n_tokens;
+        kvcache_commit(s->kv, r->id);
+        if (!it->samples) continue;
+        r->tokens[r->n_tokens++] = sampled[k];
+        r->token_t[r->n_generated++] = now;
+        if (r->n_generated == 1) r->t_first = now;
+    }
+    for (int i = 0; i < s->n_running;) {
+        int idx = s->running[i];
+        struct sched_req *r = &s->reqs[idx];
+        if (r->n_generated < r->max_output) { i++; continue; }
+        kvcache_release(s->kv, r->id);
+        r->state = REQ_FINISHED;
+        r->t_finish = now;
+        running_remove(s, i);
+        s->n_finished++;
+        finished++;
+    }
+    return finished;
+}

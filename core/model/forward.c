@@ -1,0 +1,176 @@
+/* core/model/forward.c — Llama forward pass over the backend vtable. */
+#include "core/model/forward.h"
+#include "traces/nvtx.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static float *buf(struct forward *f, size_t floats, bool *ok)
+{
+    float *p = backend_alloc(f->be, floats * sizeof(float));
+    if (!p) *ok = false;
+    return p;
+}
+
+static float *norm_copy(struct forward *f, const float *w, bool *ok)
+{
+    int dim = f->m->cfg.dim;
+    float *p = buf(f, (size_t)dim, ok);
+    if (p) backend_upload(f->be, p, w, (size_t)dim * sizeof(float));
+    return p;
+}
+
+int forward_init(struct forward *f, struct model *m, struct backend *be, int max_tokens,
+                 char *err, size_t errlen)
+{
+    const struct model_config *c = &m->cfg;
+    memset(f, 0, sizeof *f);
+    f->m = m; f->be = be; f->cap = max_tokens; f->attn = ATTN_FLASH;
+    size_t T = (size_t)max_tokens, qd = (size_t)c->n_heads * c->head_dim,
+           kvd = (size_t)c->n_kv_heads * c->head_dim;
+    bool ok = true;
+    f->x = buf(f, T * c->dim, &ok);     f->xb = buf(f, T * c->dim, &ok);
+    f->xb2 = buf(f, T * c->dim, &ok);   f->q = buf(f, T * qd, &ok);
+    f->k = buf(f, T * kvd, &ok);        f->v = buf(f, T * kvd, &ok);
+    f->att = buf(f, T * qd, &ok);       f->gate = buf(f, T * c->ffn_dim, &ok);
+    f->up = buf(f, T * c->ffn_dim, &ok); f->logits = buf(f, T * c->vocab, &ok);
+    f->attn_norm = calloc((size_t)c->n_layers, sizeof *f->attn_norm);
+    f->ffn_norm = calloc((size_t)c->n_layers, sizeof *f->ffn_norm);
+    f->pos = malloc(T * sizeof *f->pos);
+    f->tokens = malloc(T * sizeof *f->tokens);
+    ok = ok && f->attn_norm && f->ffn_norm && f->pos && f->tokens;
+    for (int l = 0; ok && l < c->n_layers; l++) {
+        f->attn_norm[l] = norm_copy(f, m->layers[l].attn_norm, &ok);
+        f->ffn_norm[l] = norm_copy(f, m->layers[l].ffn_norm, &ok);
+    }
+    if (ok) f->output_norm = norm_copy(f, m->output_norm, &ok);
+    if (!ok) {
+        forward_free(f);
+        snprintf(err, errlen, "forward: out of memory for %d tokens of activations", max_tokens);
+        return -1;
+    }
+    return 0;
+}
+
+void forward_free(struct forward *f)
+{
+    if (!f->be) return;
+    float *bufs[] = {f->x, f->xb, f->xb2, f->q, f->k, f->v, f->att, f->gate, f->up, f->logits,
+                     f->output_norm};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) backend_free(f->be, bufs[i]);
+    for (int l = 0; f->m && l < f->m->cfg.n_layers; l++) {
+        if (f->attn_norm) backend_free(f->be, f->attn_norm[l]);
+        if (f->ffn_norm) backend_free(f->be, f->ffn_norm[l]);
+    }
+    free(f->attn_norm); free(f->ffn_norm); free(f->pos); free(f->tokens);
+    memset(f, 0, sizeof *f);
+}
+
+int forward_rows(const struct fwd_seq *seqs, int n_seqs)
+{
+    int rows = 0;
+    for (int s = 0; s < n_seqs; s++) rows += seqs[s].all_logits ? seqs[s].n_tokens : 1;
+    return rows;
+}
+
+static void set_layer(struct backend *be, int layer)
+{
+    if (be->log) be->log->layer = layer;
+}
+
+/* Per-sequence attention of consecutive sequences of one kind runs inside one
+ * "prefill" or "decode" range (payload: sequences in the group); this opens it
+ * at the group's first sequence, the attention loop closes it at its last. */
+static void mark_seq_group(const struct fwd_seq *seqs, int n_seqs, int s)
+{
+    if (s > 0 && seqs[s - 1].decode == seqs[s].decode) return;
+    int n = 1;
+    while (s + n < n_seqs && seqs[s + n].decode == seqs[s].decode) n++;
+    nvtx_push(seqs[s].decode ? NR_DECODE : NR_PREFILL, (uint64_t)n);
+}
+
+/* Attention block of layer l: x += Wo · attn(rope(Wq·n), rope(Wk·n), Wv·n). */
+static void layer_attention(struct forward *f, int l, const struct fwd_seq *seqs, int n_seqs, int M)
+{
+    const struct model_config *c = &f->m->cfg;
+    const struct layer_weights *L = &f->m->layers[l];
+    struct backend *be = f->be;
+    int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+    struct attn_shape sh = {c->n_heads, c->n_kv_heads, c->head_dim, 1.0f / sqrtf((float)c->head_dim)};
+
+    backend_rmsnorm(be, f->xb, f->x, f->attn_norm[l], M, c->dim, c->norm_eps);
+    backend_matmul(be, f->q, &L->wq, f->xb, M);
+    backend_matmul(be, f->k, &L->wk, f->xb, M);
+    backend_matmul(be, f->v, &L->wv, f->xb, M);
+    backend_rope(be, f->q, f->pos, M, c->n_heads, c->head_dim, &c->rope);
+    backend_rope(be, f->k, f->pos, M, c->n_kv_heads, c->head_dim, &c->rope);
+    for (int s = 0, row = 0; s < n_seqs; row += seqs[s].n_tokens, s++) {
+        const struct fwd_seq *sq = &seqs[s];
+        mark_seq_group(seqs, n_seqs, s);
+        backend_kv_store(be, &sq->kv, l, sq->pos0, sq->n_tokens, f->k + (size_t)row * kvd,
+                         f->v + (size_t)row * kvd);
+        backend_attention(be, f->attn, f->att + (size_t)row * qd, f->q + (size_t)row * qd,
+                          &sq->kv, l, sq->n_tokens, sq->pos0, &sh);
+        if (s + 1 == n_seqs || seqs[s + 1].decode != sq->decode) nvtx_pop();
+    }
+    backend_matmul(be, f->xb2, &L->wo, f->att, M);
+    backend_add(be, f->x, f->xb2, (int64_t)M * c->dim);
+}
+
+/* MLP block: x += W_down · (silu(W_gate·n) ⊙ W_up·n). */
+static void layer_mlp(struct forward *f, int l, int M)
+{
+    const struct model_config *c = &f->m->cfg;
+    const struct layer_weights *L = &f->m->layers[l];
+    struct backend *be = f->be;
+    backend_rmsnorm(be, f->xb, f->x, f->ffn_norm[l], M, c->dim, c->norm_eps);
+    backend_matmul(be, f->gate, &L->w_gate, f->xb, M);
+    backend_matmul(be, f->up, &L->w_up, f->xb, M);
+    backend_swiglu(be, f->gate, f->gate, f->up, (int64_t)M * c->ffn_dim);
+    backend_matmul(be, f->xb2, &L->w_down, f->gate, M);
+    backend_add(be, f->x, f->xb2, (int64_t)M * c->dim);
+}
+
+int forward_batch(struct forward *f, const struct fwd_seq *seqs, int n_seqs, float *logits_out)
+{
+    const struct model_config *c = &f->m->cfg;
+    struct backend *be = f->be;
+    int M = 0;
+    for (int s = 0; s < n_seqs; s++) M += seqs[s].n_tokens;
+    if (M > f->cap || M == 0) return -1;
+    for (int s = 0, row = 0; s < n_seqs; s++)
+        for (int i = 0; i < seqs[s].n_tokens; i++, row++) {
+            f->tokens[row] = seqs[s].tokens[i];
+            f->pos[row] = seqs[s].pos0 + i;
+        }
+
+    set_layer(be, -1);
+    backend_embed(be, f->x, &f->m->tok_embd, f->tokens, M);
+    for (int l = 0; l < c->n_layers; l++) {
+        set_layer(be, l);
+        nvtx_push(NR_LAYER, (uint64_t)l);
+        nvtx_push(NR_ATTENTION, (uint64_t)l);
+        layer_attention(f, l, seqs, n_seqs, M);
+        nvtx_pop();
+        nvtx_push(NR_MLP, (uint64_t)l);
+        layer_mlp(f, l, M);
+        nvtx_pop();
+        nvtx_pop();
+    }
+    set_layer(be, -1);
+
+    /* final norm only on the rows that need logits, packed into xb */
+    int rows = 0;
+    for (int s = 0, row = 0; s < n_seqs; row += seqs[s].n_tokens, s++) {
+        int first = seqs[s].all_logits ? 0 : seqs[s].n_tokens - 1;
+        int n = seqs[s].n_tokens - first;
+        backend_rmsnorm(be, f->xb + (size_t)rows * c->dim, f->x + (size_t)(row + first) * c->dim,
+                        f->output_norm, n, c->dim, c->norm_eps);
+        rows += n;
+    }
+    backend_matmul(be, f->logits, &f->m->output, f->xb, rows);
+    backend_download(be, logits_out, f->logits, (size_t)rows * c->vocab * sizeof(float));
+    return rows;
+}

@@ -1,0 +1,87 @@
+/* core/model/sampler.c — see sampler.h. */
+#include "core/model/sampler.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t next_u64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* uniform in [0, 1) with 53 bits */
+static double next_unit(uint64_t *s) { return (double)(next_u64(s) >> 11) * (1.0 / 9007199254740992.0); }
+
+int sampler_init(struct sampler *s, int vocab, float temperature, int top_k, float top_p,
+                 uint64_t seed)
+{
+    memset(s, 0, sizeof *s);
+    s->vocab = vocab;
+    s->temperature = temperature;
+    s->top_k = top_k;
+    s->top_p = top_p;
+    s->state = seed;
+    s->cand = malloc((size_t)vocab * sizeof *s->cand);
+    return s->cand ? 0 : -1;
+}
+
+void sampler_free(struct sampler *s) { free(s->cand); s->cand = NULL; }
+
+int32_t sampler_argmax(const float *logits, int n)
+{
+    int32_t best = 0;
+    for (int i = 1; i < n; i++)
+        if (logits[i] > logits[best]) best = i;
+    return best;
+}
+
+static int cand_desc(const void *a, const void *b)
+{
+    const struct sampler_cand *x = a, *y = b;
+    if (x->p != y->p) return x->p < y->p ? 1 : -1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+void sampler_topk_ids(const float *logits, int n, int k, int32_t *out)
+{
+    /* k is small: repeated selection keeps it allocation-free */
+    for (int j = 0; j < k; j++) {
+        int32_t best = -1;
+        for (int i = 0; i < n; i++) {
+            bool taken = false;
+            for (int t = 0; t < j; t++) taken |= out[t] == i;
+            if (!taken && (best < 0 || logits[i] > logits[best])) best = i;
+        }
+        out[j] = best;
+    }
+}
+
+int32_t sampler_sample(struct sampler *s, const float *logits)
+{
+    if (s->temperature <= 0) return sampler_argmax(logits, s->vocab);
+    int n = s->vocab;
+    float mx = logits[sampler_argmax(logits, n)];
+    for (int i = 0; i < n; i++) s->cand[i] = (struct sampler_cand){(logits[i] - mx) / s->temperature, i};
+    qsort(s->cand, (size_t)n, sizeof *s->cand, cand_desc);
+    if (s->top_k > 0 && s->top_k < n) n = s->top_k;
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += (s->cand[i].p = expf(s->cand[i].p));
+    if (s->top_p < 1.0f) {           /* smallest prefix with mass >= top_p */
+        double acc = 0;
+        for (int i = 0; i < n; i++) {
+            acc += s->cand[i].p / sum;
+            if (acc >= s->top_p) { n = i + 1; sum = 0; for (int j = 0; j < n; j++) sum += s->cand[j].p; break; }
+        }
+    }
+    double r = next_unit(&s->state) * sum, acc = 0;
+    for (int i = 0; i < n; i++) {
+        acc += s->cand[i].p;
+        if (r < acc) return s->cand[i].id;
+    }
+    return s->cand[n - 1].id;
+}

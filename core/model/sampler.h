@@ -1,0 +1,28 @@
+/* core/model/sampler.h — next-token choice: greedy, temperature, top-k, top-p; seeded.
+ *
+ * Same seed and logits → same tokens on every machine (integer RNG). */
+#ifndef INFERTOP_SAMPLER_H
+#define INFERTOP_SAMPLER_H
+
+#include <stdint.h>
+
+struct sampler {
+    float temperature;        /* 0 = greedy */
+    int top_k;                /* 0 = all */
+    float top_p;              /* 1 = off */
+    uint64_t state;           /* splitmix64 */
+    int vocab;
+    struct sampler_cand { float p; int32_t id; } *cand;   /* scratch [vocab] */
+};
+
+int  sampler_init(struct sampler *s, int vocab, float temperature, int top_k, float top_p,
+                  uint64_t seed);
+void sampler_free(struct sampler *s);
+/* Choose a token from logits[vocab] (not modified). */
+int32_t sampler_sample(struct sampler *s, const float *logits);
+/* Index of the largest logit (ties: lowest id). */
+int32_t sampler_argmax(const float *logits, int n);
+/* The k best ids by logit, descending (ties: lowest id first). */
+void sampler_topk_ids(const float *logits, int n, int k, int32_t *out);
+
+#endif
