@@ -140,6 +140,7 @@ FUZZ_FLAGS   := -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,unde
 FUZZ_GGUF    := build-fuzz/fuzz_gguf
 
 FUZZ_GGUF_SRC := tests/fuzz/fuzz_gguf.c core/model/gguf.c core/model/model_gguf.c core/model/model.c kernels/backend.c \
+                 kernels/formats.c kernels/quant_decode.c kernels/quant_encode.c \
                  kernels/cost.c $(wildcard core/model/tokenizer*.c core/model/unicode*.c)
 
 $(FUZZ_GGUF): $(FUZZ_GGUF_SRC) core/model/gguf.h core/model/model.h kernels/backend.h

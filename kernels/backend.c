@@ -3,7 +3,7 @@
 #include "kernels/backend.h"
 #include "kernels/cost.h"
 
-#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,82 +16,9 @@ uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- formats ---- */
-
-static const struct dtype_info DTYPES[DT_COUNT] = {
-    [DT_F32]  = {"f32",  1,   4,   0},
-    [DT_F16]  = {"f16",  1,   2,   1},
-    [DT_BF16] = {"bf16", 1,   2,  30},
-    [DT_Q8_0] = {"q8_0", 32,  34,  8},
-    [DT_Q4_0] = {"q4_0", 32,  18,  2},
-    [DT_Q4_1] = {"q4_1", 32,  20,  3},
-    [DT_Q4_K] = {"q4_k", 256, 144, 12},
-    [DT_Q6_K] = {"q6_k", 256, 210, 14},
-};
-
-const struct dtype_info *dtype_info(enum dtype t) { return &DTYPES[t]; }
-
-size_t dtype_row_bytes(enum dtype t, int64_t n)
-{
-    return (size_t)(n / DTYPES[t].block_elems) * (size_t)DTYPES[t].block_bytes;
-}
-
-int dtype_from_name(const char *name)
-{
-    for (int t = 0; t < DT_COUNT; t++)
-        if (strcmp(DTYPES[t].name, name) == 0) return t;
-    return -1;
-}
-
-int dtype_from_ggml(int ggml_type)
-{
-    for (int t = 0; t < DT_COUNT; t++)
-        if (DTYPES[t].ggml_type == ggml_type) return t;
-    return -1;
-}
-
 size_t weight_bytes(const struct weight *w)
 {
     return (size_t)w->rows * dtype_row_bytes(w->type, w->cols);
-}
-
-static uint32_t f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
-static float bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
-
-uint16_t fp32_to_bf16(float f)
-{
-    uint32_t u = f32_bits(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);  /* quiet NaN */
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-
-float bf16_to_fp32(uint16_t h) { return bits_f32((uint32_t)h << 16); }
-
-uint16_t fp32_to_fp16(float f)
-{
-    uint32_t u = f32_bits(f), sign = (u >> 16) & 0x8000u;
-    uint32_t a = u & 0x7fffffffu;
-    if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u);          /* NaN */
-    if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u);         /* overflow → inf */
-    if (a < 0x38800000u) {                                            /* subnormal or zero */
-        /* scale into the subnormal range and let the FPU round to nearest even */
-        float m = bits_f32(a) * 16777216.0f;                          /* 2^24 */
-        return (uint16_t)(sign | (uint32_t)lrintf(m));
-    }
-    uint32_t r = a + 0xfffu + ((a >> 13) & 1u) - 0x38000000u;         /* rebias 127 → 15 */
-    return (uint16_t)(sign | (r >> 13));
-}
-
-float fp16_to_fp32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff;
-    if (e == 0) {                              /* zero or subnormal: m * 2^-24, exact */
-        float mag = (float)m * 0x1p-24f;
-        return sign ? -mag : mag;
-    }
-    if (e == 31) return bits_f32(sign | 0x7f800000u | (m << 13));
-    return bits_f32(sign | ((e + 112) << 23) | (m << 13));
 }
 
 /* ---- kernel log ---- */
@@ -114,8 +41,10 @@ void kernel_log_init(struct kernel_log *log, int cap)
 void kernel_log_free(struct kernel_log *log) { free(log->recs); memset(log, 0, sizeof *log); }
 void kernel_log_clear(struct kernel_log *log) { log->n = 0; }
 
-/* Returns a zeroed record to fill, or a scratch one when logging is off/full. */
-static struct kernel_record *rec_begin(struct backend *be, const char *name, enum op_class cls)
+/* Returns a zeroed record to fill, or a scratch one when logging is off/full.
+ * The record is appended before the op runs: the CUDA backend's timing reads
+ * the log's last record while the op launches. */
+static struct kernel_record *rec_begin(struct backend *be, enum op_class cls)
 {
     static _Thread_local struct kernel_record scratch;
     struct kernel_log *log = be->log;
@@ -129,7 +58,6 @@ static struct kernel_record *rec_begin(struct backend *be, const char *name, enu
         if (log->n < log->cap) r = &log->recs[log->n++];
     }
     memset(r, 0, sizeof *r);
-    snprintf(r->name, sizeof r->name, "%s", name);
     r->cls = cls;
     r->layer = (int16_t)(log ? log->layer : -1);
     r->t_start_ns = now_ns();
@@ -142,14 +70,133 @@ static void rec_end(struct backend *be, struct kernel_record *r)
     r->dur_ns = r->dur_measured ? now_ns() - r->t_start_ns : 0;
 }
 
-/* ---- dispatchers ---- */
+/* ---- op ids ---- */
+
+const char *backend_op_name(enum backend_op op)
+{
+    static const char *const NAMES[OP_COUNT] = {
+#define OP_NAME(id, name, cls, params, args) [id] = #name,
+        BACKEND_OP_LIST(OP_NAME)
+#undef OP_NAME
+    };
+    return (unsigned)op < OP_COUNT ? NAMES[op] : "?";
+}
+
+/* Whether be's backend_ops has a function in op's slot. */
+static bool has_slot(const struct backend_ops *o, enum backend_op op)
+{
+    switch (op) {
+#define OP_HAS_SLOT(id, name, cls, params, args) case id: return o->name != NULL;
+    BACKEND_OP_LIST(OP_HAS_SLOT)
+#undef OP_HAS_SLOT
+    case OP_COUNT: break;
+    }
+    return false;
+}
+
+bool backend_supports(struct backend *be, enum backend_op op, enum dtype t)
+{
+    if ((unsigned)t >= DT_COUNT || !has_slot(be->ops, op)) return false;
+    return be->ops->supports ? be->ops->supports(be, op, t) : true;
+}
+
+/* ---- memory and weights ---- */
 
 void *backend_alloc(struct backend *be, size_t bytes) { return be->ops->alloc(be, bytes); }
 void  backend_free(struct backend *be, void *p) { if (p) be->ops->free(be, p); }
 
+static void note(struct backend *be, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct backend *be, const char *fmt, ...)
+{
+    if (!be->note) return;
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    be->note(be->note_user, line);
+}
+
+/* What a weight the backend cannot multiply in its own format becomes: f16
+ * (half the bytes of f32, what cuBLAS runs fastest), else f32. -1: neither. */
+static int conversion_target(struct backend *be)
+{
+    if (backend_supports(be, OP_MATMUL, DT_F16) && backend_supports(be, OP_EMBED, DT_F16)) return DT_F16;
+    if (backend_supports(be, OP_MATMUL, DT_F32) && backend_supports(be, OP_EMBED, DT_F32)) return DT_F32;
+    return -1;
+}
+
+/* w's rows decoded from w->type and re-encoded in `to`:
+ * [w->rows][dtype_row_bytes(to, w->cols)], malloc'd; NULL when out of memory. */
+static void *convert_rows(const struct weight *w, enum dtype to)
+{
+    size_t in_row = dtype_row_bytes(w->type, w->cols), out_row = dtype_row_bytes(to, w->cols);
+    char *out = malloc(out_row * (size_t)w->rows);
+    float *row = malloc(sizeof *row * (size_t)w->cols);
+    if (!out || !row) { free(out); free(row); return NULL; }
+    for (int r = 0; r < w->rows; r++) {
+        dtype_decode_row(w->type, (const char *)w->data + (size_t)r * in_row, row, w->cols);
+        dtype_encode_row(to, row, out + (size_t)r * out_row, w->cols);
+    }
+    free(row);
+    return out;
+}
+
+/* Copy host bytes `c->data` (format c->type) to the backend: its
+ * upload_weight when it has one, else backend memory + upload (a backend that
+ * reads weights in place still needs somewhere to keep a converted copy). */
+static int copy_to_backend(struct backend *be, struct weight *c)
+{
+    if (be->ops->upload_weight) return be->ops->upload_weight(be, c);
+    size_t bytes = weight_bytes(c);
+    c->dev = be->ops->alloc(be, bytes);
+    if (!c->dev) return -1;
+    be->ops->upload(be, c->dev, c->data, bytes);
+    return 0;
+}
+
+static int upload_converted(struct backend *be, struct weight *w)
+{
+    const char *from = dtype_info(w->type)->name;
+    int to = conversion_target(be);
+    if (to < 0 || !w->data) {
+        note(be, "%s: cannot run %s weights and has no f16/f32 path for %s", be->ops->name, from,
+             w->name);
+        return -1;
+    }
+    struct weight c = *w;
+    c.type = (enum dtype)to;
+    c.dev = NULL;
+    c.data = convert_rows(w, c.type);
+    int rc = c.data ? copy_to_backend(be, &c) : -1;
+    free(c.data);
+    if (rc != 0) {
+        note(be, "%s: no memory to convert %s (%s, %dx%d) to %s", be->ops->name, w->name, from,
+             w->rows, w->cols, dtype_info(c.type)->name);
+        return -1;
+    }
+    w->dev = c.dev;
+    w->dev_type = c.type;
+    if (!(be->noted_formats & (1u << w->type))) {
+        be->noted_formats |= 1u << w->type;
+        note(be, "%s: no %s matmul; %s weights are converted to %s on upload (first: %s, %dx%d)",
+             be->ops->name, from, from, dtype_info(c.type)->name, w->name, w->rows, w->cols);
+    }
+    return 0;
+}
+
 int backend_upload_weight(struct backend *be, struct weight *w)
 {
+    if (!backend_supports(be, OP_MATMUL, w->type) || !backend_supports(be, OP_EMBED, w->type))
+        return upload_converted(be, w);
+    w->dev_type = w->type;
     return be->ops->upload_weight ? be->ops->upload_weight(be, w) : 0;
+}
+
+void backend_free_weight(struct backend *be, struct weight *w)
+{
+    backend_free(be, w->dev);
+    w->dev = NULL;
 }
 
 void backend_upload(struct backend *be, void *dst, const void *src, size_t bytes)
@@ -162,81 +209,105 @@ void backend_download(struct backend *be, void *dst, const void *src, size_t byt
     be->ops->download(be, dst, src, bytes);
 }
 
-void backend_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m)
+/* ---- kernel records per op: name, shapes, modeled cost (kernels/cost.c) ----
+ * record_<op>(r, the op's parameters) runs after the op; one per entry of
+ * kernels/ops_table.h. */
+
+static void record_matmul(struct kernel_record *r, float *y, const struct weight *w,
+                          const float *x, int m)
 {
-    char name[24];
-    snprintf(name, sizeof name, "matmul_%s", dtype_info(w->type)->name);
-    struct kernel_record *r = rec_begin(be, name, OPC_MATMUL);
-    be->ops->matmul(be, y, w, x, m);
-    rec_end(be, r);
+    (void)y; (void)x;
+    snprintf(r->name, sizeof r->name, "matmul_%s", dtype_info(weight_run_type(w))->name);
     cost_matmul(r, w, m);
 }
 
-void backend_attention(struct backend *be, enum attn_impl impl, float *out, const float *q,
-                       const struct kv_view *kv, int layer, int n_q, int pos0,
-                       const struct attn_shape *sh)
+static void record_attention(struct kernel_record *r, enum attn_impl impl, float *out,
+                             const float *q, const struct kv_view *kv, int layer, int n_q,
+                             int pos0, const struct attn_shape *sh)
 {
-    const char *name = impl == ATTN_NAIVE ? (kv->n_blocks > 1 ? "attn_naive_paged" : "attn_naive")
-                                          : (kv->n_blocks > 1 ? "attn_flash_paged" : "attn_flash");
-    struct kernel_record *r = rec_begin(be, name, OPC_ATTN);
-    be->ops->attention(be, impl, out, q, kv, layer, n_q, pos0, sh);
-    rec_end(be, r);
+    (void)out; (void)q; (void)layer;
+    bool paged = kv->n_blocks > 1;
+    snprintf(r->name, sizeof r->name, "%s",
+             impl == ATTN_NAIVE ? (paged ? "attn_naive_paged" : "attn_naive")
+                                : (paged ? "attn_flash_paged" : "attn_flash"));
     cost_attention(r, impl, kv, n_q, pos0, sh);
 }
 
-void backend_kv_store(struct backend *be, const struct kv_view *kv, int layer, int pos0, int n,
-                      const float *k, const float *v)
+static void record_kv_store(struct kernel_record *r, const struct kv_view *kv, int layer,
+                            int pos0, int n, const float *k, const float *v)
 {
-    struct kernel_record *r = rec_begin(be, "kv_store", OPC_COPY);
-    be->ops->kv_store(be, kv, layer, pos0, n, k, v);
-    rec_end(be, r);
+    (void)layer; (void)pos0; (void)k; (void)v;
+    snprintf(r->name, sizeof r->name, "kv_store");
     cost_eltwise(r, 2.0 * n * kv->kv_dim, 1, 1, 0);
     r->dram_wr *= kv_elem_bytes(kv) / 4.0;   /* f16 cache: 2 bytes written per element */
 }
 
-void backend_rmsnorm(struct backend *be, float *y, const float *x, const float *w, int m, int n,
-                     float eps)
+static void record_rmsnorm(struct kernel_record *r, float *y, const float *x, const float *w,
+                           int m, int n, float eps)
 {
-    struct kernel_record *r = rec_begin(be, "rmsnorm", OPC_NORM);
-    be->ops->rmsnorm(be, y, x, w, m, n, eps);
-    rec_end(be, r);
+    (void)y; (void)x; (void)w; (void)eps;
+    snprintf(r->name, sizeof r->name, "rmsnorm");
     cost_eltwise(r, (double)m * n, 1, 1, 4);
-    r->dram_rd += 4.0 * n;
+    r->dram_rd += 4.0 * n;                   /* the norm weight w[n] */
 }
 
-void backend_rope(struct backend *be, float *x, const int *pos, int m, int n_heads, int head_dim,
-                  const struct rope_params *rp)
+static void record_rope(struct kernel_record *r, float *x, const int *pos, int m, int n_heads,
+                        int head_dim, const struct rope_params *rp)
 {
-    struct kernel_record *r = rec_begin(be, "rope", OPC_ELTWISE);
-    be->ops->rope(be, x, pos, m, n_heads, head_dim, rp);
-    rec_end(be, r);
+    (void)x; (void)pos; (void)rp;
+    snprintf(r->name, sizeof r->name, "rope");
     cost_eltwise(r, (double)m * n_heads * head_dim, 1, 1, 3);
 }
 
-void backend_swiglu(struct backend *be, float *out, const float *gate, const float *up, int64_t n)
+static void record_swiglu(struct kernel_record *r, float *out, const float *gate,
+                          const float *up, int64_t n)
 {
-    struct kernel_record *r = rec_begin(be, "swiglu", OPC_ELTWISE);
-    be->ops->swiglu(be, out, gate, up, n);
-    rec_end(be, r);
+    (void)out; (void)gate; (void)up;
+    snprintf(r->name, sizeof r->name, "swiglu");
     cost_eltwise(r, (double)n, 2, 1, 6);
 }
 
-void backend_add(struct backend *be, float *y, const float *x, int64_t n)
+static void record_add(struct kernel_record *r, float *y, const float *x, int64_t n)
 {
-    struct kernel_record *r = rec_begin(be, "add", OPC_ELTWISE);
-    be->ops->add(be, y, x, n);
-    rec_end(be, r);
+    (void)y; (void)x;
+    snprintf(r->name, sizeof r->name, "add");
     cost_eltwise(r, (double)n, 2, 1, 1);
 }
 
-void backend_embed(struct backend *be, float *out, const struct weight *emb, const int *tokens, int m)
+static void record_embed(struct kernel_record *r, float *out, const struct weight *emb,
+                         const int *tokens, int m)
 {
-    struct kernel_record *r = rec_begin(be, "embed", OPC_EMBED);
-    be->ops->embed(be, out, emb, tokens, m);
-    rec_end(be, r);
+    (void)out; (void)tokens;
+    snprintf(r->name, sizeof r->name, "embed");
     cost_eltwise(r, (double)m * emb->cols, 0, 1, 0);
-    r->dram_rd = (double)m * dtype_row_bytes(emb->type, emb->cols);
+    r->dram_rd = (double)m * dtype_row_bytes(weight_run_type(emb), emb->cols);
 }
+
+/* ---- dispatchers, one per entry of kernels/ops_table.h ---- */
+
+/* A dispatcher called for an op the backend has no slot for: a programming
+ * error (callers ask backend_supports first), so it stops here by name
+ * rather than jumping through NULL. */
+static void missing_op(struct backend *be, const char *op)
+{
+    fprintf(stderr, "infertop: backend %s has no %s op (check backend_supports first)\n",
+            be->ops->name, op);
+    abort();
+}
+
+#define REC_ARGS(...) (r, __VA_ARGS__)
+#define DEFINE_DISPATCHER(id, name, cls, params, args)                \
+    void backend_##name BACKEND_OP_PARAMS params                      \
+    {                                                                 \
+        if (!be->ops->name) missing_op(be, #name);                    \
+        struct kernel_record *r = rec_begin(be, cls);                 \
+        be->ops->name BACKEND_OP_ARGS args;                           \
+        rec_end(be, r);                                               \
+        record_##name REC_ARGS args;                                  \
+    }
+BACKEND_OP_LIST(DEFINE_DISPATCHER)
+#undef DEFINE_DISPATCHER
+#undef REC_ARGS
 
 void backend_sync(struct backend *be) { if (be->ops->sync) be->ops->sync(be); }
 

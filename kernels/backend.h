@@ -1,14 +1,18 @@
 /* kernels/backend.h — the one interface between the engine and compute.
  *
  * A backend is a vtable (struct backend_ops) plus a context. core/ calls the
- * backend_* dispatchers below, never a concrete backend. Each dispatcher runs
- * the op and appends a kernel record (name, shapes, measured time, MODELED
- * bytes and FLOPs) to the backend's kernel log, so every backend reports the
- * same things the same way.
+ * backend_* dispatchers below, never a concrete backend. The compute ops are
+ * listed once, in kernels/ops_table.h: that list makes the vtable slots, the
+ * op ids (enum backend_op) and the dispatchers. Each dispatcher runs the op
+ * and appends a kernel record (name, shapes, measured time, MODELED bytes and
+ * FLOPs) to the backend's kernel log, so every backend reports the same things
+ * the same way. backend_supports(be, op, dtype) says what a backend runs; the
+ * weight upload acts on it (a format a backend cannot multiply is converted).
  *
  * Memory: activations are float32 buffers from backend_alloc (host memory on
  * the CPU backend, device memory on CUDA). Weights are `struct weight` (host
- * bytes, plus a backend copy made by backend_upload_weight). Small index
+ * bytes, plus a backend copy made by backend_upload_weight, possibly in
+ * another format: weight_run_type). Small index
  * arrays (tokens, positions, block tables) are host pointers; a device backend
  * copies them itself.
  *
@@ -21,38 +25,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/formats.h"     /* enum dtype, dtype_info, row decode/encode */
+#include "kernels/ops_table.h"   /* BACKEND_OP_LIST: the compute ops */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* ---- weight formats ---------------------------------------------------- */
-
-/* Values match ggml's type ids where a GGUF file names them (see dtype_from_ggml). */
-enum dtype {
-    DT_F32, DT_F16, DT_BF16,
-    DT_Q8_0, DT_Q4_0, DT_Q4_1, DT_Q4_K, DT_Q6_K,
-    DT_COUNT
-};
-
-struct dtype_info {
-    const char *name;     /* "f32", "q4_1", ... */
-    int block_elems;      /* elements per block (1 for float formats) */
-    int block_bytes;      /* bytes per block */
-    int ggml_type;        /* GGUF/ggml type id */
-};
-
-const struct dtype_info *dtype_info(enum dtype t);
-/* Bytes of one row of n elements; n must be a multiple of block_elems. */
-size_t dtype_row_bytes(enum dtype t, int64_t n);
-/* -1 when the name or id is not a known format. */
-int dtype_from_name(const char *name);
-int dtype_from_ggml(int ggml_type);
-
-/* Scalar conversions, round-to-nearest-even: identical on every machine. */
-uint16_t fp32_to_fp16(float f);
-float    fp16_to_fp32(uint16_t h);
-uint16_t fp32_to_bf16(float f);
-float    bf16_to_fp32(uint16_t h);
+/* ---- weights ------------------------------------------------------------ */
 
 /* A weight matrix W[rows][cols]: rows = output features, cols = input features.
  * y = x · Wᵀ, so a row of W is one output's dot product. */
@@ -61,10 +41,19 @@ struct weight {
     int rows, cols;
     void *data;          /* host bytes in `type` layout (malloc'd or mmap'd) */
     void *dev;           /* backend copy; NULL when the backend reads `data` */
+    enum dtype dev_type; /* format of `dev`: `type`, or what upload converted it to */
     char name[48];
 };
 
+/* Host bytes of w (rows × row bytes of `type`). */
 size_t weight_bytes(const struct weight *w);
+
+/* The format a backend's ops read for w: dev_type when there is a backend
+ * copy, else the host `type`. Record names and modeled bytes use it. */
+static inline enum dtype weight_run_type(const struct weight *w)
+{
+    return w->dev ? w->dev_type : w->type;
+}
 
 /* ---- kernel records ---------------------------------------------------- */
 
@@ -154,46 +143,46 @@ struct rope_params {
 
 struct backend;
 
+/* One id per compute op of kernels/ops_table.h, in its order. */
+enum backend_op {
+#define BACKEND_OP_ID(id, name, cls, params, args) id,
+    BACKEND_OP_LIST(BACKEND_OP_ID)
+#undef BACKEND_OP_ID
+    OP_COUNT
+};
+
+/* "matmul", "attention", ... (the table's names); "?" out of range. */
+const char *backend_op_name(enum backend_op op);
+
 struct backend_ops {
     const char *name;                    /* "cpu", "cuda", "sim" */
     bool async;                          /* ops return before finishing; durations filled later */
 
-    bool  (*supports_matmul)(struct backend *be, enum dtype w);
+    /* Whether the backend runs `op` on `t` (kernels/ops_table.h says what t
+     * means per op). Called through backend_supports, which answers false for
+     * a NULL op slot. NULL here: every format of every op it has. */
+    bool  (*supports)(struct backend *be, enum backend_op op, enum dtype t);
     void *(*alloc)(struct backend *be, size_t bytes);
     void  (*free)(struct backend *be, void *p);
-    /* host → backend copy of a weight; NULL = the backend reads w->data */
+    /* host → backend copy of w (in w->type) into w->dev; NULL = the backend
+     * reads w->data. backend_upload_weight converts first when needed. */
     int   (*upload_weight)(struct backend *be, struct weight *w);
     void  (*upload)(struct backend *be, void *dst, const void *src, size_t bytes);
     void  (*download)(struct backend *be, void *dst, const void *src, size_t bytes);
 
-    /* y[m][w->rows] = x[m][w->cols] · Wᵀ */
-    void (*matmul)(struct backend *be, float *y, const struct weight *w, const float *x, int m);
-    /* Causal attention for n_q new tokens at positions pos0..pos0+n_q-1 of one
-     * sequence whose K/V for positions 0..pos0+n_q-1 are already in `kv`.
-     * q, out: [n_q][n_heads*head_dim]. */
-    void (*attention)(struct backend *be, enum attn_impl impl, float *out, const float *q,
-                      const struct kv_view *kv, int layer, int n_q, int pos0,
-                      const struct attn_shape *sh);
-    /* Store k, v [n][kv_dim] as tokens pos0..pos0+n-1 of `layer` in `kv`. */
-    void (*kv_store)(struct backend *be, const struct kv_view *kv, int layer, int pos0, int n,
-                     const float *k, const float *v);
-    /* y[m][n] = x[m][n] / rms(x row) * w[n] */
-    void (*rmsnorm)(struct backend *be, float *y, const float *x, const float *w, int m, int n,
-                    float eps);
-    /* Rotate adjacent pairs (2i, 2i+1) of each head by pos[row] * freq_i, the
-     * layout of GGUF Llama weights (llama.cpp's "normal" rope).
-     * x: [m][n_heads*head_dim], pos: [m] */
-    void (*rope)(struct backend *be, float *x, const int *pos, int m, int n_heads, int head_dim,
-                 const struct rope_params *rp);
-    /* out[i] = silu(gate[i]) * up[i] */
-    void (*swiglu)(struct backend *be, float *out, const float *gate, const float *up, int64_t n);
-    /* y[i] += x[i] */
-    void (*add)(struct backend *be, float *y, const float *x, int64_t n);
-    /* out[m][emb->cols] = rows tokens[i] of emb (any dtype, dequantized) */
-    void (*embed)(struct backend *be, float *out, const struct weight *emb, const int *tokens, int m);
+    /* the compute ops, one slot per entry of kernels/ops_table.h:
+     * void (*matmul)(struct backend *be, float *y, const struct weight *w, const float *x, int m); ... */
+#define BACKEND_OP_SLOT(id, name, cls, params, args) void (*name) BACKEND_OP_PARAMS params;
+    BACKEND_OP_LIST(BACKEND_OP_SLOT)
+#undef BACKEND_OP_SLOT
+
     void (*sync)(struct backend *be);
     void (*destroy)(struct backend *be);
 };
+
+/* Where a backend's one-line notes go (e.g. "cuda: no q4_1 matmul; ...");
+ * the owner prints them. NULL sink: notes are dropped. */
+typedef void (*backend_note_fn)(void *user, const char *line);
 
 struct backend {
     const struct backend_ops *ops;
@@ -203,29 +192,38 @@ struct backend {
     char device_name[96];      /* "AMD EPYC (2 threads, avx512)", "NVIDIA H200" */
     char reason[160];          /* why this backend was chosen */
     bool simulated;            /* timings come from a model, not from running */
+    backend_note_fn note;      /* may be NULL; set by the owner after create */
+    void *note_user;
+    uint32_t noted_formats;    /* bit t: conversion of dtype t already noted */
 };
 
-/* ---- dispatchers (kernels/backend.c): run the op, log its record ------- */
+/* ---- dispatchers (kernels/backend.c) ------------------------------------ */
+
+/* Whether `be` runs `op` on format `t` (see kernels/ops_table.h for what t
+ * means per op): false when the backend has no slot for the op. */
+bool  backend_supports(struct backend *be, enum backend_op op, enum dtype t);
 
 void *backend_alloc(struct backend *be, size_t bytes);
 void  backend_free(struct backend *be, void *p);
+/* Make w runnable on be: weights are matmul (and embed) operands. A format
+ * the backend multiplies is copied as is (or read in place: w->dev stays
+ * NULL); one it cannot (CUDA: the block-quantized formats) is decoded and
+ * uploaded as f16 (f32 when the backend lacks f16), w->dev_type saying which,
+ * and the first such weight of each format sends one note to be->note naming
+ * the tensor and both formats. The host bytes stay as they are. Returns 0, or
+ * -1 when there is no memory for the copy (also noted). */
 int   backend_upload_weight(struct backend *be, struct weight *w);
+/* Free w's backend copy (if any) and clear w->dev. */
+void  backend_free_weight(struct backend *be, struct weight *w);
 void  backend_upload(struct backend *be, void *dst, const void *src, size_t bytes);
 void  backend_download(struct backend *be, void *dst, const void *src, size_t bytes);
-void  backend_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m);
-void  backend_attention(struct backend *be, enum attn_impl impl, float *out, const float *q,
-                        const struct kv_view *kv, int layer, int n_q, int pos0,
-                        const struct attn_shape *sh);
-void  backend_kv_store(struct backend *be, const struct kv_view *kv, int layer, int pos0, int n,
-                       const float *k, const float *v);
-void  backend_rmsnorm(struct backend *be, float *y, const float *x, const float *w, int m, int n,
-                      float eps);
-void  backend_rope(struct backend *be, float *x, const int *pos, int m, int n_heads, int head_dim,
-                   const struct rope_params *rp);
-void  backend_swiglu(struct backend *be, float *out, const float *gate, const float *up, int64_t n);
-void  backend_add(struct backend *be, float *y, const float *x, int64_t n);
-void  backend_embed(struct backend *be, float *out, const struct weight *emb, const int *tokens,
-                    int m);
+
+/* The compute ops: run be's slot and log the op's kernel record.
+ * void backend_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m); ... */
+#define BACKEND_OP_DECL(id, name, cls, params, args) void backend_##name BACKEND_OP_PARAMS params;
+BACKEND_OP_LIST(BACKEND_OP_DECL)
+#undef BACKEND_OP_DECL
+
 void  backend_sync(struct backend *be);
 void  backend_destroy(struct backend *be);
 

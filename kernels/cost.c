@@ -3,13 +3,14 @@
 
 #include <math.h>
 
-/* y[m][N] = x[m][K] · Wᵀ. Weight bytes stream from memory once; x rows are
- * re-read from cache for every output (chip traffic); y written once. */
+/* y[m][N] = x[m][K] · Wᵀ. Weight bytes (in the format the backend reads,
+ * weight_run_type) stream from memory once; x rows are re-read from cache for
+ * every output (chip traffic); y written once. */
 void cost_matmul(struct kernel_record *r, const struct weight *w, int m)
 {
     double N = w->rows, K = w->cols;
     r->flops   = 2.0 * m * N * K;
-    r->dram_rd = (double)weight_bytes(w) + 4.0 * m * K;
+    r->dram_rd = N * (double)dtype_row_bytes(weight_run_type(w), w->cols) + 4.0 * m * K;
     r->dram_wr = 4.0 * m * N;
     r->chip_rd = 4.0 * m * K * N;      /* x re-read per output row */
     r->chip_wr = 0;
@@ -25,7 +26,7 @@ void cost_attention(struct kernel_record *r, enum attn_impl impl, const struct k
                     int n_q, int pos0, const struct attn_shape *sh)
 {
     const double e = 4.0;                       /* float32 activations */
-    const double ekv = kv && kv->kv_type == DT_F16 ? 2.0 : 4.0;   /* K/V element bytes */
+    const double ekv = kv ? (double)kv_elem_bytes(kv) : 4.0;   /* K/V element bytes */
     double H = sh->n_heads, Hkv = sh->n_kv_heads, d = sh->head_dim;
     double n_ctx = pos0 + n_q;
     /* causal: query i sees pos0+i+1 keys */

@@ -8,17 +8,11 @@
 #define INFERTOP_COST_H
 
 #include "kernels/backend.h"
+#include "kernels/tiling.h"   /* ATTN_TILE_Q, ATTN_TILE_KV, ATTN_ROWS: the tiles counted below */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Tile sizes the flash kernels use; the CPU and CUDA flash kernels both tile
- * K/V by ATTN_TILE_KV tokens and Q by ATTN_TILE_Q rows. The CPU kernels walk
- * a K/V tile once per block of ATTN_ROWS (query, head) rows of one GQA group. */
-#define ATTN_TILE_Q  32
-#define ATTN_TILE_KV 64
-#define ATTN_ROWS    4
 
 void cost_matmul(struct kernel_record *r, const struct weight *w, int m);
 void cost_attention(struct kernel_record *r, enum attn_impl impl, const struct kv_view *kv,

@@ -1,8 +1,83 @@
-/* kernels/formats.c — see formats.h. */
+/* kernels/formats.c — the dtype table, scalar f16/bf16 conversions, and row
+ * decode/encode per format; see formats.h. */
 #include "kernels/formats.h"
 #include "kernels/quant_blocks.h"
 
+#include <math.h>
 #include <string.h>
+
+static const struct dtype_info DTYPES[DT_COUNT] = {
+    [DT_F32]  = {"f32",  1,   4,   0},
+    [DT_F16]  = {"f16",  1,   2,   1},
+    [DT_BF16] = {"bf16", 1,   2,  30},
+    [DT_Q8_0] = {"q8_0", 32,  34,  8},
+    [DT_Q4_0] = {"q4_0", 32,  18,  2},
+    [DT_Q4_1] = {"q4_1", 32,  20,  3},
+    [DT_Q4_K] = {"q4_k", 256, 144, 12},
+    [DT_Q6_K] = {"q6_k", 256, 210, 14},
+};
+
+const struct dtype_info *dtype_info(enum dtype t) { return &DTYPES[t]; }
+
+size_t dtype_row_bytes(enum dtype t, int64_t n)
+{
+    return (size_t)(n / DTYPES[t].block_elems) * (size_t)DTYPES[t].block_bytes;
+}
+
+int dtype_from_name(const char *name)
+{
+    for (int t = 0; t < DT_COUNT; t++)
+        if (strcmp(DTYPES[t].name, name) == 0) return t;
+    return -1;
+}
+
+int dtype_from_ggml(int ggml_type)
+{
+    for (int t = 0; t < DT_COUNT; t++)
+        if (DTYPES[t].ggml_type == ggml_type) return t;
+    return -1;
+}
+
+/* ---- scalar conversions ---- */
+
+static uint32_t f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static float bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+uint16_t fp32_to_bf16(float f)
+{
+    uint32_t u = f32_bits(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);  /* quiet NaN */
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+float bf16_to_fp32(uint16_t h) { return bits_f32((uint32_t)h << 16); }
+
+uint16_t fp32_to_fp16(float f)
+{
+    uint32_t u = f32_bits(f), sign = (u >> 16) & 0x8000u;
+    uint32_t a = u & 0x7fffffffu;
+    if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u);          /* NaN */
+    if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u);         /* overflow → inf */
+    if (a < 0x38800000u) {                                            /* subnormal or zero */
+        /* scale into the subnormal range and let the FPU round to nearest even */
+        float m = bits_f32(a) * 16777216.0f;                          /* 2^24 */
+        return (uint16_t)(sign | (uint32_t)lrintf(m));
+    }
+    uint32_t r = a + 0xfffu + ((a >> 13) & 1u) - 0x38000000u;         /* rebias 127 → 15 */
+    return (uint16_t)(sign | (r >> 13));
+}
+
+float fp16_to_fp32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    if (e == 0) {                              /* zero or subnormal: m * 2^-24, exact */
+        float mag = (float)m * 0x1p-24f;
+        return sign ? -mag : mag;
+    }
+    if (e == 31) return bits_f32(sign | 0x7f800000u | (m << 13));
+    return bits_f32(sign | ((e + 112) << 23) | (m << 13));
+}
 
 void dtype_decode_row(enum dtype t, const void *row, float *y, int n)
 {

@@ -1,15 +1,51 @@
-/* kernels/formats.h — weight formats as data: decode and encode rows of any
- * dtype (f32, f16, bf16 and ggml's block formats, kernels/quant_blocks.h).
- * A leaf beside backend.h: backends use it for embedding rows, core for
- * synthetic models in quantized formats, tests for references. */
+/* kernels/formats.h — weight formats as data, the leaf every layer shares:
+ * the dtype list and its block geometry, scalar f16/bf16 conversions, and row
+ * decode/encode for every dtype (f32, f16, bf16 and ggml's block formats,
+ * kernels/quant_blocks.h). Includes nothing of the engine or of a backend:
+ * backends use it for embedding rows and upload conversions, core for
+ * synthetic models in quantized formats, cost models for byte counts, tests
+ * for references. */
 #ifndef INFERTOP_FORMATS_H
 #define INFERTOP_FORMATS_H
 
-#include "kernels/backend.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Values match ggml's type ids where a GGUF file names them (see dtype_from_ggml). */
+enum dtype {
+    DT_F32, DT_F16, DT_BF16,
+    DT_Q8_0, DT_Q4_0, DT_Q4_1, DT_Q4_K, DT_Q6_K,
+    DT_COUNT
+};
+
+struct dtype_info {
+    const char *name;     /* "f32", "q4_1", ... */
+    int block_elems;      /* elements per block (1 for float formats) */
+    int block_bytes;      /* bytes per block */
+    int ggml_type;        /* GGUF/ggml type id */
+};
+
+const struct dtype_info *dtype_info(enum dtype t);
+/* Bytes of one row of n elements; n must be a multiple of block_elems. */
+size_t dtype_row_bytes(enum dtype t, int64_t n);
+/* -1 when the name or id is not a known format. */
+int dtype_from_name(const char *name);
+int dtype_from_ggml(int ggml_type);
+
+/* Block-quantized (ggml block formats): true for q8_0, q4_0, q4_1, q4_k, q6_k;
+ * false for the float formats f32, f16, bf16. */
+static inline bool dtype_is_quant(enum dtype t) { return t >= DT_Q8_0 && t < DT_COUNT; }
+
+/* Scalar conversions, round-to-nearest-even: identical on every machine. */
+uint16_t fp32_to_fp16(float f);
+float    fp16_to_fp32(uint16_t h);
+uint16_t fp32_to_bf16(float f);
+float    bf16_to_fp32(uint16_t h);
 
 /* row (n elements in format t) → y[n]; n a multiple of the block size */
 void dtype_decode_row(enum dtype t, const void *row, float *y, int n);

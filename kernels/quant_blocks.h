@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-#include "kernels/backend.h"
+#include "kernels/formats.h"
 
 #define QK32 32
 #define QKK 256

@@ -8,6 +8,14 @@
 
 #define DEFAULT_MODEL "synth:smollm2-135m"
 
+/* A backend note (e.g. a weight format converted on upload): one stderr line,
+ * before the TUI takes the screen. */
+static void print_backend_note(void *user, const char *line)
+{
+    (void)user;
+    fprintf(stderr, "backend: %s\n", line);
+}
+
 /* Input first (model file, options), then the backend: a bad file gives one
  * line on stderr and nothing else. */
 int session_open(struct session *s, struct cli_args *a)
@@ -33,6 +41,7 @@ int session_open(struct session *s, struct cli_args *a)
         s->exit_code = EXIT_BAD_INPUT;
         return -1;
     }
+    if (!a->quiet) s->be->note = print_backend_note;
     if (model_upload(&s->model, s->be) < 0) {
         cli_error("%s: could not copy weights to the %s backend", spec, s->be->ops->name);
         session_close(s);

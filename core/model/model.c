@@ -308,8 +308,12 @@ void model_free(struct model *m)
 int model_upload(struct model *m, struct backend *be)
 {
     if (backend_upload_weight(be, &m->tok_embd) < 0) return -1;
-    if (m->cfg.tied_output) m->output.dev = m->tok_embd.dev;
-    else if (backend_upload_weight(be, &m->output) < 0) return -1;
+    if (m->cfg.tied_output) {   /* the same tensor: share the backend copy, in its format */
+        m->output.dev = m->tok_embd.dev;
+        m->output.dev_type = m->tok_embd.dev_type;
+    } else if (backend_upload_weight(be, &m->output) < 0) {
+        return -1;
+    }
     for (int l = 0; l < m->cfg.n_layers; l++) {
         struct layer_weights *L = &m->layers[l];
         struct weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};

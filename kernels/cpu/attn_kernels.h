@@ -14,7 +14,7 @@
 #define INFERTOP_ATTN_KERNELS_H
 
 #include "kernels/cpu/cpu_backend.h"
-#include "kernels/cost.h"   /* ATTN_ROWS, ATTN_TILE_Q, ATTN_TILE_KV */
+#include "kernels/tiling.h"   /* ATTN_ROWS, ATTN_TILE_Q, ATTN_TILE_KV */
 
 #include <stddef.h>
 #include <stdint.h>

@@ -26,7 +26,7 @@
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/attn_math.h"
 #include "kernels/cpu/attn_kernels.h"
-#include "kernels/cost.h"
+#include "kernels/tiling.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -2,7 +2,6 @@
  * Activations live in ordinary (64-byte aligned) host memory, so upload and
  * download are memcpy and weights are read in place from w->data. */
 #include "kernels/cpu/cpu_internal.h"
-#include "kernels/cpu/quant.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,10 +33,18 @@ void cpu_scratch_free(struct cpu_scratch *s)
     s->bytes = 0;
 }
 
-static bool cpu_supports_matmul(struct backend *be, enum dtype w)
+/* Weights: every format (float formats through cpu_dot, block formats through
+ * quant.h). K/V caches: f32 and f16. Activations: f32. */
+static bool cpu_supports(struct backend *be, enum backend_op op, enum dtype t)
 {
     (void)be;
-    return w == DT_F32 || w == DT_F16 || w == DT_BF16 || dtype_is_quant(w);
+    switch (op) {
+    case OP_MATMUL:
+    case OP_EMBED: return true;
+    case OP_ATTENTION:
+    case OP_KV_STORE: return t == DT_F32 || t == DT_F16;
+    default: return t == DT_F32;
+    }
 }
 
 static void *cpu_alloc(struct backend *be, size_t bytes)
@@ -71,7 +78,7 @@ static void cpu_destroy(struct backend *be)
 static const struct backend_ops CPU_OPS = {
     .name = "cpu",
     .async = false,
-    .supports_matmul = cpu_supports_matmul,
+    .supports = cpu_supports,
     .alloc = cpu_alloc,
     .free = cpu_free,
     .upload_weight = NULL,           /* weights are read from w->data */

@@ -25,6 +25,14 @@ struct cpu_ctx {
 
 static inline struct cpu_ctx *cpu_ctx(struct backend *be) { return be->ctx; }
 
+/* The bytes the CPU ops read for w, in weight_run_type(w): the backend copy
+ * (host memory here) when upload made one — a converted weight — else the
+ * host bytes in place. */
+static inline const void *cpu_weight_bytes(const struct weight *w)
+{
+    return w->dev ? w->dev : w->data;
+}
+
 /* At least `bytes` of scratch; on out-of-memory prints what failed and
  * aborts (ops have no error return, and a half-computed result is worse). */
 void *cpu_scratch_get(struct cpu_scratch *s, size_t bytes, const char *what);

@@ -126,21 +126,22 @@ void cpu_matmul(struct backend *be, float *y, const struct weight *w, const floa
 {
     struct cpu_ctx *c = cpu_ctx(be);
     if (m <= 0 || w->rows <= 0) return;
+    enum dtype wt = weight_run_type(w);
     struct mm_job j = {
-        .y = y, .x = x, .w = w->data, .row_bytes = dtype_row_bytes(w->type, w->cols),
-        .m = m, .N = w->rows, .K = w->cols, .wt = w->type, .simd = c->simd,
+        .y = y, .x = x, .w = cpu_weight_bytes(w), .row_bytes = dtype_row_bytes(wt, w->cols),
+        .m = m, .N = w->rows, .K = w->cols, .wt = wt, .simd = c->simd,
     };
     j.rows_per_task = mm_rows_per_task(j.N, m, j.row_bytes, pool_threads(c->pool));
     j.n_chunks = (j.N + j.rows_per_task - 1) / j.rows_per_task;
     int n_tasks = j.n_chunks * ((m + MM_M_BLOCK - 1) / MM_M_BLOCK);
 
-    if (dtype_is_quant(w->type)) {
-        j.xq_bytes = quant_act_bytes(w->type, j.K);
+    if (dtype_is_quant(wt)) {
+        j.xq_bytes = quant_act_bytes(wt, j.K);
         j.xq = cpu_scratch_get(&c->act, (size_t)m * j.xq_bytes, "matmul activation scratch");
         pool_run(c->pool, mm_task_quantize_x, &j, m);
         pool_run(c->pool, mm_task_quant, &j, n_tasks);
         return;
     }
-    j.dot = cpu_dot_rows_fn(w->type, c->simd);
+    j.dot = cpu_dot_rows_fn(wt, c->simd);
     pool_run(c->pool, mm_task_float, &j, n_tasks);
 }

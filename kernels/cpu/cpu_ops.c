@@ -145,9 +145,10 @@ void cpu_add(struct backend *be, float *y, const float *x, int64_t n)
 void cpu_embed(struct backend *be, float *out, const struct weight *emb, const int *tokens, int m)
 {
     (void)be;
-    size_t rb = dtype_row_bytes(emb->type, emb->cols);
+    enum dtype t = weight_run_type(emb);
+    size_t rb = dtype_row_bytes(t, emb->cols);
     for (int i = 0; i < m; i++)
-        dtype_decode_row(emb->type, (const uint8_t *)emb->data + (size_t)tokens[i] * rb,
+        dtype_decode_row(t, (const uint8_t *)cpu_weight_bytes(emb) + (size_t)tokens[i] * rb,
                          out + (size_t)i * emb->cols, emb->cols);
 }
 

@@ -9,13 +9,12 @@
 #define INFERTOP_QUANT_H
 
 #include "kernels/backend.h"
+#include "kernels/formats.h"   /* dtype_is_quant */
 #include "kernels/cpu/cpu_backend.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-static inline bool dtype_is_quant(enum dtype t) { return t >= DT_Q8_0 && t < DT_COUNT; }
 
 /* Bytes of the quantized activation row for weights of type wt. */
 size_t quant_act_bytes(enum dtype wt, int K);

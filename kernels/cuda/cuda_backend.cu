@@ -34,7 +34,7 @@ static double device_peak_bw(int device)
     int khz = 0, bits = 0;
     if (cudaDeviceGetAttribute(&khz, cudaDevAttrMemoryClockRate, device) != cudaSuccess ||
         cudaDeviceGetAttribute(&bits, cudaDevAttrGlobalMemoryBusWidth, device) != cudaSuccess) {
-        cudaGetLastError();
+        (void)cudaGetLastError();
         return 0;
     }
     return 2.0 * khz * 1e3 * bits / 8.0;
@@ -45,7 +45,7 @@ static int describe_device(int device, char *out, size_t n)
     cudaDeviceProp p;
     cudaError_t e = cudaGetDeviceProperties(&p, device);
     if (e != cudaSuccess) {
-        cudaGetLastError();
+        (void)cudaGetLastError();
         snprintf(out, n, "device %d: %s (%s)", device, cudaGetErrorString(e), cudaGetErrorName(e));
         return -1;
     }
@@ -60,7 +60,7 @@ int cuda_probe(char *reason, size_t n)
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess) {
-        cudaGetLastError();             /* clear it: the CPU fallback continues */
+        (void)cudaGetLastError();       /* clear it: the CPU fallback continues */
         snprintf(reason, n, "%s (%s)", no_device_reason(e), cudaGetErrorName(e));
         return 0;
     }
@@ -179,12 +179,21 @@ static void fill_measured_times(struct backend *be)
 
 /* ---- vtable: memory ---- */
 
-static bool cuda_supports_matmul(struct backend *be, enum dtype w)
+/* matmul: cuBLAS runs f32, f16 and bf16 weights; the block-quantized formats
+ * (q8_0, q4_*, q*_k) have no CUDA kernel yet, so backend_upload_weight
+ * converts them to f16. embed: every format (block formats are decoded on the
+ * host, cuda_ops.cu). attention, kv_store: f32 and f16 caches. The rest: f32
+ * activations. */
+static bool cuda_supports(struct backend *be, enum backend_op op, enum dtype t)
 {
     (void)be;
-    /* Quantized formats (q8_0, q4_*, q*_k) have no CUDA kernel yet: the engine
-     * must dequantize them (or run them on the CPU). */
-    return w == DT_F32 || w == DT_F16 || w == DT_BF16;
+    switch (op) {
+    case OP_MATMUL: return t == DT_F32 || t == DT_F16 || t == DT_BF16;
+    case OP_EMBED: return true;
+    case OP_ATTENTION:
+    case OP_KV_STORE: return t == DT_F32 || t == DT_F16;
+    default: return t == DT_F32;
+    }
 }
 
 static void *cuda_alloc(struct backend *be, size_t bytes)
@@ -192,7 +201,7 @@ static void *cuda_alloc(struct backend *be, size_t bytes)
     (void)be;
     void *p = NULL;
     if (cudaMalloc(&p, bytes ? bytes : 1) != cudaSuccess) {
-        cudaGetLastError();             /* out of memory is the caller's to report */
+        (void)cudaGetLastError();       /* out of memory is the caller's to report */
         return NULL;
     }
     return p;
@@ -235,13 +244,26 @@ static void cuda_sync(struct backend *be)
     fill_measured_times(be);
 }
 
+/* Teardown calls are checked too, but a failure only warns: the process is
+ * done with the device, and ctx_release also cleans up after a failed init. */
+static void warn_on_teardown(cudaError_t e, const char *call)
+{
+    if (e == cudaSuccess) return;
+    (void)cudaGetLastError();
+    fprintf(stderr, "infertop: cuda: %s at teardown: %s\n", call, cudaGetErrorString(e));
+}
+
 static void ctx_release(struct cuda_ctx *c)
 {
     struct cuda_scratch *s[] = {&c->act16, &c->scores, &c->partial, &c->table, &c->ints};
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
-        if (s[i]->p) cudaFree(s[i]->p);
-    if (c->cublas) cublasDestroy(c->cublas);
-    if (c->stream) cudaStreamDestroy(c->stream);
+        if (s[i]->p) warn_on_teardown(cudaFree(s[i]->p), "cudaFree(scratch)");
+    if (c->cublas) {
+        cublasStatus_t bs = cublasDestroy(c->cublas);
+        if (bs != CUBLAS_STATUS_SUCCESS)
+            fprintf(stderr, "infertop: cuda: cublasDestroy at teardown: %s\n", cublasGetStatusString(bs));
+    }
+    if (c->stream) warn_on_teardown(cudaStreamDestroy(c->stream), "cudaStreamDestroy");
     if (c->cupti_on) cupti_collector_stop();
     free(c->tags);
     free(c->host_rows);
@@ -260,7 +282,7 @@ static void cuda_destroy(struct backend *be)
 static const struct backend_ops CUDA_OPS = {
     .name = "cuda",
     .async = true,
-    .supports_matmul = cuda_supports_matmul,
+    .supports = cuda_supports,
     .alloc = cuda_alloc,
     .free = cuda_free,
     .upload_weight = cuda_upload_weight,
@@ -284,7 +306,7 @@ static const struct backend_ops CUDA_OPS = {
     do {                                                                                   \
         cudaError_t e_ = (call);                                                           \
         if (e_ != cudaSuccess) {                                                           \
-            cudaGetLastError();                                                            \
+            (void)cudaGetLastError();                                                      \
             snprintf(err, errlen, "cuda: %s: %s (%s)", what, cudaGetErrorString(e_), cudaGetErrorName(e_)); \
             goto fail;                                                                     \
         }                                                                                  \

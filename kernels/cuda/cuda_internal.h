@@ -12,7 +12,6 @@
  * Every .cu file includes this header first. */
 extern "C" {
 #include "kernels/backend.h"
-#include "kernels/cpu/quant.h"
 }
 
 /* Fatal tier: a failing CUDA/cuBLAS call or launch inside an op is a bug or a

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernels/cost.h"
+#include "kernels/tiling.h"
 #include "kernels/cuda/cuda_math.h"
 
 #ifdef __cplusplus

@@ -11,12 +11,9 @@
 #include <stdint.h>
 
 #include "kernels/backend.h"
+#include "kernels/hd.h"
 
-#ifdef __CUDACC__
-#define CM_FN __host__ __device__ static inline
-#else
-#define CM_FN static inline
-#endif
+#define CM_FN HD static inline
 
 /* silu(x) = x * sigmoid(x); for x → -inf the quotient tends to -0, not NaN. */
 CM_FN float cm_silu(float x) { return x / (1.0f + expf(-x)); }

@@ -48,19 +48,22 @@ static cudaDataType_t cuda_type_of(enum dtype t)
 void cuda_op_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m)
 {
     if (m <= 0) return;
-    if (w->type != DT_F32 && w->type != DT_F16 && w->type != DT_BF16) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "%s weights (%s) have no CUDA matmul; supports_matmul is false for them",
-                 dtype_info(w->type)->name, w->name);
+    /* backend_upload_weight gave every weight a device copy in a format
+     * cuda_supports accepts; reaching either branch is a caller's bug */
+    if (!w->dev) cuda_fatal(__FILE__, __LINE__, "matmul", "weight used before backend_upload_weight");
+    const enum dtype wt = w->dev_type;
+    if (wt != DT_F32 && wt != DT_F16 && wt != DT_BF16) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s: device copy is %s, which has no CUDA matmul (not uploaded through backend_upload_weight?)",
+                 w->name, dtype_info(wt)->name);
         cuda_fatal(__FILE__, __LINE__, "matmul", msg);
     }
-    if (!w->dev) cuda_fatal(__FILE__, __LINE__, "matmul", "weight used before backend_upload_weight");
     struct cuda_ctx *c = cuda_ctx_of(be);
     const int N = w->rows, K = w->cols;
     const float alpha = 1.0f, beta = 0.0f;
     cuda_op_begin(be);
-    const void *xb = w->type == DT_F32 ? (const void *)x : activations_to_16bit(c, x, (int64_t)m * K, w->type);
-    cudaDataType_t t = cuda_type_of(w->type);
+    const void *xb = wt == DT_F32 ? (const void *)x : activations_to_16bit(c, x, (int64_t)m * K, wt);
+    cudaDataType_t t = cuda_type_of(wt);
     CUBLAS_CHECK(cublasGemmEx(c->cublas, CUBLAS_OP_T, CUBLAS_OP_N, N, m, K, &alpha, w->dev, t, K, xb, t, K,
                               &beta, y, CUDA_R_32F, N, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     cuda_op_end(be);

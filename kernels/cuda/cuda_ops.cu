@@ -2,11 +2,10 @@
  * swiglu, add, embed, kv_store. Each op: a __global__ kernel, a launcher on
  * the backend's stream, the vtable entry. Math from cuda_math.h, geometry
  * from cuda_launch.h (both covered by CPU tests). */
-#include "kernels/formats.h"
 #include "kernels/cuda/cuda_internal.h"
+#include "kernels/formats.h"
 #include "kernels/cuda/cuda_launch.h"
 #include "kernels/cuda/cuda_math.h"
-#include "kernels/cpu/quant.h"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -125,8 +124,9 @@ __global__ static void k_embed(float *out, const void *emb, enum dtype t, const 
     }
 }
 
-/* Quantized tables have no device decoder yet: decode the m rows on the host
- * (kernels/cpu/quant.h) and copy them up. */
+/* Block-quantized tables without a float device copy have no device decoder
+ * yet: decode the m rows from the host bytes (kernels/formats.h) and copy
+ * them up. */
 static void embed_quantized(struct backend *be, float *out, const struct weight *emb, const int *tokens, int m)
 {
     struct cuda_ctx *c = cuda_ctx_of(be);
@@ -154,16 +154,17 @@ void cuda_op_embed(struct backend *be, float *out, const struct weight *emb, con
             snprintf(msg, sizeof msg, "token %d outside [0, %d) of %s", tokens[i], emb->rows, emb->name);
             op_error("embed", msg);
         }
-    if (dtype_is_quant(emb->type)) {
+    /* a table converted on upload (dev_type f16) is read on the device */
+    if (!emb->dev || dtype_is_quant(emb->dev_type)) {
+        if (!dtype_is_quant(emb->type)) op_error("embed", "weight used before backend_upload_weight");
         embed_quantized(be, out, emb, tokens, m);
         return;
     }
-    if (!emb->dev) op_error("embed", "weight used before backend_upload_weight");
     struct cuda_ctx *c = cuda_ctx_of(be);
     const int *dtok = cuda_ints_to_device(c, tokens, m);
     struct cl_1d l = cl_eltwise((int64_t)m * emb->cols);
     cuda_op_begin(be);
-    k_embed<<<l.grid, l.block, 0, c->stream>>>(out, emb->dev, emb->type, dtok, m, emb->cols);
+    k_embed<<<l.grid, l.block, 0, c->stream>>>(out, emb->dev, emb->dev_type, dtok, m, emb->cols);
     CUDA_CHECK_LAUNCH(k_embed);
     cuda_op_end(be);
 }

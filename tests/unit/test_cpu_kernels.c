@@ -117,7 +117,7 @@ static void check_matmul_float(enum dtype t, int K, int N, int m)
     matmul_ref(wd, x, m, N, K, yr, mag);
     for (int c = 0; c < nc; c++) {
         struct backend *be = make_be(cfgs[c]);
-        cr_assert(be->ops->supports_matmul(be, t));
+        cr_assert(backend_supports(be, OP_MATMUL, t));
         backend_matmul(be, y, &w, x, m);
         for (int i = 0; i < m * N; i++)
             /* float accumulation of K products: error well under 1e-5 of sum|x w| */
@@ -170,7 +170,7 @@ static void check_matmul_quant(enum dtype t, int K, int N, int m)
     }
     for (int c = 0; c < nc; c++) {
         struct backend *be = make_be(cfgs[c]);
-        cr_assert(be->ops->supports_matmul(be, t));
+        cr_assert(backend_supports(be, OP_MATMUL, t));
         backend_matmul(be, y, &w, x, m);
         for (int i = 0; i < m * N; i++) {
             cr_assert(fabsf(y[i] - yq[i]) <= 1e-5f * (float)mag[i] + 1e-6f,

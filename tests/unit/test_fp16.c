@@ -1,4 +1,4 @@
-/* tests/unit/test_fp16.c — the scalar fp16/bf16 conversions in kernels/backend.c. */
+/* tests/unit/test_fp16.c — the scalar fp16/bf16 conversions in kernels/formats.c. */
 #include "kernels/backend.h"
 
 #include <criterion/criterion.h>
