@@ -11,7 +11,6 @@
 #include "kernels/formats.h"
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
-#include "kernels/cpu/quant.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "traces/cupti.h"
 
@@ -120,8 +119,49 @@ static void check_matmul(enum dtype t, int m, int N, int K, double tol)
     char shape[48];
     snprintf(shape, sizeof shape, "m=%d N=%d K=%d", m, N, K);
     report("matmul", dtype_info(t)->name, shape, yc, yg, (size_t)m * N, tol, ms);
-    backend_free(GPU, dx); backend_free(GPU, dy); backend_free(GPU, wg.dev);
+    backend_free(GPU, dx); backend_free(GPU, dy); backend_free_weight(GPU, &wg);
     free(wf); free(x); free(wc.data); free(yc); free(yg);
+}
+
+/* Block-quantized weights have no CUDA matmul: backend_upload_weight must
+ * convert them (to f16, with one note per format) instead of the matmul
+ * failing. Reference: the CPU backend on the dequantized weights in f32, so
+ * the error is the f16 rounding of weights and activations only. */
+static int n_notes;
+static void count_note(void *user, const char *line)
+{
+    (void)user;
+    n_notes++;
+    printf("note: %s\n", line);
+}
+
+static void check_matmul_converted(enum dtype t, int m, int N, int K, double tol)
+{
+    float *wf = rand_vec((size_t)N * K, -1, 1), *x = rand_vec((size_t)m * K, -1, 1);
+    struct weight wq, wc;
+    make_weight(&wq, t, N, K, wf);
+    for (int r = 0; r < N; r++)   /* wf ← the values wq holds */
+        dtype_decode_row(t, (const char *)wq.data + (size_t)r * dtype_row_bytes(t, K), wf + (size_t)r * K, K);
+    make_weight(&wc, DT_F32, N, K, wf);
+    int notes0 = n_notes;
+    GPU->note = count_note;
+    if (backend_upload_weight(GPU, &wq) != 0) exit(1);
+    GPU->note = NULL;
+    float *yc = xmalloc(sizeof *yc * (size_t)m * N), *dx = to_gpu(x, (size_t)m * K);
+    float *dy = backend_alloc(GPU, sizeof(float) * (size_t)m * N);
+    backend_matmul(CPU, yc, &wc, x, m);
+    uint64_t t0 = now_ns();
+    backend_matmul(GPU, dy, &wq, dx, m);
+    double ms = gpu_ms_since(t0);
+    float *yg = from_gpu(dy, (size_t)m * N);
+    char shape[48], dt[16];
+    snprintf(shape, sizeof shape, "m=%d N=%d K=%d (as %s)", m, N, K, dtype_info(wq.dev_type)->name);
+    snprintf(dt, sizeof dt, "%s", dtype_info(t)->name);
+    /* a converted copy in f16, and at most one note for this format */
+    bool converted = wq.dev_type == DT_F16 && n_notes - notes0 <= 1;
+    report("matmul(conv)", dt, shape, yc, yg, (size_t)m * N, converted ? tol : -1, ms);
+    backend_free(GPU, dx); backend_free(GPU, dy); backend_free_weight(GPU, &wq);
+    free(wf); free(x); free(wq.data); free(wc.data); free(yc); free(yg);
 }
 
 /* ---- KV store + attention ---- */
@@ -293,8 +333,10 @@ static void check_embed(enum dtype t, int rows, int cols, int m)
     float *og = from_gpu(dout, (size_t)m * cols);
     char shape[48];
     snprintf(shape, sizeof shape, "rows=%d cols=%d m=%d", rows, cols, m);
-    report("embed", dtype_info(t)->name, shape, oc, og, (size_t)m * cols, 0, ms);
-    backend_free(GPU, dout); backend_free(GPU, wg.dev);
+    /* float tables are copied exactly; block formats are read from their f16
+     * upload conversion: rounding of at most 2^-11 of a value */
+    report("embed", dtype_info(t)->name, shape, oc, og, (size_t)m * cols, dtype_is_quant(t) ? 1e-3 : 0, ms);
+    backend_free(GPU, dout); backend_free_weight(GPU, &wg);
     free(f); free(wc.data); free(tok); free(oc); free(og);
 }
 
@@ -349,6 +391,13 @@ int main(void)
     for (int t = 0; t < 3; t++)
         for (size_t s = 0; s < sizeof mm_shapes / sizeof mm_shapes[0]; s++)
             check_matmul(mm[t], mm_shapes[s][0], mm_shapes[s][1], mm_shapes[s][2], mm_tol[t]);
+    for (int t = DT_Q8_0; t < DT_COUNT; t++) {
+        check_matmul_converted((enum dtype)t, 1, 576, 512, 3e-3);
+        check_matmul_converted((enum dtype)t, 9, 1536, 768, 3e-3);
+    }
+    printf("conversion notes: %d (one per block format)\n", n_notes);
+    n_cases++;
+    n_failed += n_notes != DT_COUNT - DT_Q8_0;
 
     struct attn_case ac[] = {
         {9, 3, 64, 1, 0, 16, true},    {9, 3, 64, 1, 777, 16, true},  {9, 3, 64, 37, 100, 16, true},
