@@ -302,7 +302,8 @@ int app_run(struct runner *r, const struct app_config *cfg)
         if (ch != ERR) handle_key(&a, ch);
     }
     free_windows(&a);
+    int status = term_quit_status();
     term_stop();
     data_free(&a.d);
-    return 0;
+    return status;
 }

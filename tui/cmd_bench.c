@@ -1,13 +1,9 @@
 /* tui/cmd_bench.c — `infertop bench` and `infertop ab`: headless scenario runs
  * with a serving report (text, and JSON with --json). */
-#include "core/engine/engine.h"
-#include "core/workload/report.h"
-#include "core/workload/workload.h"
-#include "traces/capture.h"
-#include "traces/export.h"
-#include "traces/recorder.h"
+#include "core/workload/run.h"
+#include "core/workload/session.h"
+#include "traces/trace_out.h"
 #include "tui/cli.h"
-#include "tui/session.h"
 #include "tui/setup.h"
 
 #include <cjson/cJSON.h>
@@ -19,135 +15,16 @@
 
 #define DEFAULT_SCENARIO "scenarios/smoke.ini"
 
-/* --scenario-set "arrival.process=poisson arrival.rate=2": scenario keys
- * changed after loading, validated together (scenario_set_many). */
-static int apply_scenario_set(struct scenario *sc, const char *list)
-{
-    enum { MAX_ITEMS = 16 };
-    char items[MAX_ITEMS][256], err[512];
-    const char *keys[MAX_ITEMS], *vals[MAX_ITEMS];
-    int n = 0;
-    for (const char *p = list; *p;) {
-        while (*p == ' ' || *p == ',') p++;
-        size_t len = strcspn(p, " ,");
-        if (len == 0) break;
-        if (len >= sizeof items[0] || n == MAX_ITEMS) {
-            cli_error("--scenario-set: expected at most %d items of at most 255 characters", MAX_ITEMS);
-            return -1;
-        }
-        memcpy(items[n], p, len);
-        items[n][len] = 0;
-        p += len;
-        char *eq = strchr(items[n], '=');
-        if (!eq) { cli_error("--scenario-set %s: expected section.key=value", items[n]); return -1; }
-        *eq = 0;
-        keys[n] = items[n];
-        vals[n] = eq + 1;
-        n++;
-    }
-    if (scenario_set_many(sc, n, keys, vals, err, sizeof err) < 0) {
-        cli_error("--scenario-set: %s", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int load_setup(struct cli_args *a, const struct options *overrides, struct run_setup *b)
-{
-    char path[PATH_MAX + 32];
-    if (setup_load(a->scenario, setup_find_path(DEFAULT_SCENARIO, path, sizeof path), a->model, overrides, b) < 0)
-        return -1;
-    return a->scenario_set ? apply_scenario_set(&b->sc, a->scenario_set) : 0;
-}
-
-/* What a run writes besides its report: --trace, --nvtxt, --record. */
-struct trace_out {
-    const char *chrome, *nvtxt, *record;
-    struct trace_run run;
-    struct recorder rec;
-    bool capturing, recording;
-};
-
-static bool trace_wanted(const struct trace_out *t) { return t && (t->chrome || t->nvtxt || t->record); }
-
-/* Start capturing after engine_init. 0 ok, 1 failure (message printed). */
-static int trace_start(struct trace_out *t, const struct engine *e, const struct scenario *sc)
-{
-    char err[512];
-    if (!trace_wanted(t)) return 0;
-    if (trace_capture_begin(&t->run, e, sc->name, sc->path) < 0) { cli_error("trace: out of memory"); return 1; }
-    t->capturing = true;
-    if (t->record) {
-        if (recorder_open(&t->rec, t->record, &t->run, err, sizeof err) < 0) { cli_error("%s", err); return 1; }
-        t->recording = true;
-    }
-    return 0;
-}
-
-/* After each step: capture it and stream it to the recording. */
-static int trace_step(void *ctx, const struct engine *e)
-{
-    struct trace_out *t = ctx;
-    if (!t || !t->capturing) return 0;
-    if (trace_capture_step(&t->run, e) < 0) { cli_error("trace: out of memory"); return 1; }
-    if (t->recording && recorder_flush(&t->rec, &t->run) < 0) {
-        cli_error("%s: write failed", t->rec.tmp);
-        return 1;
-    }
-    return 0;
-}
-
-/* End of run: close the recording and write the exports (only when ok). */
-static int trace_finish(struct trace_out *t, const struct engine *e, bool ok)
-{
-    char err[512];
-    int rc = 0;
-    if (!t || !t->capturing) return 0;
-    if (ok && trace_capture_end(&t->run, e) < 0) { cli_error("trace: out of memory"); ok = false; rc = 1; }
-    if (t->recording) {
-        if (!ok) recorder_abort(&t->rec);
-        else if (recorder_close(&t->rec, &t->run, err, sizeof err) < 0) { cli_error("%s", err); rc = 1; }
-    }
-    if (ok && t->chrome && export_chrome(&t->run, t->chrome, err, sizeof err) < 0) { cli_error("%s", err); rc = 1; }
-    if (ok && t->nvtxt && export_nvtxt(&t->run, t->nvtxt, NVTXT_MONOTONIC_RAW, err, sizeof err) < 0) {
-        cli_error("%s", err);
-        rc = 1;
-    }
-    trace_run_free(&t->run);
-    t->capturing = t->recording = false;
-    return rc;
-}
-
-/* cap: capacity for a relative rate; 0 = probe it now with this config. */
-static int run_one(struct session *S, struct run_setup *b, bool quiet, double cap, struct report *r,
+/* One run through core/workload/run.c: traces (t may be NULL) and progress on
+ * stderr unless quiet. cap: capacity for a relative rate; 0 = probe it now. */
+static int run_one(struct session *S, const struct run_setup *b, bool quiet, double cap, struct report *r,
                    struct trace_out *t)
 {
-    char err[512];
-    if (scenario_needs_capacity(&b->sc) && cap <= 0) {
-        int rc = setup_probe_capacity(S, b, quiet, 0, &cap);
-        if (rc) return rc;
-    }
-    struct workload w;
-    if (workload_generate(&b->sc, S->model.cfg.vocab, cap, &w, err, sizeof err) < 0) {
-        cli_error("%s", err);
-        return 2;
-    }
-    struct engine e;
-    if (engine_init(&e, &b->opt, &S->model, S->be, &w, err, sizeof err) < 0) {
-        cli_error("%s", err);
-        workload_free(&w);
-        return 2;
-    }
-    if (!quiet) fprintf(stderr, "run: %s, %d requests (%s arrivals%s)\n", b->sc.name, w.n,
-                        arrival_process_name(b->sc.arrival.process),
-                        w.rate_req_s > 0 ? ", rate set" : "");
-    int rc = trace_start(t, &e, &b->sc);
-    if (rc == 0) rc = setup_run_engine(&e, quiet, t && t->capturing ? trace_step : NULL, t);
-    int trc = trace_finish(t, &e, rc == 0);
-    if (rc == 0) rc = trc;
-    report_compute(&e, b->sc.slo.ttft_ms, b->sc.slo.tpot_ms, r);
-    engine_free(&e);
-    workload_free(&w);
+    char err[768];
+    struct run_observer o = {.ctx = t, .progress_to = quiet ? NULL : stderr};
+    if (trace_out_wanted(t)) { o.begin = trace_out_begin; o.step = trace_out_step; o.end = trace_out_end; }
+    int rc = run_scenario(&S->model, S->be, b, cap, &o, quiet ? NULL : stderr, r, err, sizeof err);
+    if (rc) cli_error("%s", err);
     return rc;
 }
 
@@ -306,13 +183,11 @@ static int write_json(const char *path, cJSON *root)
 
 int cmd_bench(struct cli_args *a)
 {
-    struct run_setup b;
-    if (load_setup(a, &a->opt, &b) < 0) return EXIT_BAD_INPUT;
-    struct cli_args sa = *a;
-    sa.opt = b.opt;
-    sa.model = b.model;
+    static struct run_setup b;
+    if (setup_no_positional(a) < 0 || setup_load(a, DEFAULT_SCENARIO, &a->opt, &b) < 0) return EXIT_BAD_INPUT;
     struct session S;
-    if (session_open(&S, &sa) != 0) return S.exit_code;
+    int src = setup_session(&S, a, &b);
+    if (src) return src;
     struct report r;
     struct trace_out t = {.chrome = a->trace, .nvtxt = a->nvtxt, .record = a->record};
     int rc = run_one(&S, &b, a->quiet, 0, &r, &t);
@@ -346,13 +221,14 @@ int cmd_ab(struct cli_args *a)
         cli_error("ab: expected --a \"k=v ...\" and --b \"k=v ...\"");
         return EXIT_BAD_INPUT;
     }
+    if (setup_no_positional(a) < 0) return EXIT_BAD_INPUT;
     if (parse_spec("a", a->spec_a, &a->opt, &oa) < 0 || parse_spec("b", a->spec_b, &a->opt, &ob) < 0)
         return EXIT_BAD_INPUT;
-    struct run_setup ba, bb;
-    if (load_setup(a, &oa, &ba) < 0 || load_setup(a, &ob, &bb) < 0) return EXIT_BAD_INPUT;
+    static struct run_setup ba, bb;
+    if (setup_load(a, DEFAULT_SCENARIO, &oa, &ba) < 0 || setup_load(a, DEFAULT_SCENARIO, &ob, &bb) < 0)
+        return EXIT_BAD_INPUT;
     struct report ra, rb;
     struct session S;
-    struct cli_args sa = *a;
     int rc = 0;
     struct run_setup *setups[2] = {&ba, &bb};
     struct report *reps[2] = {&ra, &rb};
@@ -362,20 +238,18 @@ int cmd_ab(struct cli_args *a)
     double cap = 0;
     for (int i = 0; i < 2 && scenario_needs_capacity(&ba.sc); i++) {
         double c = 0;
-        sa.opt = setups[i]->opt;
-        sa.model = setups[i]->model;
-        if (session_open(&S, &sa) != 0) return S.exit_code;
-        rc = setup_probe_capacity(&S, setups[i], a->quiet, 0, &c);
+        char err[768];
+        if ((rc = setup_session(&S, a, setups[i])) != 0) return rc;
+        struct run_observer o = {.progress_to = a->quiet ? NULL : stderr};
+        rc = run_probe_capacity(&S.model, S.be, setups[i], 0, &o, a->quiet ? NULL : stderr, &c, err, sizeof err);
         session_close(&S);
-        if (rc) return rc;
+        if (rc) { cli_error("%s", err); return rc; }
         cap = c > cap ? c : cap;
     }
     if (cap > 0 && !a->quiet) fprintf(stderr, "ab: rate relative to %.3f req/s, the larger capacity\n", cap);
     for (int i = 0; i < 2 && rc == 0; i++) {
-        sa.opt = setups[i]->opt;
-        sa.model = setups[i]->model;
         if (!a->quiet) fprintf(stderr, "== %s: %s\n", i ? "B" : "A", i ? a->spec_b : a->spec_a);
-        if (session_open(&S, &sa) != 0) return S.exit_code;
+        if ((rc = setup_session(&S, a, setups[i])) != 0) return rc;
         rc = run_one(&S, setups[i], a->quiet, cap, reps[i], NULL);
         snprintf(src[i], sizeof src[i], "%s", S.model.source);
         if (rc == 0 && i == 1) {

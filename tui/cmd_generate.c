@@ -1,12 +1,12 @@
-/* tui/cmd_generate.c — `infertop generate`: plain text generation, one sequence. */
-#include "core/model/forward.h"
-#include "core/engine/kvcache.h"
-#include "core/model/model.h"
-#include "core/model/sampler.h"
+/* tui/cmd_generate.c — `infertop generate`: plain text generation of one
+ * sequence, run through the engine as a one-request workload, so the KV
+ * options (kv, block, kv_mem, kv_blocks, prefix_cache) apply as in a
+ * scenario. stdout carries only the generated text (ids for models without a
+ * tokenizer) and a final newline; the statistics go to stderr. */
+#include "core/engine/engine.h"
 #include "core/model/tokenizer.h"
-#include "kernels/registry.h"
 #include "tui/cli.h"
-#include "tui/session.h"
+#include "tui/setup.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,86 +64,97 @@ static bool is_end(const struct model *m, int32_t id)
     return m->tok && tokenizer_is_eog(m->tok, id);
 }
 
-/* KV for one sequence: contiguous [layers][ctx][kv_dim] of kt, one table entry. */
-struct seq_kv { struct kv_view view; int32_t table[1]; };
-
-static int seq_kv_alloc(struct seq_kv *s, struct backend *be, const struct model_config *c, int ctx,
-                        enum dtype kt)
+/* One request, arriving at t=0: the prompt and n_predict tokens to generate. */
+static void one_request(struct workload *w, struct request_spec *q, int32_t *prompt, int n_prompt, int n_predict)
 {
-    size_t kvd = (size_t)c->n_kv_heads * c->head_dim, n = (size_t)c->n_layers * ctx * kvd;
-    size_t eb = (size_t)kvcache_elem_bytes(kt);
-    memset(s, 0, sizeof *s);
-    s->view.kv_type = kt;
-    s->view.k = backend_alloc(be, n * eb);
-    s->view.v = backend_alloc(be, n * eb);
-    s->view.layer_stride = (size_t)ctx * kvd;
-    s->view.table = s->table;
-    s->view.n_blocks = 1;
-    s->view.block_size = ctx;
-    s->view.kv_dim = (int)kvd;
-    return s->view.k && s->view.v ? 0 : -1;
+    memset(w, 0, sizeof *w);
+    *q = (struct request_spec){.id = 0, .arrival_s = 0, .prompt = prompt, .prompt_len = n_prompt, .group = -1,
+                               .max_output = n_predict};
+    w->n = 1;
+    w->reqs = q;
+    w->tokens = prompt;
+    w->n_tokens = n_prompt;
+    w->n_output = n_predict;
+}
+
+/* max_seq follows the request unless set: a long -n is not an error by default. */
+static int fit_max_seq(struct options *opt, int ctx)
+{
+    char v[32], err[256];
+    if (opt->explicit_set[OPT_MAX_SEQ] || ctx <= opt_i(opt, OPT_MAX_SEQ)) return 0;
+    snprintf(v, sizeof v, "%d", ctx);
+    if (options_set(opt, "max_seq", v, err, sizeof err) < 0) {
+        cli_error("generate: %d tokens (prompt + -n): %s", ctx, err);
+        return -1;
+    }
+    opt->explicit_set[OPT_MAX_SEQ] = false;
+    return 0;
+}
+
+/* Step the engine, streaming request 0's new tokens, until it has n_predict
+ * tokens or produced an end-of-turn token. Returns the tokens sampled (the
+ * end token included), or -1 when the engine failed. */
+static int stream_tokens(struct engine *e, const struct model *m, bool *stopped)
+{
+    struct sched_req *r = &e->sched.reqs[0];
+    int shown = 0;
+    *stopped = false;
+    while (!*stopped && engine_step(e, 0.05) >= 0) {
+        for (; shown < r->n_generated && !*stopped; shown++) {
+            int32_t id = r->tokens[r->prompt_len + shown];
+            if (is_end(m, id)) *stopped = true;
+            else print_token(m, id);
+        }
+    }
+    return e->failed ? -1 : shown;
 }
 
 int cmd_generate(struct cli_args *a)
 {
+    if (setup_no_positional(a) < 0) return EXIT_BAD_INPUT;
     struct session S;
-    if (session_open(&S, a) != 0) return S.exit_code;
+    int src = setup_session(&S, a, NULL);
+    if (src) return src;
     struct model *m = &S.model;
-    int n_predict = a->n_predict ? a->n_predict : (int)opt_i(&a->opt, OPT_MAX_TOKENS);
+    struct options opt = a->opt;
+    int n_predict = a->n_predict ? a->n_predict : (int)opt_i(&opt, OPT_MAX_TOKENS);
     int32_t *prompt = NULL;
     int n_prompt = prompt_tokens(m, a->prompt ? a->prompt : "Hello", a->chat, &prompt);
-    int ctx = n_prompt + n_predict, rc = 1;
-    if (n_prompt == -2) { free(prompt); session_close(&S); return EXIT_BAD_INPUT; }
-    char err[256];
-    struct seq_kv kv;
-    struct forward fw = {0};
-    struct sampler smp = {0};
-    float *logits = malloc((size_t)m->cfg.vocab * sizeof *logits);
-
+    int ctx = n_prompt + n_predict, rc = EXIT_BAD_INPUT;
+    char err[512];
+    struct workload w;
+    struct request_spec q;
+    struct engine e;
+    if (n_prompt == -2) goto done;
+    if (n_prompt < 0) { cli_error("generate: out of memory for the prompt"); rc = 1; goto done; }
     if (ctx > m->cfg.max_ctx && !a->quiet)
-        fprintf(stderr, "infertop: note: %d tokens exceed the model's trained context %d\n", ctx,
-                m->cfg.max_ctx);
-    if (n_prompt < 0 || !logits || seq_kv_alloc(&kv, S.be, &m->cfg, ctx,
-                                                 opt_i(&a->opt, OPT_KV_DTYPE) == 0 ? DT_F32 : DT_F16) < 0 ||
-        forward_init(&fw, m, S.be, n_prompt, err, sizeof err) < 0 ||
-        sampler_init(&smp, m->cfg.vocab, (float)opt_f(&a->opt, OPT_TEMPERATURE),
-                     (int)opt_i(&a->opt, OPT_TOP_K), (float)opt_f(&a->opt, OPT_TOP_P),
-                     (uint64_t)opt_i(&a->opt, OPT_SEED)) < 0) {
-        cli_error("generate: out of memory for a %d-token context", ctx);
+        fprintf(stderr, "infertop: note: %d tokens exceed the model's trained context %d\n", ctx, m->cfg.max_ctx);
+    if (fit_max_seq(&opt, ctx) < 0) goto done;
+    one_request(&w, &q, prompt, n_prompt, n_predict);
+    if (engine_init(&e, &opt, m, S.be, &w, err, sizeof err) < 0) {
+        cli_error("generate: %s", err);
         goto done;
     }
-    fw.attn = (enum attn_impl)opt_i(&a->opt, OPT_ATTN);
-
-    struct fwd_seq seq = {prompt, n_prompt, 0, kv.view, false, false};
-    uint64_t t0 = now_ns();
-    forward_batch(&fw, &seq, 1, logits);
-    int32_t tok = sampler_sample(&smp, logits);
-    uint64_t t_first = now_ns();
-    int generated = 1;
-    bool stopped = is_end(m, tok);
-    if (!stopped) print_token(m, tok);
-    for (; generated < n_predict && !stopped; generated++) {
-        struct fwd_seq d = {&tok, 1, n_prompt + generated - 1, kv.view, false, true};
-        forward_batch(&fw, &d, 1, logits);
-        tok = sampler_sample(&smp, logits);
-        stopped = is_end(m, tok);
-        if (!stopped) print_token(m, tok);
-    }
-    uint64_t t_end = now_ns();
+    e.sched.reqs[0].rng = (uint64_t)opt_i(&opt, OPT_SEED);   /* the sampler stream generate always used */
+    bool stopped;
+    int generated = stream_tokens(&e, m, &stopped);
+    double t_end = engine_now(&e), t_first = e.sched.reqs[0].t_first;
     printf("\n");
-    double prefill_s = (t_first - t0) / 1e9, decode_s = (t_end - t_first) / 1e9;
-    fprintf(stderr,
-            "prompt tokens %d | prefill %.1f ms (%.1f tok/s) | time to first token %.1f ms | "
-            "decode %d tokens in %.1f ms (%.2f tok/s)%s\n",
-            n_prompt, prefill_s * 1e3, n_prompt / prefill_s, prefill_s * 1e3, generated - 1,
-            decode_s * 1e3, generated > 1 ? (generated - 1) / decode_s : 0.0, stopped ? " | stopped at end of turn" : "");
-    rc = 0;
+    fflush(stdout);                 /* the stream ends before the statistics start */
+    if (generated < 0) {
+        cli_error("generate: engine: %s", e.error);
+        rc = 1;
+    } else {
+        double prefill_s = t_first, decode_s = t_end - t_first;
+        fprintf(stderr,
+                "prompt tokens %d | prefill %.1f ms (%.1f tok/s) | time to first token %.1f ms | "
+                "decode %d tokens in %.1f ms (%.2f tok/s)%s\n",
+                n_prompt, prefill_s * 1e3, n_prompt / prefill_s, prefill_s * 1e3, generated - 1, decode_s * 1e3,
+                generated > 1 ? (generated - 1) / decode_s : 0.0, stopped ? " | stopped at end of turn" : "");
+        rc = 0;
+    }
+    engine_free(&e);
 done:
-    sampler_free(&smp);
-    forward_free(&fw);
-    backend_free(S.be, kv.view.k);
-    backend_free(S.be, kv.view.v);
-    free(logits);
     free(prompt);
     session_close(&S);
     return rc;

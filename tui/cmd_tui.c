@@ -1,13 +1,13 @@
 /* tui/cmd_tui.c — `infertop tui` (and plain `infertop` on a terminal): set
- * up the scenario, model and backend, measure capacity when a rate is
- * relative (before curses starts, with progress on stderr), start the engine
- * thread and run the TUI; `infertop keys` prints the key table. */
+ * up the scenario, model and backend, start the engine thread and run the
+ * TUI at once; when a rate is relative to capacity, the engine thread
+ * measures it first (core/engine/runner.c) while the TUI shows the probe's
+ * progress. `infertop keys` prints the key table. */
 #include "core/engine/runner.h"
 #include "tui/app.h"
 #include "tui/cli.h"
 #include "tui/keys.h"
 #include "tui/live_record.h"
-#include "tui/session.h"
 #include "tui/setup.h"
 
 #include <limits.h>
@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define TUI_SCENARIO "scenarios/chat.ini"
-#define TUI_PROBE_MAX_S 10.0    /* the TUI should open within seconds */
+#define TUI_PROBE_MAX_S 10.0    /* the workload should start within seconds */
 
 static void fill_info(struct tui_info *in, const struct session *S, const struct run_setup *b)
 {
@@ -33,25 +33,18 @@ static void fill_info(struct tui_info *in, const struct session *S, const struct
 
 int cmd_tui(struct cli_args *a)
 {
-    char path[PATH_MAX + 32], err[512];
-    struct run_setup b;
+    char err[512];
+    static struct run_setup b;
     if (!isatty(0) || !isatty(1)) {          /* say so before minutes of setup */
         cli_error("tui: stdin and stdout must be a terminal (headless: infertop bench)");
         return EXIT_BAD_INPUT;
     }
-    if (setup_load(a->scenario, setup_find_path(TUI_SCENARIO, path, sizeof path), a->model, &a->opt, &b) < 0)
-        return EXIT_BAD_INPUT;
-    struct cli_args sa = *a;
-    sa.opt = b.opt;
-    sa.model = b.model;
+    if (setup_no_positional(a) < 0 || setup_load(a, TUI_SCENARIO, &a->opt, &b) < 0) return EXIT_BAD_INPUT;
     struct session S;
-    if (session_open(&S, &sa) != 0) return S.exit_code;
-    double cap = 0;
-    if (scenario_needs_capacity(&b.sc)) {
-        int rc = setup_probe_capacity(&S, &b, a->quiet, TUI_PROBE_MAX_S, &cap);
-        if (rc) { session_close(&S); return rc; }
-    }
-    struct runner_config rc_cfg = {.opt = b.opt, .model = &S.model, .be = S.be, .sc = b.sc, .capacity_req_s = cap};
+    int src = setup_session(&S, a, &b);
+    if (src) return src;
+    struct runner_config rc_cfg = {.opt = b.opt, .model = &S.model, .be = S.be, .sc = b.sc,
+                                   .probe_max_s = TUI_PROBE_MAX_S};
     static struct live_record lr;     /* large (three trace_runs + a recorder): not on the stack */
     if (a->record) {
         if (live_record_init(&lr, a->record, b.sc.name, b.sc.path) < 0) {

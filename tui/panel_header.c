@@ -76,6 +76,11 @@ static void draw_status(WINDOW *w, const struct tui_data *d, const struct ui_sta
             put_text(w, 1, x, ROLE_WARN, ui->status);
         return;
     }
+    if (st->probing) {            /* the workload starts when the capacity is known */
+        int x = put_text(w, 1, 0, ROLE_WARN, " PROBING ");
+        put_fmt(w, 1, x + 1, ROLE_NORMAL, "%s", st->activity);
+        return;
+    }
     int x = put_text(w, 1, 0, st->paused ? ROLE_PAUSED : ROLE_GOOD, st->paused ? " PAUSED " : " RUNNING ");
     if (d->recording[0]) x = put_fmt(w, 1, x + 1, ROLE_BAD, " %s ", d->recording) + 1;
     x = put_fmt(w, 1, x, ROLE_NORMAL, " %.1fs  step %llu  epoch %llu  ", st->elapsed_s,

@@ -17,8 +17,7 @@ static FILE *g_stderr_file;                /* where stderr goes meanwhile */
 
 static void on_quit_signal(int sig)
 {
-    (void)sig;
-    g_quit = 1;
+    g_quit = sig;
 }
 
 /* Fatal: give the terminal back (endwin, like htop's CRT_done in its
@@ -112,4 +111,10 @@ void term_stop(void)
 bool term_quit_requested(void)
 {
     return g_quit != 0;
+}
+
+int term_quit_status(void)
+{
+    /* Ctrl-C is the keyboard's q; a signal from elsewhere says so (128 + n, as a shell would) */
+    return g_quit == 0 || g_quit == SIGINT ? 0 : 128 + (int)g_quit;
 }

@@ -15,5 +15,8 @@ int  term_start(bool mono, bool ascii);
 void term_stop(void);
 /* SIGINT/SIGTERM/SIGHUP arrived. */
 bool term_quit_requested(void);
+/* The exit status the quit asks for: 0 for q or SIGINT (Ctrl-C), 128 + the
+ * signal for SIGTERM and SIGHUP (scripts can tell). */
+int  term_quit_status(void);
 
 #endif

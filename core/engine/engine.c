@@ -43,6 +43,19 @@ static int check_workload(const struct engine *e, const struct workload *w, char
     return 0;
 }
 
+/* A request the empty pool cannot hold would wait (or be preempted) forever. */
+static int check_fits(const struct engine *e, const struct workload *w, char *err, size_t errlen)
+{
+    char why[400];
+    for (int i = 0; i < w->n; i++)
+        if (!kvcache_fits_empty(e->kv, w->reqs[i].prompt_len + w->reqs[i].max_output, why, sizeof why)) {
+            snprintf(err, errlen, "request %d (prompt %d + output %d tokens): %s", i, w->reqs[i].prompt_len,
+                     w->reqs[i].max_output, why);
+            return -1;
+        }
+    return 0;
+}
+
 int engine_init(struct engine *e, const struct options *opt, struct model *m, struct backend *be,
                 const struct workload *w, char *err, size_t errlen)
 {
@@ -58,7 +71,7 @@ int engine_init(struct engine *e, const struct options *opt, struct model *m, st
         .batch_wait_s = opt_f(opt, OPT_BATCH_WAIT) / 1e3,
     };
     if (check_workload(e, w, err, errlen) < 0) return -1;
-    if (kv_create(e, err, errlen) < 0) { engine_free(e); return -1; }
+    if (kv_create(e, err, errlen) < 0 || check_fits(e, w, err, errlen) < 0) { engine_free(e); return -1; }
     if (forward_init(&e->fw, m, be, step_tokens, err, errlen) < 0 ||
         sched_init(&e->sched, &sc, e->kv, w, (uint64_t)opt_i(opt, OPT_SEED), err, errlen) < 0) {
         engine_free(e);
@@ -225,6 +238,14 @@ int engine_step(struct engine *e, double max_sleep_s)
             e->failed = true;
             snprintf(e->error, sizeof e->error,
                      "a waiting request can never be admitted: KV pool too small (raise kv_mem or lower max_seq)");
+            return -1;
+        }
+        if (preempted == 0 && e->sched.n_running > 0) {
+            /* nothing ran, nothing was preempted: the same plan comes next time, forever */
+            e->failed = true;
+            snprintf(e->error, sizeof e->error,
+                     "%d running request(s) cannot get KV space and none can be preempted: KV pool too small "
+                     "(raise kv_mem or kv_blocks)", e->sched.n_running);
             return -1;
         }
         sleep_s(fmin(max_sleep_s, next > t_start ? next - t_start : 0.0005));

@@ -683,6 +683,53 @@ int kvcache_admit(struct kvcache *kv, int req_id, const int32_t *prompt, int n_p
     return cached;
 }
 
+/* ---- admission policy -------------------------------------------------- */
+
+static int policy_max_len(const struct kvcache *kv, int need_len)
+{
+    return kv->cfg.kind == KV_CONTIGUOUS ? 0 : need_len;   /* 0 = max_seq */
+}
+
+int kvcache_can_admit(const struct kvcache *kv, const int32_t *tokens, int n_tokens, int need_len, int n_running)
+{
+    int max_len = policy_max_len(kv, need_len);
+    if (n_tokens < 0 || need_len < n_tokens) return KVC_EINVAL;
+    if ((max_len ? max_len : kv->cfg.max_seq) > kv->cfg.max_seq) return KVC_TOOLONG;
+    if (kv->n_free_slots == 0) return KVC_NOSLOT;
+    if (kv->cfg.kind == KV_CONTIGUOUS) {
+        int pos;
+        return contig_first_fit(kv, contig_units(kv, kv->cfg.max_seq), &pos) < 0 ? KVC_NOSPACE : KVC_OK;
+    }
+    if (n_running == 0) return KVC_OK;
+    int bs = kv->cfg.block_size;
+    int uncached = n_tokens - kvcache_prefix_probe(kv, tokens, n_tokens);
+    int need = (uncached + bs - 1) / bs;
+    return kvcache_blocks_available(kv) >= need + n_running + 1 ? KVC_OK : KVC_NOSPACE;
+}
+
+int kvcache_admit_request(struct kvcache *kv, int req_id, const int32_t *tokens, int n_tokens, int need_len)
+{
+    return kvcache_admit(kv, req_id, tokens, n_tokens, policy_max_len(kv, need_len));
+}
+
+bool kvcache_fits_empty(const struct kvcache *kv, int need_len, char *why, size_t whylen)
+{
+    const struct kvcache_config *c = &kv->cfg;
+    int64_t pool = kvcache_pool_tokens(kv);
+    int64_t hold = c->kind == KV_CONTIGUOUS ? (int64_t)contig_units(kv, c->max_seq) * c->block_size
+                                            : (int64_t)contig_units(kv, need_len) * c->block_size;
+    if (hold <= pool) return true;
+    if (why && c->kind == KV_CONTIGUOUS)
+        snprintf(why, whylen, "KV pool too small: contiguous KV reserves max_seq = %d tokens per request, the pool "
+                 "holds %lld (%d blocks of %d); raise kv_mem or kv_blocks, or lower max_seq",
+                 c->max_seq, (long long)pool, c->n_blocks, c->block_size);
+    else if (why)
+        snprintf(why, whylen, "KV pool too small: a request needs %d tokens, the pool holds %lld (%d blocks of %d); "
+                 "raise kv_mem or kv_blocks, or shorten the request", need_len, (long long)pool, c->n_blocks,
+                 c->block_size);
+    return false;
+}
+
 int kvcache_prefix_probe(const struct kvcache *kv, const int32_t *prompt, int n_prompt)
 {
     if (kv->cfg.kind != KV_PAGED || !kv->cfg.prefix_cache || n_prompt <= 0 || !prompt) return 0;

@@ -112,6 +112,28 @@ int64_t kvcache_pool_tokens(const struct kvcache *kv);
  * append copies that block (copy-on-write) rather than recomputing it all. */
 int kvcache_admit(struct kvcache *kv, int req_id, const int32_t *prompt, int n_prompt, int max_len);
 
+/* ---- admission policy (the allocator's, so the scheduler need not know it) ----
+ *
+ * need_len: the most tokens the request will hold (prompt + output).
+ *  - paged grows on demand up to need_len, and admits only while the free
+ *    blocks cover the request's uncached context plus one block of headroom
+ *    per running request (each may need its next block at any decode step;
+ *    admitting beyond that only buys preemptions), or when nothing runs.
+ *  - contiguous reserves max_seq per request (a server does not know how long
+ *    an answer will be: the over-provisioning PagedAttention removes) and
+ *    admits when a hole that large exists. */
+
+/* Whether a request of need_len tokens with this context (tokens[0..n_tokens))
+ * can be admitted now, with n_running requests running: KVC_OK or
+ * KVC_NOSPACE (or KVC_TOOLONG / KVC_EINVAL). No effects. */
+int kvcache_can_admit(const struct kvcache *kv, const int32_t *tokens, int n_tokens, int need_len, int n_running);
+/* kvcache_admit with the allocator's reservation for need_len (see above). */
+int kvcache_admit_request(struct kvcache *kv, int req_id, const int32_t *tokens, int n_tokens, int need_len);
+/* Whether an EMPTY pool could ever hold a request of need_len tokens under
+ * this policy; false means waiting cannot help. When false and why is not
+ * NULL, one line in why: "the request needs N tokens, the pool holds M ...". */
+bool kvcache_fits_empty(const struct kvcache *kv, int need_len, char *why, size_t whylen);
+
 /* Prompt tokens a kvcache_admit of this prompt would find cached now; no side
  * effects (the scheduler sizes prefill with it). */
 int kvcache_prefix_probe(const struct kvcache *kv, const int32_t *prompt, int n_prompt);

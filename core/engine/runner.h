@@ -45,6 +45,8 @@ struct runner_state {
     uint64_t config_step;             /* first step run after the last option change or reset */
     double elapsed_s;                 /* since the runner started */
     bool paused;
+    bool probing;                     /* measuring capacity before the workload starts */
+    char activity[128];               /* while probing: its progress ("probe: 3/32 requests ...") */
     int requests_total, requests_finished, running, waiting;
     uint64_t preemptions;
     long tokens_out;                  /* generated this epoch */
@@ -80,6 +82,10 @@ struct runner_config {
     struct backend *be;
     struct scenario sc;
     double capacity_req_s;            /* resolved for relative rates (0 otherwise) */
+    /* > 0 with a relative rate and capacity_req_s 0: the engine thread first
+     * measures capacity (run_probe_capacity, at most this many seconds),
+     * publishing probing/activity, then starts the workload. */
+    double probe_max_s;
 };
 
 struct runner;

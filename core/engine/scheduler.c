@@ -110,29 +110,14 @@ static int latest_admitted(const struct scheduler *s)
     return best;
 }
 
-/* Paged admission watermark: blocks for the request's uncached context, plus
- * one block of headroom per running request (each may need its next block
- * at any decode step). Admitting beyond that only buys preemptions: the
- * request would be evicted and recomputed a few steps later. */
-static bool paged_has_room(const struct scheduler *s, const struct sched_req *r)
-{
-    int bs = kvcache_get_config(s->kv)->block_size;
-    int uncached = r->n_tokens - kvcache_prefix_probe(s->kv, r->tokens, r->n_tokens);
-    int need = (uncached + bs - 1) / bs;
-    return kvcache_blocks_available(s->kv) >= need + s->n_running + 1 || s->n_running == 0;
-}
-
 static bool admit_front(struct scheduler *s, double now)
 {
     int idx = waiting_front(s);
     struct sched_req *r = &s->reqs[idx];
-    /* A server does not know how long an answer will be: contiguous KV
-     * reserves max_seq (max_len 0), the over-provisioning PagedAttention
-     * removes; paged blocks grow on demand up to the request's own limit. */
-    bool contiguous = kvcache_get_config(s->kv)->kind == KV_CONTIGUOUS;
-    int max_len = contiguous ? 0 : r->prompt_len + r->max_output;
-    if (!contiguous && !paged_has_room(s, r)) return false;
-    int cached = kvcache_admit(s->kv, r->id, r->tokens, r->n_tokens, max_len);
+    /* how much to reserve and whether there is room is the allocator's policy (kvcache.h) */
+    int need = r->prompt_len + r->max_output;
+    if (kvcache_can_admit(s->kv, r->tokens, r->n_tokens, need, s->n_running) != KVC_OK) return false;
+    int cached = kvcache_admit_request(s->kv, r->id, r->tokens, r->n_tokens, need);
     if (cached < 0) return false;
     s->wait_head++;
     r->n_computed = cached;

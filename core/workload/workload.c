@@ -79,7 +79,9 @@ static const struct key_def KEYS[K_COUNT] = {
     { SEC_SCENARIO, "duration_s", KIND_REAL, OFF(duration_s), 0, 1e7, false, 0 },
     { SEC_ARRIVAL, "process", KIND_PROCESS, OFF(arrival.process), 0, 0, false, 0 },
     { SEC_ARRIVAL, "rate", KIND_RATE, OFF(arrival), 0, 0, false, 0 },
-    { SEC_ARRIVAL, "cv", KIND_REAL, OFF(arrival.cv), 0, 100, false, 0 },
+    /* gamma shape = 1/cv²: below 0.001 the gaps are fixed ones in all but name, and at 1e-155
+     * the shape overflows */
+    { SEC_ARRIVAL, "cv", KIND_REAL, OFF(arrival.cv), 0.001, 100, true, 0 },
     LEN_ROWS(SEC_PROMPT, prompt),
     LEN_ROWS(SEC_OUTPUT, output),
     { SEC_PREFIX, "groups", KIND_INT, OFF(prefix.groups), 1, 100000, false, 0 },
@@ -93,8 +95,13 @@ static const struct key_def KEYS[K_COUNT] = {
 static const char *const PROCESS_NAMES[] = { "all", "fixed", "poisson", "gamma" };
 static const char *const DIST_NAMES[] = { "fixed", "uniform", "lognormal", "list" };
 
-#define MAX_RATE   1e6       /* req/s */
-#define MAX_FACTOR 1e3       /* × capacity */
+/* Rates: below MIN_RATE a run of a few requests takes weeks of real time
+ * (and 1/rate overflows near 1e-308); a run still waits for a far arrival,
+ * and says when it comes. */
+#define MIN_RATE   1e-6      /* req/s */
+#define MAX_RATE   1e6
+#define MIN_FACTOR 1e-3      /* × capacity */
+#define MAX_FACTOR 1e3
 
 const char *arrival_process_name(enum arrival_process p)
 {
@@ -252,12 +259,13 @@ static int set_rate(const struct msg *m, int line, struct arrival_spec *a, const
         memcpy(buf, v, n + 1);
         if (rel)
             buf[n - 1] = '\0';
-        ok = parse_real(buf, &x) && x > 0 && x <= (rel ? MAX_FACTOR : MAX_RATE);
+        ok = parse_real(buf, &x) && x >= (rel ? MIN_FACTOR : MIN_RATE) && x <= (rel ? MAX_FACTOR : MAX_RATE);
     }
     if (!ok)
         return fail(m, line, "rate",
-                    "expected a positive number or Nx (req/s up to %g, or N times the "
-                    "measured capacity, N up to %g), got '%s'", MAX_RATE, MAX_FACTOR, v);
+                    "expected a positive number or Nx (req/s in [%g, %g], or N times the "
+                    "measured capacity, N in [%g, %g]), got '%s'", MIN_RATE, MAX_RATE, MIN_FACTOR,
+                    MAX_FACTOR, v);
     a->rate = x;
     a->relative = rel;
     return 0;
@@ -895,6 +903,14 @@ int scenario_set(struct scenario *sc, const char *key, const char *value, char *
                  size_t errlen)
 {
     return scenario_set_many(sc, 1, &key, &value, err, errlen);
+}
+
+int scenario_key_line(const struct scenario *sc, const char *key)
+{
+    bool is_option;
+    const char *opt_key;
+    int k = resolve_override_key(key, &is_option, &opt_key);
+    return k < 0 ? 0 : sc->key_line[k];
 }
 
 bool scenario_needs_capacity(const struct scenario *sc)

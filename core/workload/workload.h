@@ -20,7 +20,9 @@
 
 #define SCENARIO_NAME_MAX     64
 #define SCENARIO_TEXT_MAX     256
-#define SCENARIO_LIST_MAX     256       /* values in a `dist = list` */
+/* values in a `dist = list`: as many as one line can hold (inih's 199
+ * characters: "values=1,1,..." holds 96), so no file can be refused for more */
+#define SCENARIO_LIST_MAX     96
 #define SCENARIO_MAX_OPTIONS  64        /* entries in [options] */
 #define SCENARIO_OPTION_KEY_MAX 48      /* longest [options] key */
 #define SCENARIO_FILE_MAX     (1 << 20) /* bytes */
@@ -139,6 +141,11 @@ int scenario_set_many(struct scenario *sc, int n, const char *const *keys,
 /* One assignment: scenario_set(sc, "requests", "16", err, n). */
 int scenario_set(struct scenario *sc, const char *key, const char *value, char *err,
                  size_t errlen);
+
+/* Where `key` ("section.key" or a bare [scenario] key, as scenario_set takes
+ * it) was set: its line in the file (> 0), -1 by an override, 0 unset or
+ * unknown. For messages about values used outside the parser. */
+int scenario_key_line(const struct scenario *sc, const char *key);
 
 /* True if the rate is written relative to capacity ("0.8x"), i.e.
  * workload_generate needs a measured capacity_req_s > 0. */

@@ -910,3 +910,52 @@ Test(kvcache, paged_and_contiguous_views_give_equal_attention_f16)
     attention_case(32, 6, 1, 4, 71, 7);
     g_kv_type = DT_F32;
 }
+
+/* ---- admission policy inside the allocator ----------------------------- */
+
+Test(kvcache, paged_admission_keeps_a_block_of_headroom_per_running_request)
+{
+    /* 8 blocks of 4 tokens; a 9-token context needs 3 blocks */
+    struct kvcache *kv = make_cache(KV_PAGED, 1, 4, 4, 8, 64, 4, false);
+    int32_t p[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    cr_assert_eq(kvcache_can_admit(kv, p, 9, 20, 0), KVC_OK, "nothing running: always admit");
+    cr_assert_eq(kvcache_admit_request(kv, 1, p, 9, 20), 0);
+    cr_assert_eq(kvcache_append(kv, 1, 9), KVC_OK);            /* 3 blocks held, 5 free */
+    /* 3 blocks + headroom for 1 running + 1 = 5: admitted; with 2 running it needs 6 */
+    cr_assert_eq(kvcache_can_admit(kv, p, 9, 20, 1), KVC_OK);
+    cr_assert_eq(kvcache_can_admit(kv, p, 9, 20, 2), KVC_NOSPACE);
+    /* grows on demand: the reservation is the request's own need_len, not max_seq */
+    struct kv_view v;
+    cr_assert_eq(kvcache_view(kv, 1, &v), KVC_OK);
+    cr_assert_eq(kvcache_can_append(kv, 1, 11), KVC_OK);
+    cr_assert_eq(kvcache_can_append(kv, 1, 12), KVC_TOOLONG);
+    kvcache_destroy(kv);
+}
+
+Test(kvcache, contiguous_admission_reserves_max_seq)
+{
+    /* arena of 8 units of 4 tokens = 32; max_seq 16: two reservations fit */
+    struct kvcache *kv = make_cache(KV_CONTIGUOUS, 1, 4, 4, 8, 16, 4, false);
+    int32_t p[3] = {1, 2, 3};
+    cr_assert_eq(kvcache_admit_request(kv, 1, p, 3, 5), 0);
+    cr_assert_eq(kvcache_can_append(kv, 1, 13), KVC_OK, "reserved max_seq, not need_len");
+    cr_assert_eq(kvcache_can_admit(kv, p, 3, 5, 1), KVC_OK);
+    cr_assert_eq(kvcache_admit_request(kv, 2, p, 3, 5), 0);
+    cr_assert_eq(kvcache_can_admit(kv, p, 3, 5, 2), KVC_NOSPACE, "no hole of max_seq left");
+    kvcache_destroy(kv);
+}
+
+Test(kvcache, fits_empty_says_when_waiting_cannot_help)
+{
+    char why[256] = "";
+    struct kvcache *kv = make_cache(KV_PAGED, 1, 4, 8, 2, 1024, 4, false);
+    cr_assert(kvcache_fits_empty(kv, 16, why, sizeof why));
+    cr_assert_not(kvcache_fits_empty(kv, 17, why, sizeof why));
+    cr_assert_str_eq(why, "KV pool too small: a request needs 17 tokens, the pool holds 16 (2 blocks of 8); "
+                          "raise kv_mem or kv_blocks, or shorten the request");
+    kvcache_destroy(kv);
+    kv = make_cache(KV_CONTIGUOUS, 1, 4, 8, 2, 32, 4, false);
+    cr_assert_not(kvcache_fits_empty(kv, 4, why, sizeof why), "contiguous reserves max_seq = 32 > 16");
+    cr_assert(strstr(why, "reserves max_seq = 32 tokens per request, the pool holds 16"), "%s", why);
+    kvcache_destroy(kv);
+}

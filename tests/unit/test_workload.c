@@ -728,3 +728,54 @@ Test(workload, generate_errors_leave_nothing_allocated)
     cr_assert(w.n == 0 && w.reqs == NULL && w.tokens == NULL);
     workload_free(&w);
 }
+
+/* ---- ranges where the arithmetic breaks (issue 11: these waited forever) -- */
+
+Test(scenario, arrival_ranges_where_arithmetic_breaks_are_errors)
+{
+    const char *fixed = "dist = fixed\nvalue = 1";
+    /* 1/cv² overflows: the gamma shape became inf and the gaps NaN */
+    parse_fails(scenario_text("requests = 2", "process = gamma\nrate = 1\ncv = 1e-300", fixed, fixed),
+                "t.ini:8: cv: expected a number >= 0.001");
+    parse_fails(scenario_text("requests = 2", "process = gamma\nrate = 1\ncv = 0.0009", fixed, fixed),
+                "t.ini:8: cv: expected a number >= 0.001");
+    parse_ok(scenario_text("requests = 2", "process = gamma\nrate = 1\ncv = 0.001", fixed, fixed));
+    /* a second request 31 years away */
+    parse_fails(scenario_text("requests = 2", "process = fixed\nrate = 1e-9", fixed, fixed),
+                "t.ini:7: rate: expected a positive number or Nx (req/s in [1e-06, 1e+06]");
+    parse_fails(scenario_text("requests = 2", "process = poisson\nrate = 1e-300x", fixed, fixed),
+                "t.ini:7: rate: expected");
+    parse_fails(scenario_text("requests = 2", "process = poisson\nrate = 0.0009x", fixed, fixed),
+                "t.ini:7: rate: expected");
+    parse_ok(scenario_text("requests = 2", "process = fixed\nrate = 1e-6", fixed, fixed));
+    parse_ok(scenario_text("requests = 2", "process = poisson\nrate = 0.001x", fixed, fixed));
+}
+
+/* The documented list limit is what one line can hold: a file line of 199
+ * characters holds 96 one-digit values; an override cannot pass more. */
+Test(scenario, list_limit_is_what_a_line_holds)
+{
+    char line[400] = "dist = list\nvalues=";
+    for (int i = 0; i < SCENARIO_LIST_MAX; i++) strcat(line, i ? ",1" : "1");
+    cr_assert_leq(strlen(strchr(line, '\n') + 1), 199u, "96 values fit on one line");
+    struct scenario sc = parse_ok(scenario_text("requests = 2", "", line, "dist = fixed\nvalue = 1"));
+    cr_assert_eq(sc.prompt.n_values, SCENARIO_LIST_MAX);
+    char more[400] = "";
+    for (int i = 0; i <= SCENARIO_LIST_MAX; i++) strcat(more, i ? ",1" : "1");
+    char err[512] = "";
+    cr_assert_eq(scenario_set(&sc, "prompt.values", more, err, sizeof err), -1);
+    cr_assert(strstr(err, "1 to 96 integers"), "%s", err);
+}
+
+Test(scenario, key_line_says_where_a_key_was_set)
+{
+    struct scenario sc = parse_ok(scenario_text("requests = 2\nmodel = synth:tiny", "", "dist = fixed\nvalue = 1",
+                                                "dist = fixed\nvalue = 1"));
+    cr_assert_eq(scenario_key_line(&sc, "model"), 5);
+    cr_assert_eq(scenario_key_line(&sc, "output.dist"), 12);
+    cr_assert_eq(scenario_key_line(&sc, "prefix.groups"), 0);
+    cr_assert_eq(scenario_key_line(&sc, "nosuch.key"), 0);
+    char err[256];
+    cr_assert_eq(scenario_set(&sc, "model", "synth:small", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(scenario_key_line(&sc, "model"), -1);
+}

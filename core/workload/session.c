@@ -1,0 +1,65 @@
+/* core/workload/session.c — see session.h. */
+#include "core/workload/session.h"
+#include "kernels/registry.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A backend note (e.g. a weight format converted on upload): one line on the
+ * log, before a TUI takes the screen. */
+static void print_backend_note(void *user, const char *line)
+{
+    fprintf((FILE *)user, "backend: %s\n", line);
+}
+
+int session_open(struct session *s, const char *spec, const struct options *opt, FILE *log,
+                 char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    if (!spec) spec = SESSION_DEFAULT_MODEL;
+    int threads = (int)opt_i(opt, OPT_THREADS);
+    bool synth = strncmp(spec, "synth:", 6) == 0;
+    if (synth && log && isatty(fileno(log))) {
+        fprintf(log, "model: generating synthetic weights for %s...\r", spec);
+        fflush(log);
+    }
+    uint64_t t0 = now_ns();
+    if (model_load(&s->model, spec, (enum dtype)dtype_from_name(opt_s(opt, OPT_WTYPE)),
+                   (uint64_t)opt_i(opt, OPT_SEED), threads > 0 ? threads : 2, err, errlen) < 0) {
+        memset(s, 0, sizeof *s);
+        s->model_failed = true;
+        return 2;
+    }
+    s->load_s = (now_ns() - t0) / 1e9;
+    s->be = backend_create(opt_s(opt, OPT_DEVICE), threads, err, errlen);
+    if (!s->be) {
+        model_free(&s->model);
+        memset(s, 0, sizeof *s);
+        return 2;
+    }
+    if (log) {
+        s->be->note = print_backend_note;
+        s->be->note_user = log;
+    }
+    if (model_upload(&s->model, s->be) < 0) {
+        snprintf(err, errlen, "%s: could not copy weights to the %s backend", spec, s->be->ops->name);
+        session_close(s);
+        return 1;
+    }
+    if (log) {
+        const struct model_config *c = &s->model.cfg;
+        fprintf(log, "backend: %s (%s) — %s\n", s->be->ops->name, s->be->device_name, s->be->reason);
+        fprintf(log, "model: %s — %.1fM params, %s, %d layers, heads %d:%d, loaded in %.2f s\n",
+                s->model.source, model_param_count(c) / 1e6, dtype_info(s->model.wtype)->name,
+                c->n_layers, c->n_heads, c->n_kv_heads, s->load_s);
+    }
+    return 0;
+}
+
+void session_close(struct session *s)
+{
+    model_free(&s->model);
+    backend_destroy(s->be);
+    s->be = NULL;
+}

@@ -1,0 +1,34 @@
+/* core/workload/session.h — what every command that runs the model sets up
+ * first: a backend (chosen in kernels/registry, with the reason) and a loaded
+ * model whose weights live on that backend.
+ *
+ * Input first (model file, options), then the backend: a bad file gives one
+ * message and nothing else. */
+#ifndef INFERTOP_SESSION_H
+#define INFERTOP_SESSION_H
+
+#include "core/model/model.h"
+#include "core/options/options.h"
+
+#include <stdio.h>
+
+#define SESSION_DEFAULT_MODEL "synth:smollm2-135m"
+
+struct session {
+    struct backend *be;
+    struct model model;
+    double load_s;            /* seconds model_load took */
+    bool model_failed;        /* after a failed open: the model (not the backend) was the cause */
+};
+
+/* Load `spec` (NULL: SESSION_DEFAULT_MODEL) with the options' wtype, seed and
+ * threads, create the backend named by opt `device` and upload the weights.
+ * log (NULL: silent) gets the "backend: ..." and "model: ..." lines.
+ * Returns 0, or the exit code (2 bad input: model file, options, no such
+ * device; 1 runtime: upload failed) with one line in err; *s is then empty. */
+int  session_open(struct session *s, const char *spec, const struct options *opt, FILE *log,
+                  char *err, size_t errlen);
+/* Safe on a session whose open failed. */
+void session_close(struct session *s);
+
+#endif
