@@ -1,13 +1,40 @@
-/* core/telemetry.h — what the engine publishes: plain structs, no behaviour.
+/* core/telemetry.h — what the engine publishes: the ONE contract its
+ * consumers read (TUI collection through the runner, traces/ capture and
+ * recorder, reports, bench progress). No consumer reads struct engine or
+ * struct scheduler.
  *
- * Per step one step_record; per request the scheduler's timestamps. Times are
- * measured (CLOCK_MONOTONIC); bytes and FLOPs come from kernel records and are
- * MODELED on backends without counters (kernel_record.bytes_measured). */
+ * What is published (struct telemetry, engine_telemetry()):
+ *   - run info, constant for the run: model, backend, options text, counts;
+ *   - per step: the step record, the plan items, the kernel records (tagged
+ *     {role, device, stage, seq, layer}, kernels/backend.h), the request
+ *     events of the step (emitted by the scheduler WHEN THEY HAPPEN), and one
+ *     KV snapshot per pool;
+ *   - the run so far: every step record, and the request ledger — each
+ *     request's state folded from its events by tel_ledger_apply (the same
+ *     function a replay can use), including its output token ids and hash.
+ *
+ * Lifetimes:
+ *   - per-step fields (step, items, kernels, events, pools) are valid from an
+ *     engine_step() that returned 1 until the next engine_step() call. The
+ *     event list is cleared at the START of the first engine_step() call after
+ *     a step ran, so it holds every event since the previous step that ran
+ *     (arrivals released by calls that ran nothing are carried into it);
+ *   - steps[] and requests stay valid until engine_free (steps[] may move
+ *     when it grows: re-read the pointer after each step).
+ *
+ * Times are seconds since the engine started (CLOCK_MONOTONIC, t0_ns);
+ * bytes and FLOPs come from kernel records and are MODELED on backends
+ * without counters (kernel_record.bytes_measured). */
 #ifndef INFERTOP_TELEMETRY_H
 #define INFERTOP_TELEMETRY_H
 
 #include "core/engine/kvcache.h"
 #include "kernels/backend.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* ---- step records ---------------------------------------------------- */
 
 struct op_class_sum {
     double time_s;
@@ -23,11 +50,139 @@ struct step_record {
     int batch_size;                  /* requests in this step */
     int running, waiting;
     int preempted, finished;         /* during this step */
-    double prefill_s, decode_s;      /* step time apportioned: attention per sequence, the rest by tokens */
+    double prefill_s, decode_s;      /* step time apportioned: attention by its seq tag, the rest by tokens */
     double plan_s;                   /* scheduler planning: t_start_s .. t_start_s + plan_s */
     double sample_start_s, sample_s; /* sampling (since the engine started), its duration */
+    int committed;                   /* output tokens committed (sum of the step's tokens events) */
     struct op_class_sum ops[OPC_COUNT];
     struct kvcache_totals kv;
 };
+
+/* ---- request events -------------------------------------------------- */
+
+enum req_state { REQ_PENDING, REQ_WAITING, REQ_RUNNING, REQ_FINISHED };
+
+enum req_event_kind {
+    REV_ARRIVE,         /* released to the waiting queue; t = its arrival time */
+    REV_ADMIT,          /* got KV and a running slot (again after a preemption) */
+    REV_PREEMPT,        /* lost its KV; waits to be recomputed */
+    REV_FIRST_TOKEN,    /* its first output token was committed */
+    REV_TOKENS,         /* 1..TEL_MAX_COMMIT output tokens committed in one step */
+    REV_FINISH,         /* reached max_output; KV released */
+    REV_COUNT
+};
+
+/* Tokens one event carries: a speculative step commits at most k+1 tokens
+ * per request; more than this arrive as several REV_TOKENS events. */
+#define TEL_MAX_COMMIT 16
+
+struct req_event {
+    enum req_event_kind kind;
+    int req;                         /* request id */
+    double t_s;                      /* since the engine started */
+    int prompt_len, max_output;      /* the request's shape (every event) */
+    int generated;                   /* output tokens committed so far, after this event */
+    int cached;                      /* ADMIT: prompt tokens found in the prefix cache */
+    int dropped;                     /* PREEMPT: tokens whose K/V were dropped (recomputed later) */
+    int n_tokens;                    /* TOKENS: ids in tokens[] */
+    int32_t tokens[TEL_MAX_COMMIT];  /* TOKENS: the committed ids, in order */
+    uint64_t hash;                   /* FINISH: tel_hash of every output id */
+};
+
+const char *req_event_name(enum req_event_kind k);   /* "arrive", "admit", ... */
+
+/* The events of one step, in emission order. */
+struct req_event_list {
+    struct req_event *ev;
+    int n, cap;
+    bool lost;                       /* an append failed (out of memory) */
+};
+
+void req_events_clear(struct req_event_list *l);
+void req_events_free(struct req_event_list *l);
+/* Append a copy of *ev; on out of memory sets l->lost and drops it. */
+void req_events_push(struct req_event_list *l, const struct req_event *ev);
+
+/* FNV-1a 64 over the ids' little-endian bytes: identical outputs ⇔ equal
+ * hashes (up to collisions). tel_hash_init() is the hash of no tokens. */
+uint64_t tel_hash_init(void);
+uint64_t tel_hash_token(uint64_t h, int32_t token);
+uint64_t tel_hash_tokens(const int32_t *tokens, int n);
+
+/* ---- request ledger: events folded per request ------------------------ */
+
+struct tel_request {
+    int id;
+    enum req_state state;
+    int prompt_len, max_output;
+    int generated;                   /* output tokens committed */
+    int cached;                      /* prefix-cache hits, every admission */
+    int preempted;
+    double arrival_s, admit_s;       /* admit_s: the first admission */
+    double first_s, finish_s;        /* valid once generated > 0 / state == REQ_FINISHED */
+    int32_t *tokens;                 /* [max_output] output ids */
+    double *token_t;                 /* [max_output] commit time of each */
+    uint64_t hash;                   /* tel_hash of tokens[0..generated) */
+};
+
+struct tel_ledger {
+    struct tel_request *reqs;        /* [n], request id i at index i */
+    int n;
+    int finished, running, waiting;
+    uint64_t preemptions;
+    long tokens_out;                 /* output tokens committed, all requests */
+};
+
+/* Room for request ids 0..n-1, each with up to max_output[i] output tokens.
+ * 0 ok, -1 out of memory. */
+int  tel_ledger_init(struct tel_ledger *l, int n, const int *max_output);
+void tel_ledger_free(struct tel_ledger *l);
+/* Fold one event in (ids outside 0..n-1 and tokens beyond max_output are ignored). */
+void tel_ledger_apply(struct tel_ledger *l, const struct req_event *ev);
+
+/* ---- the published struct -------------------------------------------- */
+
+/* One planned sequence of the step. */
+struct tel_item {
+    int req;                         /* request id */
+    int pos0, n_tokens;              /* fed tokens[pos0 .. pos0+n_tokens) */
+    bool samples;                    /* its last row chooses a token */
+    bool decode;                     /* a decode (else prefill or recompute) */
+};
+
+#define TEL_MAX_POOLS 4
+
+/* One KV pool's block map after the step. */
+struct tel_pool {
+    int pool;                        /* pool id: index in telemetry.pools */
+    enum kernel_role role;           /* the instance that owns it */
+    const struct kvcache_snapshot *snap;
+};
+
+struct telemetry {
+    /* run info (constant) */
+    char model[256];                 /* model source */
+    char backend[32], device_name[96], device_reason[160];
+    bool simulated, device_async;
+    char options[2048];              /* "k=v k2=v2 ..." every option at the start, registry order */
+    int n_layers, n_requests, max_batch;
+    uint64_t t0_ns;                  /* CLOCK_MONOTONIC at engine start */
+    /* per step (lifetime above) */
+    const struct step_record *step;  /* NULL before the first step */
+    const struct tel_item *items;
+    int n_items;
+    const struct kernel_record *kernels;
+    int n_kernels;
+    struct req_event_list events;
+    struct tel_pool pools[TEL_MAX_POOLS];
+    int n_pools;
+    /* the run so far */
+    const struct step_record *steps;
+    int n_steps;
+    struct tel_ledger requests;
+};
+
+/* Seconds since t0 now. */
+double tel_now(const struct telemetry *t);
 
 #endif

@@ -35,7 +35,21 @@ void kernel_log_init(struct kernel_log *log, int cap)
     log->recs = calloc((size_t)cap, sizeof *log->recs);
     log->cap = log->recs ? cap : 0;
     log->layer = -1;
+    log->seq = -1;
     log->enabled = true;
+}
+
+void kernel_log_set_instance(struct kernel_log *log, enum kernel_role role, int device, int stage)
+{
+    log->role = role;
+    log->device = device;
+    log->stage = stage;
+}
+
+const char *kernel_role_name(enum kernel_role r)
+{
+    static const char *N[KROLE_COUNT] = {"target", "draft"};
+    return (unsigned)r < KROLE_COUNT ? N[r] : "?";
 }
 
 void kernel_log_free(struct kernel_log *log) { free(log->recs); memset(log, 0, sizeof *log); }
@@ -60,6 +74,10 @@ static struct kernel_record *rec_begin(struct backend *be, enum op_class cls)
     memset(r, 0, sizeof *r);
     r->cls = cls;
     r->layer = (int16_t)(log ? log->layer : -1);
+    r->seq = log ? log->seq : -1;
+    r->role = (int8_t)(log ? log->role : KROLE_TARGET);
+    r->device = (int8_t)(log ? log->device : 0);
+    r->stage = (int16_t)(log ? log->stage : 0);
     r->t_start_ns = now_ns();
     return r;
 }

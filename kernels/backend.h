@@ -60,13 +60,24 @@ static inline enum dtype weight_run_type(const struct weight *w)
 enum op_class { OPC_MATMUL, OPC_ATTN, OPC_NORM, OPC_ELTWISE, OPC_EMBED, OPC_COPY, OPC_COUNT };
 const char *op_class_name(enum op_class c);
 
+/* Which model instance an op ran for (core/telemetry.h: instance roles). */
+enum kernel_role { KROLE_TARGET, KROLE_DRAFT, KROLE_COUNT };
+const char *kernel_role_name(enum kernel_role r);   /* "target", "draft" */
+
 /* One executed op. Times are measured; bytes and FLOPs are MODELED from the
  * formulas in kernels/cost.c (shared/notes/cupti-nvtx.md), unless a backend
- * with counters sets `bytes_measured`. */
+ * with counters sets `bytes_measured`.
+ * Tags {role, device, stage, seq, layer} are copied from the kernel log's
+ * current tags when the record begins (rec_begin, the one place they are
+ * set): consumers attribute records by tag, never by record order. */
 struct kernel_record {
     char name[24];            /* "matmul_f16", "attn_flash", "rmsnorm" */
     enum op_class cls;
     int16_t layer;            /* -1 outside the layer stack */
+    int8_t role;              /* enum kernel_role of the instance */
+    int8_t device;            /* device index within the instance's device group */
+    int16_t stage;            /* pipeline stage index (0: the whole model) */
+    int32_t seq;              /* request id the op serves; -1 when shared by the batch */
     int64_t shape[4];         /* matmul {m, n, k}; attention {n_q, n_ctx, n_heads, head_dim} */
     uint64_t t_start_ns;      /* CLOCK_MONOTONIC */
     uint64_t dur_ns;
@@ -77,17 +88,26 @@ struct kernel_record {
     double chip_rd, chip_wr;  /* on-chip: cache tiles on CPU, SRAM/L2 on GPU */
 };
 
-/* Append-only log the forward pass fills; the engine drains it per step. */
+/* Append-only log the forward pass fills; the engine drains it per step.
+ * The tags below are put on every new record: the engine sets role, device
+ * and stage per instance (kernel_log_set_instance), the forward pass sets
+ * layer around each layer and seq around per-sequence attention. */
 struct kernel_log {
     struct kernel_record *recs;
     int n, cap;
-    int layer;                /* tag put on new records */
+    int layer;                /* tag put on new records; -1 outside the layer stack */
+    int seq;                  /* request id; -1 = shared by the batch */
+    enum kernel_role role;
+    int device, stage;
     bool enabled;
 };
 
+/* Starts with tags {target, device 0, stage 0, seq -1, layer -1}. */
 void kernel_log_init(struct kernel_log *log, int cap);
 void kernel_log_free(struct kernel_log *log);
+/* Drops the records; the tags stay. */
 void kernel_log_clear(struct kernel_log *log);
+void kernel_log_set_instance(struct kernel_log *log, enum kernel_role role, int device, int stage);
 
 /* ---- attention inputs -------------------------------------------------- */
 

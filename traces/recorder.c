@@ -90,14 +90,30 @@ static cJSON *ops_json(const struct step_record *sr)
     return o;
 }
 
+/* [name, class, layer, t_ns, dur_ns, shape x4, flops, dram, chip, role, device, stage, seq] */
 static cJSON *kernel_json(const struct trace_kernel *k)
 {
     cJSON *a = cJSON_CreateArray();
     cJSON_AddItemToArray(a, cJSON_CreateString(k->name));
-    double v[11] = {k->cls, k->layer, (double)k->t_ns, (double)k->dur_ns, (double)k->shape[0],
+    double v[15] = {k->cls, k->layer, (double)k->t_ns, (double)k->dur_ns, (double)k->shape[0],
                     (double)k->shape[1], (double)k->shape[2], (double)k->shape[3], k->flops,
-                    k->dram_bytes, k->chip_bytes};
-    for (int i = 0; i < 11; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+                    k->dram_bytes, k->chip_bytes, k->role, k->device, k->stage, k->seq};
+    for (int i = 0; i < 15; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+    return a;
+}
+
+/* Token commits as [req, n, id_1 .. id_n] per commit (v3). */
+static cJSON *commits_json(const struct trace_step *st)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < st->n_commits; i++) {
+        const struct trace_commit *c = &st->commits[i];
+        cJSON *one = cJSON_CreateArray();
+        cJSON_AddItemToArray(one, cJSON_CreateNumber(c->req));
+        cJSON_AddItemToArray(one, cJSON_CreateNumber(c->n));
+        for (int k = 0; k < c->n; k++) cJSON_AddItemToArray(one, cJSON_CreateNumber(st->commit_tokens[c->off + k]));
+        cJSON_AddItemToArray(a, one);
+    }
     return a;
 }
 
@@ -128,6 +144,7 @@ static cJSON *step_json(const struct trace_step *st, bool bytes_measured)
         cJSON_AddItemToArray(items, cJSON_CreateIntArray(v, 4));
     }
     cJSON_AddItemToObject(o, "items", items);
+    cJSON_AddItemToObject(o, "commits", commits_json(st));
     if (st->detailed) {
         cJSON *ks = cJSON_CreateArray();
         for (int i = 0; i < st->n_kernels; i++) cJSON_AddItemToArray(ks, kernel_json(&st->kernels[i]));
@@ -151,9 +168,17 @@ static cJSON *event_json(const struct trace_event *ev)
     cJSON_AddStringToObject(o, "kind", trace_event_name(ev->kind));
     cJSON_AddNumberToObject(o, "t_ns", (double)ev->t_ns);
     cJSON_AddNumberToObject(o, "req", ev->req);
+    cJSON_AddNumberToObject(o, "generated", ev->generated);
     if (ev->kind == TEV_ARRIVE) {
         cJSON_AddNumberToObject(o, "prompt", ev->prompt_len);
         cJSON_AddNumberToObject(o, "max_output", ev->max_output);
+    }
+    if (ev->kind == TEV_ADMIT) cJSON_AddNumberToObject(o, "cached", ev->cached);
+    if (ev->kind == TEV_PREEMPT) cJSON_AddNumberToObject(o, "dropped", ev->dropped);
+    if (ev->kind == TEV_FINISH) {
+        char hash[24];   /* 64 bits do not fit a JSON number exactly: 16 hex digits */
+        snprintf(hash, sizeof hash, "%016llx", (unsigned long long)ev->hash);
+        cJSON_AddStringToObject(o, "hash", hash);
     }
     return o;
 }
@@ -185,6 +210,7 @@ static cJSON *kvmap_json(const struct trace_kv *k)
     cJSON_AddStringToObject(o, "type", "kv");
     cJSON_AddNumberToObject(o, "t_ns", (double)k->t_ns);
     cJSON_AddNumberToObject(o, "after_step", k->after_step);
+    cJSON_AddNumberToObject(o, "pool", k->pool);
     cJSON_AddStringToObject(o, "kind", kv_alloc_name(k->kind));
     cJSON_AddNumberToObject(o, "block_size", k->block_size);
     cJSON_AddNumberToObject(o, "blocks", k->n_blocks);
@@ -433,19 +459,27 @@ static bool read_items(struct rd *c, const cJSON *a, struct trace_step *st, int 
     return true;
 }
 
-static bool read_kernel(struct rd *c, const cJSON *a, int i, int n_layers, struct trace_kernel *k)
+/* v1/v2: 12 entries; v3 adds the tags role, device, stage, seq (16). */
+static bool read_kernel(struct rd *c, const cJSON *a, int i, const struct trace_header *h, struct trace_kernel *k)
 {
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 12 || !cJSON_IsString(cJSON_GetArrayItem(a, 0)))
-        return fail(c, "kernels[%d]: expected [name, class, layer, t_ns, dur_ns, shape x4, flops, dram, chip]", i);
+    bool tags = h->version >= 3;
+    int nf = tags ? 15 : 11;
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != nf + 1 || !cJSON_IsString(cJSON_GetArrayItem(a, 0)))
+        return fail(c, "kernels[%d]: expected [name, class, layer, t_ns, dur_ns, shape x4, flops, dram, chip%s]", i,
+                    tags ? ", role, device, stage, seq" : "");
     const char *name = cJSON_GetArrayItem(a, 0)->valuestring;
     if (strlen(name) >= sizeof k->name) return fail(c, "kernels[%d]: name: expected at most 23 characters", i);
     snprintf(k->name, sizeof k->name, "%s", name);
-    const double lo[11] = {0, -1, 0, 0, -1e18, -1e18, -1e18, -1e18, 0, 0, 0};
-    const double hi[11] = {OPC_COUNT - 1, n_layers - 1, MAX_TIME_NS, MAX_TIME_NS, 1e18, 1e18, 1e18, 1e18,
-                           1e300, 1e300, 1e300};
-    double v[11];
-    for (int f = 0; f < 11; f++)
-        if (!num_in(c, cJSON_GetArrayItem(a, f + 1), "kernels", lo[f], hi[f], f < 8, &v[f])) return false;
+    const double lo[15] = {0, -1, 0, 0, -1e18, -1e18, -1e18, -1e18, 0, 0, 0, 0, 0, 0, -1};
+    const double hi[15] = {OPC_COUNT - 1, h->n_layers - 1, MAX_TIME_NS, MAX_TIME_NS, 1e18, 1e18, 1e18, 1e18,
+                           1e300, 1e300, 1e300, KROLE_COUNT - 1, 127, 32767, h->n_requests - 1};
+    double v[15] = {[14] = -1};
+    for (int f = 0; f < nf; f++)
+        if (!num_in(c, cJSON_GetArrayItem(a, f + 1), "kernels", lo[f], hi[f], f < 8 || f >= 11, &v[f])) return false;
+    k->role = (int)v[11];
+    k->device = (int)v[12];
+    k->stage = (int)v[13];
+    k->seq = (int)v[14];
     k->cls = (enum op_class)v[0];
     k->layer = (int)v[1];
     k->t_ns = (int64_t)v[2];
@@ -455,7 +489,7 @@ static bool read_kernel(struct rd *c, const cJSON *a, int i, int n_layers, struc
     return true;
 }
 
-static bool read_kernels(struct rd *c, const cJSON *a, struct trace_step *st, int n_layers)
+static bool read_kernels(struct rd *c, const cJSON *a, struct trace_step *st, const struct trace_header *h)
 {
     int n = cJSON_GetArraySize(a);
     if (!cJSON_IsArray(a) || n > MAX_KERNELS) return fail(c, "kernels: expected an array of at most %d", MAX_KERNELS);
@@ -464,11 +498,47 @@ static bool read_kernels(struct rd *c, const cJSON *a, struct trace_step *st, in
     const cJSON *k;
     int i = 0;
     cJSON_ArrayForEach(k, a) {
-        if (!read_kernel(c, k, i, n_layers, &st->kernels[i])) return false;
+        if (!read_kernel(c, k, i, h, &st->kernels[i])) return false;
         i++;
     }
     st->n_kernels = n;
     st->detailed = true;
+    return true;
+}
+
+/* One commit [req, n, id_1 .. id_n] into st (room checked by the caller). */
+static bool read_commit(struct rd *c, const cJSON *a, int i, struct trace_step *st, int n_requests)
+{
+    int n = cJSON_GetArraySize(a);
+    double req, cnt;
+    if (!cJSON_IsArray(a) || n < 3) return fail(c, "commits[%d]: expected [req, n, id_1 .. id_n]", i);
+    if (!num_in(c, a->child, "commits", 0, n_requests - 1, true, &req) ||
+        !num_in(c, a->child->next, "commits", 1, TEL_MAX_COMMIT, true, &cnt))
+        return false;
+    if ((int)cnt != n - 2) return fail(c, "commits[%d]: expected %d token ids after [req, n]", i, (int)cnt);
+    st->commits[st->n_commits++] = (struct trace_commit){(int)req, (int)cnt, st->n_commit_tokens};
+    for (const cJSON *v = a->child->next->next; v; v = v->next) {
+        double id;
+        if (!num_in(c, v, "commits", 0, INT32_MAX, true, &id)) return false;
+        st->commit_tokens[st->n_commit_tokens++] = (int32_t)id;
+    }
+    return true;
+}
+
+/* Token commits of a step (version >= 3): every request at most once. */
+static bool read_commits(struct rd *c, const cJSON *a, struct trace_step *st, int n_requests)
+{
+    int n = cJSON_GetArraySize(a);
+    if (!cJSON_IsArray(a) || n > MAX_ITEMS) return fail(c, "commits: expected an array of at most %d", MAX_ITEMS);
+    st->commits = calloc((size_t)n + 1, sizeof *st->commits);
+    st->commit_tokens = calloc((size_t)n * TEL_MAX_COMMIT + 1, sizeof *st->commit_tokens);
+    if (!st->commits || !st->commit_tokens) return fail(c, "commits: out of memory");
+    const cJSON *one;
+    int i = 0;
+    cJSON_ArrayForEach(one, a) {
+        if (!read_commit(c, one, i++, st, n_requests)) return false;
+        st->rec.committed += st->commits[st->n_commits - 1].n;
+    }
     return true;
 }
 
@@ -501,7 +571,9 @@ static bool read_step_fields(struct rd *c, const cJSON *o, struct trace_run *r, 
     sr->sample_start_s = st->sample_t_ns / 1e9;
     sr->sample_s = st->sample_ns / 1e9;
     const cJSON *ks = cJSON_GetObjectItemCaseSensitive(o, "kernels");
-    if (ks && !read_kernels(c, ks, st, r->h.n_layers)) return false;
+    if (ks && !read_kernels(c, ks, st, &r->h)) return false;
+    if (r->h.version >= 3 && !read_commits(c, cJSON_GetObjectItemCaseSensitive(o, "commits"), st, r->h.n_requests))
+        return false;
     const cJSON *bm = cJSON_GetObjectItemCaseSensitive(o, "bytes_measured");
     if (bm && cJSON_IsTrue(bm)) r->h.bytes_measured = true;
     return true;
@@ -513,10 +585,33 @@ static bool read_step(struct rd *c, const cJSON *o, struct trace_run *r)
     struct trace_step *st = trace_run_add_step(r);
     if (!st) return fail(c, "out of memory");
     if (read_step_fields(c, o, r, st)) return true;
-    free(st->items);
-    free(st->kernels);
+    trace_step_free(st);
     r->n_steps--;
     return false;
+}
+
+/* A 64-bit hash as 16 hex digits. */
+static bool get_hash(struct rd *c, const cJSON *o, const char *key, uint64_t *out)
+{
+    char buf[24], *end;
+    if (!get_str(c, o, key, buf, sizeof buf)) return false;
+    if (strlen(buf) != 16 || strspn(buf, "0123456789abcdef") != 16)
+        return fail(c, "%s: expected 16 lowercase hex digits", key);
+    *out = strtoull(buf, &end, 16);
+    return true;
+}
+
+/* Version 3 request progress: generated; admit cached, preempt dropped, finish hash. */
+static bool read_event_v3(struct rd *c, const cJSON *o, struct trace_event *ev)
+{
+    if (!get_int(c, o, "generated", 0, MAX_COUNT, &ev->generated)) return false;
+    if (ev->kind == TEV_ADMIT) return get_int(c, o, "cached", 0, MAX_COUNT, &ev->cached);
+    if (ev->kind == TEV_PREEMPT) return get_int(c, o, "dropped", 0, MAX_COUNT, &ev->dropped);
+    if (ev->kind == TEV_FINISH) {
+        ev->has_hash = true;
+        return get_hash(c, o, "hash", &ev->hash);
+    }
+    return true;
 }
 
 static bool read_event(struct rd *c, const cJSON *o, struct trace_run *r, bool option)
@@ -539,6 +634,7 @@ static bool read_event(struct rd *c, const cJSON *o, struct trace_run *r, bool o
             (!get_int(c, o, "prompt", 0, MAX_COUNT, &ev.prompt_len) ||
              !get_int(c, o, "max_output", 0, MAX_COUNT, &ev.max_output)))
             return false;
+        if (r->h.version >= 3 && !read_event_v3(c, o, &ev)) return false;
     }
     struct trace_event *slot = trace_run_add_event(r);
     if (!slot) return fail(c, "out of memory");
@@ -573,7 +669,9 @@ static bool read_kv_fields(struct rd *c, const cJSON *o, struct trace_run *r, st
     char kind[16];
     int n = k->n_blocks;
     if (!get_i64(c, o, "t_ns", 0, MAX_TIME_NS, &k->t_ns) ||
-        !get_int(c, o, "after_step", 0, r->n_steps, &k->after_step) || !get_str(c, o, "kind", kind, sizeof kind) ||
+        !get_int(c, o, "after_step", 0, r->n_steps, &k->after_step) ||
+        (r->h.version >= 3 && !get_int(c, o, "pool", 0, TEL_MAX_POOLS - 1, &k->pool)) ||
+        !get_str(c, o, "kind", kind, sizeof kind) ||
         !get_int(c, o, "block_size", 1, 1 << 20, &k->block_size))
         return false;
     int kd = kv_alloc_from_name(kind);

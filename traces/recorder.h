@@ -16,7 +16,16 @@
  *           blocks in order (consecutive equal blocks form one run). At most
  *           4 per second of run time plus one at every option change.
  *   end     steps, events (and v2: kvs) written: its absence means the file was cut short
- * Version 1 files (no kv lines) still load: trace_run.n_kvs is 0.
+ * Version 3 (current) adds what core/telemetry.h publishes:
+ *   step    commits: the output tokens committed in the step, one array per
+ *           request [req, n, id_1 .. id_n] (n <= TEL_MAX_COMMIT); kernel
+ *           records gain their tags [..., role, device, stage, seq]
+ *   event   generated (output tokens so far) on every request event; admit:
+ *           cached (prefix-cache hits), preempt: dropped (K/V tokens lost),
+ *           finish: hash (16 hex digits, tel_hash_tokens of the output ids)
+ *   kv      pool (the telemetry pool id)
+ * Version 1 files (no kv lines) and version 2 files (no commits or tags)
+ * still load: the missing fields read as 0 (seq -1, no commits).
  * The writer streams to F.tmp and renames it to F on recorder_close: never a
  * half-written recording.
  *

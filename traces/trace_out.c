@@ -6,7 +6,7 @@
 
 bool trace_out_wanted(const struct trace_out *t) { return t && (t->chrome || t->nvtxt || t->record); }
 
-int trace_out_begin(void *ctx, const struct engine *e, const char *scenario_name, const char *scenario_path,
+int trace_out_begin(void *ctx, const struct telemetry *e, const char *scenario_name, const char *scenario_path,
                     char *err, size_t errlen)
 {
     struct trace_out *t = ctx;
@@ -23,7 +23,7 @@ int trace_out_begin(void *ctx, const struct engine *e, const char *scenario_name
     return 0;
 }
 
-int trace_out_step(void *ctx, const struct engine *e, char *err, size_t errlen)
+int trace_out_step(void *ctx, const struct telemetry *e, char *err, size_t errlen)
 {
     struct trace_out *t = ctx;
     if (!t || !t->capturing) return 0;
@@ -35,7 +35,7 @@ int trace_out_step(void *ctx, const struct engine *e, char *err, size_t errlen)
     return 0;
 }
 
-int trace_out_end(void *ctx, const struct engine *e, bool ok, char *err, size_t errlen)
+int trace_out_end(void *ctx, const struct telemetry *e, bool ok, char *err, size_t errlen)
 {
     struct trace_out *t = ctx;
     int rc = 0;

@@ -1,6 +1,6 @@
 /* traces/trace_out.h — what a headless run writes besides its report: a
  * Chrome trace (--trace), NVTXT (--nvtxt) and a JSON Lines recording
- * (--record), captured step by step from the engine.
+ * (--record), captured step by step from the engine's telemetry (core/telemetry.h).
  *
  * The three calls have the shape of core/workload/run.h's run_observer
  * begin/step/end (ctx = the struct trace_out), so a command plugs them into
@@ -22,12 +22,12 @@ struct trace_out {
 bool trace_out_wanted(const struct trace_out *t);
 
 /* After engine_init: start capturing and open the recording. 0 ok, -1. */
-int trace_out_begin(void *t, const struct engine *e, const char *scenario_name, const char *scenario_path,
+int trace_out_begin(void *t, const struct telemetry *e, const char *scenario_name, const char *scenario_path,
                     char *err, size_t errlen);
 /* After each step that ran: capture it and stream it to the recording. 0 ok, -1. */
-int trace_out_step(void *t, const struct engine *e, char *err, size_t errlen);
+int trace_out_step(void *t, const struct telemetry *e, char *err, size_t errlen);
 /* End of run: close the recording and write the exports when ok (else the
  * recording is removed and nothing is written); frees the capture. 0 ok, -1. */
-int trace_out_end(void *t, const struct engine *e, bool ok, char *err, size_t errlen);
+int trace_out_end(void *t, const struct telemetry *e, bool ok, char *err, size_t errlen);
 
 #endif

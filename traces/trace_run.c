@@ -31,10 +31,7 @@ void trace_run_init(struct trace_run *r)
 
 void trace_run_clear_body(struct trace_run *r)
 {
-    for (int i = 0; i < r->n_steps; i++) {
-        free(r->steps[i].items);
-        free(r->steps[i].kernels);
-    }
+    for (int i = 0; i < r->n_steps; i++) trace_step_free(&r->steps[i]);
     for (int i = 0; i < r->n_kvs; i++) free(r->kvs[i].blocks);
     r->steps_base += r->n_steps;
     r->n_steps = r->n_ev = r->n_kvs = 0;
@@ -46,7 +43,6 @@ void trace_run_free(struct trace_run *r)
     free(r->kvs);
     free(r->steps);
     free(r->ev);
-    free(r->seen);
     memset(r, 0, sizeof *r);
 }
 
@@ -70,6 +66,16 @@ struct trace_step *trace_run_add_step(struct trace_run *r)
     struct trace_step *s = grow_one((void **)&r->steps, r->n_steps, &r->cap_steps, sizeof *s);
     if (s) r->n_steps++;
     return s;
+}
+
+void trace_step_free(struct trace_step *st)
+{
+    free(st->items);
+    free(st->kernels);
+    free(st->commits);
+    free(st->commit_tokens);
+    st->items = NULL; st->kernels = NULL; st->commits = NULL; st->commit_tokens = NULL;
+    st->n_items = st->n_kernels = st->n_commits = st->n_commit_tokens = 0;
 }
 
 struct trace_event *trace_run_add_event(struct trace_run *r)

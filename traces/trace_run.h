@@ -24,8 +24,12 @@
 
 #define TRACE_FORMAT_NAME "infertop-recording"
 /* 1: header, step, event, option, end.  2 adds "kv" lines (block map
- * snapshots) and prompt/max_output on arrive events; the reader takes both. */
-#define TRACE_FORMAT_VERSION 2
+ * snapshots) and prompt/max_output on arrive events.  3 adds the token
+ * commits of each step (ids), kernel tags {role, device, stage, seq}, the
+ * pool of a KV snapshot, and per event the request's progress (generated,
+ * admit: cached, preempt: dropped, finish: output hash). The reader takes
+ * all three. */
+#define TRACE_FORMAT_VERSION 3
 #define TRACE_KEEP_ALL_KERNELS 200000
 #define TRACE_DETAIL_INTERVAL_NS 100000000LL   /* 10 detailed steps per second after that */
 /* KV block map snapshots: at most one per TRACE_KV_INTERVAL_NS of run time
@@ -36,12 +40,18 @@ struct trace_kernel {
     char name[24];
     enum op_class cls;
     int layer;                 /* -1 outside the layer stack */
+    int role, device, stage;   /* kernel_record tags (version >= 3; 0 before) */
+    int seq;                   /* request id served, -1 shared (version >= 3; -1 before) */
     int64_t t_ns, dur_ns;      /* since engine t0; measured */
     int64_t shape[4];
     double flops, dram_bytes, chip_bytes;   /* modeled unless the header says measured */
 };
 
 struct trace_item { int req; int pos0, n_tokens; bool decode; };
+
+/* Output tokens a request committed in a step: ids tokens[off .. off+n) of
+ * the step's commit_tokens (a REV_TOKENS event of the telemetry). */
+struct trace_commit { int req; int n, off; };
 
 struct trace_step {
     struct step_record rec;    /* seconds, as the engine published them */
@@ -51,6 +61,10 @@ struct trace_step {
     struct trace_kernel *kernels;
     int n_kernels;
     bool detailed;             /* kernels kept for this step */
+    struct trace_commit *commits;   /* version >= 3; none before */
+    int n_commits;
+    int32_t *commit_tokens;    /* [sum of commits' n] */
+    int n_commit_tokens;
 };
 
 enum trace_event_kind { TEV_ARRIVE, TEV_ADMIT, TEV_FIRST_TOKEN, TEV_FINISH, TEV_PREEMPT, TEV_OPTION, TEV_COUNT };
@@ -61,6 +75,10 @@ struct trace_event {
     int req;                   /* request id (-1 for option changes) */
     char name[32], value[64];  /* option changes */
     int prompt_len, max_output;/* arrive events (version >= 2; 0 when not recorded) */
+    int generated;             /* output tokens so far (version >= 3; 0 before) */
+    int cached, dropped;       /* admit: prefix-cache hits; preempt: K/V dropped (version >= 3) */
+    uint64_t hash;             /* finish: output hash (version >= 3; has_hash) */
+    bool has_hash;
 };
 
 /* The KV block map at one moment: after step `after_step` steps of the run
@@ -68,6 +86,7 @@ struct trace_event {
 struct trace_kv {
     int64_t t_ns;
     int after_step;
+    int pool;                  /* telemetry pool id (version >= 3; 0 before) */
     enum kv_alloc_kind kind;
     int block_size;
     int n_blocks;
@@ -95,8 +114,7 @@ struct trace_run {
     int n_kvs, cap_kvs;
     int steps_base;            /* steps handed off by trace_run_clear_body before these */
     int64_t kept_kernels, last_detail_ns, last_kv_ns;
-    /* live capture only: per request what has been reported */
-    struct trace_req_seen *seen;
+    bool live;                 /* trace_capture_begin filled the header */
 };
 
 const char *trace_event_name(enum trace_event_kind k);   /* "arrive", "admit", ... */
@@ -106,6 +124,8 @@ void trace_run_init(struct trace_run *r);
 void trace_run_free(struct trace_run *r);
 /* Append an empty step / event; NULL when out of memory. */
 struct trace_step *trace_run_add_step(struct trace_run *r);
+/* Free what a step owns (items, kernels, commits), leaving it empty. */
+void trace_step_free(struct trace_step *st);
 struct trace_event *trace_run_add_event(struct trace_run *r);
 /* Append a KV snapshot with room for n_blocks blocks (zeroed); NULL when out of memory. */
 struct trace_kv *trace_run_add_kv(struct trace_run *r, int n_blocks);

@@ -122,6 +122,26 @@ static cJSON *dist_json(const struct dist_stats *d)
     return o;
 }
 
+/* Token identity: each request's output ids and their 64-bit hash (hex,
+ * tel_hash_tokens), so two configurations' outputs compare exactly. */
+static cJSON *outputs_json(const struct report *r)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < r->n_outputs; i++) {
+        const struct report_output *q = &r->outputs[i];
+        cJSON *o = cJSON_CreateObject();
+        char hash[24];
+        snprintf(hash, sizeof hash, "%016llx", (unsigned long long)q->hash);
+        cJSON_AddNumberToObject(o, "id", q->id);
+        cJSON_AddNumberToObject(o, "prompt_tokens", q->prompt_len);
+        cJSON_AddNumberToObject(o, "output_tokens", q->generated);
+        cJSON_AddStringToObject(o, "hash", hash);
+        cJSON_AddItemToObject(o, "tokens", cJSON_CreateIntArray(q->tokens, q->generated));
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
 static cJSON *report_json(const struct run_setup *b, const struct session *S, const struct report *r)
 {
     cJSON *o = cJSON_CreateObject(), *opts = cJSON_CreateObject(), *t = cJSON_CreateObject(),
@@ -164,6 +184,7 @@ static cJSON *report_json(const struct run_setup *b, const struct session *S, co
     cJSON_AddNumberToObject(o, "steps", (double)r->steps);
     cJSON_AddNumberToObject(o, "attn_dram_bytes_modeled", r->attn_dram_bytes);
     cJSON_AddNumberToObject(o, "attn_chip_bytes_modeled", r->attn_chip_bytes);
+    cJSON_AddItemToObject(o, "outputs", outputs_json(r));
     return o;
 }
 
@@ -188,7 +209,7 @@ int cmd_bench(struct cli_args *a)
     struct session S;
     int src = setup_session(&S, a, &b);
     if (src) return src;
-    struct report r;
+    struct report r = {0};
     struct trace_out t = {.chrome = a->trace, .nvtxt = a->nvtxt, .record = a->record};
     int rc = run_one(&S, &b, a->quiet, 0, &r, &t);
     if (rc == 0) {
@@ -199,6 +220,7 @@ int cmd_bench(struct cli_args *a)
             cJSON_Delete(root);
         }
     }
+    report_free(&r);
     session_close(&S);
     return rc;
 }
@@ -227,7 +249,7 @@ int cmd_ab(struct cli_args *a)
     static struct run_setup ba, bb;
     if (setup_load(a, DEFAULT_SCENARIO, &oa, &ba) < 0 || setup_load(a, DEFAULT_SCENARIO, &ob, &bb) < 0)
         return EXIT_BAD_INPUT;
-    struct report ra, rb;
+    struct report ra = {0}, rb = {0};
     struct session S;
     int rc = 0;
     struct run_setup *setups[2] = {&ba, &bb};
@@ -249,7 +271,7 @@ int cmd_ab(struct cli_args *a)
     if (cap > 0 && !a->quiet) fprintf(stderr, "ab: rate relative to %.3f req/s, the larger capacity\n", cap);
     for (int i = 0; i < 2 && rc == 0; i++) {
         if (!a->quiet) fprintf(stderr, "== %s: %s\n", i ? "B" : "A", i ? a->spec_b : a->spec_a);
-        if ((rc = setup_session(&S, a, setups[i])) != 0) return rc;
+        if ((rc = setup_session(&S, a, setups[i])) != 0) break;
         rc = run_one(&S, setups[i], a->quiet, cap, reps[i], NULL);
         snprintf(src[i], sizeof src[i], "%s", S.model.source);
         if (rc == 0 && i == 1) {
@@ -272,5 +294,7 @@ int cmd_ab(struct cli_args *a)
         }
         session_close(&S);
     }
+    report_free(&ra);
+    report_free(&rb);
     return rc;
 }

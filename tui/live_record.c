@@ -26,7 +26,7 @@ static void hand_over(struct live_record *lr, const char *note)
 {
     if (pthread_mutex_trylock(&lr->mu) != 0) return;
     /* a successful move also carries the header: ready once the capture has begun */
-    if (trace_run_move_body(&lr->out, &lr->cap) && lr->cap.seen) lr->header_ready = true;
+    if (trace_run_move_body(&lr->out, &lr->cap) && lr->cap.live) lr->header_ready = true;
     if (note && !lr->note[0]) snprintf(lr->note, sizeof lr->note, "%s", note);
     pthread_mutex_unlock(&lr->mu);
 }
@@ -37,11 +37,11 @@ static void stop_capture(struct live_record *lr, const char *why)
     hand_over(lr, why);
 }
 
-static void on_epoch_start(void *ctx, const struct engine *e, uint64_t epoch)
+static void on_epoch_start(void *ctx, const struct telemetry *t, uint64_t epoch)
 {
     struct live_record *lr = ctx;
-    if (epoch == 0 && !lr->capturing && !lr->cap.seen) {
-        if (trace_capture_begin(&lr->cap, e, lr->scenario, lr->scenario_path) < 0) {
+    if (epoch == 0 && !lr->capturing && !lr->cap.live) {
+        if (trace_capture_begin(&lr->cap, t, lr->scenario, lr->scenario_path) < 0) {
             stop_capture(lr, "recording stopped: out of memory");
             return;
         }
@@ -55,19 +55,19 @@ static void on_epoch_start(void *ctx, const struct engine *e, uint64_t epoch)
     }
 }
 
-static void on_step(void *ctx, const struct engine *e)
+static void on_step(void *ctx, const struct telemetry *t)
 {
     struct live_record *lr = ctx;
     if (!lr->capturing) return;
-    if (trace_capture_step(&lr->cap, e) < 0) { stop_capture(lr, "recording stopped: out of memory"); return; }
+    if (trace_capture_step(&lr->cap, t) < 0) { stop_capture(lr, "recording stopped: out of memory"); return; }
     hand_over(lr, NULL);
 }
 
-static void on_option(void *ctx, const struct engine *e, const char *key, const char *value)
+static void on_option(void *ctx, const struct telemetry *t, const char *key, const char *value)
 {
     struct live_record *lr = ctx;
     if (!lr->capturing) return;
-    if (trace_capture_option(&lr->cap, e, key, value) < 0) stop_capture(lr, "recording stopped: out of memory");
+    if (trace_capture_option(&lr->cap, t, key, value) < 0) stop_capture(lr, "recording stopped: out of memory");
 }
 
 void live_record_hooks(struct live_record *lr, struct runner_config *cfg)

@@ -141,7 +141,9 @@ static uint64_t step_index_at(const struct trace_run *r, int64_t t)
     return r->n_steps ? r->steps[r->n_steps - 1].rec.index : 0;
 }
 
-static void apply_event(struct replay_req *q, const struct trace_event *ev)
+/* counted: the recording carries token commits (version >= 3), so the
+ * first-token event does not count a token itself. */
+static void apply_event(struct replay_req *q, const struct trace_event *ev, bool counted)
 {
     switch (ev->kind) {
     case TEV_ARRIVE:
@@ -152,14 +154,16 @@ static void apply_event(struct replay_req *q, const struct trace_event *ev)
         break;
     case TEV_ADMIT: q->state = REQ_RUNNING; break;
     case TEV_PREEMPT: q->state = REQ_WAITING; q->preempted++; break;
-    case TEV_FIRST_TOKEN: q->first = true; q->t_first = ev->t_ns; q->generated++; break;
+    case TEV_FIRST_TOKEN: q->first = true; q->t_first = ev->t_ns; q->generated += !counted; break;
     case TEV_FINISH: q->state = REQ_FINISHED; q->t_finish = ev->t_ns; break;
     default: break;
     }
 }
 
-/* Requests at the clock: events up to t, tokens from the played steps' items.
- * Returns the last option change's step index in *config_step (0: none). */
+/* Requests at the clock: events up to t; output tokens from the played
+ * steps' commits (version >= 3) or, in older recordings, their decode items
+ * plus the first token. Returns the last option change's step index in
+ * *config_step (0: none). */
 static void rebuild_requests(struct replay *p, struct options *opt, uint64_t *config_step)
 {
     const struct trace_run *r = &p->run;
@@ -167,6 +171,7 @@ static void rebuild_requests(struct replay *p, struct options *opt, uint64_t *co
     *opt = p->opt0;
     *config_step = 0;
     char err[256];
+    bool counted = r->h.version >= 3;
     for (int i = 0; i < r->n_ev; i++) {      /* events are in capture order, not strictly by time */
         const struct trace_event *ev = &r->ev[i];
         if (ev->t_ns > p->t_ns) continue;
@@ -174,16 +179,19 @@ static void rebuild_requests(struct replay *p, struct options *opt, uint64_t *co
             options_set(opt, ev->name, ev->value, err, sizeof err);
             *config_step = step_index_at(r, ev->t_ns);
         } else if (ev->req >= 0 && ev->req < r->h.n_requests) {
-            apply_event(&p->reqs[ev->req], ev);
+            apply_event(&p->reqs[ev->req], ev, counted);
         }
     }
-    for (int s = 0; s < p->pos; s++)
-        for (int k = 0; k < r->steps[s].n_items; k++) {
-            const struct trace_item *it = &r->steps[s].items[k];
+    for (int s = 0; s < p->pos; s++) {
+        const struct trace_step *st = &r->steps[s];
+        for (int k = 0; k < st->n_items; k++) {
+            const struct trace_item *it = &st->items[k];
             struct replay_req *q = &p->reqs[it->req];
-            if (it->decode) q->generated += it->n_tokens;
+            if (it->decode && !counted) q->generated += it->n_tokens;
             q->used = it->pos0 + it->n_tokens;
         }
+        for (int k = 0; k < st->n_commits; k++) p->reqs[st->commits[k].req].generated += st->commits[k].n;
+    }
 }
 
 /* The latest KV snapshot at or before the clock, or NULL. */

@@ -10,6 +10,46 @@
 
 double engine_now(const struct engine *e) { return (now_ns() - e->t0_ns) / 1e9; }
 
+const struct telemetry *engine_telemetry(const struct engine *e) { return &e->tel; }
+
+/* "k=v k2=v2 ..." of every option, registry order. */
+static void options_text(const struct options *o, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; i < OPT_COUNT && len < n; i++) {
+        int w = snprintf(buf + len, n - len, "%s%s=%s", i ? " " : "", option_def(i)->name, o->v[i].s);
+        if (w < 0) break;
+        len += (size_t)w;
+    }
+}
+
+/* Run info and the request ledger; the per-step fields start empty. */
+static int telemetry_init(struct engine *e)
+{
+    struct telemetry *t = &e->tel;
+    snprintf(t->model, sizeof t->model, "%s", e->m->source);
+    snprintf(t->backend, sizeof t->backend, "%s", e->be->ops->name);
+    snprintf(t->device_name, sizeof t->device_name, "%s", e->be->device_name);
+    snprintf(t->device_reason, sizeof t->device_reason, "%s", e->be->reason);
+    t->simulated = e->be->simulated;
+    t->device_async = e->be->ops->async;
+    options_text(&e->opt, t->options, sizeof t->options);
+    t->n_layers = e->m->cfg.n_layers;
+    t->n_requests = e->sched.n_reqs;
+    t->max_batch = (int)opt_i(&e->opt, OPT_MAX_BATCH);
+    int *max_out = calloc((size_t)e->sched.n_reqs + 1, sizeof *max_out);
+    if (!max_out) return -1;
+    for (int i = 0; i < e->sched.n_reqs; i++) max_out[i] = e->sched.reqs[i].max_output;
+    int rc = tel_ledger_init(&t->requests, e->sched.n_reqs, max_out);
+    free(max_out);
+    t->items = e->tel_items;
+    t->pools[0] = (struct tel_pool){.pool = 0, .role = KROLE_TARGET, .snap = &e->snap};
+    t->n_pools = 1;
+    e->sched.events = &t->events;
+    return rc;
+}
+
 static int kv_create(struct engine *e, char *err, size_t errlen)
 {
     const struct model_config *c = &e->m->cfg;
@@ -82,8 +122,12 @@ int engine_init(struct engine *e, const struct options *opt, struct model *m, st
     e->seqs = calloc((size_t)max_batch + 1, sizeof *e->seqs);
     e->logits = malloc((size_t)(max_batch + 1) * m->cfg.vocab * sizeof *e->logits);
     e->sampled = calloc((size_t)max_batch + 1, sizeof *e->sampled);
+    e->tel_items = calloc((size_t)max_batch + 1, sizeof *e->tel_items);
+    e->seq_ids = calloc((size_t)max_batch + 1, sizeof *e->seq_ids);
+    e->fw.seq_ids = e->seq_ids;
     kernel_log_init(&e->log, 1024);
-    if (!e->seqs || !e->logits || !e->sampled || !e->log.recs ||
+    kernel_log_set_instance(&e->log, KROLE_TARGET, 0, 0);
+    if (!e->seqs || !e->logits || !e->sampled || !e->tel_items || !e->seq_ids || !e->log.recs || telemetry_init(e) < 0 ||
         sampler_init(&e->smp, m->cfg.vocab, (float)opt_f(opt, OPT_TEMPERATURE), (int)opt_i(opt, OPT_TOP_K),
                      (float)opt_f(opt, OPT_TOP_P), 0) < 0) {
         engine_free(e);
@@ -92,6 +136,7 @@ int engine_init(struct engine *e, const struct options *opt, struct model *m, st
     }
     be->log = &e->log;
     e->t0_ns = now_ns();
+    e->tel.t0_ns = e->t0_ns;
     return 0;
 }
 
@@ -104,7 +149,9 @@ void engine_free(struct engine *e)
     kvcache_destroy(e->kv);
     sampler_free(&e->smp);
     kernel_log_free(&e->log);
-    free(e->seqs); free(e->logits); free(e->sampled); free(e->rec);
+    tel_ledger_free(&e->tel.requests);
+    req_events_free(&e->tel.events);
+    free(e->seqs); free(e->logits); free(e->sampled); free(e->rec); free(e->tel_items); free(e->seq_ids);
     memset(e, 0, sizeof *e);
 }
 
@@ -128,6 +175,7 @@ static int build_batch(struct engine *e)
         q->pos0 = it->pos0;
         q->all_logits = false;
         q->decode = it->decode;
+        e->seq_ids[k] = r->id;
         if (kvcache_view(e->kv, r->id, &q->kv) != KVC_OK) return -1;
     }
     return 0;
@@ -146,29 +194,35 @@ static void sample_rows(struct engine *e)
     }
 }
 
-/* Sum kernel records by class; split the step between prefill and decode:
- * attention records belong to one sequence each (in plan order), everything
- * else is shared by tokens. */
-static void summarize_ops(struct engine *e, struct step_record *sr)
+/* The plan item of request `id` in this step, or NULL. */
+static const struct tel_item *item_of(const struct tel_item *items, int n, int id)
 {
-    const struct scheduler *s = &e->sched;
+    for (int k = 0; k < n; k++)
+        if (items[k].req == id) return &items[k];
+    return NULL;
+}
+
+/* Sum kernel records by class; split the step between prefill and decode:
+ * an attention record belongs to the sequence its seq tag names (whatever
+ * order the records came in: a second forward pass cannot shift it);
+ * everything else, and attention without a planned sequence, is shared by
+ * tokens. */
+void engine_summarize_ops(const struct kernel_record *recs, int n_recs, const struct tel_item *items,
+                          int n_items, struct step_record *sr)
+{
     double attn_prefill = 0, attn_decode = 0, shared = 0;
-    int attn_i = 0, n_layers = e->m->cfg.n_layers;
-    for (int i = 0; i < e->log.n; i++) {
-        const struct kernel_record *k = &e->log.recs[i];
+    for (int i = 0; i < n_recs; i++) {
+        const struct kernel_record *k = &recs[i];
         struct op_class_sum *o = &sr->ops[k->cls];
         double t = k->dur_ns / 1e9;
         o->time_s += t; o->flops += k->flops; o->count++;
         o->dram_bytes += k->dram_rd + k->dram_wr;
         o->chip_bytes += k->chip_rd + k->chip_wr;
-        if (k->cls == OPC_ATTN && s->n_items > 0) {
-            const struct sched_item *it = &s->items[(attn_i++) % s->n_items];
-            if (it->decode) attn_decode += t; else attn_prefill += t;
-        } else {
-            shared += t;
-        }
+        const struct tel_item *it = k->cls == OPC_ATTN && k->seq >= 0 ? item_of(items, n_items, k->seq) : NULL;
+        if (!it) shared += t;
+        else if (it->decode) attn_decode += t;
+        else attn_prefill += t;
     }
-    (void)n_layers;
     int tok = sr->prefill_tokens + sr->decode_tokens;
     double pf = tok ? (double)sr->prefill_tokens / tok : 0;
     sr->prefill_s = attn_prefill + shared * pf;
@@ -222,10 +276,55 @@ static int next_waiting_tokens(const struct scheduler *s)
     return r->prompt_len + r->max_output;
 }
 
+static int engine_step_run(struct engine *e, double max_sleep_s);
+
+/* Fold the events not yet applied into the request ledger. */
+static void apply_events(struct engine *e)
+{
+    struct telemetry *t = &e->tel;
+    for (; e->events_applied < t->events.n; e->events_applied++)
+        tel_ledger_apply(&t->requests, &t->events.ev[e->events_applied]);
+}
+
+/* The plan as published: request ids instead of scheduler indices. */
+static void publish_items(struct engine *e)
+{
+    const struct scheduler *s = &e->sched;
+    for (int k = 0; k < s->n_items; k++) {
+        const struct sched_item *it = &s->items[k];
+        e->tel_items[k] = (struct tel_item){s->reqs[it->req].id, it->pos0, it->n_tokens, it->samples, it->decode};
+    }
+    e->tel.n_items = s->n_items;
+}
+
+/* After a step ran: point the per-step fields at it. */
+static void publish_step(struct engine *e, const struct step_record *sr)
+{
+    struct telemetry *t = &e->tel;
+    t->step = sr;
+    t->kernels = e->log.recs;
+    t->n_kernels = e->log.n;
+    t->steps = e->rec;
+    t->n_steps = e->n_rec;
+}
+
 int engine_step(struct engine *e, double max_sleep_s)
 {
     if (e->failed || sched_done(&e->sched)) return -1;
     if (e->steps == 0) nvtx_name_thread("engine");   /* the thread that steps is the engine thread */
+    if (e->step_ran) {          /* the previous step's events were published: start a new list */
+        req_events_clear(&e->tel.events);
+        e->events_applied = 0;
+        e->step_ran = false;
+    }
+    int rc = engine_step_run(e, max_sleep_s);
+    apply_events(e);
+    if (rc == 1) e->step_ran = true;
+    return rc;
+}
+
+static int engine_step_run(struct engine *e, double max_sleep_s)
+{
     double t_start = engine_now(e);
     int preempted = 0;
     nvtx_push(NR_SCHEDULE, (uint64_t)(e->sched.n_waiting - e->sched.wait_head));
@@ -279,16 +378,21 @@ int engine_step(struct engine *e, double max_sleep_s)
             const struct sched_item *it = &e->sched.items[k];
             if (it->decode) sr->decode_tokens += it->n_tokens; else sr->prefill_tokens += it->n_tokens;
         }
-        summarize_ops(e, sr);
     }
+    publish_items(e);
+    if (sr) engine_summarize_ops(e->log.recs, e->log.n, e->tel_items, e->tel.n_items, sr);
+    int ev0 = e->tel.events.n;
     int fin = sched_commit_step(&e->sched, e->sampled, t_end);
     if (sr) {
+        for (int i = ev0; i < e->tel.events.n; i++)
+            if (e->tel.events.ev[i].kind == REV_TOKENS) sr->committed += e->tel.events.ev[i].n_tokens;
         sr->finished = fin;
         sr->running = e->sched.n_running;
         sr->waiting = e->sched.n_waiting - e->sched.wait_head;
         kvcache_snapshot(e->kv, next_waiting_tokens(&e->sched), &e->snap);
         sr->kv = e->snap.totals;
     }
+    publish_step(e, sr);
     e->steps++;
     return 1;
 }

@@ -31,6 +31,12 @@ struct engine {
     int n_rec, cap_rec;
     bool failed;
     char error[256];
+    /* what is published (core/telemetry.h); consumers read it through engine_telemetry() */
+    struct telemetry tel;
+    struct tel_item *tel_items;   /* [max_batch + 1] */
+    int *seq_ids;                 /* [max_batch + 1] request id of each planned sequence (kernel seq tags) */
+    int events_applied;           /* tel.events folded into tel.requests so far */
+    bool step_ran;                /* the previous engine_step ran a step: clear the events first */
 };
 
 /* 0 ok; -1 with a one-line message (bad option combination, out of memory). */
@@ -44,6 +50,16 @@ void engine_free(struct engine *e);
 int  engine_step(struct engine *e, double max_sleep_s);
 
 double engine_now(const struct engine *e);   /* seconds since engine_init */
+
+/* The published telemetry (lifetimes in core/telemetry.h). */
+const struct telemetry *engine_telemetry(const struct engine *e);
+
+/* Sum the step's kernel records into sr->ops and split its time into
+ * sr->prefill_s / decode_s: attention records by their seq tag (the item of
+ * that request), the rest shared by tokens; scaled to sr->dur_s. Needs
+ * sr->dur_s, prefill_tokens and decode_tokens. */
+void engine_summarize_ops(const struct kernel_record *recs, int n_recs, const struct tel_item *items,
+                          int n_items, struct step_record *sr);
 
 /* Apply a LIVE option (options_table.h live=1) at a step boundary; the new
  * value is already in e->opt. Returns false for options that need a rebuild. */

@@ -1,5 +1,6 @@
 /* core/engine/runner.c — see runner.h. */
 #include "core/engine/runner.h"
+#include "core/engine/engine.h"
 #include "core/workload/report.h"
 #include "core/workload/run.h"
 #include "traces/nvtx.h"
@@ -63,12 +64,7 @@ static void runner_log(struct runner *r, const char *fmt, ...)
 
 /* ---- engine lifecycle (engine thread) ---- */
 
-static long epoch_tokens(const struct engine *e)
-{
-    long n = 0;
-    for (int i = 0; i < e->sched.n_reqs; i++) n += e->sched.reqs[i].n_generated;
-    return n;
-}
+static long epoch_tokens(const struct engine *e) { return engine_telemetry(e)->requests.tokens_out; }
 
 static void epoch_stop(struct runner *r)
 {
@@ -90,7 +86,7 @@ static bool epoch_start(struct runner *r)
         return false;
     }
     r->eng_ok = true;
-    if (r->cfg.hooks.epoch_start) r->cfg.hooks.epoch_start(r->cfg.hooks.ctx, &r->eng, r->epoch);
+    if (r->cfg.hooks.epoch_start) r->cfg.hooks.epoch_start(r->cfg.hooks.ctx, engine_telemetry(&r->eng), r->epoch);
     return true;
 }
 
@@ -129,43 +125,64 @@ static void publish_step(struct runner *r, const struct step_record *sr)
     atomic_store_explicit(&r->ring_next, i + 1, memory_order_release);
 }
 
-static void fill_req_rows(const struct engine *e, struct runner_state *st)
+/* Running and waiting requests from the ledger, KV use from the pool's snapshot. */
+static void fill_req_rows(const struct telemetry *t, struct runner_state *st)
 {
-    const struct scheduler *s = &e->sched;
-    double now = engine_now(e);
+    const struct tel_ledger *L = &t->requests;
+    const struct kvcache_snapshot *snap = t->pools[0].snap;
+    double now = tel_now(t);
     st->n_reqs = 0;
-    for (int i = 0; i < s->n_reqs && st->n_reqs < RUNNER_MAX_REQS; i++) {
-        const struct sched_req *q = &s->reqs[i];
+    for (int i = 0; i < L->n && st->n_reqs < RUNNER_MAX_REQS; i++) {
+        const struct tel_request *q = &L->reqs[i];
         if (q->state != REQ_RUNNING && q->state != REQ_WAITING) continue;
         struct runner_req_row *row = &st->reqs[st->n_reqs++];
         memset(row, 0, sizeof *row);
         row->id = q->id; row->state = q->state;
-        row->prompt_len = q->prompt_len; row->generated = q->n_generated; row->max_output = q->max_output;
-        row->cached = q->cached_tokens; row->preempted = q->n_preempted;
-        row->ttft_ms = q->n_generated ? (q->t_first - q->arrival_s) * 1e3 : -1;
-        row->tok_s = q->n_generated > 1 ? (q->n_generated - 1) / (now - q->t_first + 1e-9) : 0;
+        row->prompt_len = q->prompt_len; row->generated = q->generated; row->max_output = q->max_output;
+        row->cached = q->cached; row->preempted = q->preempted;
+        row->ttft_ms = q->generated ? (q->first_s - q->arrival_s) * 1e3 : -1;
+        row->tok_s = q->generated > 1 ? (q->generated - 1) / (now - q->first_s + 1e-9) : 0;
     }
-    for (int i = 0; i < e->snap.totals.n_requests; i++)
+    for (int i = 0; i < snap->totals.n_requests; i++)
         for (int k = 0; k < st->n_reqs; k++)
-            if (st->reqs[k].id == e->snap.reqs[i].req_id) {
-                st->reqs[k].blocks = e->snap.reqs[i].blocks;
-                st->reqs[k].reserved = e->snap.reqs[i].reserved;
-                st->reqs[k].used = e->snap.reqs[i].used;
+            if (st->reqs[k].id == snap->reqs[i].req_id) {
+                st->reqs[k].blocks = snap->reqs[i].blocks;
+                st->reqs[k].reserved = snap->reqs[i].reserved;
+                st->reqs[k].used = snap->reqs[i].used;
             }
 }
 
-static void fill_latency(const struct engine *e, struct runner_state *st)
+static void fill_latency(const struct telemetry *t, struct runner_state *st)
 {
     struct report rep;
-    report_compute(e, 0, 0, &rep);
+    report_compute(t, 0, 0, &rep);
     st->ttft_p50_ms = rep.ttft_ms.p50; st->ttft_p99_ms = rep.ttft_ms.p99;
     st->tpot_p50_ms = rep.tpot_ms.p50; st->tpot_p99_ms = rep.tpot_ms.p99;
+}
+
+/* The published counts and the first pool's block map. */
+static void fill_from_telemetry(const struct telemetry *t, struct runner_state *st)
+{
+    const struct tel_ledger *L = &t->requests;
+    const struct kvcache_snapshot *snap = t->pools[0].snap;
+    st->requests_total = L->n;
+    st->requests_finished = L->finished;
+    st->running = L->running;
+    st->waiting = L->waiting;
+    st->preemptions = L->preemptions;
+    st->tokens_out = L->tokens_out;
+    st->kv_kind = snap->kind;
+    st->block_size = snap->block_size;
+    st->kv = snap->totals;
+    st->n_blocks_total = snap->totals.n_blocks;
+    st->n_blocks = st->n_blocks_total < RUNNER_MAX_BLOCKS ? st->n_blocks_total : RUNNER_MAX_BLOCKS;
+    memcpy(st->blocks, snap->blocks, (size_t)st->n_blocks * sizeof *st->blocks);
+    fill_req_rows(t, st);
 }
 
 static void publish_state(struct runner *r, bool with_latency)
 {
     struct runner_state *st = r->scratch;
-    const struct engine *e = &r->eng;
     st->steps = r->steps_total;
     st->epoch = r->epoch;
     st->config_step = r->config_step;
@@ -175,22 +192,10 @@ static void publish_state(struct runner *r, bool with_latency)
     snprintf(st->activity, sizeof st->activity, "%s", r->probing ? r->activity : "");
     st->opt = r->cfg.opt;
     if (r->eng_ok) {
-        const struct scheduler *s = &e->sched;
-        st->requests_total = s->n_reqs;
-        st->requests_finished = s->n_finished;
-        st->running = s->n_running;
-        st->waiting = s->n_waiting - s->wait_head;
-        st->preemptions = s->preemptions;
-        st->tokens_out = epoch_tokens(e);
+        const struct telemetry *t = engine_telemetry(&r->eng);
+        fill_from_telemetry(t, st);
         st->tokens_out_total = r->tokens_before + st->tokens_out;
-        st->kv_kind = e->snap.kind;
-        st->block_size = e->snap.block_size;
-        st->kv = e->snap.totals;
-        st->n_blocks_total = e->snap.totals.n_blocks;
-        st->n_blocks = st->n_blocks_total < RUNNER_MAX_BLOCKS ? st->n_blocks_total : RUNNER_MAX_BLOCKS;
-        memcpy(st->blocks, e->snap.blocks, (size_t)st->n_blocks * sizeof *st->blocks);
-        fill_req_rows(e, st);
-        if (with_latency) fill_latency(e, st);
+        if (with_latency) fill_latency(t, st);
     }
     if (pthread_mutex_trylock(&r->state_mu) != 0) return;     /* a reader is copying: skip */
     st->version = r->state->version + 1;
@@ -221,7 +226,7 @@ static void apply_set(struct runner *r, const struct runner_cmd *c)
         r->eng.opt = r->cfg.opt;
         if (engine_apply_live(&r->eng, (enum opt_id)id, old_scale)) {
             r->config_step = r->steps_total;
-            if (r->cfg.hooks.option) r->cfg.hooks.option(r->cfg.hooks.ctx, &r->eng, c->key, c->value);
+            if (r->cfg.hooks.option) r->cfg.hooks.option(r->cfg.hooks.ctx, engine_telemetry(&r->eng), c->key, c->value);
             runner_log(r, "%s=%s applied at step %llu", c->key, c->value, (unsigned long long)r->steps_total);
             return;
         }
@@ -330,8 +335,8 @@ static void *runner_main(void *arg)
         int rc = engine_step(&r->eng, 0.02);
         if (rc == 1) {
             r->step_once = false;
-            if (r->cfg.hooks.step) r->cfg.hooks.step(r->cfg.hooks.ctx, &r->eng);
-            publish_step(r, &r->eng.rec[r->eng.n_rec - 1]);
+            if (r->cfg.hooks.step) r->cfg.hooks.step(r->cfg.hooks.ctx, engine_telemetry(&r->eng));
+            if (engine_telemetry(&r->eng)->step) publish_step(r, engine_telemetry(&r->eng)->step);
             r->steps_total++;
             uint64_t t = now_ns();
             bool lat = t - last_latency > 250000000ull;   /* percentiles at 4 Hz */

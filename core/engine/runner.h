@@ -8,12 +8,16 @@
  *     that readers copy with runner_latest().
  * The engine never blocks on a reader: it publishes with a trylock and
  * skips a publication when a reader holds the buffer (the next step retries).
+ * Everything published is built from the engine's telemetry
+ * (core/telemetry.h), which is also what the hooks see.
  * When the workload finishes, the scenario restarts with the next seed
  * (a live view never runs dry); `reset` restarts it at once. */
 #ifndef INFERTOP_RUNNER_H
 #define INFERTOP_RUNNER_H
 
-#include "core/engine/engine.h"
+#include "core/model/model.h"
+#include "core/options/options.h"
+#include "core/telemetry.h"
 #include "core/workload/workload.h"
 
 #define RUNNER_RING        4096      /* step records kept */
@@ -70,9 +74,9 @@ struct runner_state {
  * thread exists. */
 struct runner_hooks {
     void *ctx;
-    void (*epoch_start)(void *ctx, const struct engine *e, uint64_t epoch);
-    void (*step)(void *ctx, const struct engine *e);          /* after every step that ran */
-    void (*option)(void *ctx, const struct engine *e, const char *key, const char *value); /* applied live */
+    void (*epoch_start)(void *ctx, const struct telemetry *t, uint64_t epoch);
+    void (*step)(void *ctx, const struct telemetry *t);          /* after every step that ran */
+    void (*option)(void *ctx, const struct telemetry *t, const char *key, const char *value); /* applied live */
 };
 
 struct runner_config {

@@ -51,6 +51,34 @@ void sched_free(struct scheduler *s)
     memset(s, 0, sizeof *s);
 }
 
+/* ---- events ---- */
+
+/* An event of request r at time t, with the request's shape and progress. */
+static struct req_event event_of(const struct sched_req *r, enum req_event_kind k, double t)
+{
+    return (struct req_event){.kind = k, .req = r->id, .t_s = t, .prompt_len = r->prompt_len,
+                              .max_output = r->max_output, .generated = r->n_generated};
+}
+
+static void emit(struct scheduler *s, const struct req_event *ev)
+{
+    if (s->events) req_events_push(s->events, ev);
+}
+
+/* The tokens r committed in this step (from index `first` of its output),
+ * TEL_MAX_COMMIT ids per event. */
+static void emit_tokens(struct scheduler *s, const struct sched_req *r, int first, double t)
+{
+    if (!s->events) return;
+    for (int i = first; i < r->n_generated;) {
+        struct req_event ev = event_of(r, REV_TOKENS, t);
+        while (i < r->n_generated && ev.n_tokens < TEL_MAX_COMMIT)
+            ev.tokens[ev.n_tokens++] = r->tokens[r->prompt_len + i++];
+        ev.generated = i;
+        emit(s, &ev);
+    }
+}
+
 /* ---- queues ---- */
 
 static int waiting_count(const struct scheduler *s) { return s->n_waiting - s->wait_head; }
@@ -67,8 +95,11 @@ static void waiting_push_front(struct scheduler *s, int idx)
 void sched_release_arrivals(struct scheduler *s, double now)
 {
     while (s->next_pending < s->n_reqs && s->reqs[s->next_pending].arrival_s <= now) {
-        s->reqs[s->next_pending].state = REQ_WAITING;
+        struct sched_req *r = &s->reqs[s->next_pending];
+        r->state = REQ_WAITING;
         s->waiting[s->n_waiting++] = s->next_pending++;
+        struct req_event ev = event_of(r, REV_ARRIVE, r->arrival_s);
+        emit(s, &ev);
     }
 }
 
@@ -89,10 +120,13 @@ static void running_remove(struct scheduler *s, int pos)
 
 /* Recompute policy: drop the request's KV; it re-enters the queue first and
  * recomputes prompt + generated tokens when admitted again. */
-static void preempt(struct scheduler *s, int pos)
+static void preempt(struct scheduler *s, int pos, double now)
 {
     int idx = s->running[pos];
     struct sched_req *r = &s->reqs[idx];
+    struct req_event ev = event_of(r, REV_PREEMPT, now);
+    ev.dropped = r->n_computed;
+    emit(s, &ev);
     kvcache_release(s->kv, r->id);
     r->n_computed = 0;
     r->state = REQ_WAITING;
@@ -126,6 +160,9 @@ static bool admit_front(struct scheduler *s, double now)
     r->admit_order = ++s->admit_counter;
     if (r->t_admit == 0) r->t_admit = now;
     s->running[s->n_running++] = idx;
+    struct req_event ev = event_of(r, REV_ADMIT, now);
+    ev.cached = cached;
+    emit(s, &ev);
     return true;
 }
 
@@ -155,7 +192,7 @@ static void plan_add(struct scheduler *s, int idx, int n, bool decode, int *budg
 
 /* Decodes first: each running request past its prefill needs one token of KV;
  * when none is left, preempt the most recently admitted request. */
-static void plan_decodes(struct scheduler *s, int *budget, int *preempted, bool prefill_pending)
+static void plan_decodes(struct scheduler *s, int *budget, int *preempted, bool prefill_pending, double now)
 {
     for (int i = 0; i < s->n_running && *budget > 0;) {
         int idx = s->running[i];
@@ -177,7 +214,7 @@ static void plan_decodes(struct scheduler *s, int *budget, int *preempted, bool 
                 s->items[k] = s->items[--s->n_items];
                 k--;
             }
-        preempt(s, victim);
+        preempt(s, victim, now);
         (*preempted)++;
         if (victim < i) i--;
     }
@@ -222,7 +259,7 @@ int sched_plan_step(struct scheduler *s, double now, int *preempted)
     s->n_items = 0;
     sched_release_arrivals(s, now);
 
-    plan_decodes(s, &budget, preempted, any_prefill_pending(s));
+    plan_decodes(s, &budget, preempted, any_prefill_pending(s), now);
     /* admission */
     bool may = s->cfg.continuous ? true : static_may_admit(s, now);
     while (may && waiting_count(s) > 0 && s->n_running < s->cfg.max_batch && budget > 0 &&
@@ -244,9 +281,15 @@ int sched_commit_step(struct scheduler *s, const int32_t *sampled, double now)
         if (!it->decode) r->prefill_computed += it->n_tokens;
         kvcache_commit(s->kv, r->id);
         if (!it->samples) continue;
+        int first = r->n_generated;
         r->tokens[r->n_tokens++] = sampled[k];
         r->token_t[r->n_generated++] = now;
-        if (r->n_generated == 1) r->t_first = now;
+        if (r->n_generated == 1) {
+            r->t_first = now;
+            struct req_event ev = event_of(r, REV_FIRST_TOKEN, now);
+            emit(s, &ev);
+        }
+        emit_tokens(s, r, first, now);
     }
     for (int i = 0; i < s->n_running;) {
         int idx = s->running[i];
@@ -255,6 +298,9 @@ int sched_commit_step(struct scheduler *s, const int32_t *sampled, double now)
         kvcache_release(s->kv, r->id);
         r->state = REQ_FINISHED;
         r->t_finish = now;
+        struct req_event ev = event_of(r, REV_FINISH, now);
+        ev.hash = tel_hash_tokens(r->tokens + r->prompt_len, r->n_generated);
+        emit(s, &ev);
         running_remove(s, i);
         s->n_finished++;
         finished++;

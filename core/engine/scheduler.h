@@ -14,14 +14,20 @@
  * with prefill chunks (chunked_prefill tokens per request, 0 = whole prompt),
  * and evicts finished requests at once.
  * Both preempt (recompute) the most recently admitted request when a decode
- * cannot get a KV block. */
+ * cannot get a KV block.
+ *
+ * Request events (core/telemetry.h) are appended to `events` (when set) at
+ * the moment they happen: arrive in sched_release_arrivals, admit and
+ * preempt in sched_plan_step, first token / tokens / finish in
+ * sched_commit_step. */
 #ifndef INFERTOP_SCHEDULER_H
 #define INFERTOP_SCHEDULER_H
 
 #include "core/engine/kvcache.h"
+#include "core/telemetry.h"
 #include "core/workload/workload.h"
 
-enum req_state { REQ_PENDING, REQ_WAITING, REQ_RUNNING, REQ_FINISHED };
+/* enum req_state is published in core/telemetry.h. */
 
 struct sched_req {
     int id;
@@ -72,6 +78,7 @@ struct scheduler {
     bool static_batch_open;   /* static: the current batch still admits */
     struct sched_item *items; /* plan of the current step */
     int n_items;
+    struct req_event_list *events;   /* where request events go; NULL: none */
 };
 
 int  sched_init(struct scheduler *s, const struct sched_config *cfg, struct kvcache *kv,

@@ -80,6 +80,12 @@ static void set_layer(struct backend *be, int layer)
     if (be->log) be->log->layer = layer;
 }
 
+/* Records made until the next call serve request `id` (-1: the whole batch). */
+static void set_seq(struct backend *be, int id)
+{
+    if (be->log) be->log->seq = id;
+}
+
 /* Per-sequence attention of consecutive sequences of one kind runs inside one
  * "prefill" or "decode" range (payload: sequences in the group); this opens it
  * at the group's first sequence, the attention loop closes it at its last. */
@@ -109,10 +115,12 @@ static void layer_attention(struct forward *f, int l, const struct fwd_seq *seqs
     for (int s = 0, row = 0; s < n_seqs; row += seqs[s].n_tokens, s++) {
         const struct fwd_seq *sq = &seqs[s];
         mark_seq_group(seqs, n_seqs, s);
+        set_seq(be, f->seq_ids ? f->seq_ids[s] : s);
         backend_kv_store(be, &sq->kv, l, sq->pos0, sq->n_tokens, f->k + (size_t)row * kvd,
                          f->v + (size_t)row * kvd);
         backend_attention(be, f->attn, f->att + (size_t)row * qd, f->q + (size_t)row * qd,
                           &sq->kv, l, sq->n_tokens, sq->pos0, &sh);
+        set_seq(be, -1);
         if (s + 1 == n_seqs || seqs[s + 1].decode != sq->decode) nvtx_pop();
     }
     backend_matmul(be, f->xb2, &L->wo, f->att, M);

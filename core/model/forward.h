@@ -28,6 +28,8 @@ struct forward {
     /* backend buffers, [cap][...] */
     float *x, *xb, *xb2, *q, *k, *v, *att, *gate, *up, *logits;
     float **attn_norm, **ffn_norm, *output_norm;   /* backend copies of the norm weights */
+    const int *seq_ids;       /* [n_seqs] of the next call: the id its per-sequence attention records are
+                                 tagged with (kernel_record.seq, a request id); NULL: the sequence's index */
     int *pos;                 /* host [cap] */
     int32_t *tokens;          /* host [cap] */
 };

@@ -35,12 +35,12 @@ struct dist_stats dist_compute(double *v, int n)
     return d;
 }
 
-static void request_metrics(const struct engine *e, struct report *r, double slo_ttft, double slo_tpot)
+static void request_metrics(const struct telemetry *t, struct report *r, double slo_ttft, double slo_tpot)
 {
-    const struct scheduler *s = &e->sched;
-    int n = s->n_reqs;
+    const struct tel_ledger *L = &t->requests;
+    int n = L->n;
     long itl_n = 0;
-    for (int i = 0; i < n; i++) itl_n += s->reqs[i].n_generated > 1 ? s->reqs[i].n_generated - 1 : 0;
+    for (int i = 0; i < n; i++) itl_n += L->reqs[i].generated > 1 ? L->reqs[i].generated - 1 : 0;
     double *ttft = calloc((size_t)n + 1, 8), *tpot = calloc((size_t)n + 1, 8), *e2e = calloc((size_t)n + 1, 8);
     double *itl = calloc((size_t)itl_n + 1, 8);
     if (!ttft || !tpot || !e2e || !itl) { free(ttft); free(tpot); free(e2e); free(itl); return; }
@@ -48,23 +48,22 @@ static void request_metrics(const struct engine *e, struct report *r, double slo
     long ni = 0;
     double first_arrival = INFINITY, last_finish = 0;
     for (int i = 0; i < n; i++) {
-        const struct sched_req *q = &s->reqs[i];
+        const struct tel_request *q = &L->reqs[i];
         r->prompt_tokens += q->prompt_len;
-        r->prefill_computed_tokens += q->prefill_computed;
-        r->prefix_hit_tokens += q->cached_tokens;
+        r->prefix_hit_tokens += q->cached;
         if (q->state != REQ_FINISHED) continue;
         r->finished++;
-        r->output_tokens += q->n_generated;
+        r->output_tokens += q->generated;
         first_arrival = fmin(first_arrival, q->arrival_s);
-        last_finish = fmax(last_finish, q->t_finish);
-        double t_ttft = (q->t_first - q->arrival_s) * 1e3, t_e2e = (q->t_finish - q->arrival_s) * 1e3;
+        last_finish = fmax(last_finish, q->finish_s);
+        double t_ttft = (q->first_s - q->arrival_s) * 1e3, t_e2e = (q->finish_s - q->arrival_s) * 1e3;
         ttft[nt++] = t_ttft;
         e2e[nt - 1] = t_e2e;
         double t_tpot = 0;
-        if (q->n_generated > 1) {
-            t_tpot = (t_e2e - t_ttft) / (q->n_generated - 1);
+        if (q->generated > 1) {
+            t_tpot = (t_e2e - t_ttft) / (q->generated - 1);
             tpot[np++] = t_tpot;
-            for (int k = 1; k < q->n_generated; k++) itl[ni++] = (q->token_t[k] - q->token_t[k - 1]) * 1e3;
+            for (int k = 1; k < q->generated; k++) itl[ni++] = (q->token_t[k] - q->token_t[k - 1]) * 1e3;
         }
         if ((slo_ttft <= 0 || t_ttft <= slo_ttft) && (slo_tpot <= 0 || t_tpot <= slo_tpot)) good++;
     }
@@ -81,13 +80,13 @@ static void request_metrics(const struct engine *e, struct report *r, double slo
     free(ttft); free(tpot); free(e2e); free(itl);
 }
 
-static void step_metrics(const struct engine *e, struct report *r)
+static void step_metrics(const struct telemetry *t, struct report *r)
 {
     double util = 0, waste = 0, batch = 0, prefill = 0, decode = 0, total = 0;
     long prefill_tok = 0, decode_tok = 0;
     int waste_n = 0;
-    for (int i = 0; i < e->n_rec; i++) {
-        const struct step_record *s = &e->rec[i];
+    for (int i = 0; i < t->n_steps; i++) {
+        const struct step_record *s = &t->steps[i];
         util += s->kv.utilization;
         r->kv_util_peak_pct = fmax(r->kv_util_peak_pct, 100 * s->kv.utilization);
         if (s->kv.allocated_tokens > 0) {
@@ -108,24 +107,52 @@ static void step_metrics(const struct engine *e, struct report *r)
         for (int c = 0; c < OPC_COUNT; c++)
             if (c != OPC_ATTN && c != OPC_MATMUL) r->other_time_s += s->ops[c].time_s;
     }
-    int n = e->n_rec ? e->n_rec : 1;
+    int n = t->n_steps ? t->n_steps : 1;
     r->kv_util_mean_pct = 100 * util / n;
     r->kv_waste_pct = waste_n ? 100 * waste / waste_n : 0;
     r->batch_mean = batch / n;
-    r->batch_occupancy_pct = 100 * r->batch_mean / (double)opt_i(&e->opt, OPT_MAX_BATCH);
+    r->batch_occupancy_pct = t->max_batch > 0 ? 100 * r->batch_mean / t->max_batch : 0;
     r->prefill_time_pct = total > 0 ? 100 * prefill / total : 0;
     r->prefill_tok_s = prefill > 0 ? prefill_tok / prefill : 0;
     r->decode_tok_s = decode > 0 ? decode_tok / decode : 0;
+    /* prompt and recompute tokens run through the model = the steps' prefill tokens */
+    r->prefill_computed_tokens = prefill_tok;
 }
 
-void report_compute(const struct engine *e, double slo_ttft_ms, double slo_tpot_ms, struct report *r)
+void report_compute(const struct telemetry *t, double slo_ttft_ms, double slo_tpot_ms, struct report *r)
 {
     memset(r, 0, sizeof *r);
-    r->requests = e->sched.n_reqs;
+    r->requests = t->requests.n;
     r->slo_ttft_ms = slo_ttft_ms;
     r->slo_tpot_ms = slo_tpot_ms;
-    r->preemptions = e->sched.preemptions;
-    r->steps = e->steps;
-    request_metrics(e, r, slo_ttft_ms, slo_tpot_ms);
-    step_metrics(e, r);
+    r->preemptions = t->requests.preemptions;
+    r->steps = (uint64_t)t->n_steps;
+    request_metrics(t, r, slo_ttft_ms, slo_tpot_ms);
+    step_metrics(t, r);
+}
+
+int report_outputs(const struct telemetry *t, struct report *r)
+{
+    const struct tel_ledger *L = &t->requests;
+    report_free(r);
+    r->outputs = calloc((size_t)L->n + 1, sizeof *r->outputs);
+    if (!r->outputs) return -1;
+    for (int i = 0; i < L->n; i++) {
+        const struct tel_request *q = &L->reqs[i];
+        struct report_output *o = &r->outputs[i];
+        *o = (struct report_output){q->id, q->prompt_len, q->generated, q->hash, NULL};
+        o->tokens = malloc((size_t)q->generated * sizeof *o->tokens + 1);
+        r->n_outputs = i + 1;
+        if (!o->tokens) { report_free(r); return -1; }
+        memcpy(o->tokens, q->tokens, (size_t)q->generated * sizeof *o->tokens);
+    }
+    return 0;
+}
+
+void report_free(struct report *r)
+{
+    for (int i = 0; r->outputs && i < r->n_outputs; i++) free(r->outputs[i].tokens);
+    free(r->outputs);
+    r->outputs = NULL;
+    r->n_outputs = 0;
 }

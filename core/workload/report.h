@@ -4,11 +4,14 @@
  * TTFT = first token − arrival (queueing included); TPOT per request =
  * (E2E − TTFT)/(N_out − 1), then over requests; ITL = every gap between
  * consecutive tokens, pooled; E2E = finish − arrival. Percentiles: linear
- * interpolation between closest ranks (numpy's default, vLLM's). */
+ * interpolation between closest ranks (numpy's default, vLLM's).
+ *
+ * Computed from the published telemetry only (core/telemetry.h): the
+ * request ledger and the step records. */
 #ifndef INFERTOP_REPORT_H
 #define INFERTOP_REPORT_H
 
-#include "core/engine/engine.h"
+#include "core/telemetry.h"
 
 struct dist_stats { double mean, p50, p90, p99, max; int n; };
 
@@ -30,9 +33,22 @@ struct report {
     uint64_t steps;
     double attn_time_s, matmul_time_s, other_time_s;
     double attn_dram_bytes, attn_chip_bytes;   /* modeled */
+    struct report_output *outputs;   /* per request, only after report_outputs(); else NULL */
+    int n_outputs;
+};
+
+/* One request's output tokens: token identity across configurations. */
+struct report_output {
+    int id, prompt_len, generated;
+    uint64_t hash;                   /* tel_hash_tokens(tokens, generated) */
+    int32_t *tokens;                 /* [generated] */
 };
 
 struct dist_stats dist_compute(double *v, int n);   /* sorts v */
-void report_compute(const struct engine *e, double slo_ttft_ms, double slo_tpot_ms, struct report *r);
+void report_compute(const struct telemetry *t, double slo_ttft_ms, double slo_tpot_ms, struct report *r);
+/* Copy every request's output tokens and hash into r->outputs. 0 ok, -1 out of memory. */
+int  report_outputs(const struct telemetry *t, struct report *r);
+/* Free r->outputs (a report without them needs no call). */
+void report_free(struct report *r);
 
 #endif

@@ -104,16 +104,16 @@ int run_check_lengths(const struct run_setup *b, const struct workload *w, char 
 
 /* ---- progress ------------------------------------------------------------- */
 
-void run_progress_get(const struct engine *e, struct run_progress *p)
+void run_progress_get(const struct telemetry *t, struct run_progress *p)
 {
-    const struct scheduler *s = &e->sched;
+    const struct tel_ledger *L = &t->requests;
     memset(p, 0, sizeof *p);
-    p->t_s = engine_now(e);
-    p->finished = s->n_finished;
-    p->total = s->n_reqs;
-    p->running = s->n_running;
-    p->waiting = s->n_waiting - s->wait_head;
-    for (int i = 0; i < s->n_reqs; i++) p->tokens_out += s->reqs[i].n_generated;
+    p->t_s = tel_now(t);
+    p->finished = L->finished;
+    p->total = L->n;
+    p->running = L->running;
+    p->waiting = L->waiting;
+    p->tokens_out = L->tokens_out;
     p->tok_s = p->t_s > 0 ? p->tokens_out / p->t_s : 0;
     /* requests finished per second is the rate a run's end depends on; a token
      * rate from a prefill-heavy start says nothing about it */
@@ -147,7 +147,7 @@ static void report_progress(const struct run_observer *o, const struct engine *e
 {
     if (!o || (!o->progress && !o->progress_to)) return;
     struct run_progress p;
-    run_progress_get(e, &p);
+    run_progress_get(engine_telemetry(e), &p);
     p.next_arrival_s = next_arrival;
     p.final = final;
     if (o->progress) o->progress(o->ctx, &p);
@@ -159,7 +159,7 @@ int run_to_end(struct engine *e, double max_s, const struct run_observer *o, cha
     double last = 0, announced = -1;
     int rc;
     while ((rc = engine_step(e, 0.05)) >= 0) {
-        if (rc == 1 && o && o->step && o->step(o->ctx, e, err, errlen) != 0) return 1;
+        if (rc == 1 && o && o->step && o->step(o->ctx, engine_telemetry(e), err, errlen) != 0) return 1;
         if (o && o->stop && o->stop(o->ctx)) break;
         double now = engine_now(e), next = sched_next_arrival(&e->sched);
         if (rc == 0 && e->sched.n_running == 0 && next - now > FAR_ARRIVAL_S && next != announced) {
@@ -177,14 +177,13 @@ int run_to_end(struct engine *e, double max_s, const struct run_observer *o, cha
 /* ---- probe and one run ---------------------------------------------------- */
 
 /* Capacity of a probe stopped early: token throughput over tokens per request. */
-static double capacity_from_tokens(const struct engine *e, const struct workload *w)
+static double capacity_from_tokens(const struct telemetry *t, const struct workload *w)
 {
-    const struct scheduler *s = &e->sched;
-    long done = 0;
-    for (int i = 0; i < s->n_reqs; i++) done += s->reqs[i].n_generated + s->reqs[i].prefill_computed;
+    long done = t->requests.tokens_out;
+    for (int i = 0; i < t->n_steps; i++) done += t->steps[i].prefill_tokens;   /* prompt + recompute run */
     double per_req = (double)(w->n_tokens + w->n_output) / (w->n > 0 ? w->n : 1);
-    double t = engine_now(e);
-    return t > 0 && per_req > 0 ? done / t / per_req : 0;
+    double now = tel_now(t);
+    return now > 0 && per_req > 0 ? done / now / per_req : 0;
 }
 
 /* The probe sees progress and stop only: its steps are not the run's. */
@@ -219,13 +218,14 @@ int run_probe_capacity(struct model *m, struct backend *be, const struct run_set
     }
     struct run_observer po = progress_only(o);
     int rc = run_to_end(&e, max_s, &po, err, errlen);
-    bool all_done = e.sched.n_finished == e.sched.n_reqs;
+    const struct telemetry *t = engine_telemetry(&e);
+    bool all_done = t->requests.finished == t->requests.n;
     if (all_done) {
         struct report r;
-        report_compute(&e, 0, 0, &r);
+        report_compute(t, 0, 0, &r);
         *cap = r.req_s;
     } else {
-        *cap = capacity_from_tokens(&e, &w);
+        *cap = capacity_from_tokens(t, &w);
     }
     if (log && rc == 0)
         fprintf(log, "probe: capacity %.3f req/s (%s)\n", *cap,
@@ -251,13 +251,15 @@ int run_scenario(struct model *m, struct backend *be, const struct run_setup *b,
     }
     if (log) fprintf(log, "run: %s, %d requests (%s arrivals%s)\n", b->sc.name, w.n,
                      arrival_process_name(b->sc.arrival.process), w.rate_req_s > 0 ? ", rate set" : "");
-    int rc = o && o->begin ? o->begin(o->ctx, &e, b->sc.name, b->sc.path, err, errlen) : 0;
+    const struct telemetry *t = engine_telemetry(&e);
+    int rc = o && o->begin ? o->begin(o->ctx, t, b->sc.name, b->sc.path, err, errlen) : 0;
     if (rc == 0) rc = run_to_end(&e, 0, o, err, errlen);
     char eerr[512];
-    int erc = o && o->end ? o->end(o->ctx, &e, rc == 0, eerr, sizeof eerr) : 0;
+    int erc = o && o->end ? o->end(o->ctx, t, rc == 0, eerr, sizeof eerr) : 0;
     if (rc == 0 && erc) { rc = 1; snprintf(err, errlen, "%s", eerr); }
     if (rc != 0) rc = 1;
-    report_compute(&e, b->sc.slo.ttft_ms, b->sc.slo.tpot_ms, r);
+    report_compute(t, b->sc.slo.ttft_ms, b->sc.slo.tpot_ms, r);
+    if (report_outputs(t, r) < 0 && rc == 0) { rc = 1; snprintf(err, errlen, "report: out of memory"); }
     engine_free(&e);
     workload_free(&w);
     return rc;

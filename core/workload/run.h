@@ -51,7 +51,9 @@ struct run_progress {
     bool final;
 };
 
-/* Observers of one run; any member may be NULL. begin runs after engine_init,
+/* Observers of one run; any member may be NULL. They see the engine's
+ * published telemetry only (core/telemetry.h; per-step fields valid during
+ * the call). begin runs after engine_init,
  * step after every step that ran, end after the last (ok = the run succeeded;
  * end still runs when begin failed, to release). Non-zero from begin/step/end
  * fails the run with the message they put in err. progress is called about
@@ -59,17 +61,17 @@ struct run_progress {
  * stop (polled every step) ends the run early, as success. */
 struct run_observer {
     void *ctx;
-    int  (*begin)(void *ctx, const struct engine *e, const char *scenario_name, const char *scenario_path,
+    int  (*begin)(void *ctx, const struct telemetry *t, const char *scenario_name, const char *scenario_path,
                   char *err, size_t errlen);
-    int  (*step)(void *ctx, const struct engine *e, char *err, size_t errlen);
-    int  (*end)(void *ctx, const struct engine *e, bool ok, char *err, size_t errlen);
+    int  (*step)(void *ctx, const struct telemetry *t, char *err, size_t errlen);
+    int  (*end)(void *ctx, const struct telemetry *t, bool ok, char *err, size_t errlen);
     void (*progress)(void *ctx, const struct run_progress *p);
     bool (*stop)(void *ctx);
     FILE *progress_to;        /* with progress NULL: run_progress_print to it (NULL: none) */
 };
 
-/* Fill p from the engine's state now. */
-void run_progress_get(const struct engine *e, struct run_progress *p);
+/* Fill p from the published telemetry now. */
+void run_progress_get(const struct telemetry *t, struct run_progress *p);
 
 /* Print p to f: on a terminal one line rewritten in place ("\r"), ended at
  * the final call; elsewhere only the waits for a far arrival and the final
@@ -92,7 +94,8 @@ int run_probe_capacity(struct model *m, struct backend *be, const struct run_set
 
 /* One run of the scenario: its workload at capacity cap (used by relative
  * rates; 0 = probe it first with this configuration), engine, run to the
- * end, report. log gets the "run: ..." line. 0 ok, 1 runtime failure, 2 bad
+ * end, report with every request's output tokens (r->outputs: free with
+ * report_free). log gets the "run: ..." line. 0 ok, 1 runtime failure, 2 bad
  * input. */
 int run_scenario(struct model *m, struct backend *be, const struct run_setup *b, double cap,
                  const struct run_observer *o, FILE *log, struct report *r, char *err, size_t errlen);

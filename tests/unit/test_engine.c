@@ -68,7 +68,7 @@ static void run(const char *opts_in, struct run_result *out)
         memcpy(out->tokens[i], r->tokens, (size_t)r->n_tokens * sizeof(int32_t));
     }
     out->preemptions = e.sched.preemptions;
-    report_compute(&e, 0, 0, &out->rep);
+    report_compute(engine_telemetry(&e), 0, 0, &out->rep);
     engine_free(&e);
     workload_free(&w);
 }

@@ -60,6 +60,14 @@ static void make_run(struct trace_run *r)
         if (s < 250) st->items[st->n_items++] = (struct trace_item){0, s ? 19 + s : 0, s ? 1 : 20, s > 0};
         if (s >= 100) st->items[st->n_items++] = (struct trace_item){1, s > 100 ? 20 + s - 100 : 0, s > 100 ? 1 : 21, s > 100};
         st->rec.decode_tokens = (s > 0 && s < 250) + (s > 100);
+        /* version 3: every item here samples, committing one token (ids 1000 + step) */
+        st->commits = calloc(3, sizeof *st->commits);
+        st->commit_tokens = calloc(3, sizeof *st->commit_tokens);
+        cr_assert(st->commits && st->commit_tokens);
+        for (int k = 0; k < st->n_items; k++) {
+            st->commits[st->n_commits++] = (struct trace_commit){st->items[k].req, 1, st->n_commit_tokens};
+            st->commit_tokens[st->n_commit_tokens++] = 1000 + s;
+        }
         st->rec.running = 1 + (s >= 100);
         st->rec.kv.used_tokens = 100 + s;
         st->rec.kv.n_blocks = 8;
@@ -297,7 +305,27 @@ Test(replay, kv_snapshots_round_trip)
     trace_run_free(&got);
 }
 
-/* A version-1 file: no kv lines, arrive events without sizes, no kvs count. */
+/* Remove `,"key":value` from line (value: a number, string or bracketed array). */
+static void strip_field(char *line, const char *key)
+{
+    char pat[40];
+    snprintf(pat, sizeof pat, ",\"%s\":", key);
+    char *p = strstr(line, pat);
+    if (!p) return;
+    char *e = p + strlen(pat);
+    if (*e == '[') {
+        for (int depth = 0; *e; e++) {
+            depth += (*e == '[') - (*e == ']');
+            if (depth == 0) { e++; break; }
+        }
+    } else {
+        e += strcspn(e, ",}");
+    }
+    memmove(p, e, strlen(e) + 1);
+}
+
+/* A version-1 file from this (version 3) one: no kv lines, no commits, events
+ * without progress fields, arrive events without sizes, no kvs count. */
 static size_t to_version1(char *buf, size_t len)
 {
     size_t o = 0;
@@ -310,8 +338,10 @@ static size_t to_version1(char *buf, size_t len)
         line[n] = 0;
         i += n;
         if (strstr(line, "\"type\":\"kv\"")) continue;
-        char *v = strstr(line, "\"version\":2");
+        char *v = strstr(line, "\"version\":3");
         if (v) v[10] = '1';
+        const char *v3_fields[] = {"commits", "generated", "cached", "dropped", "hash"};
+        for (size_t f = 0; f < sizeof v3_fields / sizeof v3_fields[0]; f++) strip_field(line, v3_fields[f]);
         char *p = strstr(line, ",\"prompt\":");
         if (p) { char *e = strchr(p, '}'); memmove(p, e, strlen(e) + 1); }
         char *k = strstr(line, ",\"kvs\":");
