@@ -54,6 +54,9 @@ static void make_run(struct trace_run *r)
             for (int q = 0; q < 2; q++) {
                 add_kernel(st, "kv_store", OPC_COPY, l, &kt);
                 add_kernel(st, "attn_flash", OPC_ATTN, l, &kt);
+                st->kernels[st->n_kernels - 1].seq = q;          /* v3 tags */
+                st->kernels[st->n_kernels - 1].stage = l;
+                st->kernels[st->n_kernels - 1].device = 1;
             }
             add_kernel(st, "add", OPC_ELTWISE, l, &kt);
             add_kernel(st, "rmsnorm", OPC_NORM, l, &kt);
@@ -62,6 +65,18 @@ static void make_run(struct trace_run *r)
         }
         add_kernel(st, "matmul_f32", OPC_MATMUL, -1, &kt);
         st->detailed = true;
+        for (int k = 0; k < st->n_kernels; k++)
+            if (st->kernels[k].cls != OPC_ATTN) st->kernels[k].seq = -1;
+        st->kernels[0].role = KROLE_DRAFT;
+        /* v3 commits: request 0 commits s + 1 tokens (speculation), request 1 one from step 1 on */
+        st->commits = calloc(2, sizeof *st->commits);
+        st->commit_tokens = calloc(8, sizeof *st->commit_tokens);
+        st->commits[st->n_commits++] = (struct trace_commit){0, s + 1, 0};
+        for (int k = 0; k <= s; k++) st->commit_tokens[st->n_commit_tokens++] = 49000 + 10 * s + k;
+        if (s > 0) {
+            st->commits[st->n_commits++] = (struct trace_commit){1, 1, st->n_commit_tokens};
+            st->commit_tokens[st->n_commit_tokens++] = 7 * s;
+        }
         st->sample_t_ns = kt + 5; st->sample_ns = 300;
         st->dur_ns = st->sample_t_ns + st->sample_ns - t;
         t += st->dur_ns + 50;
@@ -73,7 +88,16 @@ static void make_run(struct trace_run *r)
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
         struct trace_event *e = trace_run_add_event(r);
         e->kind = evs[i].k; e->t_ns = evs[i].t; e->req = evs[i].req;
+        e->generated = evs[i].k == TEV_FIRST_TOKEN ? 1 : evs[i].k == TEV_FINISH ? 6 : 0;
+        e->cached = evs[i].k == TEV_ADMIT ? 16 * (1 + evs[i].req) : 0;
+        e->has_hash = evs[i].k == TEV_FINISH;
+        e->hash = e->has_hash ? 0xfedcba9876543210ull : 0;
     }
+    struct trace_event *p = trace_run_add_event(r);
+    p->kind = TEV_PREEMPT; p->t_ns = 4000; p->req = 1; p->generated = 1; p->dropped = 31;
+    struct trace_kv *kv = trace_run_add_kv(r, 3);
+    kv->t_ns = 4500; kv->after_step = 2; kv->pool = 1; kv->kind = KV_PAGED; kv->block_size = 16;
+    for (int b = 0; b < 3; b++) kv->blocks[b] = (struct kv_block_info){b == 2 ? -1 : b, 16, 1, KVB_OWNED, false};
     struct trace_event *o = trace_run_add_event(r);
     o->kind = TEV_OPTION; o->t_ns = 2000;
     snprintf(o->name, sizeof o->name, "attn"); snprintf(o->value, sizeof o->value, "naive");
@@ -130,6 +154,49 @@ Test(recorder, round_trip_keeps_every_field_the_exporters_use)
         }
     }
     cr_assert_str_eq(b.ev[b.n_ev - 1].value, "naive");
+    trace_run_free(&a); trace_run_free(&b); free(buf);
+}
+
+Test(recorder, version3_round_trip_keeps_commits_tags_progress_and_pool)
+{
+    struct trace_run a, b;
+    make_run(&a);
+    size_t len;
+    char *buf = write_recording(&a, &len), err[256];
+    cr_assert_eq(recorder_read_buffer("rec", buf, len, &b, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(b.h.version, 3);
+    for (int s = 0; s < 3; s++) {
+        const struct trace_step *x = &a.steps[s], *y = &b.steps[s];
+        cr_assert_eq(y->n_commits, x->n_commits);
+        cr_assert_eq(y->n_commit_tokens, x->n_commit_tokens);
+        cr_assert_eq(memcmp(y->commits, x->commits, (size_t)x->n_commits * sizeof *x->commits), 0);
+        cr_assert_eq(memcmp(y->commit_tokens, x->commit_tokens, (size_t)x->n_commit_tokens * sizeof(int32_t)), 0);
+        cr_assert_eq(y->rec.committed, x->n_commit_tokens);
+        for (int k = 0; k < x->n_kernels; k++) {
+            const struct trace_kernel *p = &x->kernels[k], *q = &y->kernels[k];
+            cr_assert(p->role == q->role && p->device == q->device && p->stage == q->stage && p->seq == q->seq,
+                      "step %d kernel %d tags", s, k);
+        }
+    }
+    for (int i = 0; i < a.n_ev; i++) {
+        const struct trace_event *x = &a.ev[i], *y = &b.ev[i];
+        cr_assert_eq(y->kind, x->kind);
+        if (x->kind == TEV_OPTION) continue;
+        cr_assert_eq(y->generated, x->generated, "event %d", i);
+        cr_assert_eq(y->cached, x->cached, "event %d", i);
+        cr_assert_eq(y->dropped, x->dropped, "event %d", i);
+        cr_assert_eq(y->has_hash, x->has_hash);
+        cr_assert_eq(y->hash, x->hash, "event %d: %llx", i, (unsigned long long)y->hash);
+    }
+    cr_assert_eq(b.n_kvs, 1);
+    cr_assert_eq(b.kvs[0].pool, 1);
+    /* a v3 step without its commits is damage, named */
+    char *cut = strstr(buf, ",\"commits\":");
+    cr_assert_not_null(cut);
+    memcpy(cut, ",\"commitz\":", 11);
+    trace_run_free(&b);
+    cr_assert_eq(recorder_read_buffer("rec", buf, len, &b, err, sizeof err), 1);
+    cr_assert(strstr(err, "commits: expected an array"), "%s", err);
     trace_run_free(&a); trace_run_free(&b); free(buf);
 }
 
