@@ -38,6 +38,30 @@ expect_out "ab table has B/A" "B/A"
 expect_out "ab lists throughput row" "^throughput +[0-9.]+ +[0-9.]+ +[0-9.]+x"
 python3 -c "import json; d=json.load(open('$J/ab.json')); assert d['a']['options']['batching']=='static' and d['b']['options']['batching']=='continuous'" \
     && ok "ab JSON has a and b" || bad "ab JSON"
+# token identity (issue 11): each request's output ids and their hash, per request; static and
+# continuous batching generate the same greedy tokens
+python3 - "$J/ab.json" >"$J/ids" 2>&1 <<'PY'
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+def fnv(ids):
+    h = 0xcbf29ce484222325
+    for t in ids:
+        for b in (t & 0xffffffff).to_bytes(4, "little"):
+            h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    return "%016x" % h
+for side in "ab":
+    outs = d[side]["outputs"]
+    assert len(outs) == d[side]["requests"], (side, len(outs))
+    assert sum(o["output_tokens"] for o in outs) == d[side]["output_tokens"]
+    for o in outs:
+        assert re.fullmatch("[0-9a-f]{16}", o["hash"]) and len(o["tokens"]) == o["output_tokens"], o
+        assert fnv(o["tokens"]) == o["hash"], (side, o["id"])
+a = {o["id"]: o["tokens"] for o in d["a"]["outputs"]}
+b = {o["id"]: o["tokens"] for o in d["b"]["outputs"]}
+assert a == b, "static and continuous batching generated different tokens"
+print("ids ok")
+PY
+grep -q "ids ok" "$J/ids" && ok "--json outputs: ids + hash per request, equal across batching" || { bad "--json outputs"; cat "$J/ids"; }
 
 printf '[scenario]\nname = x\nrequests = 2\n[arrival]\nprocess = sometimes\n' >"$J/bad.ini"
 run $BIN bench --scenario "$J/bad.ini"
