@@ -9,10 +9,10 @@
 # fail is itself a failure.
 cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
 
-# traces/ must include no engine internals. Today traces/capture.h includes
-# core/engine/engine.h; until that goes, the rule reports its violations as
-# PENDING without failing. The telemetry seam sets this to 0 when it lands.
-TRACES_NO_ENGINE_PENDING=1
+# traces/ must include no engine internals (only core/telemetry.h and what it
+# includes). Enforced since the telemetry seam landed (1 would report its
+# violations as PENDING without failing).
+TRACES_NO_ENGINE_PENDING=0
 
 SRC_DIRS="core kernels traces tui"
 # Angle-bracket includes that are CUDA toolkit / GPU library headers.
