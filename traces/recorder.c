@@ -1,5 +1,6 @@
 /* traces/recorder.c — see recorder.h. */
 #include "traces/recorder.h"
+#include "core/options/kvlist.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -20,18 +21,19 @@ static int write_line(struct recorder *w, cJSON *o)
     return ok ? 0 : -1;
 }
 
-/* "k=v k2=v2" → {"k":"v", ...} */
+static int add_option(void *ctx, const char *key, const char *value, char *err, size_t errlen)
+{
+    (void)err; (void)errlen;
+    cJSON_AddStringToObject(ctx, key, value);
+    return 0;
+}
+
+/* "k=v k2=v2" → {"k":"v", ...} (the text comes from options_format: valid) */
 static cJSON *options_object(const char *text)
 {
+    char err[160];
     cJSON *o = cJSON_CreateObject();
-    char buf[2048];
-    snprintf(buf, sizeof buf, "%s", text);
-    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); o && tok; tok = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(tok, '=');
-        if (!eq) continue;
-        *eq = 0;
-        cJSON_AddStringToObject(o, tok, eq + 1);
-    }
+    if (o) kvlist_each(text, add_option, o, err, sizeof err);
     return o;
 }
 
@@ -382,9 +384,8 @@ static bool read_options(struct rd *c, const cJSON *opts, char *buf, size_t n)
         if (!cJSON_IsString(v) || !v->string || strchr(v->valuestring, ' ') || strchr(v->string, ' ') ||
             strchr(v->string, '='))
             return fail(c, "options: expected \"name\": \"value\" strings without spaces");
-        int w = snprintf(buf + len, n - len, "%s%s=%s", len ? " " : "", v->string, v->valuestring);
-        if (w < 0 || (size_t)w >= n - len) return fail(c, "options: expected at most %zu characters in all", n - 1);
-        len += (size_t)w;
+        len = kvlist_append(buf, n, len, v->string, v->valuestring);
+        if (len >= n) return fail(c, "options: expected at most %zu characters in all", n - 1);
     }
     return true;
 }

@@ -150,10 +150,10 @@ static void toggle_option(struct app *a, const struct key_binding *k)
 {
     char value[64], msg[160];
     if (keys_next_value(k, &a->d.st->opt, value, sizeof value) < 0) return;
-    bool live = option_def((enum opt_id)option_find(k->option))->live;
-    bool sent = runner_set_option(a->r, k->option, value);
-    snprintf(msg, sizeof msg, "%s=%s %s", k->option, value,
-             !sent ? "not sent: command queue full" : live ? "-> next step" : "-> restarts the scenario");
+    const struct option_def *def = option_def(k->opt);
+    bool sent = runner_set_option(a->r, k->opt, value);
+    snprintf(msg, sizeof msg, "%s=%s %s%s", def->name, value, sent ? "-> " : "not sent: command queue full",
+             sent ? opt_class_effect(def->cls) : "");
     set_status(a, msg);
 }
 

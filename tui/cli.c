@@ -41,6 +41,29 @@ static int set_opt(struct cli_args *a, const char *key, const char *value)
     return 0;
 }
 
+/* Options a command would ignore are refused (exit 2), never dropped:
+ * generate uses OS_GEN ones; scenario runs (tui, bench, ab) check theirs,
+ * scenario files included, in setup_load; replay and the listing commands
+ * take none (a recording carries its own). */
+static int check_options_used(const struct cli_args *a)
+{
+    char err[512];
+    if (!strcmp(a->cmd, "tui") || !strcmp(a->cmd, "bench") || !strcmp(a->cmd, "ab")) return 0;
+    if (!strcmp(a->cmd, "generate")) {
+        if (options_check_scope(&a->opt, OS_GEN, "generate", err, sizeof err) == 0) return 0;
+        cli_error("%s", err);
+        return -1;
+    }
+    for (int i = 0; i < OPT_COUNT; i++)
+        if (a->opt.explicit_set[i]) {
+            cli_error("%s: not used by %s (%s)", option_def((enum opt_id)i)->name, a->cmd,
+                      !strcmp(a->cmd, "replay") ? "a recording replays with the options in its header"
+                                                : "it takes no options");
+            return -1;
+        }
+    return 0;
+}
+
 int cli_parse(int argc, char **argv, struct cli_args *a)
 {
     char err[256];
@@ -86,5 +109,5 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
         }
 #undef VALUE
     }
-    return 0;
+    return check_options_used(a);
 }

@@ -15,7 +15,9 @@ int cmd_options(struct cli_args *a)
 {
     (void)a;
     options_print_table(stdout);
-    printf("\nSet with --set k=v (repeatable, or \"k=v k2=v2\"); LIVE options can change mid-run.\n");
+    printf("\nSet with --set k=v (repeatable, or \"k=v k2=v2\"). CLASS: what a change mid-run does (live: next\n"
+           "step; rebuild: restarts the scenario; process: next start of infertop). USED BY: all, runs (tui,\n"
+           "bench, ab) or generate; other commands refuse it (exit 2).\n");
     return 0;
 }
 

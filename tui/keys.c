@@ -7,9 +7,10 @@
 
 #define OPTION(k, nm, lbl, opt, cyc, foot) {k, nm, lbl, KK_CYCLE, opt, cyc, 0, ACT_NONE, NULL, foot, KM_LIVE}
 #define SCALE(k, nm, lbl, opt, f, foot)   {k, nm, lbl, KK_SCALE, opt, NULL, f, ACT_NONE, NULL, foot, KM_LIVE}
-#define ACTION(k, nm, lbl, act, help, foot) {k, nm, lbl, KK_ACTION, NULL, NULL, 0, act, help, foot, KM_BOTH}
-#define LIVE_ACTION(k, nm, lbl, act, help, foot) {k, nm, lbl, KK_ACTION, NULL, NULL, 0, act, help, foot, KM_LIVE}
-#define REPLAY(k, nm, lbl, act, help, foot) {k, nm, lbl, KK_ACTION, NULL, NULL, 0, act, help, foot, KM_REPLAY}
+#define ACTION(k, nm, lbl, act, help, foot) {k, nm, lbl, KK_ACTION, 0, NULL, 0, act, help, foot, KM_BOTH}
+#define LIVE_ACTION(k, nm, lbl, act, help, foot) {k, nm, lbl, KK_ACTION, 0, NULL, 0, act, help, foot, KM_LIVE}
+#define REPLAY(k, nm, lbl, act, help, foot) {k, nm, lbl, KK_ACTION, 0, NULL, 0, act, help, foot, KM_REPLAY}
+#define CYCLE(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 static const struct key_binding KEYS[] = {
     ACTION(' ', "space", "pause", ACT_PAUSE, "pause / resume the engine (at a step boundary) or the replay", 1),
@@ -22,16 +23,16 @@ static const struct key_binding KEYS[] = {
     REPLAY(KEY_END, "End", "end", ACT_END, "seek to the end of the recording (where it stopped, if damaged)", 6),
     REPLAY('+', "+", "faster", ACT_FASTER, "play faster (x2, up to x16)", 7),
     REPLAY('-', "-", "slower", ACT_SLOWER, "play slower (/2, down to x0.25)", 8),
-    OPTION('b', "b", "batching", "batching", NULL, 3),
-    OPTION('k', "k", "kv", "kv", NULL, 4),
-    OPTION('a', "a", "attn", "attn", NULL, 5),
-    OPTION('B', "B", "block", "block", NULL, 9),
-    OPTION('c', "c", "chunk", "chunked_prefill", "0|64|256", 8),
-    OPTION('p', "p", "prefix", "prefix_cache", NULL, 10),
-    OPTION('m', "m", "max_batch", "max_batch", "4|8|16|32", 0),
-    OPTION('t', "t", "temp", "temperature", "0|0.7|1", 0),
-    SCALE('+', "+", "rate x2", "rate_scale", 2.0, 6),
-    SCALE('-', "-", "rate /2", "rate_scale", 0.5, 7),
+    OPTION('b', "b", "batching", OPT_BATCHING, NULL, 3),
+    OPTION('k', "k", "kv", OPT_KV, NULL, 4),
+    OPTION('a', "a", "attn", OPT_ATTN, NULL, 5),
+    OPTION('B', "B", "block", OPT_BLOCK, NULL, 9),
+    OPTION('c', "c", "chunk", OPT_CHUNKED_PREFILL, CYCLE("0", "64", "256"), 8),
+    OPTION('p', "p", "prefix", OPT_PREFIX_CACHE, NULL, 10),
+    OPTION('m', "m", "max_batch", OPT_MAX_BATCH, CYCLE("4", "8", "16", "32"), 0),
+    OPTION('t', "t", "temp", OPT_TEMPERATURE, CYCLE("0", "0.7", "1"), 0),
+    SCALE('+', "+", "rate x2", OPT_RATE_SCALE, 2.0, 6),
+    SCALE('-', "-", "rate /2", OPT_RATE_SCALE, 0.5, 7),
     LIVE_ACTION('r', "r", "reset", ACT_RESET, "restart the scenario from its first request", 0),
     ACTION('\t', "Tab", "focus", ACT_FOCUS, "focus the next panel", 0),
     ACTION('z', "z", "zoom", ACT_ZOOM, "zoom the focused panel to the whole body (again: back)", 11),
@@ -64,49 +65,55 @@ const struct key_binding *keys_find(int key)
     return keys_find_in(key, KM_LIVE);
 }
 
-/* The values an option key cycles through, "a|b|c". */
-static const char *cycle_of(const struct key_binding *k, const struct option_def *def)
+/* The values an option key cycles through; *n gets the count. */
+static const char *const *cycle_of(const struct key_binding *k, int *n)
 {
-    if (k->cycle) return k->cycle;
-    if (def->type == OT_BOOL) return "on|off";
-    return def->choices ? def->choices : "";
-}
-
-/* Next entry after `cur` in "a|b|c" (wrapping), or the first. */
-static void cycle_next(const char *list, const char *cur, char *out, size_t n)
-{
-    const char *p = list, *first = list;
-    size_t cl = strlen(cur);
-    while (*p) {
-        const char *e = strchr(p, '|');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == cl && strncmp(p, cur, len) == 0) {
-            const char *nx = e ? e + 1 : first;
-            const char *ne = strchr(nx, '|');
-            snprintf(out, n, "%.*s", (int)(ne ? (size_t)(ne - nx) : strlen(nx)), nx);
-            return;
-        }
-        if (!e) break;
-        p = e + 1;
+    if (k->cycle) {
+        for (*n = 0; k->cycle[*n]; (*n)++) {}
+        return k->cycle;
     }
-    const char *fe = strchr(first, '|');
-    snprintf(out, n, "%.*s", (int)(fe ? (size_t)(fe - first) : strlen(first)), first);
+    const char *const *names = option_choices(option_def(k->opt), n);
+    return names ? names : (*n = 0, NULL);
 }
 
 int keys_next_value(const struct key_binding *k, const struct options *cur, char *out, size_t n)
 {
-    int id = k->option ? option_find(k->option) : -1;
-    if (id < 0) return -1;
-    const struct option_def *def = option_def((enum opt_id)id);
+    if (k->kind == KK_ACTION || (unsigned)k->opt >= OPT_COUNT) return -1;
+    const struct option_def *def = option_def(k->opt);
     if (k->kind == KK_SCALE) {
-        double v = (def->type == OT_FLOAT ? cur->v[id].f : (double)cur->v[id].i) * k->factor;
+        double v = (def->type == OT_FLOAT ? opt_f(cur, k->opt) : (double)opt_i(cur, k->opt)) * k->factor;
         if (v < def->min) v = def->min;
         if (v > def->max) v = def->max;
         snprintf(out, n, "%g", v);
         return 0;
     }
-    cycle_next(cycle_of(k, def), cur->v[id].s, out, n);
+    int count;
+    const char *const *names = cycle_of(k, &count);
+    if (count == 0) return -1;
+    int at = choice_index(names, count, opt_s(cur, k->opt));   /* -1 (not in the cycle): the first */
+    snprintf(out, n, "%s", names[(at + 1) % count]);
     return 0;
+}
+
+bool keys_bound(enum opt_id id)
+{
+    for (int i = 0; i < N_KEYS; i++)
+        if (KEYS[i].kind != KK_ACTION && KEYS[i].opt == id) return true;
+    return false;
+}
+
+/* "a|b|c" of a key's cycle. */
+static void cycle_text(const struct key_binding *k, char *out, size_t n)
+{
+    int count;
+    const char *const *names = cycle_of(k, &count);
+    size_t used = 0;
+    out[0] = 0;
+    for (int i = 0; i < count && used < n; i++) {
+        int w = snprintf(out + used, n - used, "%s%s", i ? "|" : "", names[i]);
+        if (w < 0) break;
+        used += (size_t)w;
+    }
 }
 
 void keys_describe(const struct key_binding *k, char *out, size_t n)
@@ -116,14 +123,15 @@ void keys_describe(const struct key_binding *k, char *out, size_t n)
         snprintf(out, n, "%s%s", only, k->help);
         return;
     }
-    int id = option_find(k->option);
-    const struct option_def *def = id >= 0 ? option_def((enum opt_id)id) : NULL;
-    if (!def) { snprintf(out, n, "%s: unknown option", k->option); return; }
-    const char *when = def->live ? "live, at the next step" : "restarts the scenario";
-    if (k->kind == KK_SCALE)
-        snprintf(out, n, "%s%s x%g: %s (%s)", only, k->option, k->factor, def->help, when);
-    else
-        snprintf(out, n, "%scycle %s %s: %s (%s)", only, k->option, cycle_of(k, def), def->help, when);
+    const struct option_def *def = option_def(k->opt);
+    const char *when = opt_class_effect(def->cls);
+    char cyc[128];
+    if (k->kind == KK_SCALE) {
+        snprintf(out, n, "%s%s x%g: %s (%s)", only, def->name, k->factor, def->help, when);
+        return;
+    }
+    cycle_text(k, cyc, sizeof cyc);
+    snprintf(out, n, "%scycle %s %s: %s (%s)", only, def->name, cyc, def->help, when);
 }
 
 void keys_print_markdown(FILE *out)

@@ -1,7 +1,9 @@
 /* tui/keys.h — THE key table: every key of the TUI is one row, either an
- * option toggle (through the option registry) or a UI action. The footer
- * bar, the `?` help screen, mouse clicks on the footer and `infertop keys`
- * are all generated from it. */
+ * option toggle (bound to an option id of the registry) or a UI action. The
+ * footer bar, the `?` help screen, mouse clicks on the footer, the header's
+ * key-bound options and `infertop keys` are all generated from it; what a
+ * toggle does mid-run (live, restart) comes from the option's class in the
+ * options table. */
 #ifndef INFERTOP_KEYS_H
 #define INFERTOP_KEYS_H
 
@@ -30,8 +32,8 @@ struct key_binding {
     const char *name;         /* as shown: "space", "a", "Tab" */
     const char *label;        /* short footer label */
     enum key_kind kind;
-    const char *option;       /* registry name (KK_CYCLE, KK_SCALE) */
-    const char *cycle;        /* "0|64|256"; NULL: the registry's choices (enum) or on|off (bool) */
+    enum opt_id opt;          /* KK_CYCLE, KK_SCALE: the option it changes */
+    const char *const *cycle; /* {"0", "64", "256", NULL}; NULL: the registry's choices (enum) or on|off (bool) */
     double factor;            /* KK_SCALE */
     enum ui_action action;    /* KK_ACTION */
     const char *help;         /* what it does (options add the registry's help) */
@@ -49,8 +51,10 @@ const struct key_binding *keys_find_in(int key, unsigned mode);
  * after the current one in its cycle (the first when the current value is
  * not in it), or current x factor. 0 ok, -1 when the option is unknown. */
 int keys_next_value(const struct key_binding *k, const struct options *cur, char *out, size_t n);
-/* One help line: "cycle attn naive|flash: <registry help> [live]"; keys of
- * one mode only start with "live: " or "replay: ". */
+/* Whether option id is bound to a key (the header always shows those). */
+bool keys_bound(enum opt_id id);
+/* One help line: "cycle attn naive|flash: <registry help> (live, at the next step)";
+ * keys of one mode only start with "live: " or "replay: ". */
 void keys_describe(const struct key_binding *k, char *out, size_t n);
 /* The table as Markdown (README, `infertop keys`). */
 void keys_print_markdown(FILE *out);

@@ -18,17 +18,17 @@ struct replay_req {
 
 /* Header options "k=v k2=v2": unknown or invalid ones (another version's
  * options) are skipped, the rest apply over the defaults. */
+static int set_known_option(void *ctx, const char *key, const char *value, char *err, size_t errlen)
+{
+    options_set(ctx, key, value, err, errlen);     /* an error skips this one only */
+    return 0;
+}
+
 static void parse_options(const char *text, struct options *o)
 {
-    char buf[2048], err[256];
+    char err[256];
     options_defaults(o);
-    snprintf(buf, sizeof buf, "%s", text);
-    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(tok, '=');
-        if (!eq) continue;
-        *eq = 0;
-        options_set(o, tok, eq + 1, err, sizeof err);
-    }
+    kvlist_each(text, set_known_option, o, err, sizeof err);
 }
 
 int replay_open(struct replay *p, const char *path, char *err, size_t errlen)
@@ -206,9 +206,8 @@ static void fill_kv(struct replay *p, struct runner_state *st)
 {
     const struct trace_kv *k = snapshot_at(p);
     memset(p->owner_blocks, 0, (size_t)p->run.h.n_requests * sizeof *p->owner_blocks);
-    int kind = kv_alloc_from_name(opt_s(&st->opt, OPT_KV));
-    st->kv_kind = kind < 0 ? KV_PAGED : (enum kv_alloc_kind)kind;
-    st->block_size = (int)opt_i(&st->opt, OPT_BLOCK);
+    st->kv_kind = opt_enum(&st->opt, KV);
+    st->block_size = opt_enum(&st->opt, BLOCK);
     st->n_blocks = 0;
     st->n_blocks_total = st->kv.n_blocks;
     if (!k) return;

@@ -12,18 +12,6 @@ double engine_now(const struct engine *e) { return (now_ns() - e->t0_ns) / 1e9; 
 
 const struct telemetry *engine_telemetry(const struct engine *e) { return &e->tel; }
 
-/* "k=v k2=v2 ..." of every option, registry order. */
-static void options_text(const struct options *o, char *buf, size_t n)
-{
-    size_t len = 0;
-    buf[0] = 0;
-    for (int i = 0; i < OPT_COUNT && len < n; i++) {
-        int w = snprintf(buf + len, n - len, "%s%s=%s", i ? " " : "", option_def(i)->name, o->v[i].s);
-        if (w < 0) break;
-        len += (size_t)w;
-    }
-}
-
 /* Run info and the request ledger; the per-step fields start empty. */
 static int telemetry_init(struct engine *e)
 {
@@ -34,7 +22,7 @@ static int telemetry_init(struct engine *e)
     snprintf(t->device_reason, sizeof t->device_reason, "%s", e->be->reason);
     t->simulated = e->be->simulated;
     t->device_async = e->be->ops->async;
-    options_text(&e->opt, t->options, sizeof t->options);
+    options_format(&e->opt, t->options, sizeof t->options, false);   /* every option, registry order */
     t->n_layers = e->m->cfg.n_layers;
     t->n_requests = e->sched.n_reqs;
     t->max_batch = (int)opt_i(&e->opt, OPT_MAX_BATCH);
@@ -54,16 +42,16 @@ static int kv_create(struct engine *e, char *err, size_t errlen)
 {
     const struct model_config *c = &e->m->cfg;
     struct kvcache_config kc = {
-        .kind = opt_i(&e->opt, OPT_KV) == 0 ? KV_PAGED : KV_CONTIGUOUS,
+        .kind = opt_enum(&e->opt, KV),
         .n_layers = c->n_layers,
         .kv_dim = c->n_kv_heads * c->head_dim,
-        .block_size = atoi(opt_s(&e->opt, OPT_BLOCK)),
+        .block_size = opt_enum(&e->opt, BLOCK),
         .n_blocks = (int)opt_i(&e->opt, OPT_KV_BLOCKS),
         .budget_bytes = (size_t)opt_i(&e->opt, OPT_KV_MEM),
         .max_seq = (int)opt_i(&e->opt, OPT_MAX_SEQ),
         .max_requests = (int)opt_i(&e->opt, OPT_MAX_BATCH),
         .prefix_cache = opt_i(&e->opt, OPT_PREFIX_CACHE) != 0,
-        .kv_type = opt_i(&e->opt, OPT_KV_DTYPE) == 0 ? DT_F32 : DT_F16,
+        .kv_type = opt_enum(&e->opt, KV_DTYPE),
     };
     if (kvcache_create(&e->kv, &kc, e->be, err, errlen) < 0) return -1;
     return kvcache_snapshot_init(&e->snap, e->kv);
@@ -104,7 +92,7 @@ int engine_init(struct engine *e, const struct options *opt, struct model *m, st
     int max_batch = (int)opt_i(opt, OPT_MAX_BATCH), step_tokens = (int)opt_i(opt, OPT_MAX_TOKENS_STEP);
     if (step_tokens < max_batch) step_tokens = max_batch;
     struct sched_config sc = {
-        .continuous = opt_i(opt, OPT_BATCHING) == 1,
+        .continuous = opt_enum(opt, BATCHING) == BATCHING_CONTINUOUS,
         .max_batch = max_batch,
         .max_tokens_step = step_tokens,
         .chunk = (int)opt_i(opt, OPT_CHUNKED_PREFILL),
@@ -117,7 +105,7 @@ int engine_init(struct engine *e, const struct options *opt, struct model *m, st
         engine_free(e);
         return -1;
     }
-    e->fw.attn = (enum attn_impl)opt_i(opt, OPT_ATTN);
+    e->fw.attn = opt_enum(opt, ATTN);
     for (int i = 0; i < e->sched.n_reqs; i++) e->sched.reqs[i].arrival_s /= opt_f(opt, OPT_RATE_SCALE);
     e->seqs = calloc((size_t)max_batch + 1, sizeof *e->seqs);
     e->logits = malloc((size_t)(max_batch + 1) * m->cfg.vocab * sizeof *e->logits);
@@ -411,8 +399,8 @@ bool engine_apply_live(struct engine *e, enum opt_id id, double old_rate_scale)
 {
     const struct options *o = &e->opt;
     switch (id) {
-    case OPT_ATTN: e->fw.attn = (enum attn_impl)opt_i(o, OPT_ATTN); return true;
-    case OPT_BATCHING: e->sched.cfg.continuous = opt_i(o, OPT_BATCHING) == 1; return true;
+    case OPT_ATTN: e->fw.attn = opt_enum(o, ATTN); return true;
+    case OPT_BATCHING: e->sched.cfg.continuous = opt_enum(o, BATCHING) == BATCHING_CONTINUOUS; return true;
     case OPT_CHUNKED_PREFILL: e->sched.cfg.chunk = (int)opt_i(o, OPT_CHUNKED_PREFILL); return true;
     case OPT_BATCH_WAIT: e->sched.cfg.batch_wait_s = opt_f(o, OPT_BATCH_WAIT) / 1e3; return true;
     case OPT_TEMPERATURE: e->smp.temperature = (float)opt_f(o, OPT_TEMPERATURE); return true;

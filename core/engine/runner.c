@@ -64,6 +64,19 @@ static void runner_log(struct runner *r, const char *fmt, ...)
 
 /* ---- engine lifecycle (engine thread) ---- */
 
+/* The `requests` option over the scenario's count (0: as the run started).
+ * false with the error logged when the scenario cannot take it. */
+static bool scenario_with_requests(struct runner *r, struct scenario *sc, char *err, size_t errlen)
+{
+    int64_t n = opt_i(&r->cfg.opt, OPT_REQUESTS);
+    if (n <= 0 || n == sc->requests) return true;
+    char text[32];
+    snprintf(text, sizeof text, "%lld", (long long)n);
+    if (scenario_set(sc, "requests", text, err, errlen) == 0) return true;
+    runner_log(r, "error: %s", err);
+    return false;
+}
+
 static long epoch_tokens(const struct engine *e) { return engine_telemetry(e)->requests.tokens_out; }
 
 static void epoch_stop(struct runner *r)
@@ -79,6 +92,7 @@ static bool epoch_start(struct runner *r)
     char err[512];
     struct scenario sc = r->cfg.sc;
     sc.seed += r->epoch;
+    if (!scenario_with_requests(r, &sc, err, sizeof err)) return false;
     if (workload_generate(&sc, r->cfg.model->cfg.vocab, r->cfg.capacity_req_s, &r->wl, err, sizeof err) < 0 ||
         engine_init(&r->eng, &r->cfg.opt, r->cfg.model, r->cfg.be, &r->wl, err, sizeof err) < 0) {
         runner_log(r, "error: %s", err);
@@ -209,31 +223,40 @@ static void publish_state(struct runner *r, bool with_latency)
 
 /* ---- commands (engine thread) ---- */
 
+/* RCMD_SET: the one place that decides what an option change mid-run does,
+ * from the option's class and scope in the table (see runner.h). */
 static void apply_set(struct runner *r, const struct runner_cmd *c)
 {
     char err[256];
-    int id = option_find(c->key);
+    if ((unsigned)c->opt >= OPT_COUNT) return;
+    const struct option_def *d = option_def(c->opt);
+    if (!(d->scope & OS_RUN)) {
+        runner_log(r, "error: %s=%s not applied: scenario runs do not use %s", d->name, c->value, d->name);
+        return;
+    }
+    if (d->cls == OC_PROCESS) {
+        runner_log(r, "%s=%s not applied: it takes effect %s (--set %s=%s)", d->name, c->value,
+                   opt_class_effect(d->cls), d->name, c->value);
+        return;
+    }
     double old_scale = opt_f(&r->cfg.opt, OPT_RATE_SCALE);
-    if (options_set(&r->cfg.opt, c->key, c->value, err, sizeof err) < 0) {
+    if (options_set_id(&r->cfg.opt, c->opt, c->value, err, sizeof err) < 0) {
         runner_log(r, "error: %s", err);
         return;
     }
-    if (id == OPT_THREADS || id == OPT_DEVICE || id == OPT_WTYPE || id == OPT_SEED) {
-        runner_log(r, "%s=%s takes effect at the next start of infertop", c->key, c->value);
-        return;
-    }
-    if (r->eng_ok) {
+    r->config_step = r->steps_total;
+    if (d->cls == OC_LIVE && r->eng_ok) {
         r->eng.opt = r->cfg.opt;
-        if (engine_apply_live(&r->eng, (enum opt_id)id, old_scale)) {
-            r->config_step = r->steps_total;
-            if (r->cfg.hooks.option) r->cfg.hooks.option(r->cfg.hooks.ctx, engine_telemetry(&r->eng), c->key, c->value);
-            runner_log(r, "%s=%s applied at step %llu", c->key, c->value, (unsigned long long)r->steps_total);
+        if (engine_apply_live(&r->eng, c->opt, old_scale)) {
+            if (r->cfg.hooks.option) r->cfg.hooks.option(r->cfg.hooks.ctx, engine_telemetry(&r->eng), d->name, c->value);
+            runner_log(r, "%s=%s applied at step %llu", d->name, c->value, (unsigned long long)r->steps_total);
             return;
         }
+        /* the table says live but the engine has no setter: a bug, yet the rebuild below still applies it */
+        runner_log(r, "error: %s is class live but engine_apply_live does not apply it", d->name);
     }
     char why[128];
-    snprintf(why, sizeof why, "%s=%s rebuilds the KV cache", c->key, c->value);
-    r->config_step = r->steps_total;
+    snprintf(why, sizeof why, "%s=%s rebuilds the workload", d->name, c->value);
     epoch_restart(r, why);
 }
 
@@ -425,10 +448,9 @@ bool runner_send(struct runner *r, const struct runner_cmd *c)
     return ok;
 }
 
-bool runner_set_option(struct runner *r, const char *key, const char *value)
+bool runner_set_option(struct runner *r, enum opt_id id, const char *value)
 {
-    struct runner_cmd c = {.kind = RCMD_SET};
-    snprintf(c.key, sizeof c.key, "%s", key);
+    struct runner_cmd c = {.kind = RCMD_SET, .opt = id};
     snprintf(c.value, sizeof c.value, "%s", value);
     return runner_send(r, &c);
 }

@@ -11,7 +11,14 @@
  * Everything published is built from the engine's telemetry
  * (core/telemetry.h), which is also what the hooks see.
  * When the workload finishes, the scenario restarts with the next seed
- * (a live view never runs dry); `reset` restarts it at once. */
+ * (a live view never runs dry); `reset` restarts it at once.
+ *
+ * An option set mid-run (RCMD_SET) does what its class in the options table
+ * says, decided here and nowhere else: OC_LIVE applies at the next step
+ * boundary (engine_apply_live); OC_REBUILD restarts the scenario with new
+ * caches (and `requests` with the new count); OC_PROCESS is refused with a
+ * log line (it needs the next start of infertop), as is an option scenario
+ * runs do not use (scope without OS_RUN). */
 #ifndef INFERTOP_RUNNER_H
 #define INFERTOP_RUNNER_H
 
@@ -29,7 +36,8 @@ enum runner_cmd_kind { RCMD_SET, RCMD_PAUSE, RCMD_RESUME, RCMD_TOGGLE_PAUSE, RCM
 
 struct runner_cmd {
     enum runner_cmd_kind kind;
-    char key[48], value[64];          /* RCMD_SET */
+    enum opt_id opt;                  /* RCMD_SET: which option */
+    char value[64];                   /* RCMD_SET: its new value, as text */
 };
 
 struct runner_req_row {
@@ -99,7 +107,8 @@ int  runner_start(struct runner **out, const struct runner_config *cfg, char *er
 void runner_stop(struct runner *r);
 /* Queue a command; applied at the next step boundary. false when the queue is full. */
 bool runner_send(struct runner *r, const struct runner_cmd *c);
-bool runner_set_option(struct runner *r, const char *key, const char *value);
+/* Queue RCMD_SET of option `id` to `value` (validated when applied; errors go to the log). */
+bool runner_set_option(struct runner *r, enum opt_id id, const char *value);
 
 /* Copy step records after *cursor into out (at most max); advances *cursor.
  * Returns the count; *lost = records overwritten before this reader saw them. */

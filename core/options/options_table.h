@@ -1,56 +1,98 @@
 /* core/options/options_table.h — THE list of every toggle and knob (X-macro).
  *
- * X(ID, name, type, default, choices, min, max, technique, live, help)
+ * X(ID, name, type, default, choices, min, max, technique, class, scope, help)
  *   type      OT_INT | OT_FLOAT | OT_ENUM | OT_BOOL | OT_SIZE | OT_STR
- *   choices   "a|b|c" for OT_ENUM, NULL otherwise
+ *   choices   OT_ENUM: a choice list CHOICES_<ID> below; NO_CHOICES otherwise
  *   min, max  numeric range (OT_INT, OT_FLOAT, OT_SIZE)
  *   technique the seed article's section it belongs to ("runtime" when none)
- *   live      1: can change mid-run at a step boundary; 0: needs weights/caches rebuilt
+ *   class     what a change mid-run does (the runner acts on it, `keys`, `?`
+ *             and `infertop options` print it):
+ *             OC_LIVE    applies at the next engine step;
+ *             OC_REBUILD restarts the workload with new caches;
+ *             OC_PROCESS needs the next start of infertop (device, weights, threads)
+ *   scope     commands that use it: OS_RUN (scenario runs: tui, bench, ab),
+ *             OS_GEN (generate: one request through the engine, so the KV and
+ *             step options apply; arrivals, request counts and the batching
+ *             policy have nothing to act on). Setting it for a command outside
+ *             its scope is an error (exit 2), never silently ignored.
  * Adding an optimization = one line here + its implementation: it then shows in
- * `infertop options`, the TUI help, every report and trace metadata. */
-X(DEVICE,      "device",      OT_ENUM,  "auto",  "auto|cpu|cuda", 0, 0,   "runtime", 0,
+ * `infertop options`, the TUI help, every report and trace metadata.
+ *
+ * Choice lists: C(value, "name") per choice, in the order `infertop options`
+ * lists them and a TUI key cycles them. `value` is the C constant a consumer
+ * reads with opt_enum(o, ID) (of type OPT_CTYPE_<ID>) or opt_i(): the name and
+ * its constant sit on one line, so their order cannot drift apart. Where the
+ * enum lives elsewhere (enum attn_impl and enum dtype in kernels/backend.h,
+ * enum kv_alloc_kind in core/engine/kvcache.h) the list names its constants;
+ * enum opt_device and enum opt_batching are generated from their lists
+ * (options.h). Numeric choices (block) carry their number. */
+#ifndef INFERTOP_OPTIONS_CHOICES
+#define INFERTOP_OPTIONS_CHOICES
+
+#define NO_CHOICES(C)
+#define CHOICES_DEVICE(C)   C(DEVICE_AUTO, "auto") C(DEVICE_CPU, "cpu") C(DEVICE_CUDA, "cuda")
+#define OPT_CTYPE_DEVICE    enum opt_device
+#define CHOICES_WTYPE(C)    C(DT_F32, "f32") C(DT_F16, "f16") C(DT_BF16, "bf16") C(DT_Q8_0, "q8_0") \
+                            C(DT_Q4_0, "q4_0") C(DT_Q4_1, "q4_1") C(DT_Q4_K, "q4_k") C(DT_Q6_K, "q6_k")
+#define OPT_CTYPE_WTYPE     enum dtype
+#define CHOICES_ATTN(C)     C(ATTN_NAIVE, "naive") C(ATTN_FLASH, "flash")
+#define OPT_CTYPE_ATTN      enum attn_impl
+#define CHOICES_KV(C)       C(KV_PAGED, "paged") C(KV_CONTIGUOUS, "contiguous")
+#define OPT_CTYPE_KV        enum kv_alloc_kind
+#define CHOICES_BLOCK(C)    C(8, "8") C(16, "16") C(32, "32")
+#define OPT_CTYPE_BLOCK     int
+#define CHOICES_KV_DTYPE(C) C(DT_F32, "f32") C(DT_F16, "f16")
+#define OPT_CTYPE_KV_DTYPE  enum dtype
+#define CHOICES_BATCHING(C) C(BATCHING_STATIC, "static") C(BATCHING_CONTINUOUS, "continuous")
+#define OPT_CTYPE_BATCHING  enum opt_batching
+
+#endif
+
+#ifdef X
+X(DEVICE,      "device",      OT_ENUM,  "auto",  CHOICES_DEVICE, 0, 0,   "runtime", OC_PROCESS, OS_RUN | OS_GEN,
   "compute backend: auto = cuda when a GPU is usable, else cpu")
-X(THREADS,     "threads",     OT_INT,   "0",     NULL, 0, 256,          "runtime", 0,
+X(THREADS,     "threads",     OT_INT,   "0",     NO_CHOICES, 0, 256,     "runtime", OC_PROCESS, OS_RUN | OS_GEN,
   "CPU worker threads (0 = every online core)")
-X(SEED,        "seed",        OT_INT,   "1",     NULL, 0, 4294967295.0, "runtime", 0,
+X(SEED,        "seed",        OT_INT,   "1",     NO_CHOICES, 0, 4294967295.0, "runtime", OC_PROCESS, OS_RUN | OS_GEN,
   "seed for synthetic weights, workloads and sampling")
-X(WTYPE,       "wtype",       OT_ENUM,  "f32",   "f32|f16|bf16|q8_0|q4_0|q4_1|q4_k|q6_k", 0, 0, "quantization", 0,
+X(WTYPE,       "wtype",       OT_ENUM,  "f32",   CHOICES_WTYPE, 0, 0, "quantization", OC_PROCESS, OS_RUN | OS_GEN,
   "weight format of synth: models (GGUF files keep their own); K-quants fall back to q4_1/q8_0 where a matrix's width is not a multiple of 256")
-X(ATTN,        "attn",        OT_ENUM,  "flash", "naive|flash", 0, 0,   "flash-attention", 1,
+X(ATTN,        "attn",        OT_ENUM,  "flash", CHOICES_ATTN, 0, 0,   "flash-attention", OC_LIVE, OS_RUN | OS_GEN,
   "attention kernel: naive materializes the score matrix; flash tiles with online softmax")
-X(TEMPERATURE, "temperature", OT_FLOAT, "0",     NULL, 0, 100,          "sampling", 1,
+X(TEMPERATURE, "temperature", OT_FLOAT, "0",     NO_CHOICES, 0, 100,     "sampling", OC_LIVE, OS_RUN | OS_GEN,
   "sampling temperature (0 = greedy)")
-X(TOP_K,       "top_k",       OT_INT,   "40",    NULL, 0, 1000000,      "sampling", 1,
+X(TOP_K,       "top_k",       OT_INT,   "40",    NO_CHOICES, 0, 1000000, "sampling", OC_LIVE, OS_RUN | OS_GEN,
   "keep the k most likely tokens (0 = all)")
-X(TOP_P,       "top_p",       OT_FLOAT, "0.95",  NULL, 0, 1,            "sampling", 1,
+X(TOP_P,       "top_p",       OT_FLOAT, "0.95",  NO_CHOICES, 0, 1,       "sampling", OC_LIVE, OS_RUN | OS_GEN,
   "nucleus sampling: smallest set with probability >= p (1 = off)")
-X(MAX_TOKENS,  "max_tokens",  OT_INT,   "64",    NULL, 1, 1000000,      "runtime", 1,
-  "tokens to generate per request")
-X(KV,          "kv",          OT_ENUM,  "paged", "paged|contiguous", 0, 0, "paged-attention", 0,
+X(MAX_TOKENS,  "max_tokens",  OT_INT,   "64",    NO_CHOICES, 1, 1000000, "runtime", OC_REBUILD, OS_GEN,
+  "tokens to generate (generate only: a scenario's [output] sets its requests' lengths)")
+X(KV,          "kv",          OT_ENUM,  "paged", CHOICES_KV, 0, 0, "paged-attention", OC_REBUILD, OS_RUN | OS_GEN,
   "KV allocator: paged blocks on demand, or contiguous max_seq reservations per request")
-X(BLOCK,       "block",       OT_ENUM,  "16",    "8|16|32", 0, 0,       "paged-attention", 0,
+X(BLOCK,       "block",       OT_ENUM,  "16",    CHOICES_BLOCK, 0, 0,    "paged-attention", OC_REBUILD, OS_RUN | OS_GEN,
   "tokens per KV block (paged)")
-X(KV_MEM,      "kv_mem",      OT_SIZE,  "64M",   NULL, 65536, 1099511627776.0, "kv-cache", 0,
+X(KV_MEM,      "kv_mem",      OT_SIZE,  "64M",   NO_CHOICES, 65536, 1099511627776.0, "kv-cache", OC_REBUILD, OS_RUN | OS_GEN,
   "KV pool budget in bytes (K and V of kv_dtype for every layer)")
-X(KV_DTYPE,    "kv_dtype",    OT_ENUM,  "f16",   "f32|f16", 0, 0,       "kv-cache", 0,
+X(KV_DTYPE,    "kv_dtype",    OT_ENUM,  "f16",   CHOICES_KV_DTYPE, 0, 0, "kv-cache", OC_REBUILD, OS_RUN | OS_GEN,
   "K/V element type: f16 halves the cache and the bytes decode attention reads")
-X(KV_BLOCKS,   "kv_blocks",   OT_INT,   "0",     NULL, 0, 16777216,     "kv-cache", 0,
+X(KV_BLOCKS,   "kv_blocks",   OT_INT,   "0",     NO_CHOICES, 0, 16777216, "kv-cache", OC_REBUILD, OS_RUN | OS_GEN,
   "KV pool size in blocks (0 = from kv_mem)")
-X(MAX_SEQ,     "max_seq",     OT_INT,   "1024",  NULL, 16, 1048576,     "kv-cache", 0,
+X(MAX_SEQ,     "max_seq",     OT_INT,   "1024",  NO_CHOICES, 16, 1048576, "kv-cache", OC_REBUILD, OS_RUN | OS_GEN,
   "longest request in tokens; contiguous KV reserves this much per request")
-X(PREFIX_CACHE,"prefix_cache",OT_BOOL,  "on",    NULL, 0, 0,            "paged-attention", 0,
+X(PREFIX_CACHE,"prefix_cache",OT_BOOL,  "on",    NO_CHOICES, 0, 0,       "paged-attention", OC_REBUILD, OS_RUN | OS_GEN,
   "share KV blocks of identical prompt prefixes (paged)")
-X(BATCHING,    "batching",    OT_ENUM,  "continuous", "static|continuous", 0, 0, "batching", 1,
+X(BATCHING,    "batching",    OT_ENUM,  "continuous", CHOICES_BATCHING, 0, 0, "batching", OC_LIVE, OS_RUN,
   "static: a batch runs to its last request; continuous: admit and evict every step")
-X(MAX_BATCH,   "max_batch",   OT_INT,   "16",    NULL, 1, 4096,         "batching", 0,
+X(MAX_BATCH,   "max_batch",   OT_INT,   "16",    NO_CHOICES, 1, 4096,    "batching", OC_REBUILD, OS_RUN | OS_GEN,
   "most requests running at once")
-X(MAX_TOKENS_STEP, "max_tokens_per_step", OT_INT, "512", NULL, 1, 1048576, "batching", 0,
+X(MAX_TOKENS_STEP, "max_tokens_per_step", OT_INT, "512", NO_CHOICES, 1, 1048576, "batching", OC_REBUILD, OS_RUN | OS_GEN,
   "token budget of one engine step (decode tokens + prefill chunks)")
-X(CHUNKED_PREFILL, "chunked_prefill", OT_INT, "0", NULL, 0, 1048576,  "batching", 1,
+X(CHUNKED_PREFILL, "chunked_prefill", OT_INT, "0", NO_CHOICES, 0, 1048576, "batching", OC_LIVE, OS_RUN | OS_GEN,
   "prefill chunk per request per step in tokens (0 = whole prompts)")
-X(BATCH_WAIT,  "batch_wait",  OT_FLOAT, "50",    NULL, 0, 600000,       "batching", 1,
+X(BATCH_WAIT,  "batch_wait",  OT_FLOAT, "50",    NO_CHOICES, 0, 600000,  "batching", OC_LIVE, OS_RUN,
   "static batching: ms to wait for a full batch before starting a partial one")
-X(REQUESTS,    "requests",    OT_INT,   "0",     NULL, 0, 1000000,      "workload", 0,
-  "override the scenario's request count (0 = as in the file)")
-X(RATE_SCALE,  "rate_scale",  OT_FLOAT, "1",     NULL, 0.01, 100,       "workload", 1,
+X(REQUESTS,    "requests",    OT_INT,   "0",     NO_CHOICES, 0, 1000000, "workload", OC_REBUILD, OS_RUN,
+  "override the scenario's request count (0 = as in the file; live: 0 = as the run started)")
+X(RATE_SCALE,  "rate_scale",  OT_FLOAT, "1",     NO_CHOICES, 0.01, 100,  "workload", OC_LIVE, OS_RUN,
   "multiply the scenario's arrival rate (live: rescales arrivals still to come)")
+#endif

@@ -8,50 +8,65 @@
 
 /* ---- setup ---------------------------------------------------------------- */
 
+/* --scenario-set items, split by the one k=v splitter (core/options/kvlist.h). */
+enum { SCENARIO_SET_MAX = 16 };
+struct scenario_items {
+    int n;
+    char keys[SCENARIO_SET_MAX][KVLIST_ITEM_MAX + 1], vals[SCENARIO_SET_MAX][KVLIST_ITEM_MAX + 1];
+};
+
+static int collect_item(void *ctx, const char *key, const char *value, char *err, size_t errlen)
+{
+    struct scenario_items *it = ctx;
+    if (it->n == SCENARIO_SET_MAX) {
+        snprintf(err, errlen, "%s: expected at most %d items", key, SCENARIO_SET_MAX);
+        return -1;
+    }
+    snprintf(it->keys[it->n], sizeof it->keys[0], "%s", key);
+    snprintf(it->vals[it->n], sizeof it->vals[0], "%s", value);
+    it->n++;
+    return 0;
+}
+
 /* "arrival.process=poisson arrival.rate=2" → scenario_set_many (validated together). */
 static int apply_scenario_set(struct scenario *sc, const char *list, char *err, size_t errlen)
 {
-    enum { MAX_ITEMS = 16 };
-    char items[MAX_ITEMS][256], e[512];
-    const char *keys[MAX_ITEMS], *vals[MAX_ITEMS];
-    int n = 0;
-    for (const char *p = list; *p;) {
-        while (*p == ' ' || *p == ',') p++;
-        size_t len = strcspn(p, " ,");
-        if (len == 0) break;
-        if (len >= sizeof items[0] || n == MAX_ITEMS) {
-            snprintf(err, errlen, "--scenario-set: expected at most %d items of at most 255 characters", MAX_ITEMS);
-            return -1;
-        }
-        memcpy(items[n], p, len);
-        items[n][len] = 0;
-        p += len;
-        char *eq = strchr(items[n], '=');
-        if (!eq) { snprintf(err, errlen, "--scenario-set %s: expected section.key=value", items[n]); return -1; }
-        *eq = 0;
-        keys[n] = items[n];
-        vals[n] = eq + 1;
-        n++;
+    static struct scenario_items it;      /* 8 KiB: off the stack */
+    char e[512];
+    const char *keys[SCENARIO_SET_MAX], *vals[SCENARIO_SET_MAX];
+    it.n = 0;
+    if (kvlist_each(list, collect_item, &it, e, sizeof e) < 0) {
+        snprintf(err, errlen, "--scenario-set %s", e);
+        return -1;
     }
-    if (scenario_set_many(sc, n, keys, vals, e, sizeof e) < 0) {
+    for (int i = 0; i < it.n; i++) { keys[i] = it.keys[i]; vals[i] = it.vals[i]; }
+    if (scenario_set_many(sc, it.n, keys, vals, e, sizeof e) < 0) {
         snprintf(err, errlen, "--scenario-set: %s", e);
         return -1;
     }
     return 0;
 }
 
-/* Options = defaults, then the scenario's [options], then the command line's. */
+/* Options = defaults, then the scenario's [options], then the command line's.
+ * Each must be one scenario runs use (options_check_scope): max_tokens, say,
+ * is refused, never silently dropped. */
 static int merge_options(const struct scenario *sc, const struct options *cli, struct options *out,
                          char *err, size_t errlen)
 {
     char e[256];
     options_defaults(out);
-    for (int i = 0; i < sc->n_options; i++)
-        if (options_set(out, sc->options[i].key, sc->options[i].value, e, sizeof e) < 0) {
+    for (int i = 0; i < sc->n_options; i++) {
+        struct options one;
+        options_defaults(&one);
+        if (options_set(&one, sc->options[i].key, sc->options[i].value, e, sizeof e) < 0 ||
+            options_check_scope(&one, OS_RUN, "scenario runs", e, sizeof e) < 0 ||
+            options_set(out, sc->options[i].key, sc->options[i].value, e, sizeof e) < 0) {
             if (sc->options[i].line > 0) snprintf(err, errlen, "%s:%d: %s", sc->path, sc->options[i].line, e);
             else snprintf(err, errlen, "--scenario-set: options.%s", e);
             return -1;
         }
+    }
+    if (options_check_scope(cli, OS_RUN, "scenario runs", err, errlen) < 0) return -1;
     for (int i = 0; i < OPT_COUNT; i++)
         if (cli->explicit_set[i]) { out->v[i] = cli->v[i]; out->explicit_set[i] = true; }
     return 0;

@@ -25,7 +25,7 @@ int session_open(struct session *s, const char *spec, const struct options *opt,
         fflush(log);
     }
     uint64_t t0 = now_ns();
-    if (model_load(&s->model, spec, (enum dtype)dtype_from_name(opt_s(opt, OPT_WTYPE)),
+    if (model_load(&s->model, spec, opt_enum(opt, WTYPE),
                    (uint64_t)opt_i(opt, OPT_SEED), threads > 0 ? threads : 2, err, errlen) < 0) {
         memset(s, 0, sizeof *s);
         s->model_failed = true;

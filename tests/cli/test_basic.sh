@@ -40,6 +40,34 @@ run $BIN generate --model synth:tiny --prompt "hello" -n 8 --set "seed=3 tempera
 [ "$(cat "$OUT")" = "$t1" ] && ok "same seed, same sampled tokens" || bad "sampling not deterministic"
 run $BIN generate --model synth:tiny --prompt "hello" -n 8 --set "seed=4 temperature=0.9" -q
 [ "$(cat "$OUT")" != "$t1" ] && ok "another seed, other tokens" || bad "seed has no effect"
+# Options a command does not use are refused with one line (exit 2), never ignored.
+T=$(mktemp -d); trap 'rm -rf "$T" "$OUT" "$ERR"' EXIT
+run $BIN options
+expect_out "options: a live option says so" "^attn +enum .* live +all "
+expect_out "options: a rebuild option says so" "^kv +enum .* rebuild +runs "
+expect_out "options: a process option says so" "^device +enum .* process +all "
+expect_out "options: max_tokens is generate's" "^max_tokens .* generate "
+run $BIN bench --scenario scenarios/smoke.ini -q --set max_tokens=8
+expect_rc "bench --set max_tokens" 2; expect_one_line_err "bench max_tokens"
+expect_err "says why and what to use" "max_tokens: not used by scenario runs .*output.dist=fixed output.value=N"
+run $BIN ab --scenario scenarios/smoke.ini -q --a "max_tokens=3" --b "batching=static"
+expect_rc "ab --a max_tokens" 2; expect_one_line_err "ab max_tokens"; expect_err "ab names it" "max_tokens: not used"
+printf '[scenario]\nname = x\nrequests = 2\n[prompt]\ndist = fixed\nvalue = 8\n[output]\ndist = fixed\nvalue = 4\n[options]\nmax_tokens = 5\n' >"$T/mt.ini"
+run $BIN bench --scenario "$T/mt.ini" -q
+expect_rc "scenario [options] max_tokens" 2; expect_one_line_err "scenario max_tokens"; expect_err "names file:line" "mt.ini:11: max_tokens: not used"
+run $BIN bench --scenario scenarios/smoke.ini -q --scenario-set "output.dist=fixed output.value=5" --json "$T/r.json"
+expect_rc "the suggested --scenario-set works" 0
+python3 -c "import json; r=json.load(open('$T/r.json')); assert r['output_tokens'] == 8 * 5, r['output_tokens']" 2>/dev/null \
+    && ok "every request generated 5 tokens" || bad "output.value=5 not honoured"
+for o in requests=3 rate_scale=2 batching=static batch_wait=5; do
+    run $BIN generate --model synth:tiny -n 2 --set $o
+    expect_rc "generate --set $o" 2; expect_one_line_err "generate $o"; expect_err "generate names ${o%=*}" "^infertop: ${o%=*}: not used by generate"
+done
+run $BIN replay "$T/none.jsonl" --set attn=naive
+expect_rc "replay --set" 2; expect_one_line_err "replay --set"; expect_err "replay says why" "attn: not used by replay \(a recording"
+run $BIN options --threads 2
+expect_rc "options --threads" 2; expect_one_line_err "options --threads"
+
 run $BIN scenarios;                expect_rc "scenarios" 0
 for sc in smoke chat long-context bursty shared-prefix; do expect_out "scenarios lists $sc" "scenarios/$sc.ini"; done
 summary

@@ -375,6 +375,33 @@ Test(replay, version1_recording_plays_without_block_map)
     cr_assert_eq(d.st->n_blocks, 0);
     cr_assert_eq(d.st->kv.used_tokens, 100 + 59);  /* the totals still show */
     cr_assert_eq(d.st->n_reqs, 1);
+    cr_assert_eq(d.st->block_size, 16, "block size from the header's block=16 (not its choice index)");
+    data_free(&d);
+    replay_free(&p);
+    remove(path);
+    free(buf);
+}
+
+/* Without KV snapshots the block size is the header's block option, as its number. */
+Test(replay, block_size_from_the_header_option)
+{
+    size_t len;
+    char *buf = slurp(g_path, &len), path[80];
+    len = to_version1(buf, len);
+    char *at = strstr(buf, "\"block\":\"16\"");
+    cr_assert_not_null(at, "the header holds block=16");
+    memcpy(at, "\"block\":\"32\"", 12);
+    snprintf(path, sizeof path, "%s.b32", g_path);
+    spit(path, buf, len);
+    struct replay p;
+    struct tui_data d;
+    open_ok(&p, path);
+    cr_assert_eq(data_init(&d), 0);
+    p.paused = true;
+    replay_seek_steps(&p, 10);
+    replay_collect(&d, &p, 1.0);
+    cr_assert_eq(d.st->block_size, 32);
+    cr_assert_eq(d.st->kv_kind, KV_PAGED);
     data_free(&d);
     replay_free(&p);
     remove(path);

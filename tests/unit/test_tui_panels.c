@@ -364,7 +364,12 @@ Test(keys, every_key_is_unique_per_mode_and_every_option_exists)
     int n;
     const struct key_binding *t = keys_table(&n);
     for (int i = 0; i < n; i++) {
-        cr_assert(t[i].kind == KK_ACTION || option_find(t[i].option) >= 0, "%s: unknown option", t[i].name);
+        cr_assert(t[i].kind == KK_ACTION || (unsigned)t[i].opt < OPT_COUNT, "%s: unknown option", t[i].name);
+        if (t[i].kind != KK_ACTION) {    /* a key may only change what a running scenario can apply */
+            const struct option_def *d = option_def(t[i].opt);
+            cr_assert(d->cls != OC_PROCESS && (d->scope & OS_RUN), "%s: %s cannot change mid-run", t[i].name, d->name);
+            cr_assert(keys_bound(t[i].opt));
+        }
         cr_assert(t[i].modes != 0 && (t[i].modes & ~(unsigned)KM_BOTH) == 0, "%s: modes", t[i].name);
         cr_assert(t[i].kind == KK_ACTION || t[i].modes == KM_LIVE, "%s: options change only live", t[i].name);
         for (int j = i + 1; j < n; j++)
@@ -376,7 +381,7 @@ Test(keys, replay_mode_has_its_own_plus_minus_and_no_option_keys)
 {
     cr_assert_eq(keys_find_in('+', KM_REPLAY)->action, ACT_FASTER);
     cr_assert_eq(keys_find_in('-', KM_REPLAY)->action, ACT_SLOWER);
-    cr_assert_str_eq(keys_find_in('+', KM_LIVE)->option, "rate_scale");
+    cr_assert_eq(keys_find_in('+', KM_LIVE)->opt, OPT_RATE_SCALE);
     cr_assert_null(keys_find_in('k', KM_REPLAY));
     cr_assert_null(keys_find_in('r', KM_REPLAY));
     cr_assert_null(keys_find_in(KEY_RIGHT, KM_LIVE));

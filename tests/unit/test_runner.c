@@ -1,0 +1,131 @@
+/* The runner applies an option change by its class in the options table:
+ * live ones at a step boundary within the same epoch, rebuild ones by
+ * restarting the scenario (a new epoch, new caches), process ones and
+ * options scenario runs do not use are refused with a log line. */
+#include "core/engine/runner.h"
+#include "kernels/cpu/cpu_backend.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* Fixed arrivals at 4 req/s: 400 requests keep the epoch running for the test. */
+static const char *SCENARIO =
+    "[scenario]\nname = runner-test\nseed = 1\nrequests = 400\n"
+    "[arrival]\nprocess = fixed\nrate = 4\n"
+    "[prompt]\ndist = fixed\nvalue = 8\n"
+    "[output]\ndist = fixed\nvalue = 4\n";
+
+static struct model g_model;
+static struct backend *g_be;
+static struct runner *g_r;
+static uint64_t g_log_cursor;
+
+static void setup(void)
+{
+    char err[256];
+    struct runner_config cfg = {0};
+    cr_assert_eq(model_synth(&g_model, &model_preset_find("tiny")->cfg, DT_F32, 5, 1, err, sizeof err), 0);
+    g_be = cpu_backend_create(1, CPU_SIMD_AVX512);
+    options_defaults(&cfg.opt);
+    cfg.model = &g_model;
+    cfg.be = g_be;
+    cr_assert_eq(scenario_parse_buffer("runner.ini", SCENARIO, strlen(SCENARIO), &cfg.sc, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(runner_start(&g_r, &cfg, err, sizeof err), 0, "%s", err);
+}
+
+static void teardown(void)
+{
+    runner_stop(g_r);
+    backend_destroy(g_be);
+    model_free(&g_model);
+}
+
+TestSuite(runner, .init = setup, .fini = teardown, .timeout = 60);
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {0, ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Wait (up to 10 s) for a log line containing `want`; false when none came. */
+static bool wait_log(const char *want, char *line_out)
+{
+    char lines[16][160];
+    for (int t = 0; t < 1000; t++) {
+        int n = runner_read_log(g_r, &g_log_cursor, lines, 16);
+        for (int i = 0; i < n; i++)
+            if (strstr(lines[i], want)) {
+                if (line_out) memcpy(line_out, lines[i], 160);
+                return true;
+            }
+        sleep_ms(10);
+    }
+    return false;
+}
+
+/* The published state once it shows `pred` (up to 10 s). */
+static struct runner_state *state_when(bool (*pred)(const struct runner_state *))
+{
+    static struct runner_state st;
+    for (int t = 0; t < 1000; t++) {
+        runner_latest(g_r, &st);
+        if (pred(&st)) return &st;
+        sleep_ms(10);
+    }
+    return &st;
+}
+
+static bool stepped(const struct runner_state *s) { return s->steps > 2; }
+static bool is_static(const struct runner_state *s) { return opt_enum(&s->opt, BATCHING) == BATCHING_STATIC; }
+static bool is_contiguous(const struct runner_state *s) { return s->kv_kind == KV_CONTIGUOUS && s->epoch > 0; }
+static bool has_5_requests(const struct runner_state *s) { return s->requests_total == 5; }
+
+Test(runner, live_option_applies_at_a_step_without_a_restart)
+{
+    struct runner_state *st = state_when(stepped);
+    cr_assert_gt(st->steps, 2, "the engine runs");
+    uint64_t epoch = st->epoch;
+    cr_assert(runner_set_option(g_r, OPT_BATCHING, "static"));
+    cr_assert(wait_log("batching=static applied at step", NULL));
+    st = state_when(is_static);
+    cr_assert(is_static(st));
+    cr_assert_eq(st->epoch, epoch, "a live option does not restart the scenario");
+}
+
+Test(runner, rebuild_option_restarts_the_scenario_with_new_caches)
+{
+    state_when(stepped);
+    cr_assert(runner_set_option(g_r, OPT_KV, "contiguous"));
+    cr_assert(wait_log("kv=contiguous rebuilds the workload", NULL));
+    struct runner_state *st = state_when(is_contiguous);
+    cr_assert_eq(st->kv_kind, KV_CONTIGUOUS, "the new epoch's cache is contiguous");
+    cr_assert_eq(st->epoch, 1);
+    /* requests is class rebuild too: the new epoch has the new count */
+    cr_assert(runner_set_option(g_r, OPT_REQUESTS, "5"));
+    cr_assert(wait_log("requests=5 rebuilds the workload", NULL));
+    st = state_when(has_5_requests);
+    cr_assert_eq(st->requests_total, 5);
+}
+
+Test(runner, process_and_unused_options_are_refused)
+{
+    char line[160];
+    state_when(stepped);
+    cr_assert(runner_set_option(g_r, OPT_THREADS, "3"));
+    cr_assert(wait_log("threads=3 not applied", line));
+    cr_assert(strstr(line, "at the next start of infertop"), "%s", line);
+    cr_assert(runner_set_option(g_r, OPT_MAX_TOKENS, "9"));
+    cr_assert(wait_log("max_tokens=9 not applied", NULL));
+    cr_assert(runner_set_option(g_r, OPT_ATTN, "sideways"));
+    cr_assert(wait_log("error: attn: expected one of naive|flash, got 'sideways'", NULL));
+    struct runner_state st;
+    sleep_ms(50);
+    runner_latest(g_r, &st);
+    cr_assert_eq(opt_i(&st.opt, OPT_THREADS), 0, "refused options keep their value");
+    cr_assert_eq(opt_i(&st.opt, OPT_MAX_TOKENS), 64);
+    cr_assert_eq(opt_enum(&st.opt, ATTN), ATTN_FLASH);
+    cr_assert_eq(st.epoch, 0, "and restart nothing");
+}
