@@ -59,7 +59,7 @@ static void update_layout(struct app *a)
     getmaxyx(stdscr, rows, cols);
     struct layout nl;
     int zoom = a->ui.zoom ? a->ui.focus : -1;
-    layout_compute(rows, cols, panel_header_rows(&a->d, cols), a->ui.view, zoom, &nl);
+    layout_compute(rows, cols, panel_header_rows(&a->d, cols, rows), a->ui.view, zoom, &nl);
     if (!a->resized && memcmp(&nl, &a->lay, sizeof nl) == 0) return;
     free_windows(a);
     a->lay = nl;
@@ -90,7 +90,7 @@ static void draw_help(struct app *a)
 {
     int rows, cols;
     getmaxyx(stdscr, rows, cols);
-    int h = panel_help_lines(a->ui.key_mode) + 2, w = cols - 4 < 120 ? cols - 4 : 120;
+    int h = panel_help_lines(&a->d, a->ui.key_mode) + 2, w = cols - 4 < 120 ? cols - 4 : 120;
     if (h > rows - 2) h = rows - 2;
     if (!a->help) a->help = newwin(h, w, (rows - h) / 2, (cols - w) / 2);
     if (!a->help) return;
@@ -200,7 +200,8 @@ static void scroll_reqs(struct app *a, int delta)
     if (a->ui.help) {
         a->ui.help_scroll += delta > 0 ? 1 : -1;
         if (a->ui.help_scroll < 0) a->ui.help_scroll = 0;
-        if (a->ui.help_scroll > panel_help_lines(a->ui.key_mode)) a->ui.help_scroll = panel_help_lines(a->ui.key_mode);
+        int lines = panel_help_lines(&a->d, a->ui.key_mode);
+        if (a->ui.help_scroll > lines) a->ui.help_scroll = lines;
         return;
     }
     a->ui.reqs_scroll += delta;     /* clamped by the panel when drawn */

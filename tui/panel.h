@@ -50,9 +50,10 @@ void panel_help_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui);
 
 /* Lines of help text in a key mode (0 = KM_LIVE): the help lists the keys
  * that act there (the help screen scrolls when they do not fit). */
-int panel_help_lines(unsigned mode);
-/* Rows the header needs at this width (every option's value must fit). */
-int panel_header_rows(const struct tui_data *d, int cols);
+int panel_help_lines(const struct tui_data *d, unsigned mode);
+/* Rows the header takes on a screen_rows x cols screen: identity, status and
+ * one row of options (two from 30 rows on, when the options need them). */
+int panel_header_rows(const struct tui_data *d, int cols, int screen_rows);
 
 /* A border: line drawing with UTF-8, plain | - + without. */
 void panel_box(WINDOW *w);

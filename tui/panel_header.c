@@ -1,32 +1,117 @@
 /* tui/panel_header.c — model, device and why, scenario, run state, rates,
- * the TUI's own cost, and every option's value (recent changes highlighted). */
+ * the TUI's own cost, and the options that matter now: those bound to keys
+ * (the toggles) and those not at their defaults (recent changes
+ * highlighted). At 80x24 the header is 3 rows; the `?` screen lists every
+ * option. */
 #include "tui/panel.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define CHANGED_HIGHLIGHT_S 4.0
+#define TALL_SCREEN 30          /* from this many rows the options may wrap onto a 2nd row */
 
-/* Where option i's "name=value" goes when the options wrap from row 2 at
- * `cols` columns; returns its length. */
-static int option_pos(const struct tui_data *d, int cols, int i, int *row, int *col)
+/* An option the header shows and the keys that change it ("b", "+/-"). */
+struct shown_opt { enum opt_id id; char keys[16]; };
+
+static bool differs_from_default(const struct options *o, enum opt_id id)
 {
-    int y = 2, x = 1, len = 0;
-    for (int k = 0; k <= i; k++) {
-        len = (int)strlen(option_def((enum opt_id)k)->name) + 1 + (int)strlen(d->st->opt.v[k].s);
-        if (x > 1 && x + len >= cols) { y++; x = 1; }
-        if (k < i) x += len + 1;
+    static struct options def;
+    static bool have;
+    if (!have) { options_defaults(&def); have = true; }
+    switch (option_def(id)->type) {
+    case OT_FLOAT: return opt_f(o, id) != opt_f(&def, id);
+    case OT_STR: return strcmp(opt_s(o, id), opt_s(&def, id)) != 0;
+    default: return opt_i(o, id) != opt_i(&def, id);
     }
-    *row = y;
-    *col = x;
-    return len;
 }
 
-int panel_header_rows(const struct tui_data *d, int cols)
+/* The options to show, key-bound first (key table order), then the others
+ * that differ from their defaults (options table order). Returns the count. */
+static int shown_options(const struct options *o, struct shown_opt out[OPT_COUNT])
 {
-    int y, x;
-    option_pos(d, cols, OPT_COUNT - 1, &y, &x);
-    return y + 1;
+    int n = 0, nk;
+    int at[OPT_COUNT];
+    for (int i = 0; i < OPT_COUNT; i++) at[i] = -1;
+    const struct key_binding *t = keys_table(&nk);
+    for (int k = 0; k < nk; k++) {
+        if (t[k].kind == KK_ACTION || !(t[k].modes & KM_LIVE)) continue;
+        struct shown_opt *s = at[t[k].opt] >= 0 ? &out[at[t[k].opt]] : NULL;
+        if (!s) {
+            at[t[k].opt] = n;
+            s = &out[n++];
+            s->id = t[k].opt;
+            s->keys[0] = 0;
+        }
+        size_t len = strlen(s->keys);
+        snprintf(s->keys + len, sizeof s->keys - len, "%s%s", len ? "/" : "", t[k].name);
+    }
+    for (int i = 0; i < OPT_COUNT; i++)
+        if (at[i] < 0 && differs_from_default(o, (enum opt_id)i)) out[n++] = (struct shown_opt){(enum opt_id)i, ""};
+    return n;
+}
+
+/* Cells of one entry: "name=value", or compact "keys:value" for a bound option. */
+static int entry_len(const struct options *o, const struct shown_opt *s, bool compact)
+{
+    const char *label = compact && s->keys[0] ? s->keys : option_def(s->id)->name;
+    return (int)strlen(label) + 1 + (int)strlen(opt_s(o, s->id));
+}
+
+/* Rows the entries take wrapped at `cols`, from column 1. */
+static int rows_needed(const struct options *o, const struct shown_opt *s, int n, bool compact, int cols)
+{
+    int rows = 1, x = 1;
+    for (int i = 0; i < n; i++) {
+        int len = entry_len(o, &s[i], compact);
+        if (x > 1 && x + len >= cols) { rows++; x = 1; }
+        x += len + 1;
+    }
+    return rows;
+}
+
+static int option_rows_allowed(int screen_rows) { return screen_rows >= TALL_SCREEN ? 2 : 1; }
+
+int panel_header_rows(const struct tui_data *d, int cols, int screen_rows)
+{
+    struct shown_opt s[OPT_COUNT];
+    int n = shown_options(&d->st->opt, s), allowed = option_rows_allowed(screen_rows);
+    int need = rows_needed(&d->st->opt, s, n, false, cols);
+    return 2 + (need < allowed ? need : allowed);
+}
+
+/* The option rows: full names when they fit in the rows there are, else the
+ * compact form; what still does not fit ends in "+N ?" (the `?` screen has
+ * them all). */
+static void draw_options(WINDOW *w, const struct tui_data *d, int rows, int cols)
+{
+    const struct options *o = &d->st->opt;
+    struct shown_opt s[OPT_COUNT];
+    int n = shown_options(o, s), avail = rows - 2;
+    if (avail < 1) return;
+    bool compact = rows_needed(o, s, n, false, cols) > avail;
+    int y = 2, x = 1;
+    for (int i = 0; i < n; i++) {
+        int len = entry_len(o, &s[i], compact);
+        bool last_row = y == rows - 1;
+        int reserve = last_row && i < n - 1 ? 7 : 0;     /* room for " +NN ?" */
+        if (x > 1 && x + len + reserve >= cols) {
+            if (last_row) {
+                put_fmt(w, y, x, ROLE_DIM, "+%d ?", n - i);
+                return;
+            }
+            y++;
+            x = 1;
+        }
+        bool recent = d->st->elapsed_s - d->opt_changed_at[s[i].id] < CHANGED_HIGHLIGHT_S;
+        if (compact && s[i].keys[0]) {
+            x = put_text(w, y, x, recent ? ROLE_CHANGED : ROLE_KEY, s[i].keys);
+            x = put_text(w, y, x, recent ? ROLE_CHANGED : ROLE_LABEL, ":");
+        } else {
+            x = put_fmt(w, y, x, recent ? ROLE_CHANGED : ROLE_LABEL, "%s=", option_def(s[i].id)->name);
+        }
+        x = put_text(w, y, x, recent ? ROLE_CHANGED : ROLE_VALUE, opt_s(o, s[i].id)) + 1;
+    }
 }
 
 static void draw_identity(WINDOW *w, const struct tui_data *d)
@@ -93,25 +178,12 @@ static void draw_status(WINDOW *w, const struct tui_data *d, const struct ui_sta
     if (ui && ui->status[0] && st->elapsed_s - ui->status_at < 5.0) put_text(w, 1, x, ROLE_WARN, ui->status);
 }
 
-static void draw_options(WINDOW *w, const struct tui_data *d, int cols)
-{
-    for (int i = 0; i < OPT_COUNT; i++) {
-        int y, x;
-        option_pos(d, cols, i, &y, &x);
-        bool recent = d->st->elapsed_s - d->opt_changed_at[i] < CHANGED_HIGHLIGHT_S;
-        const char *name = option_def((enum opt_id)i)->name;
-        x = put_fmt(w, y, x, recent ? ROLE_CHANGED : ROLE_LABEL, "%s=", name);
-        put_text(w, y, x, recent ? ROLE_CHANGED : ROLE_VALUE, d->st->opt.v[i].s);
-    }
-}
-
 void panel_header_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui)
 {
     int rows, cols;
     getmaxyx(w, rows, cols);
-    (void)rows;
     werase(w);
     draw_identity(w, d);
     draw_status(w, d, ui);
-    draw_options(w, d, cols);
+    draw_options(w, d, rows, cols);
 }

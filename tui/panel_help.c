@@ -1,9 +1,12 @@
 /* tui/panel_help.c — the `?` screen: every key of the table with what it
- * does (option keys add the registry's help and whether they apply live),
- * the map legend, the views, and what the TUI itself costs. */
+ * does (option keys add the registry's help and what a change does, from the
+ * option's class), every option's current value (the header shows only the
+ * key-bound and changed ones), the map legend, the views, and what the TUI
+ * itself costs. */
 #include "tui/panel.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static unsigned mode_or_live(unsigned mode) { return mode ? mode : KM_LIVE; }
 
@@ -41,13 +44,33 @@ static int draw_legend(WINDOW *w, int y)
     return y + 1;
 }
 
+#define HELP_MIN_WIDTH 73    /* text columns of the help window at 80 columns */
+
+/* Every option's "name=value" flowed from column 1 at `width`; draws when w
+ * is not NULL. Returns the rows taken. */
+static int flow_options(WINDOW *w, int y, int width, const struct options *o)
+{
+    int x = 1, rows = 1;
+    for (int i = 0; i < OPT_COUNT; i++) {
+        const char *name = option_def((enum opt_id)i)->name, *value = opt_s(o, (enum opt_id)i);
+        int len = (int)strlen(name) + 1 + (int)strlen(value);
+        if (x > 1 && x + len >= width) { rows++; y++; x = 1; }
+        if (w) {
+            int x1 = put_fmt(w, y, x, ROLE_LABEL, "%s=", name);
+            put_text(w, y, x1, ROLE_VALUE, value);
+        }
+        x += len + 1;
+    }
+    return rows;
+}
+
 /* Lines of the help text in a key mode (for scrolling). */
-int panel_help_lines(unsigned mode)
+int panel_help_lines(const struct tui_data *d, unsigned mode)
 {
     int n, keys = 0;
     const struct key_binding *t = keys_table(&n);
     for (int i = 0; i < n; i++) keys += (t[i].modes & mode_or_live(mode)) != 0;
-    return keys + 7;
+    return keys + 9 + flow_options(NULL, 0, HELP_MIN_WIDTH, &d->st->opt);
 }
 
 void panel_help_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui)
@@ -61,7 +84,10 @@ void panel_help_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui)
     put_text(w, 0, 2, ROLE_FOCUS, " help: keys (Up/Down scroll, any other key closes) ");
     WINDOW *in = derwin(w, h - 2, wd - 2, 1, 1);
     if (!in) return;
-    int y = draw_keys(in, -ui->help_scroll, ui->key_mode);
+    int y = -ui->help_scroll;        /* every option first: the header shows only some */
+    put_text(in, y, 1, ROLE_LABEL, "options now (`infertop options` says what each does):");
+    y += 1 + flow_options(in, y + 1, wd - 2, &d->st->opt);
+    y = draw_keys(in, y + 1, ui->key_mode);
     y = draw_legend(in, y + 1);
     put_fmt(in, y, 1, ROLE_LABEL, "views: overview, memory, timing (now: %s).  Click a footer key or a panel title.",
             view_name(ui->view));

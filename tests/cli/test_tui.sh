@@ -10,7 +10,7 @@ tmux_setup "TUI end-to-end tests"
 start() {
     local name=$1 cols=$2 rows=$3; shift 3
     tm new-session -d -s "$name" -x "$cols" -y "$rows" \
-        "env LANG=C.UTF-8 $* $BIN tui --scenario scenarios/smoke.ini; echo \$? >$TMPD/$name.rc; echo SHELL-BACK; sleep 60"
+        "env LANG=C.UTF-8 $* $BIN tui --scenario scenarios/smoke.ini $TUI_ARGS; echo \$? >$TMPD/$name.rc; echo SHELL-BACK; sleep 60"
 }
 header_step() { cap "$1" | sed -nE 's/.* step ([0-9]+) .*/\1/p' | head -1; }
 
@@ -80,11 +80,19 @@ tm send-keys -t color q
 quit_ok $S q
 
 S=small
-start $S 80 24
+TUI_ARGS="--set max_seq=512" start $S 80 24
 check "80x24: runs" 'wait_for $S "KV cache"'
-for t in "KV cache" "batch occupancy" "phase timing" "traffic" "requests" "q quit" "attn=" "batching="; do
+for t in "KV cache" "batch occupancy" "phase timing" "traffic" "requests" "q quit" "a:flash" "b:continuous" "k:paged"; do
     check "80x24 shows $t" 'wait_for $S "$t" 3'
 done
+# the header: identity, status, one row of options (key-bound ones and those off their defaults)
+check "80x24: header is 3 rows (panels start on row 4)" 'cap $S | sed -n 4p | grep -q "KV cache"'
+check "80x24: header row 3 has the key-bound options" 'cap $S | sed -n 3p | grep -qE "^ b:continuous k:paged a:flash B:16 "'
+check "80x24: header shows an option off its default" 'cap $S | sed -n 3p | grep -qF "max_seq=512"'
+check "80x24: header leaves out default options bound to no key" '! cap $S | head -3 | grep -qF "top_k="'
+tm send-keys -t $S '?'
+check "80x24: ? lists every option" 'wait_for $S "top_k=40" 3 && wait_for $S "max_seq=512" 1 && wait_for $S "kv_mem=64M" 1'
+tm send-keys -t $S x; sleep 0.3
 quit_ok $S q
 
 S=tiny

@@ -215,8 +215,11 @@ Test(panels, header_shows_identity_state_and_options, .init = screen_up, .fini =
     cr_assert_eq(options_set(&D.st->opt, "attn", "naive", err, sizeof err), 0);
     D.st->paused = true;
     data_set_state(&D, D.st);
-    int rows = panel_header_rows(&D, 100);
-    cr_assert(rows >= 3 && rows <= 6, "header rows %d", rows);
+    cr_assert_eq(options_set(&D.st->opt, "max_seq", "512", err, sizeof err), 0);
+    data_set_state(&D, D.st);
+    cr_assert_eq(panel_header_rows(&D, 80, 24), 3, "3 rows at 80x24");
+    int rows = panel_header_rows(&D, 100, 40);
+    cr_assert(rows >= 3 && rows <= 4, "header rows %d", rows);
     WINDOW *w = newwin(rows, 100, 0, 0);
     panel_header_draw(w, &D, &UI);
     cr_assert(has(w, "smollm2-135m 134.5M params f32"));
@@ -224,12 +227,27 @@ Test(panels, header_shows_identity_state_and_options, .init = screen_up, .fini =
     cr_assert(has(w, "scenario chat"));
     cr_assert(has(w, "PAUSED"));
     cr_assert(has(w, "attn=naive"));
+    for (int i = 0; i < OPT_COUNT; i++) {   /* the key-bound ones, and those not at their defaults */
+        char kv[96];
+        snprintf(kv, sizeof kv, " %s=%s", option_def(i)->name, D.st->opt.v[i].s);
+        if (keys_bound((enum opt_id)i) || i == OPT_MAX_SEQ) cr_assert(has(w, kv), "header lacks %s", kv);
+        else cr_assert(!has(w, kv), "header shows %s: bound to no key and at its default", kv);
+    }
+    delwin(w);
+    /* 80x24: one option row, key-bound ones compact ("a:naive"), the changed one by name */
+    w = newwin(3, 80, 0, 0);
+    panel_header_draw(w, &D, &UI);
+    cr_assert(has(w, "a:naive") && has(w, "b:") && has(w, "max_seq=512"), "row 2: '%s'", row(w, 2));
+    delwin(w);
+    /* the help screen has every option's value */
+    WINDOW *h = newwin(panel_help_lines(&D, KM_LIVE) + 2, 80, 0, 0);
+    panel_help_draw(h, &D, &UI);
     for (int i = 0; i < OPT_COUNT; i++) {
         char kv[96];
         snprintf(kv, sizeof kv, "%s=%s", option_def(i)->name, D.st->opt.v[i].s);
-        cr_assert(has(w, kv), "header lacks %s", kv);
+        cr_assert(has(h, kv), "help lacks %s", kv);
     }
-    delwin(w);
+    delwin(h);
 }
 
 static struct step_record canned_step(uint64_t index, double attn_dram)
@@ -311,7 +329,7 @@ Test(panels, footer_and_help_come_from_the_key_table, .init = screen_up, .fini =
     bool found = false;
     for (int i = 0; i < UI.n_clicks; i++) found |= UI.clicks[i].key == 'a';
     cr_assert(found);
-    WINDOW *h = newwin(panel_help_lines(UI.key_mode) + 2, 120, 0, 0);
+    WINDOW *h = newwin(panel_help_lines(&D, UI.key_mode) + 2, 120, 0, 0);
     panel_help_draw(h, &D, &UI);
     int n;
     const struct key_binding *t = keys_table(&n);
