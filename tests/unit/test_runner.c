@@ -129,3 +129,32 @@ Test(runner, process_and_unused_options_are_refused)
     cr_assert_eq(opt_enum(&st.opt, ATTN), ATTN_FLASH);
     cr_assert_eq(st.epoch, 0, "and restart nothing");
 }
+
+/* The table's class and the engine agree: engine_apply_live applies exactly
+ * the options of class live (a live option it could not apply would restart
+ * the scenario after all; a rebuild option it applied would skip new caches). */
+Test(engine_live, applies_exactly_the_live_class)
+{
+    char err[256];
+    struct model m;
+    struct scenario sc;
+    struct workload w;
+    struct options o;
+    struct engine e;
+    cr_assert_eq(model_synth(&m, &model_preset_find("tiny")->cfg, DT_F32, 5, 1, err, sizeof err), 0);
+    struct backend *be = cpu_backend_create(1, CPU_SIMD_AVX512);
+    options_defaults(&o);
+    cr_assert_eq(scenario_parse_buffer("runner.ini", SCENARIO, strlen(SCENARIO), &sc, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(workload_generate(&sc, m.cfg.vocab, 0, &w, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(engine_init(&e, &o, &m, be, &w, err, sizeof err), 0, "%s", err);
+    for (int i = 0; i < OPT_COUNT; i++) {
+        const struct option_def *d = option_def((enum opt_id)i);
+        bool applied = engine_apply_live(&e, (enum opt_id)i, opt_f(&e.opt, OPT_RATE_SCALE));
+        cr_assert_eq(applied, d->cls == OC_LIVE, "%s: class %s but engine_apply_live %s it", d->name,
+                     opt_class_name(d->cls), applied ? "applies" : "does not apply");
+    }
+    engine_free(&e);
+    workload_free(&w);
+    backend_destroy(be);
+    model_free(&m);
+}
