@@ -29,6 +29,7 @@
 #define INFERTOP_TELEMETRY_H
 
 #include "core/engine/kvcache.h"
+#include "core/options/kvlist.h"   /* a run's options travel as "k=v ..." text: split with kvlist_each */
 #include "kernels/backend.h"
 
 #include <stdbool.h>

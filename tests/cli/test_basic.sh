@@ -44,7 +44,8 @@ run $BIN generate --model synth:tiny --prompt "hello" -n 8 --set "seed=4 tempera
 T=$(mktemp -d); trap 'rm -rf "$T" "$OUT" "$ERR"' EXIT
 run $BIN options
 expect_out "options: a live option says so" "^attn +enum .* live +all "
-expect_out "options: a rebuild option says so" "^kv +enum .* rebuild +runs "
+expect_out "options: a rebuild option says so" "^kv +enum .* rebuild +all "
+expect_out "options: requests is for scenario runs" "^requests .* rebuild +runs "
 expect_out "options: a process option says so" "^device +enum .* process +all "
 expect_out "options: max_tokens is generate's" "^max_tokens .* generate "
 run $BIN bench --scenario scenarios/smoke.ini -q --set max_tokens=8
