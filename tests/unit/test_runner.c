@@ -2,6 +2,7 @@
  * live ones at a step boundary within the same epoch, rebuild ones by
  * restarting the scenario (a new epoch, new caches), process ones and
  * options scenario runs do not use are refused with a log line. */
+#include "core/engine/engine.h"
 #include "core/engine/runner.h"
 #include "kernels/cpu/cpu_backend.h"
 
