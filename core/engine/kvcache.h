@@ -35,6 +35,12 @@
  *    table[0]*block_size would force offsets to be multiples of the
  *    reservation, i.e. aligned allocation rather than first fit).
  *
+ * Implementation: kvcache.c holds the pool, the request slots and this API,
+ * and dispatches everything allocator-specific (admission policy included)
+ * through a private ops table (kvcache_impl.h) to kvcache_paged.c and
+ * kvcache_contiguous.c; another pool kind (a draft model's, a per-device
+ * shard) is one more table, with no change to the scheduler.
+ *
  * Request lifecycle (engine thread only; nothing here is thread-safe):
  *   kvcache_admit → n_cached prompt tokens already present (prefill skips them)
  *   kvcache_append(n) before a step writes n tokens → forward writes them
