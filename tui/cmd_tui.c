@@ -44,7 +44,7 @@ int cmd_tui(struct cli_args *a)
     int src = setup_session(&S, a, &b);
     if (src) return src;
     struct runner_config rc_cfg = {.opt = b.opt, .model = &S.model, .be = S.be, .sc = b.sc,
-                                   .probe_max_s = TUI_PROBE_MAX_S};
+                                   .probe_max_s = TUI_PROBE_MAX_S, .capacity_cache = true};
     static struct live_record lr;     /* large (three trace_runs + a recorder): not on the stack */
     if (a->record) {
         if (live_record_init(&lr, a->record, b.sc.name, b.sc.path) < 0) {

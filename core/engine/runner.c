@@ -2,6 +2,7 @@
 #include "core/engine/runner.h"
 #include "core/engine/engine.h"
 #include "core/workload/report.h"
+#include "core/workload/capacity_cache.h"
 #include "core/workload/run.h"
 #include "traces/nvtx.h"
 
@@ -315,6 +316,20 @@ static bool probe_stop(void *ctx)
     return atomic_load(&r->quit);
 }
 
+/* A capacity measured before for this model, machine, options and scenario. */
+static bool cached_capacity(struct runner *r)
+{
+    char key[CAPACITY_CACHE_KEY_MAX], path[1200];
+    struct run_setup b = {.sc = r->cfg.sc, .opt = r->cfg.opt};
+    double cap;
+    if (!r->cfg.capacity_cache) return false;
+    capacity_cache_key(r->cfg.model, r->cfg.be, &b, key, sizeof key);
+    if (!capacity_cache_path(key, path, sizeof path) || !capacity_cache_load(path, key, &cap)) return false;
+    r->cfg.capacity_req_s = cap;
+    runner_log(r, "probe: capacity %.3f req/s from the cache %s (delete it to measure again)", cap, path);
+    return true;
+}
+
 static bool needs_probe(const struct runner_config *c)
 {
     return c->probe_max_s > 0 && c->capacity_req_s <= 0 && scenario_needs_capacity(&c->sc);
@@ -339,6 +354,12 @@ static void run_probe(struct runner *r)
     r->cfg.capacity_req_s = cap;
     runner_log(r, "probe: capacity %.3f req/s; %s starts at %gx = %.3f req/s", cap, r->cfg.sc.name,
                r->cfg.sc.arrival.rate, r->cfg.sc.arrival.rate * cap);
+    char key[CAPACITY_CACHE_KEY_MAX], path[1200];
+    if (r->cfg.capacity_cache) {
+        capacity_cache_key(r->cfg.model, r->cfg.be, &b, key, sizeof key);
+        if (capacity_cache_path(key, path, sizeof path) && capacity_cache_store(path, key, cap, err, sizeof err) < 0)
+            runner_log(r, "note: %s", err);
+    }
     if (epoch_start(r)) runner_log(r, "started: %s", r->cfg.sc.name);
 }
 
@@ -394,13 +415,15 @@ int runner_start(struct runner **out, const struct runner_config *cfg, char *err
     pthread_mutex_init(&r->cmd_mu, NULL);
     pthread_mutex_init(&r->state_mu, NULL);
     pthread_mutex_init(&r->log_mu, NULL);
-    if (needs_probe(cfg)) {
-        /* the first epoch starts after the probe, on the engine thread; check
-         * now that it can start (any capacity will do for that) */
-        if (!epoch_check(r, err, errlen)) {
-            runner_stop(r);
-            return -1;
-        }
+    /* the first epoch starts after the probe, on the engine thread; check now
+     * that it can start (any capacity will do for that) */
+    bool probe = needs_probe(cfg);
+    if (probe && !epoch_check(r, err, errlen)) {
+        runner_stop(r);
+        return -1;
+    }
+    if (probe && cached_capacity(r)) probe = false;
+    if (probe) {
         r->probing = true;
         snprintf(r->activity, sizeof r->activity, "probe: measuring capacity (at most %.0f s)", cfg->probe_max_s);
         runner_log(r, "probe: %s needs a capacity (rate %gx); measuring it for at most %.0f s", cfg->sc.name,

@@ -98,6 +98,10 @@ struct runner_config {
      * measures capacity (run_probe_capacity, at most this many seconds),
      * publishing probing/activity, then starts the workload. */
     double probe_max_s;
+    /* with probe_max_s: reuse a capacity measured before for the same model,
+     * machine, options and scenario, and keep what the probe measures
+     * (core/workload/capacity_cache.h) */
+    bool capacity_cache;
 };
 
 struct runner;

@@ -138,3 +138,63 @@ Test(run, lengths_beyond_max_seq_name_the_scenario_line, .init = setup, .fini = 
     cr_assert(strncmp(err, "run.ini:13: max_seq: request ", 29) == 0, "%s", err);
     cr_assert(strstr(err, "expected max_seq >= "), "%s", err);
 }
+
+/* ---- capacity cache ------------------------------------------------------ */
+
+#include "core/workload/capacity_cache.h"
+#include <stdlib.h>
+#include <unistd.h>
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+Test(capacity_cache, stores_under_xdg_cache_home_and_misses_on_anything_odd, .init = setup, .fini = teardown)
+{
+    char dir[] = "/tmp/infertop-capcache-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    setenv("XDG_CACHE_HOME", dir, 1);
+    struct run_setup b;
+    load(&b, "max_batch=4");
+    char key[CAPACITY_CACHE_KEY_MAX], key2[CAPACITY_CACHE_KEY_MAX], path[1200], path2[1200], err[256];
+    capacity_cache_key(&g_model, g_be, &b, key, sizeof key);
+    cr_assert(strstr(key, "max_batch=4") && strstr(key, "run.ini") && !strchr(key, '\n'), "%s", key);
+    cr_assert(capacity_cache_path(key, path, sizeof path));
+    cr_assert(strncmp(path, dir, strlen(dir)) == 0 && strstr(path, "/infertop/capacity/"), "%s", path);
+    double cap = 0;
+    cr_assert_not(capacity_cache_load(path, key, &cap), "nothing stored yet");
+    cr_assert_eq(capacity_cache_store(path, key, 1.25, err, sizeof err), 0, "%s", err);
+    cr_assert(capacity_cache_load(path, key, &cap));
+    cr_assert_float_eq(cap, 1.25, 1e-15);
+    /* another option: another key and file */
+    load(&b, "max_batch=8");
+    capacity_cache_key(&g_model, g_be, &b, key2, sizeof key2);
+    cr_assert(capacity_cache_path(key2, path2, sizeof path2));
+    cr_assert_str_neq(path, path2);
+    cr_assert_not(capacity_cache_load(path, key2, &cap), "a stale file (other key) is a miss");
+    /* corrupt files are misses, never values */
+    const char *bad[] = {
+        "", "garbage\n", "infertop-capacity 1\n", "infertop-capacity 2\nkey %s\ncapacity 1\n",
+        "infertop-capacity 1\nkey %s\ncapacity nan\n", "infertop-capacity 1\nkey %s\ncapacity -3\n",
+        "infertop-capacity 1\nkey %s\ncapacity 1e300\n", "infertop-capacity 1\nkey %s\ncapacity 2x\n",
+        "infertop-capacity 1\nkey %s\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[CAPACITY_CACHE_KEY_MAX + 100];
+        snprintf(text, sizeof text, bad[i], key);
+        write_file(path, text);
+        cap = 7;
+        cr_assert_not(capacity_cache_load(path, key, &cap), "case %zu accepted", i);
+        cr_assert_float_eq(cap, 7, 0, "case %zu changed the value", i);
+    }
+    unsetenv("XDG_CACHE_HOME");
+    setenv("HOME", "relative", 1);
+    cr_assert_not(capacity_cache_path(key, path, sizeof path), "no absolute cache folder: no cache");
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
