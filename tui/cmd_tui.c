@@ -2,7 +2,7 @@
  * up the scenario, model and backend, start the engine thread and run the
  * TUI at once; when a rate is relative to capacity, the engine thread
  * measures it first (core/engine/runner.c) while the TUI shows the probe's
- * progress. `infertop keys` prints the key table. */
+ * progress, or reuses a cached one (core/workload/capacity_cache.h). `infertop keys` prints the key table. */
 #include "core/engine/runner.h"
 #include "tui/app.h"
 #include "tui/cli.h"
@@ -10,7 +10,6 @@
 #include "tui/live_record.h"
 #include "tui/setup.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

@@ -20,14 +20,14 @@ struct run_setup {
     bool model_from_scenario; /* model names the scenario's `model` key (messages say file:line) */
 };
 
-/* Load scenario `path`, apply `scenario_set` ("section.key=v ..." separated by
+/* Load scenario `path`, apply `set_list` ("section.key=v ..." separated by
  * spaces or commas; NULL none; "options.NAME=v" sets an [options] entry), then
  * merge options: defaults < the scenario's [options] < `overrides` (what the
  * command line set explicitly). An unknown or bad option names its file and
  * line, or "--scenario-set" when it came from there. 0 ok; -1 with one line in
  * err (exit 2). */
 int run_setup_load(struct run_setup *b, const char *path, const char *model,
-                   const struct options *overrides, const char *scenario_set, char *err, size_t errlen);
+                   const struct options *overrides, const char *set_list, char *err, size_t errlen);
 
 /* Prefix an error about the model with the scenario's file:line when the
  * model came from the scenario: "F:L: model: <msg>"; else msg as is. */
