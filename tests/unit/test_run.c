@@ -42,19 +42,19 @@ static void load(struct run_setup *b, const char *opts)
 
 struct seen { int steps, progress, begin, end; bool end_ok; double first_eta; int finished_at_first_eta; };
 
-static int on_begin(void *c, const struct engine *e, const char *n, const char *p, char *err, size_t el)
+static int on_begin(void *c, const struct telemetry *e, const char *n, const char *p, char *err, size_t el)
 {
     (void)e; (void)n; (void)p; (void)err; (void)el;
     ((struct seen *)c)->begin++;
     return 0;
 }
-static int on_step(void *c, const struct engine *e, char *err, size_t el)
+static int on_step(void *c, const struct telemetry *e, char *err, size_t el)
 {
     (void)e; (void)err; (void)el;
     ((struct seen *)c)->steps++;
     return 0;
 }
-static int on_end(void *c, const struct engine *e, bool ok, char *err, size_t el)
+static int on_end(void *c, const struct telemetry *e, bool ok, char *err, size_t el)
 {
     (void)e; (void)err; (void)el;
     ((struct seen *)c)->end++;
@@ -81,11 +81,11 @@ Test(run, progress_has_no_eta_before_the_first_request_finishes, .init = setup, 
     cr_assert_eq(workload_generate(&sc, g_model.cfg.vocab, 0, &w, err, sizeof err), 0, "%s", err);
     cr_assert_eq(engine_init(&e, &b.opt, &g_model, g_be, &w, err, sizeof err), 0, "%s", err);
     struct run_progress p;
-    run_progress_get(&e, &p);
+    run_progress_get(engine_telemetry(&e), &p);
     cr_assert_eq(p.finished, 0);
     cr_assert_lt(p.eta_s, 0, "no rate yet, no ETA");
     while (e.sched.n_finished == 0 && engine_step(&e, 0.01) >= 0) {}
-    run_progress_get(&e, &p);
+    run_progress_get(engine_telemetry(&e), &p);
     cr_assert_gt(p.eta_s, 0, "one finished: ETA from requests per second");
     cr_assert_float_eq(p.eta_s, (p.total - p.finished) * p.t_s / p.finished, 1e-9);
     engine_free(&e);
