@@ -3,6 +3,8 @@
  * converts a format a backend cannot multiply. The conversion runs on the CPU
  * backend with a restricted supports() (a test-only copy of its vtable), so it
  * is checked on every machine, not only on a GPU. */
+#include "core/model/forward.h"
+#include "core/model/model.h"
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/formats.h"
@@ -291,4 +293,111 @@ Test(backend_upload, no_sink_still_converts)
     backend_free_weight(be, &w);
     free(w.data);
     backend_destroy(be);
+}
+
+/* ---- a whole block-quantized model on a backend without its matmul ---- */
+
+/* The weights model_upload sends, tok_embd first. */
+static int model_weights(struct model *m, struct weight **out)
+{
+    int n = 0;
+    out[n++] = &m->tok_embd;
+    if (!m->cfg.tied_output) out[n++] = &m->output;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        struct layer_weights *L = &m->layers[l];
+        struct weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) out[n++] = ws[i];
+    }
+    return n;
+}
+
+/* Last-token logits [vocab] of a 5-token prefill. */
+static float *prefill_logits(struct model *m, struct backend *be)
+{
+    char err[256];
+    const int ctx = 8;
+    struct forward fw;
+    cr_assert_eq(forward_init(&fw, m, be, ctx, err, sizeof err), 0, "%s", err);
+    int kvd = m->cfg.n_kv_heads * m->cfg.head_dim;
+    float *k = calloc((size_t)m->cfg.n_layers * ctx * kvd, sizeof *k);
+    float *v = calloc((size_t)m->cfg.n_layers * ctx * kvd, sizeof *v);
+    float *logits = malloc(sizeof *logits * (size_t)m->cfg.vocab);
+    int32_t table[1] = {0}, toks[5] = {3, 141, 59, 265, 35};
+    cr_assert(k && v && logits);
+    struct kv_view kv = {.k = k, .v = v, .layer_stride = (size_t)ctx * kvd, .table = table,
+                         .n_blocks = 1, .block_size = ctx, .kv_dim = kvd, .kv_type = DT_F32};
+    struct fwd_seq s = {.tokens = toks, .n_tokens = 5, .pos0 = 0, .kv = kv};
+    cr_assert_eq(forward_batch(&fw, &s, 1, logits), 1);
+    forward_free(&fw);
+    free(k);
+    free(v);
+    return logits;
+}
+
+/* synth:tiny in q4_1 (w_down, 176 wide, stays f32) on the restricted backend:
+ * model_upload converts every q4_1 weight with one note, the tied head shares
+ * the embedding's f16 copy, and the logits are bit-identical to the same model
+ * converted to f16 on the host and run on the full CPU backend. */
+Test(backend_upload, quantized_model_runs_as_its_f16_conversion)
+{
+    char err[256];
+    const struct model_config *cfg = &model_preset_find("tiny")->cfg;
+    cr_assert(cfg->tied_output, "the test wants a tied head");
+    struct model a, b;
+    cr_assert_eq(model_synth(&a, cfg, DT_Q4_1, 5, 1, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(model_synth(&b, cfg, DT_Q4_1, 5, 1, err, sizeof err), 0, "%s", err);
+
+    struct backend *ra = restricted_cpu(FLOATS);
+    ra->note = keep_note;
+    n_notes = 0;
+    cr_assert_eq(model_upload(&a, ra), 0);
+    cr_assert_eq(n_notes, 1, "one note for q4_1 (got %d)", n_notes);
+    cr_assert(strstr(notes[0], "q4_1") && strstr(notes[0], "f16"), "note: %s", notes[0]);
+    cr_assert(a.output.dev == a.tok_embd.dev && a.output.dev_type == DT_F16);
+    struct weight *wa[256], *wb[256];
+    int n = model_weights(&a, wa), nq = 0;
+    cr_assert_eq(model_weights(&b, wb), n);
+    for (int i = 0; i < n; i++) {
+        nq += wa[i]->type == DT_Q4_1;
+        cr_assert_eq(weight_run_type(wa[i]), wa[i]->type == DT_Q4_1 ? DT_F16 : wa[i]->type, "%s", wa[i]->name);
+    }
+    cr_assert_gt(nq, 0);
+
+    /* b: every q4_1 weight replaced on the host by its f16 rows */
+    struct weight saved[256];
+    for (int i = 0; i < n; i++) {
+        saved[i] = *wb[i];
+        if (wb[i]->type != DT_Q4_1) continue;
+        struct weight f = *wb[i];
+        f.type = DT_F16;
+        f.data = malloc(weight_bytes(&f));
+        float *row = malloc(sizeof *row * (size_t)f.cols);
+        cr_assert(f.data && row);
+        for (int r = 0; r < f.rows; r++) {
+            dtype_decode_row(DT_Q4_1, (const char *)wb[i]->data + (size_t)r * dtype_row_bytes(DT_Q4_1, f.cols), row, f.cols);
+            dtype_encode_row(DT_F16, row, (char *)f.data + (size_t)r * dtype_row_bytes(DT_F16, f.cols), f.cols);
+        }
+        free(row);
+        *wb[i] = f;
+    }
+    struct weight saved_out = b.output;
+    b.output = b.tok_embd;   /* tied */
+    struct backend *cb = cpu_backend_create(1, CPU_SIMD_SCALAR);   /* same code path as ra */
+    cr_assert_not_null(cb);
+
+    float *la = prefill_logits(&a, ra), *lb = prefill_logits(&b, cb);
+    for (int i = 0; i < cfg->vocab; i++)
+        cr_assert(la[i] == lb[i] && isfinite(la[i]), "logit %d: converted %.9g, host f16 %.9g", i,
+                  (double)la[i], (double)lb[i]);
+
+    for (int i = 0; i < n; i++) {
+        if (wb[i]->data != saved[i].data) free(wb[i]->data);
+        *wb[i] = saved[i];
+        backend_free_weight(ra, wa[i]);
+    }
+    b.output = saved_out;
+    a.output.dev = NULL;     /* shared with tok_embd, freed above */
+    free(la); free(lb);
+    model_free(&a); model_free(&b);
+    backend_destroy(ra); backend_destroy(cb);
 }
