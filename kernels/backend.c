@@ -173,6 +173,8 @@ static int copy_to_backend(struct backend *be, struct weight *c)
     return 0;
 }
 
+_Static_assert(DT_COUNT <= 32, "backend.noted_formats has one bit per dtype");
+
 static int upload_converted(struct backend *be, struct weight *w)
 {
     const char *from = dtype_info(w->type)->name;
