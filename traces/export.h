@@ -14,11 +14,13 @@
  *           <op> ...
  *     sample
  * Steps whose kernel records were not kept (trace_run.h policy) have no
- * layer/op ranges. Files are written to F.tmp and renamed to F. */
+ * layer/op ranges. Files are written through traces/outfile.h (a regular
+ * file is replaced atomically; a device, FIFO or symlink is written through). */
 #ifndef INFERTOP_TRACES_EXPORT_H
 #define INFERTOP_TRACES_EXPORT_H
 
 #include "traces/nvtx.h"
+#include "traces/outfile.h"
 #include "traces/trace_run.h"
 
 #include <stdio.h>
@@ -40,13 +42,15 @@ int trace_step_ranges(const struct trace_run *r, const struct trace_step *st, tr
 
 enum nvtxt_timebase { NVTXT_MANUAL, NVTXT_MONOTONIC_RAW };
 
-/* 0 ok; -1 with a one-line message in err (nothing left at path). */
+/* 0 ok; -1 with a one-line message in err (a regular file at path is left as it was). */
 int export_chrome(const struct trace_run *r, const char *path, char *err, size_t errlen);
 int export_nvtxt(const struct trace_run *r, const char *path, enum nvtxt_timebase tb, char *err, size_t errlen);
 
-/* Temp-file helpers shared by the writers: open path.tmp; commit closes and
- * renames it onto path when ok, else removes it. */
-FILE *export_open_tmp(const char *path, char *tmp, size_t tmplen, char *err, size_t errlen);
-int   export_commit(FILE *f, const char *tmp, const char *path, bool ok, char *err, size_t errlen);
+/* cJSON_AddStringToObject with s made well-formed UTF-8 first (utf8_sanitized,
+ * invalid bytes become U+FFFD): every text of a JSON output that may come from
+ * outside (model, scenario, device, option values, recordings) goes through
+ * here, so JSON parsers take the file. */
+struct cJSON;
+void json_add_text(struct cJSON *o, const char *key, const char *s);
 
 #endif

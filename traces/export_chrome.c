@@ -35,7 +35,7 @@ static void put(struct cw *w, cJSON *ev)
 static cJSON *event(const char *name, const char *cat, const char *ph, int64_t t_ns)
 {
     cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "name", name);
+    json_add_text(e, "name", name);
     if (cat) cJSON_AddStringToObject(e, "cat", cat);
     cJSON_AddStringToObject(e, "ph", ph);
     cJSON_AddNumberToObject(e, "ts", t_ns / 1e3);
@@ -51,7 +51,7 @@ static void metadata(struct cw *w, const char *what, const char *name, int tid)
     cJSON_AddStringToObject(e, "ph", "M");
     cJSON_AddNumberToObject(e, "pid", PID);
     cJSON_AddNumberToObject(e, "tid", tid);
-    cJSON_AddStringToObject(a, "name", name);
+    json_add_text(a, "name", name);
     cJSON_AddItemToObject(e, "args", a);
     put(w, e);
 }
@@ -212,23 +212,24 @@ static cJSON *other_data(const struct trace_run *r)
 {
     const struct trace_header *h = &r->h;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "model", h->model);
-    cJSON_AddStringToObject(o, "scenario", h->scenario);
-    cJSON_AddStringToObject(o, "device", h->device);
-    cJSON_AddStringToObject(o, "device_name", h->device_name);
-    cJSON_AddStringToObject(o, "device_reason", h->device_reason);
+    json_add_text(o, "model", h->model);
+    json_add_text(o, "scenario", h->scenario);
+    json_add_text(o, "device", h->device);
+    json_add_text(o, "device_name", h->device_name);
+    json_add_text(o, "device_reason", h->device_reason);
     cJSON_AddBoolToObject(o, "simulated", h->simulated);
     cJSON_AddStringToObject(o, "bytes", h->bytes_measured ? "measured" : "modeled");
-    cJSON_AddStringToObject(o, "options", h->options);
+    json_add_text(o, "options", h->options);
     cJSON_AddNumberToObject(o, "steps", r->n_steps);
     return o;
 }
 
 int export_chrome(const struct trace_run *r, const char *path, char *err, size_t errlen)
 {
-    char tmp[1100], pname[400];
-    FILE *f = export_open_tmp(path, tmp, sizeof tmp, err, errlen);
-    if (!f) return -1;
+    char pname[400];
+    struct outfile out;
+    if (outfile_open(&out, path, err, errlen) < 0) return -1;
+    FILE *f = out.f;
     struct cw w = {f, true, true};
     fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[", f);
     snprintf(pname, sizeof pname, "infertop: %s on %s%s", r->h.model, r->h.device, r->h.simulated ? " (SIMULATED)" : "");
@@ -247,5 +248,5 @@ int export_chrome(const struct trace_run *r, const char *path, char *err, size_t
     if (!od_text) w.ok = false;
     else fprintf(f, "\n],\"otherData\":%s}\n", od_text);
     free(od_text);
-    return export_commit(f, tmp, path, w.ok, err, errlen);
+    return outfile_close(&out, w.ok, err, errlen);
 }

@@ -10,16 +10,31 @@
  *                        clock nsys records, so a live run lines up with its report */
 #include "traces/export.h"
 
+#include "core/model/unicode.h"
+
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct nw { FILE *f; int64_t base; int tid; };
 
-/* Messages are quoted; a double quote inside one becomes a single quote. */
+/* Text as well-formed UTF-8 (utf8_sanitized) on one line: control
+ * characters become spaces and, in quoted messages, a double quote becomes a
+ * single quote. */
+static void put_text(FILE *f, const char *s, bool quoted)
+{
+    char *t = utf8_sanitized(s);
+    for (const char *p = t ? t : "?"; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        fputc(c < 0x20 || c == 0x7f ? ' ' : quoted && c == '"' ? '\'' : c, f);
+    }
+    free(t);
+}
+
 static void put_message(FILE *f, const char *s)
 {
     fputc('"', f);
-    for (; *s; s++) fputc(*s == '"' ? '\'' : *s, f);
+    put_text(f, s, true);
     fputc('"', f);
 }
 
@@ -56,19 +71,24 @@ static void put_markers(struct nw *w, const struct trace_run *r)
 
 int export_nvtxt(const struct trace_run *r, const char *path, enum nvtxt_timebase tb, char *err, size_t errlen)
 {
-    char tmp[1100];
-    FILE *f = export_open_tmp(path, tmp, sizeof tmp, err, errlen);
-    if (!f) return -1;
+    struct outfile out;
+    if (outfile_open(&out, path, err, errlen) < 0) return -1;
+    FILE *f = out.f;
     int pid = r->h.pid > 0 ? r->h.pid : 1, tid = r->h.tid > 0 ? r->h.tid : pid;
     struct nw w = {f, tb == NVTXT_MANUAL ? 0 : r->h.t0_raw_ns, tid};
-    fprintf(f, "# infertop trace: model %s, device %s%s, scenario %s, %d steps\n# options: %s\n", r->h.model,
-            r->h.device, r->h.simulated ? " (SIMULATED)" : "", r->h.scenario[0] ? r->h.scenario : "-", r->n_steps,
-            r->h.options);
+    char comment[2600];
+    snprintf(comment, sizeof comment, "infertop trace: model %s, device %s%s, scenario %s, %d steps", r->h.model,
+             r->h.device, r->h.simulated ? " (SIMULATED)" : "", r->h.scenario[0] ? r->h.scenario : "-", r->n_steps);
+    fputs("# ", f);
+    put_text(f, comment, false);
+    fputs("\n# options: ", f);
+    put_text(f, r->h.options, false);
+    fputc('\n', f);
     fprintf(f, "SetFileDisplayName, infertop\n");
     block(f, "@RangeStartEnd, Start, End, ThreadId, CategoryId, Color, Message", pid, tb);
     bool ok = true;
     for (int i = 0; i < r->n_steps && ok; i++) ok = trace_step_ranges(r, &r->steps[i], put_range, &w) == 0;
     block(f, "@Marker, Time, ThreadId, CategoryId, Color, Message", pid, tb);
     put_markers(&w, r);
-    return export_commit(f, tmp, path, ok, err, errlen);
+    return outfile_close(&out, ok, err, errlen);
 }

@@ -1,28 +1,17 @@
 /* traces/export_ranges.c — the range tree both exporters walk (see export.h). */
 #include "traces/export.h"
 
-#include <errno.h>
+#include "core/model/unicode.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
 #include <string.h>
 
-FILE *export_open_tmp(const char *path, char *tmp, size_t tmplen, char *err, size_t errlen)
+void json_add_text(cJSON *o, const char *key, const char *s)
 {
-    snprintf(tmp, tmplen, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
-    return f;
-}
-
-int export_commit(FILE *f, const char *tmp, const char *path, bool ok, char *err, size_t errlen)
-{
-    ok = !ferror(f) && ok;
-    ok = fclose(f) == 0 && ok;
-    if (ok) ok = rename(tmp, path) == 0;
-    if (!ok) {
-        remove(tmp);
-        snprintf(err, errlen, "%s: could not write the trace", path);
-        return -1;
-    }
-    return 0;
+    char *t = utf8_sanitized(s ? s : "");
+    cJSON_AddStringToObject(o, key, t ? t : "");
+    free(t);
 }
 
 struct walk {

@@ -81,7 +81,7 @@ static void write_pending(struct live_capture *lr)
         else lr->opened = true;
     }
     if (lr->opened && !lr->failed && recorder_write_batch(&lr->w, &lr->batch) < 0) {
-        snprintf(lr->error, sizeof lr->error, "%.480s.tmp: write failed", lr->path);
+        recorder_error(&lr->w, lr->error, sizeof lr->error);
         lr->failed = true;
     }
     trace_run_clear_body(&lr->batch);

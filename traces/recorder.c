@@ -2,6 +2,10 @@
 #include "traces/recorder.h"
 #include "core/options/kvlist.h"
 
+#include "core/model/unicode.h"
+#include "core/options/options.h"
+#include "traces/export.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -24,7 +28,7 @@ static int write_line(struct recorder *w, cJSON *o)
 static int add_option(void *ctx, const char *key, const char *value, char *err, size_t errlen)
 {
     (void)err; (void)errlen;
-    cJSON_AddStringToObject(ctx, key, value);
+    json_add_text(ctx, key, value);
     return 0;
 }
 
@@ -45,14 +49,14 @@ static cJSON *header_json(const struct trace_run *r)
     cJSON_AddStringToObject(o, "type", "header");
     cJSON_AddStringToObject(o, "format", TRACE_FORMAT_NAME);
     cJSON_AddNumberToObject(o, "version", TRACE_FORMAT_VERSION);
-    cJSON_AddStringToObject(o, "model", h->model);
-    cJSON_AddStringToObject(sc, "name", h->scenario);
-    cJSON_AddStringToObject(sc, "path", h->scenario_path);
+    json_add_text(o, "model", h->model);
+    json_add_text(sc, "name", h->scenario);
+    json_add_text(sc, "path", h->scenario_path);
     cJSON_AddNumberToObject(sc, "requests", h->n_requests);
     cJSON_AddItemToObject(o, "scenario", sc);
-    cJSON_AddStringToObject(dev, "backend", h->device);
-    cJSON_AddStringToObject(dev, "name", h->device_name);
-    cJSON_AddStringToObject(dev, "reason", h->device_reason);
+    json_add_text(dev, "backend", h->device);
+    json_add_text(dev, "name", h->device_name);
+    json_add_text(dev, "reason", h->device_reason);
     cJSON_AddBoolToObject(dev, "simulated", h->simulated);
     cJSON_AddBoolToObject(dev, "async", h->device_async);
     cJSON_AddItemToObject(o, "device", dev);
@@ -96,7 +100,9 @@ static cJSON *ops_json(const struct step_record *sr)
 static cJSON *kernel_json(const struct trace_kernel *k)
 {
     cJSON *a = cJSON_CreateArray();
-    cJSON_AddItemToArray(a, cJSON_CreateString(k->name));
+    char *name = utf8_sanitized(k->name);
+    cJSON_AddItemToArray(a, cJSON_CreateString(name ? name : ""));
+    free(name);
     double v[15] = {k->cls, k->layer, (double)k->t_ns, (double)k->dur_ns, (double)k->shape[0],
                     (double)k->shape[1], (double)k->shape[2], (double)k->shape[3], k->flops,
                     k->dram_bytes, k->chip_bytes, k->role, k->device, k->stage, k->seq};
@@ -162,8 +168,8 @@ static cJSON *event_json(const struct trace_event *ev)
     if (ev->kind == TEV_OPTION) {
         cJSON_AddStringToObject(o, "type", "option");
         cJSON_AddNumberToObject(o, "t_ns", (double)ev->t_ns);
-        cJSON_AddStringToObject(o, "name", ev->name);
-        cJSON_AddStringToObject(o, "value", ev->value);
+        json_add_text(o, "name", ev->name);
+        json_add_text(o, "value", ev->value);
         return o;
     }
     cJSON_AddStringToObject(o, "type", "event");
@@ -224,18 +230,20 @@ int recorder_open(struct recorder *w, const char *path, const struct trace_run *
 {
     memset(w, 0, sizeof *w);
     snprintf(w->path, sizeof w->path, "%s", path);
-    snprintf(w->tmp, sizeof w->tmp, "%s.tmp", path);
-    w->f = fopen(w->tmp, "w");
-    if (!w->f) {
-        snprintf(err, errlen, "%s: cannot write the recording: %s", w->tmp, strerror(errno));
-        return -1;
-    }
+    if (outfile_open(&w->out, path, err, errlen) < 0) return -1;
+    w->f = w->out.f;
     if (write_line(w, header_json(r)) < 0) {
+        recorder_error(w, err, errlen);
         recorder_abort(w);
-        snprintf(err, errlen, "%s: write failed", w->tmp);
         return -1;
     }
     return 0;
+}
+
+void recorder_error(const struct recorder *w, char *err, size_t errlen)
+{
+    const char *why = outfile_error(&w->out);
+    snprintf(err, errlen, "%s: write failed: %s", w->path, why[0] ? why : "could not format a line");
 }
 
 int recorder_flush(struct recorder *w, const struct trace_run *r)
@@ -274,23 +282,14 @@ int recorder_finish(struct recorder *w, char *err, size_t errlen)
     cJSON_AddNumberToObject(end, "events", w->events_written);
     cJSON_AddNumberToObject(end, "kvs", w->kvs_written);
     write_line(w, end);
-    bool ok = !w->failed;
-    ok = fclose(w->f) == 0 && ok;
     w->f = NULL;
-    if (ok) ok = rename(w->tmp, w->path) == 0;
-    if (!ok) {
-        remove(w->tmp);
-        snprintf(err, errlen, "%s: could not write the recording", w->path);
-        return -1;
-    }
-    return 0;
+    return outfile_close(&w->out, !w->failed, err, errlen);
 }
 
 void recorder_abort(struct recorder *w)
 {
-    if (w->f) fclose(w->f);
+    outfile_abort(&w->out);
     w->f = NULL;
-    remove(w->tmp);
 }
 
 /* ==== reader ============================================================ */
@@ -357,6 +356,7 @@ static bool get_str(struct rd *c, const cJSON *o, const char *key, char *buf, si
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!cJSON_IsString(v) || !v->valuestring) return fail(c, "%s: expected a string", key);
     if (strlen(v->valuestring) >= n) return fail(c, "%s: expected at most %zu characters", key, n - 1);
+    if (!utf8_valid(v->valuestring, strlen(v->valuestring))) return fail(c, "%s: expected UTF-8 text", key);
     memcpy(buf, v->valuestring, strlen(v->valuestring) + 1);
     return true;
 }
@@ -373,6 +373,17 @@ static bool get_obj(struct rd *c, const cJSON *o, const char *key, const cJSON *
 {
     *out = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsObject(*out) ? true : fail(c, "%s: expected an object", key);
+}
+
+/* An option as the registry takes it (options_set): a recording sets no
+ * option the program would refuse. */
+static bool check_option(struct rd *c, const char *where, const char *name, const char *value)
+{
+    struct options scratch;
+    char why[256];
+    options_defaults(&scratch);
+    if (options_set(&scratch, name, value, why, sizeof why) < 0) return fail(c, "%s%s", where, why);
+    return true;
 }
 
 static bool read_options(struct rd *c, const cJSON *opts, char *buf, size_t n)
@@ -470,6 +481,7 @@ static bool read_kernel(struct rd *c, const cJSON *a, int i, const struct trace_
                     tags ? ", role, device, stage, seq" : "");
     const char *name = cJSON_GetArrayItem(a, 0)->valuestring;
     if (strlen(name) >= sizeof k->name) return fail(c, "kernels[%d]: name: expected at most 23 characters", i);
+    if (!utf8_valid(name, strlen(name))) return fail(c, "kernels[%d]: name: expected UTF-8 text", i);
     snprintf(k->name, sizeof k->name, "%s", name);
     const double lo[15] = {0, -1, 0, 0, -1e18, -1e18, -1e18, -1e18, 0, 0, 0, 0, 0, 0, -1};
     const double hi[15] = {OPC_COUNT - 1, h->n_layers - 1, MAX_TIME_NS, MAX_TIME_NS, 1e18, 1e18, 1e18, 1e18,
@@ -622,7 +634,8 @@ static bool read_event(struct rd *c, const cJSON *o, struct trace_run *r, bool o
     if (!get_i64(c, o, "t_ns", 0, MAX_TIME_NS, &ev.t_ns)) return false;
     if (option) {
         ev.kind = TEV_OPTION;
-        if (!get_str(c, o, "name", ev.name, sizeof ev.name) || !get_str(c, o, "value", ev.value, sizeof ev.value))
+        if (!get_str(c, o, "name", ev.name, sizeof ev.name) || !get_str(c, o, "value", ev.value, sizeof ev.value) ||
+            !check_option(c, "option: ", ev.name, ev.value))
             return false;
     } else {
         if (!get_str(c, o, "kind", kind, sizeof kind)) return false;

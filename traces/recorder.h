@@ -26,32 +26,35 @@
  *   kv      pool (the telemetry pool id)
  * Version 1 files (no kv lines) and version 2 files (no commits or tags)
  * still load: the missing fields read as 0 (seq -1, no commits).
- * The writer streams to F.tmp and renames it to F on recorder_close: never a
- * half-written recording.
+ * The writer streams through traces/outfile.h: to a temp file renamed onto F
+ * on recorder_close when F is new or a regular file (never a half-written
+ * recording), straight into a device, FIFO or symlink's target otherwise.
  *
  * A recording is untrusted input: the reader checks every field's type and
  * range and stops at the first damage, keeping what came before it. */
 #ifndef INFERTOP_TRACES_RECORDER_H
 #define INFERTOP_TRACES_RECORDER_H
 
+#include "traces/outfile.h"
 #include "traces/trace_run.h"
 
 #include <stddef.h>
 #include <stdio.h>
 
 struct recorder {
-    FILE *f;
-    char path[1024], tmp[1040];
+    FILE *f;                  /* out.f while open */
+    struct outfile out;
+    char path[1024];
     int steps_written, events_written, kvs_written;
     bool failed;
 };
 
-/* Open F.tmp and write the header. 0 ok; -1 with a message in err. */
+/* Open F for writing (outfile_open) and write the header. 0 ok; -1 with a message in err. */
 int  recorder_open(struct recorder *w, const char *path, const struct trace_run *r, char *err, size_t errlen);
 /* Write the steps and events of r not written yet. 0 ok; -1 write error. */
 int  recorder_flush(struct recorder *w, const struct trace_run *r);
-/* Flush, write the end line, close and rename F.tmp → F. 0 ok; -1 with a
- * message (nothing left at F or F.tmp). */
+/* Flush, write the end line, close (and rename the temp file onto F). 0 ok;
+ * -1 with "F: write failed: REASON" (a regular F is left as it was). */
 int  recorder_close(struct recorder *w, const struct trace_run *r, char *err, size_t errlen);
 /* The other way to feed a recorder (a capture handed over in pieces, e.g.
  * from an engine thread): write every step, snapshot and event of `batch`
@@ -62,6 +65,8 @@ int  recorder_write_batch(struct recorder *w, const struct trace_run *batch);
 int  recorder_finish(struct recorder *w, char *err, size_t errlen);
 /* Drop the temp file (a failed run). */
 void recorder_abort(struct recorder *w);
+/* After a -1 from recorder_flush/recorder_write_batch: "F: write failed: REASON". */
+void recorder_error(const struct recorder *w, char *err, size_t errlen);
 
 /* Read a recording into r (initialized here).
  *   0   complete

@@ -29,7 +29,7 @@ int trace_out_step(void *ctx, const struct telemetry *e, char *err, size_t errle
     if (!t || !t->capturing) return 0;
     if (trace_capture_step(&t->run, e) < 0) { snprintf(err, errlen, "trace: out of memory"); return -1; }
     if (t->recording && recorder_flush(&t->rec, &t->run) < 0) {
-        snprintf(err, errlen, "%s: write failed", t->rec.tmp);
+        recorder_error(&t->rec, err, errlen);
         return -1;
     }
     return 0;
@@ -46,7 +46,7 @@ int trace_out_end(void *ctx, const struct telemetry *e, bool ok, char *err, size
         else if (recorder_close(&t->rec, &t->run, err, errlen) < 0) rc = -1;
     }
     if (ok && rc == 0 && t->chrome && export_chrome(&t->run, t->chrome, err, errlen) < 0) rc = -1;
-    if (ok && rc == 0 && t->nvtxt && export_nvtxt(&t->run, t->nvtxt, NVTXT_MONOTONIC_RAW, err, errlen) < 0) rc = -1;
+    if (ok && rc == 0 && t->nvtxt && export_nvtxt(&t->run, t->nvtxt, t->nvtxt_tb, err, errlen) < 0) rc = -1;
     trace_run_free(&t->run);
     t->capturing = t->recording = false;
     return rc;

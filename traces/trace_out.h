@@ -9,10 +9,12 @@
 #define INFERTOP_TRACE_OUT_H
 
 #include "traces/capture.h"
+#include "traces/export.h"
 #include "traces/recorder.h"
 
 struct trace_out {
     const char *chrome, *nvtxt, *record;    /* NULL: not wanted */
+    enum nvtxt_timebase nvtxt_tb;           /* --nvtxt-clock: NVTXT_MANUAL (default, 0) or raw */
     struct trace_run run;
     struct recorder rec;
     bool capturing, recording;

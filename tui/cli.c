@@ -1,6 +1,8 @@
 /* tui/cli.c — argument parsing shared by every command. */
 #include "tui/cli.h"
 
+#include "traces/outfile.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +66,19 @@ static int check_options_used(const struct cli_args *a)
     return 0;
 }
 
+/* Before any run: a path that cannot be written fails now, not after the run. */
+static int check_outputs(const struct cli_args *a)
+{
+    const char *flags[] = {"--json", "--trace", "--nvtxt", "--record", "--export"};
+    const char *paths[] = {a->json, a->trace, a->nvtxt, a->record, a->export_to};
+    char err[1400];
+    for (int i = 0; i < 5; i++) {
+        if (!paths[i]) continue;
+        if (outfile_check(paths[i], err, sizeof err) < 0) { cli_error("%s %s", flags[i], err); return -1; }
+    }
+    return 0;
+}
+
 int cli_parse(int argc, char **argv, struct cli_args *a)
 {
     char err[256];
@@ -77,7 +92,15 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
         else if (is_flag(arg, "--scenario")) { VALUE("--scenario"); a->scenario = v; }
         else if (is_flag(arg, "--json")) { VALUE("--json"); a->json = v; }
         else if (is_flag(arg, "--trace")) { VALUE("--trace"); a->trace = v; }
-        else if (is_flag(arg, "--nvtxt")) { VALUE("--nvtxt"); a->nvtxt = v; }
+        else if (is_flag(arg, "--nvtxt-clock")) {
+            VALUE("--nvtxt-clock");
+            if (strcmp(v, "manual") && strcmp(v, "raw")) {
+                cli_error("--nvtxt-clock %s: expected manual (ImportNvtxt --cmd create) or raw "
+                          "(ClockMonotonicRaw, for --cmd merge)", v);
+                return -1;
+            }
+            a->nvtxt_raw = !strcmp(v, "raw");
+        } else if (is_flag(arg, "--nvtxt")) { VALUE("--nvtxt"); a->nvtxt = v; }
         else if (is_flag(arg, "--record")) { VALUE("--record"); a->record = v; }
         else if (is_flag(arg, "--export")) { VALUE("--export"); a->export_to = v; }
         else if (is_flag(arg, "--a")) { VALUE("--a"); a->spec_a = v; }
@@ -109,5 +132,5 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
         }
 #undef VALUE
     }
-    return check_options_used(a);
+    return check_options_used(a) < 0 ? -1 : check_outputs(a);
 }

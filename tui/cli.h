@@ -15,7 +15,8 @@ struct cli_args {
     const char *scenario;     /* --scenario */
     const char *json;         /* --json F */
     const char *trace;        /* --trace F.json: Chrome trace of the run */
-    const char *nvtxt;        /* --nvtxt F.nvtxt: NVTXT of the run (ClockMonotonicRaw) */
+    const char *nvtxt;        /* --nvtxt F.nvtxt: NVTXT of the run */
+    bool nvtxt_raw;           /* --nvtxt-clock raw: ClockMonotonicRaw time base (merge); else manual */
     const char *record;       /* --record F: JSON Lines recording */
     const char *export_to;    /* replay --export F.json|F.nvtxt */
     int n_predict;            /* -n */
@@ -28,7 +29,9 @@ struct cli_args {
     int n_positional;
 };
 
-/* Parse argv after the command name. 0 ok; -1 with a message printed (exit 2). */
+/* Parse argv after the command name; then every output file named (--json,
+ * --trace, --nvtxt, --record, --export) must be writable (outfile_check), so a
+ * bad path fails before a long run. 0 ok; -1 with a message printed (exit 2). */
 int cli_parse(int argc, char **argv, struct cli_args *a);
 
 int cmd_generate(struct cli_args *a);

@@ -146,11 +146,11 @@ static cJSON *report_json(const struct run_setup *b, const struct session *S, co
 {
     cJSON *o = cJSON_CreateObject(), *opts = cJSON_CreateObject(), *t = cJSON_CreateObject(),
           *kv = cJSON_CreateObject(), *batch = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "scenario", b->sc.name);
-    cJSON_AddStringToObject(o, "model", S->model.source);
-    cJSON_AddStringToObject(o, "device", S->be->ops->name);
-    cJSON_AddStringToObject(o, "device_reason", S->be->reason);
-    for (int i = 0; i < OPT_COUNT; i++) cJSON_AddStringToObject(opts, option_def(i)->name, b->opt.v[i].s);
+    json_add_text(o, "scenario", b->sc.name);
+    json_add_text(o, "model", S->model.source);
+    json_add_text(o, "device", S->be->ops->name);
+    json_add_text(o, "device_reason", S->be->reason);
+    for (int i = 0; i < OPT_COUNT; i++) json_add_text(opts, option_def(i)->name, b->opt.v[i].s);
     cJSON_AddItemToObject(o, "options", opts);
     cJSON_AddNumberToObject(o, "requests", r->requests);
     cJSON_AddNumberToObject(o, "finished", r->finished);
@@ -188,18 +188,17 @@ static cJSON *report_json(const struct run_setup *b, const struct session *S, co
     return o;
 }
 
-/* Write via a temporary file and rename: never a half-written report. */
+/* Through traces/outfile.h: never a half-written report over a regular file. */
 static int write_json(const char *path, cJSON *root)
 {
-    char *text = cJSON_Print(root), tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = text ? fopen(tmp, "w") : NULL;
-    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    if (f) ok = fclose(f) == 0 && ok;
-    if (ok) ok = rename(tmp, path) == 0;
-    if (!ok) { remove(tmp); cli_error("%s: could not write the JSON report", path); }
+    char *text = cJSON_Print(root), err[1200];
+    int rc = 0;
+    if (!text) { cli_error("%s: out of memory formatting the JSON report", path); return 1; }
+    size_t n = strlen(text);
+    text[n] = '\n';   /* cJSON_Print's NUL becomes the trailing newline */
+    if (outfile_write_all(path, text, n + 1, err, sizeof err) < 0) { cli_error("%s", err); rc = 1; }
     free(text);
-    return ok ? 0 : 1;
+    return rc;
 }
 
 int cmd_bench(struct cli_args *a)
@@ -210,7 +209,8 @@ int cmd_bench(struct cli_args *a)
     int src = setup_session(&S, a, &b);
     if (src) return src;
     struct report r = {0};
-    struct trace_out t = {.chrome = a->trace, .nvtxt = a->nvtxt, .record = a->record};
+    struct trace_out t = {.chrome = a->trace, .nvtxt = a->nvtxt, .record = a->record,
+                          .nvtxt_tb = a->nvtxt_raw ? NVTXT_MONOTONIC_RAW : NVTXT_MANUAL};
     int rc = run_one(&S, &b, a->quiet, 0, &r, &t);
     if (rc == 0) {
         print_report(&b, &S, &r);

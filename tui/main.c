@@ -21,7 +21,7 @@ static const struct command COMMANDS[] = {
      "plain text generation"},
     {"bench", cmd_bench,
      "[--scenario F] [--scenario-set \"arrival.rate=2 ...\"] [--model M] [--set k=v ...] [--json F]\n"
-     "          [--trace F.json] [--nvtxt F.nvtxt] [--record F]",
+     "          [--trace F.json] [--nvtxt F.nvtxt [--nvtxt-clock manual|raw]] [--record F]",
      "headless scenario run, serving report, traces"},
     {"ab", cmd_ab,
      "--a \"k=v ...\" --b \"k=v ...\" [--scenario F] [--json F]",
