@@ -3,8 +3,11 @@
 #  1. live NVTX: `nsys profile --trace=nvtx` of a headless smoke bench; nvtxsum
 #     counts step/forward/sample == steps and layer/attention/mlp == steps x layers;
 #  2. NVTXT: the run's recording exported as NVTXT, imported by ImportNvtxt,
-#     exported by `nsys export --type json`: every range, same name and duration.
+#     exported by `nsys export --type json`: every range, same name and duration;
+#  3. live NVTXT: `bench --nvtxt` (default TimeBase Manual) imported the same way,
+#     checked against the same run's Chrome trace.
 # Skips (0 failed) when nsys is not installed; CI installs it (tests/deps.sh).
+# Install and the Debian package's fixes: docs/nsight.md.
 cd "$(dirname "$0")/../.." && . tests/cli/lib.sh && . tests/cli/nsys_env.sh
 if [ "$HAVE_NSYS" != 1 ]; then echo "SKIP: nsys/ImportNvtxt not installed (make deps as root installs them)"; summary; exit; fi
 T=$(mktemp -d); trap 'rm -rf "$T" "$OUT" "$ERR"' EXIT
@@ -42,4 +45,13 @@ nsys export --type json -o $T/imp.json --force-overwrite true $T/imp.nsys-rep >/
 if $CHECK nsys-vs-chrome $T/imp.json $T/rec.json >$OUT 2>&1; then ok "imported NVTXT: $(cat $OUT)"; else bad "$(cat $OUT)"; fi
 markers=$(grep -c '^Marker, ' $T/rec.nvtxt); got=$(grep -c '"Type":65' $T/imp.json)
 [ "$markers" = "$got" ] && ok "every request marker imported ($got)" || bad "markers: $got of $markers imported"
+
+run $BIN bench --scenario scenarios/smoke.ini -q --nvtxt $T/live.nvtxt --trace $T/live.json
+expect_rc "bench --nvtxt --trace" 0
+"$NSYS_HOST/ImportNvtxt" --cmd create -n $T/live.nvtxt -o $T/limp.nsys-rep >$T/limp.log 2>&1
+grep -q "events imported" $T/limp.log && ok "live NVTXT: ImportNvtxt --cmd create" || bad "ImportNvtxt of the live NVTXT: $(tail -2 $T/limp.log)"
+nsys export --type json -o $T/limp.json --force-overwrite true $T/limp.nsys-rep >/dev/null 2>&1
+if $CHECK nsys-vs-chrome $T/limp.json $T/live.json >$OUT 2>&1; then ok "imported live NVTXT vs the run's Chrome trace: $(cat $OUT)"; else bad "$(cat $OUT)"; fi
+markers=$(grep -c '^Marker, ' $T/live.nvtxt); got=$(grep -c '"Type":65' $T/limp.json)
+[ "$markers" = "$got" ] && ok "live NVTXT: every marker imported ($got)" || bad "live markers: $got of $markers imported"
 summary

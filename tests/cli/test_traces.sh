@@ -17,7 +17,12 @@ n=$($CHECK count $T/live.json step);  [ "$n" = "$steps" ] && ok "one step slice 
 n=$($CHECK count $T/live.json layer); [ "$n" = "$((steps * layers))" ] && ok "steps x layers layer slices ($n)" || bad "layer slices $n, expected $((steps * layers))"
 grep -q '"ph":"b".*"name":"request 0"\|"name":"request 0".*"ph":"b"' $T/live.json && ok "async request track" || bad "no async request track"
 grep -q '"KV utilization %"' $T/live.json && grep -q '"otherData":{"model"' $T/live.json && ok "counters and run metadata" || bad "counters/metadata missing"
-grep -q '^TimeBase = ClockMonotonicRaw' $T/live.nvtxt && ok "live NVTXT on ClockMonotonicRaw" || bad "live NVTXT timebase"
+grep -q '^TimeBase = Manual' $T/live.nvtxt && ! grep -q ClockMonotonicRaw $T/live.nvtxt && ok "live NVTXT on TimeBase Manual (the default)" || bad "live NVTXT timebase"
+run $BIN bench --scenario scenarios/smoke.ini -q --nvtxt $T/raw.nvtxt --nvtxt-clock raw
+expect_rc "bench --nvtxt-clock raw" 0
+grep -q '^TimeBase = ClockMonotonicRaw' $T/raw.nvtxt && ! grep -q 'TimeBase = Manual' $T/raw.nvtxt && ok "--nvtxt-clock raw: ClockMonotonicRaw" || bad "raw NVTXT timebase"
+run $BIN bench --scenario scenarios/smoke.ini -q --nvtxt $T/x.nvtxt --nvtxt-clock wall
+expect_rc "--nvtxt-clock wall" 2; expect_err "names the choices" "expected manual .* or raw"
 
 run $BIN replay $T/rec.jsonl
 expect_rc "replay summary" 0
@@ -57,4 +62,28 @@ run $BIN replay $T/g.jsonl;        expect_rc "not JSON" 2; expect_one_line_err "
 run $BIN replay $T/missing.jsonl;  expect_rc "missing file" 2; expect_err "cannot open" "missing.jsonl: cannot open"
 run $BIN replay $T/rec.jsonl --export $T/x.txt; expect_rc "bad export name" 2; expect_err "expects .json or .nvtxt" "expected a file name ending in .json"
 run $BIN replay;                   expect_rc "no file" 2
+
+# invalid UTF-8 in a scenario name reaches no output as such: every file parses (U+FFFD instead)
+sed 's/^name *=.*/name = bad\xff\xc0\xafname/' scenarios/smoke.ini > $T/u.ini
+run $BIN bench --scenario $T/u.ini -q --json $T/u.json --trace $T/ut.json --record $T/u.jsonl --nvtxt $T/u.nvtxt
+expect_rc "bench with a non-UTF-8 scenario name" 0
+utf8_json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1], encoding="utf-8")); sys.exit(0 if "\ufffd" in json.dumps(d, ensure_ascii=False) else 1)' "$1"; }
+utf8_json $T/u.json && ok "--json parses, name has U+FFFD" || bad "--json with a bad name"
+utf8_json $T/ut.json && ok "--trace parses, name has U+FFFD" || bad "--trace with a bad name"
+python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]' $T/u.jsonl && ok "--record: every line parses" || bad "--record with a bad name"
+python3 -c 'import sys; open(sys.argv[1], encoding="utf-8").read()' $T/u.nvtxt && grep -q $'\xef\xbf\xbd' $T/u.nvtxt && ok "--nvtxt is UTF-8 (U+FFFD)" || bad "--nvtxt with a bad name"
+# a recording whose header carries invalid UTF-8 or an option the registry refuses: exit 2, file:line: field
+python3 - $T/rec.jsonl $T/badutf.jsonl <<'PY'
+import sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+lines[0] = lines[0].replace(b'"name":"smoke"', b'"name":"sm\xffoke"', 1)
+open(sys.argv[2], "wb").write(b"\n".join(lines))
+PY
+run $BIN replay $T/badutf.jsonl --export $T/badutf.json; expect_rc "header with invalid UTF-8" 2
+expect_err "names the field" "badutf.jsonl:1: name: expected UTF-8 text"; expect_one_line_err "header with invalid UTF-8"
+sed '1s/"kv":"paged"/"kv":"bogus"/' $T/rec.jsonl > $T/bogus.jsonl
+run $BIN replay $T/bogus.jsonl; expect_rc "header option kv: bogus" 2
+expect_err "checked by the options registry" "bogus.jsonl:1: options.kv: expected .*paged.*got 'bogus'"; expect_one_line_err "header option kv: bogus"
+sed '1s/"kv":"paged"/"kv":"paged","nosuch":"1"/' $T/rec.jsonl > $T/nosuch.jsonl
+run $BIN replay $T/nosuch.jsonl; expect_rc "unknown header option" 2; expect_err "says unknown" "nosuch.jsonl:1: options.nosuch: unknown option"
 summary
