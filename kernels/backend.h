@@ -65,7 +65,7 @@ enum kernel_role { KROLE_TARGET, KROLE_DRAFT, KROLE_COUNT };
 const char *kernel_role_name(enum kernel_role r);   /* "target", "draft" */
 
 /* One executed op. Times are measured; bytes and FLOPs are MODELED from the
- * formulas in kernels/cost.c (shared/notes/cupti-nvtx.md), unless a backend
+ * formulas in kernels/cost.c, unless a backend
  * with counters sets `bytes_measured`.
  * Tags {role, device, stage, seq, layer} are copied from the kernel log's
  * current tags when the record begins (rec_begin, the one place they are

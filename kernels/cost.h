@@ -1,6 +1,6 @@
 /* kernels/cost.h — MODELED bytes and FLOPs of each op, shared by every backend.
  *
- * Formulas from shared/notes/cupti-nvtx.md. "dram" is main memory (DRAM on a
+ * Formulas in kernels/cost.c, each above its function. "dram" is main memory (DRAM on a
  * CPU, HBM on a GPU); "chip" is traffic served on-chip (cache-resident tiles
  * on a CPU, shared memory / L2 on a GPU). These are models, never
  * measurements: kernel_record.bytes_measured stays false. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages infertop needs to build and test, when missing.
 # Run as root to install; otherwise just reports what is missing.
-# Nsight Systems comes from Debian's non-free component (shared/notes/nsight-interop.md):
+# Nsight Systems comes from Debian's non-free component (docs/nsight.md):
 # the components are added to the existing Debian sources, then two fixes of the
 # Debian package are applied. Every step is idempotent.
 set -euo pipefail

@@ -1,5 +1,5 @@
 /* core/workload/report.h — serving metrics from a finished run (definitions in
- * shared/notes/serving-metrics.md).
+ * docs/serving-metrics.md).
  *
  * TTFT = first token − arrival (queueing included); TPOT per request =
  * (E2E − TTFT)/(N_out − 1), then over requests; ITL = every gap between

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Nsight Systems as an independent client (shared/notes/nsight-interop.md):
+# Nsight Systems as an independent client (docs/nsight.md):
 #  1. live NVTX: `nsys profile --trace=nvtx` of a headless smoke bench; nvtxsum
 #     counts step/forward/sample == steps and layer/attention/mlp == steps x layers;
 #  2. NVTXT: the run's recording exported as NVTXT, imported by ImportNvtxt,
