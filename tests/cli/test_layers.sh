@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The layering rules of ../shared/DESIGN.md ("Layers and folders"), checked on
+# The include layering rules between core/, kernels/, traces/ and tui/ (each rule below says what it forbids), checked on
 # every #include of core/, kernels/, traces/ and tui/ (tests/ may include
 # anything). Each rule is one check; a broken rule prints the offending
 # file:line and the include.
