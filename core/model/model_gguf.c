@@ -8,6 +8,12 @@
  * GGUF dims are ggml's: ne[0] is the contiguous dimension, so a matrix
  * W[rows][cols] (y = x·Wᵀ) has ne = {cols, rows}: ne[0] = input features.
  *
+ * Checked at load, beyond shapes and types: every blk.N tensor must belong to
+ * a layer llama.block_count covers (a count smaller than the file's layers
+ * would silently run a truncated model), and every norm plus the first row of
+ * every matrix must be finite (a NaN/Inf weight file would run and print
+ * garbage; one row per matrix keeps the check cheap on a mapped file).
+ *
  * Rope scaling: none, or Llama 3 ("llama3") frequency scaling, given either
  * by llama.rope.scaling.{type,factor,low_freq_factor,high_freq_factor,
  * original_context_length} keys or by a rope_freqs.weight tensor (what
@@ -96,7 +102,8 @@ static bool check_arch(struct loader *L)
         return fail(L, "general.architecture", "missing: expected \"llama\"");
     if (!gguf_get_str(L->f, "general.architecture", &a, &n))
         return fail(L, "general.architecture", "not a string: expected \"llama\"");
-    if (strcmp(a, "llama") != 0) {
+    /* compare all n bytes: "llama\0x" (an embedded NUL) is not llama */
+    if (n != 5 || memcmp(a, "llama", 5) != 0) {
         char shown[40];
         size_t k = 0;
         for (; k < n && k < sizeof shown - 1; k++)
@@ -269,6 +276,54 @@ static bool unsupported_type(struct loader *L, const struct gguf_tensor *t, cons
                 t->ggml_type, allowed);
 }
 
+/* Row 0 of w decoded must be finite (one row: cheap, and a wholesale NaN/Inf
+ * file or a broken block scale shows there). */
+static bool check_first_row(struct loader *L, const struct weight *w)
+{
+    float *row = malloc((size_t)w->cols * sizeof *row);
+    if (!row) return fail(L, w->name, "out of memory for %d floats", w->cols);
+    dtype_decode_row(w->type, w->data, row, w->cols);
+    int bad = -1;
+    for (int i = 0; i < w->cols && bad < 0; i++)
+        if (!isfinite(row[i])) bad = i;
+    float v = bad >= 0 ? row[bad] : 0;
+    free(row);
+    if (bad < 0) return true;
+    char field[80];
+    snprintf(field, sizeof field, "tensor '%s'", w->name);
+    return fail(L, field, "row 0 element %d is %g: expected finite weights", bad, v);
+}
+
+static bool check_norm_finite(struct loader *L, const char *name, const float *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!isfinite(v[i])) {
+            char field[80];
+            snprintf(field, sizeof field, "tensor '%s'", name);
+            return fail(L, field, "element %d is %g: expected finite weights", i, v[i]);
+        }
+    return true;
+}
+
+/* blk.N.* tensors with N >= llama.block_count: the count does not cover the file. */
+static bool check_layer_tensors(struct loader *L)
+{
+    int n_layers = L->m->cfg.n_layers, top = -1;
+    const char *example = NULL;
+    for (int64_t i = 0; i < gguf_n_tensors(L->f); i++) {
+        const struct gguf_tensor *t = gguf_tensor(L->f, i);
+        long l;
+        char *end;
+        if (strncmp(t->name, "blk.", 4) != 0) continue;
+        l = strtol(t->name + 4, &end, 10);
+        if (end == t->name + 4 || *end != '.' || l < 0) continue;
+        if (l >= n_layers && l > top) { top = (int)l; example = t->name; }
+    }
+    if (top < 0) return true;
+    return fail(L, "llama.block_count", "%d: expected the file's layer count, %d (it has tensor '%.48s')",
+                n_layers, top + 1, example);
+}
+
 /* A matrix named `name` with `rows` outputs and `cols` inputs: ne = {cols, rows}. */
 static bool load_matrix(struct loader *L, const char *name, int rows, int cols, struct weight *w)
 {
@@ -283,7 +338,7 @@ static bool load_matrix(struct loader *L, const char *name, int rows, int cols, 
     w->dev = NULL;
     snprintf(w->name, sizeof w->name, "%s", name);
     L->type_count[dt]++;
-    return true;
+    return check_first_row(L, w);
 }
 
 static bool own_buffer(struct loader *L, float *p)
@@ -308,7 +363,7 @@ static bool load_norm(struct loader *L, const char *name, float **out)
     if (!t || !check_dims(L, t, (uint64_t)dim, 1)) return false;
     if (t->ggml_type == 0 && ((uintptr_t)t->data % sizeof(float)) == 0) {
         *out = (float *)t->data;   /* read-only mapping: never written */
-        return true;
+        return check_norm_finite(L, name, *out, dim);
     }
     int dt = dtype_from_ggml(t->ggml_type);
     if (dt != DT_F32 && dt != DT_F16 && dt != DT_BF16)
@@ -326,7 +381,7 @@ static bool load_norm(struct loader *L, const char *name, float **out)
         buf[i] = dt == DT_F16 ? fp16_to_fp32(h) : bf16_to_fp32(h);
     }
     *out = buf;
-    return true;
+    return check_norm_finite(L, name, buf, dim);
 }
 
 static bool load_layer(struct loader *L, int l, struct layer_weights *lw)
@@ -386,6 +441,7 @@ static bool load_weights(struct loader *L)
     if (!m->layers) return fail(L, "llama.block_count", "out of memory for %d layers", c->n_layers);
     for (int l = 0; l < c->n_layers; l++)
         if (!load_layer(L, l, &m->layers[l])) return false;
+    if (!check_layer_tensors(L)) return false;
     int best = 0;
     for (int t = 1; t < DT_COUNT; t++)
         if (L->type_count[t] > L->type_count[best]) best = t;

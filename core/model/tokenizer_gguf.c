@@ -178,6 +178,14 @@ static int read_ids_and_flags(const struct gguf_file *f, struct tokenizer_spec *
         read_bool(f, "tokenizer.ggml.add_bos_token", &s->add_bos, err, errlen) ||
         read_bool(f, "tokenizer.ggml.add_space_prefix", &s->add_space_prefix, err, errlen))
         return -1;
+    /* the padding id is not used here, but a file whose id names no token is damaged */
+    int32_t pad;
+    if (read_id(f, "tokenizer.ggml.padding_token_id", &pad, err, errlen)) return -1;
+    if (pad >= s->n_tokens) {
+        fail(err, errlen, "tokenizer.ggml.padding_token_id: %d is not a token id (expected 0..%d)", pad,
+             s->n_tokens - 1);
+        return -1;
+    }
     if (gguf_find_key(f, "tokenizer.chat_template") >= 0) {
         if (!gguf_get_str(f, "tokenizer.chat_template", &tmpl, NULL)) {
             fail(err, errlen, "tokenizer.chat_template: expected a string");

@@ -586,6 +586,9 @@ struct tiny {
     const char *skip_tensor;   /* leave this tensor out */
     const char *skip_key;      /* leave this key out */
     bool q_wrong_shape;        /* blk.1.attn_q.weight transposed */
+    bool nan_norm;             /* one NaN in blk.1.ffn_norm.weight */
+    bool nan_row;              /* one NaN in row 0 of blk.1.ffn_down.weight */
+    bool inf_last_row;         /* +Inf in the LAST row of blk.0.attn_k.weight (not checked) */
 };
 
 enum { T_DIM = 64, T_HEADS = 4, T_KV = 2, T_HD = 16, T_FFN = 96, T_LAYERS = 2, T_VOCAB = 50 };
@@ -594,12 +597,26 @@ static void tiny_matrix(struct gguf_writer *w, const struct tiny *o, const char 
                         int cols, uint32_t type)
 {
     if (o->skip_tensor && strcmp(o->skip_tensor, name) == 0) return;
-    int be, bb;
+    int be, bb, dt = dtype_from_ggml((int)type);
     cr_assert(gguf_ggml_type_block((int)type, &be, &bb));
-    size_t n = (size_t)rows * (size_t)(cols / be) * (size_t)bb;
+    size_t row_bytes = (size_t)(cols / be) * (size_t)bb, n = (size_t)rows * row_bytes;
     unsigned char *p = malloc(n);
-    cr_assert_not_null(p);
-    fill_random(p, n);
+    float *x = malloc((size_t)cols * sizeof *x);
+    cr_assert(p && x);
+    if (dt < 0) fill_random(p, n);   /* a type the loader rejects: content does not matter */
+    for (int r = 0; dt >= 0 && r < rows; r++) {   /* finite weights in [-1, 1), encoded row by row */
+        for (int i = 0; i < cols; i++) x[i] = (float)((double)(rng() >> 11) / 9007199254740992.0 * 2 - 1);
+        if (o->nan_row && r == 0 && !strcmp(name, "blk.1.ffn_down.weight")) x[3] = NAN;
+        if (o->inf_last_row && r == rows - 1 && !strcmp(name, "blk.0.attn_k.weight")) x[0] = INFINITY;
+        dtype_encode_row((enum dtype)dt, x, p + (size_t)r * row_bytes, cols);
+        /* block formats drop a NaN input into a finite scale: a NaN scale is how one
+         * shows there (q8_0/q4_0/q4_1 blocks start with their f16 scale d) */
+        if (o->nan_row && r == 0 && !strcmp(name, "blk.1.ffn_down.weight") && dtype_is_quant((enum dtype)dt)) {
+            uint16_t h = 0x7e00;
+            memcpy(p, &h, 2);
+        }
+    }
+    free(x);
     uint64_t ne[2] = {(uint64_t)cols, (uint64_t)rows};
     gw_tensor(w, name, 2, ne, type, p, n);
     free(p);
@@ -611,6 +628,7 @@ static void tiny_norm(struct gguf_writer *w, const struct tiny *o, const char *n
     float v[T_DIM];
     uint16_t h[T_DIM];
     for (int i = 0; i < T_DIM; i++) { v[i] = base + 0.25f * (float)i; h[i] = fp32_to_fp16(v[i]); }
+    if (o->nan_norm && !strcmp(name, "blk.1.ffn_norm.weight")) { v[5] = NAN; h[5] = fp32_to_fp16(NAN); }
     if (o->norm_ggml == 1) gw_tensor(w, name, 1, (uint64_t[]){T_DIM}, 1, h, sizeof h);
     else if (o->norm_ggml == 0) gw_tensor(w, name, 1, (uint64_t[]){T_DIM}, 0, v, sizeof v);
     else tiny_matrix(w, o, name, 1, T_DIM, o->norm_ggml);
@@ -797,6 +815,44 @@ Test(model_gguf, rejects_bad_models)
     cr_assert(strstr(err, "version") && strstr(err, path), "%s", err);
     cr_assert_eq(model_load_gguf(&m, "/nonexistent/x.gguf", err, sizeof err), -1);
     cr_assert(strstr(err, "/nonexistent/x.gguf: file: cannot open"), "%s", err);
+}
+
+/* Metadata the loader used to take: a block count that leaves layers out, an
+ * architecture with an embedded NUL, non-finite weights. */
+Test(model_gguf, rejects_metadata_that_does_not_match_the_file)
+{
+    struct gguf_writer w;
+    struct model m;
+    char err[512], path[64];
+    struct tiny o = {.mat_ggml = 3, .skip_key = "llama.block_count"};
+    write_tiny_llama(&w, &o);
+    gw_kv_u32(&w, "llama.block_count", 1);   /* the file has blk.0 and blk.1 */
+    cr_assert_eq(load_tiny(&w, &m, err, sizeof err, path), -1, "1 of 2 layers loaded");
+    cr_assert(strstr(err, "llama.block_count: 1: expected the file's layer count, 2 (it has tensor 'blk.1."), "%s", err);
+
+    o.skip_key = "general.architecture";
+    write_tiny_llama(&w, &o);
+    unsigned char raw[8 + 7];
+    uint64_t len = 7;
+    memcpy(raw, &len, 8);
+    memcpy(raw + 8, "llama\0x", 7);
+    gw_kv_raw(&w, "general.architecture", GGUF_STRING, raw, sizeof raw);
+    cr_assert_eq(load_tiny(&w, &m, err, sizeof err, path), -1, "\"llama\\0x\" read as llama");
+    cr_assert(strstr(err, "general.architecture: \"llama?x\": expected \"llama\""), "%s", err);
+
+    for (int norm = 0; norm < 2; norm++) {   /* f32 in place, f16 converted */
+        expect_load_fail(&(struct tiny){.mat_ggml = 1, .norm_ggml = (uint32_t)norm, .nan_norm = true},
+                         "tensor 'blk.1.ffn_norm.weight'", "element 5 is nan: expected finite weights");
+    }
+    static const uint32_t mats[] = {0, 1, 30, 8, 2, 3};   /* f32 f16 bf16 q8_0 q4_0 q4_1 */
+    for (int k = 0; k < 6; k++)
+        expect_load_fail(&(struct tiny){.mat_ggml = mats[k], .nan_row = true}, "tensor 'blk.1.ffn_down.weight'",
+                         "row 0 element");
+    /* only row 0 is checked: cheap on a mapped file (an Inf elsewhere loads) */
+    o = (struct tiny){.mat_ggml = 0, .inf_last_row = true};
+    write_tiny_llama(&w, &o);
+    cr_assert_eq(load_tiny(&w, &m, err, sizeof err, path), 0, "%s", err);
+    m.release(&m);
 }
 
 Test(model_gguf, bad_hyperparameters)

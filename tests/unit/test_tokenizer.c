@@ -561,6 +561,8 @@ static struct tokenizer *gguf_tok(const char *skip, const char *bad, char *err, 
         gw_kv_str(&w, "tokenizer.ggml.eos_token_id", "three");
     if (bad && !strcmp(bad, "tokenizer.ggml.bos_token_id"))
         gw_kv_u32(&w, "tokenizer.ggml.bos_token_id", 77);
+    if (bad && !strcmp(bad, "tokenizer.ggml.padding_token_id"))
+        gw_kv_u32(&w, "tokenizer.ggml.padding_token_id", 4);   /* ids are 0..3 */
 #undef KEY
     buf = gw_finish(&w, &len);
     gw_free(&w);
@@ -607,6 +609,8 @@ Test(tokenizer, gguf_metadata)
                       "tokenizer.ggml.eos_token_id: expected a token id");
     expect_gguf_error(NULL, "tokenizer.ggml.bos_token_id",
                       "tokenizer.ggml.bos_token_id: 77 is not a token id");
+    expect_gguf_error(NULL, "tokenizer.ggml.padding_token_id",
+                      "tokenizer.ggml.padding_token_id: 4 is not a token id (expected 0..3)");
 }
 
 /* ---- the real vocabulary against llama.cpp ------------------------------- */
