@@ -72,6 +72,7 @@ expect_rc "bad option in scenario" 2; expect_err "names file, line and key" "bad
 run $BIN bench --scenario "$J/none.ini";  expect_rc "missing scenario file" 2
 run $BIN ab --scenario scenarios/smoke.ini --a "kv=paged";  expect_rc "ab without --b" 2
 run $BIN bench --scenario scenarios/smoke.ini --json /nonexistent/dir/r.json -q
-expect_rc "unwritable JSON path" 1
+expect_rc "unwritable JSON path: refused before the run" 2
+expect_err "names the missing directory" "--json /nonexistent/dir/r.json: cannot write: directory /nonexistent/dir"
 [ ! -e /nonexistent/dir/r.json.tmp ] && ok "nothing half-written" || bad "left a temp file"
 summary
