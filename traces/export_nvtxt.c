@@ -10,7 +10,7 @@
  *                        clock nsys records, so a live run lines up with its report */
 #include "traces/export.h"
 
-#include "core/model/unicode.h"
+#include "traces/utf8.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* traces/export_ranges.c — the range tree both exporters walk (see export.h). */
 #include "traces/export.h"
 
-#include "core/model/unicode.h"
+#include "traces/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

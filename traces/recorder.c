@@ -2,8 +2,7 @@
 #include "traces/recorder.h"
 #include "core/options/kvlist.h"
 
-#include "core/model/unicode.h"
-#include "core/options/options.h"
+#include "traces/utf8.h"
 #include "traces/export.h"
 
 #include <cjson/cJSON.h>
@@ -375,17 +374,6 @@ static bool get_obj(struct rd *c, const cJSON *o, const char *key, const cJSON *
     return cJSON_IsObject(*out) ? true : fail(c, "%s: expected an object", key);
 }
 
-/* An option as the registry takes it (options_set): a recording sets no
- * option the program would refuse. */
-static bool check_option(struct rd *c, const char *where, const char *name, const char *value)
-{
-    struct options scratch;
-    char why[256];
-    options_defaults(&scratch);
-    if (options_set(&scratch, name, value, why, sizeof why) < 0) return fail(c, "%s%s", where, why);
-    return true;
-}
-
 static bool read_options(struct rd *c, const cJSON *opts, char *buf, size_t n)
 {
     size_t len = 0;
@@ -634,8 +622,7 @@ static bool read_event(struct rd *c, const cJSON *o, struct trace_run *r, bool o
     if (!get_i64(c, o, "t_ns", 0, MAX_TIME_NS, &ev.t_ns)) return false;
     if (option) {
         ev.kind = TEV_OPTION;
-        if (!get_str(c, o, "name", ev.name, sizeof ev.name) || !get_str(c, o, "value", ev.value, sizeof ev.value) ||
-            !check_option(c, "option: ", ev.name, ev.value))
+        if (!get_str(c, o, "name", ev.name, sizeof ev.name) || !get_str(c, o, "value", ev.value, sizeof ev.value))
             return false;
     } else {
         if (!get_str(c, o, "kind", kind, sizeof kind)) return false;

@@ -86,7 +86,7 @@ int cmd_replay(struct cli_args *a)
     if (!out && isatty(0) && isatty(1)) return replay_tui(path);
     struct trace_run r;
     int rc = recorder_read(path, &r, err, sizeof err);
-    if (rc < 0) {
+    if (rc < 0 || replay_check_options(path, &r, err, sizeof err) < 0) {
         cli_error("%s", err);
         trace_run_free(&r);
         return EXIT_BAD_INPUT;

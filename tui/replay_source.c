@@ -31,6 +31,30 @@ static void parse_options(const char *text, struct options *o)
     kvlist_each(text, set_known_option, o, err, sizeof err);
 }
 
+int replay_check_options(const char *path, const struct trace_run *r, char *err, size_t errlen)
+{
+    char buf[2048], why[256];
+    struct options o;
+    options_defaults(&o);
+    snprintf(buf, sizeof buf, "%s", r->h.options);
+    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq) continue;
+        *eq = 0;
+        if (options_set(&o, tok, eq + 1, why, sizeof why) < 0) {
+            snprintf(err, errlen, "%s:1: options.%s", path, why);
+            return -1;
+        }
+    }
+    for (int i = 0; i < r->n_ev; i++) {
+        const struct trace_event *ev = &r->ev[i];
+        if (ev->kind != TEV_OPTION || options_set(&o, ev->name, ev->value, why, sizeof why) == 0) continue;
+        snprintf(err, errlen, "%s: option change at %.3f s: %s", path, ev->t_ns / 1e9, why);
+        return -1;
+    }
+    return 0;
+}
+
 int replay_open(struct replay *p, const char *path, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
@@ -38,6 +62,10 @@ int replay_open(struct replay *p, const char *path, char *err, size_t errlen)
     int rc = recorder_read(path, &p->run, msg, sizeof msg);
     if (rc < 0) {
         snprintf(err, errlen, "%s", msg);
+        trace_run_free(&p->run);
+        return -1;
+    }
+    if (replay_check_options(path, &p->run, err, errlen) < 0) {
         trace_run_free(&p->run);
         return -1;
     }

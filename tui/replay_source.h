@@ -45,7 +45,12 @@ struct replay {
     int *owner_blocks;         /* [run.h.n_requests] blocks per owner in the current snapshot */
 };
 
-/* Load `path`. 0 ok (a damaged file too: p->damage says where it stops, and
+/* The recording's options as the registry takes them (options_set): the
+ * header's (error "F:1: options.NAME: expected ...") and every option change
+ * ("F: option change at T s: NAME: expected ..."). 0 ok; -1 with err. */
+int  replay_check_options(const char *path, const struct trace_run *r, char *err, size_t errlen);
+
+/* Load `path` (its options checked by replay_check_options). 0 ok (a damaged file too: p->damage says where it stops, and
  * it plays up to there); -1 unusable (err says why; nothing to free). */
 int  replay_open(struct replay *p, const char *path, char *err, size_t errlen);
 void replay_free(struct replay *p);

@@ -19,19 +19,6 @@
  * accepted. Values above U+10FFFF also yield U+FFFD. Requires *pos < len. */
 uint32_t utf8_decode(const char *s, size_t len, size_t *pos);
 
-/* Length of the well-formed UTF-8 sequence at s[0..len) (RFC 3629: no
- * overlong forms, no surrogates, nothing above U+10FFFF), or 0 when the bytes
- * there do not start one. Requires len > 0. */
-int utf8_valid_seq(const char *s, size_t len);
-
-/* Is s[0..len) entirely well-formed UTF-8 (as JSON parsers require)? */
-bool utf8_valid(const char *s, size_t len);
-
-/* s as well-formed UTF-8, in a new NUL-terminated string (free it): each byte
- * that does not start a well-formed sequence becomes U+FFFD. NULL when out of
- * memory. Every string that goes into a JSON or NVTXT output passes here. */
-char *utf8_sanitized(const char *s);
-
 /* Encode cp (<= U+10FFFF) into out (room for 4 bytes); returns byte count. */
 int utf8_encode(uint32_t cp, char out[4]);
 

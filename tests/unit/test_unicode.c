@@ -1,6 +1,6 @@
 /* tests/unit/test_unicode.c — the strict UTF-8 check and the U+FFFD
- * sanitizer every JSON/NVTXT text goes through (core/model/unicode.h). */
-#include "core/model/unicode.h"
+ * sanitizer every JSON/NVTXT text goes through (traces/utf8.h). */
+#include "traces/utf8.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
