@@ -46,6 +46,27 @@ enum nvtxt_timebase { NVTXT_MANUAL, NVTXT_MONOTONIC_RAW };
 int export_chrome(const struct trace_run *r, const char *path, char *err, size_t errlen);
 int export_nvtxt(const struct trace_run *r, const char *path, enum nvtxt_timebase tb, char *err, size_t errlen);
 
+/* Where the exporters get a detailed step's kernel records when the run was
+ * read without them (recorder_read_compact): load(ctx, i, out) fills *out
+ * with step i in full (the exporter frees it with trace_step_free after
+ * writing it), so only one step's kernels are in memory at a time.
+ * 0 ok; -1 with a message in err. */
+struct step_source {
+    int (*load)(void *ctx, int i, struct trace_step *out, char *err, size_t errlen);
+    void *ctx;
+};
+/* export_chrome / export_nvtxt with steps from src (NULL: r's own steps). */
+int export_chrome_src(const struct trace_run *r, const struct step_source *src, const char *path, char *err,
+                      size_t errlen);
+int export_nvtxt_src(const struct trace_run *r, const struct step_source *src, const char *path,
+                     enum nvtxt_timebase tb, char *err, size_t errlen);
+/* Step i as an exporter writes it: r->steps[i], or loaded from src into
+ * *full (then release it with export_step_done). NULL when loading failed
+ * (message in err). */
+const struct trace_step *export_step(const struct trace_run *r, const struct step_source *src, int i,
+                                     struct trace_step *full, char *err, size_t errlen);
+void export_step_done(const struct trace_step *st, struct trace_step *full);
+
 /* cJSON_AddStringToObject with s made well-formed UTF-8 first (utf8_sanitized,
  * invalid bytes become U+FFFD): every text of a JSON output that may come from
  * outside (model, scenario, device, option values, recordings) goes through

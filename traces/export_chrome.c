@@ -226,6 +226,13 @@ static cJSON *other_data(const struct trace_run *r)
 
 int export_chrome(const struct trace_run *r, const char *path, char *err, size_t errlen)
 {
+    return export_chrome_src(r, NULL, path, err, errlen);
+}
+
+int export_chrome_src(const struct trace_run *r, const struct step_source *src, const char *path, char *err,
+                      size_t errlen)
+{
+    char load_err[512] = "";
     char pname[400];
     struct outfile out;
     if (outfile_open(&out, path, err, errlen) < 0) return -1;
@@ -237,8 +244,12 @@ int export_chrome(const struct trace_run *r, const char *path, char *err, size_t
     metadata(&w, "thread_name", "engine", TID);
     metadata(&w, "thread_name", "option changes", TID_OPTIONS);
     for (int i = 0; i < r->n_steps && w.ok; i++) {
-        step_counters(&w, &r->steps[i]);
-        if (trace_step_ranges(r, &r->steps[i], put_range, &w) != 0) w.ok = false;
+        struct trace_step full;
+        const struct trace_step *st = export_step(r, src, i, &full, load_err, sizeof load_err);
+        if (!st) { w.ok = false; break; }
+        step_counters(&w, st);
+        if (trace_step_ranges(r, st, put_range, &w) != 0) w.ok = false;
+        export_step_done(st, &full);
     }
     if (w.ok && request_tracks(&w, r) < 0) w.ok = false;
     option_events(&w, r);
@@ -248,5 +259,7 @@ int export_chrome(const struct trace_run *r, const char *path, char *err, size_t
     if (!od_text) w.ok = false;
     else fprintf(f, "\n],\"otherData\":%s}\n", od_text);
     free(od_text);
-    return outfile_close(&out, w.ok, err, errlen);
+    int rc = outfile_close(&out, w.ok, err, errlen);
+    if (load_err[0]) snprintf(err, errlen, "%s", load_err);
+    return rc;
 }

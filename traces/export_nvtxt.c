@@ -71,6 +71,13 @@ static void put_markers(struct nw *w, const struct trace_run *r)
 
 int export_nvtxt(const struct trace_run *r, const char *path, enum nvtxt_timebase tb, char *err, size_t errlen)
 {
+    return export_nvtxt_src(r, NULL, path, tb, err, errlen);
+}
+
+int export_nvtxt_src(const struct trace_run *r, const struct step_source *src, const char *path,
+                     enum nvtxt_timebase tb, char *err, size_t errlen)
+{
+    char load_err[512] = "";
     struct outfile out;
     if (outfile_open(&out, path, err, errlen) < 0) return -1;
     FILE *f = out.f;
@@ -87,8 +94,16 @@ int export_nvtxt(const struct trace_run *r, const char *path, enum nvtxt_timebas
     fprintf(f, "SetFileDisplayName, infertop\n");
     block(f, "@RangeStartEnd, Start, End, ThreadId, CategoryId, Color, Message", pid, tb);
     bool ok = true;
-    for (int i = 0; i < r->n_steps && ok; i++) ok = trace_step_ranges(r, &r->steps[i], put_range, &w) == 0;
+    for (int i = 0; i < r->n_steps && ok; i++) {
+        struct trace_step full;
+        const struct trace_step *st = export_step(r, src, i, &full, load_err, sizeof load_err);
+        if (!st) { ok = false; break; }
+        ok = trace_step_ranges(r, st, put_range, &w) == 0;
+        export_step_done(st, &full);
+    }
     block(f, "@Marker, Time, ThreadId, CategoryId, Color, Message", pid, tb);
     put_markers(&w, r);
-    return outfile_close(&out, ok, err, errlen);
+    int rc = outfile_close(&out, ok, err, errlen);
+    if (load_err[0]) snprintf(err, errlen, "%s", load_err);
+    return rc;
 }

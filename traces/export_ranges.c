@@ -14,6 +14,19 @@ void json_add_text(cJSON *o, const char *key, const char *s)
     free(t);
 }
 
+const struct trace_step *export_step(const struct trace_run *r, const struct step_source *src, int i,
+                                     struct trace_step *full, char *err, size_t errlen)
+{
+    const struct trace_step *st = &r->steps[i];
+    if (!src || !st->detailed) return st;
+    return src->load(src->ctx, i, full, err, errlen) < 0 ? NULL : full;
+}
+
+void export_step_done(const struct trace_step *st, struct trace_step *full)
+{
+    if (st == full) trace_step_free(full);
+}
+
 struct walk {
     const struct trace_run *r;
     const struct trace_step *st;

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ==== writer ============================================================ */
 
@@ -305,6 +306,7 @@ struct rd {
     char *err;
     size_t errlen;
     const struct trace_header *h;
+    bool keep_kernels;         /* false: check kernel records, keep none (recorder_read_compact) */
 };
 
 static bool fail(struct rd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -494,15 +496,16 @@ static bool read_kernels(struct rd *c, const cJSON *a, struct trace_step *st, co
 {
     int n = cJSON_GetArraySize(a);
     if (!cJSON_IsArray(a) || n > MAX_KERNELS) return fail(c, "kernels: expected an array of at most %d", MAX_KERNELS);
-    st->kernels = calloc((size_t)n + 1, sizeof *st->kernels);
+    st->kernels = calloc(c->keep_kernels ? (size_t)n + 1 : 1, sizeof *st->kernels);   /* compact: one scratch slot */
     if (!st->kernels) return fail(c, "kernels: out of memory");
     const cJSON *k;
     int i = 0;
     cJSON_ArrayForEach(k, a) {
-        if (!read_kernel(c, k, i, h, &st->kernels[i])) return false;
+        if (!read_kernel(c, k, i, h, &st->kernels[c->keep_kernels ? i : 0])) return false;
         i++;
     }
-    st->n_kernels = n;
+    st->n_kernels = c->keep_kernels ? n : 0;
+    if (!c->keep_kernels) { free(st->kernels); st->kernels = NULL; }
     st->detailed = true;
     return true;
 }
@@ -725,61 +728,205 @@ static int read_body_line(struct rd *c, const cJSON *o, struct trace_run *r)
     return fail(c, "type: expected step, event, option, kv or end, got \"%s\"", type), -1;
 }
 
+/* Where the reader gets its lines: a buffer (fuzzing, tests) or a file read
+ * in chunks, never whole. next() gives the next line without its newline;
+ * 1 ok, 0 end of input, -1 error (message in err). */
+struct line_src {
+    const char *name;
+    /* buffer mode */
+    const char *buf;
+    size_t len, pos;
+    /* file mode */
+    FILE *f;
+    char *chunk;
+    size_t cap, have, start;
+    int64_t consumed;          /* bytes before chunk[start] */
+    int64_t offset;            /* byte offset of the line last returned */
+};
+
+static int too_long(struct line_src *s, int line, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s:%d: line longer than %zu MiB: expected one JSON object per line (is this a recording?)",
+             s->name, line, RECORDING_MAX_LINE >> 20);
+    return -1;
+}
+
+static int next_line(struct line_src *s, int line, const char **p, size_t *n, bool *nl, char *err, size_t errlen)
+{
+    if (!s->f) {
+        if (s->pos >= s->len) return 0;
+        const char *e = memchr(s->buf + s->pos, '\n', s->len - s->pos);
+        *n = e ? (size_t)(e - (s->buf + s->pos)) : s->len - s->pos;
+        if (*n > RECORDING_MAX_LINE) return too_long(s, line, err, errlen);
+        *p = s->buf + s->pos;
+        *nl = e != NULL;
+        s->offset = (int64_t)s->pos;
+        s->pos += *n + (e ? 1 : 0);
+        return 1;
+    }
+    for (;;) {
+        const char *e = s->have > s->start ? memchr(s->chunk + s->start, '\n', s->have - s->start) : NULL;
+        if (e || feof(s->f) || ferror(s->f)) {
+            if (!e && s->have == s->start) return ferror(s->f) ? (snprintf(err, errlen, "%s: read error", s->name), -1) : 0;
+            *n = e ? (size_t)(e - (s->chunk + s->start)) : s->have - s->start;
+            if (*n > RECORDING_MAX_LINE) return too_long(s, line, err, errlen);
+            *p = s->chunk + s->start;
+            *nl = e != NULL;
+            s->offset = s->consumed;
+            size_t used = *n + (e ? 1 : 0);
+            s->start += used;
+            s->consumed += (int64_t)used;
+            return 1;
+        }
+        if (s->have - s->start > RECORDING_MAX_LINE) return too_long(s, line, err, errlen);
+        if (s->consumed + (int64_t)(s->have - s->start) > RECORDING_MAX_BYTES) {
+            snprintf(err, errlen, "%s:%d: larger than %lld GiB: expected a recording of at most that size", s->name,
+                     line, (long long)(RECORDING_MAX_BYTES >> 30));
+            return -1;
+        }
+        if (s->start > 0) {                    /* keep the partial line at the front */
+            memmove(s->chunk, s->chunk + s->start, s->have - s->start);
+            s->have -= s->start;
+            s->start = 0;
+        }
+        if (s->cap - s->have < 65536) {
+            size_t nc = s->cap ? s->cap * 2 : 1 << 20;
+            if (nc > RECORDING_MAX_LINE + (1 << 20)) nc = RECORDING_MAX_LINE + (1 << 20);
+            char *nb = nc > s->cap ? realloc(s->chunk, nc) : NULL;
+            if (!nb) { snprintf(err, errlen, "%s: out of memory", s->name); return -1; }
+            s->chunk = nb;
+            s->cap = nc;
+        }
+        s->have += fread(s->chunk + s->have, 1, s->cap - s->have, s->f);
+    }
+}
+
+/* The reading loop shared by every entry point. Returns recorder_read's
+ * codes; *offsets (when asked) covers every step kept, damage or not. */
+static int read_lines(struct line_src *src, struct trace_run *r, bool keep_kernels, int64_t **offsets, char *err,
+                      size_t errlen)
+{
+    trace_run_init(r);
+    struct rd c = {src->name, 0, err, errlen, &r->h, keep_kernels};
+    bool ended = false;
+    int64_t *offs = NULL;
+    int cap_offs = 0, rc = 0;
+    for (;;) {
+        const char *p;
+        size_t n;
+        bool nl;
+        int got = next_line(src, c.line + 1, &p, &n, &nl, err, errlen);
+        if (got < 0) { rc = c.line == 0 ? -1 : 1; break; }
+        if (got == 0) break;
+        c.line++;
+        if (ended) { fail(&c, "expected nothing after the end line"); rc = 1; break; }
+        if (!nl) { fail(&c, "line cut short (no newline): the recording is truncated"); rc = c.line == 1 ? -1 : 1; break; }
+        cJSON *o = cJSON_ParseWithLength(p, n);
+        if (!o) { fail(&c, "expected one JSON object per line (parse error)"); rc = c.line == 1 ? -1 : 1; break; }
+        int before = r->n_steps;
+        int lrc = c.line == 1 ? (read_header(&c, o, &r->h) ? 0 : -1) : read_body_line(&c, o, r);
+        cJSON_Delete(o);
+        if (lrc < 0) { rc = c.line == 1 ? -1 : 1; break; }
+        if (offsets && r->n_steps > before) {
+            if (r->n_steps > cap_offs) {
+                int nc = cap_offs ? cap_offs * 2 : 1024;
+                int64_t *no = realloc(offs, (size_t)nc * sizeof *no);
+                if (!no) {
+                    fail(&c, "out of memory");
+                    trace_step_free(&r->steps[before]);
+                    r->n_steps = before;
+                    rc = 1;
+                    break;
+                }
+                offs = no;
+                cap_offs = nc;
+            }
+            offs[r->n_steps - 1] = src->offset;
+        }
+        if (lrc == 1) ended = true;
+    }
+    if (rc == 0 && c.line == 0) { c.line = 1; fail(&c, "expected a header line (the file is empty)"); rc = -1; }
+    if (rc == 0 && !ended) {
+        c.line++;
+        fail(&c, "expected the end line after %d steps: the recording is truncated", r->n_steps);
+        rc = 1;
+    }
+    if (offsets && rc >= 0) *offsets = offs;
+    else free(offs);
+    return rc;
+}
+
 int recorder_read_buffer(const char *name, const char *buf, size_t len, struct trace_run *r, char *err,
                          size_t errlen)
 {
+    struct line_src src = {.name = name, .buf = buf, .len = len};
+    return read_lines(&src, r, true, NULL, err, errlen);
+}
+
+static int read_file(const char *path, struct trace_run *r, bool keep_kernels, int64_t **offsets, char *err,
+                     size_t errlen)
+{
     trace_run_init(r);
-    struct rd c = {name, 0, err, errlen, &r->h};
-    size_t pos = 0;
-    bool ended = false;
-    while (pos < len) {
-        const char *nl = memchr(buf + pos, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
-        c.line++;
-        if (ended) { fail(&c, "expected nothing after the end line"); return 1; }
-        if (!nl) { fail(&c, "line cut short (no newline): the recording is truncated"); return c.line == 1 ? -1 : 1; }
-        cJSON *o = cJSON_ParseWithLength(buf + pos, n);
-        pos += n + 1;
-        if (!o) {
-            fail(&c, "expected one JSON object per line (parse error)");
-            return c.line == 1 ? -1 : 1;
-        }
-        int rc = c.line == 1 ? (read_header(&c, o, &r->h) ? 0 : -1) : read_body_line(&c, o, r);
-        cJSON_Delete(o);
-        if (rc < 0) return c.line == 1 ? -1 : 1;
-        if (rc == 1) ended = true;
+    if (offsets) *offsets = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > RECORDING_MAX_BYTES) {
+        fclose(f);
+        snprintf(err, errlen, "%s: %lld bytes: expected a recording of at most %lld GiB", path, (long long)st.st_size,
+                 (long long)(RECORDING_MAX_BYTES >> 30));
+        return -1;
     }
-    if (c.line == 0) { c.line = 1; fail(&c, "expected a header line (the file is empty)"); return -1; }
-    if (!ended) {
-        c.line++;
-        fail(&c, "expected the end line after %d steps: the recording is truncated", r->n_steps);
-        return 1;
-    }
-    return 0;
+    struct line_src src = {.name = path, .f = f};
+    int rc = read_lines(&src, r, keep_kernels, offsets, err, errlen);
+    free(src.chunk);
+    fclose(f);
+    return rc;
 }
 
 int recorder_read(const char *path, struct trace_run *r, char *err, size_t errlen)
 {
-    trace_run_init(r);
-    FILE *f = fopen(path, "rb");
-    if (!f) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (cap - len < 65536) {
-            size_t nc = cap ? cap * 2 : 1 << 20;
-            char *nb = realloc(buf, nc);
-            if (!nb) { free(buf); fclose(f); snprintf(err, errlen, "%s: out of memory", path); return -1; }
-            buf = nb; cap = nc;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) break;
+    return read_file(path, r, true, NULL, err, errlen);
+}
+
+int recorder_read_compact(const char *path, struct trace_run *r, int64_t **offsets, char *err, size_t errlen)
+{
+    return read_file(path, r, false, offsets, err, errlen);
+}
+
+int recorder_read_step(FILE *f, const char *name, int64_t offset, const struct trace_run *r, struct trace_step *st,
+                       char *err, size_t errlen)
+{
+    memset(st, 0, sizeof *st);
+    if (fseeko(f, (off_t)offset, SEEK_SET) != 0) {
+        snprintf(err, errlen, "%s:@%lld: cannot seek: %s", name, (long long)offset, strerror(errno));
+        return -1;
     }
-    bool io_err = ferror(f);
-    fclose(f);
-    if (io_err) { free(buf); snprintf(err, errlen, "%s: read error", path); return -1; }
-    int rc = recorder_read_buffer(path, buf, len, r, err, errlen);
-    free(buf);
+    char where[1100];
+    snprintf(where, sizeof where, "%s@%lld", name, (long long)offset);
+    struct line_src src = {.name = where, .f = f, .consumed = offset};
+    const char *p;
+    size_t n;
+    bool nl;
+    int got = next_line(&src, 1, &p, &n, &nl, err, errlen);
+    cJSON *o = got == 1 ? cJSON_ParseWithLength(p, n) : NULL;
+    /* a scratch run with r's header: its one step is read as the reader reads any step */
+    struct trace_run one;
+    trace_run_init(&one);
+    one.h = r->h;
+    struct rd c = {where, 1, err, errlen, &one.h, true};
+    int rc = -1;
+    if (got == 1 && !o) fail(&c, "expected one JSON object per line (parse error)");
+    else if (got == 0) fail(&c, "expected a step line, got the end of the file");
+    if (o) {
+        char type[16];
+        if (get_str(&c, o, "type", type, sizeof type)) {
+            if (strcmp(type, "step")) fail(&c, "type: expected \"step\" at this offset, got \"%s\"", type);
+            else if (read_step(&c, o, &one)) { *st = one.steps[0]; one.n_steps = 0; rc = 0; }
+        }
+        cJSON_Delete(o);
+    }
+    free(src.chunk);
+    trace_run_free(&one);
     return rc;
 }

@@ -31,7 +31,10 @@
  * recording), straight into a device, FIFO or symlink's target otherwise.
  *
  * A recording is untrusted input: the reader checks every field's type and
- * range and stops at the first damage, keeping what came before it. */
+ * range and stops at the first damage, keeping what came before it. It reads
+ * the file line by line (never whole): a line longer than RECORDING_MAX_LINE
+ * or a file larger than RECORDING_MAX_BYTES is an error naming the file, the
+ * line and the limit (`replay /dev/zero` stops at its first 16 MiB). */
 #ifndef INFERTOP_TRACES_RECORDER_H
 #define INFERTOP_TRACES_RECORDER_H
 
@@ -68,6 +71,9 @@ void recorder_abort(struct recorder *w);
 /* After a -1 from recorder_flush/recorder_write_batch: "F: write failed: REASON". */
 void recorder_error(const struct recorder *w, char *err, size_t errlen);
 
+#define RECORDING_MAX_LINE ((size_t)16 << 20)          /* bytes per line (a step with kernels: ~50 KB) */
+#define RECORDING_MAX_BYTES ((int64_t)4 << 30)          /* bytes per file */
+
 /* Read a recording into r (initialized here).
  *   0   complete
  *   1   damaged after a good header: r holds every step and event before the
@@ -77,5 +83,18 @@ int  recorder_read(const char *path, struct trace_run *r, char *err, size_t errl
 /* Same from memory (fuzzing, tests); `name` is used in messages. */
 int  recorder_read_buffer(const char *name, const char *buf, size_t len, struct trace_run *r,
                           char *err, size_t errlen);
+
+/* recorder_read without keeping kernel records, for readers that stream
+ * them: every line is checked the same way, steps keep `detailed` but
+ * n_kernels = 0, and offsets (when not NULL) gets a malloc'd array of each
+ * step line's byte offset [r->n_steps] (free it) for recorder_read_step.
+ * The bulk of a recording is kernel records (~100 bytes each, hundreds per
+ * step): this keeps the per-step summaries and plan items only. */
+int  recorder_read_compact(const char *path, struct trace_run *r, int64_t **offsets, char *err, size_t errlen);
+/* Re-read the step line at `offset` of an open recording `f` (whose header
+ * r->h holds) into *st with its kernel records; free it with
+ * trace_step_free after. 0 ok; -1 with "F:offset: what was expected". */
+int  recorder_read_step(FILE *f, const char *name, int64_t offset, const struct trace_run *r, struct trace_step *st,
+                        char *err, size_t errlen);
 
 #endif

@@ -13,9 +13,45 @@
 #include "traces/export.h"
 #include "traces/recorder.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* Kernel records of step i, re-read from the recording at its line's offset. */
+struct step_detail {
+    FILE *f;
+    const char *path;
+    const struct trace_run *r;
+    const int64_t *offsets;
+};
+
+static int load_step_detail(void *ctx, int i, struct trace_step *out, char *err, size_t errlen)
+{
+    const struct step_detail *d = ctx;
+    return recorder_read_step(d->f, d->path, d->offsets[i], d->r, out, err, errlen);
+}
+
+/* Read for a summary or an export. A regular file is read compact (no
+ * kernel records kept; an export re-reads each step's when it writes it):
+ * memory holds the step summaries, not the kernels. Anything else (a pipe)
+ * cannot be re-read, so it is read whole. */
+static int read_recording(const char *path, bool exporting, struct trace_run *r, int64_t **offsets, FILE **detail,
+                          char *err, size_t errlen)
+{
+    struct stat st;
+    *offsets = NULL;
+    *detail = NULL;
+    if (exporting && (stat(path, &st) < 0 || !S_ISREG(st.st_mode))) return recorder_read(path, r, err, errlen);
+    int rc = recorder_read_compact(path, r, exporting ? offsets : NULL, err, errlen);
+    if (rc >= 0 && exporting && !(*detail = fopen(path, "rb"))) {
+        snprintf(err, errlen, "%s: cannot open again: %s", path, strerror(errno));
+        return -1;
+    }
+    return rc;
+}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -85,17 +121,26 @@ int cmd_replay(struct cli_args *a)
     }
     if (!out && isatty(0) && isatty(1)) return replay_tui(path);
     struct trace_run r;
-    int rc = recorder_read(path, &r, err, sizeof err);
+    int64_t *offsets;
+    FILE *detail;
+    int rc = read_recording(path, out != NULL, &r, &offsets, &detail, err, sizeof err);
     if (rc < 0 || replay_check_options(path, &r, err, sizeof err) < 0) {
         cli_error("%s", err);
+        if (detail) fclose(detail);
         trace_run_free(&r);
+        free(offsets);
         return EXIT_BAD_INPUT;
     }
+    struct step_detail sd = {detail, path, &r, offsets};
+    struct step_source src = {load_step_detail, &sd};
+    const struct step_source *from = detail ? &src : NULL;
     int xrc = 0;
     if (!out) print_summary(path, &r);
-    else if (ends_with(out, ".json")) xrc = export_chrome(&r, out, xerr, sizeof xerr);
-    else xrc = export_nvtxt(&r, out, NVTXT_MANUAL, xerr, sizeof xerr);
+    else if (ends_with(out, ".json")) xrc = export_chrome_src(&r, from, out, xerr, sizeof xerr);
+    else xrc = export_nvtxt_src(&r, from, out, NVTXT_MANUAL, xerr, sizeof xerr);
     if (xrc < 0) cli_error("%s", xerr);
+    if (detail) fclose(detail);
+    free(offsets);
     if (rc == 1)
         cli_error("%s; %s the %d steps and %d events before it", err, out ? "exported" : "summarized",
                   r.n_steps, r.n_ev);

@@ -59,7 +59,7 @@ int replay_open(struct replay *p, const char *path, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
     char msg[512];
-    int rc = recorder_read(path, &p->run, msg, sizeof msg);
+    int rc = recorder_read_compact(path, &p->run, NULL, msg, sizeof msg);   /* the panels use no kernel records */
     if (rc < 0) {
         snprintf(err, errlen, "%s", msg);
         trace_run_free(&p->run);

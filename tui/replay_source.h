@@ -13,7 +13,10 @@
  *   - the block map: the latest "kv" snapshot at or before t (recordings
  *     without snapshots: none, and the map panel says so);
  *   - TTFT/TPOT percentiles: over the requests that reached them by t.
- * A damaged recording plays up to the damage; `damage` says where it stopped. */
+ * A damaged recording plays up to the damage; `damage` says where it stopped.
+ * The recording is read compact (recorder_read_compact: step summaries and
+ * plan items, no kernel records, which no panel shows and which are the bulk
+ * of a recording), so replay memory is a few hundred bytes per step. */
 #ifndef INFERTOP_REPLAY_SOURCE_H
 #define INFERTOP_REPLAY_SOURCE_H
 

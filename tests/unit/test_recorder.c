@@ -300,3 +300,69 @@ Test(recorder, bad_inputs_name_the_field)
     cr_assert(strstr(err, "/nonexistent/rec.jsonl: cannot open"), "%s", err);
     trace_run_free(&b);
 }
+
+/* recorder_read_compact keeps no kernel records; recorder_read_step re-reads
+ * any step with them from its offset, equal to the whole-file read. */
+Test(recorder, compact_read_and_step_reread_match_the_full_read)
+{
+    struct trace_run a, full, compact;
+    make_run(&a);
+    size_t len;
+    char *buf = write_recording(&a, &len), err[256], path[] = "/tmp/infertop_compact_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0 && write(fd, buf, len) == (ssize_t)len);
+    close(fd);
+    int64_t *offs = NULL;
+    cr_assert_eq(recorder_read(path, &full, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(recorder_read_compact(path, &compact, &offs, err, sizeof err), 0, "%s", err);
+    cr_assert_not_null(offs);
+    cr_assert_eq(compact.n_steps, full.n_steps);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    for (int s = 0; s < full.n_steps; s++) {
+        cr_assert_eq(compact.steps[s].n_kernels, 0, "compact keeps no kernels");
+        cr_assert(compact.steps[s].detailed);
+        cr_assert_eq(compact.steps[s].t_ns, full.steps[s].t_ns);
+        cr_assert_eq(buf[offs[s]], '{', "offset at a line start");
+        struct trace_step st;
+        cr_assert_eq(recorder_read_step(f, path, offs[s], &compact, &st, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(st.n_kernels, full.steps[s].n_kernels);
+        cr_assert_eq(st.n_items, full.steps[s].n_items);
+        for (int k = 0; k < st.n_kernels; k++) {
+            cr_assert_str_eq(st.kernels[k].name, full.steps[s].kernels[k].name);
+            cr_assert_eq(st.kernels[k].t_ns, full.steps[s].kernels[k].t_ns);
+        }
+        trace_step_free(&st);
+    }
+    struct trace_step st;
+    cr_assert_eq(recorder_read_step(f, path, 0, &compact, &st, err, sizeof err), -1, "offset 0 is the header");
+    cr_assert(strstr(err, "type: expected \"step\""), "%s", err);
+    fclose(f);
+    free(offs);
+    free(buf);
+    unlink(path);
+    trace_run_free(&a);
+    trace_run_free(&full);
+    trace_run_free(&compact);
+}
+
+/* A line longer than the limit is damage at that line, not a read of it. */
+Test(recorder, overlong_line_is_an_error_naming_the_line)
+{
+    struct trace_run a, b;
+    make_run(&a);
+    size_t len;
+    char *buf = write_recording(&a, &len), err[256];
+    const char *nl = memchr(buf, '\n', len);
+    size_t head = (size_t)(nl - buf) + 1, big = RECORDING_MAX_LINE + 10;
+    char *copy = malloc(head + big + 1);
+    memcpy(copy, buf, head);
+    memset(copy + head, ' ', big);
+    copy[head + big] = '\n';
+    cr_assert_eq(recorder_read_buffer("big.jsonl", copy, head + big + 1, &b, err, sizeof err), 1);
+    cr_assert(strstr(err, "big.jsonl:2: line longer than 16 MiB"), "%s", err);
+    trace_run_free(&b);
+    free(copy);
+    free(buf);
+    trace_run_free(&a);
+}
