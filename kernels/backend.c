@@ -21,6 +21,52 @@ size_t weight_bytes(const struct weight *w)
     return (size_t)w->rows * dtype_row_bytes(w->type, w->cols);
 }
 
+size_t weight_row_stride(const struct weight *w)
+{
+    return w->row_stride ? w->row_stride : dtype_row_bytes(w->type, w->cols);
+}
+
+bool weight_is_dense(const struct weight *w)
+{
+    return weight_row_stride(w) == dtype_row_bytes(w->type, w->cols);
+}
+
+int weight_shard(struct weight *dst, const struct weight *src, enum shard_dim dim, int offset,
+                 int count, char *err, size_t errlen)
+{
+    const struct dtype_info *di = dtype_info(src->type);
+    int extent = dim == SHARD_ROWS ? src->rows : src->cols;
+    if (src->shard_dim != SHARD_NONE || (dim != SHARD_ROWS && dim != SHARD_COLS)) {
+        snprintf(err, errlen, "weight %s: shard of a shard or of no dimension; expected a whole "
+                 "tensor split by rows or columns", src->name);
+        return -1;
+    }
+    if (offset < 0 || count <= 0 || offset > extent - count) {
+        snprintf(err, errlen, "weight %s: %s [%d, %d) out of range; expected within [0, %d)", src->name,
+                 dim == SHARD_ROWS ? "rows" : "cols", offset, offset + count, extent);
+        return -1;
+    }
+    if (dim == SHARD_COLS && (offset % di->block_elems || count % di->block_elems)) {
+        snprintf(err, errlen, "weight %s: cols [%d, %d) split a %s block; expected multiples of %d",
+                 src->name, offset, offset + count, di->name, di->block_elems);
+        return -1;
+    }
+    size_t stride = weight_row_stride(src);
+    *dst = *src;
+    dst->dev = NULL;
+    dst->row_stride = stride;
+    dst->shard_dim = dim;
+    dst->shard_offset = offset;
+    dst->full_rows = src->rows;
+    dst->full_cols = src->cols;
+    size_t skip = dim == SHARD_ROWS ? (size_t)offset * stride : dtype_row_bytes(src->type, offset);
+    if (dim == SHARD_ROWS) dst->rows = count; else dst->cols = count;
+    if (src->data) dst->data = (uint8_t *)src->data + skip;
+    snprintf(dst->name, sizeof dst->name, "%.32s[%c%d:%d]", src->name, dim == SHARD_ROWS ? 'r' : 'c',
+             offset, offset + count);
+    return 0;
+}
+
 /* ---- kernel log ---- */
 
 const char *op_class_name(enum op_class c)
@@ -148,7 +194,7 @@ static int conversion_target(struct backend *be)
  * [w->rows][dtype_row_bytes(to, w->cols)], malloc'd; NULL when out of memory. */
 static void *convert_rows(const struct weight *w, enum dtype to)
 {
-    size_t in_row = dtype_row_bytes(w->type, w->cols), out_row = dtype_row_bytes(to, w->cols);
+    size_t in_row = weight_row_stride(w), out_row = dtype_row_bytes(to, w->cols);
     char *out = malloc(out_row * (size_t)w->rows);
     float *row = malloc(sizeof *row * (size_t)w->cols);
     if (!out || !row) { free(out); free(row); return NULL; }
@@ -187,6 +233,7 @@ static int upload_converted(struct backend *be, struct weight *w)
     struct weight c = *w;
     c.type = (enum dtype)to;
     c.dev = NULL;
+    c.row_stride = 0;                   /* the converted rows are dense */
     c.data = convert_rows(w, c.type);
     int rc = c.data ? copy_to_backend(be, &c) : -1;
     free(c.data);

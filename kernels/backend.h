@@ -34,19 +34,49 @@ extern "C" {
 
 /* ---- weights ------------------------------------------------------------ */
 
+/* Which slice of a full tensor a weight is (tensor parallelism). */
+enum shard_dim {
+    SHARD_NONE,          /* the whole tensor */
+    SHARD_ROWS,          /* rows [shard_offset, +rows) of full_rows: output features (column-parallel) */
+    SHARD_COLS,          /* cols [shard_offset, +cols) of full_cols: input features (row-parallel) */
+};
+
 /* A weight matrix W[rows][cols]: rows = output features, cols = input features.
- * y = x · Wᵀ, so a row of W is one output's dot product. */
+ * y = x · Wᵀ, so a row of W is one output's dot product.
+ * Row r starts at data + r * weight_row_stride(w): a column shard is a view
+ * into its full tensor's rows, so its stride is the full row's bytes.
+ * data == NULL with rows, cols set: a shape-only weight (plan, simulated device). */
 struct weight {
     enum dtype type;
     int rows, cols;
-    void *data;          /* host bytes in `type` layout (malloc'd or mmap'd) */
-    void *dev;           /* backend copy; NULL when the backend reads `data` */
+    void *data;          /* host bytes in `type` layout (malloc'd or mmap'd); NULL: shapes only */
+    void *dev;           /* backend copy, dense [rows][cols] in dev_type; NULL when the backend
+                            reads `data` */
     enum dtype dev_type; /* format of `dev`: `type`, or what upload converted it to */
+    size_t row_stride;   /* bytes between rows in `data`; 0 = dense, dtype_row_bytes(type, cols) */
+    enum shard_dim shard_dim;
+    int shard_offset;    /* first row (SHARD_ROWS) or column (SHARD_COLS) in the full tensor */
+    int full_rows, full_cols;  /* shape of the full tensor a shard slices (0 when SHARD_NONE) */
     char name[48];
 };
 
-/* Host bytes of w (rows × row bytes of `type`). */
+/* Bytes of the weight's values, dense: rows × dtype_row_bytes(type, cols)
+ * (what a backend copy in `type` holds; a column shard's rows are strided in `data`). */
 size_t weight_bytes(const struct weight *w);
+/* Bytes from row r to row r+1 in w->data. */
+size_t weight_row_stride(const struct weight *w);
+/* True when rows are back to back in data (weight_bytes(w) contiguous bytes). */
+bool weight_is_dense(const struct weight *w);
+
+/* dst = rows (SHARD_ROWS) or columns (SHARD_COLS) [offset, offset+count) of
+ * src, as a zero-copy view into src->data (src must outlive dst; dst->dev is
+ * NULL: upload the shard to its own device). Row slices work for every format.
+ * Column slices of block formats (q8_0, q4_*, q*_k) must keep whole blocks:
+ * offset and count multiples of dtype_info(type)->block_elems. src must be a
+ * whole tensor (SHARD_NONE). Works on shape-only weights (data stays NULL).
+ * 0 ok; -1 with "weight NAME: ... expected ..." in err. */
+int weight_shard(struct weight *dst, const struct weight *src, enum shard_dim dim, int offset,
+                 int count, char *err, size_t errlen);
 
 /* The format a backend's ops read for w: dev_type when there is a backend
  * copy, else the host `type`. Record names and modeled bytes use it. */

@@ -33,6 +33,13 @@ static inline const void *cpu_weight_bytes(const struct weight *w)
     return w->dev ? w->dev : w->data;
 }
 
+/* Bytes between rows of cpu_weight_bytes(w): a converted copy is dense; the
+ * host bytes of a column shard are strided (weight_row_stride). */
+static inline size_t cpu_weight_stride(const struct weight *w)
+{
+    return w->dev ? dtype_row_bytes(w->dev_type, w->cols) : weight_row_stride(w);
+}
+
 /* At least `bytes` of scratch; on out-of-memory prints what failed and
  * aborts (ops have no error return, and a half-computed result is worse). */
 void *cpu_scratch_get(struct cpu_scratch *s, size_t bytes, const char *what);

@@ -23,7 +23,7 @@
 struct mm_job {
     float *y;                    /* [m][N] */
     const float *x;              /* [m][K] */
-    const uint8_t *w;            /* [N] rows of row_bytes */
+    const uint8_t *w;            /* [N] rows, row_bytes apart (a column shard's stride is its full row) */
     size_t row_bytes;
     int m, N, K;
     int rows_per_task, n_chunks; /* along N */
@@ -128,10 +128,10 @@ void cpu_matmul(struct backend *be, float *y, const struct weight *w, const floa
     if (m <= 0 || w->rows <= 0) return;
     enum dtype wt = weight_run_type(w);
     struct mm_job j = {
-        .y = y, .x = x, .w = cpu_weight_bytes(w), .row_bytes = dtype_row_bytes(wt, w->cols),
+        .y = y, .x = x, .w = cpu_weight_bytes(w), .row_bytes = cpu_weight_stride(w),
         .m = m, .N = w->rows, .K = w->cols, .wt = wt, .simd = c->simd,
     };
-    j.rows_per_task = mm_rows_per_task(j.N, m, j.row_bytes, pool_threads(c->pool));
+    j.rows_per_task = mm_rows_per_task(j.N, m, dtype_row_bytes(wt, w->cols), pool_threads(c->pool));
     j.n_chunks = (j.N + j.rows_per_task - 1) / j.rows_per_task;
     int n_tasks = j.n_chunks * ((m + MM_M_BLOCK - 1) / MM_M_BLOCK);
 

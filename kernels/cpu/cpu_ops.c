@@ -146,7 +146,7 @@ void cpu_embed(struct backend *be, float *out, const struct weight *emb, const i
 {
     (void)be;
     enum dtype t = weight_run_type(emb);
-    size_t rb = dtype_row_bytes(t, emb->cols);
+    size_t rb = cpu_weight_stride(emb);
     for (int i = 0; i < m; i++)
         dtype_decode_row(t, (const uint8_t *)cpu_weight_bytes(emb) + (size_t)tokens[i] * rb,
                          out + (size_t)i * emb->cols, emb->cols);

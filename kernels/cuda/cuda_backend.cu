@@ -221,7 +221,10 @@ static int cuda_upload_weight(struct backend *be, struct weight *w)
         fprintf(stderr, "infertop: cuda: no device memory for weight %s (%zu bytes)\n", w->name, bytes);
         return -1;
     }
-    CUDA_CHECK(cudaMemcpy(d, w->data, bytes, cudaMemcpyHostToDevice));
+    /* a column shard's rows are strided in w->data: pack them dense on the device */
+    size_t rb = dtype_row_bytes(w->type, w->cols);
+    CUDA_CHECK(cudaMemcpy2D(d, rb, w->data, weight_row_stride(w), rb, (size_t)w->rows,
+                            cudaMemcpyHostToDevice));
     w->dev = d;
     return 0;
 }

@@ -138,7 +138,7 @@ static void embed_quantized(struct backend *be, float *out, const struct weight 
         c->host_rows = p;
         c->host_rows_n = n;
     }
-    size_t row_bytes = dtype_row_bytes(emb->type, emb->cols);
+    size_t row_bytes = weight_row_stride(emb);
     for (int i = 0; i < m; i++)
         dtype_decode_row(emb->type, (const char *)emb->data + (size_t)tokens[i] * row_bytes,
                           c->host_rows + (size_t)i * emb->cols, emb->cols);
