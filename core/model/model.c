@@ -150,13 +150,18 @@ static void *synth_worker(void *arg)
     }
 }
 
-static int synth_weight_init(struct weight *w, const char *name, int rows, int cols, enum dtype t)
+/* Shape and format of one matrix; its data too unless the model is shapes only. */
+static int synth_weight_init(struct model *m, struct weight *w, const char *name, int rows, int cols,
+                             enum dtype t)
 {
     memset(w, 0, sizeof *w);
     snprintf(w->name, sizeof w->name, "%s", name);
     w->type = synth_matrix_type(t, cols); w->rows = rows; w->cols = cols;
+    if (m->shapes_only) return 0;
     w->data = malloc(weight_bytes(w));
-    return w->data ? 0 : -1;
+    if (!w->data) return -1;
+    m->owned_bytes += weight_bytes(w);
+    return 0;
 }
 
 /* All matrices of the model, in a fixed order, with their init std. */
@@ -169,7 +174,7 @@ static int synth_collect(struct model *m, struct synth_plan *plan, enum dtype t)
     float in = 1.0f / sqrtf((float)c->dim), resid = 1.0f / sqrtf(2.0f * c->n_layers);
     char name[48];
 #define ADD(wp, nm, r, k, sd) do { \
-        if (synth_weight_init((wp), (nm), (r), (k), t) < 0) return -1; \
+        if (synth_weight_init(m, (wp), (nm), (r), (k), t) < 0) return -1; \
         plan[n].w = (wp); plan[n].std = (sd); n++; } while (0)
     ADD(&m->tok_embd, "token_embd.weight", c->vocab, c->dim, 1.0f);
     if (!c->tied_output) ADD(&m->output, "output.weight", c->vocab, c->dim, 3.0f * in);
@@ -189,11 +194,12 @@ static int synth_collect(struct model *m, struct synth_plan *plan, enum dtype t)
     return n;
 }
 
-static float *synth_norm(int n, float base, uint64_t *s)
+static float *synth_norm(struct model *m, int n, float base, uint64_t *s)
 {
     float *w = malloc((size_t)n * sizeof *w);
-    if (w)
-        for (int i = 0; i < n; i++) w[i] = base * (1.0f + 0.1f * uniform_pm1(s));
+    if (!w) return NULL;
+    for (int i = 0; i < n; i++) w[i] = base * (1.0f + 0.1f * uniform_pm1(s));
+    m->owned_bytes += (size_t)n * sizeof *w;
     return w;
 }
 
@@ -240,15 +246,44 @@ static int synth_run_jobs(struct synth_plan *plan, int n_plan, uint64_t seed, in
 int model_synth(struct model *m, const struct model_config *cfg, enum dtype wtype, uint64_t seed,
                 int n_threads, char *err, size_t errlen)
 {
+    return model_synth_flags(m, cfg, wtype, seed, n_threads, 0, err, errlen);
+}
+
+/* Shapes only: the matrices have their shapes and formats (synth_collect),
+ * the norms stay NULL; nothing else is allocated. */
+static int synth_shapes_only(struct model *m, char *err, size_t errlen)
+{
+    const struct model_config *cfg = &m->cfg;
+    struct synth_plan *plan = calloc((size_t)(2 + 7 * cfg->n_layers), sizeof *plan);
+    m->layers = calloc((size_t)cfg->n_layers, sizeof *m->layers);
+    int n_plan = plan && m->layers ? synth_collect(m, plan, m->wtype) : -1;
+    free(plan);
+    if (n_plan < 0) {
+        model_free(m);
+        snprintf(err, errlen, "synth:%s: out of memory for the layer table", cfg->name);
+        return -1;
+    }
+    m->owned_bytes = (size_t)cfg->n_layers * sizeof *m->layers;
+    if (cfg->tied_output) m->output = m->tok_embd;
+    snprintf(m->output.name, sizeof m->output.name, "output.weight");
+    return 0;
+}
+
+int model_synth_flags(struct model *m, const struct model_config *cfg, enum dtype wtype, uint64_t seed,
+                      int n_threads, unsigned flags, char *err, size_t errlen)
+{
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     m->wtype = wtype;
     m->release = synth_release;
-    snprintf(m->source, sizeof m->source, "synth:%s seed=%llu %s", cfg->name,
-             (unsigned long long)seed, dtype_info(wtype)->name);
+    m->shapes_only = (flags & MODEL_SHAPES_ONLY) != 0;
+    snprintf(m->source, sizeof m->source, "synth:%s seed=%llu %s%s", cfg->name,
+             (unsigned long long)seed, dtype_info(wtype)->name, m->shapes_only ? " shapes-only" : "");
+    if (m->shapes_only) return synth_shapes_only(m, err, errlen);
     int n_plan_max = 2 + 7 * cfg->n_layers;
     struct synth_plan *plan = calloc((size_t)n_plan_max, sizeof *plan);
     m->layers = calloc((size_t)cfg->n_layers, sizeof *m->layers);
+    if (m->layers) m->owned_bytes = (size_t)cfg->n_layers * sizeof *m->layers;
     int n_plan = plan && m->layers ? synth_collect(m, plan, wtype) : -1;
     if (n_plan < 0 || synth_run_jobs(plan, n_plan, seed, n_threads) < 0) {
         free(plan);
@@ -266,13 +301,13 @@ int model_synth(struct model *m, const struct model_config *cfg, enum dtype wtyp
      * token's own embedding (still large in the residual stream of a random
      * model) from always winning: Σ e_i² w_i then averages out. */
     float out_scale = cfg->tied_output ? 3.0f / sqrtf((float)cfg->dim) : 1.0f;
-    m->output_norm = synth_norm(cfg->dim, out_scale, &s);
+    m->output_norm = synth_norm(m, cfg->dim, out_scale, &s);
     bool ok = m->output_norm != NULL;
     for (int i = 0; ok && cfg->tied_output && i < cfg->dim; i++)
         if (splitmix64(&s) & 1) m->output_norm[i] = -m->output_norm[i];
     for (int l = 0; l < cfg->n_layers && ok; l++) {
-        m->layers[l].attn_norm = synth_norm(cfg->dim, 1.0f, &s);
-        m->layers[l].ffn_norm = synth_norm(cfg->dim, 1.0f, &s);
+        m->layers[l].attn_norm = synth_norm(m, cfg->dim, 1.0f, &s);
+        m->layers[l].ffn_norm = synth_norm(m, cfg->dim, 1.0f, &s);
         ok = m->layers[l].attn_norm && m->layers[l].ffn_norm;
     }
     if (!ok) {
@@ -307,6 +342,7 @@ void model_free(struct model *m)
 
 int model_upload(struct model *m, struct backend *be)
 {
+    if (m->shapes_only) return -1;        /* nothing to copy: see forward_init's message */
     if (backend_upload_weight(be, &m->tok_embd) < 0) return -1;
     if (m->cfg.tied_output) {   /* the same tensor: share the backend copy, in its format */
         m->output.dev = m->tok_embd.dev;

@@ -47,6 +47,10 @@ struct model {
     struct layer_weights *layers;
     struct tokenizer *tok;
     char source[256];         /* "synth:tiny seed=1" or the file path */
+    bool shapes_only;         /* weights have shapes and formats but data == NULL: plan and
+                                 simulated devices only; forward_init refuses such a model */
+    size_t owned_bytes;       /* heap bytes of weights and norms the model allocated itself
+                                 (synth; 0 for GGUF, whose tensors stay in the mapping) */
     /* release hooks: synth models own malloc'd buffers, GGUF models an mmap */
     void *owner;
     void (*release)(struct model *m);
@@ -75,6 +79,15 @@ double model_weight_bytes(const struct model_config *c, enum dtype t);
 int model_synth(struct model *m, const struct model_config *cfg, enum dtype wtype, uint64_t seed,
                 int n_threads, char *err, size_t errlen);
 
+enum model_flags {
+    MODEL_SHAPES_ONLY = 1u << 0,   /* every weight gets its shape and format, no data, no norms */
+};
+/* model_synth with flags (enum model_flags). MODEL_SHAPES_ONLY builds any
+ * preset (synth:llama2-70b included) in O(layers) bytes: m->shapes_only is
+ * set, weight data and norm pointers are NULL. */
+int model_synth_flags(struct model *m, const struct model_config *cfg, enum dtype wtype, uint64_t seed,
+                      int n_threads, unsigned flags, char *err, size_t errlen);
+
 /* Format of a synthetic matrix with `cols` inputs when `t` is asked for
  * (block formats fall back when cols is not a multiple of their block). */
 enum dtype synth_matrix_type(enum dtype t, int cols);
@@ -90,7 +103,8 @@ int model_load_gguf_buffer(struct model *m, const void *buf, size_t len, const c
                            char *err, size_t errlen);
 void model_free(struct model *m);
 
-/* Upload every weight to the backend (no-op on CPU). */
+/* Upload every weight to the backend (no-op on CPU). -1 when a copy fails or
+ * the model has shapes only (nothing to copy). */
 int model_upload(struct model *m, struct backend *be);
 
 #endif
