@@ -25,9 +25,27 @@ static float *norm_copy(struct forward *f, const float *w, bool *ok)
 int forward_init(struct forward *f, struct model *m, struct backend *be, int max_tokens,
                  char *err, size_t errlen)
 {
+    return forward_init_range(f, m, be, 0, m->cfg.n_layers, max_tokens, err, errlen);
+}
+
+int forward_init_range(struct forward *f, struct model *m, struct backend *be, int l0, int l1,
+                       int max_tokens, char *err, size_t errlen)
+{
     const struct model_config *c = &m->cfg;
     memset(f, 0, sizeof *f);
+    if (m->shapes_only) {
+        snprintf(err, errlen, "forward: %s has shapes only (no weight data); it can be planned or "
+                 "simulated, not run", m->source);
+        return -1;
+    }
+    if (l0 < 0 || l1 <= l0 || l1 > c->n_layers || max_tokens <= 0) {
+        snprintf(err, errlen, "forward: layers [%d, %d) for %d tokens; expected 0 <= l0 < l1 <= %d "
+                 "and tokens > 0", l0, l1, max_tokens, c->n_layers);
+        return -1;
+    }
     f->m = m; f->be = be; f->cap = max_tokens; f->attn = ATTN_FLASH;
+    f->l0 = l0; f->l1 = l1;
+    bool head = l1 == c->n_layers;
     size_t T = (size_t)max_tokens, qd = (size_t)c->n_heads * c->head_dim,
            kvd = (size_t)c->n_kv_heads * c->head_dim;
     bool ok = true;
@@ -35,17 +53,18 @@ int forward_init(struct forward *f, struct model *m, struct backend *be, int max
     f->xb2 = buf(f, T * c->dim, &ok);   f->q = buf(f, T * qd, &ok);
     f->k = buf(f, T * kvd, &ok);        f->v = buf(f, T * kvd, &ok);
     f->att = buf(f, T * qd, &ok);       f->gate = buf(f, T * c->ffn_dim, &ok);
-    f->up = buf(f, T * c->ffn_dim, &ok); f->logits = buf(f, T * c->vocab, &ok);
+    f->up = buf(f, T * c->ffn_dim, &ok);
+    if (head) f->logits = buf(f, T * c->vocab, &ok);
     f->attn_norm = calloc((size_t)c->n_layers, sizeof *f->attn_norm);
     f->ffn_norm = calloc((size_t)c->n_layers, sizeof *f->ffn_norm);
     f->pos = malloc(T * sizeof *f->pos);
     f->tokens = malloc(T * sizeof *f->tokens);
     ok = ok && f->attn_norm && f->ffn_norm && f->pos && f->tokens;
-    for (int l = 0; ok && l < c->n_layers; l++) {
+    for (int l = l0; ok && l < l1; l++) {
         f->attn_norm[l] = norm_copy(f, m->layers[l].attn_norm, &ok);
         f->ffn_norm[l] = norm_copy(f, m->layers[l].ffn_norm, &ok);
     }
-    if (ok) f->output_norm = norm_copy(f, m->output_norm, &ok);
+    if (ok && head) f->output_norm = norm_copy(f, m->output_norm, &ok);
     if (!ok) {
         forward_free(f);
         snprintf(err, errlen, "forward: out of memory for %d tokens of activations", max_tokens);
@@ -116,10 +135,10 @@ static void layer_attention(struct forward *f, int l, const struct fwd_seq *seqs
         const struct fwd_seq *sq = &seqs[s];
         mark_seq_group(seqs, n_seqs, s);
         set_seq(be, f->seq_ids ? f->seq_ids[s] : s);
-        backend_kv_store(be, &sq->kv, l, sq->pos0, sq->n_tokens, f->k + (size_t)row * kvd,
+        backend_kv_store(be, &sq->kv, l - f->l0, sq->pos0, sq->n_tokens, f->k + (size_t)row * kvd,
                          f->v + (size_t)row * kvd);
         backend_attention(be, f->attn, f->att + (size_t)row * qd, f->q + (size_t)row * qd,
-                          &sq->kv, l, sq->n_tokens, sq->pos0, &sh);
+                          &sq->kv, l - f->l0, sq->n_tokens, sq->pos0, &sh);
         set_seq(be, -1);
         if (s + 1 == n_seqs || seqs[s + 1].decode != sq->decode) nvtx_pop();
     }
@@ -141,35 +160,12 @@ static void layer_mlp(struct forward *f, int l, int M)
     backend_add(be, f->x, f->xb2, (int64_t)M * c->dim);
 }
 
-int forward_batch(struct forward *f, const struct fwd_seq *seqs, int n_seqs, float *logits_out)
+/* Final norm only on the rows that need logits, packed into xb, then the
+ * head: logits_out [rows][vocab]. Returns rows. */
+static int stage_head(struct forward *f, const struct fwd_seq *seqs, int n_seqs, float *logits_out)
 {
     const struct model_config *c = &f->m->cfg;
     struct backend *be = f->be;
-    int M = 0;
-    for (int s = 0; s < n_seqs; s++) M += seqs[s].n_tokens;
-    if (M > f->cap || M == 0) return -1;
-    for (int s = 0, row = 0; s < n_seqs; s++)
-        for (int i = 0; i < seqs[s].n_tokens; i++, row++) {
-            f->tokens[row] = seqs[s].tokens[i];
-            f->pos[row] = seqs[s].pos0 + i;
-        }
-
-    set_layer(be, -1);
-    backend_embed(be, f->x, &f->m->tok_embd, f->tokens, M);
-    for (int l = 0; l < c->n_layers; l++) {
-        set_layer(be, l);
-        nvtx_push(NR_LAYER, (uint64_t)l);
-        nvtx_push(NR_ATTENTION, (uint64_t)l);
-        layer_attention(f, l, seqs, n_seqs, M);
-        nvtx_pop();
-        nvtx_push(NR_MLP, (uint64_t)l);
-        layer_mlp(f, l, M);
-        nvtx_pop();
-        nvtx_pop();
-    }
-    set_layer(be, -1);
-
-    /* final norm only on the rows that need logits, packed into xb */
     int rows = 0;
     for (int s = 0, row = 0; s < n_seqs; row += seqs[s].n_tokens, s++) {
         int first = seqs[s].all_logits ? 0 : seqs[s].n_tokens - 1;
@@ -181,4 +177,54 @@ int forward_batch(struct forward *f, const struct fwd_seq *seqs, int n_seqs, flo
     backend_matmul(be, f->logits, &f->m->output, f->xb, rows);
     backend_download(be, logits_out, f->logits, (size_t)rows * c->vocab * sizeof(float));
     return rows;
+}
+
+/* Whether a stage call fits this forward (see forward_stage's contract). */
+static bool stage_fits(const struct forward *f, int l0, int l1, unsigned flags, const float *hidden,
+                       const float *logits_out, int M)
+{
+    int L = f->m->cfg.n_layers;
+    if (M > f->cap || M == 0 || l0 < f->l0 || l1 > f->l1 || l1 < l0) return false;
+    if ((flags & FWD_EMBED) ? l0 != 0 : !hidden) return false;
+    if ((flags & FWD_HEAD) ? l1 != L || !logits_out : !hidden) return false;
+    return true;
+}
+
+int forward_stage(struct forward *f, int l0, int l1, unsigned flags, const struct fwd_seq *seqs,
+                  int n_seqs, float *hidden, float *logits_out)
+{
+    const struct model_config *c = &f->m->cfg;
+    struct backend *be = f->be;
+    int M = 0;
+    for (int s = 0; s < n_seqs; s++) M += seqs[s].n_tokens;
+    if (!stage_fits(f, l0, l1, flags, hidden, logits_out, M)) return -1;
+    for (int s = 0, row = 0; s < n_seqs; s++)
+        for (int i = 0; i < seqs[s].n_tokens; i++, row++) {
+            f->tokens[row] = seqs[s].tokens[i];
+            f->pos[row] = seqs[s].pos0 + i;
+        }
+
+    set_layer(be, -1);
+    if (flags & FWD_EMBED) backend_embed(be, f->x, &f->m->tok_embd, f->tokens, M);
+    else backend_upload(be, f->x, hidden, (size_t)M * c->dim * sizeof(float));
+    for (int l = l0; l < l1; l++) {
+        set_layer(be, l);
+        nvtx_push(NR_LAYER, (uint64_t)l);
+        nvtx_push(NR_ATTENTION, (uint64_t)l);
+        layer_attention(f, l, seqs, n_seqs, M);
+        nvtx_pop();
+        nvtx_push(NR_MLP, (uint64_t)l);
+        layer_mlp(f, l, M);
+        nvtx_pop();
+        nvtx_pop();
+    }
+    set_layer(be, -1);
+    if (flags & FWD_HEAD) return stage_head(f, seqs, n_seqs, logits_out);
+    backend_download(be, hidden, f->x, (size_t)M * c->dim * sizeof(float));
+    return M;
+}
+
+int forward_batch(struct forward *f, const struct fwd_seq *seqs, int n_seqs, float *logits_out)
+{
+    return forward_stage(f, 0, f->m->cfg.n_layers, FWD_EMBED | FWD_HEAD, seqs, n_seqs, NULL, logits_out);
 }

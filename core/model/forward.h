@@ -1,9 +1,13 @@
 /* core/model/forward.h — the transformer as a sequence of backend ops.
  *
- * One call runs a batch of sequences through every layer: their new tokens
- * are concatenated into one activation matrix x[M][dim] so each weight matrix
- * is read once per step for all sequences (the point of batching); attention
- * runs per sequence over that sequence's KV view (paged or contiguous). */
+ * One call runs a batch of sequences through a range of layers: their new
+ * tokens are concatenated into one activation matrix x[M][dim] so each weight
+ * matrix is read once per step for all sequences (the point of batching);
+ * attention runs per sequence over that sequence's KV view (paged or
+ * contiguous). A stage (forward_stage) is layers [l0, l1) with the embedding
+ * and/or the head only when asked, so a pipeline stage hands its hidden
+ * state [M][dim] to the next; forward_batch is the stage over every layer
+ * with both. */
 #ifndef INFERTOP_FORWARD_H
 #define INFERTOP_FORWARD_H
 
@@ -25,24 +29,48 @@ struct forward {
     struct backend *be;
     enum attn_impl attn;
     int cap;                  /* max tokens per call */
-    /* backend buffers, [cap][...] */
+    int l0, l1;               /* the layers this forward can run: [l0, l1); the KV views it is
+                                 given hold l1 - l0 layers, model layer l at KV layer l - l0 */
+    /* backend buffers, [cap][...]; logits only when l1 is the last layer */
     float *x, *xb, *xb2, *q, *k, *v, *att, *gate, *up, *logits;
-    float **attn_norm, **ffn_norm, *output_norm;   /* backend copies of the norm weights */
+    float **attn_norm, **ffn_norm, *output_norm;   /* backend copies of the norm weights,
+                                                      [n_layers], set in [l0, l1) */
     const int *seq_ids;       /* [n_seqs] of the next call: the id its per-sequence attention records are
                                  tagged with (kernel_record.seq, a request id); NULL: the sequence's index */
     int *pos;                 /* host [cap] */
     int32_t *tokens;          /* host [cap] */
 };
 
-/* 0 ok; -1 out of memory (message in err). */
+/* What a stage does besides its layers. */
+enum fwd_flags {
+    FWD_EMBED = 1u << 0,      /* start from the token embeddings (else from `hidden`) */
+    FWD_HEAD  = 1u << 1,      /* end with the final norm and the output head (else write `hidden`) */
+};
+
+/* The whole model: forward_init_range(f, m, be, 0, n_layers, ...). */
 int  forward_init(struct forward *f, struct model *m, struct backend *be, int max_tokens,
                   char *err, size_t errlen);
+/* A forward over layers [l0, l1) of m on `be`, for up to max_tokens tokens
+ * per call. 0 ok; -1 with a one-line message in err: out of memory, a bad
+ * range, or a shape-only model (m->shapes_only: it has no weights to run). */
+int  forward_init_range(struct forward *f, struct model *m, struct backend *be, int l0, int l1,
+                        int max_tokens, char *err, size_t errlen);
 void forward_free(struct forward *f);
 
-/* Run one step. logits_out (host) receives [rows][vocab] where rows is the sum
- * over sequences of (all_logits ? n_tokens : 1), in sequence order. Returns
- * rows, or -1 when the batch exceeds the capacity. Marks layer ranges in the
- * kernel log (kernel_log.layer). */
+/* Run layers [l0, l1) (inside [f->l0, f->l1)) for one step's batch.
+ * hidden (host, f32 [M][dim], M = the batch's tokens in sequence order): the
+ * stage's input without FWD_EMBED, its output without FWD_HEAD; may be NULL
+ * with both flags. FWD_EMBED needs l0 == 0, FWD_HEAD needs l1 == n_layers.
+ * With FWD_HEAD logits_out (host) receives [rows][vocab] where rows is the
+ * sum over sequences of (all_logits ? n_tokens : 1), in sequence order, and
+ * rows is returned; else M is returned. -1 when the batch is empty or over
+ * the capacity, or the range/flags/hidden do not fit the forward. Marks
+ * layer ranges in the kernel log (kernel_log.layer: the model layer). */
+int  forward_stage(struct forward *f, int l0, int l1, unsigned flags, const struct fwd_seq *seqs,
+                   int n_seqs, float *hidden, float *logits_out);
+
+/* Run one step through every layer: forward_stage(f, 0, n_layers,
+ * FWD_EMBED | FWD_HEAD, seqs, n_seqs, NULL, logits_out). */
 int  forward_batch(struct forward *f, const struct fwd_seq *seqs, int n_seqs, float *logits_out);
 
 /* Number of logits rows forward_batch will produce. */
