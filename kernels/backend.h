@@ -239,6 +239,7 @@ struct backend {
     void *ctx;                 /* backend-private state */
     int n_threads;
     struct kernel_log *log;    /* may be NULL: no records */
+    int device;                /* index in its device group (0 for a lone backend) */
     char device_name[96];      /* "AMD EPYC (2 threads, avx512)", "NVIDIA H200" */
     char reason[160];          /* why this backend was chosen */
     bool simulated;            /* timings come from a model, not from running */

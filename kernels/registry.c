@@ -18,6 +18,15 @@ bool backend_cuda_usable(char *reason, size_t n)
 #endif
 }
 
+int backend_cuda_count(void)
+{
+#ifdef INFERTOP_CUDA
+    return cuda_device_count();
+#else
+    return 0;
+#endif
+}
+
 struct backend *backend_create(const char *device, int n_threads, char *err, size_t errlen)
 {
     char why[128];
@@ -46,4 +55,58 @@ struct backend *backend_create(const char *device, int n_threads, char *err, siz
     if (any) snprintf(be->reason, sizeof be->reason, "cpu — %.150s", why);
     else snprintf(be->reason, sizeof be->reason, "cpu — asked for (device=cpu)");
     return be;
+}
+
+/* CUDA devices 0..n-1 into out; -1 with err (none left open) when one fails. */
+static int cuda_group(int n, struct backend **out, char *err, size_t errlen)
+{
+#ifdef INFERTOP_CUDA
+    for (int k = 0; k < n; k++) {
+        out[k] = cuda_backend_create(k, err, errlen);
+        if (!out[k]) {
+            while (k-- > 0) backend_destroy(out[k]);
+            return -1;
+        }
+        out[k]->device = k;
+    }
+    return 0;
+#else
+    (void)n; (void)out;
+    snprintf(err, errlen, "device=cuda: built without CUDA (CUDA=0 or nvcc not found)");
+    return -1;
+#endif
+}
+
+int backend_create_group(const char *device, int n_devices, int n_threads, struct backend **out,
+                         char *err, size_t errlen)
+{
+    if (n_devices < 1 || n_devices > BACKEND_GROUP_MAX) {
+        snprintf(err, errlen, "devices: %d; expected 1..%d", n_devices, BACKEND_GROUP_MAX);
+        return -1;
+    }
+    if (n_devices == 1) {
+        out[0] = backend_create(device, n_threads, err, errlen);
+        return out[0] ? 0 : -1;
+    }
+    bool want_cuda = strcmp(device, "cuda") == 0, any = strcmp(device, "auto") == 0;
+    if (!want_cuda && !any && strcmp(device, "cpu") != 0) {
+        snprintf(err, errlen, "device: unknown '%s' (expected auto, cpu or cuda)", device);
+        return -1;
+    }
+    char why[128];
+    int have = backend_cuda_usable(why, sizeof why) ? backend_cuda_count() : 0;
+    if (want_cuda && have < n_devices) {
+        snprintf(err, errlen, "device=cuda: %d devices asked for, %d usable (%.100s)", n_devices, have, why);
+        return -1;
+    }
+    if (have >= n_devices && cuda_group(n_devices, out, err, errlen) == 0) return 0;
+    if (want_cuda) return -1;
+    if (cpu_backend_create_group(n_devices, n_threads, CPU_SIMD_AVX512, out) < 0) {
+        snprintf(err, errlen, "cpu backend: out of memory for %d virtual devices", n_devices);
+        return -1;
+    }
+    for (int k = 0; k < n_devices; k++)
+        snprintf(out[k]->reason, sizeof out[k]->reason, "cpu virtual device %d of %d — %.100s", k,
+                 n_devices, any ? why : "asked for (device=cpu)");
+    return 0;
 }

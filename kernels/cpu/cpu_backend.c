@@ -3,6 +3,7 @@
  * download are memcpy and weights are read in place from w->data. */
 #include "kernels/cpu/cpu_internal.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,17 +48,22 @@ static bool cpu_supports(struct backend *be, enum backend_op op, enum dtype t)
     }
 }
 
+/* Host memory, counted per (virtual) device so a group's devices each show
+ * their own footprint. */
 static void *cpu_alloc(struct backend *be, size_t bytes)
 {
-    (void)be;
-    return aligned_alloc(CPU_ALIGN, round_up(bytes ? bytes : 1, CPU_ALIGN));
+    void *p = aligned_alloc(CPU_ALIGN, round_up(bytes ? bytes : 1, CPU_ALIGN));
+    if (p) cpu_ctx(be)->allocated += malloc_usable_size(p);
+    return p;
 }
 
 static void cpu_free(struct backend *be, void *p)
 {
-    (void)be;
+    if (p) cpu_ctx(be)->allocated -= malloc_usable_size(p);
     free(p);
 }
+
+size_t cpu_backend_allocated(struct backend *be) { return cpu_ctx(be)->allocated; }
 
 static void cpu_copy(struct backend *be, void *dst, const void *src, size_t bytes)
 {
@@ -115,12 +121,15 @@ static void cpu_model_name(char *out, size_t n)
     fclose(f);
 }
 
+static int online_threads(void)
+{
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online > 0 ? (int)online : 1;
+}
+
 struct backend *cpu_backend_create(int n_threads, enum cpu_simd max_simd)
 {
-    if (n_threads <= 0) {
-        long online = sysconf(_SC_NPROCESSORS_ONLN);
-        n_threads = online > 0 ? (int)online : 1;
-    }
+    if (n_threads <= 0) n_threads = online_threads();
     struct backend *be = calloc(1, sizeof *be);
     struct cpu_ctx *c = calloc(1, sizeof *c);
     if (!be || !c) { free(be); free(c); return NULL; }
@@ -138,4 +147,25 @@ struct backend *cpu_backend_create(int n_threads, enum cpu_simd max_simd)
              n_threads == 1 ? "" : "s", cpu_simd_name(c->simd));
     snprintf(be->reason, sizeof be->reason, "cpu");
     return be;
+}
+
+int cpu_backend_create_group(int n_devices, int n_threads, enum cpu_simd max_simd, struct backend **out)
+{
+    if (n_devices < 1) return -1;
+    if (n_threads <= 0) n_threads = online_threads();
+    for (int k = 0; k < n_devices; k++) {
+        int share = n_threads / n_devices + (k < n_threads % n_devices);
+        out[k] = cpu_backend_create(share < 1 ? 1 : share, max_simd);
+        if (!out[k]) {
+            while (k-- > 0) backend_destroy(out[k]);
+            return -1;
+        }
+        out[k]->device = k;
+        if (n_devices > 1) {
+            char name[sizeof out[k]->device_name];
+            snprintf(name, sizeof name, "%s", out[k]->device_name);
+            snprintf(out[k]->device_name, sizeof out[k]->device_name, "vdev %d/%d: %.64s", k, n_devices, name);
+        }
+    }
+    return 0;
 }

@@ -21,6 +21,7 @@ struct cpu_ctx {
     enum cpu_simd simd;
     struct cpu_scratch act;    /* matmul: quantized x rows */
     struct cpu_scratch attn;   /* attention: S and P (naive), per-thread tiles (flash) */
+    size_t allocated;          /* bytes live from cpu_alloc (malloc_usable_size), this device's */
 };
 
 static inline struct cpu_ctx *cpu_ctx(struct backend *be) { return be->ctx; }

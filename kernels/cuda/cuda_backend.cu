@@ -55,6 +55,16 @@ static int describe_device(int device, char *out, size_t n)
     return 0;
 }
 
+int cuda_device_count(void)
+{
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return count;
+}
+
 int cuda_probe(char *reason, size_t n)
 {
     int count = 0;
@@ -177,6 +187,16 @@ static void fill_measured_times(struct backend *be)
     c->n_tags = 0;
 }
 
+/* ---- device binding ----
+ * The current device is per host thread; a backend on device k makes it
+ * current before any call that allocates, copies or launches (cheap when it
+ * already is), so several devices' backends can run from one thread. */
+
+static void bind_device(struct backend *be)
+{
+    CUDA_CHECK(cudaSetDevice(cuda_ctx_of(be)->device));
+}
+
 /* ---- vtable: memory ---- */
 
 /* matmul: cuBLAS runs f32, f16 and bf16 weights; the block-quantized formats
@@ -198,7 +218,7 @@ static bool cuda_supports(struct backend *be, enum backend_op op, enum dtype t)
 
 static void *cuda_alloc(struct backend *be, size_t bytes)
 {
-    (void)be;
+    bind_device(be);
     void *p = NULL;
     if (cudaMalloc(&p, bytes ? bytes : 1) != cudaSuccess) {
         (void)cudaGetLastError();       /* out of memory is the caller's to report */
@@ -209,6 +229,7 @@ static void *cuda_alloc(struct backend *be, size_t bytes)
 
 static void cuda_free(struct backend *be, void *p)
 {
+    bind_device(be);
     CUDA_CHECK(cudaStreamSynchronize(cuda_ctx_of(be)->stream));
     CUDA_CHECK(cudaFree(p));
 }
@@ -216,7 +237,7 @@ static void cuda_free(struct backend *be, void *p)
 static int cuda_upload_weight(struct backend *be, struct weight *w)
 {
     size_t bytes = weight_bytes(w);
-    void *d = cuda_alloc(be, bytes);
+    void *d = cuda_alloc(be, bytes);   /* binds the device */
     if (!d) {
         fprintf(stderr, "infertop: cuda: no device memory for weight %s (%zu bytes)\n", w->name, bytes);
         return -1;
@@ -231,18 +252,21 @@ static int cuda_upload_weight(struct backend *be, struct weight *w)
 
 static void cuda_upload(struct backend *be, void *dst, const void *src, size_t bytes)
 {
+    bind_device(be);
     CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, cuda_ctx_of(be)->stream));
 }
 
 static void cuda_download(struct backend *be, void *dst, const void *src, size_t bytes)
 {
     struct cuda_ctx *c = cuda_ctx_of(be);
+    bind_device(be);
     CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, c->stream));
     CUDA_CHECK(cudaStreamSynchronize(c->stream));
 }
 
 static void cuda_sync(struct backend *be)
 {
+    bind_device(be);
     CUDA_CHECK(cudaStreamSynchronize(cuda_ctx_of(be)->stream));
     fill_measured_times(be);
 }
@@ -256,6 +280,11 @@ static void warn_on_teardown(cudaError_t e, const char *call)
     fprintf(stderr, "infertop: cuda: %s at teardown: %s\n", call, cudaGetErrorString(e));
 }
 
+/* Backends sharing the process-wide CUPTI collector: the last one stops it.
+ * (With several devices one backend's drain may consume another's kernel
+ * activity; those records then stay dur_measured = false.) */
+static int g_cupti_users;
+
 static void ctx_release(struct cuda_ctx *c)
 {
     struct cuda_scratch *s[] = {&c->act16, &c->scores, &c->partial, &c->table, &c->ints};
@@ -267,7 +296,7 @@ static void ctx_release(struct cuda_ctx *c)
             fprintf(stderr, "infertop: cuda: cublasDestroy at teardown: %s\n", cublasGetStatusString(bs));
     }
     if (c->stream) warn_on_teardown(cudaStreamDestroy(c->stream), "cudaStreamDestroy");
-    if (c->cupti_on) cupti_collector_stop();
+    if (c->cupti_on && --g_cupti_users == 0) cupti_collector_stop();
     free(c->tags);
     free(c->host_rows);
     free(c);
@@ -276,10 +305,64 @@ static void ctx_release(struct cuda_ctx *c)
 static void cuda_destroy(struct backend *be)
 {
     struct cuda_ctx *c = cuda_ctx_of(be);
+    bind_device(be);
     CUDA_CHECK(cudaStreamSynchronize(c->stream));
     fill_measured_times(be);
     ctx_release(c);
     free(be);
+}
+
+/* The ops (cuda_matmul.cu, cuda_attention.cu, cuda_ops.cu) run on the
+ * backend's device: each entry makes it current first. */
+static void bound_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m)
+{
+    bind_device(be);
+    cuda_op_matmul(be, y, w, x, m);
+}
+
+static void bound_attention(struct backend *be, enum attn_impl impl, float *out, const float *q,
+                            const struct kv_view *kv, int layer, int n_q, int pos0, const struct attn_shape *sh)
+{
+    bind_device(be);
+    cuda_op_attention(be, impl, out, q, kv, layer, n_q, pos0, sh);
+}
+
+static void bound_kv_store(struct backend *be, const struct kv_view *kv, int layer, int pos0, int n,
+                           const float *k, const float *v)
+{
+    bind_device(be);
+    cuda_op_kv_store(be, kv, layer, pos0, n, k, v);
+}
+
+static void bound_rmsnorm(struct backend *be, float *y, const float *x, const float *w, int m, int n, float eps)
+{
+    bind_device(be);
+    cuda_op_rmsnorm(be, y, x, w, m, n, eps);
+}
+
+static void bound_rope(struct backend *be, float *x, const int *pos, int m, int n_heads, int head_dim,
+                       const struct rope_params *rp)
+{
+    bind_device(be);
+    cuda_op_rope(be, x, pos, m, n_heads, head_dim, rp);
+}
+
+static void bound_swiglu(struct backend *be, float *out, const float *gate, const float *up, int64_t n)
+{
+    bind_device(be);
+    cuda_op_swiglu(be, out, gate, up, n);
+}
+
+static void bound_add(struct backend *be, float *y, const float *x, int64_t n)
+{
+    bind_device(be);
+    cuda_op_add(be, y, x, n);
+}
+
+static void bound_embed(struct backend *be, float *out, const struct weight *emb, const int *tokens, int m)
+{
+    bind_device(be);
+    cuda_op_embed(be, out, emb, tokens, m);
 }
 
 static const struct backend_ops CUDA_OPS = {
@@ -291,14 +374,14 @@ static const struct backend_ops CUDA_OPS = {
     .upload_weight = cuda_upload_weight,
     .upload = cuda_upload,
     .download = cuda_download,
-    .matmul = cuda_op_matmul,
-    .attention = cuda_op_attention,
-    .kv_store = cuda_op_kv_store,
-    .rmsnorm = cuda_op_rmsnorm,
-    .rope = cuda_op_rope,
-    .swiglu = cuda_op_swiglu,
-    .add = cuda_op_add,
-    .embed = cuda_op_embed,
+    .matmul = bound_matmul,
+    .attention = bound_attention,
+    .kv_store = bound_kv_store,
+    .rmsnorm = bound_rmsnorm,
+    .rope = bound_rope,
+    .swiglu = bound_swiglu,
+    .add = bound_add,
+    .embed = bound_embed,
     .sync = cuda_sync,
     .destroy = cuda_destroy,
 };
@@ -335,7 +418,9 @@ static int ctx_init(struct cuda_ctx *c, int device, char *err, size_t errlen)
         return -1;
     }
     c->cupti_on = cupti_collector_start(c->trace_reason, sizeof c->trace_reason) == 0;
-    c->tag_base = 1;                    /* tag 0 means "untagged" */
+    if (c->cupti_on) g_cupti_users++;
+    /* tag 0 means "untagged"; each device numbers its ops in its own range */
+    c->tag_base = ((uint64_t)device << 48) + 1;
     return 0;
 fail:
     return -1;
@@ -347,6 +432,12 @@ struct backend *cuda_backend_create(int device, char *err, size_t errlen)
     if (errlen) err[0] = '\0';
     if (!cuda_probe(probe, sizeof probe)) {
         snprintf(err, errlen, "cuda: %s", probe);
+        return NULL;
+    }
+    int count = cuda_device_count();
+    if (device < 0 || device >= count) {
+        snprintf(err, errlen, "cuda: device %d; expected 0..%d (%d device%s)", device, count - 1, count,
+                 count == 1 ? "" : "s");
         return NULL;
     }
     struct backend *be = (struct backend *)calloc(1, sizeof *be);
