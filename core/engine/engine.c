@@ -16,14 +16,14 @@ const struct telemetry *engine_telemetry(const struct engine *e) { return &e->te
 static int telemetry_init(struct engine *e)
 {
     struct telemetry *t = &e->tel;
-    snprintf(t->model, sizeof t->model, "%s", e->m->source);
-    snprintf(t->backend, sizeof t->backend, "%s", e->be->ops->name);
-    snprintf(t->device_name, sizeof t->device_name, "%s", e->be->device_name);
-    snprintf(t->device_reason, sizeof t->device_reason, "%s", e->be->reason);
-    t->simulated = e->be->simulated;
-    t->device_async = e->be->ops->async;
+    snprintf(t->model, sizeof t->model, "%s", engine_model(e)->source);
+    snprintf(t->backend, sizeof t->backend, "%s", engine_backend(e)->ops->name);
+    snprintf(t->device_name, sizeof t->device_name, "%s", engine_backend(e)->device_name);
+    snprintf(t->device_reason, sizeof t->device_reason, "%s", engine_backend(e)->reason);
+    t->simulated = engine_backend(e)->simulated;
+    t->device_async = engine_backend(e)->ops->async;
     options_format(&e->opt, t->options, sizeof t->options, false);   /* every option, registry order */
-    t->n_layers = e->m->cfg.n_layers;
+    t->n_layers = engine_model(e)->cfg.n_layers;
     t->n_requests = e->sched.n_reqs;
     t->max_batch = (int)opt_i(&e->opt, OPT_MAX_BATCH);
     int *max_out = calloc((size_t)e->sched.n_reqs + 1, sizeof *max_out);
@@ -32,19 +32,17 @@ static int telemetry_init(struct engine *e)
     int rc = tel_ledger_init(&t->requests, e->sched.n_reqs, max_out);
     free(max_out);
     t->items = e->tel_items;
-    t->pools[0] = (struct tel_pool){.pool = 0, .role = KROLE_TARGET, .snap = &e->snap};
+    t->pools[0] = (struct tel_pool){.pool = 0, .role = KROLE_TARGET, .snap = &e->target->snap};
     t->n_pools = 1;
     e->sched.events = &t->events;
     return rc;
 }
 
-static int kv_create(struct engine *e, char *err, size_t errlen)
+/* The KV pool the options ask for; the instance fills layers and kv_dim. */
+static struct kvcache_config kv_config(const struct engine *e)
 {
-    const struct model_config *c = &e->m->cfg;
     struct kvcache_config kc = {
         .kind = opt_enum(&e->opt, KV),
-        .n_layers = c->n_layers,
-        .kv_dim = c->n_kv_heads * c->head_dim,
         .block_size = opt_enum(&e->opt, BLOCK),
         .n_blocks = (int)opt_i(&e->opt, OPT_KV_BLOCKS),
         .budget_bytes = (size_t)opt_i(&e->opt, OPT_KV_MEM),
@@ -53,8 +51,19 @@ static int kv_create(struct engine *e, char *err, size_t errlen)
         .prefix_cache = opt_i(&e->opt, OPT_PREFIX_CACHE) != 0,
         .kv_type = opt_enum(&e->opt, KV_DTYPE),
     };
-    if (kvcache_create(&e->kv, &kc, e->be, err, errlen) < 0) return -1;
-    return kvcache_snapshot_init(&e->snap, e->kv);
+    return kc;
+}
+
+/* inst[0]: the target over every layer of m on be (device 0, stage 0). */
+static int target_create(struct engine *e, struct model *m, struct backend *be, int step_tokens,
+                         char *err, size_t errlen)
+{
+    struct instance_spec sp = {.role = KROLE_TARGET, .m = m, .max_tokens = step_tokens, .kv = kv_config(e)};
+    device_group_one(&sp.group, be);
+    if (instance_init(&e->inst[0], &sp, err, errlen) < 0) return -1;
+    e->n_inst = 1;
+    e->target = &e->inst[0];
+    return 0;
 }
 
 static int check_workload(const struct engine *e, const struct workload *w, char *err, size_t errlen)
@@ -76,7 +85,7 @@ static int check_fits(const struct engine *e, const struct workload *w, char *er
 {
     char why[400];
     for (int i = 0; i < w->n; i++)
-        if (!kvcache_fits_empty(e->kv, w->reqs[i].prompt_len + w->reqs[i].max_output, why, sizeof why)) {
+        if (!kvcache_fits_empty(e->target->kv, w->reqs[i].prompt_len + w->reqs[i].max_output, why, sizeof why)) {
             snprintf(err, errlen, "request %d (prompt %d + output %d tokens): %s", i, w->reqs[i].prompt_len,
                      w->reqs[i].max_output, why);
             return -1;
@@ -88,7 +97,7 @@ int engine_init(struct engine *e, const struct options *opt, struct model *m, st
                 const struct workload *w, char *err, size_t errlen)
 {
     memset(e, 0, sizeof *e);
-    e->m = m; e->be = be; e->opt = *opt;
+    e->opt = *opt;
     int max_batch = (int)opt_i(opt, OPT_MAX_BATCH), step_tokens = (int)opt_i(opt, OPT_MAX_TOKENS_STEP);
     if (step_tokens < max_batch) step_tokens = max_batch;
     struct sched_config sc = {
@@ -99,30 +108,26 @@ int engine_init(struct engine *e, const struct options *opt, struct model *m, st
         .batch_wait_s = opt_f(opt, OPT_BATCH_WAIT) / 1e3,
     };
     if (check_workload(e, w, err, errlen) < 0) return -1;
-    if (kv_create(e, err, errlen) < 0 || check_fits(e, w, err, errlen) < 0) { engine_free(e); return -1; }
-    if (forward_init(&e->fw, m, be, step_tokens, err, errlen) < 0 ||
-        sched_init(&e->sched, &sc, e->kv, w, (uint64_t)opt_i(opt, OPT_SEED), err, errlen) < 0) {
+    if (target_create(e, m, be, step_tokens, err, errlen) < 0 || check_fits(e, w, err, errlen) < 0 ||
+        sched_init(&e->sched, &sc, e->target->kv, w, (uint64_t)opt_i(opt, OPT_SEED), err, errlen) < 0) {
         engine_free(e);
         return -1;
     }
-    e->fw.attn = opt_enum(opt, ATTN);
+    e->target->fw.attn = opt_enum(opt, ATTN);
     for (int i = 0; i < e->sched.n_reqs; i++) e->sched.reqs[i].arrival_s /= opt_f(opt, OPT_RATE_SCALE);
     e->seqs = calloc((size_t)max_batch + 1, sizeof *e->seqs);
     e->logits = malloc((size_t)(max_batch + 1) * m->cfg.vocab * sizeof *e->logits);
     e->sampled = calloc((size_t)max_batch + 1, sizeof *e->sampled);
     e->tel_items = calloc((size_t)max_batch + 1, sizeof *e->tel_items);
     e->seq_ids = calloc((size_t)max_batch + 1, sizeof *e->seq_ids);
-    e->fw.seq_ids = e->seq_ids;
-    kernel_log_init(&e->log, 1024);
-    kernel_log_set_instance(&e->log, KROLE_TARGET, 0, 0);
-    if (!e->seqs || !e->logits || !e->sampled || !e->tel_items || !e->seq_ids || !e->log.recs || telemetry_init(e) < 0 ||
+    e->target->fw.seq_ids = e->seq_ids;
+    if (!e->seqs || !e->logits || !e->sampled || !e->tel_items || !e->seq_ids || telemetry_init(e) < 0 ||
         sampler_init(&e->smp, m->cfg.vocab, (float)opt_f(opt, OPT_TEMPERATURE), (int)opt_i(opt, OPT_TOP_K),
                      (float)opt_f(opt, OPT_TOP_P), 0) < 0) {
         engine_free(e);
         snprintf(err, errlen, "engine: out of memory");
         return -1;
     }
-    be->log = &e->log;
     e->t0_ns = now_ns();
     e->tel.t0_ns = e->t0_ns;
     return 0;
@@ -130,13 +135,9 @@ int engine_init(struct engine *e, const struct options *opt, struct model *m, st
 
 void engine_free(struct engine *e)
 {
-    if (e->be && e->be->log == &e->log) e->be->log = NULL;
-    forward_free(&e->fw);
     sched_free(&e->sched);
-    kvcache_snapshot_free(&e->snap);
-    kvcache_destroy(e->kv);
+    for (int i = 0; i < e->n_inst; i++) instance_free(&e->inst[i]);
     sampler_free(&e->smp);
-    kernel_log_free(&e->log);
     tel_ledger_free(&e->tel.requests);
     req_events_free(&e->tel.events);
     free(e->seqs); free(e->logits); free(e->sampled); free(e->rec); free(e->tel_items); free(e->seq_ids);
@@ -164,7 +165,7 @@ static int build_batch(struct engine *e)
         q->all_logits = false;
         q->decode = it->decode;
         e->seq_ids[k] = r->id;
-        if (kvcache_view(e->kv, r->id, &q->kv) != KVC_OK) return -1;
+        if (kvcache_view(e->target->kv, r->id, &q->kv) != KVC_OK) return -1;
     }
     return 0;
 }
@@ -172,7 +173,7 @@ static int build_batch(struct engine *e)
 static void sample_rows(struct engine *e)
 {
     const struct scheduler *s = &e->sched;
-    int V = e->m->cfg.vocab;
+    int V = engine_model(e)->cfg.vocab;
     for (int k = 0; k < s->n_items; k++) {
         struct sched_req *r = &e->sched.reqs[s->items[k].req];
         if (!s->items[k].samples) continue;
@@ -234,10 +235,11 @@ static struct step_record *push_record(struct engine *e)
     return sr;
 }
 
-/* Build the batch and run the forward pass inside NVTX ranges: opens "step"
- * (closed by the caller after sampling) and "forward", whose category says
- * whether the batch is prefill, decode or both (see traces/nvtx.h). Syncs an
- * async backend so kernel times are filled. 0 ok, -1 failure. */
+/* Build the batch and run the target's forward pass inside NVTX ranges: opens
+ * "step" (closed by the caller after sampling) and "forward", whose category
+ * says whether the batch is prefill, decode or both (see traces/nvtx.h).
+ * instance_forward syncs an async backend so kernel times are filled.
+ * 0 ok, -1 failure. */
 static int forward_marked(struct engine *e, int n)
 {
     int prefill = 0, decode = 0;
@@ -251,8 +253,7 @@ static int forward_marked(struct engine *e, int n)
     nvtx_mark(NM_BATCH, (uint64_t)n);
     nvtx_push_cat(NR_FORWARD, !decode ? NC_PREFILL : !prefill ? NC_DECODE : NC_MIXED,
                   (uint64_t)(prefill + decode));
-    int rc = build_batch(e) < 0 || forward_batch(&e->fw, e->seqs, n, e->logits) < 0 ? -1 : 0;
-    if (rc == 0) backend_sync(e->be);   /* async backends fill measured kernel times here */
+    int rc = build_batch(e) < 0 || instance_forward(e->target, e->seqs, n, NULL, e->logits) < 0 ? -1 : 0;
     nvtx_pop();
     return rc;
 }
@@ -290,8 +291,8 @@ static void publish_step(struct engine *e, const struct step_record *sr)
 {
     struct telemetry *t = &e->tel;
     t->step = sr;
-    t->kernels = e->log.recs;
-    t->n_kernels = e->log.n;
+    t->kernels = e->target->log.recs;
+    t->n_kernels = e->target->log.n;
     t->steps = e->rec;
     t->n_steps = e->n_rec;
 }
@@ -338,7 +339,7 @@ static int engine_step_run(struct engine *e, double max_sleep_s)
         sleep_s(fmin(max_sleep_s, next > t_start ? next - t_start : 0.0005));
         return 0;
     }
-    kernel_log_clear(&e->log);
+    for (int i = 0; i < e->n_inst; i++) kernel_log_clear(&e->inst[i].log);
     int fwd_rc = forward_marked(e, n);
     if (fwd_rc < 0) {
         nvtx_pop();             /* step */
@@ -368,7 +369,7 @@ static int engine_step_run(struct engine *e, double max_sleep_s)
         }
     }
     publish_items(e);
-    if (sr) engine_summarize_ops(e->log.recs, e->log.n, e->tel_items, e->tel.n_items, sr);
+    if (sr) engine_summarize_ops(e->target->log.recs, e->target->log.n, e->tel_items, e->tel.n_items, sr);
     int ev0 = e->tel.events.n;
     int fin = sched_commit_step(&e->sched, e->sampled, t_end);
     if (sr) {
@@ -377,8 +378,8 @@ static int engine_step_run(struct engine *e, double max_sleep_s)
         sr->finished = fin;
         sr->running = e->sched.n_running;
         sr->waiting = e->sched.n_waiting - e->sched.wait_head;
-        kvcache_snapshot(e->kv, next_waiting_tokens(&e->sched), &e->snap);
-        sr->kv = e->snap.totals;
+        kvcache_snapshot(e->target->kv, next_waiting_tokens(&e->sched), &e->target->snap);
+        sr->kv = e->target->snap.totals;
     }
     publish_step(e, sr);
     e->steps++;
@@ -399,7 +400,9 @@ bool engine_apply_live(struct engine *e, enum opt_id id, double old_rate_scale)
 {
     const struct options *o = &e->opt;
     switch (id) {
-    case OPT_ATTN: e->fw.attn = opt_enum(o, ATTN); return true;
+    case OPT_ATTN:
+        for (int i = 0; i < e->n_inst; i++) e->inst[i].fw.attn = opt_enum(o, ATTN);
+        return true;
     case OPT_BATCHING: e->sched.cfg.continuous = opt_enum(o, BATCHING) == BATCHING_CONTINUOUS; return true;
     case OPT_CHUNKED_PREFILL: e->sched.cfg.chunk = (int)opt_i(o, OPT_CHUNKED_PREFILL); return true;
     case OPT_BATCH_WAIT: e->sched.cfg.batch_wait_s = opt_f(o, OPT_BATCH_WAIT) / 1e3; return true;

@@ -1,27 +1,31 @@
 /* core/engine/engine.h — the step loop: plan → forward → sample → commit → publish.
  *
- * The engine owns the KV cache, the scheduler and the forward pass for one
- * workload on one model and backend. engine_step() runs one iteration on the
- * caller's thread; front ends call it from their own engine thread. */
+ * The engine owns the scheduler, the sampler and one or more model instances
+ * (core/engine/instance.h: model + forward + KV pool + device group + role)
+ * for one workload. Today it holds exactly one: the target, over every layer,
+ * on the backend engine_init is given; the scheduler plans against the
+ * target's KV pool. engine_step() runs one iteration on the caller's thread;
+ * front ends call it from their own engine thread. */
 #ifndef INFERTOP_ENGINE_H
 #define INFERTOP_ENGINE_H
 
+#include "core/engine/instance.h"
 #include "core/model/forward.h"
 #include "core/options/options.h"
 #include "core/model/sampler.h"
 #include "core/engine/scheduler.h"
 #include "core/telemetry.h"
 
+#define ENGINE_MAX_INSTANCES 4
+
 struct engine {
-    struct model *m;
-    struct backend *be;
     struct options opt;
-    struct forward fw;
-    struct kvcache *kv;
-    struct kvcache_snapshot snap;
-    struct scheduler sched;
+    struct model_instance inst[ENGINE_MAX_INSTANCES];
+    int n_inst;
+    struct model_instance *target;   /* &inst[0]: the model being served (KROLE_TARGET); points
+                                        into inst, so a struct engine is never copied */
+    struct scheduler sched;          /* plans against target->kv */
     struct sampler smp;
-    struct kernel_log log;
     struct fwd_seq *seqs;
     float *logits;           /* [max_batch][vocab] */
     int32_t *sampled;        /* [max_batch] */
@@ -39,7 +43,8 @@ struct engine {
     bool step_ran;                /* the previous engine_step ran a step: clear the events first */
 };
 
-/* 0 ok; -1 with a one-line message (bad option combination, out of memory). */
+/* One target instance of m on be over every layer. 0 ok; -1 with a one-line
+ * message (bad option combination, out of memory, a shape-only model). */
 int  engine_init(struct engine *e, const struct options *opt, struct model *m, struct backend *be,
                  const struct workload *w, char *err, size_t errlen);
 void engine_free(struct engine *e);
@@ -50,6 +55,18 @@ void engine_free(struct engine *e);
 int  engine_step(struct engine *e, double max_sleep_s);
 
 double engine_now(const struct engine *e);   /* seconds since engine_init */
+
+/* The target instance's parts, for the engine's own users (tests, front ends
+ * that set the run up); consumers of what happened read engine_telemetry. */
+static inline const struct model *engine_model(const struct engine *e) { return e->target->m; }
+static inline struct backend *engine_backend(const struct engine *e) { return instance_backend(e->target); }
+/* The target's KV block map as of the last step (filled every step). */
+static inline const struct kvcache_snapshot *engine_kv_snapshot(const struct engine *e)
+{
+    return &e->target->snap;
+}
+/* The target's kernel records of the last step. */
+static inline const struct kernel_log *engine_kernel_log(const struct engine *e) { return &e->target->log; }
 
 /* The published telemetry (lifetimes in core/telemetry.h). */
 const struct telemetry *engine_telemetry(const struct engine *e);
