@@ -22,6 +22,10 @@ nsys_profile() {
         after=$(pgrep -f -- '--start-agent' | sort)
         for pid in $(comm -13 <(echo "$before") <(echo "$after")); do kill -9 "$pid" 2>/dev/null; done
         [ $rc -eq 0 ] && [ -f "$out.nsys-rep" ] && return 0
+        # before the retry, end every agent still running: one left by an earlier, killed
+        # profile may hold the next session up
+        pkill -9 -f -- '--start-agent' 2>/dev/null
+        sleep 1
     done
     return 1
 }

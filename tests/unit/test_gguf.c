@@ -757,7 +757,7 @@ Test(model_gguf, loads_from_a_buffer_without_copying)
     const unsigned char *p = m.layers[1].w_up.data;
     cr_assert(p > buf && p + weight_bytes(&m.layers[1].w_up) <= buf + len, "points into buf");
     cr_assert((const unsigned char *)m.output_norm > buf, "f32 norm used in place");
-    m.release(&m);
+    model_free(&m);
     buf[0] = 'X';
     cr_assert_eq(model_load_gguf_buffer(&m, buf, len, "mem.gguf", err, sizeof err), -1);
     cr_assert(strstr(err, "mem.gguf: magic"), "%s", err);
@@ -852,7 +852,7 @@ Test(model_gguf, rejects_metadata_that_does_not_match_the_file)
     o = (struct tiny){.mat_ggml = 0, .inf_last_row = true};
     write_tiny_llama(&w, &o);
     cr_assert_eq(load_tiny(&w, &m, err, sizeof err, path), 0, "%s", err);
-    m.release(&m);
+    model_free(&m);
 }
 
 Test(model_gguf, bad_hyperparameters)
@@ -925,7 +925,7 @@ Test(model_gguf, gqa_mha_and_llama3_rope_scaling)
     cr_assert(m.cfg.rope.theta == 500000.f && m.cfg.rope.factor == 8.f);
     cr_assert(m.cfg.rope.low_freq_factor == 1.f && m.cfg.rope.high_freq_factor == 4.f);
     cr_assert_eq(m.cfg.rope.orig_ctx, 64);
-    m.release(&m);
+    model_free(&m);
 
     /* Llama 3 scaling from a rope_freqs tensor made by the Llama 3 formula:
      * theta 500000, factor 8, low 1, high 4, original context 64 */
@@ -942,7 +942,7 @@ Test(model_gguf, gqa_mha_and_llama3_rope_scaling)
     gw_tensor(&w, "rope_freqs.weight", 1, (uint64_t[]){T_HD / 2}, 0, ff, sizeof ff);
     cr_assert_eq(load_tiny(&w, &m, err, sizeof err, path), 0, "%s", err);
     cr_assert(m.cfg.rope.factor == 8.f && m.cfg.rope.orig_ctx == 64);
-    m.release(&m);
+    model_free(&m);
 
     /* a table the Llama 3 formula does not produce */
     ff[1] *= 1.5f;
@@ -980,5 +980,5 @@ Test(model_gguf, real_smollm2_q4_1)
         cr_assert(isfinite(m.layers[0].attn_norm[i]) && isfinite(m.output_norm[i]));
     cr_assert_lt((t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, 1000.0,
                  "loading is a map, not a copy");
-    m.release(&m);
+    model_free(&m);
 }

@@ -111,6 +111,7 @@ Test(run, scenario_probes_capacity_and_calls_every_observer, .init = setup, .fin
     cr_assert(s.end_ok);
     cr_assert_eq((uint64_t)s.steps, r.steps, "step observer saw every step");
     cr_assert_gt(s.progress, 0);
+    report_free(&r);
 }
 
 Test(run, pool_that_can_never_hold_a_request_fails_at_init, .init = setup, .fini = teardown)
