@@ -40,7 +40,7 @@ for t in tests/cli/test_*.sh; do
     f0=$failed; suite "$t" bash "$t"; rc=$?
     line=$(grep -aE '^[a-z-]*:? ?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
     if [ -z "$line" ]; then failed=$((failed + 1)); continue; fi
-    p=$(sed -E 's/.* ?([0-9]+) passed.*/\1/' <<<"$line")
+    p=$(sed -E 's/^[^0-9]*([0-9]+) passed.*/\1/' <<<"$line")
     f=$(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")
     passed=$((passed + p)); failed=$((failed + f))
     exit_check "$f0" "$rc"
