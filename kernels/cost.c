@@ -5,11 +5,13 @@
 
 /* y[m][N] = x[m][K] · Wᵀ. Weight bytes (in the format the backend reads,
  * weight_run_type) stream from memory once; x rows are re-read from cache for
- * every output (chip traffic); y written once. */
+ * every output (chip traffic); y written once. 2:4 sparse weights: their
+ * bytes are the kept values + 2-bit indices (dtype_row_bytes), and half the
+ * multiply-adds (dtype_mac_fraction); x is still read whole. */
 void cost_matmul(struct kernel_record *r, const struct weight *w, int m)
 {
     double N = w->rows, K = w->cols;
-    r->flops   = 2.0 * m * N * K;
+    r->flops   = 2.0 * m * N * K * dtype_mac_fraction(weight_run_type(w));
     r->dram_rd = N * (double)dtype_row_bytes(weight_run_type(w), w->cols) + 4.0 * m * K;
     r->dram_wr = 4.0 * m * N;
     r->chip_rd = 4.0 * m * K * N;      /* x re-read per output row */

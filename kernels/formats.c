@@ -2,6 +2,7 @@
  * decode/encode per format; see formats.h. */
 #include "kernels/formats.h"
 #include "kernels/quant_blocks.h"
+#include "kernels/sparse24.h"
 
 #include <math.h>
 #include <string.h>
@@ -15,6 +16,9 @@ static const struct dtype_info DTYPES[DT_COUNT] = {
     [DT_Q4_1] = {"q4_1", 32,  20,  3},
     [DT_Q4_K] = {"q4_k", 256, 144, 12},
     [DT_Q6_K] = {"q6_k", 256, 210, 14},
+    [DT_S24_F16] = {"s24_f16", S24_BLOCK, S24_F16_BLOCK_BYTES, -1},
+    [DT_S24_F32] = {"s24_f32", S24_BLOCK, S24_F32_BLOCK_BYTES, -1},
+    [DT_S24_Q8]  = {"s24_q8",  S24_BLOCK, S24_Q8_BLOCK_BYTES,  -1},
 };
 
 const struct dtype_info *dtype_info(enum dtype t) { return &DTYPES[t]; }
@@ -34,7 +38,7 @@ int dtype_from_name(const char *name)
 int dtype_from_ggml(int ggml_type)
 {
     for (int t = 0; t < DT_COUNT; t++)
-        if (DTYPES[t].ggml_type == ggml_type) return t;
+        if (ggml_type >= 0 && DTYPES[t].ggml_type == ggml_type) return t;
     return -1;
 }
 
@@ -91,6 +95,7 @@ void dtype_decode_row(enum dtype t, const void *row, float *y, int n)
     case DT_Q4_1: dequant_q4_1(row, y, n); break;
     case DT_Q4_K: dequant_q4_k(row, y, n); break;
     case DT_Q6_K: dequant_q6_k(row, y, n); break;
+    case DT_S24_F16: case DT_S24_F32: case DT_S24_Q8: sparse24_decode_row(t, row, y, n); break;
     case DT_COUNT: break;
     }
 }
@@ -107,6 +112,7 @@ void dtype_encode_row(enum dtype t, const float *x, void *row, int n)
     case DT_Q4_1: quantize_q4_1(x, row, n); break;
     case DT_Q4_K: quantize_q4_k(x, row, n); break;
     case DT_Q6_K: quantize_q6_k(x, row, n); break;
+    case DT_S24_F16: case DT_S24_F32: case DT_S24_Q8: sparse24_encode_row(t, x, row, n); break;
     case DT_COUNT: break;
     }
 }

@@ -20,6 +20,7 @@ extern "C" {
 enum dtype {
     DT_F32, DT_F16, DT_BF16,
     DT_Q8_0, DT_Q4_0, DT_Q4_1, DT_Q4_K, DT_Q6_K,
+    DT_S24_F16, DT_S24_F32, DT_S24_Q8,   /* 2:4 sparse rows, kernels/sparse24.h (no ggml id) */
     DT_COUNT
 };
 
@@ -27,7 +28,7 @@ struct dtype_info {
     const char *name;     /* "f32", "q4_1", ... */
     int block_elems;      /* elements per block (1 for float formats) */
     int block_bytes;      /* bytes per block */
-    int ggml_type;        /* GGUF/ggml type id */
+    int ggml_type;        /* GGUF/ggml type id; -1: not a GGUF format */
 };
 
 const struct dtype_info *dtype_info(enum dtype t);
@@ -38,8 +39,12 @@ int dtype_from_name(const char *name);
 int dtype_from_ggml(int ggml_type);
 
 /* Block-quantized (ggml block formats): true for q8_0, q4_0, q4_1, q4_k, q6_k;
- * false for the float formats f32, f16, bf16. */
-static inline bool dtype_is_quant(enum dtype t) { return t >= DT_Q8_0 && t < DT_COUNT; }
+ * false for the float formats f32, f16, bf16 and the 2:4 sparse formats. */
+static inline bool dtype_is_quant(enum dtype t) { return t >= DT_Q8_0 && t <= DT_Q6_K; }
+/* 2:4 structured sparse (kernels/sparse24.h): s24_f16, s24_f32, s24_q8. */
+static inline bool dtype_is_sparse24(enum dtype t) { return t >= DT_S24_F16 && t <= DT_S24_Q8; }
+/* Multiply-adds per original element: 0.5 for the 2:4 formats, else 1. */
+static inline double dtype_mac_fraction(enum dtype t) { return dtype_is_sparse24(t) ? 0.5 : 1.0; }
 
 /* Scalar conversions, round-to-nearest-even: identical on every machine. */
 uint16_t fp32_to_fp16(float f);
@@ -49,7 +54,9 @@ float    bf16_to_fp32(uint16_t h);
 
 /* row (n elements in format t) → y[n]; n a multiple of the block size */
 void dtype_decode_row(enum dtype t, const void *row, float *y, int n);
-/* x[n] → row in format t (round to nearest; block scales chosen per block) */
+/* x[n] → row in format t (round to nearest; block scales chosen per block).
+ * The 2:4 formats keep the two largest |x| of each group of 4 (ties: lower
+ * position), so a row already pruned to 2:4 round-trips exactly. */
 void dtype_encode_row(enum dtype t, const float *x, void *row, int n);
 
 #ifdef __cplusplus

@@ -45,6 +45,9 @@
 #define OPT_CTYPE_KV_DTYPE  enum dtype
 #define CHOICES_BATCHING(C) C(BATCHING_STATIC, "static") C(BATCHING_CONTINUOUS, "continuous")
 #define OPT_CTYPE_BATCHING  enum opt_batching
+#define CHOICES_SPARSITY(C) C(SPARSITY_OFF, "off") C(SPARSITY_MAGNITUDE, "2:4-magnitude") \
+                            C(SPARSITY_WANDA, "2:4-wanda")
+#define OPT_CTYPE_SPARSITY  enum opt_sparsity
 
 #endif
 
@@ -95,4 +98,8 @@ X(REQUESTS,    "requests",    OT_INT,   "0",     NO_CHOICES, 0, 1000000, "worklo
   "override the scenario's request count (0 = as in the file; live: 0 = as the run started)")
 X(RATE_SCALE,  "rate_scale",  OT_FLOAT, "1",     NO_CHOICES, 0.01, 100,  "workload", OC_LIVE, OS_RUN,
   "multiply the scenario's arrival rate (live: rescales arrivals still to come)")
+X(SPARSITY,    "sparsity",    OT_ENUM,  "off",   CHOICES_SPARSITY, 0, 0, "sparsity", OC_REBUILD, OS_RUN | OS_GEN,
+  "2:4 pruning of every linear weight to kept values + 2-bit indices: magnitude keeps the two largest |w| of each 4 inputs, wanda the two largest |w|·‖x‖₂ (calibration)")
+X(SPARSITY_HEAD, "sparsity_head", OT_BOOL, "off", NO_CHOICES, 0, 0,   "sparsity", OC_REBUILD, OS_RUN | OS_GEN,
+  "also prune the LM head (a tied head gets its own pruned copy; the embedding stays dense)")
 #endif

@@ -4,6 +4,7 @@
  * time from the level cpu_simd_detect found. */
 #include "kernels/cpu/cpu_dot.h"
 #include "kernels/cpu/attn_math.h"
+#include "kernels/cpu/sparse24_dot.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -203,6 +204,7 @@ TGT_AVX512 static void vec_axpy_avx512(float *y, float a, const float *x, int n)
 
 dot_rows_fn cpu_dot_rows_fn(enum dtype t, enum cpu_simd s)
 {
+    if (dtype_is_sparse24(t)) return cpu_s24_dot_rows_fn(t, s);
 #ifdef HAVE_X86_SIMD
     if (s == CPU_SIMD_AVX512)
         return t == DT_F32 ? dot_rows_f32_avx512 : t == DT_F16 ? dot_rows_f16_avx512

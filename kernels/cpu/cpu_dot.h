@@ -19,8 +19,8 @@
  * w is one row of K elements in the kernel's dtype. */
 typedef void (*dot_rows_fn)(const void *w, const float *x, size_t ldx, int nx, int K, float *out);
 
-/* The kernel for weights of float type t (F32, F16 or BF16) at SIMD level s;
- * NULL for other types. */
+/* The kernel for weights of float type t (F32, F16 or BF16) or 2:4 sparse
+ * type t (kernels/cpu/sparse24_dot.h) at SIMD level s; NULL for other types. */
 dot_rows_fn cpu_dot_rows_fn(enum dtype t, enum cpu_simd s);
 
 /* f32 helpers at a given SIMD level (attention inner loops). */

@@ -1,0 +1,208 @@
+/* core/quant/sparsity.c — 2:4 pruning of a model's linear weights; see
+ * sparsity.h. The compressed encoding is kernels/sparse24.{h,c}; this file
+ * chooses which two of each four survive and swaps the model's weights. */
+#include "core/quant/sparsity.h"
+#include "kernels/sparse24.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *sparsity_mode_name(enum opt_sparsity m)
+{
+    switch (m) {
+    case SPARSITY_OFF: return "off";
+    case SPARSITY_MAGNITUDE: return "2:4-magnitude";
+    case SPARSITY_WANDA: return "2:4-wanda";
+    }
+    return "?";
+}
+
+void sparsity_prune_row(float *w, const float *xnorm, int n)
+{
+    for (int g = 0; g + 4 <= n; g += 4) {
+        float s[4];
+        for (int i = 0; i < 4; i++) s[i] = fabsf(w[g + i]) * (xnorm ? xnorm[g + i] : 1.f);
+        int a, b;
+        sparse24_top2(s, &a, &b);
+        for (int i = 0; i < 4; i++)
+            if (i != a && i != b) w[g + i] = 0.f;
+    }
+}
+
+enum dtype sparsity_value_type(enum dtype t)
+{
+    if (t == DT_F32 || t == DT_S24_F32) return DT_S24_F32;
+    if (t == DT_Q8_0 || t == DT_S24_Q8) return DT_S24_Q8;
+    return DT_S24_F16;
+}
+
+/* Why w cannot be pruned ("" when it can). */
+static const char *unprunable(const struct weight *w)
+{
+    if (!w->data) return "has no data (shape-only model)";
+    if (w->dev) return "already has a backend copy (prune before model_upload)";
+    if (w->shard_dim != SHARD_NONE) return "is a shard view (prune the whole tensor)";
+    if (dtype_is_sparse24(w->type)) return "is already 2:4 sparse";
+    if (w->cols % S24_BLOCK) return "has a width that is not a multiple of 16";
+    return "";
+}
+
+int sparsity_prune_weight(struct weight *w, const float *xnorm, enum dtype to, void **owned,
+                          char *err, size_t errlen)
+{
+    const char *why = unprunable(w);
+    if (*why || !dtype_is_sparse24(to)) {
+        snprintf(err, errlen, "weight %s: %s; expected a whole %dx%d matrix with data, cols %% 16 == 0, into a 2:4 format",
+                 w->name, *why ? why : "target format is not 2:4", w->rows, w->cols);
+        return -1;
+    }
+    size_t in_row = weight_row_stride(w), out_row = dtype_row_bytes(to, w->cols);
+    unsigned char *out = malloc(out_row * (size_t)w->rows);
+    float *row = malloc(sizeof *row * (size_t)w->cols);
+    if (!out || !row) {
+        free(out);
+        free(row);
+        snprintf(err, errlen, "weight %s: out of memory for its 2:4 copy (%zu bytes)", w->name,
+                 out_row * (size_t)w->rows);
+        return -1;
+    }
+    for (int r = 0; r < w->rows; r++) {
+        dtype_decode_row(w->type, (const char *)w->data + (size_t)r * in_row, row, w->cols);
+        sparsity_prune_row(row, xnorm, w->cols);
+        dtype_encode_row(to, row, out + (size_t)r * out_row, w->cols);
+    }
+    free(row);
+    w->data = out;
+    w->type = to;
+    w->row_stride = 0;
+    *owned = out;
+    return 0;
+}
+
+/* ---- whole model ---- */
+
+/* One pruned weight: where it was, what it held before, the new buffer. */
+struct pruned {
+    struct weight *w;
+    void *data;
+    enum dtype type;
+    size_t row_stride;
+    void *buf;
+};
+
+/* The model's release chained behind the pruned weights: model_free puts
+ * every weight back as the loader left it (its release frees by those
+ * pointers: synth buffers, GGUF mapping), frees the 2:4 buffers, then runs
+ * the release the model had. */
+struct pruned_owner {
+    void *owner;
+    void (*release)(struct model *m);
+    bool tied_output;
+    enum dtype wtype;
+    struct pruned *p;
+    int n, cap;
+};
+
+static void release_pruned(struct model *m)
+{
+    struct pruned_owner *o = m->owner;
+    for (int i = o->n - 1; i >= 0; i--) {
+        struct pruned *p = &o->p[i];
+        p->w->data = p->data;
+        p->w->type = p->type;
+        p->w->row_stride = p->row_stride;
+        free(p->buf);
+    }
+    free(o->p);
+    m->cfg.tied_output = o->tied_output;
+    m->wtype = o->wtype;
+    m->owner = o->owner;
+    m->release = o->release;
+    free(o);
+    if (m->release) m->release(m);
+}
+
+/* The model's owner list, installed on first use. NULL when out of memory. */
+static struct pruned_owner *owner_of(struct model *m)
+{
+    if (m->release == release_pruned) return m->owner;
+    struct pruned_owner *o = calloc(1, sizeof *o);
+    if (!o) return NULL;
+    o->owner = m->owner;
+    o->release = m->release;
+    o->tied_output = m->cfg.tied_output;
+    o->wtype = m->wtype;
+    m->owner = o;
+    m->release = release_pruned;
+    return o;
+}
+
+/* Room for one more record; NULL when out of memory. */
+static struct pruned *next_record(struct model *m)
+{
+    struct pruned_owner *o = owner_of(m);
+    if (!o) return NULL;
+    if (o->n == o->cap) {
+        int cap = o->cap ? 2 * o->cap : 16;
+        struct pruned *p = realloc(o->p, sizeof *p * (size_t)cap);
+        if (!p) return NULL;
+        o->p = p;
+        o->cap = cap;
+    }
+    return &o->p[o->n];
+}
+
+static int prune_one(struct model *m, struct weight *w, int layer, const struct sparsity_opts *o,
+                     char *err, size_t errlen)
+{
+    const float *xnorm = NULL;
+    if (o->mode == SPARSITY_WANDA) {
+        xnorm = o->norm ? o->norm(o->norm_user, w, layer) : NULL;
+        if (!xnorm) {
+            snprintf(err, errlen, "weight %s: sparsity=2:4-wanda needs calibration input norms; none for this weight",
+                     w->name);
+            return -1;
+        }
+    }
+    enum dtype to = o->value_type == DT_COUNT ? sparsity_value_type(w->type)
+                                              : sparsity_value_type(o->value_type);
+    struct pruned *rec = next_record(m);
+    if (!rec) {
+        snprintf(err, errlen, "weight %s: out of memory", w->name);
+        return -1;
+    }
+    *rec = (struct pruned){w, w->data, w->type, w->row_stride, NULL};
+    if (sparsity_prune_weight(w, xnorm, to, &rec->buf, err, errlen) < 0) return -1;
+    ((struct pruned_owner *)m->owner)->n++;
+    m->owned_bytes += weight_bytes(w);
+    return 0;
+}
+
+int sparsity_apply(struct model *m, const struct sparsity_opts *o, int *n_pruned, char *err,
+                   size_t errlen)
+{
+    int n = 0;
+    if (n_pruned) *n_pruned = 0;
+    if (o->mode == SPARSITY_OFF) return 0;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        struct layer_weights *L = &m->layers[l];
+        struct weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+            if (prune_one(m, ws[i], l, o, err, errlen) < 0) return -1;
+            n++;
+        }
+    }
+    if (o->head) {
+        /* a tied head shares tok_embd's bytes: the pruned copy is the head's
+         * alone, the embedding rows stay dense */
+        m->cfg.tied_output = false;
+        if (prune_one(m, &m->output, -1, o, err, errlen) < 0) return -1;
+        n++;
+    }
+    m->wtype = o->value_type == DT_COUNT ? sparsity_value_type(m->wtype)
+                                         : sparsity_value_type(o->value_type);
+    if (n_pruned) *n_pruned = n;
+    return 0;
+}

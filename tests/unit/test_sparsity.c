@@ -1,0 +1,372 @@
+/* tests/unit/test_sparsity.c — 2:4 pruning (core/quant/sparsity), the
+ * compressed format (kernels/sparse24) and the CPU sparse kernels: every
+ * group keeps exactly two, magnitude keeps the largest two with ties to the
+ * lower position, Wanda equals a brute-force argmax of its score, the
+ * compressed round trip is exact, each kernel (scalar and every SIMD level
+ * present, threads 1 and 2) equals the dense kernel on the pruned dense
+ * tensor and a double reference, and a pruned model's forward equals the
+ * dense forward of the pruned weights. */
+#include "core/quant/sparsity.h"
+#include "core/model/forward.h"
+#include "kernels/backend.h"
+#include "kernels/cost.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/sparse24.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rs = 0x2545f4914f6cdd1dull;
+
+/* Uniform in [-1, 1], never exactly zero. */
+static float rnd(void)
+{
+    rs ^= rs << 13;
+    rs ^= rs >> 7;
+    rs ^= rs << 17;
+    return 2.0f * ((float)((rs >> 40) + 1) / (float)(1ull << 24)) - 1.0f + 0x1p-20f;
+}
+
+static float *rnd_vec(size_t n)
+{
+    float *v = malloc(n * sizeof *v);
+    cr_assert_not_null(v);
+    for (size_t i = 0; i < n; i++) v[i] = rnd();
+    return v;
+}
+
+static const enum dtype S24[] = {DT_S24_F16, DT_S24_F32, DT_S24_Q8};
+
+/* ---- pruning ---------------------------------------------------------- */
+
+Test(sparsity, every_group_keeps_exactly_two)
+{
+    float *w = rnd_vec(4096), *xn = rnd_vec(4096);
+    for (int i = 0; i < 4096; i++) xn[i] = fabsf(xn[i]);
+    for (int mode = 0; mode < 2; mode++) {
+        float *c = malloc(4096 * sizeof *c);
+        memcpy(c, w, 4096 * sizeof *c);
+        sparsity_prune_row(c, mode ? xn : NULL, 4096);
+        for (int g = 0; g < 4096; g += 4) {
+            int kept = 0;
+            for (int i = 0; i < 4; i++) {
+                kept += c[g + i] != 0.f;
+                cr_assert(c[g + i] == 0.f || c[g + i] == w[g + i]);
+            }
+            cr_assert_eq(kept, 2, "group %d keeps %d", g / 4, kept);
+        }
+        free(c);
+    }
+    free(w);
+    free(xn);
+}
+
+Test(sparsity, magnitude_keeps_the_two_largest)
+{
+    float *w = rnd_vec(2048), *c = malloc(2048 * sizeof *c);
+    memcpy(c, w, 2048 * sizeof *c);
+    sparsity_prune_row(c, NULL, 2048);
+    for (int g = 0; g < 2048; g += 4)
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                if (c[g + i] != 0.f && c[g + j] == 0.f)
+                    cr_assert(fabsf(w[g + i]) >= fabsf(w[g + j]));
+    free(w);
+    free(c);
+}
+
+Test(sparsity, ties_keep_the_lower_position)
+{
+    float a[8] = {1.f, -1.f, 1.f, 0.5f, 0.25f, 2.f, -2.f, 2.f};
+    sparsity_prune_row(a, NULL, 8);
+    float want[8] = {1.f, -1.f, 0.f, 0.f, 0.f, 2.f, -2.f, 0.f};
+    for (int i = 0; i < 8; i++) cr_assert_eq(a[i], want[i], "position %d", i);
+    int lo, hi;
+    sparse24_top2((const float[4]){3.f, 3.f, 3.f, 3.f}, &lo, &hi);
+    cr_assert(lo == 0 && hi == 1);
+}
+
+/* The pair (a < b) with the largest summed score, over all six pairs. */
+static void brute_pair(const float s[4], int *a, int *b)
+{
+    float best = -1.f;
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            if (s[i] + s[j] > best) { best = s[i] + s[j]; *a = i; *b = j; }
+}
+
+Test(sparsity, wanda_equals_brute_force_argmax)
+{
+    const int n = 4096;
+    float *w = rnd_vec(n), *xn = rnd_vec(n), *c = malloc(n * sizeof *c);
+    for (int i = 0; i < n; i++) xn[i] = 4.f * fabsf(xn[i]);
+    memcpy(c, w, n * sizeof *c);
+    sparsity_prune_row(c, xn, n);
+    int differs_from_magnitude = 0;
+    for (int g = 0; g < n; g += 4) {
+        float s[4], m[4];
+        for (int i = 0; i < 4; i++) { s[i] = fabsf(w[g + i]) * xn[g + i]; m[i] = fabsf(w[g + i]); }
+        int a = 0, b = 1, ma = 0, mb = 1;
+        brute_pair(s, &a, &b);
+        brute_pair(m, &ma, &mb);
+        differs_from_magnitude += a != ma || b != mb;
+        for (int i = 0; i < 4; i++)
+            cr_assert_eq(c[g + i] != 0.f, i == a || i == b, "group %d position %d", g / 4, i);
+    }
+    cr_assert_gt(differs_from_magnitude, n / 40, "the norms should change some choices");
+    free(w); free(xn); free(c);
+}
+
+/* ---- compressed format ------------------------------------------------ */
+
+/* x pruned to 2:4 and rounded to t's value format: the dense tensor the
+ * compressed row must reproduce. q8: the block scale depends on the kept
+ * values, so the reference is one encode/decode, then a second one must be
+ * the identity. */
+static void pruned_dense(enum dtype t, const float *x, float *out, int n)
+{
+    memcpy(out, x, (size_t)n * sizeof *out);
+    sparsity_prune_row(out, NULL, n);
+    for (int i = 0; i < n; i++)
+        if (t == DT_S24_F16) out[i] = fp16_to_fp32(fp32_to_fp16(out[i]));
+}
+
+Test(sparsity, compressed_round_trip_is_exact)
+{
+    const int n = 176;
+    for (size_t ti = 0; ti < sizeof S24 / sizeof S24[0]; ti++) {
+        enum dtype t = S24[ti];
+        cr_assert_eq(dtype_row_bytes(t, n), (size_t)(n / 16) * dtype_info(t)->block_bytes);
+        float *x = rnd_vec(n), want[176], got[176], again[176];
+        unsigned char row[176 * 3];
+        pruned_dense(t, x, want, n);
+        dtype_encode_row(t, want, row, n);
+        dtype_decode_row(t, row, got, n);
+        for (int b = 0; b < n / 16; b++) {
+            unsigned meta = sparse24_block_meta(t, row, b);
+            for (int g = 0; g < 4; g++) {
+                unsigned nib = (meta >> (4 * g)) & 15u;
+                cr_assert((nib & 3u) < (nib >> 2), "%s block %d group %d nibble %x", dtype_info(t)->name, b, g, nib);
+            }
+        }
+        if (t == DT_S24_Q8) {
+            for (int i = 0; i < n; i++) {
+                cr_assert_eq(got[i] == 0.f, want[i] == 0.f);
+                cr_assert(fabsf(got[i] - want[i]) <= 1.01f / 254.f, "q8 element %d", i);
+            }
+            memcpy(want, got, sizeof want);
+            dtype_encode_row(t, want, row, n);
+            dtype_decode_row(t, row, again, n);
+            memcpy(got, again, sizeof got);
+        }
+        for (int i = 0; i < n; i++)
+            cr_assert_eq(got[i], want[i], "%s element %d: %g vs %g", dtype_info(t)->name, i, got[i], want[i]);
+        free(x);
+    }
+}
+
+Test(sparsity, nine_bits_per_element_for_f16_values)
+{
+    cr_assert_eq(dtype_row_bytes(DT_S24_F16, 4096) * 8, (size_t)4096 * 9);
+    cr_assert_eq(dtype_row_bytes(DT_S24_F32, 4096) * 8, (size_t)4096 * 17);
+    cr_assert_eq(dtype_row_bytes(DT_S24_Q8, 4096) * 8, (size_t)4096 * 6);
+    cr_assert_eq(dtype_from_ggml(-1), -1);
+    cr_assert(dtype_is_sparse24(DT_S24_Q8) && !dtype_is_quant(DT_S24_Q8));
+}
+
+/* ---- kernels ----------------------------------------------------------- */
+
+struct cfg { int threads; enum cpu_simd simd; };
+
+static int all_cfgs(struct cfg *out)
+{
+    int n = 0;
+    for (int s = CPU_SIMD_SCALAR; s <= (int)cpu_simd_detect(); s++)
+        for (int t = 1; t <= 2; t++) out[n++] = (struct cfg){t, (enum cpu_simd)s};
+    return n;
+}
+
+/* A [N][K] weight of 2:4 type t from random values, and the same pruned
+ * values as a dense f32 weight. */
+static void make_pair(enum dtype t, int N, int K, struct weight *sp, struct weight *dense)
+{
+    *sp = (struct weight){.type = t, .rows = N, .cols = K};
+    *dense = (struct weight){.type = DT_F32, .rows = N, .cols = K};
+    sp->data = malloc(weight_bytes(sp));
+    dense->data = malloc(weight_bytes(dense));
+    cr_assert(sp->data && dense->data);
+    float *x = rnd_vec((size_t)K);
+    for (int r = 0; r < N; r++) {
+        for (int k = 0; k < K; k++) x[k] = rnd();
+        void *row = (char *)sp->data + (size_t)r * dtype_row_bytes(t, K);
+        dtype_encode_row(t, x, row, K);
+        dtype_decode_row(t, row, (float *)dense->data + (size_t)r * K, K);
+    }
+    free(x);
+}
+
+static void check_kernel(enum dtype t, int N, int K, int m)
+{
+    struct cfg cfgs[8];
+    int nc = all_cfgs(cfgs);
+    struct weight sp, dn;
+    make_pair(t, N, K, &sp, &dn);
+    float *x = rnd_vec((size_t)m * K), *ys = malloc(sizeof(float) * m * N),
+          *yd = malloc(sizeof(float) * m * N);
+    const float *W = dn.data;
+    for (int c = 0; c < nc; c++) {
+        struct backend *be = cpu_backend_create(cfgs[c].threads, cfgs[c].simd);
+        cr_assert(backend_supports(be, OP_MATMUL, t));
+        cr_assert_eq(backend_upload_weight(be, &sp), 0);
+        cr_assert_null(sp.dev, "the CPU reads 2:4 weights in place, no conversion");
+        backend_matmul(be, ys, &sp, x, m);
+        backend_matmul(be, yd, &dn, x, m);
+        for (int i = 0; i < m; i++)
+            for (int n = 0; n < N; n++) {
+                double ref = 0, mag = 0;
+                for (int k = 0; k < K; k++) {
+                    double p = (double)W[(size_t)n * K + k] * x[(size_t)i * K + k];
+                    ref += p;
+                    mag += fabs(p);
+                }
+                float s = ys[(size_t)i * N + n], d = yd[(size_t)i * N + n];
+                cr_assert(fabs(s - ref) <= 1e-5 * mag + 1e-6, "%s simd %d thr %d m %d K %d: %g vs ref %g",
+                          dtype_info(t)->name, cfgs[c].simd, cfgs[c].threads, m, K, s, ref);
+                cr_assert(fabsf(s - d) <= 2e-5f * (float)mag + 1e-6f, "%s vs dense: %g vs %g", dtype_info(t)->name, s, d);
+            }
+        backend_destroy(be);
+    }
+    free(x); free(ys); free(yd); free(sp.data); free(dn.data);
+}
+
+/* K: an odd block count (176 = 11 blocks: the AVX-512 single-block tail), even
+ * ones; m: decode, a partial and a full 4-row tile, and past it. */
+Test(sparsity, kernels_equal_dense_on_pruned_tensor)
+{
+    const int Ks[] = {16, 176, 576}, ms[] = {1, 3, 4, 9};
+    for (size_t ti = 0; ti < sizeof S24 / sizeof S24[0]; ti++)
+        for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++)
+            for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++)
+                check_kernel(S24[ti], 37, Ks[ki], ms[mi]);
+}
+
+Test(sparsity, cost_model_counts_kept_bytes_and_half_the_macs)
+{
+    struct weight d = {.type = DT_F16, .rows = 64, .cols = 4096};
+    struct weight s = {.type = DT_S24_F16, .rows = 64, .cols = 4096};
+    struct kernel_record rd = {0}, rsp = {0};
+    cost_matmul(&rd, &d, 1);
+    cost_matmul(&rsp, &s, 1);
+    cr_assert_float_eq(rsp.flops, rd.flops / 2, 1e-9);
+    cr_assert_float_eq(rsp.dram_rd - 4.0 * 4096, 64.0 * 4096 * 9 / 8, 1e-6);
+    cr_assert_float_eq(rd.dram_rd - 4.0 * 4096, 64.0 * 4096 * 2, 1e-6);
+}
+
+/* ---- whole model ------------------------------------------------------ */
+
+static struct weight *linear(struct model *m, int l, int i)
+{
+    struct layer_weights *L = &m->layers[l];
+    struct weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+    return ws[i];
+}
+
+/* The last-position logits of tokens[0..n) on m. */
+static void run_logits(struct model *m, const int32_t *toks, int n, float *logits)
+{
+    char err[256];
+    struct backend *be = cpu_backend_create(2, CPU_SIMD_AVX512);
+    struct forward fw;
+    cr_assert_eq(model_upload(m, be), 0);
+    cr_assert_eq(forward_init(&fw, m, be, n, err, sizeof err), 0, "%s", err);
+    int kvd = m->cfg.n_kv_heads * m->cfg.head_dim;
+    float *k = calloc((size_t)m->cfg.n_layers * n * kvd, sizeof(float));
+    float *v = calloc((size_t)m->cfg.n_layers * n * kvd, sizeof(float));
+    int32_t table[1] = {0};
+    struct kv_view kv = {k, v, (size_t)n * kvd, table, 1, n, kvd, DT_F32};
+    struct fwd_seq s = {toks, n, 0, kv, false, false};
+    cr_assert_eq(forward_batch(&fw, &s, 1, logits), 1);
+    forward_free(&fw);
+    backend_destroy(be);
+    free(k);
+    free(v);
+}
+
+/* Wanda's norms in the test: a fixed positive pattern per input channel. */
+static const float *test_norms(void *user, const struct weight *w, int layer)
+{
+    float *buf = user;
+    (void)layer;
+    for (int j = 0; j < w->cols; j++) buf[j] = 0.5f + (float)((j * 7919) % 13);
+    return buf;
+}
+
+static void check_model_forward(enum dtype wt, enum opt_sparsity mode, bool head)
+{
+    char err[256];
+    struct model sp, dn;
+    const struct model_config *cfg = &model_preset_find("tiny")->cfg;
+    cr_assert_eq(model_synth(&sp, cfg, wt, 11, 2, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(model_synth(&dn, cfg, wt, 11, 2, err, sizeof err), 0, "%s", err);
+    float norms[1024];
+    struct sparsity_opts o = {mode, head, DT_COUNT, test_norms, norms};
+    int n_pruned;
+    cr_assert_eq(sparsity_apply(&sp, &o, &n_pruned, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(n_pruned, 7 * cfg->n_layers + head);
+    cr_assert(dtype_is_sparse24(sp.layers[0].w_down.type));
+    cr_assert(!dtype_is_sparse24(sp.tok_embd.type), "the embedding stays dense");
+    cr_assert_eq(dtype_is_sparse24(sp.output.type), head);
+    /* dn: the same pruned values, written back densely in wt */
+    for (int l = 0; l < cfg->n_layers; l++)
+        for (int i = 0; i < 7; i++) {
+            struct weight *s = linear(&sp, l, i), *d = linear(&dn, l, i);
+            float row[1024];
+            for (int r = 0; r < d->rows; r++) {
+                dtype_decode_row(s->type, (const char *)s->data + (size_t)r * dtype_row_bytes(s->type, s->cols), row, s->cols);
+                dtype_encode_row(d->type, row, (char *)d->data + (size_t)r * dtype_row_bytes(d->type, d->cols), d->cols);
+            }
+        }
+    int32_t toks[6] = {5, 77, 300, 2, 411, 9};
+    int V = cfg->vocab;
+    float *a = malloc(sizeof(float) * V), *b = malloc(sizeof(float) * V);
+    run_logits(&sp, toks, 6, a);
+    run_logits(&dn, toks, 6, b);   /* head: dn's head stays dense */
+    double mx = 0, scale = 0;
+    for (int i = 0; i < V; i++) { mx = fmax(mx, fabs(a[i] - b[i])); scale = fmax(scale, fabs(b[i])); }
+    if (head) cr_assert_gt(mx, 0, "a pruned head changes the logits");
+    else cr_assert(mx <= 1e-4 * scale, "%s %s: max diff %g of %g", dtype_info(wt)->name,
+                   sparsity_mode_name(mode), mx, scale);
+    free(a); free(b);
+    model_free(&sp);
+    model_free(&dn);
+}
+
+Test(sparsity, pruned_forward_equals_dense_forward_of_pruned_weights)
+{
+    check_model_forward(DT_F32, SPARSITY_MAGNITUDE, false);
+    check_model_forward(DT_F16, SPARSITY_MAGNITUDE, false);
+    check_model_forward(DT_F32, SPARSITY_WANDA, false);
+}
+
+Test(sparsity, head_is_pruned_only_when_asked)
+{
+    check_model_forward(DT_F32, SPARSITY_MAGNITUDE, true);
+}
+
+Test(sparsity, refuses_what_it_cannot_prune)
+{
+    char err[256];
+    struct model m;
+    cr_assert_eq(model_synth(&m, &model_preset_find("tiny")->cfg, DT_F32, 3, 2, err, sizeof err), 0);
+    struct sparsity_opts o = {SPARSITY_WANDA, false, DT_COUNT, NULL, NULL};
+    cr_assert_eq(sparsity_apply(&m, &o, NULL, err, sizeof err), -1);
+    cr_assert(strstr(err, "calibration"), "%s", err);
+    struct weight odd = {.type = DT_F32, .rows = 2, .cols = 20, .data = m.layers[0].wq.data};
+    void *buf;
+    strcpy(odd.name, "odd");
+    cr_assert_eq(sparsity_prune_weight(&odd, NULL, DT_S24_F16, &buf, err, sizeof err), -1);
+    cr_assert(strstr(err, "weight odd") && strstr(err, "multiple of 16"), "%s", err);
+    model_free(&m);
+}
