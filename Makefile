@@ -4,6 +4,7 @@
 #   make run        the main job
 #   make test       unit tests (plain and ASan+UBSan), fuzz targets built, command-line tests
 #   make bench      CPU benchmark (bandwidth roofline, prefill/decode, naive vs flash)
+#   make bench-sparse  2:4 sparse vs dense kernels and decode (ratios in one run)
 #   make deps       install missing Debian packages (as root)
 #   make clean
 #
@@ -69,7 +70,7 @@ ifneq ($(V),1)
 Q := @
 endif
 
-.PHONY: all run test test-unit test-san bench deps clean model fuzz
+.PHONY: all run test test-unit test-san bench bench-sparse deps clean model fuzz
 all: $(BIN)
 
 $(BIN): $(B)/tui/main.o $(LIB)
@@ -108,6 +109,14 @@ test: deps
 BENCH_BIN := $(B)/bench_cpu
 $(BENCH_BIN): $(B)/tests/bench/bench_cpu.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+BENCH_SPARSE := $(B)/bench_sparse
+$(BENCH_SPARSE): $(B)/tests/bench/bench_sparse.o $(LIB)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# 2:4 sparse vs dense kernels and decode (tests/bench/bench_sparse.c)
+bench-sparse: $(BENCH_SPARSE) model
+	./$(BENCH_SPARSE)
 
 $(B)/synth_gguf: $(B)/tests/bench/synth_gguf.o $(B)/tests/unit/gguf_writer.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

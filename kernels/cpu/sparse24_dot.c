@@ -105,7 +105,7 @@ TGT_AVX2 static inline __m256 v8_q8_avx2(const unsigned char *blk)
     uint16_t dh;
     memcpy(&dh, blk + 2, 2);
     __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk + 4))));
-    return _mm256_mul_ps(q, _mm256_set1_ps(fp16_to_fp32(dh)));
+    return _mm256_mul_ps(q, _mm256_set1_ps(_cvtsh_ss(dh)));   /* F16C: no call per block */
 }
 
 TGT_AVX2 static inline float hsum8(__m256 v)
@@ -161,7 +161,8 @@ TGT_AVX512 static inline __m512i idx16_avx512(unsigned m0, unsigned m1)
     const __m512i sh = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i base = _mm512_setr_epi32(0, 0, 4, 4, 8, 8, 12, 12, 16, 16, 20, 20, 24, 24, 28, 28);
     __m512i m = _mm512_srlv_epi32(_mm512_set1_epi32((int)(m0 | m1 << 16)), sh);
-    return _mm512_add_epi32(_mm512_and_si512(m, _mm512_set1_epi32(3)), base);
+    /* (m & 3) | base in one ternary-logic op: base is a multiple of 4 */
+    return _mm512_ternarylogic_epi32(m, _mm512_set1_epi32(3), base, 0xEA);
 }
 
 TGT_AVX512 static inline __m512 gather16_avx512(const float *x, __m512i idx)
@@ -189,8 +190,7 @@ TGT_AVX512 static inline __m512 v16_q8_avx512(const unsigned char *b0, const uns
     memcpy(&d1, b1 + 2, 2);
     __m128i q = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(b0 + 4)),
                                    _mm_loadl_epi64((const __m128i *)(b1 + 4)));
-    __m512 d = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(fp16_to_fp32(d0)),
-                                    _mm512_set1_ps(fp16_to_fp32(d1)));
+    __m512 d = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(_cvtsh_ss(d0)), _mm512_set1_ps(_cvtsh_ss(d1)));
     return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), d);
 }
 

@@ -391,13 +391,27 @@ int main(void)
     for (int t = 0; t < 3; t++)
         for (size_t s = 0; s < sizeof mm_shapes / sizeof mm_shapes[0]; s++)
             check_matmul(mm[t], mm_shapes[s][0], mm_shapes[s][1], mm_shapes[s][2], mm_tol[t]);
+    int n_block_formats = 0;
     for (int t = DT_Q8_0; t < DT_COUNT; t++) {
+        if (!dtype_is_quant((enum dtype)t)) continue;
+        n_block_formats++;
         check_matmul_converted((enum dtype)t, 1, 576, 512, 3e-3);
         check_matmul_converted((enum dtype)t, 9, 1536, 768, 3e-3);
     }
     printf("conversion notes: %d (one per block format)\n", n_notes);
     n_cases++;
-    n_failed += n_notes != DT_COUNT - DT_Q8_0;
+    n_failed += n_notes != n_block_formats;
+
+    /* 2:4 sparse weights, read in place (kernels/cuda/cuda_sparse.cu): the
+     * warp-per-row matvec at m = 1 (every type) and for s24_f32/s24_q8 at any
+     * m; mma.sp sparse tensor cores for s24_f16 at m > 1 (x rounded to f16,
+     * hence f16's tolerance). K a multiple of 16; ragged N and m included. */
+    enum dtype sp[] = {DT_S24_F16, DT_S24_F32, DT_S24_Q8};
+    double sp_tol[] = {3e-3, 2e-5, 1e-4};
+    int sp_shapes[][3] = {{1, 576, 576}, {7, 1000, 576}, {64, 1536, 576}, {1, 4096, 4096}, {33, 4099, 1024}, {9, 576, 1536}};
+    for (int t = 0; t < 3; t++)
+        for (size_t s = 0; s < sizeof sp_shapes / sizeof sp_shapes[0]; s++)
+            check_matmul(sp[t], sp_shapes[s][0], sp_shapes[s][1], sp_shapes[s][2], sp_tol[t]);
 
     struct attn_case ac[] = {
         {9, 3, 64, 1, 0, 16, true},    {9, 3, 64, 1, 777, 16, true},  {9, 3, 64, 37, 100, 16, true},

@@ -12,6 +12,7 @@
 #include "kernels/cost.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/sparse24.h"
+#include "kernels/sparse24_tile.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -369,4 +370,63 @@ Test(sparsity, refuses_what_it_cannot_prune)
     cr_assert_eq(sparsity_prune_weight(&odd, NULL, DT_S24_F16, &buf, err, sizeof err), -1);
     cr_assert(strstr(err, "weight odd") && strstr(err, "multiple of 16"), "%s", err);
     model_free(&m);
+}
+
+/* ---- CUDA per-tile math, run on the CPU (kernels/sparse24_tile.h) ---------- */
+
+Test(sparsity_tile, block_dot_equals_the_decoded_dot)
+{
+    for (size_t ti = 0; ti < sizeof S24 / sizeof S24[0]; ti++) {
+        enum dtype t = S24[ti];
+        cr_assert_eq(sparse24_block_bytes(t), dtype_info(t)->block_bytes);
+        float *x = rnd_vec(64), *w = rnd_vec(64), dec[64];
+        unsigned char row[64 * 3];
+        dtype_encode_row(t, w, row, 64);
+        dtype_decode_row(t, row, dec, 64);
+        for (int b = 0; b < 4; b++) {
+            double want = 0;
+            for (int i = 0; i < 16; i++) want += (double)dec[16 * b + i] * x[16 * b + i];
+            float got = sparse24_block_dot(t, row + (size_t)b * sparse24_block_bytes(t), x + 16 * b);
+            cr_assert(fabs(got - want) < 1e-5, "%s block %d: %g vs %g", dtype_info(t)->name, b, got, want);
+        }
+        free(x);
+        free(w);
+    }
+    for (int h = 0; h < 65536; h += 7) {   /* the device's half decode is fp16_to_fp32 */
+        float a = sparse24_h2f((uint16_t)h), b = fp16_to_fp32((uint16_t)h);
+        cr_assert(memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b)), "half %04x", h);
+    }
+}
+
+/* The fragments the mma.sp kernel assembles, fed to the instruction's
+ * definition, give the dense product of a 16x16 2:4 tile and 8 tokens. */
+Test(sparsity_tile, mma_fragments_reproduce_the_dense_tile)
+{
+    unsigned char w[16][S24_F16_BLOCK_BYTES];
+    float dense[16][16], x[8][16];
+    for (int r = 0; r < 16; r++) {
+        float row[16];
+        for (int k = 0; k < 16; k++) row[k] = rnd();
+        dtype_encode_row(DT_S24_F16, row, w[r], 16);
+        dtype_decode_row(DT_S24_F16, w[r], dense[r], 16);
+    }
+    for (int n = 0; n < 8; n++)
+        for (int k = 0; k < 16; k++) x[n][k] = fp16_to_fp32(fp32_to_fp16(rnd()));   /* B is f16 */
+    uint32_t a[32][2], e[32];
+    float b[32][4], d[32][4] = {{0}};
+    for (int lane = 0; lane < 32; lane++) {
+        int g = lane >> 2;
+        sparse24_mma_a(w[g], w[g + 8], lane, a[lane]);
+        e[lane] = sparse24_mma_e(w[g], w[g + 8]);
+        for (int i = 0; i < 4; i++) b[lane][i] = x[g][sparse24_mma_b_k(lane, i)];
+    }
+    sparse24_mma_emulate(a, e, b, d);
+    for (int lane = 0; lane < 32; lane++)
+        for (int i = 0; i < 4; i++) {
+            int r = sparse24_mma_d_row(lane, i), n = sparse24_mma_d_n(lane, i);
+            double want = 0;
+            for (int k = 0; k < 16; k++) want += (double)dense[r][k] * x[n][k];
+            cr_assert(fabs(d[lane][i] - want) < 1e-5, "lane %d elem %d (row %d, token %d): %g vs %g", lane, i, r, n,
+                      d[lane][i], want);
+        }
 }

@@ -1,0 +1,408 @@
+/* tests/bench/bench_sparse.c — `make bench-sparse`: 2:4 sparse vs dense, the
+ * same value type, ratios measured in one run (rounds alternate, medians).
+ *
+ * 1. Read bandwidth (STREAM-style sum, the threads used below), measured now.
+ * 2. Matvec (m = 1) at SmolLM2-135M's shapes and at 4096x4096, f16 / f32 /
+ *    int8 values: dense (f16, f32, q8_0) vs 2:4 (s24_f16, s24_f32, s24_q8).
+ *    The weights cycle through enough copies (>= 64 MiB) that every call
+ *    streams them from memory, as a decode step does. Printed: weight bytes per
+ *    call, time, GB/s, % of the measured bandwidth, dense/sparse time ratio.
+ * 3. Batch sweep (m = 1..64) at 4096x4096 and SmolLM2's ffn shape in f16:
+ *    where the sparse kernel stops paying (the crossover).
+ * 4. End to end: decode tokens/s dense vs 2:4 on synth:smollm2-135m (f16 and
+ *    q8_0 values) and on a GGUF (argv[1], default the shipped SmolLM2 Q4_1:
+ *    dense as shipped, dense f16, 2:4 f16, 2:4 int8).
+ *
+ *   build/bench_sparse [GGUF] [--threads N] [--quick] */
+#include "core/model/forward.h"
+#include "core/model/model.h"
+#include "core/quant/sparsity.h"
+#include "kernels/cpu/cpu_backend.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int g_threads = 2, g_rounds = 7;
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p) { fprintf(stderr, "bench_sparse: out of memory for %zu bytes\n", n); exit(1); }
+    return p;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* ---- bandwidth ---- */
+
+struct bw_job { const float *p; size_t n; double sum; };
+
+static void *bw_read(void *arg)
+{
+    struct bw_job *j = arg;
+    float acc[16] = {0};
+    for (size_t i = 0; i + 16 <= j->n; i += 16)
+        for (int k = 0; k < 16; k++) acc[k] += j->p[i + k];
+    for (int k = 0; k < 16; k++) j->sum += acc[k];
+    return NULL;
+}
+
+/* GB/s reading 256 MiB with g_threads threads; best of 3. */
+static double read_bandwidth(void)
+{
+    size_t bytes = (size_t)256 << 20, n = bytes / 4, per = n / (size_t)g_threads;
+    float *buf = xmalloc(bytes);
+    for (size_t i = 0; i < n; i++) buf[i] = (float)(i & 1023) * 1e-3f;
+    double best = 0, sink = 0;
+    for (int r = 0; r < 3; r++) {
+        pthread_t th[64];
+        struct bw_job jobs[64];
+        uint64_t t0 = now_ns();
+        for (int t = 0; t < g_threads; t++) {
+            jobs[t] = (struct bw_job){buf + per * (size_t)t, per, 0};
+            pthread_create(&th[t], NULL, bw_read, &jobs[t]);
+        }
+        for (int t = 0; t < g_threads; t++) { pthread_join(th[t], NULL); sink += jobs[t].sum; }
+        double gbs = (double)per * g_threads * 4 / ((now_ns() - t0) / 1e9) / 1e9;
+        if (gbs > best) best = gbs;
+    }
+    if (sink == 1.2345) printf(" ");
+    free(buf);
+    return best;
+}
+
+/* ---- kernels ---- */
+
+/* `copies` weights [N][K] of type t holding the same pruned values (so dense
+ * and sparse compute the same product). */
+struct wset { struct weight *w; int copies; size_t bytes; };
+
+static struct wset make_wset(enum dtype t, int N, int K, int copies)
+{
+    struct wset s = {xmalloc(sizeof(struct weight) * (size_t)copies), copies, 0};
+    float *row = xmalloc(sizeof(float) * (size_t)K);
+    for (int c = 0; c < copies; c++) {
+        struct weight *w = &s.w[c];
+        *w = (struct weight){.type = t, .rows = N, .cols = K};
+        w->data = xmalloc(weight_bytes(w));
+        uint64_t st = 0x9e3779b97f4a7c15ull * (uint64_t)(c + 1);
+        for (int r = 0; r < N; r++) {
+            for (int k = 0; k < K; k++) {
+                st ^= st << 13; st ^= st >> 7; st ^= st << 17;
+                row[k] = (float)((st >> 40) % 2001) / 1000.f - 1.0005f;
+            }
+            sparsity_prune_row(row, NULL, K);
+            dtype_encode_row(t, row, (char *)w->data + (size_t)r * dtype_row_bytes(t, K), K);
+        }
+    }
+    s.bytes = weight_bytes(&s.w[0]);
+    free(row);
+    return s;
+}
+
+static void free_wset(struct wset *s)
+{
+    for (int c = 0; c < s->copies; c++) free(s->w[c].data);
+    free(s->w);
+}
+
+/* Seconds per call of y = x·Wᵀ, cycling through the copies; `calls` calls. */
+static double time_matmul(struct backend *be, struct wset *s, const float *x, float *y, int m, int calls)
+{
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < calls; i++) be->ops->matmul(be, y, &s->w[i % s->copies], x, m);
+    return (now_ns() - t0) / 1e9 / calls;
+}
+
+/* Copies so the set is >= 64 MiB (beyond the last-level cache of this machine). */
+static int copies_for(size_t bytes) { size_t c = ((size_t)64 << 20) / bytes + 1; return c > 256 ? 256 : (int)c; }
+
+struct pair_result { double t_dense, t_sparse, ratio; };
+
+/* Median over rounds (dense, sparse alternating) of the dense/sparse ratio. */
+static struct pair_result time_pair(struct backend *be, struct wset *d, struct wset *s, int m, int K, int N)
+{
+    float *x = xmalloc(sizeof(float) * (size_t)m * K), *y = xmalloc(sizeof(float) * (size_t)m * N);
+    for (size_t i = 0; i < (size_t)m * K; i++) x[i] = (float)((i * 2654435761u) % 1000) / 1000 - 0.5f;
+    double td[16], ts[16], rt[16];
+    /* ~50 ms per measurement at ~10 GB/s, each copy at least once */
+    double est = d->bytes * fmax(1, m / 4.0) / 1e10;
+    int calls = (int)fmax(d->copies, fmin(4000, 0.05 / est));
+    time_matmul(be, d, x, y, m, d->copies);   /* warm the page tables */
+    time_matmul(be, s, x, y, m, s->copies);
+    for (int r = 0; r < g_rounds; r++) {
+        td[r] = time_matmul(be, d, x, y, m, calls);
+        ts[r] = time_matmul(be, s, x, y, m, calls);
+        rt[r] = td[r] / ts[r];
+    }
+    struct pair_result pr = {median(td, g_rounds), median(ts, g_rounds), median(rt, g_rounds)};
+    free(x);
+    free(y);
+    return pr;
+}
+
+struct shape { const char *name; int N, K; };
+
+static void matvec_table(struct backend *be, double bw)
+{
+    const struct shape shapes[] = {
+        {"smollm2 q/o", 576, 576}, {"smollm2 k/v", 192, 576}, {"smollm2 gate/up", 1536, 576},
+        {"smollm2 down", 576, 1536}, {"4096x4096", 4096, 4096},
+    };
+    const enum dtype dense[] = {DT_F16, DT_F32, DT_Q8_0}, sparse[] = {DT_S24_F16, DT_S24_F32, DT_S24_Q8};
+    printf("\nmatvec (m = 1), %d threads, weights streamed from memory (>= 64 MiB of copies); "
+           "bytes = weight bytes per call; %% bw = GB/s / measured read bandwidth; x = dense time / 2:4 time\n",
+           g_threads);
+    printf("%-16s %-8s %10s %9s %7s %6s   %-8s %10s %9s %7s %6s %7s\n", "shape", "dense", "bytes",
+           "time us", "GB/s", "% bw", "2:4", "bytes", "time us", "GB/s", "% bw", "x");
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+        for (int v = 0; v < 3; v++) {
+            const struct shape *sh = &shapes[si];
+            struct wset d = make_wset(dense[v], sh->N, sh->K, copies_for(dtype_row_bytes(dense[v], sh->K) * (size_t)sh->N));
+            struct wset s = make_wset(sparse[v], sh->N, sh->K, d.copies);
+            struct pair_result p = time_pair(be, &d, &s, 1, sh->K, sh->N);
+            double gd = d.bytes / p.t_dense / 1e9, gs = s.bytes / p.t_sparse / 1e9;
+            printf("%-16s %-8s %10zu %9.1f %7.1f %5.0f%%   %-8s %10zu %9.1f %7.1f %5.0f%% %6.2fx\n", sh->name,
+                   dtype_info(dense[v])->name, d.bytes, p.t_dense * 1e6, gd, 100 * gd / bw,
+                   dtype_info(sparse[v])->name, s.bytes, p.t_sparse * 1e6, gs, 100 * gs / bw, p.ratio);
+            free_wset(&d);
+            free_wset(&s);
+        }
+}
+
+static void batch_sweep(struct backend *be)
+{
+    const struct shape shapes[] = {{"4096x4096", 4096, 4096}, {"smollm2 gate/up", 1536, 576}};
+    const int ms[] = {1, 2, 4, 8, 16, 32, 64};
+    printf("\nbatch sweep, f16 vs s24_f16, %d threads: x = dense time / 2:4 time (below 1.00x the 2:4 kernel stops paying)\n",
+           g_threads);
+    printf("%-16s", "shape");
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) printf(" %7s%-3d", "m=", ms[i]);
+    printf("  crossover\n");
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const struct shape *sh = &shapes[si];
+        struct wset d = make_wset(DT_F16, sh->N, sh->K, copies_for((size_t)sh->N * sh->K * 2));
+        struct wset s = make_wset(DT_S24_F16, sh->N, sh->K, d.copies);
+        int cross = 0;
+        printf("%-16s", sh->name);
+        for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+            struct pair_result p = time_pair(be, &d, &s, ms[i], sh->K, sh->N);
+            if (!cross && p.ratio < 1.0) cross = ms[i];
+            printf(" %9.2fx", p.ratio);
+            fflush(stdout);
+        }
+        if (cross) printf("  m >= %d\n", cross);
+        else printf("  none up to m = %d\n", ms[sizeof ms / sizeof ms[0] - 1]);
+        free_wset(&d);
+        free_wset(&s);
+    }
+}
+
+/* ---- end to end ---- */
+
+struct kv_buf { void *k, *v; int32_t table[1]; struct kv_view view; };
+
+static void kv_buf_init(struct kv_buf *kb, const struct model_config *c, int ctx)
+{
+    int kvd = c->n_kv_heads * c->head_dim;
+    size_t n = (size_t)c->n_layers * ctx * kvd;
+    kb->k = calloc(n, 2);
+    kb->v = calloc(n, 2);
+    if (!kb->k || !kb->v) { fprintf(stderr, "bench_sparse: out of memory for the KV cache\n"); exit(1); }
+    kb->table[0] = 0;
+    kb->view = (struct kv_view){kb->k, kb->v, (size_t)ctx * kvd, kb->table, 1, ctx, kvd, DT_F16};
+}
+
+struct variant {
+    const char *label;
+    struct model m;
+    struct backend *be;
+    struct forward fw;
+    struct kv_buf kb;
+    float *logits;
+};
+
+#define E2E_PROMPT 16
+#define E2E_DECODE 24
+
+static void variant_open(struct variant *v)
+{
+    char err[256];
+    v->be = cpu_backend_create(g_threads, CPU_SIMD_AVX512);
+    kv_buf_init(&v->kb, &v->m.cfg, E2E_PROMPT + E2E_DECODE);
+    v->logits = xmalloc(sizeof(float) * (size_t)v->m.cfg.vocab);
+    if (!v->be || model_upload(&v->m, v->be) < 0 ||
+        forward_init(&v->fw, &v->m, v->be, E2E_PROMPT, err, sizeof err) < 0) {
+        fprintf(stderr, "bench_sparse: %s: %s\n", v->label, err);
+        exit(1);
+    }
+}
+
+static void variant_close(struct variant *v)
+{
+    forward_free(&v->fw);
+    backend_destroy(v->be);
+    model_free(&v->m);
+    free(v->kb.k);
+    free(v->kb.v);
+    free(v->logits);
+}
+
+/* Decode tokens/s of one round: a 16-token prompt, then 24 decode steps. */
+static double decode_tok_s(struct variant *v)
+{
+    int32_t toks[E2E_PROMPT];
+    for (int i = 0; i < E2E_PROMPT; i++) toks[i] = (i * 7919) % v->m.cfg.vocab;
+    struct fwd_seq s = {toks, E2E_PROMPT, 0, v->kb.view, false, false};
+    forward_batch(&v->fw, &s, 1, v->logits);
+    int32_t tok = 1;
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < E2E_DECODE; i++) {
+        struct fwd_seq d = {&tok, 1, E2E_PROMPT + i, v->kb.view, false, true};
+        forward_batch(&v->fw, &d, 1, v->logits);
+        tok = (int32_t)((tok * 31 + 7) % v->m.cfg.vocab);
+    }
+    return E2E_DECODE / ((now_ns() - t0) / 1e9);
+}
+
+/* Matrix bytes a decode step streams (the linear weights and the head). */
+static double step_weight_bytes(const struct model *m)
+{
+    double b = weight_bytes(&m->output);
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const struct layer_weights *L = &m->layers[l];
+        b += weight_bytes(&L->wq) + weight_bytes(&L->wk) + weight_bytes(&L->wv) + weight_bytes(&L->wo) +
+             weight_bytes(&L->w_gate) + weight_bytes(&L->w_up) + weight_bytes(&L->w_down);
+    }
+    return b;
+}
+
+static void run_variants(const char *title, struct variant *v, int n)
+{
+    double tok[8][16], ratio[8][16], med_tok[8], med_ratio[8];
+    for (int i = 0; i < n; i++) variant_open(&v[i]);
+    for (int i = 0; i < n; i++) decode_tok_s(&v[i]);   /* warm */
+    int rounds = g_rounds < 5 ? g_rounds : 5;
+    for (int r = 0; r < rounds; r++)          /* each round starts with the next variant */
+        for (int j = 0; j < n; j++) {
+            int i = (j + r) % n;
+            tok[i][r] = decode_tok_s(&v[i]);
+        }
+    for (int i = 0; i < n; i++) {
+        for (int r = 0; r < rounds; r++) ratio[i][r] = tok[i][r] / tok[0][r];
+        double t[16];
+        memcpy(t, tok[i], sizeof t);
+        med_tok[i] = median(t, rounds);
+        med_ratio[i] = median(ratio[i], rounds);
+    }
+    printf("\n%s — decode, %d threads, prompt %d, %d decode steps, %d alternating rounds, medians\n", title,
+           g_threads, E2E_PROMPT, E2E_DECODE, rounds);
+    printf("  %-26s %12s %10s %12s\n", "variant", "weights MB", "tok/s", "vs first");
+    for (int i = 0; i < n; i++)
+        printf("  %-26s %12.1f %10.1f %11.2fx\n", v[i].label, step_weight_bytes(&v[i].m) / 1e6, med_tok[i],
+               med_ratio[i]);
+    for (int i = 0; i < n; i++) variant_close(&v[i]);
+}
+
+static void prune(struct variant *v, enum dtype values)
+{
+    char err[256];
+    struct sparsity_opts o = {SPARSITY_MAGNITUDE, false, values, NULL, NULL};
+    if (sparsity_apply(&v->m, &o, NULL, err, sizeof err) < 0) {
+        fprintf(stderr, "bench_sparse: %s: %s\n", v->label, err);
+        exit(1);
+    }
+}
+
+/* Every linear weight of m re-encoded densely as t (the "dense f16" baseline of a GGUF). */
+static void densify(struct model *m, enum dtype t)
+{
+    /* reuse the 2:4 machinery's ownership by pruning nothing: simplest is a
+     * private copy per weight, freed with the process (a benchmark). */
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        struct layer_weights *L = &m->layers[l];
+        struct weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (int i = 0; i < 7; i++) {
+            struct weight *w = ws[i];
+            size_t ob = dtype_row_bytes(t, w->cols);
+            char *out = xmalloc(ob * (size_t)w->rows);
+            float *row = xmalloc(sizeof(float) * (size_t)w->cols);
+            for (int r = 0; r < w->rows; r++) {
+                dtype_decode_row(w->type, (const char *)w->data + (size_t)r * weight_row_stride(w), row, w->cols);
+                dtype_encode_row(t, row, out + (size_t)r * ob, w->cols);
+            }
+            free(row);
+            w->data = out;   /* leaked on purpose: the GGUF release frees only its mapping */
+            w->type = t;
+            w->row_stride = 0;
+        }
+    }
+}
+
+static void load(struct variant *v, const char *label, const char *spec, enum dtype wt)
+{
+    char err[512];
+    v->label = label;
+    if (model_load(&v->m, spec, wt, 1, g_threads, err, sizeof err) < 0) {
+        fprintf(stderr, "bench_sparse: %s\n", err);
+        exit(1);
+    }
+}
+
+static void end_to_end(const char *gguf)
+{
+    struct variant v[4];
+    memset(v, 0, sizeof v);
+    load(&v[0], "f16 dense", "synth:smollm2-135m", DT_F16);
+    load(&v[1], "2:4 f16 (s24_f16)", "synth:smollm2-135m", DT_F16);
+    prune(&v[1], DT_F16);
+    load(&v[2], "q8_0 dense", "synth:smollm2-135m", DT_Q8_0);
+    load(&v[3], "2:4 int8 (s24_q8)", "synth:smollm2-135m", DT_Q8_0);
+    prune(&v[3], DT_Q8_0);
+    run_variants("synth:smollm2-135m", v, 4);
+
+    memset(v, 0, sizeof v);
+    load(&v[0], "as shipped (dense)", gguf, DT_F32);
+    load(&v[1], "f16 dense", gguf, DT_F32);
+    densify(&v[1].m, DT_F16);
+    load(&v[2], "2:4 f16 (s24_f16)", gguf, DT_F32);
+    prune(&v[2], DT_F16);
+    load(&v[3], "2:4 int8 (s24_q8)", gguf, DT_F32);
+    prune(&v[3], DT_Q8_0);
+    run_variants(gguf, v, 4);
+}
+
+int main(int argc, char **argv)
+{
+    const char *gguf = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
+    bool quick = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc) g_threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--quick")) quick = true;
+        else gguf = argv[i];
+    }
+    if (g_threads < 1 || g_threads > 64) { fprintf(stderr, "bench_sparse: --threads: expected 1..64\n"); return 2; }
+    if (quick) g_rounds = 3;
+    struct backend *be = cpu_backend_create(g_threads, CPU_SIMD_AVX512);
+    printf("bench_sparse: %s; 2:4 = kept values + 2-bit indices (kernels/sparse24.h)\n", be->device_name);
+    double bw = read_bandwidth();
+    printf("read bandwidth (STREAM-style sum over 256 MiB, %d threads), measured now: %.1f GB/s\n", g_threads, bw);
+    matvec_table(be, bw);
+    batch_sweep(be);
+    backend_destroy(be);
+    end_to_end(gguf);
+    return 0;
+}
