@@ -1,5 +1,6 @@
 /* tui/cmd_list.c — `infertop options` and `infertop models`. */
 #include "core/model/model.h"
+#include "core/quant/sparsity.h"
 #include "core/workload/workload.h"
 #include "tui/setup.h"
 
@@ -38,17 +39,20 @@ int cmd_models(struct cli_args *a)
     printf("Synthetic presets (--model synth:NAME): deterministic pseudo-random weights.\n");
     printf("KV/token = 2 x layers x kv_heads x head_dim x bytes (kv_dtype=f16, the default: 2 bytes;"
            " f32: 4).\n\n");
-    printf("%-14s %8s %5s %7s %-9s %10s %10s %10s %10s %10s %11s\n", "NAME", "PARAMS", "LAYER",
-           "HEADS", "ATTN", "f32", "f16", "bf16", "q8_0", "q4_k", "KV/token");
+    printf("2:4 f16 = layer matrices 2:4-pruned to kept f16 values + 2-bit indices (9 bits per original\n"
+           "weight), embedding and head f16 (sparsity=2:4-magnitude|2:4-wanda).\n\n");
+    printf("%-14s %8s %5s %7s %-9s %10s %10s %10s %10s %10s %10s %11s\n", "NAME", "PARAMS", "LAYER",
+           "HEADS", "ATTN", "f32", "f16", "bf16", "q8_0", "q4_k", "2:4 f16", "KV/token");
     for (int i = 0; i < n; i++) {
         const struct model_config *c = &p[i].cfg;
-        char heads[16], kv[24], b[5][24];
+        char heads[16], kv[24], b[6][24];
         snprintf(heads, sizeof heads, "%d:%d", c->n_heads, c->n_kv_heads);
         for (int f = 0; f < 5; f++) human_bytes(model_weight_bytes(c, fmts[f]), b[f], sizeof b[f]);
+        human_bytes(sparsity_model_bytes(c, DT_F16, false), b[5], sizeof b[5]);
         human_bytes(model_kv_bytes_per_token(c, 2), kv, sizeof kv);
         const char *attn = c->n_kv_heads == c->n_heads ? "MHA" : c->n_kv_heads == 1 ? "MQA" : "GQA";
-        printf("%-14s %7.2fB %5d %7s %-9s %10s %10s %10s %10s %10s %11s\n", p[i].name,
-               model_param_count(c) / 1e9, c->n_layers, heads, attn, b[0], b[1], b[2], b[3], b[4], kv);
+        printf("%-14s %7.2fB %5d %7s %-9s %10s %10s %10s %10s %10s %10s %11s\n", p[i].name,
+               model_param_count(c) / 1e9, c->n_layers, heads, attn, b[0], b[1], b[2], b[3], b[4], b[5], kv);
     }
     printf("\nOr a path to a .gguf file (Llama architecture; `make model` fetches SmolLM2-135M).\n");
     return 0;

@@ -344,7 +344,9 @@ int model_upload(struct model *m, struct backend *be)
 {
     if (m->shapes_only) return -1;        /* nothing to copy: see forward_init's message */
     if (backend_upload_weight(be, &m->tok_embd) < 0) return -1;
-    if (m->cfg.tied_output) {   /* the same tensor: share the backend copy, in its format */
+    /* the same tensor: share the backend copy, in its format (a head pruned
+     * or transformed on its own has its own bytes: upload it) */
+    if (m->cfg.tied_output && m->output.data == m->tok_embd.data) {
         m->output.dev = m->tok_embd.dev;
         m->output.dev_type = m->tok_embd.dev_type;
     } else if (backend_upload_weight(be, &m->output) < 0) {

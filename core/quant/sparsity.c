@@ -38,6 +38,17 @@ enum dtype sparsity_value_type(enum dtype t)
     return DT_S24_F16;
 }
 
+double sparsity_model_bytes(const struct model_config *c, enum dtype values, bool head)
+{
+    double per = (double)dtype_row_bytes(values, S24_BLOCK) / S24_BLOCK;
+    double sp = (double)dtype_row_bytes(sparsity_value_type(values), S24_BLOCK) / S24_BLOCK;
+    double qd = (double)c->n_heads * c->head_dim, kvd = (double)c->n_kv_heads * c->head_dim;
+    double layer = c->dim * (2 * qd + 2 * kvd) + 3.0 * c->dim * c->ffn_dim;   /* wq wo wk wv gate up down */
+    double emb = (double)c->vocab * c->dim;
+    double head_b = c->tied_output && !head ? 0 : emb * (head ? sp : per);
+    return c->n_layers * layer * sp + emb * per + head_b + 4.0 * (c->n_layers * 2.0 * c->dim + c->dim);
+}
+
 /* Why w cannot be pruned ("" when it can). */
 static const char *unprunable(const struct weight *w)
 {
@@ -99,7 +110,6 @@ struct pruned {
 struct pruned_owner {
     void *owner;
     void (*release)(struct model *m);
-    bool tied_output;
     enum dtype wtype;
     struct pruned *p;
     int n, cap;
@@ -116,7 +126,6 @@ static void release_pruned(struct model *m)
         free(p->buf);
     }
     free(o->p);
-    m->cfg.tied_output = o->tied_output;
     m->wtype = o->wtype;
     m->owner = o->owner;
     m->release = o->release;
@@ -132,7 +141,6 @@ static struct pruned_owner *owner_of(struct model *m)
     if (!o) return NULL;
     o->owner = m->owner;
     o->release = m->release;
-    o->tied_output = m->cfg.tied_output;
     o->wtype = m->wtype;
     m->owner = o;
     m->release = release_pruned;
@@ -196,8 +204,7 @@ int sparsity_apply(struct model *m, const struct sparsity_opts *o, int *n_pruned
     }
     if (o->head) {
         /* a tied head shares tok_embd's bytes: the pruned copy is the head's
-         * alone, the embedding rows stay dense */
-        m->cfg.tied_output = false;
+         * alone (model_upload then uploads it apart), the embedding rows stay dense */
         if (prune_one(m, &m->output, -1, o, err, errlen) < 0) return -1;
         n++;
     }

@@ -42,6 +42,11 @@ struct sparsity_opts {
     void *norm_user;
 };
 
+/* Weight bytes of a model of shape c whose layer matrices are 2:4 pruned with
+ * the values of `values` (f16 → s24_f16: 9 bits per original element), the
+ * embedding (and the head, unless `head`) kept in `values`, norms f32. */
+double sparsity_model_bytes(const struct model_config *c, enum dtype values, bool head);
+
 /* Replace w by its 2:4 pruning in format `to` (a 2:4 type): rows decoded,
  * pruned (sparsity_prune_row with xnorm), encoded into a malloc'd dense
  * buffer returned in *owned (the caller frees it after the weight's last

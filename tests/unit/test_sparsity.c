@@ -430,3 +430,20 @@ Test(sparsity_tile, mma_fragments_reproduce_the_dense_tile)
                       d[lane][i], want);
         }
 }
+
+/* `infertop models`' 2:4 column is the bytes a pruned model really holds. */
+Test(sparsity, model_bytes_match_a_pruned_model)
+{
+    char err[256];
+    struct model m;
+    const struct model_config *cfg = &model_preset_find("tiny")->cfg;
+    cr_assert_eq(model_synth(&m, cfg, DT_F16, 5, 2, err, sizeof err), 0, "%s", err);
+    struct sparsity_opts o = {SPARSITY_MAGNITUDE, false, DT_COUNT, NULL, NULL};
+    cr_assert_eq(sparsity_apply(&m, &o, NULL, err, sizeof err), 0, "%s", err);
+    double b = weight_bytes(&m.tok_embd) + 4.0 * (cfg->n_layers * 2.0 * cfg->dim + cfg->dim);
+    for (int l = 0; l < cfg->n_layers; l++)
+        for (int i = 0; i < 7; i++) b += weight_bytes(linear(&m, l, i));
+    cr_assert_float_eq(sparsity_model_bytes(cfg, DT_F16, false), b, 0.5);
+    cr_assert_str_eq(dtype_info(m.wtype)->name, "s24_f16");
+    model_free(&m);
+}
