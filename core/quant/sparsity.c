@@ -213,3 +213,22 @@ int sparsity_apply(struct model *m, const struct sparsity_opts *o, int *n_pruned
     if (n_pruned) *n_pruned = n;
     return 0;
 }
+
+int sparsity_apply_options(struct model *m, const struct options *o, int *n_pruned, char *err,
+                           size_t errlen)
+{
+    struct sparsity_opts so = {opt_enum(o, SPARSITY), opt_i(o, OPT_SPARSITY_HEAD) != 0, DT_COUNT, NULL, NULL};
+    if (n_pruned) *n_pruned = 0;
+    if (so.mode == SPARSITY_OFF) return 0;
+    if (so.mode == SPARSITY_WANDA) {
+        snprintf(err, errlen, "sparsity=2:4-wanda: needs calibration input norms, which this build does not "
+                 "collect yet; expected sparsity=off or 2:4-magnitude");
+        return -1;
+    }
+    char why[256];
+    if (sparsity_apply(m, &so, n_pruned, why, sizeof why) < 0) {
+        snprintf(err, errlen, "sparsity=%s: %s", sparsity_mode_name(so.mode), why);
+        return -1;
+    }
+    return 0;
+}

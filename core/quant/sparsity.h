@@ -64,4 +64,10 @@ int sparsity_prune_weight(struct weight *w, const float *xnorm, enum dtype to, v
 int sparsity_apply(struct model *m, const struct sparsity_opts *o, int *n_pruned, char *err,
                    size_t errlen);
 
+/* sparsity_apply with the options `sparsity` and `sparsity_head` (values kept
+ * in each weight's own precision class, sparsity_value_type). 0 (also when
+ * off); -1 with "sparsity=...: ..." in err. */
+int sparsity_apply_options(struct model *m, const struct options *o, int *n_pruned, char *err,
+                           size_t errlen);
+
 #endif

@@ -1,5 +1,6 @@
 /* core/workload/session.c — see session.h. */
 #include "core/workload/session.h"
+#include "core/quant/sparsity.h"
 #include "kernels/registry.h"
 
 #include <stdio.h>
@@ -31,6 +32,13 @@ int session_open(struct session *s, const char *spec, const struct options *opt,
         s->model_failed = true;
         return 2;
     }
+    int n_pruned = 0;
+    if (sparsity_apply_options(&s->model, opt, &n_pruned, err, errlen) < 0) {
+        model_free(&s->model);
+        memset(s, 0, sizeof *s);
+        s->model_failed = true;
+        return 2;
+    }
     s->load_s = (now_ns() - t0) / 1e9;
     s->be = backend_create(opt_s(opt, OPT_DEVICE), threads, err, errlen);
     if (!s->be) {
@@ -53,6 +61,9 @@ int session_open(struct session *s, const char *spec, const struct options *opt,
         fprintf(log, "model: %s — %.1fM params, %s, %d layers, heads %d:%d, loaded in %.2f s\n",
                 s->model.source, model_param_count(c) / 1e6, dtype_info(s->model.wtype)->name,
                 c->n_layers, c->n_heads, c->n_kv_heads, s->load_s);
+        if (n_pruned)
+            fprintf(log, "sparsity: %s, %d matrices pruned to %s (kept values + 2-bit indices)\n",
+                    sparsity_mode_name(opt_enum(opt, SPARSITY)), n_pruned, dtype_info(s->model.wtype)->name);
     }
     return 0;
 }
