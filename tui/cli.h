@@ -43,6 +43,8 @@ int cmd_ab(struct cli_args *a);
 int cmd_tui(struct cli_args *a);
 int cmd_keys(struct cli_args *a);
 int cmd_replay(struct cli_args *a);
+/* Commands that parse their own flags (argv after the command name). */
+int cmd_speed(int argc, char **argv);
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

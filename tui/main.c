@@ -8,39 +8,43 @@
 struct command {
     const char *name;
     int (*run)(struct cli_args *a);
+    int (*run_argv)(int argc, char **argv);   /* instead of run: the command parses its own flags */
     const char *args;
     const char *what;
 };
 
 static const struct command COMMANDS[] = {
-    {"tui", cmd_tui,
+    {"tui", cmd_tui, NULL,
      "[--scenario F] [--model M] [--set k=v ...] [--record F]",
      "live view (default with no command on a terminal)"},
-    {"generate", cmd_generate,
+    {"generate", cmd_generate, NULL,
      "--model M --prompt TEXT [-n N] [--chat] [--set k=v ...]",
      "plain text generation"},
-    {"bench", cmd_bench,
+    {"bench", cmd_bench, NULL,
      "[--scenario F] [--scenario-set \"arrival.rate=2 ...\"] [--model M] [--set k=v ...] [--json F]\n"
      "          [--trace F.json] [--nvtxt F.nvtxt [--nvtxt-clock manual|raw]] [--record F]",
      "headless scenario run, serving report, traces"},
-    {"ab", cmd_ab,
+    {"ab", cmd_ab, NULL,
      "--a \"k=v ...\" --b \"k=v ...\" [--scenario F] [--json F]",
      "two configs, same requests, B/A"},
-    {"replay", cmd_replay,
+    {"replay", cmd_replay, NULL,
      "F [--export F.json|F.nvtxt]",
      "play a recording in the TUI (summary line without a terminal), or export it as a trace"},
-    {"options", cmd_options,
+    {"options", cmd_options, NULL,
      "",
      "every option: type, values, default, help"},
-    {"scenarios", cmd_scenarios,
+    {"scenarios", cmd_scenarios, NULL,
      "",
      "the shipped workloads: model, requests, arrivals"},
-    {"keys", cmd_keys,
+    {"keys", cmd_keys, NULL,
      "",
      "the TUI's keys (Markdown table)"},
-    {"models", cmd_models,
+    {"models", cmd_models, NULL,
      "",
      "synthetic presets: params, bytes, KV/token"},
+    {"speed", NULL, cmd_speed,
+     "[-m M,..] [-p N,..] [-n N,..] [-d N,..] [-t N,..] [-b N,..] [-r N] [-o md|csv|json] [--set \"k=v1,v2 ...\"]",
+     "model throughput in llama-bench's shape (pp/tg t/s, mean ± stddev)"},
 };
 #define N_COMMANDS (int)(sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -74,11 +78,12 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < N_COMMANDS; i++) {
         if (strcmp(COMMANDS[i].name, name) != 0) continue;
+        if (COMMANDS[i].run_argv) return COMMANDS[i].run_argv(argc - 2, argv + 2);
         struct cli_args a = {.cmd = name};
         options_defaults(&a.opt);
         if (cli_parse(argc - 2, argv + 2, &a) < 0) return EXIT_BAD_INPUT;
         return COMMANDS[i].run(&a);
     }
-    cli_error("%s: unknown command (expected one of: tui, generate, bench, ab, replay, options, scenarios, keys, models, help)", name);
+    cli_error("%s: unknown command (expected one of: tui, generate, bench, ab, replay, options, scenarios, keys, models, speed, help)", name);
     return EXIT_BAD_INPUT;
 }
