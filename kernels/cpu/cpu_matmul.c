@@ -80,14 +80,22 @@ static void mm_task_float(void *p, int t, int worker)
     }
 }
 
-/* The (weight rows [n0, n1)) × (x rows [i0, i1)) pairs one at a time. */
+/* The (weight rows [n0, n1)) × (x rows [i0, i1)) pairs: QUANT_ROWS_N weight
+ * rows per x row at once where a multi-row kernel exists (decode), the rest
+ * one at a time. */
 static void mm_quant_pairs(const struct mm_job *j, int n0, int n1, int i0, int i1)
 {
-    for (int n = n0; n < n1; n++) {
-        const uint8_t *wr = j->w + (size_t)n * j->row_bytes;
-        for (int i = i0; i < i1; i++)
-            j->y[(size_t)i * j->N + n] =
-                quant_dot_row(j->wt, wr, j->xq + (size_t)i * j->xq_bytes, j->K, j->simd);
+    float out[QUANT_ROWS_N];
+    for (int i = i0; i < i1; i++) {
+        const uint8_t *xi = j->xq + (size_t)i * j->xq_bytes;
+        float *yi = j->y + (size_t)i * j->N;
+        int n = n0;
+        for (; n + QUANT_ROWS_N <= n1; n += QUANT_ROWS_N) {
+            if (!quant_dot_rows4(j->wt, j->w + (size_t)n * j->row_bytes, j->row_bytes, xi, j->K, out, j->simd))
+                break;
+            for (int c = 0; c < QUANT_ROWS_N; c++) yi[n + c] = out[c];
+        }
+        for (; n < n1; n++) yi[n] = quant_dot_row(j->wt, j->w + (size_t)n * j->row_bytes, xi, j->K, j->simd);
     }
 }
 

@@ -514,3 +514,68 @@ Test(quant, act_q8_avx2_equals_scalar)
         cr_assert(memcmp(a, b, sizeof a) == 0, "seed %d: act_q8_row_avx2 differs from act_q8_row", seed);
     }
 }
+
+/* The decode kernel for 4 weight rows (AVX-512 VNNI, quant_vnni.c) against
+ * the double reference and the scalar row dot, odd and even block counts;
+ * the other SIMD levels and the K-quants must decline and write nothing. */
+static bool have_vnni512(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512dq") && have_avx2();
+#else
+    return false;
+#endif
+}
+
+static void check_rows4(enum dtype wt, int K, uint64_t seed)
+{
+    enum { N = QUANT_ROWS_N };
+    size_t ws = dtype_row_bytes(wt, K) + 10;
+    float *wd = xmalloc(sizeof(float) * K * N), *x = xmalloc(sizeof(float) * K), *wf = xmalloc(sizeof(float) * K);
+    uint8_t *w = xmalloc(ws * N), *xq = xmalloc(quant_act_bytes(wt, K));
+    for (int c = 0; c < N; c++) {
+        fill_random(wf, K, seed + 13 * (uint64_t)c);
+        dtype_encode_row(wt, wf, w + c * ws, K);
+        dtype_decode_row(wt, w + c * ws, wd + (size_t)c * K, K);
+    }
+    fill_random(x, K, seed + 999);
+    quant_act_row(wt, x, xq, K);
+    float out[N + 1];
+    out[N] = -777.f;
+    cr_assert_not(quant_dot_rows4(wt, w, ws, xq, K, out, CPU_SIMD_AVX2));
+    cr_assert_not(quant_dot_rows4(wt, w, ws, xq, K, out, CPU_SIMD_SCALAR));
+    if (!have_vnni512()) {
+        cr_assert_not(quant_dot_rows4(wt, w, ws, xq, K, out, CPU_SIMD_AVX512));
+    } else {
+        cr_assert(quant_dot_rows4(wt, w, ws, xq, K, out, CPU_SIMD_AVX512));
+        cr_assert_eq(out[N], -777.f, "rows4 wrote past its rows");
+        for (int c = 0; c < N; c++) {
+            const float *wr = wd + (size_t)c * K;
+            double ref = 0;
+            for (int i = 0; i < K; i++) ref += (double)wr[i] * x[i];
+            double slack = float_slack(wt, wr, x, K);
+            double tol = act_error_bound(wt, wr, x, K) * 1.0001 + slack;
+            float row = quant_dot_row(wt, w + c * ws, xq, K, CPU_SIMD_SCALAR);
+            cr_assert(fabs(out[c] - ref) <= tol, "%s K=%d rows4[%d] %.7g vs ref %.7g (tol %.3g)",
+                      dtype_info(wt)->name, K, c, (double)out[c], ref, tol);
+            cr_assert(fabs(out[c] - row) <= slack, "%s K=%d rows4[%d] %.9g vs scalar %.9g",
+                      dtype_info(wt)->name, K, c, (double)out[c], (double)row);
+        }
+    }
+    free(wd); free(x); free(wf); free(w); free(xq);
+}
+
+Test(quant, dot_rows4_matches_reference)
+{
+    static const int Ks[] = {32, 64, 96, 576, 1536};
+    static const enum dtype T[] = {DT_Q8_0, DT_Q4_0, DT_Q4_1};
+    for (int t = 0; t < 3; t++)
+        for (int k = 0; k < 5; k++) check_rows4(T[t], Ks[k], 31 + 7 * (uint64_t)k + 100 * (uint64_t)t);
+    float out[QUANT_ROWS_N] = {0};
+    uint8_t w[4 * 144] = {0}, xq[292] = {0};
+    cr_assert_not(quant_dot_rows4(DT_Q4_K, w, 144, xq, 256, out, CPU_SIMD_AVX512));
+    cr_assert_not(quant_dot_rows4(DT_Q6_K, w, 210, xq, 256, out, CPU_SIMD_AVX512));
+    for (int i = 0; i < QUANT_ROWS_N; i++) cr_assert_eq(out[i], 0.f);
+}

@@ -1,0 +1,157 @@
+/* kernels/cpu/quant_vnni.c — decode dot products on AVX-512 VNNI: one
+ * quantized x row (act_q8) against QUANT_ROWS_N weight rows of Q8_0, Q4_0 or
+ * Q4_1 at once.
+ *
+ * Why: in decode every weight row is used once, so the cost is the integer
+ * work per weight block, not memory reuse. The AVX2 row dot spends ~11
+ * instructions per 32-element block (nibble unpack, vpmaddubsw + vpmaddwd,
+ * scaling); here one 512-bit vpdpbusd covers TWO blocks, the x pair (and its
+ * scales) is loaded once for the four weight rows, and the two block scales
+ * are spread over the lanes by one vpermps — about half the instructions per
+ * block. Block sums are exact integers, only per-block scaling is float, so
+ * results equal quant_dot_row's up to float summation order.
+ *
+ * Lane layout of a block pair (512 bits = 4 × 128):
+ *   Q4:   weight [lo nibbles b0 | hi nibbles b0 | lo b1 | hi b1], x [x b0 | x b1]
+ *   Q8_0: weight [w b0 | w b1], x [x b0 ^ 0x80 | x b1 ^ 0x80]
+ * vpdpbusd multiplies unsigned by signed bytes: Q4 nibbles are unsigned; for
+ * Q8_0 x is flipped to x+128 and 128·Σw is subtracted per lane (as in
+ * quant_tile.c). An odd last block runs with the upper half zero. */
+#include "kernels/cpu/quant_blocks.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+
+#define VNNI512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define RN QUANT_ROWS_N
+_Static_assert(QUANT_ROWS_N == 4, "the kernels below are written for 4 rows");
+
+static inline uint32_t ld_u32(const void *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static inline uint16_t ld_u16(const void *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+
+/* x blocks i (and i+1 when two) as 64 bytes; upper half zero for one. */
+VNNI512 static inline __m512i x_pair(const struct act_q8 *a, int i, bool two)
+{
+    __m256i x0 = _mm256_loadu_si256((const __m256i *)a[i].qs);
+    return two ? _mm512_inserti64x4(_mm512_castsi256_si512(x0), _mm256_loadu_si256((const __m256i *)a[i + 1].qs), 1)
+               : _mm512_zextsi256_si512(x0);
+}
+
+/* 16 packed bytes of block 0 (and block 1) → [lo0 | hi0 | lo1 | hi1] nibbles. */
+VNNI512 static inline __m512i nibble_pair(const uint8_t *qs0, size_t blk_bytes, bool two)
+{
+    __m128i q0 = _mm_loadu_si128((const __m128i *)qs0);
+    __m256i q = two ? _mm256_inserti128_si256(_mm256_castsi128_si256(q0),
+                                              _mm_loadu_si128((const __m128i *)(qs0 + blk_bytes)), 1)
+                    : _mm256_zextsi128_si256(q0);
+    __m512i qq = _mm512_castsi256_si512(q);
+    qq = _mm512_shuffle_i64x2(qq, qq, _MM_SHUFFLE(1, 1, 0, 0));
+    qq = _mm512_srlv_epi64(qq, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0));
+    return _mm512_and_si512(qq, _mm512_set1_epi8(15));
+}
+
+/* Q4_0 (hdr [d, d]) and Q4_1 (hdr [d, m]): prod = hdr × [dx, s] per block;
+ * acc += (d·dx) Σq·x, side collects m·s (Q4_1) or d·s (Q4_0, × -8 at the end). */
+#define DEFINE_ROWS_Q4(name, BLK, Q41)                                                             \
+    VNNI512 static void name(const uint8_t *w, size_t ws, const struct act_q8 *a, int K, float *out) \
+    {                                                                                              \
+        const int nb = K / QK32;                                                                   \
+        const __m512i spread = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0);   \
+        __m512 acc[RN];                                                                            \
+        __m128 side[RN];                                                                           \
+        for (int c = 0; c < RN; c++) { acc[c] = _mm512_setzero_ps(); side[c] = _mm_setzero_ps(); } \
+        for (int i = 0; i < nb; i += 2) {                                                          \
+            bool two = i + 1 < nb;                                                                 \
+            __m512i xv = x_pair(a, i, two);                                                        \
+            /* [dx0, s0, dx1, s1] */                                                               \
+            __m128d xd = _mm_load_sd((const double *)(const void *)&a[i].d);                       \
+            if (two) xd = _mm_loadh_pd(xd, (const double *)(const void *)&a[i + 1].d);             \
+            __m128 xs = _mm_castpd_ps(xd);                                                         \
+            for (int c = 0; c < RN; c++) {                                                         \
+                const struct BLK *b = (const struct BLK *)(w + c * ws) + i;                        \
+                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(),                            \
+                                                nibble_pair(b[0].qs, sizeof *b, two), xv);           \
+                uint32_t h0 = Q41 ? ld_u32(&b[0]) : ld_u16(&b[0]) * 0x10001u;                      \
+                uint32_t h1 = !two ? 0 : Q41 ? ld_u32(&b[1]) : ld_u16(&b[1]) * 0x10001u;           \
+                __m128 prod = _mm_mul_ps(_mm_cvtph_ps(_mm_set_epi32(0, 0, (int)h1, (int)h0)), xs); \
+                side[c] = _mm_add_ps(side[c], prod);                                               \
+                acc[c] = _mm512_fmadd_ps(_mm512_permutexvar_ps(spread, _mm512_castps128_ps512(prod)), \
+                                         _mm512_cvtepi32_ps(p), acc[c]);                           \
+            }                                                                                      \
+        }                                                                                          \
+        for (int c = 0; c < RN; c++) {                                                             \
+            float s[4];                                                                            \
+            _mm_storeu_ps(s, side[c]);                                                             \
+            out[c] = _mm512_reduce_add_ps(acc[c]) + (Q41 ? 1.f : -8.f) * (s[1] + s[3]);           \
+        }                                                                                          \
+    }
+
+DEFINE_ROWS_Q4(rows_q4_1_vnni, blk_q4_1, 1)
+DEFINE_ROWS_Q4(rows_q4_0_vnni, blk_q4_0, 0)
+
+VNNI512 static void rows_q8_0_vnni(const uint8_t *w, size_t ws, const struct act_q8 *a, int K, float *out)
+{
+    const int nb = K / QK32;
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    const __m512i spread = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m512 acc[RN];
+    for (int c = 0; c < RN; c++) acc[c] = _mm512_setzero_ps();
+    for (int i = 0; i < nb; i += 2) {
+        bool two = i + 1 < nb;
+        __m512i xv = _mm512_xor_si512(x_pair(a, i, two), flip);
+        __m128 dx = _mm_unpacklo_ps(_mm_set_ss(a[i].d), _mm_set_ss(two ? a[i + 1].d : 0.f));   /* [dx0, dx1] */
+        for (int c = 0; c < RN; c++) {
+            const struct blk_q8_0 *b = (const struct blk_q8_0 *)(w + c * ws) + i;
+            __m256i w0 = _mm256_loadu_si256((const __m256i *)b[0].qs);
+            __m512i wv = two ? _mm512_inserti64x4(_mm512_castsi256_si512(w0),
+                                                  _mm256_loadu_si256((const __m256i *)b[1].qs), 1)
+                             : _mm512_zextsi256_si512(w0);
+            __m512i neg = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), flip, wv));
+            __m512i p = _mm512_dpbusd_epi32(neg, xv, wv);
+            int h = ld_u16(&b[0].d) | (two ? (int)ld_u16(&b[1].d) << 16 : 0);
+            __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(h)), dx);
+            acc[c] = _mm512_fmadd_ps(_mm512_permutexvar_ps(spread, _mm512_castps128_ps512(dd)),
+                                     _mm512_cvtepi32_ps(p), acc[c]);
+        }
+    }
+    for (int c = 0; c < RN; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
+}
+
+static bool have_vnni512(void)
+{
+    static _Atomic int cached = -1;     /* every thread computes the same value */
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512f") &&
+                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx2") &&
+                 __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    }
+    return cached;
+}
+
+bool quant_dot_rows4(enum dtype wt, const void *w, size_t w_stride, const void *xq, int K, float *out,
+                     enum cpu_simd simd)
+{
+    if (simd != CPU_SIMD_AVX512 || !have_vnni512()) return false;
+    void (*f)(const uint8_t *, size_t, const struct act_q8 *, int, float *) =
+        wt == DT_Q8_0 ? rows_q8_0_vnni : wt == DT_Q4_0 ? rows_q4_0_vnni : wt == DT_Q4_1 ? rows_q4_1_vnni : NULL;
+    if (!f) return false;
+    f(w, w_stride, xq, K, out);
+    return true;
+}
+
+#else
+
+bool quant_dot_rows4(enum dtype wt, const void *w, size_t w_stride, const void *xq, int K, float *out,
+                     enum cpu_simd simd)
+{
+    (void)wt; (void)w; (void)w_stride; (void)xq; (void)K; (void)out; (void)simd;
+    return false;
+}
+
+#endif
