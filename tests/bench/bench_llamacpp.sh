@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# infertop vs llama.cpp on the same GGUF files and thread counts (make bench).
-# Files: SmolLM2-135M-Instruct Q4_1 (real), synth:smollm2-135m written as GGUF
-# in q8_0 and q4_k (K-quant matrices whose width is not a multiple of 256 fall
-# back to q4_1, as llama.cpp's own quantizer falls back for them).
-# llama.cpp comes from llama-cpp-python (pip builds it from source); when it is
-# not installed this part says so and is skipped.
+# infertop vs llama.cpp's own benchmark tools on the same GGUF files and
+# thread counts (make bench). Files: SmolLM2-135M-Instruct Q4_1 (real),
+# synth:smollm2-135m written as GGUF in q8_0 and q4_k (K-quant matrices whose
+# width is not a multiple of 256 fall back to q4_1, as llama.cpp's own
+# quantizer falls back for them).
+# LLAMA_BIN names a folder holding llama-bench and llama-batched-bench; the
+# ratios come from tests/bench/vs_llamacpp.py (rounds alternating, median of
+# the per-round ratios; BENCH_ROUNDS, default 3). Without LLAMA_BIN only
+# infertop's own numbers are printed, with how to get the tools.
 set -u
 cd "$(dirname "$0")/../.."
 B=build
@@ -13,23 +16,21 @@ mkdir -p $B/bench
 for w in q8_0 q4_k; do
     [ -f $B/bench/synth-$w.gguf ] || $B/synth_gguf smollm2-135m $w 1 $REAL $B/bench/synth-$w.gguf || exit 1
 done
-have_llama=1
-python3 -c "import llama_cpp" 2>/dev/null || have_llama=0
+FILES="$REAL $B/bench/synth-q8_0.gguf $B/bench/synth-q4_k.gguf"
 echo
-echo "decode/prefill vs llama.cpp: prompt 512 tokens, then 64 decode steps; roofline = weight bytes"
-echo "read per token / read bandwidth over a buffer of that size, measured now"
-[ $have_llama = 1 ] || echo "  (llama-cpp-python not installed: 'pip install llama-cpp-python' to add the comparison)"
-printf "%-26s %3s %10s %10s %10s %10s %8s %8s %9s\n" file thr "pf tok/s" "dec tok/s" "llama pf" "llama dec" "pf x" "dec x" "roofline"
-for f in $REAL $B/bench/synth-q8_0.gguf $B/bench/synth-q4_k.gguf; do
-    for t in 1 2; do
-        read -r pf dec wb < <($B/bench_cpu model "$f" $t)
-        bw=$($B/bench_cpu bw "$wb" $t)
-        roof=$(python3 -c "print(f'{100*$dec/($bw*1e9/$wb):.0f}%')")
-        lpf=- ldec=- rpf=- rdec=-
-        if [ $have_llama = 1 ]; then
-            read -r lpf ldec < <(python3 tests/bench/llamacpp_speed.py "$f" $t 2>/dev/null)
-            rpf=$(python3 -c "print(f'{$pf/$lpf:.2f}x')"); rdec=$(python3 -c "print(f'{$dec/$ldec:.2f}x')")
-        fi
-        printf "%-26s %3s %10s %10s %10s %10s %8s %8s %9s\n" "$(basename "$f")" $t "$pf" "$dec" "$lpf" "$ldec" "$rpf" "$rdec" "$roof"
+echo "== model speed (infertop speed, llama-bench's shape) vs llama.cpp; processor: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+L=${LLAMA_BIN:-}
+if [ -z "$L" ] || [ ! -x "$L/llama-bench" ] || [ ! -x "$L/llama-batched-bench" ]; then
+    echo "  (no llama.cpp tools: set LLAMA_BIN to a folder with llama-bench and llama-batched-bench to add the"
+    echo "   ratios; build them outside this repository from the llama-cpp-python sdist, which vendors llama.cpp:"
+    echo "   pip download --no-binary :all: --no-deps llama-cpp-python && tar xf llama_cpp_python-*.tar.gz &&"
+    echo "   cmake -S llama_cpp_python-*/vendor/llama.cpp -B build -DLLAMA_CURL=OFF &&"
+    echo "   cmake --build build -j2 --target llama-bench llama-batched-bench; then LLAMA_BIN=\$PWD/build/bin)"
+    for f in $FILES; do
+        bin/infertop speed -m "$f" -p 512 -n 64 -d 0,512 -t 1,2 -r 3 -q || exit 1
+        bin/infertop speed -m "$f" -p 0 -n 64 -d 128 -b 1,4,8,16 -t 2 -r 3 -q || exit 1
     done
-done
+    exit 0
+fi
+# shellcheck disable=SC2086
+python3 tests/bench/vs_llamacpp.py "$L" "${BENCH_ROUNDS:-3}" $FILES
