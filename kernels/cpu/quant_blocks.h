@@ -42,4 +42,9 @@ float dot_q4_1_avx2(const void *w, const void *xq, int K);
 float dot_q4_k_avx2(const void *w, const void *xq, int K);
 float dot_q6_k_avx2(const void *w, const void *xq, int K);
 
+/* The prefill tile of quant_dot_tile on AVX-512 VNNI, 512-bit (quant_vnni.c):
+ * false (nothing written) when the CPU lacks it or wt is not Q8_0/Q4_0/Q4_1. */
+bool quant_dot_tile_vnni512(enum dtype wt, const void *w, size_t w_stride, const void *xq, size_t xq_stride,
+                            int K, float *out, size_t ldo);
+
 #endif

@@ -4,8 +4,8 @@
  * all x rows of the tile and each x block once for all weight rows, so the
  * int8 work per byte loaded is M·N/(M+N) times that of quant_dot_row.
  *
- * Paths: AVX-512 VNNI (vpdpbusd on 256-bit registers; the 32 registers of
- * AVX-512VL hold the 4×4 float accumulators), AVX2 (vpmaddubsw + vpmaddwd,
+ * Paths: AVX-512 VNNI (quant_vnni.c: 512-bit vpdpbusd, two blocks per
+ * instruction, the 4×4 accumulators in 16 of the 32 zmm registers), AVX2 (vpmaddubsw + vpmaddwd,
  * two passes of 2 x rows so 16 registers suffice) and scalar (the reference
  * dots). Block sums are exact integers; only per-block scaling is float.
  *
@@ -151,36 +151,17 @@ static inline uint64_t pack4_u16(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
                           _mm_add_ps(HSUM(acc[r][0], acc[r][1], acc[r][2], acc[r][3]), side[r])); \
     }
 
-DEFINE_TILE_Q8_0(VNNI, tile_q8_0_vnni, 4, 1, hsum4x8_vnni)
 DEFINE_TILE_Q8_0(AVX2, tile_q8_0_avx2_half, 2, 0, hsum4x8_avx2)
-DEFINE_TILE_Q4(VNNI, tile_q4_1_vnni, 4, 1, DOT_VNNI, hsum4x8_vnni)
 DEFINE_TILE_Q4(AVX2, tile_q4_1_avx2_half, 2, 1, DOT_AVX2, hsum4x8_avx2)
-DEFINE_TILE_Q4(VNNI, tile_q4_0_vnni, 4, 0, DOT_VNNI, hsum4x8_vnni)
 DEFINE_TILE_Q4(AVX2, tile_q4_0_avx2_half, 2, 0, DOT_AVX2, hsum4x8_avx2)
 
 typedef void (*tile_fn)(const uint8_t *w, size_t ws, const uint8_t *xq, size_t xs, int K,
                         float *out, size_t ldo);
 
-static bool have_vnni(void)
-{
-    static _Atomic int cached = -1;     /* every thread computes the same value */
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") &&
-                 __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
-                 __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    }
-    return cached;
-}
-
 static bool tile_simd(enum dtype wt, const uint8_t *w, size_t ws, const uint8_t *xq, size_t xs,
                       int K, float *out, size_t ldo, enum cpu_simd simd)
 {
-    if (simd == CPU_SIMD_AVX512 && have_vnni()) {
-        tile_fn f = wt == DT_Q8_0 ? tile_q8_0_vnni : wt == DT_Q4_0 ? tile_q4_0_vnni : tile_q4_1_vnni;
-        f(w, ws, xq, xs, K, out, ldo);
-        return true;
-    }
+    if (simd == CPU_SIMD_AVX512 && quant_dot_tile_vnni512(wt, w, ws, xq, xs, K, out, ldo)) return true;
     tile_fn f = wt == DT_Q8_0 ? tile_q8_0_avx2_half : wt == DT_Q4_0 ? tile_q4_0_avx2_half
                                                                     : tile_q4_1_avx2_half;
     f(w, ws, xq, xs, K, out, ldo);

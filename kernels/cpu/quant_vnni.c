@@ -62,7 +62,7 @@ VNNI512 static inline __m512i nibble_pair(const uint8_t *qs0, size_t blk_bytes, 
         const __m512i spread = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0);   \
         __m512 acc[RN];                                                                            \
         __m128 side[RN];                                                                           \
-        for (int c = 0; c < RN; c++) { acc[c] = _mm512_setzero_ps(); side[c] = _mm_setzero_ps(); } \
+        _Pragma("GCC unroll 4") for (int c = 0; c < RN; c++) { acc[c] = _mm512_setzero_ps(); side[c] = _mm_setzero_ps(); } \
         for (int i = 0; i < nb; i += 2) {                                                          \
             bool two = i + 1 < nb;                                                                 \
             __m512i xv = x_pair(a, i, two);                                                        \
@@ -70,7 +70,7 @@ VNNI512 static inline __m512i nibble_pair(const uint8_t *qs0, size_t blk_bytes, 
             __m128d xd = _mm_load_sd((const double *)(const void *)&a[i].d);                       \
             if (two) xd = _mm_loadh_pd(xd, (const double *)(const void *)&a[i + 1].d);             \
             __m128 xs = _mm_castpd_ps(xd);                                                         \
-            for (int c = 0; c < RN; c++) {                                                         \
+            _Pragma("GCC unroll 4") for (int c = 0; c < RN; c++) {                                                         \
                 const struct BLK *b = (const struct BLK *)(w + c * ws) + i;                        \
                 __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(),                            \
                                                 nibble_pair(b[0].qs, sizeof *b, two), xv);           \
@@ -82,7 +82,7 @@ VNNI512 static inline __m512i nibble_pair(const uint8_t *qs0, size_t blk_bytes, 
                                          _mm512_cvtepi32_ps(p), acc[c]);                           \
             }                                                                                      \
         }                                                                                          \
-        for (int c = 0; c < RN; c++) {                                                             \
+        _Pragma("GCC unroll 4") for (int c = 0; c < RN; c++) {                                                             \
             float s[4];                                                                            \
             _mm_storeu_ps(s, side[c]);                                                             \
             out[c] = _mm512_reduce_add_ps(acc[c]) + (Q41 ? 1.f : -8.f) * (s[1] + s[3]);           \
@@ -98,12 +98,12 @@ VNNI512 static void rows_q8_0_vnni(const uint8_t *w, size_t ws, const struct act
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     const __m512i spread = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
     __m512 acc[RN];
-    for (int c = 0; c < RN; c++) acc[c] = _mm512_setzero_ps();
+    _Pragma("GCC unroll 4") for (int c = 0; c < RN; c++) acc[c] = _mm512_setzero_ps();
     for (int i = 0; i < nb; i += 2) {
         bool two = i + 1 < nb;
         __m512i xv = _mm512_xor_si512(x_pair(a, i, two), flip);
         __m128 dx = _mm_unpacklo_ps(_mm_set_ss(a[i].d), _mm_set_ss(two ? a[i + 1].d : 0.f));   /* [dx0, dx1] */
-        for (int c = 0; c < RN; c++) {
+        _Pragma("GCC unroll 4") for (int c = 0; c < RN; c++) {
             const struct blk_q8_0 *b = (const struct blk_q8_0 *)(w + c * ws) + i;
             __m256i w0 = _mm256_loadu_si256((const __m256i *)b[0].qs);
             __m512i wv = two ? _mm512_inserti64x4(_mm512_castsi256_si512(w0),
@@ -118,7 +118,120 @@ VNNI512 static void rows_q8_0_vnni(const uint8_t *w, size_t ws, const struct act
                                      _mm512_cvtepi32_ps(p), acc[c]);
         }
     }
-    for (int c = 0; c < RN; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
+    _Pragma("GCC unroll 4") for (int c = 0; c < RN; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
+}
+
+/* ---- prefill tiles: QUANT_TILE_M x rows × QUANT_TILE_N weight rows ----
+ * Same lane layout; each weight block pair is unpacked once for the four x
+ * rows and each x pair loaded once for the four weight rows. The per-block
+ * scale d_w·d_x is one multiply of two spread vectors per pair of blocks. */
+_Static_assert(QUANT_TILE_M == 4 && QUANT_TILE_N == 4, "the tiles below are written for 4x4");
+
+/* [v0, v1, ...] → lanes 0-7 v0, lanes 8-15 v1. */
+VNNI512 static inline __m512 spread2(__m128 v)
+{
+    return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+                                 _mm512_castps128_ps512(v));
+}
+
+/* Two fp16 scales → spread2 of their floats. */
+VNNI512 static inline __m512 spread_f16(uint16_t h0, uint16_t h1)
+{
+    return spread2(_mm_cvtph_ps(_mm_cvtsi32_si128((int)(h0 | (uint32_t)h1 << 16))));
+}
+
+/* out[0..3] = the full sums of a[0..3]. */
+VNNI512 static inline __m128 hsum4x16(const __m512 a[4])
+{
+    __m256 h[4];
+    _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) h[c] = _mm256_add_ps(_mm512_castps512_ps256(a[c]), _mm512_extractf32x8_ps(a[c], 1));
+    __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(h[0], h[1]), _mm256_hadd_ps(h[2], h[3]));
+    return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+}
+
+static inline uint64_t pack4_h(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
+{
+    return a | (uint64_t)b << 16 | (uint64_t)c << 32 | (uint64_t)d << 48;
+}
+
+/* Q4: acc[r][c] += (d·dx) Σq·x; the offset term (Q4_1 m·s, Q4_0 -8·d·s) of
+ * all four weight rows at once in side[r]. */
+#define DEFINE_TILE512_Q4(name, BLK, Q41)                                                            \
+    VNNI512 static void name(const uint8_t *w, size_t ws, const uint8_t *xq, size_t xs, int K,        \
+                             float *out, size_t ldo)                                                 \
+    {                                                                                                \
+        const int nb = K / QK32;                                                                     \
+        __m512 acc[4][4];                                                                            \
+        __m128 side[4];                                                                              \
+        _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                                                                \
+            side[r] = _mm_setzero_ps();                                                              \
+            _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();                             \
+        }                                                                                            \
+        for (int i = 0; i < nb; i += 2) {                                                            \
+            bool two = i + 1 < nb;                                                                   \
+            __m512i wu[4];                                                                           \
+            __m512 dw[4];                                                                            \
+            uint16_t m0[4], m1[4];                                                                   \
+            _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {                                                            \
+                const struct BLK *b = (const struct BLK *)(w + c * ws) + i;                          \
+                wu[c] = nibble_pair(b[0].qs, sizeof *b, two);                                        \
+                uint16_t d1 = two ? ld_u16(&b[1].d) : 0;                                             \
+                dw[c] = spread_f16(ld_u16(&b[0].d), d1);                                             \
+                m0[c] = Q41 ? ld_u16((const uint8_t *)&b[0] + 2) : ld_u16(&b[0].d);                  \
+                m1[c] = !two ? 0 : Q41 ? ld_u16((const uint8_t *)&b[1] + 2) : d1;                    \
+            }                                                                                        \
+            __m128 k = _mm_set1_ps(Q41 ? 1.f : -8.f);                                                \
+            __m128 mw0 = _mm_mul_ps(k, _mm_cvtph_ps(_mm_cvtsi64_si128((long long)pack4_h(m0[0], m0[1], m0[2], m0[3])))); \
+            __m128 mw1 = _mm_mul_ps(k, _mm_cvtph_ps(_mm_cvtsi64_si128((long long)pack4_h(m1[0], m1[1], m1[2], m1[3])))); \
+            _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                                                            \
+                const struct act_q8 *a = (const struct act_q8 *)(xq + r * xs) + i;                   \
+                __m512i xv = x_pair(a, 0, two);                                                      \
+                __m512 dx = spread2(_mm_unpacklo_ps(_mm_set_ss(a[0].d), _mm_set_ss(two ? a[1].d : 0.f))); \
+                side[r] = _mm_fmadd_ps(mw0, _mm_set1_ps(a[0].s), side[r]);                           \
+                if (two) side[r] = _mm_fmadd_ps(mw1, _mm_set1_ps(a[1].s), side[r]);                  \
+                _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {                                                        \
+                    __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wu[c], xv);              \
+                    acc[r][c] = _mm512_fmadd_ps(_mm512_mul_ps(dx, dw[c]), _mm512_cvtepi32_ps(p), acc[r][c]); \
+                }                                                                                    \
+            }                                                                                        \
+        }                                                                                            \
+        _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) _mm_storeu_ps(out + (size_t)r * ldo, _mm_add_ps(hsum4x16(acc[r]), side[r])); \
+    }
+
+DEFINE_TILE512_Q4(tile512_q4_1, blk_q4_1, 1)
+DEFINE_TILE512_Q4(tile512_q4_0, blk_q4_0, 0)
+
+VNNI512 static void tile512_q8_0(const uint8_t *w, size_t ws, const uint8_t *xq, size_t xs, int K, float *out,
+                                 size_t ldo)
+{
+    const int nb = K / QK32;
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    __m512 acc[4][4];
+    _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++)
+        _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();
+    for (int i = 0; i < nb; i += 2) {
+        bool two = i + 1 < nb;
+        __m512i wv[4], neg[4];
+        __m512 dw[4];
+        _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {
+            const struct blk_q8_0 *b = (const struct blk_q8_0 *)(w + c * ws) + i;
+            __m256i w0 = _mm256_loadu_si256((const __m256i *)b[0].qs);
+            wv[c] = two ? _mm512_inserti64x4(_mm512_castsi256_si512(w0), _mm256_loadu_si256((const __m256i *)b[1].qs), 1)
+                        : _mm512_zextsi256_si512(w0);
+            neg[c] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), flip, wv[c]));
+            dw[c] = spread_f16(ld_u16(&b[0].d), two ? ld_u16(&b[1].d) : 0);
+        }
+        _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {
+            const struct act_q8 *a = (const struct act_q8 *)(xq + r * xs) + i;
+            __m512i xv = _mm512_xor_si512(x_pair(a, 0, two), flip);
+            __m512 dx = spread2(_mm_unpacklo_ps(_mm_set_ss(a[0].d), _mm_set_ss(two ? a[1].d : 0.f)));
+            _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {
+                __m512i p = _mm512_dpbusd_epi32(neg[c], xv, wv[c]);
+                acc[r][c] = _mm512_fmadd_ps(_mm512_mul_ps(dx, dw[c]), _mm512_cvtepi32_ps(p), acc[r][c]);
+            }
+        }
+    }
+    _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) _mm_storeu_ps(out + (size_t)r * ldo, hsum4x16(acc[r]));
 }
 
 static bool have_vnni512(void)
@@ -145,7 +258,25 @@ bool quant_dot_rows4(enum dtype wt, const void *w, size_t w_stride, const void *
     return true;
 }
 
+bool quant_dot_tile_vnni512(enum dtype wt, const void *w, size_t w_stride, const void *xq, size_t xq_stride,
+                            int K, float *out, size_t ldo)
+{
+    if (!have_vnni512()) return false;
+    void (*f)(const uint8_t *, size_t, const uint8_t *, size_t, int, float *, size_t) =
+        wt == DT_Q8_0 ? tile512_q8_0 : wt == DT_Q4_0 ? tile512_q4_0 : wt == DT_Q4_1 ? tile512_q4_1 : NULL;
+    if (!f) return false;
+    f(w, w_stride, xq, xq_stride, K, out, ldo);
+    return true;
+}
+
 #else
+
+bool quant_dot_tile_vnni512(enum dtype wt, const void *w, size_t w_stride, const void *xq, size_t xq_stride,
+                            int K, float *out, size_t ldo)
+{
+    (void)wt; (void)w; (void)w_stride; (void)xq; (void)xq_stride; (void)K; (void)out; (void)ldo;
+    return false;
+}
 
 bool quant_dot_rows4(enum dtype wt, const void *w, size_t w_stride, const void *xq, int K, float *out,
                      enum cpu_simd simd)
