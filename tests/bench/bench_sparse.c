@@ -12,10 +12,16 @@
  * 4. End to end: decode tokens/s dense vs 2:4 on synth:smollm2-135m (f16 and
  *    q8_0 values) and on a GGUF (argv[1], default the shipped SmolLM2 Q4_1:
  *    dense as shipped, dense f16, 2:4 f16, 2:4 int8).
+ * 5. Quality on the GGUF: every next-token distribution over the first 256
+ *    tokens of this repository's README.md, 2:4-magnitude (f16 values) vs the
+ *    model as shipped: mean KLD(shipped ‖ 2:4), same top-1 %, and the mean NLL
+ *    of the text's own next token for both (a perplexity on a small text, not
+ *    llama-perplexity's protocol; `infertop eval` is the reference tool).
  *
  *   build/bench_sparse [GGUF] [--threads N] [--quick] */
 #include "core/model/forward.h"
 #include "core/model/model.h"
+#include "core/model/tokenizer.h"
 #include "core/quant/sparsity.h"
 #include "kernels/cpu/cpu_backend.h"
 
@@ -385,6 +391,89 @@ static void end_to_end(const char *gguf)
     run_variants(gguf, v, 4);
 }
 
+/* ---- quality ---- */
+
+#define Q_TOKENS 256
+
+/* Logits [n][vocab] of every position of toks[0..n) on v's model. */
+static float *all_logits(struct variant *v, const int32_t *toks, int n)
+{
+    char err[256];
+    int V = v->m.cfg.vocab;
+    struct backend *be = cpu_backend_create(g_threads, CPU_SIMD_AVX512);
+    struct forward fw;
+    struct kv_buf kb;
+    kv_buf_init(&kb, &v->m.cfg, n);
+    float *lg = xmalloc(sizeof(float) * (size_t)n * V);
+    if (!be || model_upload(&v->m, be) < 0 || forward_init(&fw, &v->m, be, n, err, sizeof err) < 0) {
+        fprintf(stderr, "bench_sparse: %s: %s\n", v->label, err);
+        exit(1);
+    }
+    struct fwd_seq s = {toks, n, 0, kb.view, true, false};
+    forward_batch(&fw, &s, 1, lg);
+    forward_free(&fw);
+    backend_destroy(be);
+    free(kb.k);
+    free(kb.v);
+    return lg;
+}
+
+/* log-softmax of row x[V] into out. */
+static void log_softmax(const float *x, double *out, int V)
+{
+    double mx = x[0], sum = 0;
+    for (int i = 1; i < V; i++) mx = fmax(mx, x[i]);
+    for (int i = 0; i < V; i++) sum += exp(x[i] - mx);
+    for (int i = 0; i < V; i++) out[i] = x[i] - mx - log(sum);
+}
+
+static int argmax(const float *x, int V)
+{
+    int b = 0;
+    for (int i = 1; i < V; i++) if (x[i] > x[b]) b = i;
+    return b;
+}
+
+static void quality(const char *gguf)
+{
+    FILE *f = fopen("README.md", "rb");
+    char text[16384];
+    size_t len = f ? fread(text, 1, sizeof text, f) : 0;
+    if (f) fclose(f);
+    struct variant base = {0}, pr = {0};
+    load(&base, "as shipped", gguf, DT_F32);
+    load(&pr, "2:4-magnitude f16", gguf, DT_F32);
+    prune(&pr, DT_F16);
+    int32_t toks[4096];
+    int n = base.m.tok ? tokenizer_encode(base.m.tok, text, len, tokenizer_add_bos(base.m.tok), false, toks, 4096) : 0;
+    if (n < 32) { printf("\nquality: skipped (no README.md text or tokenizer)\n"); return; }
+    if (n > Q_TOKENS) n = Q_TOKENS;
+    int V = base.m.cfg.vocab;
+    float *a = all_logits(&base, toks, n), *b = all_logits(&pr, toks, n);
+    double *la = xmalloc(sizeof(double) * V), *lb = xmalloc(sizeof(double) * V);
+    double kld = 0, nll_a = 0, nll_b = 0;
+    int same = 0;
+    for (int t = 0; t < n - 1; t++) {
+        const float *xa = a + (size_t)t * V, *xb = b + (size_t)t * V;
+        log_softmax(xa, la, V);
+        log_softmax(xb, lb, V);
+        double k = 0;
+        for (int i = 0; i < V; i++) k += exp(la[i]) * (la[i] - lb[i]);
+        kld += k;
+        nll_a -= la[toks[t + 1]];
+        nll_b -= lb[toks[t + 1]];
+        same += argmax(xa, V) == argmax(xb, V);
+    }
+    int np = n - 1;
+    printf("\nquality, %s, %d positions of README.md (a small text: read the ratios), 2:4-magnitude f16 vs as shipped\n",
+           gguf, np);
+    printf("  mean KLD(shipped || 2:4) %.3f nats, same top-1 %.1f%%, text perplexity %.1f shipped vs %.1f 2:4 (x%.2f)\n",
+           kld / np, 100.0 * same / np, exp(nll_a / np), exp(nll_b / np), exp((nll_b - nll_a) / np));
+    free(a); free(b); free(la); free(lb);
+    model_free(&base.m);
+    model_free(&pr.m);
+}
+
 int main(int argc, char **argv)
 {
     const char *gguf = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -396,6 +485,7 @@ int main(int argc, char **argv)
     }
     if (g_threads < 1 || g_threads > 64) { fprintf(stderr, "bench_sparse: --threads: expected 1..64\n"); return 2; }
     if (quick) g_rounds = 3;
+    if (getenv("BENCH_SPARSE_QUALITY_ONLY")) { quality(gguf); return 0; }
     struct backend *be = cpu_backend_create(g_threads, CPU_SIMD_AVX512);
     printf("bench_sparse: %s; 2:4 = kept values + 2-bit indices (kernels/sparse24.h)\n", be->device_name);
     double bw = read_bandwidth();
@@ -404,5 +494,6 @@ int main(int argc, char **argv)
     batch_sweep(be);
     backend_destroy(be);
     end_to_end(gguf);
+    quality(gguf);
     return 0;
 }
