@@ -103,6 +103,11 @@ static void commit_tokens(struct tel_ledger *l, struct tel_request *q, const str
         q->generated++;
         l->tokens_out++;
     }
+    if (ev->drafted > 0) {
+        q->spec_drafts++;
+        q->spec_drafted += ev->drafted;
+        q->spec_accepted += ev->accepted;
+    }
 }
 
 void tel_ledger_apply(struct tel_ledger *l, const struct req_event *ev)

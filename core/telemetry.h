@@ -44,6 +44,23 @@ struct op_class_sum {
     int count;
 };
 
+/* The most tokens one draft proposes (spec_k's maximum, options_table.h). */
+#define TEL_SPEC_MAX_K 15
+
+/* Speculative decoding in one step (core/spec; all zero with spec=off).
+ * Positions are 1-based in names, 0-based in the arrays. */
+struct step_spec {
+    int kind;                        /* enum opt_spec in force (0 = off) */
+    int k;                           /* spec_k in force */
+    int drafts;                      /* requests that drafted >= 1 token */
+    int drafted, accepted;           /* drafted tokens, of which the target accepted */
+    int emitted;                     /* tokens those requests committed (accepted + 1 each) */
+    int draft_rounds;                /* draft forward passes (one token each, batched across requests) */
+    double draft_s;                  /* the draft phase (propose) */
+    double verify_s;                 /* the target forward that scored the drafts, and the acceptance */
+    uint16_t drafted_at[TEL_SPEC_MAX_K], accepted_at[TEL_SPEC_MAX_K];   /* per position 1..k */
+};
+
 struct step_record {
     uint64_t index;
     double t_start_s, dur_s;         /* since the engine started */
@@ -57,6 +74,7 @@ struct step_record {
     int committed;                   /* output tokens committed (sum of the step's tokens events) */
     struct op_class_sum ops[OPC_COUNT];
     struct kvcache_totals kv;
+    struct step_spec spec;
 };
 
 /* ---- request events -------------------------------------------------- */
@@ -88,6 +106,8 @@ struct req_event {
     int n_tokens;                    /* TOKENS: ids in tokens[] */
     int32_t tokens[TEL_MAX_COMMIT];  /* TOKENS: the committed ids, in order */
     uint64_t hash;                   /* FINISH: tel_hash of every output id */
+    int drafted, accepted;           /* TOKENS (the first event of a commit): drafted tokens this step
+                                        verified for the request, and how many of them it kept */
 };
 
 const char *req_event_name(enum req_event_kind k);   /* "arrive", "admit", ... */
@@ -124,6 +144,8 @@ struct tel_request {
     int32_t *tokens;                 /* [max_output] output ids */
     double *token_t;                 /* [max_output] commit time of each */
     uint64_t hash;                   /* tel_hash of tokens[0..generated) */
+    int spec_drafts;                 /* speculative steps that verified >= 1 drafted token */
+    int spec_drafted, spec_accepted; /* their drafted tokens, of which accepted */
 };
 
 struct tel_ledger {

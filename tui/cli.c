@@ -87,6 +87,7 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
 #define VALUE(flag) do { if (!(v = flag_value(argc, argv, &i, flag))) { \
             cli_error("%s: expected a value after it", flag); return -1; } } while (0)
         if (is_flag(arg, "--model")) { VALUE("--model"); a->model = v; }
+        else if (is_flag(arg, "--draft")) { VALUE("--draft"); a->draft = v; }
         else if (is_flag(arg, "--prompt")) { VALUE("--prompt"); a->prompt = v; }
         else if (is_flag(arg, "--scenario-set")) { VALUE("--scenario-set"); a->scenario_set = v; }
         else if (is_flag(arg, "--scenario")) { VALUE("--scenario"); a->scenario = v; }

@@ -11,6 +11,7 @@
 struct cli_args {
     const char *cmd;
     const char *model;        /* --model; default synth:smollm2-135m */
+    const char *draft;        /* --draft: spec=draft's model (GGUF or synth: preset, the target's vocabulary) */
     const char *prompt;       /* --prompt */
     const char *scenario;     /* --scenario */
     const char *json;         /* --json F */

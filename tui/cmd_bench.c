@@ -42,6 +42,9 @@ static double get_preemptions(const struct report *r) { return (double)r->preemp
 static double get_prefill_computed(const struct report *r) { return (double)r->prefill_computed_tokens; }
 static double get_prefix_hits(const struct report *r) { return (double)r->prefix_hit_tokens; }
 static double get_attn_dram(const struct report *r) { return r->attn_dram_bytes / 1e6; }
+static double get_decode_out(const struct report *r) { return r->spec.decode_out_tok_s; }
+static double get_spec_accept(const struct report *r) { return 100 * r->spec.acceptance_rate; }
+static double get_spec_mal(const struct report *r) { return r->spec.mean_acceptance_length; }
 #undef M
 #undef MD
 
@@ -71,6 +74,9 @@ static const struct metric METRICS[] = {
     {"prefill tokens run", get_prefill_computed, "tok"},
     {"prefix cache hits", get_prefix_hits, "tok"},
     {"attn DRAM (modeled)", get_attn_dram, "MB"},
+    {"decode output tok/s", get_decode_out, "tok/s"},
+    {"spec acceptance", get_spec_accept, "%"},
+    {"spec mean accept len", get_spec_mal, "tok"},
 };
 #define N_METRICS (int)(sizeof METRICS / sizeof METRICS[0])
 
@@ -78,6 +84,24 @@ static void print_dist(const char *name, const struct dist_stats *d)
 {
     printf("  %-8s mean %9.2f  p50 %9.2f  p90 %9.2f  p99 %9.2f  max %9.2f  ms (n=%d)\n", name, d->mean,
            d->p50, d->p90, d->p99, d->max, d->n);
+}
+
+/* The speculative decoding lines (core/spec/spec_report.h names), when any draft was verified. */
+static void print_spec(const struct report *r)
+{
+    const struct spec_report *p = &r->spec;
+    printf("decode output %.1f tok/s (tokens committed by decode-only steps / their time)\n", p->decode_out_tok_s);
+    if (p->drafts == 0) return;
+    const char *kind = option_choice_name(option_def(OPT_SPEC), p->kind);
+    printf("spec %s k=%d: drafts %ld, drafted %ld, accepted %ld | acceptance rate %.1f%% | mean acceptance "
+           "length %.2f | draft efficiency %.1f%%\n", kind ? kind : "?", p->k, p->drafts, p->drafted, p->accepted,
+           100 * p->acceptance_rate, p->mean_acceptance_length, 100 * p->draft_efficiency);
+    printf("spec acceptance per position:");
+    for (int j = 0; j < p->k && j < TEL_SPEC_MAX_K; j++) printf(" %d:%.1f%%", j + 1, 100 * p->accept_at[j]);
+    printf("\nspec time: draft %.3f s, verify %.3f s over %ld verify steps | c (measured) %.4f | tokens per "
+           "verify %.2f (predicted %.2f) | predicted speedup %.2fx (Leviathan: verify = one target step)\n",
+           p->draft_s, p->verify_s, p->verify_steps, p->c, p->tokens_per_verify, p->expected_tokens,
+           p->predicted_speedup);
 }
 
 static void print_report(const struct run_setup *b, const struct session *S, const struct report *r)
@@ -109,6 +133,36 @@ static void print_report(const struct run_setup *b, const struct session *S, con
     printf("op time: attention %.3f s, matmul %.3f s, other %.3f s | attention traffic (modeled): "
            "DRAM %.1f MB, on-chip %.1f MB\n",
            r->attn_time_s, r->matmul_time_s, r->other_time_s, r->attn_dram_bytes / 1e6, r->attn_chip_bytes / 1e6);
+    print_spec(r);
+}
+
+static cJSON *spec_json(const struct report *r)
+{
+    const struct spec_report *p = &r->spec;
+    cJSON *o = cJSON_CreateObject();
+    const char *kind = option_choice_name(option_def(OPT_SPEC), p->kind);
+    json_add_text(o, "spec", p->drafts ? (kind ? kind : "?") : "none");
+    cJSON_AddNumberToObject(o, "spec_k", p->k);
+    cJSON_AddNumberToObject(o, "verify_steps", (double)p->verify_steps);
+    cJSON_AddNumberToObject(o, "drafts", (double)p->drafts);
+    cJSON_AddNumberToObject(o, "drafted_tokens", (double)p->drafted);
+    cJSON_AddNumberToObject(o, "accepted_tokens", (double)p->accepted);
+    cJSON_AddNumberToObject(o, "emitted_tokens", (double)p->emitted);
+    cJSON_AddNumberToObject(o, "acceptance_rate", p->acceptance_rate);
+    cJSON_AddNumberToObject(o, "mean_acceptance_length", p->mean_acceptance_length);
+    cJSON_AddNumberToObject(o, "draft_efficiency", p->draft_efficiency);
+    double at[TEL_SPEC_MAX_K];
+    int n = p->k < TEL_SPEC_MAX_K ? p->k : TEL_SPEC_MAX_K;
+    for (int j = 0; j < n; j++) at[j] = p->accept_at[j];
+    cJSON_AddItemToObject(o, "acceptance_per_position", cJSON_CreateDoubleArray(at, n));
+    cJSON_AddNumberToObject(o, "draft_s", p->draft_s);
+    cJSON_AddNumberToObject(o, "verify_s", p->verify_s);
+    cJSON_AddNumberToObject(o, "c_measured", p->c);
+    cJSON_AddNumberToObject(o, "tokens_per_verify", p->tokens_per_verify);
+    cJSON_AddNumberToObject(o, "expected_tokens_per_verify", p->expected_tokens);
+    cJSON_AddNumberToObject(o, "predicted_speedup", p->predicted_speedup);
+    cJSON_AddNumberToObject(o, "decode_output_tok_s", p->decode_out_tok_s);
+    return o;
 }
 
 static cJSON *dist_json(const struct dist_stats *d)
@@ -137,6 +191,9 @@ static cJSON *outputs_json(const struct report *r)
         cJSON_AddNumberToObject(o, "output_tokens", q->generated);
         cJSON_AddStringToObject(o, "hash", hash);
         cJSON_AddItemToObject(o, "tokens", cJSON_CreateIntArray(q->tokens, q->generated));
+        cJSON_AddNumberToObject(o, "spec_drafts", q->spec_drafts);
+        cJSON_AddNumberToObject(o, "spec_drafted_tokens", q->spec_drafted);
+        cJSON_AddNumberToObject(o, "spec_accepted_tokens", q->spec_accepted);
         cJSON_AddItemToArray(a, o);
     }
     return a;
@@ -184,6 +241,7 @@ static cJSON *report_json(const struct run_setup *b, const struct session *S, co
     cJSON_AddNumberToObject(o, "steps", (double)r->steps);
     cJSON_AddNumberToObject(o, "attn_dram_bytes_modeled", r->attn_dram_bytes);
     cJSON_AddNumberToObject(o, "attn_chip_bytes_modeled", r->attn_chip_bytes);
+    cJSON_AddItemToObject(o, "spec", spec_json(r));
     cJSON_AddItemToObject(o, "outputs", outputs_json(r));
     return o;
 }
@@ -223,6 +281,34 @@ int cmd_bench(struct cli_args *a)
     report_free(&r);
     session_close(&S);
     return rc;
+}
+
+/* Requests whose outputs are token for token the same in both runs. */
+static int same_outputs(const struct report *ra, const struct report *rb)
+{
+    int same = 0;
+    for (int i = 0; i < ra->n_outputs && i < rb->n_outputs; i++)
+        same += ra->outputs[i].generated == rb->outputs[i].generated && ra->outputs[i].hash == rb->outputs[i].hash;
+    return same;
+}
+
+/* A speculative run beside a plain one: the measured speedup and the
+ * predicted ones (Leviathan's, and with the verify's measured cost v =
+ * verify step time / the other run's decode step time). */
+static void print_ab_spec(const struct report *ra, const struct report *rb)
+{
+    printf("\noutputs identical: %d of %d requests\n", same_outputs(ra, rb), ra->n_outputs);
+    const struct report *sp = rb->spec.drafts ? rb : ra->spec.drafts ? ra : NULL;
+    const struct report *base = sp == rb ? ra : rb;
+    if (!sp || base->spec.drafts || base->spec.decode_steps == 0 || sp->spec.verify_steps == 0) return;
+    const struct spec_report *p = &sp->spec, *q = &base->spec;
+    double measured = q->decode_out_tok_s > 0 ? p->decode_out_tok_s / q->decode_out_tok_s : 0;
+    double t_base = q->decode_steps_s / q->decode_steps, t_verify = p->verify_s / p->verify_steps;
+    double v = t_base > 0 ? t_verify / t_base : 0, kc = p->k * p->c;
+    double with_v = v > 0 ? p->expected_tokens / ((kc + 1) * v) : 0;
+    printf("spec (%s): acceptance rate %.1f%%, k=%d, c %.4f | speedup of decode output tok/s: measured %.2fx, "
+           "predicted %.2fx (verify = one target step), %.2fx (verify measured at %.2f target steps)\n",
+           sp == rb ? "B" : "A", 100 * p->acceptance_rate, p->k, p->c, measured, p->predicted_speedup, with_v, v);
 }
 
 static int parse_spec(const char *which, const char *spec, const struct options *base, struct options *out)
@@ -284,6 +370,7 @@ int cmd_ab(struct cli_args *a)
                 if (fabs(va) > 1e-12) snprintf(ratio, sizeof ratio, "%.2fx", vb / va);
                 printf("%-22s %11.3f %-3s%11.3f %-3s%8s\n", METRICS[m].name, va, "", vb, "", ratio);
             }
+            print_ab_spec(&ra, &rb);
             if (a->json) {
                 cJSON *root = cJSON_CreateObject();
                 cJSON_AddItemToObject(root, "a", report_json(&ba, &S, &ra));

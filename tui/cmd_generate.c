@@ -135,6 +135,11 @@ int cmd_generate(struct cli_args *a)
         cli_error("generate: %s", err);
         goto done;
     }
+    if (S.has_draft && engine_attach_draft(&e, &S.draft, err, sizeof err) < 0) {
+        cli_error("generate: %s", err);
+        engine_free(&e);
+        goto done;
+    }
     e.sched.reqs[0].rng = (uint64_t)opt_i(&opt, OPT_SEED);   /* the sampler stream generate always used */
     bool stopped;
     int generated = stream_tokens(&e, m, &stopped);

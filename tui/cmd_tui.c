@@ -42,7 +42,7 @@ int cmd_tui(struct cli_args *a)
     struct session S;
     int src = setup_session(&S, a, &b);
     if (src) return src;
-    struct runner_config rc_cfg = {.opt = b.opt, .model = &S.model, .be = S.be, .sc = b.sc,
+    struct runner_config rc_cfg = {.opt = b.opt, .model = &S.model, .draft = b.draft, .be = S.be, .sc = b.sc,
                                    .probe_max_s = TUI_PROBE_MAX_S, .capacity_cache = true};
     static struct live_record lr;     /* large (three trace_runs + a recorder): not on the stack */
     if (a->record) {

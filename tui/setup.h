@@ -15,9 +15,11 @@ int setup_load(const struct cli_args *a, const char *default_rel, const struct o
                struct run_setup *b);
 
 /* session_open for the setup's model (b NULL: --model) and options; the
- * backend/model lines go to stderr unless -q. 0, or the exit code with the
- * error printed (a scenario's model named by file:line). */
-int setup_session(struct session *S, const struct cli_args *a, const struct run_setup *b);
+ * backend/model lines go to stderr unless -q. Then the draft model of
+ * --draft (session_open_draft; b->draft points at it), which spec=draft
+ * needs. 0, or the exit code with the error printed (a scenario's model
+ * named by file:line). */
+int setup_session(struct session *S, const struct cli_args *a, struct run_setup *b);
 
 /* Commands that take no positional arguments: 0, or -1 with
  * "CMD: unexpected argument 'X'" printed (exit 2). */

@@ -93,6 +93,33 @@ static int check_fits(const struct engine *e, const struct workload *w, char *er
     return 0;
 }
 
+/* The speculative decoding state (core/spec) for the target, with `draft`
+ * (NULL: none) as spec=draft's model. */
+static int spec_setup(struct engine *e, struct model *draft, char *err, size_t errlen)
+{
+    spec_destroy(e->spec);
+    e->spec = NULL;
+    struct spec_config c = {.target = e->target, .draft = draft, .kv = kvcache_get_config(e->target->kv),
+                            .max_batch = (int)opt_i(&e->opt, OPT_MAX_BATCH), .max_tokens = e->target->fw.cap,
+                            .n_reqs = e->sched.n_reqs};
+    return spec_create(&e->spec, &c, err, errlen);
+}
+
+int engine_attach_draft(struct engine *e, struct model *draft, char *err, size_t errlen)
+{
+    if (spec_setup(e, draft, err, errlen) < 0) {
+        char why[256];
+        if (spec_setup(e, NULL, why, sizeof why) < 0) e->failed = true;   /* back to no draft */
+        return -1;
+    }
+    struct model_instance *d = spec_draft_instance(e->spec);
+    if (d && e->tel.n_pools < TEL_MAX_POOLS) {
+        e->tel.pools[e->tel.n_pools] = (struct tel_pool){.pool = e->tel.n_pools, .role = KROLE_DRAFT, .snap = &d->snap};
+        e->tel.n_pools++;
+    }
+    return 0;
+}
+
 int engine_init(struct engine *e, const struct options *opt, struct model *m, struct backend *be,
                 const struct workload *w, char *err, size_t errlen)
 {
@@ -116,12 +143,20 @@ int engine_init(struct engine *e, const struct options *opt, struct model *m, st
     e->target->fw.attn = opt_enum(opt, ATTN);
     for (int i = 0; i < e->sched.n_reqs; i++) e->sched.reqs[i].arrival_s /= opt_f(opt, OPT_RATE_SCALE);
     e->seqs = calloc((size_t)max_batch + 1, sizeof *e->seqs);
-    e->logits = malloc((size_t)(max_batch + 1) * m->cfg.vocab * sizeof *e->logits);
-    e->sampled = calloc((size_t)max_batch + 1, sizeof *e->sampled);
+    e->logits_rows = max_batch + 1;
+    e->logits = malloc((size_t)e->logits_rows * m->cfg.vocab * sizeof *e->logits);
+    e->sampled = calloc((size_t)(max_batch + 1) * (1 + SPEC_MAX_K), sizeof *e->sampled);
+    e->n_sampled = calloc((size_t)max_batch + 1, sizeof *e->n_sampled);
+    e->spec_rows = calloc((size_t)max_batch + 1, sizeof *e->spec_rows);
     e->tel_items = calloc((size_t)max_batch + 1, sizeof *e->tel_items);
     e->seq_ids = calloc((size_t)max_batch + 1, sizeof *e->seq_ids);
     e->target->fw.seq_ids = e->seq_ids;
-    if (!e->seqs || !e->logits || !e->sampled || !e->tel_items || !e->seq_ids || telemetry_init(e) < 0 ||
+    if (spec_setup(e, NULL, err, errlen) < 0) {
+        engine_free(e);
+        return -1;
+    }
+    if (!e->seqs || !e->logits || !e->sampled || !e->n_sampled || !e->spec_rows || !e->tel_items || !e->seq_ids ||
+        telemetry_init(e) < 0 ||
         sampler_init(&e->smp, m->cfg.vocab, (float)opt_f(opt, OPT_TEMPERATURE), (int)opt_i(opt, OPT_TOP_K),
                      (float)opt_f(opt, OPT_TOP_P), 0) < 0) {
         engine_free(e);
@@ -136,11 +171,13 @@ int engine_init(struct engine *e, const struct options *opt, struct model *m, st
 void engine_free(struct engine *e)
 {
     sched_free(&e->sched);
+    spec_destroy(e->spec);
     for (int i = 0; i < e->n_inst; i++) instance_free(&e->inst[i]);
     sampler_free(&e->smp);
     tel_ledger_free(&e->tel.requests);
     req_events_free(&e->tel.events);
-    free(e->seqs); free(e->logits); free(e->sampled); free(e->rec); free(e->tel_items); free(e->seq_ids);
+    free(e->seqs); free(e->logits); free(e->sampled); free(e->n_sampled); free(e->spec_rows);
+    free(e->rec); free(e->tel_items); free(e->seq_ids);
     memset(e, 0, sizeof *e);
 }
 
@@ -159,10 +196,11 @@ static int build_batch(struct engine *e)
         const struct sched_item *it = &s->items[k];
         const struct sched_req *r = &s->reqs[it->req];
         struct fwd_seq *q = &e->seqs[k];
-        q->tokens = r->tokens + it->pos0;
-        q->n_tokens = it->n_tokens;
+        const struct spec_seq *sq = spec_seq_of_item(e->spec, k);
+        q->tokens = sq ? sq->tokens : r->tokens + it->pos0;   /* a verify: the last token, then the drafts */
+        q->n_tokens = it->n_tokens + it->spec;
         q->pos0 = it->pos0;
-        q->all_logits = false;
+        q->all_logits = sq != NULL;
         q->decode = it->decode;
         e->seq_ids[k] = r->id;
         if (kvcache_view(e->target->kv, r->id, &q->kv) != KVC_OK) return -1;
@@ -170,16 +208,48 @@ static int build_batch(struct engine *e)
     return 0;
 }
 
-static void sample_rows(struct engine *e)
+/* Room for `rows` logits rows (a verify needs 1 + drafted per sequence). */
+static int ensure_logits(struct engine *e, int rows)
+{
+    if (rows <= e->logits_rows) return 0;
+    float *p = realloc(e->logits, (size_t)rows * engine_model(e)->cfg.vocab * sizeof *p);
+    if (!p) return -1;
+    e->logits = p;
+    e->logits_rows = rows;
+    return 0;
+}
+
+/* Every item's tokens to commit: a plain item samples its one row with its
+ * request's rng; a speculating one gets what spec_verify keeps from its
+ * 1 + drafted rows. e->sampled[k][..] and e->n_sampled[k]. */
+static void choose_tokens(struct engine *e, struct step_spec *st)
 {
     const struct scheduler *s = &e->sched;
-    int V = engine_model(e)->cfg.vocab;
-    for (int k = 0; k < s->n_items; k++) {
+    int V = engine_model(e)->cfg.vocab, S = 1 + SPEC_MAX_K;
+    const struct spec_seq *seqs = spec_seqs(e->spec);
+    for (int k = 0, row = 0; k < s->n_items; k++) {
         struct sched_req *r = &e->sched.reqs[s->items[k].req];
-        if (!s->items[k].samples) continue;
-        e->smp.state = r->rng;
-        e->sampled[k] = sampler_sample(&e->smp, e->logits + (size_t)k * V);
-        r->rng = e->smp.state;
+        const struct spec_seq *sq = spec_seq_of_item(e->spec, k);
+        e->n_sampled[k] = 0;
+        if (sq) {
+            e->spec_rows[sq - seqs] = e->logits + (size_t)row * V;
+            row += 1 + sq->n_draft;
+            continue;
+        }
+        if (s->items[k].samples) {
+            e->smp.state = r->rng;
+            e->sampled[(size_t)k * S] = sampler_sample(&e->smp, e->logits + (size_t)row * V);
+            e->n_sampled[k] = 1;
+            r->rng = e->smp.state;
+        }
+        row++;
+    }
+    if (spec_n_seqs(e->spec) == 0) return;
+    spec_verify(e->spec, &e->sched, &e->smp, e->spec_rows, st);
+    for (int i = 0; i < spec_n_seqs(e->spec); i++) {
+        const struct spec_seq *sq = &seqs[i];
+        memcpy(e->sampled + (size_t)sq->item * S, sq->emit, (size_t)sq->n_emit * sizeof *e->sampled);
+        e->n_sampled[sq->item] = sq->n_emit;
     }
 }
 
@@ -235,26 +305,40 @@ static struct step_record *push_record(struct engine *e)
     return sr;
 }
 
-/* Build the batch and run the target's forward pass inside NVTX ranges: opens
- * "step" (closed by the caller after sampling) and "forward", whose category
- * says whether the batch is prefill, decode or both (see traces/nvtx.h).
- * instance_forward syncs an async backend so kernel times are filled.
- * 0 ok, -1 failure. */
-static int forward_marked(struct engine *e, int n)
+/* Draft (spec != off), build the batch and run the target's forward pass
+ * inside NVTX ranges: opens "step" (closed by the caller after sampling),
+ * "draft" around the drafters, and "forward" (inside "verify" when any
+ * sequence speculates), whose category says whether the batch is prefill,
+ * decode or both (see traces/nvtx.h). instance_forward syncs an async
+ * backend so kernel times are filled. 0 ok, -1 failure (err says which). */
+static int forward_marked(struct engine *e, int n, struct step_spec *st, double *verify_t0, char *err, size_t errlen)
 {
-    int prefill = 0, decode = 0;
+    int planned = 0;
+    for (int k = 0; k < n; k++) planned += e->sched.items[k].n_tokens;
+    nvtx_push(NR_STEP, (uint64_t)planned);
+    if (spec_propose(e->spec, &e->opt, &e->sched, &e->smp, st) < 0) {
+        snprintf(err, errlen, "draft forward failed (spec=%s)", opt_s(&e->opt, OPT_SPEC));
+        return -1;
+    }
+    int prefill = 0, decode = 0, rows = 0;
     for (int k = 0; k < n; k++) {
         const struct sched_item *it = &e->sched.items[k];
-        if (it->decode) decode += it->n_tokens; else prefill += it->n_tokens;
+        if (it->decode) decode += it->n_tokens + it->spec; else prefill += it->n_tokens;
+        rows += 1 + it->spec;
     }
-    nvtx_push(NR_STEP, (uint64_t)(prefill + decode));
     nvtx_mark(NM_PREFILL_TOKENS, (uint64_t)prefill);
     nvtx_mark(NM_DECODE_TOKENS, (uint64_t)decode);
     nvtx_mark(NM_BATCH, (uint64_t)n);
+    bool verify = spec_n_seqs(e->spec) > 0;
+    *verify_t0 = engine_now(e);
+    if (verify) nvtx_push(NR_VERIFY, (uint64_t)spec_n_seqs(e->spec));
     nvtx_push_cat(NR_FORWARD, !decode ? NC_PREFILL : !prefill ? NC_DECODE : NC_MIXED,
                   (uint64_t)(prefill + decode));
-    int rc = build_batch(e) < 0 || instance_forward(e->target, e->seqs, n, NULL, e->logits) < 0 ? -1 : 0;
+    int rc = ensure_logits(e, rows) < 0 || build_batch(e) < 0 ||
+             instance_forward(e->target, e->seqs, n, NULL, e->logits) < 0 ? -1 : 0;
     nvtx_pop();
+    if (verify) nvtx_pop();
+    if (rc < 0) snprintf(err, errlen, "forward failed on a batch of %d sequences", n);
     return rc;
 }
 
@@ -314,6 +398,13 @@ int engine_step(struct engine *e, double max_sleep_s)
 
 static int engine_step_run(struct engine *e, double max_sleep_s)
 {
+    if (!spec_available(e->spec, &e->opt)) {
+        e->failed = true;
+        snprintf(e->error, sizeof e->error, "spec=%s: no draft model loaded (give one with --draft M)",
+                 opt_s(&e->opt, OPT_SPEC));
+        return -1;
+    }
+    e->sched.cfg.spec_k = spec_slots_wanted(e->spec, &e->opt);
     double t_start = engine_now(e);
     int preempted = 0;
     nvtx_push(NR_SCHEDULE, (uint64_t)(e->sched.n_waiting - e->sched.wait_head));
@@ -340,18 +431,19 @@ static int engine_step_run(struct engine *e, double max_sleep_s)
         return 0;
     }
     for (int i = 0; i < e->n_inst; i++) kernel_log_clear(&e->inst[i].log);
-    int fwd_rc = forward_marked(e, n);
-    if (fwd_rc < 0) {
+    struct step_spec st;
+    double t_verify;
+    if (forward_marked(e, n, &st, &t_verify, e->error, sizeof e->error) < 0) {
         nvtx_pop();             /* step */
         e->failed = true;
-        snprintf(e->error, sizeof e->error, "forward failed on a batch of %d sequences", n);
         return -1;
     }
     double t_sample = engine_now(e);
     nvtx_push(NR_SAMPLE, (uint64_t)n);
-    sample_rows(e);
+    choose_tokens(e, &st);
     nvtx_pop();
     double t_end = engine_now(e);
+    if (spec_n_seqs(e->spec) > 0) st.verify_s = t_end - t_verify;
     nvtx_pop();                 /* step */
     struct step_record *sr = push_record(e);
     if (sr) {
@@ -365,13 +457,15 @@ static int engine_step_run(struct engine *e, double max_sleep_s)
         sr->preempted = preempted;
         for (int k = 0; k < n; k++) {
             const struct sched_item *it = &e->sched.items[k];
-            if (it->decode) sr->decode_tokens += it->n_tokens; else sr->prefill_tokens += it->n_tokens;
+            if (it->decode) sr->decode_tokens += it->n_tokens + it->spec; else sr->prefill_tokens += it->n_tokens;
         }
+        sr->spec = st;
     }
     publish_items(e);
     if (sr) engine_summarize_ops(e->target->log.recs, e->target->log.n, e->tel_items, e->tel.n_items, sr);
     int ev0 = e->tel.events.n;
-    int fin = sched_commit_step(&e->sched, e->sampled, t_end);
+    int fin = sched_commit_tokens(&e->sched, e->sampled, 1 + SPEC_MAX_K, e->n_sampled, t_end);
+    spec_observe(e->spec, &e->sched);
     if (sr) {
         for (int i = ev0; i < e->tel.events.n; i++)
             if (e->tel.events.ev[i].kind == REV_TOKENS) sr->committed += e->tel.events.ev[i].n_tokens;
@@ -380,6 +474,8 @@ static int engine_step_run(struct engine *e, double max_sleep_s)
         sr->waiting = e->sched.n_waiting - e->sched.wait_head;
         kvcache_snapshot(e->target->kv, next_waiting_tokens(&e->sched), &e->target->snap);
         sr->kv = e->target->snap.totals;
+        struct model_instance *d = spec_draft_instance(e->spec);
+        if (d) kvcache_snapshot(d->kv, 0, &d->snap);
     }
     publish_step(e, sr);
     e->steps++;
@@ -410,6 +506,10 @@ bool engine_apply_live(struct engine *e, enum opt_id id, double old_rate_scale)
     case OPT_TOP_K: e->smp.top_k = (int)opt_i(o, OPT_TOP_K); return true;
     case OPT_TOP_P: e->smp.top_p = (float)opt_f(o, OPT_TOP_P); return true;
     case OPT_RATE_SCALE: rescale_pending(e, old_rate_scale, opt_f(o, OPT_RATE_SCALE)); return true;
+    /* read every step by the engine and core/spec; spec=draft needs a loaded draft (else a rebuild) */
+    case OPT_SPEC: return spec_available(e->spec, o);
+    case OPT_SPEC_K: case OPT_SPEC_LAYERS: case OPT_NGRAM_MIN: case OPT_NGRAM_MAX: case OPT_SPEC_ADAPTIVE:
+        return true;
     default: return false;
     }
 }

@@ -14,6 +14,7 @@
 #include "core/options/options.h"
 #include "core/model/sampler.h"
 #include "core/engine/scheduler.h"
+#include "core/spec/spec.h"
 #include "core/telemetry.h"
 
 #define ENGINE_MAX_INSTANCES 4
@@ -27,8 +28,12 @@ struct engine {
     struct scheduler sched;          /* plans against target->kv */
     struct sampler smp;
     struct fwd_seq *seqs;
-    float *logits;           /* [max_batch][vocab] */
-    int32_t *sampled;        /* [max_batch] */
+    float *logits;           /* [logits_rows][vocab]: one row per item, 1 + drafted per speculating one */
+    int logits_rows;
+    int32_t *sampled;        /* [max_batch + 1][1 + SPEC_MAX_K] tokens each item commits */
+    int *n_sampled;          /* [max_batch + 1] */
+    const float **spec_rows; /* [max_batch + 1] the verify rows of each speculating sequence */
+    struct spec *spec;       /* speculative decoding (core/spec): drafters, verification, draft instance */
     uint64_t t0_ns;
     uint64_t steps;
     struct step_record *rec; /* every step, for reports */
@@ -48,6 +53,13 @@ struct engine {
 int  engine_init(struct engine *e, const struct options *opt, struct model *m, struct backend *be,
                  const struct workload *w, char *err, size_t errlen);
 void engine_free(struct engine *e);
+
+/* Give the engine a draft model for spec=draft (same vocabulary as the
+ * target): a second instance (KROLE_DRAFT) on the target's backend with its
+ * own KV pool. Call after engine_init, before the first step. 0 ok; -1 with
+ * one line in err (vocabulary mismatch, pool or memory); the engine then
+ * runs without a draft. */
+int  engine_attach_draft(struct engine *e, struct model *draft, char *err, size_t errlen);
 
 /* One iteration. Returns 1 when a step ran, 0 when nothing could run yet
  * (waiting for arrivals: sleeps until the next one, at most max_sleep_s),

@@ -100,6 +100,12 @@ static bool epoch_start(struct runner *r)
         workload_free(&r->wl);
         return false;
     }
+    if (r->cfg.draft && engine_attach_draft(&r->eng, r->cfg.draft, err, sizeof err) < 0) {
+        runner_log(r, "error: %s", err);
+        engine_free(&r->eng);
+        workload_free(&r->wl);
+        return false;
+    }
     r->eng_ok = true;
     if (r->cfg.hooks.epoch_start) r->cfg.hooks.epoch_start(r->cfg.hooks.ctx, engine_telemetry(&r->eng), r->epoch);
     return true;
@@ -112,6 +118,7 @@ static bool epoch_check(struct runner *r, char *err, size_t errlen)
     struct engine e;
     if (workload_generate(&r->cfg.sc, r->cfg.model->cfg.vocab, 1.0, &w, err, errlen) < 0) return false;
     bool ok = engine_init(&e, &r->cfg.opt, r->cfg.model, r->cfg.be, &w, err, errlen) == 0;
+    if (ok && r->cfg.draft) ok = engine_attach_draft(&e, r->cfg.draft, err, errlen) == 0;
     if (ok) engine_free(&e);
     workload_free(&w);
     return ok;

@@ -91,6 +91,7 @@ struct runner_config {
     struct runner_hooks hooks;
     struct options opt;
     struct model *model;
+    struct model *draft;              /* spec=draft's model (NULL: none); not owned */
     struct backend *be;
     struct scenario sc;
     double capacity_req_s;            /* resolved for relative rates (0 otherwise) */

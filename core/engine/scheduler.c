@@ -66,12 +66,15 @@ static void emit(struct scheduler *s, const struct req_event *ev)
 }
 
 /* The tokens r committed in this step (from index `first` of its output),
- * TEL_MAX_COMMIT ids per event. */
-static void emit_tokens(struct scheduler *s, const struct sched_req *r, int first, double t)
+ * TEL_MAX_COMMIT ids per event; the first carries the step's speculative
+ * counts (drafted tokens verified, of which accepted). */
+static void emit_tokens(struct scheduler *s, const struct sched_req *r, int first, int drafted, int accepted,
+                        double t)
 {
     if (!s->events) return;
     for (int i = first; i < r->n_generated;) {
         struct req_event ev = event_of(r, REV_TOKENS, t);
+        if (i == first) { ev.drafted = drafted; ev.accepted = accepted; }
         while (i < r->n_generated && ev.n_tokens < TEL_MAX_COMMIT)
             ev.tokens[ev.n_tokens++] = r->tokens[r->prompt_len + i++];
         ev.generated = i;
@@ -187,7 +190,18 @@ static void plan_add(struct scheduler *s, int idx, int n, bool decode, int *budg
     it->n_tokens = n;
     it->samples = r->n_computed + n == r->n_tokens;
     it->decode = decode;
+    it->spec = 0;
     *budget -= n;
+}
+
+/* Drafted tokens a decode of r may verify this step: spec_k, but never past
+ * max_output (a verify commits up to spec + 1 tokens) nor the budget. */
+static int spec_slots(const struct scheduler *s, const struct sched_req *r, int budget)
+{
+    int k = s->cfg.spec_k, left = r->max_output - r->n_generated - 1;
+    if (k > left) k = left;
+    if (k > budget - 1) k = budget - 1;
+    return k > 0 ? k : 0;
 }
 
 /* Decodes first: each running request past its prefill needs one token of KV;
@@ -201,6 +215,14 @@ static void plan_decodes(struct scheduler *s, int *budget, int *preempted, bool 
             i++;
             continue;
         }
+        int k = spec_slots(s, r, *budget);
+        if (k > 0 && kvcache_append(s->kv, r->id, 1 + k) == KVC_OK) {
+            plan_add(s, idx, 1, true, budget);
+            s->items[s->n_items - 1].spec = k;
+            *budget -= k;
+            i++;
+            continue;
+        }
         if (kvcache_append(s->kv, r->id, 1) == KVC_OK) {
             plan_add(s, idx, 1, true, budget);
             i++;
@@ -210,7 +232,7 @@ static void plan_decodes(struct scheduler *s, int *budget, int *preempted, bool 
         /* undo items already planned for the victim: their KV room is gone with it */
         for (int k = 0; k < s->n_items; k++)
             if (s->items[k].req == s->running[victim]) {
-                *budget += s->items[k].n_tokens;
+                *budget += s->items[k].n_tokens + s->items[k].spec;
                 s->items[k] = s->items[--s->n_items];
                 k--;
             }
@@ -273,23 +295,33 @@ int sched_plan_step(struct scheduler *s, double now, int *preempted)
 
 int sched_commit_step(struct scheduler *s, const int32_t *sampled, double now)
 {
+    return sched_commit_tokens(s, sampled, 1, NULL, now);
+}
+
+int sched_commit_tokens(struct scheduler *s, const int32_t *out, int stride, const int *n_out, double now)
+{
     int finished = 0;
     for (int k = 0; k < s->n_items; k++) {
         const struct sched_item *it = &s->items[k];
         struct sched_req *r = &s->reqs[it->req];
-        r->n_computed += it->n_tokens;
+        int n = !it->samples ? 0 : n_out ? n_out[k] : 1;
+        int kept = it->spec > 0 && n > 1 ? n - 1 : 0;    /* drafted tokens the verify accepted */
+        r->n_computed += it->n_tokens + kept;
         if (!it->decode) r->prefill_computed += it->n_tokens;
+        if (kvcache_len(s->kv, r->id) > r->n_computed) kvcache_truncate(s->kv, r->id, r->n_computed);
         kvcache_commit(s->kv, r->id);
-        if (!it->samples) continue;
+        if (n == 0) continue;
         int first = r->n_generated;
-        r->tokens[r->n_tokens++] = sampled[k];
-        r->token_t[r->n_generated++] = now;
-        if (r->n_generated == 1) {
+        for (int j = 0; j < n && r->n_generated < r->max_output; j++) {
+            r->tokens[r->n_tokens++] = out[(size_t)k * stride + j];
+            r->token_t[r->n_generated++] = now;
+        }
+        if (first == 0) {
             r->t_first = now;
             struct req_event ev = event_of(r, REV_FIRST_TOKEN, now);
             emit(s, &ev);
         }
-        emit_tokens(s, r, first, now);
+        emit_tokens(s, r, first, it->spec, kept, now);
     }
     for (int i = 0; i < s->n_running;) {
         int idx = s->running[i];

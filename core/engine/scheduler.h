@@ -15,6 +15,10 @@
  * and evicts finished requests at once.
  * Both preempt (recompute) the most recently admitted request when a decode
  * cannot get a KV block.
+ * Speculative decoding (cfg.spec_k > 0): a decode reserves KV for its token
+ * plus up to spec_k drafted ones (never past max_output) and spends them from
+ * the token budget; when the pool cannot give that much it decodes plainly
+ * rather than preempt.
  *
  * Request events (core/telemetry.h) are appended to `events` (when set) at
  * the moment they happen: arrive in sched_release_arrivals, admit and
@@ -52,6 +56,8 @@ struct sched_item {
     int pos0, n_tokens;       /* feed tokens[pos0 .. pos0+n_tokens) */
     bool samples;             /* reaches the end of the context: sample a token */
     bool decode;              /* a decode step (else prefill or recompute) */
+    int spec;                 /* speculative slots reserved after the fed token (decode only; 0 = none):
+                                 KV room for positions pos0+1 .. pos0+spec, which a draft's tokens fill */
 };
 
 struct sched_config {
@@ -60,6 +66,7 @@ struct sched_config {
     int max_tokens_step;
     int chunk;                /* 0 = whole prompts */
     double batch_wait_s;
+    int spec_k;               /* speculative decoding: KV slots a decode reserves for drafted tokens (0 off) */
 };
 
 struct scheduler {
@@ -95,6 +102,12 @@ int  sched_plan_step(struct scheduler *s, double now, int *preempted);
  * chosen for item i (ignored when !samples). Finishes requests that reached
  * max_output. Returns requests finished. */
 int  sched_commit_step(struct scheduler *s, const int32_t *sampled, double now);
+/* The same with 1..spec+1 tokens per item: item k commits out[k*stride ..
+ * k*stride + n_out[k]) (n_out NULL: one each; items that do not sample
+ * commit none). A speculative item (spec > 0) committing n tokens kept n - 1
+ * of its drafted tokens: they count as computed, and the KV slots past them
+ * are rolled back (kvcache_truncate). Returns requests finished. */
+int  sched_commit_tokens(struct scheduler *s, const int32_t *out, int stride, const int *n_out, double now);
 
 bool sched_done(const struct scheduler *s);
 /* Arrival time of the next pending request, or -1 when none. */

@@ -186,7 +186,8 @@ static bool stage_fits(const struct forward *f, int l0, int l1, unsigned flags, 
     int L = f->m->cfg.n_layers;
     if (M > f->cap || M == 0 || l0 < f->l0 || l1 > f->l1 || l1 < l0) return false;
     if ((flags & FWD_EMBED) ? l0 != 0 : !hidden) return false;
-    if ((flags & FWD_HEAD) ? l1 != L || !logits_out : !hidden) return false;
+    bool head_here = l1 == L || ((flags & FWD_EARLY_EXIT) && f->l1 == L);   /* f->logits exists */
+    if ((flags & FWD_HEAD) ? !head_here || !logits_out : !hidden) return false;
     return true;
 }
 

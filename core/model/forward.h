@@ -45,6 +45,8 @@ struct forward {
 enum fwd_flags {
     FWD_EMBED = 1u << 0,      /* start from the token embeddings (else from `hidden`) */
     FWD_HEAD  = 1u << 1,      /* end with the final norm and the output head (else write `hidden`) */
+    FWD_EARLY_EXIT = 1u << 2, /* with FWD_HEAD: the head may follow any layer l1 (a layer-skip self-draft,
+                                 core/spec); the forward must reach the last layer (it owns the logits) */
 };
 
 /* The whole model: forward_init_range(f, m, be, 0, n_layers, ...). */
@@ -60,7 +62,8 @@ void forward_free(struct forward *f);
 /* Run layers [l0, l1) (inside [f->l0, f->l1)) for one step's batch.
  * hidden (host, f32 [M][dim], M = the batch's tokens in sequence order): the
  * stage's input without FWD_EMBED, its output without FWD_HEAD; may be NULL
- * with both flags. FWD_EMBED needs l0 == 0, FWD_HEAD needs l1 == n_layers.
+ * with both flags. FWD_EMBED needs l0 == 0, FWD_HEAD needs l1 == n_layers
+ * (or FWD_EARLY_EXIT with f->l1 == n_layers: the head after layer l1 - 1).
  * With FWD_HEAD logits_out (host) receives [rows][vocab] where rows is the
  * sum over sequences of (all_logits ? n_tokens : 1), in sequence order, and
  * rows is returned; else M is returned. -1 when the batch is empty or over

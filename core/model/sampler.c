@@ -61,27 +61,64 @@ void sampler_topk_ids(const float *logits, int n, int k, int32_t *out)
     }
 }
 
-int32_t sampler_sample(struct sampler *s, const float *logits)
+/* The candidates sampler_sample draws from: cand[0..n) with unnormalized
+ * weights (temperature-scaled softmax numerators, top-k and top-p applied);
+ * *sum gets their total. Needs temperature > 0. */
+static int build_cands(struct sampler *s, const float *logits, double *sum)
 {
-    if (s->temperature <= 0) return sampler_argmax(logits, s->vocab);
     int n = s->vocab;
     float mx = logits[sampler_argmax(logits, n)];
     for (int i = 0; i < n; i++) s->cand[i] = (struct sampler_cand){(logits[i] - mx) / s->temperature, i};
     qsort(s->cand, (size_t)n, sizeof *s->cand, cand_desc);
     if (s->top_k > 0 && s->top_k < n) n = s->top_k;
-    double sum = 0;
-    for (int i = 0; i < n; i++) sum += (s->cand[i].p = expf(s->cand[i].p));
+    *sum = 0;
+    for (int i = 0; i < n; i++) *sum += (s->cand[i].p = expf(s->cand[i].p));
     if (s->top_p < 1.0f) {           /* smallest prefix with mass >= top_p */
         double acc = 0;
         for (int i = 0; i < n; i++) {
-            acc += s->cand[i].p / sum;
-            if (acc >= s->top_p) { n = i + 1; sum = 0; for (int j = 0; j < n; j++) sum += s->cand[j].p; break; }
+            acc += s->cand[i].p / *sum;
+            if (acc >= s->top_p) { n = i + 1; *sum = 0; for (int j = 0; j < n; j++) *sum += s->cand[j].p; break; }
         }
     }
+    return n;
+}
+
+int32_t sampler_sample(struct sampler *s, const float *logits)
+{
+    if (s->temperature <= 0) return sampler_argmax(logits, s->vocab);
+    double sum;
+    int n = build_cands(s, logits, &sum);
     double r = next_unit(&s->state) * sum, acc = 0;
     for (int i = 0; i < n; i++) {
         acc += s->cand[i].p;
         if (r < acc) return s->cand[i].id;
     }
     return s->cand[n - 1].id;
+}
+
+void sampler_probs(struct sampler *s, const float *logits, float *p)
+{
+    memset(p, 0, (size_t)s->vocab * sizeof *p);
+    if (s->temperature <= 0) { p[sampler_argmax(logits, s->vocab)] = 1; return; }
+    double sum;
+    int n = build_cands(s, logits, &sum);
+    for (int i = 0; i < n; i++) p[s->cand[i].id] = (float)(s->cand[i].p / sum);
+}
+
+double sampler_uniform(struct sampler *s) { return next_unit(&s->state); }
+
+int32_t sampler_pick(struct sampler *s, const float *w, int n)
+{
+    double sum = 0;
+    int32_t last = -1;
+    for (int i = 0; i < n; i++)
+        if (w[i] > 0) { sum += w[i]; last = i; }
+    if (last < 0) return -1;
+    double r = next_unit(&s->state) * sum, acc = 0;
+    for (int i = 0; i < n; i++) {
+        if (w[i] <= 0) continue;
+        acc += w[i];
+        if (r < acc) return i;
+    }
+    return last;
 }

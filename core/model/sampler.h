@@ -20,6 +20,14 @@ int  sampler_init(struct sampler *s, int vocab, float temperature, int top_k, fl
 void sampler_free(struct sampler *s);
 /* Choose a token from logits[vocab] (not modified). */
 int32_t sampler_sample(struct sampler *s, const float *logits);
+/* The distribution sampler_sample draws from, as probabilities p[vocab]
+ * (0 outside top-k/top-p; greedy: 1 at the argmax). Draws nothing. */
+void sampler_probs(struct sampler *s, const float *logits, float *p);
+/* One uniform draw in [0, 1) from the state (advances it). */
+double sampler_uniform(struct sampler *s);
+/* Draw an index from the unnormalized weights w[0..n) (entries <= 0 never
+ * chosen); -1 when every weight is <= 0. */
+int32_t sampler_pick(struct sampler *s, const float *w, int n);
 /* Index of the largest logit (ties: lowest id). */
 int32_t sampler_argmax(const float *logits, int n);
 /* The k best ids by logit, descending (ties: lowest id first). */

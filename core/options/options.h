@@ -36,6 +36,7 @@ enum opt_id {
 enum opt_device { CHOICES_DEVICE(OPT_ENUM_MEMBER) };
 enum opt_batching { CHOICES_BATCHING(OPT_ENUM_MEMBER) };
 enum opt_sparsity { CHOICES_SPARSITY(OPT_ENUM_MEMBER) };
+enum opt_spec { CHOICES_SPEC(OPT_ENUM_MEMBER) };
 #undef OPT_ENUM_MEMBER
 
 struct option_def {

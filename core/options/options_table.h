@@ -48,6 +48,9 @@
 #define CHOICES_SPARSITY(C) C(SPARSITY_OFF, "off") C(SPARSITY_MAGNITUDE, "2:4-magnitude") \
                             C(SPARSITY_WANDA, "2:4-wanda")
 #define OPT_CTYPE_SPARSITY  enum opt_sparsity
+#define CHOICES_SPEC(C)     C(SPEC_OFF, "off") C(SPEC_DRAFT, "draft") C(SPEC_LAYERSKIP, "layerskip") \
+                            C(SPEC_NGRAM, "ngram")
+#define OPT_CTYPE_SPEC      enum opt_spec
 
 #endif
 
@@ -102,4 +105,16 @@ X(SPARSITY,    "sparsity",    OT_ENUM,  "off",   CHOICES_SPARSITY, 0, 0, "sparsi
   "2:4 pruning of every linear weight to kept values + 2-bit indices: magnitude keeps the two largest |w| of each 4 inputs, wanda the two largest |w|·‖x‖₂ (calibration)")
 X(SPARSITY_HEAD, "sparsity_head", OT_BOOL, "off", NO_CHOICES, 0, 0,   "sparsity", OC_REBUILD, OS_RUN | OS_GEN,
   "also prune the LM head (a tied head gets its own pruned copy; the embedding stays dense)")
+X(SPEC,        "spec",        OT_ENUM,  "off",   CHOICES_SPEC, 0, 0,     "speculative", OC_LIVE, OS_RUN | OS_GEN,
+  "speculative decoding: draft = a second model (--draft M), layerskip = the target's first spec_layers layers, ngram = prompt lookup (live; spec=draft rebuilds when no draft is loaded)")
+X(SPEC_K,      "spec_k",      OT_INT,   "4",     NO_CHOICES, 1, 15,      "speculative", OC_LIVE, OS_RUN | OS_GEN,
+  "tokens drafted per step and request (the target verifies spec_k + 1 in one forward)")
+X(SPEC_LAYERS, "spec_layers", OT_INT,   "0",     NO_CHOICES, 0, 4096,    "speculative", OC_LIVE, OS_RUN | OS_GEN,
+  "layerskip: layers of the target the draft runs before its final norm and head (0 = half)")
+X(NGRAM_MIN,   "ngram_min",   OT_INT,   "1",     NO_CHOICES, 1, 16,      "speculative", OC_LIVE, OS_RUN | OS_GEN,
+  "ngram: shortest suffix of the context looked up in the request's prompt and output")
+X(NGRAM_MAX,   "ngram_max",   OT_INT,   "4",     NO_CHOICES, 1, 16,      "speculative", OC_LIVE, OS_RUN | OS_GEN,
+  "ngram: longest suffix looked up (the longest match wins)")
+X(SPEC_ADAPTIVE, "spec_adaptive", OT_BOOL, "off", NO_CHOICES, 0, 0,     "speculative", OC_LIVE, OS_RUN | OS_GEN,
+  "shrink the draft length after rejections and grow it back after full acceptance (at most spec_k)")
 #endif

@@ -129,6 +129,7 @@ void report_compute(const struct telemetry *t, double slo_ttft_ms, double slo_tp
     r->steps = (uint64_t)t->n_steps;
     request_metrics(t, r, slo_ttft_ms, slo_tpot_ms);
     step_metrics(t, r);
+    spec_report_compute(t->steps, t->n_steps, &r->spec);
 }
 
 int report_outputs(const struct telemetry *t, struct report *r)
@@ -140,7 +141,8 @@ int report_outputs(const struct telemetry *t, struct report *r)
     for (int i = 0; i < L->n; i++) {
         const struct tel_request *q = &L->reqs[i];
         struct report_output *o = &r->outputs[i];
-        *o = (struct report_output){q->id, q->prompt_len, q->generated, q->hash, NULL};
+        *o = (struct report_output){q->id, q->prompt_len, q->generated, q->hash, NULL, q->spec_drafts,
+                                    q->spec_drafted, q->spec_accepted};
         o->tokens = malloc((size_t)q->generated * sizeof *o->tokens + 1);
         r->n_outputs = i + 1;
         if (!o->tokens) { report_free(r); return -1; }

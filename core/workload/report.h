@@ -11,6 +11,7 @@
 #ifndef INFERTOP_REPORT_H
 #define INFERTOP_REPORT_H
 
+#include "core/spec/spec_report.h"
 #include "core/telemetry.h"
 
 struct dist_stats { double mean, p50, p90, p99, max; int n; };
@@ -33,6 +34,7 @@ struct report {
     uint64_t steps;
     double attn_time_s, matmul_time_s, other_time_s;
     double attn_dram_bytes, attn_chip_bytes;   /* modeled */
+    struct spec_report spec;         /* speculative decoding (all zero with spec=off) */
     struct report_output *outputs;   /* per request, only after report_outputs(); else NULL */
     int n_outputs;
 };
@@ -42,6 +44,7 @@ struct report_output {
     int id, prompt_len, generated;
     uint64_t hash;                   /* tel_hash_tokens(tokens, generated) */
     int32_t *tokens;                 /* [generated] */
+    int spec_drafts, spec_drafted, spec_accepted;   /* its speculative steps (tel_request) */
 };
 
 struct dist_stats dist_compute(double *v, int n);   /* sorts v */

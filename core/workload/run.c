@@ -209,6 +209,18 @@ static struct run_observer progress_only(const struct run_observer *o)
     return p;
 }
 
+/* engine_init with the setup's options, and its draft model when it has one. */
+static int engine_open(struct engine *e, const struct run_setup *b, struct model *m, struct backend *be,
+                       const struct workload *w, char *err, size_t errlen)
+{
+    if (engine_init(e, &b->opt, m, be, w, err, errlen) < 0) return -1;
+    if (b->draft && engine_attach_draft(e, b->draft, err, errlen) < 0) {
+        engine_free(e);
+        return -1;
+    }
+    return 0;
+}
+
 int run_probe_capacity(struct model *m, struct backend *be, const struct run_setup *b, double max_s,
                        const struct run_observer *o, FILE *log, double *cap, char *err, size_t errlen)
 {
@@ -222,7 +234,7 @@ int run_probe_capacity(struct model *m, struct backend *be, const struct run_set
     struct workload w;
     if (workload_generate(&p, m->cfg.vocab, 0, &w, err, errlen) < 0) return 2;
     struct engine e;
-    if (run_check_lengths(b, &w, err, errlen) < 0 || engine_init(&e, &b->opt, m, be, &w, err, errlen) < 0) {
+    if (run_check_lengths(b, &w, err, errlen) < 0 || engine_open(&e, b, m, be, &w, err, errlen) < 0) {
         workload_free(&w);
         return 2;
     }
@@ -260,7 +272,7 @@ int run_scenario(struct model *m, struct backend *be, const struct run_setup *b,
     struct workload w;
     if (workload_generate(&b->sc, m->cfg.vocab, cap, &w, err, errlen) < 0) return 2;
     struct engine e;
-    if (run_check_lengths(b, &w, err, errlen) < 0 || engine_init(&e, &b->opt, m, be, &w, err, errlen) < 0) {
+    if (run_check_lengths(b, &w, err, errlen) < 0 || engine_open(&e, b, m, be, &w, err, errlen) < 0) {
         workload_free(&w);
         return 2;
     }

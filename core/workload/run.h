@@ -18,6 +18,7 @@ struct run_setup {
     struct options opt;
     const char *model;        /* the command line's model, else the scenario's, else NULL (default) */
     bool model_from_scenario; /* model names the scenario's `model` key (messages say file:line) */
+    struct model *draft;      /* spec=draft's model (--draft), NULL: none; not owned */
 };
 
 /* Load scenario `path`, apply `set_list` ("section.key=v ..." separated by

@@ -68,8 +68,40 @@ int session_open(struct session *s, const char *spec, const struct options *opt,
     return 0;
 }
 
+int session_open_draft(struct session *s, const char *spec, const struct options *opt, FILE *log,
+                       char *err, size_t errlen)
+{
+    int threads = (int)opt_i(opt, OPT_THREADS);
+    char why[400];
+    if (model_load(&s->draft, spec, opt_enum(opt, WTYPE), (uint64_t)opt_i(opt, OPT_SEED) + 1,
+                   threads > 0 ? threads : 2, why, sizeof why) < 0) {
+        snprintf(err, errlen, "--draft %s", why);
+        return 2;
+    }
+    if (s->draft.cfg.vocab != s->model.cfg.vocab) {
+        snprintf(err, errlen, "--draft %s: vocabulary of %d tokens; expected the target's %d (%s)", spec,
+                 s->draft.cfg.vocab, s->model.cfg.vocab, s->model.source);
+        model_free(&s->draft);
+        return 2;
+    }
+    if (model_upload(&s->draft, s->be) < 0) {
+        snprintf(err, errlen, "--draft %s: could not copy weights to the %s backend", spec, s->be->ops->name);
+        model_free(&s->draft);
+        return 1;
+    }
+    s->has_draft = true;
+    if (log) {
+        const struct model_config *c = &s->draft.cfg;
+        fprintf(log, "draft: %s — %.1fM params, %s, %d layers\n", s->draft.source, model_param_count(c) / 1e6,
+                dtype_info(s->draft.wtype)->name, c->n_layers);
+    }
+    return 0;
+}
+
 void session_close(struct session *s)
 {
+    if (s->has_draft) model_free(&s->draft);
+    s->has_draft = false;
     model_free(&s->model);
     backend_destroy(s->be);
     s->be = NULL;

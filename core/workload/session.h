@@ -19,6 +19,8 @@ struct session {
     struct model model;
     double load_s;            /* seconds model_load took */
     bool model_failed;        /* after a failed open: the model (not the backend) was the cause */
+    struct model draft;       /* spec=draft's model (session_open_draft) */
+    bool has_draft;
 };
 
 /* Load `spec` (NULL: SESSION_DEFAULT_MODEL) with the options' wtype, seed and
@@ -28,6 +30,12 @@ struct session {
  * device; 1 runtime: upload failed) with one line in err; *s is then empty. */
 int  session_open(struct session *s, const char *spec, const struct options *opt, FILE *log,
                   char *err, size_t errlen);
+/* Load the draft model `spec` (a GGUF file or synth: preset) onto the
+ * session's backend, with the options' wtype and seed. Its vocabulary must
+ * be the target's. 0, or the exit code (2: bad file, other vocabulary; 1:
+ * upload failed) with one line in err; the session keeps its target. */
+int  session_open_draft(struct session *s, const char *spec, const struct options *opt, FILE *log,
+                        char *err, size_t errlen);
 /* Safe on a session whose open failed. */
 void session_close(struct session *s);
 
