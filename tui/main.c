@@ -56,6 +56,7 @@ static void usage(FILE *out)
         fprintf(out, "  infertop %s%s%s\n      %s\n", COMMANDS[i].name, *COMMANDS[i].args ? " " : "",
                 COMMANDS[i].args, COMMANDS[i].what);
     fprintf(out, "\ncommon flags: --model synth:NAME|FILE.gguf  --device auto|cpu|cuda  --threads N\n"
+                 "              --draft synth:NAME|FILE.gguf (spec=draft's model, the target's vocabulary)\n"
                  "              --set \"k=v k2=v2\" (see `infertop options`)  -q (quiet)\n"
                  "exit codes: 0 ok, 1 runtime failure, 2 bad input\n");
 }
