@@ -17,6 +17,7 @@
 #define PID 1
 #define TID 1
 #define TID_OPTIONS 2   /* its own track: option changes come in time order there */
+#define TID_SPEC 3      /* speculative decoding's draft and verify ranges, on their own track */
 
 struct cw { FILE *f; bool first; bool ok; };
 
@@ -93,9 +94,12 @@ static int put_range(void *ctx, const struct trace_run *r, const struct trace_st
                                ? "layer"
                            : !strcmp(rg->name, "prefill") || !strcmp(rg->name, "decode") ? "sequences"
                            : !strcmp(rg->name, "schedule") ? "waiting after"
-                           : !strcmp(rg->name, "sample") ? "sequences" : "tokens";
+                           : !strcmp(rg->name, "sample") ? "sequences"
+                           : rg->cat == NC_DRAFT ? "drafted tokens"
+                           : rg->cat == NC_VERIFY ? "accepted tokens" : "tokens";
         cJSON_AddNumberToObject(a, what, (double)rg->value);
     }
+    if (rg->cat == NC_DRAFT || rg->cat == NC_VERIFY) cJSON_ReplaceItemInObject(e, "tid", cJSON_CreateNumber(TID_SPEC));
     cJSON_AddItemToObject(e, "args", a);
     put(w, e);
     return w->ok ? 0 : -1;
@@ -243,6 +247,7 @@ int export_chrome_src(const struct trace_run *r, const struct step_source *src, 
     metadata(&w, "process_name", pname, 0);
     metadata(&w, "thread_name", "engine", TID);
     metadata(&w, "thread_name", "option changes", TID_OPTIONS);
+    metadata(&w, "thread_name", "speculative decoding (draft, verify)", TID_SPEC);
     for (int i = 0; i < r->n_steps && w.ok; i++) {
         struct trace_step full;
         const struct trace_step *st = export_step(r, src, i, &full, load_err, sizeof load_err);

@@ -4,6 +4,7 @@
 #include "traces/utf8.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,8 +136,21 @@ int trace_step_ranges(const struct trace_run *r, const struct trace_step *st, tr
     int64_t fwd_end = st->sample_t_ns > body ? st->sample_t_ns : body;
     int rc = emit(&w, "schedule", NC_SCHEDULE, st->t_ns, body, 0, NULL, sr->waiting);
     if (rc == 0) rc = emit(&w, "step", NC_STEP, body, end, 0, NULL, tokens);
-    if (rc == 0) rc = emit(&w, "forward", phase, body, fwd_end, 1, NULL, tokens);
-    if (rc == 0 && st->detailed) rc = walk_forward(&w, 2);
-    if (rc == 0) rc = emit(&w, "sample", NC_SAMPLE, fwd_end, fwd_end + st->sample_ns, 1, NULL, sr->batch_size);
+    /* speculative decoding: "draft" (the drafters) then "verify" (the target's forward of the
+       drafts and the acceptance), which then holds forward and sample */
+    int depth = 1;
+    int64_t fwd_start = body;
+    if (sr->spec.drafts > 0) {
+        int64_t draft_end = body + llround(sr->spec.draft_s * 1e9);
+        fwd_start = end - llround(sr->spec.verify_s * 1e9);
+        if (fwd_start < draft_end) fwd_start = draft_end;
+        if (fwd_start > fwd_end) fwd_start = fwd_end;
+        if (rc == 0) rc = emit(&w, "draft", NC_DRAFT, body, draft_end, 1, NULL, sr->spec.drafted);
+        if (rc == 0) rc = emit(&w, "verify", NC_VERIFY, fwd_start, end, 1, NULL, sr->spec.accepted);
+        depth = 2;
+    }
+    if (rc == 0) rc = emit(&w, "forward", phase, fwd_start, fwd_end, depth, NULL, tokens);
+    if (rc == 0 && st->detailed) rc = walk_forward(&w, depth + 1);
+    if (rc == 0) rc = emit(&w, "sample", NC_SAMPLE, fwd_end, fwd_end + st->sample_ns, depth, NULL, sr->batch_size);
     return rc;
 }

@@ -125,6 +125,23 @@ static cJSON *commits_json(const struct trace_step *st)
     return a;
 }
 
+/* A step's speculative decoding (only when it verified drafts): counts,
+ * times and per-position arrays [drafted, accepted] x k. */
+static cJSON *spec_json(const struct step_spec *p)
+{
+    cJSON *o = cJSON_CreateObject(), *at = cJSON_CreateArray();
+    int v[7] = {p->kind, p->k, p->drafts, p->drafted, p->accepted, p->emitted, p->draft_rounds};
+    cJSON_AddItemToObject(o, "counts", cJSON_CreateIntArray(v, 7));
+    cJSON_AddNumberToObject(o, "draft_ns", (double)llround(p->draft_s * 1e9));
+    cJSON_AddNumberToObject(o, "verify_ns", (double)llround(p->verify_s * 1e9));
+    for (int j = 0; j < p->k && j < TEL_SPEC_MAX_K; j++) {
+        int pa[2] = {p->drafted_at[j], p->accepted_at[j]};
+        cJSON_AddItemToArray(at, cJSON_CreateIntArray(pa, 2));
+    }
+    cJSON_AddItemToObject(o, "at", at);
+    return o;
+}
+
 static cJSON *step_json(const struct trace_step *st, bool bytes_measured)
 {
     const struct step_record *sr = &st->rec;
@@ -153,6 +170,7 @@ static cJSON *step_json(const struct trace_step *st, bool bytes_measured)
     }
     cJSON_AddItemToObject(o, "items", items);
     cJSON_AddItemToObject(o, "commits", commits_json(st));
+    if (sr->spec.drafts > 0) cJSON_AddItemToObject(o, "spec", spec_json(&sr->spec));
     if (st->detailed) {
         cJSON *ks = cJSON_CreateArray();
         for (int i = 0; i < st->n_kernels; i++) cJSON_AddItemToArray(ks, kernel_json(&st->kernels[i]));
@@ -546,6 +564,38 @@ static bool read_commits(struct rd *c, const cJSON *a, struct trace_step *st, in
     return true;
 }
 
+/* The optional "spec" object of a step (written by spec_json). */
+static bool read_spec(struct rd *c, const cJSON *o, struct step_spec *p)
+{
+    const cJSON *counts = cJSON_GetObjectItemCaseSensitive(o, "counts"), *at = cJSON_GetObjectItemCaseSensitive(o, "at");
+    if (!cJSON_IsObject(o) || !cJSON_IsArray(counts) || cJSON_GetArraySize(counts) != 7 || !cJSON_IsArray(at))
+        return fail(c, "spec: expected {counts: [kind, k, drafts, drafted, accepted, emitted, rounds], draft_ns, "
+                       "verify_ns, at: [[drafted, accepted] per position]}");
+    int *f[7] = {&p->kind, &p->k, &p->drafts, &p->drafted, &p->accepted, &p->emitted, &p->draft_rounds};
+    int i = 0;
+    for (const cJSON *v = counts->child; v; v = v->next, i++) {
+        double d;
+        if (!num_in(c, v, "spec.counts", 0, i == 1 ? TEL_SPEC_MAX_K : MAX_COUNT, true, &d)) return false;
+        *f[i] = (int)d;
+    }
+    int64_t dns, vns;
+    if (!get_i64(c, o, "draft_ns", 0, MAX_TIME_NS, &dns) || !get_i64(c, o, "verify_ns", 0, MAX_TIME_NS, &vns)) return false;
+    p->draft_s = dns / 1e9;
+    p->verify_s = vns / 1e9;
+    if (cJSON_GetArraySize(at) > p->k) return fail(c, "spec.at: expected at most k = %d positions", p->k);
+    int j = 0;
+    for (const cJSON *pos = at->child; pos; pos = pos->next, j++) {
+        double dr, ac;
+        if (!cJSON_IsArray(pos) || cJSON_GetArraySize(pos) != 2 ||
+            !num_in(c, pos->child, "spec.at", 0, 65535, true, &dr) ||
+            !num_in(c, pos->child->next, "spec.at", 0, dr, true, &ac))
+            return fail(c, "spec.at[%d]: expected [drafted, accepted <= drafted]", j);
+        p->drafted_at[j] = (uint16_t)dr;
+        p->accepted_at[j] = (uint16_t)ac;
+    }
+    return true;
+}
+
 static bool read_step_fields(struct rd *c, const cJSON *o, struct trace_run *r, struct trace_step *st)
 {
     struct step_record *sr = &st->rec;
@@ -576,6 +626,8 @@ static bool read_step_fields(struct rd *c, const cJSON *o, struct trace_run *r, 
     sr->sample_s = st->sample_ns / 1e9;
     const cJSON *ks = cJSON_GetObjectItemCaseSensitive(o, "kernels");
     if (ks && !read_kernels(c, ks, st, &r->h)) return false;
+    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(o, "spec");
+    if (sp && !read_spec(c, sp, &sr->spec)) return false;
     if (r->h.version >= 3 && !read_commits(c, cJSON_GetObjectItemCaseSensitive(o, "commits"), st, r->h.n_requests))
         return false;
     const cJSON *bm = cJSON_GetObjectItemCaseSensitive(o, "bytes_measured");

@@ -4,9 +4,9 @@
 #include <string.h>
 
 static const char *const PANEL_NAMES[P_COUNT] = {
-    "header", "KV cache", "batch", "phase timing", "traffic", "requests", "log", "footer",
+    "header", "KV cache", "batch", "phase timing", "traffic", "requests", "log", "speculative", "footer",
 };
-static const char *const VIEW_NAMES[VIEW_COUNT] = {"overview", "memory", "timing"};
+static const char *const VIEW_NAMES[VIEW_COUNT] = {"overview", "memory", "timing", "speculative"};
 
 const char *panel_name(enum panel_id p) { return p < P_COUNT ? PANEL_NAMES[p] : "?"; }
 const char *view_name(enum view_id v) { return v < VIEW_COUNT ? VIEW_NAMES[v] : "?"; }
@@ -72,6 +72,12 @@ static void layout_timing(struct rect body, struct layout *out)
     out->r[P_TRAFFIC] = parts[2];
 }
 
+/* Speculative decoding: its panel over the body, the log below when there is room. */
+static void layout_spec(struct rect body, struct layout *out)
+{
+    out->r[P_SPEC] = take_log(body, 14, out);
+}
+
 void layout_compute(int rows, int cols, int header_h, enum view_id view, int zoom, struct layout *out)
 {
     memset(out, 0, sizeof *out);
@@ -91,6 +97,7 @@ void layout_compute(int rows, int cols, int header_h, enum view_id view, int zoo
     switch (view) {
     case VIEW_MEMORY: layout_memory(body, out); break;
     case VIEW_TIMING: layout_timing(body, out); break;
+    case VIEW_SPEC: layout_spec(body, out); break;
     default: layout_overview(body, out); break;
     }
 }

@@ -26,6 +26,13 @@ static bool differs_from_default(const struct options *o, enum opt_id id)
     }
 }
 
+/* An option with nothing to act on now: spec_k while speculative decoding is
+ * off (the header leaves it out unless it is off its default). */
+static bool idle_option(const struct options *o, enum opt_id id)
+{
+    return id == OPT_SPEC_K && opt_enum(o, SPEC) == SPEC_OFF && !differs_from_default(o, id);
+}
+
 /* The options to show, key-bound first (key table order), then the others
  * that differ from their defaults (options table order). Returns the count. */
 static int shown_options(const struct options *o, struct shown_opt out[OPT_COUNT])
@@ -35,7 +42,7 @@ static int shown_options(const struct options *o, struct shown_opt out[OPT_COUNT
     for (int i = 0; i < OPT_COUNT; i++) at[i] = -1;
     const struct key_binding *t = keys_table(&nk);
     for (int k = 0; k < nk; k++) {
-        if (t[k].kind == KK_ACTION || !(t[k].modes & KM_LIVE)) continue;
+        if (t[k].kind == KK_ACTION || !(t[k].modes & KM_LIVE) || idle_option(o, t[k].opt)) continue;
         struct shown_opt *s = at[t[k].opt] >= 0 ? &out[at[t[k].opt]] : NULL;
         if (!s) {
             at[t[k].opt] = n;

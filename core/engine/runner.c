@@ -4,6 +4,7 @@
 #include "core/workload/report.h"
 #include "core/workload/capacity_cache.h"
 #include "core/workload/run.h"
+#include "core/workload/texts.h"
 #include "traces/nvtx.h"
 
 #include <pthread.h>
@@ -95,6 +96,7 @@ static bool epoch_start(struct runner *r)
     sc.seed += r->epoch;
     if (!scenario_with_requests(r, &sc, err, sizeof err)) return false;
     if (workload_generate(&sc, r->cfg.model->cfg.vocab, r->cfg.capacity_req_s, &r->wl, err, sizeof err) < 0 ||
+        workload_apply_texts(&r->wl, &sc, r->cfg.model, err, sizeof err) < 0 ||
         engine_init(&r->eng, &r->cfg.opt, r->cfg.model, r->cfg.be, &r->wl, err, sizeof err) < 0) {
         runner_log(r, "error: %s", err);
         workload_free(&r->wl);
@@ -117,6 +119,7 @@ static bool epoch_check(struct runner *r, char *err, size_t errlen)
     struct workload w;
     struct engine e;
     if (workload_generate(&r->cfg.sc, r->cfg.model->cfg.vocab, 1.0, &w, err, errlen) < 0) return false;
+    if (workload_apply_texts(&w, &r->cfg.sc, r->cfg.model, err, errlen) < 0) { workload_free(&w); return false; }
     bool ok = engine_init(&e, &r->cfg.opt, r->cfg.model, r->cfg.be, &w, err, errlen) == 0;
     if (ok && r->cfg.draft) ok = engine_attach_draft(&e, r->cfg.draft, err, errlen) == 0;
     if (ok) engine_free(&e);

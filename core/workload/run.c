@@ -1,5 +1,6 @@
 /* core/workload/run.c — see run.h. */
 #include "core/workload/run.h"
+#include "core/workload/texts.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -233,6 +234,7 @@ int run_probe_capacity(struct model *m, struct backend *be, const struct run_set
         scenario_set(&p, "requests", nbuf, err, errlen) < 0) return 2;
     struct workload w;
     if (workload_generate(&p, m->cfg.vocab, 0, &w, err, errlen) < 0) return 2;
+    if (workload_apply_texts(&w, &p, m, err, errlen) < 0) { workload_free(&w); return 2; }
     struct engine e;
     if (run_check_lengths(b, &w, err, errlen) < 0 || engine_open(&e, b, m, be, &w, err, errlen) < 0) {
         workload_free(&w);
@@ -271,6 +273,7 @@ int run_scenario(struct model *m, struct backend *be, const struct run_setup *b,
     }
     struct workload w;
     if (workload_generate(&b->sc, m->cfg.vocab, cap, &w, err, errlen) < 0) return 2;
+    if (workload_apply_texts(&w, &b->sc, m, err, errlen) < 0) { workload_free(&w); return 2; }
     struct engine e;
     if (run_check_lengths(b, &w, err, errlen) < 0 || engine_open(&e, b, m, be, &w, err, errlen) < 0) {
         workload_free(&w);

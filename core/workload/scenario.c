@@ -24,11 +24,11 @@
 /* ---- the key table ------------------------------------------------------ */
 
 enum section {
-    SEC_SCENARIO, SEC_ARRIVAL, SEC_PROMPT, SEC_OUTPUT, SEC_PREFIX, SEC_SLO, SEC_OPTIONS,
+    SEC_SCENARIO, SEC_ARRIVAL, SEC_PROMPT, SEC_OUTPUT, SEC_PREFIX, SEC_SLO, SEC_OPTIONS, SEC_TEXTS,
     SEC_COUNT
 };
 static const char *const SECTION_NAMES[SEC_COUNT] = {
-    "scenario", "arrival", "prompt", "output", "prefix", "slo", "options",
+    "scenario", "arrival", "prompt", "output", "prefix", "slo", "options", "texts",
 };
 
 /* Length keys come in the same order for [prompt] and [output], so
@@ -40,6 +40,7 @@ enum key {
     K_O_DIST, K_O_VALUE, K_O_MIN, K_O_MAX, K_O_MEDIAN, K_O_SIGMA, K_O_VALUES,
     K_GROUPS, K_PER_GROUP, K_LENGTH,
     K_TTFT, K_TPOT, K_E2E,
+    K_T_FILE, K_T_CHAT,
     K_COUNT
 };
 enum { LEN_KEYS = K_O_DIST - K_P_DIST };
@@ -89,6 +90,8 @@ static const struct key_def KEYS[K_COUNT] = {
     { SEC_SLO, "ttft_ms", KIND_REAL, OFF(slo.ttft_ms), 0, 1e9, false, 0 },
     { SEC_SLO, "tpot_ms", KIND_REAL, OFF(slo.tpot_ms), 0, 1e9, false, 0 },
     { SEC_SLO, "e2e_ms", KIND_REAL, OFF(slo.e2e_ms), 0, 1e9, false, 0 },
+    { SEC_TEXTS, "file", KIND_TEXT, OFF(texts.file), 0, 0, false, SCENARIO_TEXT_MAX },
+    { SEC_TEXTS, "chat", KIND_INT, OFF(texts.chat), 0, 1, false, 0 },
 };
 
 static const char *const PROCESS_NAMES[] = { "all", "fixed", "poisson", "gamma" };
@@ -545,8 +548,32 @@ static void dist_keys(enum length_dist d, bool need[LEN_KEYS], bool allow[LEN_KE
     }
 }
 
+/* [texts] gives the prompts: [prompt] and [prefix] have nothing left to say.
+ * The generator still runs with one-token placeholders (texts.c replaces them). */
+static int validate_texts(const struct where *w, struct scenario *sc)
+{
+    if (!section_present(w, SEC_TEXTS)) {
+        memset(&sc->texts, 0, sizeof sc->texts);
+        return 0;
+    }
+    if (!has(w, K_T_FILE))
+        return missing(w, SEC_TEXTS, K_T_FILE, "[texts] needs file = a text file (texts separated by lines ---)");
+    for (int sec = SEC_PROMPT; sec <= SEC_PREFIX; sec += SEC_PREFIX - SEC_PROMPT)
+        if (section_present(w, sec))
+            return msg_fail(&w->m, section_blame(w, sec), sec == SEC_PROMPT ? "[prompt]" : "[prefix]",
+                            "not used with [texts] (the texts are the prompts); remove it");
+    if (!has(w, K_T_CHAT))
+        sc->texts.chat = 0;
+    memset(&sc->prompt, 0, sizeof sc->prompt);
+    sc->prompt.dist = LENGTH_FIXED;
+    sc->prompt.value = 1;
+    return 0;
+}
+
 static int validate_length(const struct where *w, struct scenario *sc, int sec)
 {
+    if (sec == SEC_PROMPT && section_present(w, SEC_TEXTS))
+        return 0;
     struct length_spec *L = sec == SEC_PROMPT ? &sc->prompt : &sc->output;
     int base = sec == SEC_PROMPT ? K_P_DIST : K_O_DIST;
     char why[128];
@@ -601,7 +628,7 @@ static int scenario_validate(const struct where *w, struct scenario *sc)
                     "missing section; expected name and requests or duration_s");
     if (!has(w, K_NAME))
         return missing(w, SEC_SCENARIO, K_NAME, "[scenario] needs name = text");
-    if (validate_prefix(w, sc) || validate_count(w, sc) || validate_arrival(w, sc) ||
+    if (validate_texts(w, sc) || validate_prefix(w, sc) || validate_count(w, sc) || validate_arrival(w, sc) ||
         validate_length(w, sc, SEC_PROMPT) || validate_length(w, sc, SEC_OUTPUT))
         return -1;
     return 0;

@@ -69,6 +69,13 @@ struct prefix_spec {
     int length;                         /* tokens shared by every request of a group */
 };
 
+/* [texts]: the prompts are texts from a file instead of random ids
+ * (core/workload/texts.h); the lengths are the texts' token counts. */
+struct texts_spec {
+    char file[SCENARIO_TEXT_MAX];       /* "" = none; relative to the scenario's folder */
+    int chat;                           /* 1: wrap each text in the model's chat template */
+};
+
 struct slo_spec {                       /* 0 = no objective */
     double ttft_ms, tpot_ms, e2e_ms;
 };
@@ -92,6 +99,7 @@ struct scenario {
     struct length_spec prompt;          /* with [prefix]: the part after the prefix */
     struct length_spec output;          /* max output tokens per request */
     struct prefix_spec prefix;
+    struct texts_spec texts;
     struct slo_spec slo;
     int n_options;
     struct scenario_option options[SCENARIO_MAX_OPTIONS];

@@ -14,6 +14,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -91,82 +92,74 @@ AVX2 void act_q8_row_avx2(const float *x, struct act_q8 *y, int K)
     }
 }
 
-/* ---- Q8_0 ---- */
+/* ---- Q8_0, Q4_0, Q4_1: the same float steps as the prefill tiles ----
+ *
+ * quant_tile.c computes each (weight row, x row) pair of a tile with one
+ * accumulation chain acc = fma(dx*dw, Σ, acc) over the blocks, the offset
+ * term as side = fma(m, s, side), and the horizontal sum
+ * ((a0+a1)+(a2+a3)) + ((a4+a5)+(a6+a7)) + side. These row dots take exactly
+ * those steps, so a row's result does not depend on how many rows its matmul
+ * has (tile or pair): batch invariance, which speculative decoding's verify
+ * (k+1 rows) needs to reproduce a one-row decode bit for bit. */
 
-/* One 32-block: acc += (d*dx) * Σw·x; |w| times x with w's sign keeps
+/* The tiles' horizontal sum of one accumulator (hsum4x8's lane order). */
+AVX2 static inline float hsum8_tile(__m256 v)
+{
+    __m256 t = _mm256_hadd_ps(v, v);
+    t = _mm256_hadd_ps(t, t);
+    return _mm_cvtss_f32(_mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
+}
+
+/* One 32-block: acc += (dx*d) * Σw·x; |w| times x with w's sign keeps
  * vpmaddubsw's first operand unsigned. */
 AVX2 static inline void q8_block(const struct blk_q8_0 *b, const struct act_q8 *a, __m256 *acc)
 {
     __m256i wq = _mm256_loadu_si256((const __m256i *)b->qs);
     __m256i xv = _mm256_loadu_si256((const __m256i *)a->qs);
     __m256i p = dot_u8s8(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xv, wq));
-    *acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(b->d) * a->d), _mm256_cvtepi32_ps(p), *acc);
+    *acc = _mm256_fmadd_ps(_mm256_set1_ps(a->d * _cvtsh_ss(b->d)), _mm256_cvtepi32_ps(p), *acc);
 }
 
 AVX2 float dot_q8_0_avx2(const void *w, const void *xq, int K)
 {
     const struct blk_q8_0 *b = w;
     const struct act_q8 *a = xq;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int n = K / QK32, i = 0;
-    for (; i + 1 < n; i += 2) {     /* two chains hide the FMA latency */
-        q8_block(&b[i], &a[i], &acc0);
-        q8_block(&b[i + 1], &a[i + 1], &acc1);
-    }
-    if (i < n) q8_block(&b[i], &a[i], &acc0);
-    return hsum8(_mm256_add_ps(acc0, acc1));
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < K / QK32; i++) q8_block(&b[i], &a[i], &acc);
+    return hsum8_tile(acc);
 }
 
-/* ---- Q4_0 / Q4_1 ---- */
-
-/* One 32-block of 4-bit weights: acc += (d*dx) * Σq·qx lane-wise, and
- * side += hdr * [dx, s] where hdr = [d, m] (Q4_1) or [d, d] (Q4_0); lane 1 of
- * side accumulates m*s (Q4_1) or d*s (Q4_0, later scaled by -8). */
-AVX2 static inline void q4_block(const uint8_t *qs, __m128 hdr, const struct act_q8 *a,
-                                 __m256 *acc, __m128 *side)
+/* One 32-block of 4-bit weights: acc += (dx*d) * Σq·qx lane-wise and
+ * side = fma(mw, s, side), mw = m (Q4_1) or -8·d (Q4_0). */
+AVX2 static inline void q4_block(const uint8_t *qs, float d, float mw, const struct act_q8 *a, __m256 *acc,
+                                 float *side)
 {
     __m256i p = dot_u8s8(unpack_nibbles32(qs), _mm256_loadu_si256((const __m256i *)a->qs));
-    __m128 xs = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)&a->d));  /* [dx, s, 0, 0] */
-    __m128 prod = _mm_mul_ps(hdr, xs);
-    *side = _mm_add_ps(*side, prod);
-    *acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(prod), _mm256_cvtepi32_ps(p), *acc);
+    *side = fmaf(mw, a->s, *side);
+    *acc = _mm256_fmadd_ps(_mm256_set1_ps(a->d * d), _mm256_cvtepi32_ps(p), *acc);
 }
 
 AVX2 float dot_q4_1_avx2(const void *w, const void *xq, int K)
 {
     const struct blk_q4_1 *b = w;
     const struct act_q8 *a = xq;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    __m128 side0 = _mm_setzero_ps(), side1 = _mm_setzero_ps();
-    int n = K / QK32, i = 0;
-    /* [d, m] as fp16 pair → two floats in one conversion */
-    #define Q41_HDR(blk) _mm_cvtph_ps(_mm_cvtsi32_si128((int)load_u32(&(blk).d)))
-    for (; i + 1 < n; i += 2) {
-        q4_block(b[i].qs, Q41_HDR(b[i]), &a[i], &acc0, &side0);
-        q4_block(b[i + 1].qs, Q41_HDR(b[i + 1]), &a[i + 1], &acc1, &side1);
-    }
-    for (; i < n; i++) q4_block(b[i].qs, Q41_HDR(b[i]), &a[i], &acc0, &side0);
-    #undef Q41_HDR
-    __m128 side = _mm_add_ps(side0, side1);
-    return hsum8(_mm256_add_ps(acc0, acc1)) + _mm_cvtss_f32(_mm_shuffle_ps(side, side, 1));
+    __m256 acc = _mm256_setzero_ps();
+    float side = 0.f;
+    for (int i = 0; i < K / QK32; i++) q4_block(b[i].qs, _cvtsh_ss(b[i].d), _cvtsh_ss(b[i].m), &a[i], &acc, &side);
+    return hsum8_tile(acc) + side;
 }
 
 AVX2 float dot_q4_0_avx2(const void *w, const void *xq, int K)
 {
     const struct blk_q4_0 *b = w;
     const struct act_q8 *a = xq;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    __m128 side0 = _mm_setzero_ps(), side1 = _mm_setzero_ps();
-    int n = K / QK32, i = 0;
-    #define Q40_HDR(blk) _mm_cvtph_ps(_mm_set1_epi16((short)(blk).d))
-    for (; i + 1 < n; i += 2) {
-        q4_block(b[i].qs, Q40_HDR(b[i]), &a[i], &acc0, &side0);
-        q4_block(b[i + 1].qs, Q40_HDR(b[i + 1]), &a[i + 1], &acc1, &side1);
+    __m256 acc = _mm256_setzero_ps();
+    float side = 0.f;
+    for (int i = 0; i < K / QK32; i++) {
+        float d = _cvtsh_ss(b[i].d);
+        q4_block(b[i].qs, d, -8.f * d, &a[i], &acc, &side);
     }
-    for (; i < n; i++) q4_block(b[i].qs, Q40_HDR(b[i]), &a[i], &acc0, &side0);
-    #undef Q40_HDR
-    __m128 side = _mm_add_ps(side0, side1);
-    return hsum8(_mm256_add_ps(acc0, acc1)) - 8.f * _mm_cvtss_f32(_mm_shuffle_ps(side, side, 1));
+    return hsum8_tile(acc) + side;
 }
 
 /* ---- Q4_K ---- */

@@ -49,6 +49,24 @@ expect_rc "ab spec=off vs layerskip" 0
 expect_out "ab: outputs identical" "^outputs identical: 8 of 8 requests"
 expect_out "ab: measured beside predicted" "^spec \(B\): acceptance rate [0-9.]+%, k=2, .*measured [0-9.]+x, predicted [0-9.]+x"
 
+run $BIN bench --scenario scenarios/smoke.ini --set "spec=layerskip spec_k=4" --trace "$T/t.json" --nvtxt "$T/t.nvtxt" \
+    --record "$T/r.jsonl" -q
+expect_rc "bench spec=layerskip with traces and a recording" 0
+python3 - "$T/t.json" <<'PY' && ok "Chrome trace: draft and verify ranges on their own track" || bad "Chrome trace spec track"
+import json, sys
+ev = json.load(open(sys.argv[1]))
+ev = ev["traceEvents"] if isinstance(ev, dict) else ev
+spec = [e for e in ev if e.get("name") in ("draft", "verify") and e.get("ph") == "X"]
+tids = {e["tid"] for e in spec}
+names = {e["args"]["name"] for e in ev if e.get("ph") == "M" and e.get("name") == "thread_name" and e["tid"] in tids}
+assert spec and len(tids) == 1 and any("speculative" in n for n in names), (len(spec), tids, names)
+assert all("drafted tokens" in e["args"] or "accepted tokens" in e["args"] for e in spec)
+PY
+grep -q '"draft"' "$T/t.nvtxt" && grep -q '"verify"' "$T/t.nvtxt" && ok "NVTXT has draft and verify ranges" || bad "NVTXT spec ranges"
+grep -q '"spec":{"counts":\[' "$T/r.jsonl" && ok "the recording keeps each step's spec counts" || bad "recording spec counts"
+run $BIN replay "$T/r.jsonl" --export "$T/t2.json"
+cmp -s "$T/t.json" "$T/t2.json" && ok "the recording exports the same Chrome trace" || bad "replayed trace differs"
+
 run $BIN options
 expect_out "options lists spec" "^spec .*off\|draft\|layerskip\|ngram"
 

@@ -41,6 +41,17 @@ check "a: naive attention row: all traffic to main memory (on-chip 0)" 'wait_for
 naive=$(attn_row)
 check "a: attention traffic row changed ($flash -> $naive)" '[ -n "$naive" ] && [ "$flash" != "$naive" ]'
 
+tm send-keys -t $S s
+check "s: spec=ngram applies live" 'wait_for $S "spec=ngram applied at step"'
+tm send-keys -t $S v v v
+check "v v v: the speculative view" 'wait_for $S "speculative decoding"'
+check "spec panel: acceptance per position bars" 'wait_for $S "pos  1 +[0-9]+%" 10'
+check "spec panel: measured beside predicted speedup" 'wait_for $S "speedup measured [0-9.]+x predicted [0-9.]+x" 10'
+tm send-keys -t $S K
+check "K: spec_k=8 applies live" 'wait_for $S "spec_k=8 applied at step"'
+tm send-keys -t $S v
+check "v: back to the overview" 'wait_for $S "batch occupancy"'
+
 tm send-keys -t $S '?'
 check "?: help opens" 'wait_for $S "help: keys"'
 cap $S >"$TMPD/help"
@@ -90,6 +101,9 @@ check "80x24: header is 3 rows (panels start on row 4)" 'cap $S | sed -n 4p | gr
 check "80x24: header row 3 has the key-bound options" 'cap $S | sed -n 3p | grep -qE "^ b:continuous k:paged a:flash B:16 "'
 check "80x24: header shows an option off its default" 'cap $S | sed -n 3p | grep -qF "max_seq=512"'
 check "80x24: header leaves out default options bound to no key" '! cap $S | head -3 | grep -qF "top_k="'
+tm send-keys -t $S v v v
+check "80x24: the speculative view fits" 'wait_for $S "speculative decoding" 3 && wait_for $S "q quit" 1'
+tm send-keys -t $S v
 tm send-keys -t $S '?'
 check "80x24: ? lists every option" 'wait_for $S "top_k=40" 3 && wait_for $S "max_seq=512" 1 && wait_for $S "kv_mem=64M" 1'
 tm send-keys -t $S x; sleep 0.3

@@ -8,6 +8,7 @@
  * that generates a workload meeting its own contract: arrivals start at 0 and
  * never go back, lengths within the declared bounds, prefix sharing exact,
  * token ids in range. Anything else aborts. */
+#include "core/workload/texts.h"
 #include "core/workload/workload.h"
 
 #include <stdio.h>
@@ -79,8 +80,24 @@ static void check_workload(const struct scenario *sc, const struct workload *w)
     CHECK(tokens == w->n_tokens);
 }
 
+/* The same bytes as a [texts] file: every text lies inside the input, in
+ * order, not empty, without a separator line and without blank edges. */
+static void check_texts_split(const char *data, size_t size)
+{
+    size_t st[64], ln[64];
+    int n = texts_split(data, size, 64, st, ln);
+    CHECK(n >= 0 && n <= 64);
+    for (int i = 0; i < n; i++) {
+        CHECK(ln[i] > 0 && st[i] + ln[i] <= size);
+        CHECK(i == 0 || st[i] >= st[i - 1] + ln[i - 1]);
+        char last = data[st[i] + ln[i] - 1];
+        CHECK(last != '\n' && last != '\r' && last != ' ' && last != '\t');
+    }
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
+    check_texts_split((const char *)data, size);
     struct scenario sc, before;
     memset(&sc, 0x5a, sizeof sc);
     before = sc;

@@ -524,3 +524,50 @@ Test(spec_rollback, pools_equal_a_plain_run_for_the_same_committed_tokens)
     }
     backend_destroy(be);
 }
+
+/* ---- batch invariance of quantized matmuls --------------------------------- */
+
+/* A verify of k+1 rows reproduces a one-row decode only if a row's result
+ * does not depend on the matmul's row count (tiles for >= 4 rows, pairs
+ * otherwise): every quantized format with tiles, every SIMD path, 1 and 2
+ * threads, bit for bit. */
+Test(spec_batch_invariance, quantized_matmul_rows_do_not_depend_on_the_row_count)
+{
+    static const enum dtype types[] = {DT_Q8_0, DT_Q4_0, DT_Q4_1};
+    static const enum cpu_simd simds[] = {CPU_SIMD_SCALAR, CPU_SIMD_AVX2, CPU_SIMD_AVX512};
+    char err[256];
+    for (int t = 0; t < 3; t++)
+        for (int si = 0; si < 3; si++)
+            for (int th = 1; th <= 2; th++) {
+                struct model m;
+                cr_assert_eq(model_synth(&m, &model_preset_find("tiny")->cfg, types[t], 3, 2, err, sizeof err), 0);
+                struct backend *be = cpu_backend_create(th, simds[si]);
+                cr_assert_eq(model_upload(&m, be), 0);
+                const struct weight *wt = &m.layers[1].w_gate;   /* [ffn_dim][dim] */
+                int K = wt->cols, N = wt->rows, M = 9;
+                float *x = backend_alloc(be, (size_t)M * K * sizeof *x), *y = backend_alloc(be, (size_t)M * N * sizeof *y);
+                float *y1 = backend_alloc(be, (size_t)N * sizeof *y1), *hx = malloc((size_t)M * K * sizeof *hx);
+                float *hy = malloc((size_t)M * N * sizeof *hy), *hy1 = malloc((size_t)N * sizeof *hy1);
+                uint64_t st = 12345;
+                for (int i = 0; i < M * K; i++) {
+                    st = st * 6364136223846793005ull + 1442695040888963407ull;
+                    hx[i] = (float)((int64_t)(st >> 40) - (1 << 23)) / (float)(1 << 22);
+                }
+                backend_upload(be, x, hx, (size_t)M * K * sizeof *hx);
+                for (int rows = 1; rows <= M; rows++) {
+                    backend_matmul(be, y, wt, x, rows);
+                    backend_download(be, hy, y, (size_t)rows * N * sizeof *hy);
+                    for (int r = 0; r < rows; r++) {
+                        backend_matmul(be, y1, wt, x + (size_t)r * K, 1);
+                        backend_download(be, hy1, y1, (size_t)N * sizeof *hy1);
+                        cr_assert_arr_eq(hy + (size_t)r * N, hy1, (size_t)N * sizeof *hy1,
+                                         "%s simd %d threads %d: row %d of %d differs from a one-row matmul",
+                                         dtype_info(types[t])->name, (int)simds[si], th, r, rows);
+                    }
+                }
+                backend_free(be, x); backend_free(be, y); backend_free(be, y1);
+                free(hx); free(hy); free(hy1);
+                backend_destroy(be);
+                model_free(&m);
+            }
+}

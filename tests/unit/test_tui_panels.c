@@ -410,3 +410,59 @@ Test(keys, replay_mode_has_its_own_plus_minus_and_no_option_keys)
     keys_describe(keys_find_in('+', KM_REPLAY), line, sizeof line);
     cr_assert(strncmp(line, "replay: ", 8) == 0, "%s", line);
 }
+
+/* A speculative step: 2 requests drafted 4 tokens each; position i kept by
+ * `kept_at[i]` of them; draft 2 ms, verify 8 ms. */
+static struct step_record spec_step(uint64_t index, const int kept_at[4])
+{
+    struct step_record s = {.index = index, .decode_tokens = 10, .batch_size = 2, .decode_s = 0.01,
+                            .dur_s = 0.01, .committed = 2};
+    struct step_spec *p = &s.spec;
+    p->kind = SPEC_NGRAM;
+    p->k = 4;
+    p->drafts = 2;
+    p->drafted = 8;
+    p->draft_s = 0.002;
+    p->verify_s = 0.008;
+    for (int j = 0; j < 4; j++) {
+        p->drafted_at[j] = 2;
+        p->accepted_at[j] = (uint16_t)kept_at[j];
+        p->accepted += kept_at[j];
+    }
+    p->emitted = p->accepted + 2;
+    s.committed = p->emitted;
+    return s;
+}
+
+Test(panels, spec_panel_positions_speedups_and_graphs, .init = screen_up, .fini = screen_down)
+{
+    canned_state(D.st);
+    cr_assert_eq(options_set(&D.st->opt, "spec", "ngram", (char[64]){0}, 64), 0);
+    data_set_state(&D, D.st);
+    static const int kept[4] = {2, 1, 1, 0};     /* position 1: 100%, 2: 50%, 3: 50%, 4: 0% */
+    for (int i = 0; i < 20; i++) {
+        struct step_record s = spec_step((uint64_t)i, kept);
+        data_push_step(&D, &s);
+    }
+    /* the 80x24 body: 80 columns, 15 rows */
+    WINDOW *w = newwin(15, 80, 0, 0);
+    panel_spec_draw(w, &D, &UI);
+    cr_assert(has(w, "speculative decoding"));
+    cr_assert(has(w, "spec ngram k=4 accept 50.0%  mean len 3.00"), "summary: '%s'", row(w, 1));
+    /* tokens per verify 3.0 over (1 + 2/8) = 2.40x; predicted from a = 0.5, k = 4, c = 2/(4*8) */
+    cr_assert(has(w, "speedup measured 2.40x predicted 1.55x (c 0.062)"), "speedups: '%s'", row(w, 2));
+    cr_assert(has(w, "pos  1 100% "), "position 1");
+    cr_assert(has(w, "pos  2  50% "), "position 2");
+    cr_assert(has(w, "pos  4   0% "), "position 4");
+    cr_assert(has(w, "accept %/step (max 100.0)"));
+    cr_assert(has(w, "tokens/target step (max 3.0)"));
+    delwin(w);
+    /* spec=off and nothing drafted: says how to turn it on */
+    data_reset_history(&D);
+    cr_assert_eq(options_set(&D.st->opt, "spec", "off", (char[64]){0}, 64), 0);
+    data_set_state(&D, D.st);
+    w = newwin(15, 80, 0, 0);
+    panel_spec_draw(w, &D, &UI);
+    cr_assert(has(w, "spec off k=4 (off: s cycles the drafter)"), "'%s'", row(w, 1));
+    delwin(w);
+}
