@@ -316,6 +316,45 @@ Test(spec_engine, layerskip_with_every_depth_and_adaptive_k)
     teardown();
 }
 
+/* spec, spec_k and spec_layers changed live every few steps (as the TUI's
+ * keys do): still token for token spec=off's output. */
+Test(spec_engine, live_toggles_keep_greedy_output)
+{
+    setup_models("tiny");
+    static struct run_result base;
+    run("kv_dtype=f32 kv=paged block=8 kv_blocks=20 prefix_cache=off", &base);
+    char err[256];
+    struct scenario sc;
+    struct workload w;
+    struct options o;
+    struct engine e;
+    options_defaults(&o);
+    cr_assert_eq(options_set_list(&o, "kv_dtype=f32 kv=paged block=8 kv_blocks=20 prefix_cache=off", err, sizeof err), 0);
+    cr_assert_eq(scenario_parse_buffer("spec.ini", SCENARIO, strlen(SCENARIO), &sc, err, sizeof err), 0);
+    cr_assert_eq(workload_generate(&sc, g_model.cfg.vocab, 0, &w, err, sizeof err), 0);
+    cr_assert_eq(engine_init(&e, &o, &g_model, g_be, &w, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(engine_attach_draft(&e, &g_draft, err, sizeof err), 0, "%s", err);
+    static const char *sets[][2] = {{"spec", "ngram"}, {"spec_k", "8"}, {"spec", "draft"}, {"spec_k", "1"},
+                                    {"spec", "layerskip"}, {"spec_layers", "1"}, {"spec", "off"}, {"spec", "draft"},
+                                    {"spec_k", "3"}, {"spec_adaptive", "on"}};
+    int step = 0, n_sets = (int)(sizeof sets / sizeof sets[0]);
+    while (engine_step(&e, 0.01) >= 0 && step < 100000) {
+        if (++step % 3 != 0) continue;
+        const char *const *kv = sets[(step / 3) % n_sets];
+        cr_assert_eq(options_set(&e.opt, kv[0], kv[1], err, sizeof err), 0);
+        cr_assert(engine_apply_live(&e, (enum opt_id)option_find(kv[0]), 1.0), "%s is live", kv[0]);
+    }
+    cr_assert(!e.failed, "%s", e.error);
+    for (int i = 0; i < e.sched.n_reqs; i++) {
+        const struct sched_req *r = &e.sched.reqs[i];
+        cr_assert_eq(r->n_tokens, base.n_tokens[i]);
+        cr_assert_arr_eq(r->tokens, base.tokens[i], (size_t)r->n_tokens * sizeof(int32_t), "request %d", i);
+    }
+    engine_free(&e);
+    workload_free(&w);
+    teardown();
+}
+
 /* The same model as its own draft agrees with itself: acceptance 100%. */
 Test(spec_engine, draft_equal_to_target_accepts_everything)
 {
