@@ -191,7 +191,9 @@ static void setup_models(const char *preset)
     cr_assert(p);
     cr_assert_eq(model_synth(&g_model, &p->cfg, DT_F32, 5, 2, err, sizeof err), 0, "%s", err);
     cr_assert_eq(model_synth(&g_draft, &p->cfg, DT_F32, 6, 2, err, sizeof err), 0, "%s", err);
-    g_be = cpu_backend_create(2, CPU_SIMD_AVX512);
+    /* one thread: these runs are many and tiny, so a pool's wake-ups would be most of their time
+       (two threads: spec_batch_invariance) */
+    g_be = cpu_backend_create(1, CPU_SIMD_AVX512);
 }
 
 static void teardown(void)
@@ -260,8 +262,9 @@ static void greedy_matrix(void)
 {
     static const char *kinds[] = {"ngram", "layerskip", "draft"};
     static const int ks[] = {1, 2, 4, 8};
+    /* small pools: building a default 64 MiB pool per run would dominate the test's time */
     static const char *kvs[] = {"kv=paged block=8 kv_blocks=14 prefix_cache=off",
-                                "kv=paged block=8 prefix_cache=on", "kv=contiguous max_seq=64"};
+                                "kv=paged block=8 kv_blocks=64 prefix_cache=on", "kv=contiguous max_seq=64 kv_blocks=32"};
     static const char *batching[] = {"static", "continuous"};
     static struct run_result base, other;
     char opts[512], what[600];
@@ -304,10 +307,10 @@ Test(spec_engine, layerskip_with_every_depth_and_adaptive_k)
 {
     setup_models("tiny");
     static struct run_result base, other;
-    run("kv_dtype=f16", &base);
+    run("kv_dtype=f16 kv_blocks=64", &base);
     char opts[256];
     for (int d = 0; d <= 4; d++) {
-        snprintf(opts, sizeof opts, "kv_dtype=f16 spec=layerskip spec_k=3 spec_layers=%d spec_adaptive=on", d);
+        snprintf(opts, sizeof opts, "kv_dtype=f16 kv_blocks=64 spec=layerskip spec_k=3 spec_layers=%d spec_adaptive=on", d);
         run(opts, &other);
         assert_same(&base, &other, opts);
     }
@@ -363,7 +366,7 @@ Test(spec_engine, draft_equal_to_target_accepts_everything)
     char err[256];
     cr_assert_eq(model_synth(&g_draft, &model_preset_find("tiny")->cfg, DT_F32, 5, 2, err, sizeof err), 0);
     static struct run_result r;
-    run("kv_dtype=f32 spec=draft spec_k=4", &r);
+    run("kv_dtype=f32 kv_blocks=64 spec=draft spec_k=4", &r);
     cr_assert_gt(r.drafted, 0);
     cr_assert_eq(r.accepted, r.drafted, "accepted %ld of %ld", r.accepted, r.drafted);
     teardown();
@@ -451,7 +454,7 @@ Test(spec_engine, sampling_distribution_unchanged_by_speculation, .timeout = 600
     setup_models("tiny");
     int V = g_model.cfg.vocab, runs = 600;
     long *off = calloc((size_t)2 * V, sizeof *off), *on = calloc((size_t)2 * V, sizeof *on);
-    const char *base = "kv_dtype=f32 temperature=0.8 top_k=0 top_p=1";
+    const char *base = "kv_dtype=f32 temperature=0.8 top_k=0 top_p=1 kv_blocks=4 max_seq=32 max_batch=1";
     char opts[256];
     output_token_counts(base, runs, off, V);
     static const char *kinds[] = {"draft", "layerskip"};
