@@ -230,9 +230,16 @@ Test(panels, header_shows_identity_state_and_options, .init = screen_up, .fini =
     for (int i = 0; i < OPT_COUNT; i++) {   /* the key-bound ones, and those not at their defaults */
         char kv[96];
         snprintf(kv, sizeof kv, " %s=%s", option_def(i)->name, D.st->opt.v[i].s);
-        if (keys_bound((enum opt_id)i) || i == OPT_MAX_SEQ) cr_assert(has(w, kv), "header lacks %s", kv);
-        else cr_assert(!has(w, kv), "header shows %s: bound to no key and at its default", kv);
+        bool idle = i == OPT_SPEC_K;   /* spec_k while spec=off: nothing to act on, left out */
+        if ((keys_bound((enum opt_id)i) && !idle) || i == OPT_MAX_SEQ) cr_assert(has(w, kv), "header lacks %s", kv);
+        else cr_assert(!has(w, kv), "header shows %s: bound to no key (or idle) and at its default", kv);
     }
+    cr_assert_eq(options_set(&D.st->opt, "spec", "ngram", err, sizeof err), 0);
+    data_set_state(&D, D.st);
+    panel_header_draw(w, &D, &UI);
+    cr_assert(has(w, " spec=ngram") && has(w, " spec_k=4"), "with spec on, spec_k shows");
+    cr_assert_eq(options_set(&D.st->opt, "spec", "off", err, sizeof err), 0);
+    data_set_state(&D, D.st);
     delwin(w);
     /* 80x24: one option row, key-bound ones compact ("a:naive"), the changed one by name */
     w = newwin(3, 80, 0, 0);
