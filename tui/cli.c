@@ -51,8 +51,9 @@ static int check_options_used(const struct cli_args *a)
 {
     char err[512];
     if (!strcmp(a->cmd, "tui") || !strcmp(a->cmd, "bench") || !strcmp(a->cmd, "ab")) return 0;
-    if (!strcmp(a->cmd, "generate")) {
-        if (options_check_scope(&a->opt, OS_GEN, "generate", err, sizeof err) == 0) return 0;
+    if (!strcmp(a->cmd, "generate") || !strcmp(a->cmd, "distill")) {
+        bool gen = !strcmp(a->cmd, "generate");
+        if (options_check_scope(&a->opt, gen ? OS_GEN : OS_TRAIN, a->cmd, err, sizeof err) == 0) return 0;
         cli_error("%s", err);
         return -1;
     }
@@ -69,10 +70,10 @@ static int check_options_used(const struct cli_args *a)
 /* Before any run: a path that cannot be written fails now, not after the run. */
 static int check_outputs(const struct cli_args *a)
 {
-    const char *flags[] = {"--json", "--trace", "--nvtxt", "--record", "--export"};
-    const char *paths[] = {a->json, a->trace, a->nvtxt, a->record, a->export_to};
+    const char *flags[] = {"--json", "--trace", "--nvtxt", "--record", "--export", "-o"};
+    const char *paths[] = {a->json, a->trace, a->nvtxt, a->record, a->export_to, a->output};
     char err[1400];
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         if (!paths[i]) continue;
         if (outfile_check(paths[i], err, sizeof err) < 0) { cli_error("%s %s", flags[i], err); return -1; }
     }
@@ -104,6 +105,25 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
         } else if (is_flag(arg, "--nvtxt")) { VALUE("--nvtxt"); a->nvtxt = v; }
         else if (is_flag(arg, "--record")) { VALUE("--record"); a->record = v; }
         else if (is_flag(arg, "--export")) { VALUE("--export"); a->export_to = v; }
+        else if (is_flag(arg, "--teacher")) { VALUE("--teacher"); a->teacher = v; }
+        else if (is_flag(arg, "--student")) { VALUE("--student"); a->student = v; }
+        else if (strcmp(arg, "-o") == 0 || is_flag(arg, "--output")) {
+            VALUE(arg[1] == 'o' ? "-o" : "--output");
+            a->output = v;
+        } else if (is_flag(arg, "--data")) { VALUE("--data"); a->data = v; }
+        else if (is_flag(arg, "--init")) { VALUE("--init"); a->init = v; }
+        else if (is_flag(arg, "--resume")) { VALUE("--resume"); a->resume = v; }
+        else if (is_flag(arg, "--tokens")) {
+            VALUE("--tokens");
+            char *end;
+            long long n = strtoll(v, &end, 10);
+            if (*end == 'k' || *end == 'K') { n *= 1000; end++; }
+            if (*end || end == v || n < 1 || n > 1000000000000LL) {
+                cli_error("--tokens: expected a token count in [1, 1e12] (k suffix ok), got '%s'", v);
+                return -1;
+            }
+            a->tokens = n;
+        }
         else if (is_flag(arg, "--a")) { VALUE("--a"); a->spec_a = v; }
         else if (is_flag(arg, "--b")) { VALUE("--b"); a->spec_b = v; }
         else if (is_flag(arg, "--device")) { VALUE("--device"); if (set_opt(a, "device", v)) return -1; }

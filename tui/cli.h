@@ -25,6 +25,14 @@ struct cli_args {
     const char *scenario_set;  /* --scenario-set "section.key=v ..." */
     bool chat;                /* --chat */
     bool quiet;               /* -q: no progress/stats chatter */
+    /* distill */
+    const char *teacher;      /* --teacher M */
+    const char *student;      /* --student SHAPE */
+    const char *output;       /* -o F */
+    const char *data;         /* --data prompts[:F]|text:F */
+    const char *init;         /* --init truncate|random */
+    const char *resume;       /* --resume CKPT */
+    long long tokens;         /* --tokens N (0: the default) */
     struct options opt;       /* --set k=v, --device, --threads shortcuts */
     const char *positional[8];
     int n_positional;
@@ -46,6 +54,7 @@ int cmd_keys(struct cli_args *a);
 int cmd_replay(struct cli_args *a);
 /* Commands that parse their own flags (argv after the command name). */
 int cmd_speed(int argc, char **argv);
+int cmd_distill(struct cli_args *a);
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -27,6 +27,10 @@ static const struct command COMMANDS[] = {
     {"ab", cmd_ab, NULL,
      "--a \"k=v ...\" --b \"k=v ...\" [--scenario F] [--json F]",
      "two configs, same requests, B/A"},
+    {"distill", cmd_distill, NULL,
+     "--teacher M --student SHAPE -o draft.gguf [--tokens N] [--data prompts[:F]|text:F]\n"
+     "          [--init truncate|random] [--set train_k=v ...] [--json F] [--resume CKPT]",
+     "train a small draft on the teacher's own next-token distributions (CPU), write a GGUF"},
     {"replay", cmd_replay, NULL,
      "F [--export F.json|F.nvtxt]",
      "play a recording in the TUI (summary line without a terminal), or export it as a trace"},
@@ -80,11 +84,19 @@ int main(int argc, char **argv)
     for (int i = 0; i < N_COMMANDS; i++) {
         if (strcmp(COMMANDS[i].name, name) != 0) continue;
         if (COMMANDS[i].run_argv) return COMMANDS[i].run_argv(argc - 2, argv + 2);
+        if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+            printf("usage: infertop %s %s\n    %s\n", COMMANDS[i].name, COMMANDS[i].args, COMMANDS[i].what);
+            if (!strcmp(name, "distill"))
+                printf("\nSHAPE: LAYERSxDIM (2x576) or layers=N,dim=N,heads=N,kv_heads=N,ffn=N; training knobs are\n"
+                       "the train_* options (`infertop options`): --set \"train_lr=3e-4 train_batch=8\".\n"
+                       "Ctrl-C saves OUT.ckpt and exits (status 130); --resume OUT.ckpt continues.\n");
+            return 0;
+        }
         struct cli_args a = {.cmd = name};
         options_defaults(&a.opt);
         if (cli_parse(argc - 2, argv + 2, &a) < 0) return EXIT_BAD_INPUT;
         return COMMANDS[i].run(&a);
     }
-    cli_error("%s: unknown command (expected one of: tui, generate, bench, ab, replay, options, scenarios, keys, models, speed, help)", name);
+    cli_error("%s: unknown command (expected one of: tui, generate, bench, ab, replay, options, scenarios, keys, models, speed, distill, help)", name);
     return EXIT_BAD_INPUT;
 }

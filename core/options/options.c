@@ -223,6 +223,7 @@ static const char *scope_reason(const struct option_def *d, unsigned scope)
 {
     if (d == &DEFS[OPT_MAX_TOKENS] && scope == OS_RUN)
         return "a scenario's [output] sets output lengths: --scenario-set \"output.dist=fixed output.value=N\"";
+    if (d->scope == OS_TRAIN) return "distill only";
     return d->scope == OS_GEN ? "generate only" : "scenario runs only: tui, bench, ab";
 }
 
@@ -256,7 +257,9 @@ static void values_text(const struct option_def *d, char *out, size_t n)
 
 static const char *scope_text(unsigned scope)
 {
-    return scope == (OS_RUN | OS_GEN) ? "all" : scope == OS_RUN ? "runs" : "generate";
+    unsigned s = scope & (OS_RUN | OS_GEN);
+    if (!s) return "distill";
+    return s == (OS_RUN | OS_GEN) ? "all" : s == OS_RUN ? "runs" : "generate";
 }
 
 void options_print_table(FILE *out)

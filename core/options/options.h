@@ -22,7 +22,7 @@ enum opt_type { OT_INT, OT_FLOAT, OT_ENUM, OT_BOOL, OT_SIZE, OT_STR };
 enum opt_class { OC_LIVE, OC_REBUILD, OC_PROCESS };
 
 /* Commands that use an option (bits). */
-enum opt_scope { OS_RUN = 1, OS_GEN = 2 };
+enum opt_scope { OS_RUN = 1, OS_GEN = 2, OS_TRAIN = 4 };   /* OS_TRAIN: distill */
 
 enum opt_id {
 #define X(id, name, type, def, choices, mn, mx, tech, cls, scope, help) OPT_##id,

@@ -55,11 +55,11 @@
 #endif
 
 #ifdef X
-X(DEVICE,      "device",      OT_ENUM,  "auto",  CHOICES_DEVICE, 0, 0,   "runtime", OC_PROCESS, OS_RUN | OS_GEN,
+X(DEVICE,      "device",      OT_ENUM,  "auto",  CHOICES_DEVICE, 0, 0,   "runtime", OC_PROCESS, OS_RUN | OS_GEN | OS_TRAIN,
   "compute backend: auto = cuda when a GPU is usable, else cpu")
-X(THREADS,     "threads",     OT_INT,   "0",     NO_CHOICES, 0, 256,     "runtime", OC_PROCESS, OS_RUN | OS_GEN,
+X(THREADS,     "threads",     OT_INT,   "0",     NO_CHOICES, 0, 256,     "runtime", OC_PROCESS, OS_RUN | OS_GEN | OS_TRAIN,
   "CPU worker threads (0 = every online core)")
-X(SEED,        "seed",        OT_INT,   "1",     NO_CHOICES, 0, 4294967295.0, "runtime", OC_PROCESS, OS_RUN | OS_GEN,
+X(SEED,        "seed",        OT_INT,   "1",     NO_CHOICES, 0, 4294967295.0, "runtime", OC_PROCESS, OS_RUN | OS_GEN | OS_TRAIN,
   "seed for synthetic weights, workloads and sampling")
 X(WTYPE,       "wtype",       OT_ENUM,  "f32",   CHOICES_WTYPE, 0, 0, "quantization", OC_PROCESS, OS_RUN | OS_GEN,
   "weight format of synth: models (GGUF files keep their own); K-quants fall back to q4_1/q8_0 where a matrix's width is not a multiple of 256")
@@ -117,4 +117,38 @@ X(NGRAM_MAX,   "ngram_max",   OT_INT,   "4",     NO_CHOICES, 1, 16,      "specul
   "ngram: longest suffix looked up (the longest match wins)")
 X(SPEC_ADAPTIVE, "spec_adaptive", OT_BOOL, "off", NO_CHOICES, 0, 0,     "speculative", OC_LIVE, OS_RUN | OS_GEN,
   "shrink the draft length after rejections and grow it back after full acceptance (at most spec_k)")
+X(TRAIN_BATCH, "train_batch", OT_INT,   "4",     NO_CHOICES, 1, 64,      "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: sequences per optimizer step")
+X(TRAIN_SEQ,   "train_seq",   OT_INT,   "64",    NO_CHOICES, 2, 4096,    "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: tokens per training sequence (prompt + teacher continuation, or a text window)")
+X(TRAIN_TOPK,  "train_topk",  OT_INT,   "64",    NO_CHOICES, 0, 16777216, "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: teacher tokens kept per position, the rest as one tail mass (0 = the full vocabulary)")
+X(TRAIN_TAU,   "train_tau",   OT_FLOAT, "1",     NO_CHOICES, 0.05, 100,  "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: temperature of teacher and student distributions (loss scaled by tau^2)")
+X(TRAIN_LR,    "train_lr",    OT_FLOAT, "0.001", NO_CHOICES, 0, 10,      "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: AdamW peak learning rate (linear warmup, cosine decay to train_min_lr)")
+X(TRAIN_MIN_LR,"train_min_lr",OT_FLOAT, "0.0001", NO_CHOICES, 0, 10,     "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: learning rate at the end of the cosine decay")
+X(TRAIN_WARMUP,"train_warmup",OT_INT,   "20",    NO_CHOICES, 0, 1000000, "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: warmup steps")
+X(TRAIN_WD,    "train_wd",    OT_FLOAT, "0.01",  NO_CHOICES, 0, 10,      "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: AdamW decoupled weight decay (not on norms)")
+X(TRAIN_CLIP,  "train_clip",  OT_FLOAT, "1",     NO_CHOICES, 0, 1e6,     "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: clip the global gradient norm to this (0 = off)")
+X(TRAIN_HELDOUT,"train_heldout",OT_FLOAT,"0.1",  NO_CHOICES, 0.01, 0.9,  "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: share of prompts (or text windows) held out for the held-out KL")
+X(TRAIN_DATA,  "train_data",  OT_INT,   "0",     NO_CHOICES, 0, 1e9,     "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: teacher tokens generated for training (0 = min(--tokens, 32768); more steps run epochs)")
+X(TRAIN_SAMPLE_TEMP,"train_sample_temp",OT_FLOAT,"1",NO_CHOICES, 0, 10,  "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: temperature the teacher samples its continuations at (0 = greedy)")
+X(TRAIN_EMBD,  "train_embd",  OT_BOOL,  "off",   NO_CHOICES, 0, 0,       "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: train the embedding/head shared with the teacher (off = frozen)")
+X(TRAIN_LAYERS,"train_layers",OT_STR,   "",      NO_CHOICES, 0, 0,       "distillation", OC_PROCESS, OS_TRAIN,
+  "distill --init truncate: teacher layers copied, comma separated (empty = first and last, evenly between)")
+X(TRAIN_EVAL,  "train_eval",  OT_INT,   "0",     NO_CHOICES, 0, 1000000, "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: steps between held-out KL evaluations (0 = ten per run)")
+X(TRAIN_CKPT,  "train_ckpt",  OT_INT,   "100",   NO_CHOICES, 0, 1000000, "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: steps between checkpoints to OUT.ckpt (0 = only on Ctrl-C)")
+X(TRAIN_F16,   "train_f16",   OT_BOOL,  "on",    NO_CHOICES, 0, 0,       "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: store the draft's matrices as f16 (off = f32); norms stay f32")
 #endif
