@@ -5,6 +5,7 @@
 #   make test       unit tests (plain and ASan+UBSan), fuzz targets built, command-line tests
 #   make bench      CPU benchmark (bandwidth roofline, prefill/decode, naive vs flash)
 #   make bench-sparse  2:4 sparse vs dense kernels and decode (ratios in one run)
+#   make distill    distill a 2-layer draft from SmolLM2-135M; held-out KL, tok/s, llama.cpp PPL
 #   make deps       install missing Debian packages (as root)
 #   make clean
 #
@@ -70,7 +71,7 @@ ifneq ($(V),1)
 Q := @
 endif
 
-.PHONY: all run test test-unit test-san bench bench-sparse deps clean model fuzz
+.PHONY: all run test test-unit test-san bench bench-sparse deps clean model fuzz distill
 all: $(BIN)
 
 $(BIN): $(B)/tui/main.o $(LIB)
@@ -125,6 +126,11 @@ bench: $(BENCH_BIN) $(B)/synth_gguf $(BIN) model
 	./$(BENCH_BIN)
 	tests/bench/bench_llamacpp.sh
 	tests/bench/bench_serving.sh
+
+# distillation benchmark: SmolLM2-135M teacher, a 2-layer student (tests/bench/bench_distill.sh;
+# DISTILL_TOKENS, DISTILL_SHAPE, LLAMA_BIN and friends set the budget and the judge)
+distill: $(BIN) model
+	tests/bench/bench_distill.sh
 
 deps:
 	@tests/deps.sh

@@ -257,6 +257,10 @@ int cmd_distill(struct cli_args *a)
                 d.st.cfg.n_layers, d.st.cfg.dim, d.st.cfg.n_heads, d.st.cfg.n_kv_heads, d.st.cfg.ffn_dim,
                 d.st.n_params, d.n_train, k.train_embd ? "trained" : "frozen", d.total_steps, k.batch,
                 k.seq_len, train_threads(), train_simd_name());
+    if (a->resume && distill_checkpoint_verify(a->resume, err, sizeof err) < 0) {
+        cli_error("--resume %s", err);
+        goto done;
+    }
     if (load_data(&d, a, a->quiet ? NULL : stderr) < 0) goto done;
     if (a->resume && distill_resume(&d, a->resume, err, sizeof err) < 0) {
         cli_error("--resume %s", err);

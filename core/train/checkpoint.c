@@ -208,7 +208,7 @@ int distill_load_checkpoint_buffer(struct distill *d, const void *buf, size_t le
     return 0;
 }
 
-int distill_resume(struct distill *d, const char *path, char *err, size_t errlen)
+static int read_checkpoint(struct distill *d, const char *path, bool apply, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     struct stat st;
@@ -222,8 +222,18 @@ int distill_resume(struct distill *d, const char *path, char *err, size_t errlen
     if (!buf) { fclose(f); return bad(err, errlen, path, "file", "out of memory"); }
     size_t got = fread(buf, 1, len, f);
     fclose(f);
-    int rc = got == len ? distill_load_checkpoint_buffer(d, buf, len, path, true, err, errlen)
+    int rc = got == len ? distill_load_checkpoint_buffer(d, buf, len, path, apply, err, errlen)
                         : bad(err, errlen, path, "file", "short read");
     free(buf);
     return rc;
+}
+
+int distill_resume(struct distill *d, const char *path, char *err, size_t errlen)
+{
+    return read_checkpoint(d, path, true, err, errlen);
+}
+
+int distill_checkpoint_verify(const char *path, char *err, size_t errlen)
+{
+    return read_checkpoint(NULL, path, false, err, errlen);
 }

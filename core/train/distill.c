@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-enum { GEN_GROUP = 8 };       /* sequences the teacher runs per forward call */
+enum { GEN_GROUP = 16 };      /* sequences the teacher runs per forward call */
 
 void distill_cfg_defaults(struct distill_cfg *c)
 {

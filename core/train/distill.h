@@ -122,5 +122,8 @@ int  distill_load_checkpoint_buffer(struct distill *d, const void *buf, size_t l
                                     bool apply, char *err, size_t errlen);
 /* Read the file and load it into d (see above). */
 int  distill_resume(struct distill *d, const char *path, char *err, size_t errlen);
+/* Read and validate only (before the teacher data is made, so a bad file
+ * fails at once). 0 ok; -1 with err. */
+int  distill_checkpoint_verify(const char *path, char *err, size_t errlen);
 
 #endif
