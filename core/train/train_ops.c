@@ -40,8 +40,83 @@ static void axpy_portable(float *y, float a, const float *x, int n)
     for (; i < n; i++) y[i] += a * x[i];
 }
 
+/* out[k] = a·b_k for 4 rows b_k: a is loaded once for the four. */
+static void dot4_portable(const float *a, const float *const *b, int n, float *out)
+{
+    v8f s[4] = {{0}, {0}, {0}, {0}};
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f av, bv;
+        memcpy(&av, a + i, 32);
+        for (int k = 0; k < 4; k++) { memcpy(&bv, b[k] + i, 32); s[k] += av * bv; }
+    }
+    for (int k = 0; k < 4; k++) {
+        float t = 0;
+        for (int j = 0; j < 8; j++) t += s[k][j];
+        for (int j = i; j < n; j++) t += a[j] * b[k][j];
+        out[k] = t;
+    }
+}
+
+/* y += Σ_k a[k]·x_k over 4 rows: y is loaded and stored once for the four. */
+static void axpy4_portable(float *y, const float *a, const float *const *x, int n)
+{
+    int i = 0;
+    v8f av[4];
+    for (int k = 0; k < 4; k++) for (int j = 0; j < 8; j++) av[k][j] = a[k];
+    for (; i + 8 <= n; i += 8) {
+        v8f yv, xv;
+        memcpy(&yv, y + i, 32);
+        for (int k = 0; k < 4; k++) { memcpy(&xv, x[k] + i, 32); yv += av[k] * xv; }
+        memcpy(y + i, &yv, 32);
+    }
+    for (; i < n; i++) y[i] += a[0] * x[0][i] + a[1] * x[1][i] + a[2] * x[2][i] + a[3] * x[3][i];
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
+__attribute__((target("avx2,fma")))
+static void dot4_avx2(const float *a, const float *const *b, int n, float *out)
+{
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(),
+           s3 = _mm256_setzero_ps();
+    const float *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 av = _mm256_loadu_ps(a + i);
+        s0 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b0 + i), s0);
+        s1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b1 + i), s1);
+        s2 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b2 + i), s2);
+        s3 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b3 + i), s3);
+    }
+    __m256 sv[4] = {s0, s1, s2, s3};
+    for (int k = 0; k < 4; k++) {
+        float t[8], r = 0;
+        _mm256_storeu_ps(t, sv[k]);
+        for (int j = 0; j < 8; j++) r += t[j];
+        for (int j = i; j < n; j++) r += a[j] * b[k][j];
+        out[k] = r;
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void axpy4_avx2(float *y, const float *a, const float *const *x, int n)
+{
+    __m256 a0 = _mm256_set1_ps(a[0]), a1 = _mm256_set1_ps(a[1]), a2 = _mm256_set1_ps(a[2]),
+           a3 = _mm256_set1_ps(a[3]);
+    const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 yv = _mm256_loadu_ps(y + i);
+        yv = _mm256_fmadd_ps(a0, _mm256_loadu_ps(x0 + i), yv);
+        yv = _mm256_fmadd_ps(a1, _mm256_loadu_ps(x1 + i), yv);
+        yv = _mm256_fmadd_ps(a2, _mm256_loadu_ps(x2 + i), yv);
+        yv = _mm256_fmadd_ps(a3, _mm256_loadu_ps(x3 + i), yv);
+        _mm256_storeu_ps(y + i, yv);
+    }
+    for (; i < n; i++) y[i] += a[0] * x0[i] + a[1] * x1[i] + a[2] * x2[i] + a[3] * x3[i];
+}
+
 __attribute__((target("avx2,fma")))
 static float dot_avx2(const float *a, const float *b, int n)
 {
@@ -79,11 +154,15 @@ static bool cpu_has_avx2(void)
 static bool cpu_has_avx2(void) { return false; }
 #define dot_avx2 dot_portable
 #define axpy_avx2 axpy_portable
+#define dot4_avx2 dot4_portable
+#define axpy4_avx2 axpy4_portable
 #endif
 
 static enum train_simd g_simd = TRAIN_SIMD_AUTO;
 static float (*g_dot)(const float *, const float *, int);
 static void (*g_axpy)(float *, float, const float *, int);
+static void (*g_dot4)(const float *, const float *const *, int, float *);
+static void (*g_axpy4)(float *, const float *, const float *const *, int);
 
 enum train_simd train_simd_force(enum train_simd s)
 {
@@ -91,6 +170,8 @@ enum train_simd train_simd_force(enum train_simd s)
     g_simd = avx2 ? TRAIN_SIMD_AVX2 : TRAIN_SIMD_PORTABLE;
     g_dot = avx2 ? dot_avx2 : dot_portable;
     g_axpy = avx2 ? axpy_avx2 : axpy_portable;
+    g_dot4 = avx2 ? dot4_avx2 : dot4_portable;
+    g_axpy4 = avx2 ? axpy4_avx2 : axpy4_portable;
     return g_simd;
 }
 
@@ -170,7 +251,8 @@ struct mm_job {
 
 enum { MM_OBLOCK = 32, MM_NBLOCK = 16 };
 
-/* y rows for W rows [o0, o0+32): the W block stays in cache over all n. */
+/* y rows for W rows [o0, o0+32): the W block stays in cache over all n;
+ * four W rows per pass share each load of x. */
 static void mm_fwd_task(void *p, int t)
 {
     const struct mm_job *j = p;
@@ -178,7 +260,13 @@ static void mm_fwd_task(void *p, int t)
     for (int n = 0; n < j->N; n++) {
         const float *x = j->a + (size_t)n * j->I;
         float *y = j->out + (size_t)n * j->O;
-        for (int o = o0; o < o1; o++) y[o] = g_dot(x, j->b + (size_t)o * j->I, j->I);
+        int o = o0;
+        for (; o + 4 <= o1; o += 4) {
+            const float *w[4] = {j->b + (size_t)o * j->I, j->b + (size_t)(o + 1) * j->I,
+                                 j->b + (size_t)(o + 2) * j->I, j->b + (size_t)(o + 3) * j->I};
+            g_dot4(x, w, j->I, y + o);
+        }
+        for (; o < o1; o++) y[o] = g_dot(x, j->b + (size_t)o * j->I, j->I);
     }
 }
 
@@ -188,18 +276,29 @@ void mm_forward(float *y, const float *x, const float *W, int N, int I, int O)
     train_parallel((O + MM_OBLOCK - 1) / MM_OBLOCK, mm_fwd_task, &j);
 }
 
-/* dx rows [n0, n0+16): o ascending for every row, whatever the split. */
+/* y += Σ a_k x_k over rows k in [0, n) of stride-free pointers, four at a time. */
+static void axpy_rows(float *y, const float *a, const float *const *x, int n, int len)
+{
+    int k = 0;
+    for (; k + 4 <= n; k += 4) g_axpy4(y, a + k, x + k, len);
+    for (; k < n; k++) g_axpy(y, a[k], x[k], len);
+}
+
+/* dx rows [n0, n0+16): o ascending (in fours) for every row, whatever the split. */
 static void mm_bx_task(void *p, int t)
 {
     const struct mm_job *j = p;
     int n0 = t * MM_NBLOCK, n1 = n0 + MM_NBLOCK < j->N ? n0 + MM_NBLOCK : j->N;
+    float a[64];
+    const float *w[64];
     for (int ob = 0; ob < j->O; ob += 64) {
         int oe = ob + 64 < j->O ? ob + 64 : j->O;
         for (int n = n0; n < n1; n++) {
-            float *dx = j->out + (size_t)n * j->I;
             const float *dy = j->a + (size_t)n * j->O;
+            int m = 0;
             for (int o = ob; o < oe; o++)
-                if (dy[o] != 0.0f) g_axpy(dx, dy[o], j->b + (size_t)o * j->I, j->I);
+                if (dy[o] != 0.0f) { a[m] = dy[o]; w[m++] = j->b + (size_t)o * j->I; }
+            axpy_rows(j->out + (size_t)n * j->I, a, w, m, j->I);
         }
     }
 }
@@ -210,15 +309,23 @@ void mm_backward_x(float *dx, const float *dy, const float *W, int N, int I, int
     train_parallel((N + MM_NBLOCK - 1) / MM_NBLOCK, mm_bx_task, &j);
 }
 
-/* dW rows [o0, o0+32): n ascending for every row. */
+/* dW rows [o0, o0+32): n ascending (in fours of 64-row blocks) for every row. */
 static void mm_bw_task(void *p, int t)
 {
     const struct mm_job *j = p;
     int o0 = t * MM_OBLOCK, o1 = o0 + MM_OBLOCK < j->O ? o0 + MM_OBLOCK : j->O;
-    for (int n = 0; n < j->N; n++) {
-        const float *dy = j->a + (size_t)n * j->O, *x = j->b + (size_t)n * j->I;
-        for (int o = o0; o < o1; o++)
-            if (dy[o] != 0.0f) g_axpy(j->out + (size_t)o * j->I, dy[o], x, j->I);
+    float a[64];
+    const float *x[64];
+    for (int nb = 0; nb < j->N; nb += 64) {
+        int ne = nb + 64 < j->N ? nb + 64 : j->N;
+        for (int o = o0; o < o1; o++) {
+            int m = 0;
+            for (int n = nb; n < ne; n++) {
+                float g = j->a[(size_t)n * j->O + o];
+                if (g != 0.0f) { a[m] = g; x[m++] = j->b + (size_t)n * j->I; }
+            }
+            axpy_rows(j->out + (size_t)o * j->I, a, x, m, j->I);
+        }
     }
 }
 
