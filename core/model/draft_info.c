@@ -19,6 +19,7 @@ void draft_info_from_gguf(const struct gguf_file *f, struct draft_info *out)
     out->heldout_kl = gguf_get_f32(f, DRAFT_KEY_KL, &x) ? x : -1;
     out->heldout_kl_before = gguf_get_f32(f, DRAFT_KEY_KL_BEFORE, &x) ? x : -1;
     out->tau = gguf_get_f32(f, DRAFT_KEY_TAU, &x) ? x : 1;
+    out->heldout_top1 = gguf_get_f32(f, DRAFT_KEY_TOP1, &x) ? x : -1;
     if (gguf_get_str(f, DRAFT_KEY_TEACHER, &s, &n)) {
         size_t k = 0;
         for (; k < n && k < sizeof out->teacher - 1; k++)
@@ -41,7 +42,9 @@ void draft_info_format(const struct draft_info *d, char *buf, size_t n)
 {
     if (!d->distilled) { snprintf(buf, n, "not distilled"); return; }
     const char *base = strrchr(d->teacher, '/');
-    snprintf(buf, n, "distilled from %s: %llu tokens, %d steps, held-out KL %.3f -> %.3f",
-             base ? base + 1 : d->teacher, (unsigned long long)d->tokens_seen, d->steps,
-             d->heldout_kl_before, d->heldout_kl);
+    int k = snprintf(buf, n, "distilled from %s: %llu tokens, %d steps, held-out KL %.3f -> %.3f",
+                     base ? base + 1 : d->teacher, (unsigned long long)d->tokens_seen, d->steps,
+                     d->heldout_kl_before, d->heldout_kl);
+    if (d->heldout_top1 >= 0 && k > 0 && (size_t)k < n)
+        snprintf(buf + k, n - (size_t)k, ", top-1 agreement %.1f%%", 100.0 * d->heldout_top1);
 }

@@ -16,6 +16,7 @@
 #define DRAFT_KEY_KL        "infertop.distill.heldout_kl"
 #define DRAFT_KEY_TAU       "infertop.distill.tau"
 #define DRAFT_KEY_TOPK      "infertop.distill.topk"
+#define DRAFT_KEY_TOP1      "infertop.distill.heldout_top1"
 
 struct draft_info {
     bool distilled;           /* the file carries the summary */
@@ -23,6 +24,7 @@ struct draft_info {
     uint64_t tokens_seen;
     int steps, topk;
     float heldout_kl_before, heldout_kl, tau;
+    float heldout_top1;       /* held-out argmax agreement with the teacher (-1: absent) */
 };
 
 /* From an open GGUF: fills *out (distilled false when the keys are absent). */

@@ -363,6 +363,7 @@ struct kl_job {
     const struct kl_targets *tg;
     const int *seq;           /* [B] sequence index of each batch row */
     double *kl;               /* [N] */
+    unsigned char *top1;      /* [N]: student argmax == teacher's most likely token */
     bool grad;
 };
 
@@ -373,24 +374,28 @@ static void kl_task(void *p, int n)
     int T = d->cfg.seq_len, V = d->st.cfg.vocab;
     size_t ti = (size_t)j->seq[n / T] * T + n % T;
     float *dz = j->grad ? d->acts.dlogits + (size_t)n * V : NULL;
-    j->kl[n] = kl_position(j->tg, ti, d->acts.logits + (size_t)n * V, V, d->cfg.tau, dz,
-                           1.0f / (float)d->acts.N);
+    const float *z = d->acts.logits + (size_t)n * V;
+    j->kl[n] = kl_position(j->tg, ti, z, V, d->cfg.tau, dz, 1.0f / (float)d->acts.N);
+    int best = 0;
+    for (int v = 1; v < V; v++) if (z[v] > z[best]) best = v;
+    j->top1[n] = best == j->tg->ids[ti * (size_t)j->tg->k];
 }
 
 /* Forward of batch `seq` from `toks`; mean KL (not τ²-scaled) over its positions. */
 static double batch_kl(struct distill *d, const int32_t *toks, const struct kl_targets *tg, const int *seq,
-                       bool grad)
+                       bool grad, int *top1)
 {
     int B = d->cfg.batch, T = d->cfg.seq_len, N = d->acts.N;
     int32_t *bt = malloc((size_t)N * sizeof *bt);
     double *kl = malloc((size_t)N * sizeof *kl), sum = 0;
-    if (!bt || !kl) { free(bt); free(kl); return NAN; }
+    unsigned char *hit = malloc((size_t)N);
+    if (!bt || !kl || !hit) { free(bt); free(kl); free(hit); return NAN; }
     for (int b = 0; b < B; b++) memcpy(bt + (size_t)b * T, toks + (size_t)seq[b] * T, (size_t)T * sizeof *bt);
     student_forward(&d->st, &d->acts, bt);
-    struct kl_job j = {d, tg, seq, kl, grad};
+    struct kl_job j = {d, tg, seq, kl, hit, grad};
     train_parallel(N, kl_task, &j);
-    for (int n = 0; n < N; n++) sum += kl[n];
-    free(bt); free(kl);
+    for (int n = 0; n < N; n++) { sum += kl[n]; if (top1) *top1 += hit[n]; }
+    free(bt); free(kl); free(hit);
     return sum / N;
 }
 
@@ -398,11 +403,12 @@ double distill_heldout_kl(struct distill *d)
 {
     int B = d->cfg.batch, seq[64];
     double sum = 0;
-    int batches = d->n_held_seq / B;
+    int batches = d->n_held_seq / B, top1 = 0;
     for (int i = 0; i < batches; i++) {
         for (int b = 0; b < B; b++) seq[b] = i * B + b;
-        sum += batch_kl(d, d->held_tok, &d->held_t, seq, false);
+        sum += batch_kl(d, d->held_tok, &d->held_t, seq, false, &top1);
     }
+    d->top1_last = batches ? (double)top1 / ((double)batches * d->acts.N) : NAN;
     return batches ? sum / batches : NAN;
 }
 
@@ -449,7 +455,7 @@ double distill_step(struct distill *d)
 {
     int B = d->cfg.batch, seq[64];
     for (int b = 0; b < B; b++) seq[b] = batch_seq(d, (int64_t)d->step * B + b);
-    double kl = batch_kl(d, d->train_tok, &d->train_t, seq, true);
+    double kl = batch_kl(d, d->train_tok, &d->train_t, seq, true, NULL);
     memset(d->grad, 0, d->n_train * sizeof *d->grad);
     student_backward(&d->st, &d->acts, d->grad, d->cfg.train_embd);
     double norm = grad_norm(d->grad, d->n_train);
@@ -479,6 +485,7 @@ int distill_train(struct distill *d, volatile sig_atomic_t *stop, distill_progre
     if (every < 1) every = 1;
     if (d->step == 0) {
         d->kl_before = d->kl_last = distill_heldout_kl(d);
+        d->top1_before = d->top1_last;
         struct distill_point p0 = {0, NAN, (float)d->kl_before, 0};
         add_point(d, &p0);
         if (fn) fn(d, &p0, true, ctx);

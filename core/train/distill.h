@@ -62,6 +62,9 @@ struct distill {
     int step, total_steps;
     uint64_t tokens_seen;
     double kl_before, kl_last;  /* held-out KL at step 0 and at the latest evaluation */
+    double top1_before, top1_last;  /* held-out share of positions where the student's argmax is
+                                       the teacher's most likely token (teacher-forced: the
+                                       per-token acceptance of greedy verification) */
     double train_s;             /* seconds spent in training steps */
     struct distill_point *curve;
     int n_curve, cap_curve;
@@ -84,7 +87,8 @@ int  distill_data_prompts(struct distill *d, const char *const *prompts, int n_p
 int  distill_data_tokens(struct distill *d, const int32_t *ids, int64_t n, FILE *progress,
                          char *err, size_t errlen);
 
-/* Mean KL(teacher ‖ student) over the held-out positions (nats, at τ). */
+/* Mean KL(teacher ‖ student) over the held-out positions (nats, at τ);
+ * sets d->top1_last. */
 double distill_heldout_kl(struct distill *d);
 /* One optimizer step on the next batch; returns the batch's mean τ²·KL. */
 double distill_step(struct distill *d);

@@ -47,6 +47,7 @@ static void write_summary(struct gguf_out *g, const struct distill *d)
     gguf_out_f32(g, DRAFT_KEY_KL, (float)d->kl_last);
     gguf_out_f32(g, DRAFT_KEY_TAU, d->cfg.tau);
     gguf_out_u32(g, DRAFT_KEY_TOPK, (uint32_t)d->train_t.k);
+    gguf_out_f32(g, DRAFT_KEY_TOP1, (float)d->top1_last);
 }
 
 static void write_tensors(struct gguf_out *g, const struct student *s, bool f16)
@@ -120,6 +121,10 @@ void distill_write_json(const struct distill *d, FILE *f)
     json_num(f, d->kl_before);
     fputs(",\n  \"heldout_kl_after\": ", f);
     json_num(f, d->kl_last);
+    fputs(",\n  \"heldout_top1_before\": ", f);
+    json_num(f, d->top1_before);
+    fputs(",\n  \"heldout_top1_after\": ", f);
+    json_num(f, d->top1_last);
     fputs(",\n  \"curve\": [", f);
     for (int i = 0; i < d->n_curve; i++) {
         const struct distill_point *p = &d->curve[i];

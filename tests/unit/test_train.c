@@ -433,6 +433,8 @@ Test(train_distill, synth_tiny_lowers_heldout_kl_reproducibly, .timeout = 600)
     }
     cr_assert_lt(second / ns, first / nf, "held-out KL later %g vs earlier %g", second / ns, first / nf);
     cr_assert_lt(a.d.kl_last, 0.8 * a.d.kl_before, "held-out KL %g -> %g", a.d.kl_before, a.d.kl_last);
+    cr_assert_gt(a.d.top1_last, a.d.top1_before, "held-out top-1 agreement %g -> %g", a.d.top1_before,
+                 a.d.top1_last);
     /* same seed, same threads: the same bits; and with 1 thread too (fixed reduction order) */
     run_open(&b, "2x64", 2, 2 * 24 * 200);
     cr_assert_eq(b.d.data_hash, a.d.data_hash);
@@ -492,6 +494,8 @@ Test(train_distill, gguf_round_trip_identical_logits)
     cr_assert(info.distilled);
     cr_assert_eq(info.tokens_seen, r.d.tokens_seen);
     cr_assert_float_eq(info.heldout_kl, (float)r.d.kl_last, 1e-6);
+    cr_assert_float_eq(info.heldout_top1, (float)r.d.top1_last, 1e-6);
+    cr_assert(info.heldout_top1 >= 0 && info.heldout_top1 <= 1);
     free(la); free(lb);
     model_free(&view); model_free(&loaded);
     unlink(path);
