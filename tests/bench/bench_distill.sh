@@ -42,9 +42,10 @@ if [ -z "$PPL" ]; then
     echo "llama-perplexity not found (set LLAMA_BIN): llama.cpp check skipped"
     exit 0
 fi
+# the drafts must load and give a finite PPL; the teacher is for reference only
 for f in $O/draft-untrained.gguf $O/draft-$SHAPE.gguf $TEACHER; do
-    out=$("$PPL" -m "$f" -f scenarios/distill_prompts.txt -c 128 -t "$THR" 2>&1)
+    out=$("$PPL" -m "$f" -f scenarios/distill_prompts.txt -c 128 -t "$THR" 2>&1); rc=$?
     ppl=$(grep -oE 'Final estimate: PPL = [0-9.]+' <<<"$out" | grep -oE '[0-9.]+$')
-    echo "llama-perplexity $(basename "$f"): PPL ${ppl:-FAILED} (scenarios/distill_prompts.txt, ctx 128)"
-    [ -n "$ppl" ] || { tail -5 <<<"$out"; exit 1; }
+    echo "llama-perplexity $(basename "$f"): PPL ${ppl:-none (exit $rc)} (scenarios/distill_prompts.txt, ctx 128)"
+    [ -n "$ppl" ] || [ "$f" = $TEACHER ] || { tail -5 <<<"$out"; exit 1; }
 done
