@@ -89,6 +89,8 @@ static int load_data(struct distill *d, const struct cli_args *a, FILE *log)
         int64_t n = 0;
         if (!ids) { free(body); cli_error("%s: out of memory", path); return -1; }
         if (m->tok) n = tokenizer_encode(m->tok, body, len, false, false, ids, (int)len + 8);
+        if (n > (int64_t)len + 8) n = (int64_t)len + 8;     /* more ids than bytes: keep what fit */
+        if (n < 0) { free(ids); free(body); cli_error("%s: out of memory tokenizing", path); return -1; }
         else for (; n < (int64_t)len; n++) ids[n] = (int32_t)((unsigned char)body[n] % m->cfg.vocab);
         rc = distill_data_tokens(d, ids, n, log, err, sizeof err);
         free(ids);
