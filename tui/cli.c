@@ -51,6 +51,7 @@ static int check_options_used(const struct cli_args *a)
 {
     char err[512];
     if (!strcmp(a->cmd, "tui") || !strcmp(a->cmd, "bench") || !strcmp(a->cmd, "ab")) return 0;
+    if (!strcmp(a->cmd, "eval")) return 0;     /* cmd_eval checks its own (eval_check_options) */
     if (!strcmp(a->cmd, "generate") || !strcmp(a->cmd, "distill")) {
         bool gen = !strcmp(a->cmd, "generate");
         if (options_check_scope(&a->opt, gen ? OS_GEN : OS_TRAIN, a->cmd, err, sizeof err) == 0) return 0;
@@ -67,13 +68,26 @@ static int check_options_used(const struct cli_args *a)
     return 0;
 }
 
+/* A count flag's value: an integer in [lo, 1000000]. */
+static int parse_count(const char *flag, const char *v, int lo, int *out)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || end == v || n < lo || n > 1000000) {
+        cli_error("%s: expected an integer in [%d, 1000000], got '%s'", flag, lo, v);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
 /* Before any run: a path that cannot be written fails now, not after the run. */
 static int check_outputs(const struct cli_args *a)
 {
-    const char *flags[] = {"--json", "--trace", "--nvtxt", "--record", "--export", "-o"};
-    const char *paths[] = {a->json, a->trace, a->nvtxt, a->record, a->export_to, a->output};
+    const char *flags[] = {"--json", "--trace", "--nvtxt", "--record", "--export", "-o", "--save-ref"};
+    const char *paths[] = {a->json, a->trace, a->nvtxt, a->record, a->export_to, a->output, a->ref_out};
     char err[1400];
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < (int)(sizeof paths / sizeof paths[0]); i++) {
         if (!paths[i]) continue;
         if (outfile_check(paths[i], err, sizeof err) < 0) { cli_error("%s %s", flags[i], err); return -1; }
     }
@@ -125,6 +139,12 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
             a->tokens = n;
         }
         else if (is_flag(arg, "--a")) { VALUE("--a"); a->spec_a = v; }
+        else if (is_flag(arg, "--text")) { VALUE("--text"); a->text = v; }
+        else if (is_flag(arg, "--eval")) { VALUE("--eval"); a->eval_text = v; }
+        else if (is_flag(arg, "--ref")) { VALUE("--ref"); a->ref_in = v; }
+        else if (is_flag(arg, "--save-ref")) { VALUE("--save-ref"); a->ref_out = v; }
+        else if (is_flag(arg, "--ctx")) { VALUE("--ctx"); if (parse_count("--ctx", v, 2, &a->ctx)) return -1; }
+        else if (is_flag(arg, "--chunks")) { VALUE("--chunks"); if (parse_count("--chunks", v, 1, &a->chunks)) return -1; }
         else if (is_flag(arg, "--b")) { VALUE("--b"); a->spec_b = v; }
         else if (is_flag(arg, "--device")) { VALUE("--device"); if (set_opt(a, "device", v)) return -1; }
         else if (is_flag(arg, "--threads")) { VALUE("--threads"); if (set_opt(a, "threads", v)) return -1; }

@@ -23,6 +23,11 @@ struct cli_args {
     int n_predict;            /* -n */
     const char *spec_a, *spec_b; /* ab: --a, --b */
     const char *scenario_set;  /* --scenario-set "section.key=v ..." */
+    const char *text;         /* eval: --text F */
+    int ctx, chunks;          /* eval: --ctx N, --chunks K (0: not given) */
+    const char *ref_in;       /* eval: --ref F */
+    const char *ref_out;      /* eval: --save-ref F */
+    const char *eval_text;    /* ab: --eval F */
     bool chat;                /* --chat */
     bool quiet;               /* -q: no progress/stats chatter */
     /* distill */
@@ -52,6 +57,7 @@ int cmd_ab(struct cli_args *a);
 int cmd_tui(struct cli_args *a);
 int cmd_keys(struct cli_args *a);
 int cmd_replay(struct cli_args *a);
+int cmd_eval(struct cli_args *a);
 /* Commands that parse their own flags (argv after the command name). */
 int cmd_speed(int argc, char **argv);
 int cmd_distill(struct cli_args *a);

@@ -31,6 +31,9 @@ static const struct command COMMANDS[] = {
      "--teacher M --student SHAPE -o draft.gguf [--tokens N] [--data prompts[:F]|text:F]\n"
      "          [--init truncate|random] [--set train_k=v ...] [--json F] [--resume CKPT]",
      "train a small draft on the teacher's own next-token distributions (CPU), write a GGUF"},
+    {"eval", cmd_eval, NULL,
+     "--model M [--set k=v ...] [--text F] [--ctx N] [--chunks K] [--ref F | --save-ref F] [--json F]",
+     "perplexity, KLD and same top p against the reference weights (llama-perplexity's method)"},
     {"replay", cmd_replay, NULL,
      "F [--export F.json|F.nvtxt]",
      "play a recording in the TUI (summary line without a terminal), or export it as a trace"},
@@ -97,6 +100,6 @@ int main(int argc, char **argv)
         if (cli_parse(argc - 2, argv + 2, &a) < 0) return EXIT_BAD_INPUT;
         return COMMANDS[i].run(&a);
     }
-    cli_error("%s: unknown command (expected one of: tui, generate, bench, ab, replay, options, scenarios, keys, models, speed, distill, help)", name);
+    cli_error("%s: unknown command (expected one of: tui, generate, bench, ab, eval, replay, options, scenarios, keys, models, speed, distill, help)", name);
     return EXIT_BAD_INPUT;
 }

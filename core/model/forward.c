@@ -83,7 +83,7 @@ void forward_free(struct forward *f)
         if (f->attn_norm) backend_free(f->be, f->attn_norm[l]);
         if (f->ffn_norm) backend_free(f->be, f->ffn_norm[l]);
     }
-    free(f->attn_norm); free(f->ffn_norm); free(f->pos); free(f->tokens);
+    free(f->attn_norm); free(f->ffn_norm); free(f->pos); free(f->tokens); free(f->observe_buf);
     memset(f, 0, sizeof *f);
 }
 
@@ -116,6 +116,23 @@ static void mark_seq_group(const struct fwd_seq *seqs, int n_seqs, int s)
     nvtx_push(seqs[s].decode ? NR_DECODE : NR_PREFILL, (uint64_t)n);
 }
 
+/* Hand the observer a host copy of the linear input x [rows][cols] (backend
+ * memory). Only when an observer is set; a failed scratch allocation skips
+ * the tap rather than the forward (the observer then sees fewer rows). */
+static void tap(struct forward *f, int layer, enum fwd_tap which, const float *x, int rows, int cols)
+{
+    if (!f->observe) return;
+    const struct model_config *c = &f->m->cfg;
+    if (!f->observe_buf) {
+        int w = c->dim > c->ffn_dim ? c->dim : c->ffn_dim;
+        if (c->n_heads * c->head_dim > w) w = c->n_heads * c->head_dim;
+        f->observe_buf = malloc((size_t)f->cap * w * sizeof(float));
+        if (!f->observe_buf) return;
+    }
+    backend_download(f->be, f->observe_buf, x, (size_t)rows * cols * sizeof(float));
+    f->observe(f->observe_user, layer, which, f->observe_buf, rows, cols);
+}
+
 /* Attention block of layer l: x += Wo · attn(rope(Wq·n), rope(Wk·n), Wv·n). */
 static void layer_attention(struct forward *f, int l, const struct fwd_seq *seqs, int n_seqs, int M)
 {
@@ -126,6 +143,7 @@ static void layer_attention(struct forward *f, int l, const struct fwd_seq *seqs
     struct attn_shape sh = {c->n_heads, c->n_kv_heads, c->head_dim, 1.0f / sqrtf((float)c->head_dim)};
 
     backend_rmsnorm(be, f->xb, f->x, f->attn_norm[l], M, c->dim, c->norm_eps);
+    tap(f, l, FWD_TAP_QKV, f->xb, M, c->dim);
     backend_matmul(be, f->q, &L->wq, f->xb, M);
     backend_matmul(be, f->k, &L->wk, f->xb, M);
     backend_matmul(be, f->v, &L->wv, f->xb, M);
@@ -142,6 +160,7 @@ static void layer_attention(struct forward *f, int l, const struct fwd_seq *seqs
         set_seq(be, -1);
         if (s + 1 == n_seqs || seqs[s + 1].decode != sq->decode) nvtx_pop();
     }
+    tap(f, l, FWD_TAP_O, f->att, M, qd);
     backend_matmul(be, f->xb2, &L->wo, f->att, M);
     backend_add(be, f->x, f->xb2, (int64_t)M * c->dim);
 }
@@ -153,9 +172,11 @@ static void layer_mlp(struct forward *f, int l, int M)
     const struct layer_weights *L = &f->m->layers[l];
     struct backend *be = f->be;
     backend_rmsnorm(be, f->xb, f->x, f->ffn_norm[l], M, c->dim, c->norm_eps);
+    tap(f, l, FWD_TAP_GATE_UP, f->xb, M, c->dim);
     backend_matmul(be, f->gate, &L->w_gate, f->xb, M);
     backend_matmul(be, f->up, &L->w_up, f->xb, M);
     backend_swiglu(be, f->gate, f->gate, f->up, (int64_t)M * c->ffn_dim);
+    tap(f, l, FWD_TAP_DOWN, f->gate, M, c->ffn_dim);
     backend_matmul(be, f->xb2, &L->w_down, f->gate, M);
     backend_add(be, f->x, f->xb2, (int64_t)M * c->dim);
 }
@@ -174,6 +195,7 @@ static int stage_head(struct forward *f, const struct fwd_seq *seqs, int n_seqs,
                         f->output_norm, n, c->dim, c->norm_eps);
         rows += n;
     }
+    tap(f, c->n_layers, FWD_TAP_HEAD, f->xb, rows, c->dim);
     backend_matmul(be, f->logits, &f->m->output, f->xb, rows);
     backend_download(be, logits_out, f->logits, (size_t)rows * c->vocab * sizeof(float));
     return rows;

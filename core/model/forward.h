@@ -24,6 +24,23 @@ struct fwd_seq {
     bool decode;              /* a decode token (else prefill/recompute): only names trace ranges */
 };
 
+/* The inputs of the linears, where an observer (calibration) sees them. The
+ * q/k/v projections share one input, as do gate and up. */
+enum fwd_tap {
+    FWD_TAP_QKV,              /* attn_norm(x) [M][dim]: input of wq, wk, wv */
+    FWD_TAP_O,                /* attention output [M][n_heads*head_dim]: input of wo */
+    FWD_TAP_GATE_UP,          /* ffn_norm(x) [M][dim]: input of w_gate, w_up */
+    FWD_TAP_DOWN,             /* silu(gate)*up [M][ffn_dim]: input of w_down */
+    FWD_TAP_HEAD,             /* output_norm(x) [rows][dim]: input of the output head
+                                 (layer = n_layers; only the rows that get logits) */
+    FWD_TAP_COUNT
+};
+
+/* Called with host memory x [rows][cols] (a copy: the observer may not keep
+ * it) for every tap of every layer the stage runs, in execution order. */
+typedef void (*fwd_observer_fn)(void *user, int layer, enum fwd_tap tap, const float *x,
+                                int rows, int cols);
+
 struct forward {
     struct model *m;
     struct backend *be;
@@ -37,6 +54,9 @@ struct forward {
                                                       [n_layers], set in [l0, l1) */
     const int *seq_ids;       /* [n_seqs] of the next call: the id its per-sequence attention records are
                                  tagged with (kernel_record.seq, a request id); NULL: the sequence's index */
+    fwd_observer_fn observe;  /* NULL (the default): no taps, no copies, no cost */
+    void *observe_user;
+    float *observe_buf;       /* host [cap][max(dim, q dim, ffn_dim)], made on first use */
     int *pos;                 /* host [cap] */
     int32_t *tokens;          /* host [cap] */
 };

@@ -1,0 +1,79 @@
+/* tui/eval_report.c — see eval_report.h. */
+#include "tui/eval_report.h"
+
+static void line(FILE *out, const char *label, struct eval_stat s, double scale, const char *unit)
+{
+    fprintf(out, "%-31s: %10.6f ± %10.6f%s\n", label, s.v * scale, s.err * scale, unit);
+}
+
+void eval_report_print(FILE *out, const struct eval_context *c, const struct eval_result *r)
+{
+    fprintf(out, "eval: %s%s%s on %s: %d tokens, ctx %d, %d chunks, %lld positions scored, %.1f s "
+            "(%.0f tok/s)\n", c->model, *c->weights ? " " : "", c->weights, c->text, r->n_tokens, r->ctx,
+            r->chunks, (long long)r->scored, r->seconds, r->tokens_per_s);
+    line(out, "PPL", r->ppl, 1, "");
+    if (!r->has_base) {
+        fprintf(out, "reference: none: %s\n", c->ref_source ? c->ref_source
+                : "the weights are the reference's (no weight-transform option set), so no KLD to measure");
+        return;
+    }
+    fprintf(out, "reference: %s%s%s\n", c->ref_weights && *c->ref_weights ? c->ref_weights : "default weights",
+            c->ref_source ? ", " : "", c->ref_source ? c->ref_source : "");
+    line(out, "Mean PPL(Q)", r->ppl, 1, "");
+    line(out, "Mean PPL(base)", r->ppl_base, 1, "");
+    fprintf(out, "%-31s: %6.2f%%\n", "Cor(ln(PPL(Q)), ln(PPL(base)))", 100 * r->cor_ln_ppl);
+    line(out, "Mean ln(PPL(Q)/PPL(base))", r->ln_ppl_ratio, 1, "");
+    line(out, "Mean PPL(Q)/PPL(base)", r->ppl_ratio, 1, "");
+    line(out, "Mean    KLD", r->kld, 1, "");
+    fprintf(out, "%-31s: %10.6f\n", "Maximum KLD", r->kld_max);
+    fprintf(out, "%-31s: %10.6f\n", "99.0%   KLD", r->kld_p99);
+    fprintf(out, "%-31s: %10.6f\n", "Median  KLD", r->kld_median);
+    fprintf(out, "%-32s: %10.6f ± %10.6f %%\n", "Mean    Δp", 100 * r->dp.v, 100 * r->dp.err);
+    fprintf(out, "%-32s: %10.6f ± %10.6f %%\n", "RMS Δp", 100 * r->dp_rms.v, 100 * r->dp_rms.err);
+    line(out, "Same top p", r->same_top, 100, " %");
+}
+
+static cJSON *stat_json(struct eval_stat s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "value", s.v);
+    cJSON_AddNumberToObject(o, "err", s.err);
+    return o;
+}
+
+cJSON *eval_report_json(const struct eval_context *c, const struct eval_result *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", c->model);
+    cJSON_AddStringToObject(o, "weights", c->weights);
+    cJSON_AddStringToObject(o, "text", c->text);
+    cJSON_AddStringToObject(o, "method", "llama-perplexity: chunks of ctx, BOS first, second half scored");
+    cJSON_AddNumberToObject(o, "tokens", r->n_tokens);
+    cJSON_AddNumberToObject(o, "ctx", r->ctx);
+    cJSON_AddNumberToObject(o, "chunks", r->chunks);
+    cJSON_AddNumberToObject(o, "scored", (double)r->scored);
+    cJSON_AddNumberToObject(o, "seconds", r->seconds);
+    cJSON_AddNumberToObject(o, "tokens_per_s", r->tokens_per_s);
+    cJSON_AddItemToObject(o, "ppl", stat_json(r->ppl));
+    cJSON_AddItemToObject(o, "mean_nll", stat_json(r->nll));
+    if (!r->has_base) {
+        cJSON_AddNullToObject(o, "reference");
+        return o;
+    }
+    cJSON *ref = cJSON_CreateObject(), *kld = stat_json(r->kld);
+    cJSON_AddStringToObject(ref, "weights", c->ref_weights ? c->ref_weights : "");
+    cJSON_AddStringToObject(ref, "source", c->ref_source ? c->ref_source : "");
+    cJSON_AddItemToObject(ref, "ppl_base", stat_json(r->ppl_base));
+    cJSON_AddItemToObject(ref, "ppl_ratio", stat_json(r->ppl_ratio));
+    cJSON_AddItemToObject(ref, "ln_ppl_ratio", stat_json(r->ln_ppl_ratio));
+    cJSON_AddNumberToObject(ref, "cor_ln_ppl", r->cor_ln_ppl);
+    cJSON_AddNumberToObject(kld, "median", r->kld_median);
+    cJSON_AddNumberToObject(kld, "p99", r->kld_p99);
+    cJSON_AddNumberToObject(kld, "max", r->kld_max);
+    cJSON_AddItemToObject(ref, "kld", kld);
+    cJSON_AddItemToObject(ref, "same_top_p", stat_json(r->same_top));
+    cJSON_AddItemToObject(ref, "dp_mean", stat_json(r->dp));
+    cJSON_AddItemToObject(ref, "dp_rms", stat_json(r->dp_rms));
+    cJSON_AddItemToObject(o, "reference", ref);
+    return o;
+}
