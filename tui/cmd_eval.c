@@ -73,11 +73,18 @@ static int write_json(const char *path, cJSON *root)
     return rc;
 }
 
-static int text_tokens(const struct model *m, const char *path, int32_t **ids)
+/* The text first (a bad file fails before the model loads), then its tokens. */
+static int read_text(const char *path, char **text, size_t *len)
 {
-    char err[1200], *text;
-    size_t len;
-    if (evaltext_read(path, &text, &len, err, sizeof err) < 0) { cli_error("--text %s", err); return -1; }
+    char err[1200];
+    if (evaltext_read(path, text, len, err, sizeof err) == 0) return 0;
+    cli_error("--text %s", err);
+    return -1;
+}
+
+static int text_tokens(const struct model *m, const char *path, char *text, size_t len, int32_t **ids)
+{
+    char err[512];
     int n = evaltext_tokenize(m, text, len, ids, err, sizeof err);
     free(text);
     if (n < 0) cli_error("%s: %s", path, err);
@@ -101,8 +108,11 @@ static int eval_prepare(struct cli_args *a, struct eval_cmd *E, struct eval_spec
     if (setup_no_positional(a) < 0 || check_options(&a->opt) < 0) return EXIT_BAD_INPUT;
     if (a->ref_in && a->ref_out) { cli_error("eval: --ref and --save-ref: expected one of them"); return EXIT_BAD_INPUT; }
     const char *path = a->text ? a->text : evaltext_find(EVALTEXT_EVAL, E->path, sizeof E->path);
-    if ((rc = setup_session(&E->S, a, NULL)) != 0) return rc;
-    int n = text_tokens(&E->S.model, path, &E->ids);
+    char *text;
+    size_t len;
+    if (read_text(path, &text, &len) < 0) return EXIT_BAD_INPUT;
+    if ((rc = setup_session(&E->S, a, NULL)) != 0) { free(text); return rc; }
+    int n = text_tokens(&E->S.model, path, text, len, &E->ids);
     if (n < 0) return EXIT_BAD_INPUT;
     reference_options(&a->opt, &ref_opt);
     reference_format(&a->opt, spec, false, E->weights, sizeof E->weights);

@@ -30,8 +30,9 @@ int eval_chunks(int n_tokens, int ctx, int chunks)
 
 int eval_check(const struct eval_spec *s, const struct model *m, char *err, size_t errlen)
 {
-    if (s->ctx < 2)
-        snprintf(err, errlen, "--ctx %d: expected at least 2 (half of each chunk is context, half scored)", s->ctx);
+    if (s->ctx < 3)
+        snprintf(err, errlen, "--ctx %d: expected at least 3 (the first half of each chunk is context; "
+                 "ctx - ctx/2 - 1 positions are scored)", s->ctx);
     else if (s->ctx > m->cfg.max_ctx)
         snprintf(err, errlen, "--ctx %d: larger than %s's context %d", s->ctx, m->source, m->cfg.max_ctx);
     else if (s->n_tokens < s->ctx)
@@ -84,24 +85,22 @@ static void log_softmax_row(const float *l, int V, float *lp)
     for (int i = 0; i < V; i++) lp[i] = (float)(l[i] - lse);
 }
 
-/* One scored position of Q (logits l) predicting tok, against base log-probs
- * lpb (NULL: none). Index k into the per-position arrays. */
-static void score_position(struct acc *a, const float *l, int V, int tok, const float *lpb, int64_t k)
+/* One scored position: Q's log-probs lq (log_softmax_row of its logits)
+ * predicting tok, against base log-probs lpb (NULL: none); k indexes the
+ * per-position arrays. Both sides go through the same float rows, so a model
+ * against itself reads KLD = 0 and Δp = 0 exactly. */
+static void score_position(struct acc *a, const float *lq, int V, int tok, const float *lpb, int64_t k)
 {
-    int imax = 0;
-    for (int i = 1; i < V; i++) if (l[i] > l[imax]) imax = i;
-    double mx = l[imax], sum = 0;
-    for (int i = 0; i < V; i++) sum += exp((double)l[i] - mx);
-    double lse = mx + log(sum), nll = lse - l[tok];
+    double nll = -(double)lq[tok];
     a->nll += nll; a->nll2 += nll * nll;
     a->count++;
     if (!lpb) return;
     double nll_b = -(double)lpb[tok], kld = 0;
-    int imax_b = 0;
+    int imax = 0, imax_b = 0;
     for (int i = 0; i < V; i++) {
+        if (lq[i] > lq[imax]) imax = i;
         if (lpb[i] > lpb[imax_b]) imax_b = i;
-        double pb = exp((double)lpb[i]);
-        if (pb > 0) kld += pb * ((double)lpb[i] - ((double)l[i] - lse));
+        kld += exp((double)lpb[i]) * ((double)lpb[i] - (double)lq[i]);
     }
     a->nll_base += nll_b; a->nll_base2 += nll_b * nll_b; a->nll_nll_base += nll * nll_b;
     a->kld += kld; a->kld2 += kld * kld;
@@ -177,6 +176,7 @@ struct run {
     struct side q, base;
     struct acc a;
     float *lpb;               /* [scored][vocab] base log-probs of the current chunk */
+    float *lq;                /* [vocab] Q's log-probs of one position */
     int32_t *chunk;           /* [ctx] */
     FILE *ref_in;
     struct evalref_writer out;
@@ -223,9 +223,10 @@ static int run_open(struct run *R, const struct eval_spec *s, const struct eval_
     size_t total = (size_t)R->chunks * R->scored;
     R->lpb = malloc((size_t)(R->scored > 0 ? R->scored : 1) * R->V * sizeof *R->lpb);
     R->chunk = malloc((size_t)s->ctx * sizeof *R->chunk);
+    R->lq = malloc((size_t)R->V * sizeof *R->lq);
     R->a.kld_vals = malloc((total ? total : 1) * sizeof(float));
     R->a.dp_vals = malloc((total ? total : 1) * sizeof(float));
-    if (!R->lpb || !R->chunk || !R->a.kld_vals || !R->a.dp_vals) {
+    if (!R->lpb || !R->chunk || !R->lq || !R->a.kld_vals || !R->a.dp_vals) {
         snprintf(err, errlen, "eval: out of memory for %zu scored positions", total);
         return 1;
     }
@@ -244,7 +245,7 @@ static void run_close(struct run *R)
     side_close(&R->base);
     if (R->ref_in) fclose(R->ref_in);
     if (R->writing) evalref_abort(&R->out);
-    free(R->lpb); free(R->chunk); free(R->a.kld_vals); free(R->a.dp_vals);
+    free(R->lpb); free(R->lq); free(R->chunk); free(R->a.kld_vals); free(R->a.dp_vals);
 }
 
 /* Base log-probs of chunk c into R->lpb: from the file, the base model, or
@@ -288,9 +289,11 @@ static int run_chunk(struct run *R, int c, char *err, size_t errlen)
         snprintf(err, errlen, "eval: forward failed");
         return 1;
     }
-    for (int t = 0; t < R->scored; t++)
-        score_position(&R->a, R->q.logits + (size_t)t * R->V, R->V, R->chunk[R->first + t + 1],
+    for (int t = 0; t < R->scored; t++) {
+        log_softmax_row(R->q.logits + (size_t)t * R->V, R->V, R->lq);
+        score_position(&R->a, R->lq, R->V, R->chunk[R->first + t + 1],
                        has_base ? R->lpb + (size_t)t * R->V : NULL, (int64_t)c * R->scored + t);
+    }
     return 0;
 }
 

@@ -2,7 +2,8 @@
  * method and names (llama.cpp tools/perplexity), so the numbers compare:
  *
  *  - the text is tokenized once (evaltext_tokenize) and cut into chunks of
- *    ctx tokens (chunks = min(--chunks, tokens / ctx)); each chunk starts with
+ *    ctx >= 3 tokens (chunks = min(--chunks, tokens / ctx); llama-perplexity
+ *    wants 2·ctx tokens, one chunk is enough here); each chunk starts with
  *    the model's BOS in place of its first token when the model adds BOS;
  *  - only the second half is scored: the logits at positions first = ctx/2
  *    .. ctx-2 predict tokens first+1 .. ctx-1 (ctx - ctx/2 - 1 per chunk);
@@ -10,7 +11,8 @@
  *    sqrt((mean NLL² - mean NLL²)/(N-1)) (llama-perplexity's "Final estimate").
  * Against a reference (base: the same model with the weight-transform options
  * at their defaults, run here or read from an --save-ref file), per scored
- * position, in double precision:
+ * position, from both sides' log-softmax rows (computed in double, kept as
+ * float, as the file stores them), sums in double:
  *  - KLD(base‖Q) = Σ_i p_base(i) (log p_base(i) - log p_Q(i)): mean ± error,
  *    median, 99th percentile, max (llama's percentile interpolation);
  *  - same top p: % of positions where argmax Q = argmax base, ± sqrt(p(1-p)/(N-1));
