@@ -6,6 +6,7 @@
 #   make bench      CPU benchmark (bandwidth roofline, prefill/decode, naive vs flash)
 #   make bench-sparse  2:4 sparse vs dense kernels and decode (ratios in one run)
 #   make distill    distill a 2-layer draft from SmolLM2-135M; held-out KL, tok/s, llama.cpp PPL
+#   make eval       eval table: PPL, KLD, same top p per weight mode (EVAL_MODES)
 #   make deps       install missing Debian packages (as root)
 #   make clean
 #
@@ -71,7 +72,7 @@ ifneq ($(V),1)
 Q := @
 endif
 
-.PHONY: all run test test-unit test-san bench bench-sparse deps clean model fuzz distill
+.PHONY: all run test test-unit test-san bench bench-sparse deps clean model fuzz distill eval
 all: $(BIN)
 
 $(BIN): $(B)/tui/main.o $(LIB)
@@ -131,6 +132,18 @@ bench: $(BENCH_BIN) $(B)/synth_gguf $(BIN) model
 # DISTILL_TOKENS, DISTILL_SHAPE, LLAMA_BIN and friends set the budget and the judge)
 distill: $(BIN) model
 	tests/bench/bench_distill.sh
+
+# ---- eval table: PPL / KLD / same top p per weight mode (tests/bench/eval_table.sh) ----
+# EVAL_MODES: one --set list per mode ("-" = as loaded, commas join options of
+# one mode). Quantization/sparsity modes are appended here, e.g.
+#   EVAL_MODES += quant=int8 sparsity=2:4-wanda
+EVAL_MODELS ?= $(MODEL_GGUF) synth:smollm2-135m
+EVAL_MODES  ?= - wtype=q8_0 wtype=q4_0
+EVAL_CTX    ?= 512
+EVAL_CHUNKS ?= 0
+eval: $(BIN) model
+	EVAL_MODELS="$(EVAL_MODELS)" EVAL_MODES="$(EVAL_MODES)" EVAL_CTX=$(EVAL_CTX) EVAL_CHUNKS=$(EVAL_CHUNKS) \
+	    tests/bench/eval_table.sh
 
 deps:
 	@tests/deps.sh

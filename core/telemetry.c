@@ -141,3 +141,9 @@ void tel_ledger_apply(struct tel_ledger *l, const struct req_event *ev)
 }
 
 double tel_now(const struct telemetry *t) { return (now_ns() - t->t0_ns) / 1e9; }
+
+const char *tel_quality_state_name(enum tel_quality_state s)
+{
+    static const char *const names[] = {"none", "reference", "measuring", "measured", "failed"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}

@@ -163,6 +163,33 @@ void tel_ledger_free(struct tel_ledger *l);
 /* Fold one event in (ids outside 0..n-1 and tokens beyond max_output are ignored). */
 void tel_ledger_apply(struct tel_ledger *l, const struct req_event *ev);
 
+/* ---- weight quality ---------------------------------------------------- */
+
+/* The quality of the weights a run uses against the reference weights (the
+ * same model with every weight-transform option at its default,
+ * core/quant/reference.h), measured by core/quant/quality.c with eval's
+ * method on a short built-in text when a weight-changing mode is applied. */
+enum tel_quality_state {
+    TQ_NONE,                         /* nothing asked (no front end measured it) */
+    TQ_REFERENCE,                    /* the weights are the reference's: nothing to measure */
+    TQ_MEASURING,
+    TQ_MEASURED,
+    TQ_FAILED,                       /* error[] says why */
+};
+
+struct tel_quality {
+    enum tel_quality_state state;
+    char mode[128];                  /* the weight options against the reference: "wtype=q4_0" */
+    int tokens, scored;              /* text tokens run, positions scored */
+    double kld, kld_err;             /* mean KLD(reference ‖ weights) */
+    double same_top, same_top_err;   /* fraction of positions whose argmax agrees */
+    double ppl_ratio;                /* mean PPL(weights)/PPL(reference) */
+    double seconds;                  /* what the measurement took */
+    char error[160];
+};
+
+const char *tel_quality_state_name(enum tel_quality_state s);   /* "none", "reference", ... */
+
 /* ---- the published struct -------------------------------------------- */
 
 /* One planned sequence of the step. */
@@ -190,6 +217,7 @@ struct telemetry {
     char options[2048];              /* "k=v k2=v2 ..." every option at the start, registry order */
     int n_layers, n_requests, max_batch;
     uint64_t t0_ns;                  /* CLOCK_MONOTONIC at engine start */
+    struct tel_quality quality;      /* set by the front end that measured it (TQ_NONE: not) */
     /* per step (lifetime above) */
     const struct step_record *step;  /* NULL before the first step */
     const struct tel_item *items;

@@ -68,6 +68,24 @@ static int check_options_used(const struct cli_args *a)
     return 0;
 }
 
+/* Eval's flags belong to eval (and --eval, --ctx, --chunks to ab): another
+ * command would ignore them, so they are refused. */
+static int check_eval_flags(const struct cli_args *a)
+{
+    bool eval = !strcmp(a->cmd, "eval"), ab = !strcmp(a->cmd, "ab");
+    const char *bad = NULL;
+    if (!eval && a->text) bad = "--text";
+    else if (!eval && a->ref_in) bad = "--ref";
+    else if (!eval && a->ref_out) bad = "--save-ref";
+    else if (!ab && a->eval_text) bad = "--eval";
+    else if (!eval && !(ab && a->eval_text) && (a->ctx || a->chunks)) bad = a->ctx ? "--ctx" : "--chunks";
+    if (!bad) return 0;
+    cli_error("%s: not used by %s (it is a flag of eval%s)", bad, a->cmd,
+              !strcmp(bad, "--eval") ? "'s A/B form, ab --eval F" : !strcmp(bad, "--ctx") || !strcmp(bad, "--chunks")
+                  ? ", and of ab with --eval" : "");
+    return -1;
+}
+
 /* A count flag's value: an integer in [lo, 1000000]. */
 static int parse_count(const char *flag, const char *v, int lo, int *out)
 {
@@ -173,5 +191,6 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
         }
 #undef VALUE
     }
+    if (check_eval_flags(a) < 0) return -1;
     return check_options_used(a) < 0 ? -1 : check_outputs(a);
 }

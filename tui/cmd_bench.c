@@ -1,8 +1,10 @@
 /* tui/cmd_bench.c — `infertop bench` and `infertop ab`: headless scenario runs
  * with a serving report (text, and JSON with --json). */
+#include "core/quant/quality.h"
 #include "core/workload/run.h"
 #include "core/workload/session.h"
 #include "traces/trace_out.h"
+#include "tui/ab_eval.h"
 #include "tui/cli.h"
 #include "tui/setup.h"
 
@@ -246,6 +248,27 @@ static cJSON *report_json(const struct run_setup *b, const struct session *S, co
     return o;
 }
 
+/* The quality line (core/quant/quality.h): measured against the reference
+ * weights before the run when an option changes the weights. */
+static cJSON *quality_json(const struct tel_quality *q)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "state", tel_quality_state_name(q->state));
+    cJSON_AddStringToObject(o, "mode", q->mode);
+    if (q->state == TQ_MEASURED) {
+        cJSON_AddStringToObject(o, "method", "eval (llama-perplexity's) on the first tokens of texts/eval.txt, one chunk");
+        cJSON_AddNumberToObject(o, "tokens", q->tokens);
+        cJSON_AddNumberToObject(o, "scored", q->scored);
+        cJSON_AddNumberToObject(o, "kld", q->kld);
+        cJSON_AddNumberToObject(o, "kld_err", q->kld_err);
+        cJSON_AddNumberToObject(o, "same_top_p", q->same_top);
+        cJSON_AddNumberToObject(o, "same_top_p_err", q->same_top_err);
+        cJSON_AddNumberToObject(o, "ppl_ratio", q->ppl_ratio);
+    }
+    if (q->state == TQ_FAILED) cJSON_AddStringToObject(o, "error", q->error);
+    return o;
+}
+
 /* Through traces/outfile.h: never a half-written report over a regular file. */
 static int write_json(const char *path, cJSON *root)
 {
@@ -269,11 +292,17 @@ int cmd_bench(struct cli_args *a)
     struct report r = {0};
     struct trace_out t = {.chrome = a->trace, .nvtxt = a->nvtxt, .record = a->record,
                           .nvtxt_tb = a->nvtxt_raw ? NVTXT_MONOTONIC_RAW : NVTXT_MANUAL};
+    struct tel_quality q;
+    char qline[256];
+    quality_measure(&S.model, S.be, b.model ? b.model : SESSION_DEFAULT_MODEL, &b.opt, &q);
     int rc = run_one(&S, &b, a->quiet, 0, &r, &t);
     if (rc == 0) {
         print_report(&b, &S, &r);
+        quality_format(&q, qline, sizeof qline);
+        printf("%s\n", qline);
         if (a->json) {
             cJSON *root = report_json(&b, &S, &r);
+            cJSON_AddItemToObject(root, "quality", quality_json(&q));
             rc = write_json(a->json, root);
             cJSON_Delete(root);
         }
@@ -335,8 +364,14 @@ int cmd_ab(struct cli_args *a)
     static struct run_setup ba, bb;
     if (setup_load(a, DEFAULT_SCENARIO, &oa, &ba) < 0 || setup_load(a, DEFAULT_SCENARIO, &ob, &bb) < 0)
         return EXIT_BAD_INPUT;
+    if (a->eval_text) {   /* a bad text fails before the runs */
+        FILE *f = fopen(a->eval_text, "rb");
+        if (!f) { cli_error("--eval %s: cannot open", a->eval_text); return EXIT_BAD_INPUT; }
+        fclose(f);
+    }
     struct report ra = {0}, rb = {0};
     struct session S;
+    cJSON *root = NULL;
     int rc = 0;
     struct run_setup *setups[2] = {&ba, &bb};
     struct report *reps[2] = {&ra, &rb};
@@ -372,15 +407,16 @@ int cmd_ab(struct cli_args *a)
             }
             print_ab_spec(&ra, &rb);
             if (a->json) {
-                cJSON *root = cJSON_CreateObject();
+                root = cJSON_CreateObject();
                 cJSON_AddItemToObject(root, "a", report_json(&ba, &S, &ra));
                 cJSON_AddItemToObject(root, "b", report_json(&bb, &S, &rb));
-                rc = write_json(a->json, root);
-                cJSON_Delete(root);
             }
         }
         session_close(&S);
     }
+    if (rc == 0 && a->eval_text) rc = ab_eval(a, &ba, &bb, root);
+    if (rc == 0 && root) rc = write_json(a->json, root);
+    cJSON_Delete(root);
     report_free(&ra);
     report_free(&rb);
     return rc;

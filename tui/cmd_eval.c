@@ -42,25 +42,6 @@ static void print_progress(void *user, const struct eval_progress *p)
             p->chunks, p->tokens_per_s, p->eta_s, tty && p->chunks_done < p->chunks ? "" : "\n");
 }
 
-/* The reference weights on the model's backend: the same spec with the
- * weight options reset. 0, or the exit code with the error printed. */
-static int open_reference(struct model *ref, const char *spec, const struct options *ref_opt, struct backend *be)
-{
-    char err[512];
-    int threads = (int)opt_i(ref_opt, OPT_THREADS);
-    if (model_load(ref, spec, opt_enum(ref_opt, WTYPE), (uint64_t)opt_i(ref_opt, OPT_SEED),
-                   threads > 0 ? threads : 2, err, sizeof err) < 0) {
-        cli_error("eval: reference: %s", err);
-        return EXIT_BAD_INPUT;
-    }
-    if (model_upload(ref, be) < 0) {
-        cli_error("eval: reference: could not copy weights to the %s backend", be->ops->name);
-        model_free(ref);
-        return 1;
-    }
-    return 0;
-}
-
 static int write_json(const char *path, cJSON *root)
 {
     char *text = cJSON_Print(root), err[1200];
@@ -93,17 +74,13 @@ static int text_tokens(const struct model *m, const char *path, char *text, size
 
 struct eval_cmd {
     struct session S;
-    struct model ref;
-    bool have_ref;
     int32_t *ids;
-    char path[PATH_MAX + 16], model_id[128], weights[256], ref_weights[256], ref_src[1100];
+    char path[PATH_MAX + 16], weights[256], ref_weights[256], ref_src[1100];
 };
 
-static int eval_prepare(struct cli_args *a, struct eval_cmd *E, struct eval_spec *s, struct eval_model *q,
-                        struct eval_model *base)
+static int eval_prepare(struct cli_args *a, struct eval_cmd *E, struct eval_spec *s)
 {
     const char *spec = a->model ? a->model : SESSION_DEFAULT_MODEL;
-    struct options ref_opt;
     int rc;
     if (setup_no_positional(a) < 0 || check_options(&a->opt) < 0) return EXIT_BAD_INPUT;
     if (a->ref_in && a->ref_out) { cli_error("eval: --ref and --save-ref: expected one of them"); return EXIT_BAD_INPUT; }
@@ -114,27 +91,12 @@ static int eval_prepare(struct cli_args *a, struct eval_cmd *E, struct eval_spec
     if ((rc = setup_session(&E->S, a, NULL)) != 0) { free(text); return rc; }
     int n = text_tokens(&E->S.model, path, text, len, &E->ids);
     if (n < 0) return EXIT_BAD_INPUT;
-    reference_options(&a->opt, &ref_opt);
     reference_format(&a->opt, spec, false, E->weights, sizeof E->weights);
-    reference_format(&a->opt, spec, true, E->ref_weights, sizeof E->ref_weights);
-    evalref_model_id(spec, (uint64_t)opt_i(&a->opt, OPT_SEED), E->model_id, sizeof E->model_id);
-    *q = (struct eval_model){&E->S.model, E->S.be, opt_enum(&a->opt, KV_DTYPE), opt_enum(&a->opt, ATTN)};
     *s = (struct eval_spec){.tokens = E->ids, .n_tokens = n, .ctx = a->ctx ? a->ctx : EVAL_DEFAULT_CTX,
                             .chunks = a->chunks, .ref_in = a->ref_in, .ref_out = a->ref_out,
-                            .model_id = E->model_id, .ref_weights = E->ref_weights,
                             .progress = a->quiet ? NULL : print_progress};
-    char err[512];
-    if (eval_check(s, q->m, err, sizeof err) < 0) { cli_error("%s", err); return EXIT_BAD_INPUT; }
-    if (!a->ref_in && reference_differs(&a->opt, spec)) {
-        if ((rc = open_reference(&E->ref, spec, &ref_opt, E->S.be)) != 0) return rc;
-        E->have_ref = true;
-        *base = *q;
-        base->m = &E->ref;
-        s->base = base;
-        snprintf(E->ref_src, sizeof E->ref_src, "computed in this run");
-    } else if (a->ref_in) {
-        snprintf(E->ref_src, sizeof E->ref_src, "file %s", a->ref_in);
-    }
+    if (a->ref_in) snprintf(E->ref_src, sizeof E->ref_src, "file %s", a->ref_in);
+    else if (reference_differs(&a->opt, spec)) snprintf(E->ref_src, sizeof E->ref_src, "computed in this run");
     return 0;
 }
 
@@ -142,11 +104,10 @@ int cmd_eval(struct cli_args *a)
 {
     static struct eval_cmd E;
     struct eval_spec s;
-    struct eval_model q, base;
     struct eval_result r;
-    char err[1400] = "";
-    int rc = eval_prepare(a, &E, &s, &q, &base);
-    if (rc == 0) rc = eval_run(&s, &q, &r, err, sizeof err);
+    const char *spec = a->model ? a->model : SESSION_DEFAULT_MODEL;
+    int rc = eval_prepare(a, &E, &s);
+    if (rc == 0) rc = eval_session(&E.S, spec, &a->opt, &s, &r, E.ref_weights, sizeof E.ref_weights);
     if (rc == 0) {
         const char *text = a->text ? a->text : evaltext_find(EVALTEXT_EVAL, E.path, sizeof E.path);
         struct eval_context c = {E.S.model.source, text, E.weights, E.ref_weights, E.ref_src[0] ? E.ref_src : NULL};
@@ -157,10 +118,7 @@ int cmd_eval(struct cli_args *a)
             rc = write_json(a->json, root);
             cJSON_Delete(root);
         }
-    } else if (err[0]) {
-        cli_error("%s", err);
     }
-    if (E.have_ref) model_free(&E.ref);
     free(E.ids);
     session_close(&E.S);
     return rc;

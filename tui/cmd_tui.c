@@ -4,6 +4,9 @@
  * measures it first (core/engine/runner.c) while the TUI shows the probe's
  * progress, or reuses a cached one (core/workload/capacity_cache.h). `infertop keys` prints the key table. */
 #include "core/engine/runner.h"
+#include "core/quant/evaltext.h"
+#include "core/quant/quality.h"
+#include "core/quant/reference.h"
 #include "tui/app.h"
 #include "tui/cli.h"
 #include "tui/keys.h"
@@ -30,6 +33,22 @@ static void fill_info(struct tui_info *in, const struct session *S, const struct
     in->modeled_bytes = true;    /* step records carry no measured-bytes flag yet */
 }
 
+/* The quality line, before the screen opens (stderr says what runs): the
+ * weights against the reference when an option changes them. */
+static void measure_quality(struct runner_config *c, const char *spec, bool quiet)
+{
+    char line[256];
+    snprintf(c->model_spec, sizeof c->model_spec, "%s", spec);
+    if (!quiet && reference_differs(&c->opt, spec)) {
+        reference_format(&c->opt, spec, false, line, sizeof line);
+        fprintf(stderr, "quality: measuring %s against the reference on %d tokens of %s...\n", line, QUALITY_TOKENS,
+                EVALTEXT_EVAL);
+    }
+    quality_measure(c->model, c->be, spec, &c->opt, &c->quality);
+    quality_format(&c->quality, line, sizeof line);
+    if (!quiet && c->quality.state != TQ_REFERENCE) fprintf(stderr, "%s\n", line);
+}
+
 int cmd_tui(struct cli_args *a)
 {
     char err[512];
@@ -42,8 +61,10 @@ int cmd_tui(struct cli_args *a)
     struct session S;
     int src = setup_session(&S, a, &b);
     if (src) return src;
-    struct runner_config rc_cfg = {.opt = b.opt, .model = &S.model, .draft = b.draft, .be = S.be, .sc = b.sc,
-                                   .probe_max_s = TUI_PROBE_MAX_S, .capacity_cache = true};
+    static struct runner_config rc_cfg;
+    rc_cfg = (struct runner_config){.opt = b.opt, .model = &S.model, .draft = b.draft, .be = S.be, .sc = b.sc,
+                                    .probe_max_s = TUI_PROBE_MAX_S, .capacity_cache = true};
+    measure_quality(&rc_cfg, b.model ? b.model : SESSION_DEFAULT_MODEL, a->quiet);
     static struct live_record lr;     /* large (three trace_runs + a recorder): not on the stack */
     if (a->record) {
         if (live_record_init(&lr, a->record, b.sc.name, b.sc.path) < 0) {

@@ -1,5 +1,7 @@
 /* tui/eval_report.c — see eval_report.h. */
 #include "tui/eval_report.h"
+#include "core/quant/reference.h"
+#include "tui/cli.h"
 
 static void line(FILE *out, const char *label, struct eval_stat s, double scale, const char *unit)
 {
@@ -76,4 +78,52 @@ cJSON *eval_report_json(const struct eval_context *c, const struct eval_result *
     cJSON_AddItemToObject(ref, "dp_rms", stat_json(r->dp_rms));
     cJSON_AddItemToObject(o, "reference", ref);
     return o;
+}
+
+/* The reference weights on the session's backend: the same spec with the
+ * weight options reset. */
+static int open_reference(struct model *ref, const char *spec, const struct options *opt, struct backend *be)
+{
+    char err[512];
+    struct options ro;
+    reference_options(opt, &ro);
+    int threads = (int)opt_i(&ro, OPT_THREADS);
+    if (model_load(ref, spec, opt_enum(&ro, WTYPE), (uint64_t)opt_i(&ro, OPT_SEED), threads > 0 ? threads : 2,
+                   err, sizeof err) < 0) {
+        cli_error("eval: reference: %s", err);
+        return EXIT_BAD_INPUT;
+    }
+    if (model_upload(ref, be) < 0) {
+        cli_error("eval: reference: could not copy weights to the %s backend", be->ops->name);
+        model_free(ref);
+        return 1;
+    }
+    return 0;
+}
+
+int eval_session(struct session *S, const char *spec, const struct options *opt, struct eval_spec *s,
+                 struct eval_result *r, char *ref_weights, size_t n)
+{
+    char err[1400] = "", model_id[128];
+    struct model ref;
+    struct eval_model q = {&S->model, S->be, opt_enum(opt, KV_DTYPE), opt_enum(opt, ATTN)}, base = q;
+    bool have_ref = false;
+    int rc;
+    reference_format(opt, spec, true, ref_weights, n);
+    evalref_model_id(spec, (uint64_t)opt_i(opt, OPT_SEED), model_id, sizeof model_id);
+    s->model_id = model_id;
+    s->ref_weights = ref_weights;
+    if (eval_check(s, q.m, err, sizeof err) < 0) { cli_error("%s", err); return EXIT_BAD_INPUT; }
+    if (!s->ref_in && reference_differs(opt, spec)) {
+        if ((rc = open_reference(&ref, spec, opt, S->be)) != 0) return rc;
+        have_ref = true;
+        base.m = &ref;
+        s->base = &base;
+    }
+    rc = eval_run(s, &q, r, err, sizeof err);
+    if (rc) cli_error("%s", err);
+    if (have_ref) model_free(&ref);
+    s->base = NULL;
+    s->model_id = NULL;
+    return rc;
 }

@@ -4,6 +4,7 @@
 #define INFERTOP_EVAL_REPORT_H
 
 #include "core/quant/eval.h"
+#include "core/workload/session.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -19,6 +20,14 @@ struct eval_context {
 };
 
 void   eval_report_print(FILE *out, const struct eval_context *c, const struct eval_result *r);
+
+/* Eval of an open session's model (from spec with opt) on tokens: against
+ * the reference loaded on the same backend when opt changes the weights
+ * (ref_weights gets the reference's weight options), else PPL only; the
+ * spec's ref_in/ref_out/progress as given in *s (tokens, ctx, chunks set).
+ * Returns eval_run's code (0, 1, 2), errors printed. */
+int    eval_session(struct session *S, const char *spec, const struct options *opt, struct eval_spec *s,
+                    struct eval_result *r, char *ref_weights, size_t n);
 cJSON *eval_report_json(const struct eval_context *c, const struct eval_result *r);
 
 #endif

@@ -1,8 +1,11 @@
 /* tui/panel_header.c — model, device and why, scenario, run state, rates,
  * the TUI's own cost, and the options that matter now: those bound to keys
  * (the toggles) and those not at their defaults (recent changes
- * highlighted). At 80x24 the header is 3 rows; the `?` screen lists every
- * option. */
+ * highlighted), and the quality line of the weights against the reference
+ * (core/quant/quality.h) on the last row when the run has one. At 80x24 the
+ * header is 3 rows (4 with a measured weight mode); the `?` screen lists
+ * every option. */
+#include "core/quant/quality.h"
 #include "tui/panel.h"
 
 #include <stdio.h>
@@ -79,12 +82,38 @@ static int rows_needed(const struct options *o, const struct shown_opt *s, int n
 
 static int option_rows_allowed(int screen_rows) { return screen_rows >= TALL_SCREEN ? 2 : 1; }
 
+/* Rows of the quality line in a header of `rows` rows (screen_rows: the
+ * screen's, when sizing it; 0 when drawing): a measured (or measuring,
+ * failed) mode always has its row; "weights = reference" only from
+ * TALL_SCREEN rows, so 80x24 keeps a 3-row header for the reference weights
+ * (a short screen's header without it is exactly 3 rows, with it >= 4). */
+static int quality_rows(const struct tui_data *d, int rows, int screen_rows)
+{
+    enum tel_quality_state s = d->st->quality.state;
+    if (s == TQ_NONE) return 0;
+    if (s != TQ_REFERENCE) return 1;
+    return screen_rows ? screen_rows >= TALL_SCREEN : rows >= 4;
+}
+
 int panel_header_rows(const struct tui_data *d, int cols, int screen_rows)
 {
     struct shown_opt s[OPT_COUNT];
     int n = shown_options(&d->st->opt, s), allowed = option_rows_allowed(screen_rows);
     int need = rows_needed(&d->st->opt, s, n, false, cols);
-    return 2 + (need < allowed ? need : allowed);
+    return 2 + (need < allowed ? need : allowed) + quality_rows(d, 0, screen_rows);
+}
+
+/* "quality (measured, 256 tokens): KLD 0.0412, same top p 90.3%" and the mode. */
+static void draw_quality(WINDOW *w, const struct tui_data *d, int y)
+{
+    const struct tel_quality *q = &d->st->quality;
+    char line[256];
+    quality_format(q, line, sizeof line);
+    enum role r = q->state == TQ_FAILED ? ROLE_BAD : q->state == TQ_MEASURING ? ROLE_WARN
+                  : q->state == TQ_MEASURED ? ROLE_VALUE : ROLE_DIM;
+    int x = put_text(w, y, 1, r, line);
+    if (q->state == TQ_MEASURED || q->state == TQ_MEASURING)
+        put_fmt(w, y, x, ROLE_DIM, "  (%s vs reference)", q->mode);
 }
 
 /* The option rows: full names when they fit in the rows there are, else the
@@ -94,13 +123,13 @@ static void draw_options(WINDOW *w, const struct tui_data *d, int rows, int cols
 {
     const struct options *o = &d->st->opt;
     struct shown_opt s[OPT_COUNT];
-    int n = shown_options(o, s), avail = rows - 2;
+    int n = shown_options(o, s), avail = rows - 2 - quality_rows(d, rows, 0);
     if (avail < 1) return;
     bool compact = rows_needed(o, s, n, false, cols) > avail;
     int y = 2, x = 1;
     for (int i = 0; i < n; i++) {
         int len = entry_len(o, &s[i], compact);
-        bool last_row = y == rows - 1;
+        bool last_row = y == 2 + avail - 1;
         int reserve = last_row && i < n - 1 ? 7 : 0;     /* room for " +NN ?" */
         if (x > 1 && x + len + reserve >= cols) {
             if (last_row) {
@@ -193,4 +222,5 @@ void panel_header_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui)
     draw_identity(w, d);
     draw_status(w, d, ui);
     draw_options(w, d, rows, cols);
+    if (quality_rows(d, rows, 0) && rows > 2) draw_quality(w, d, rows - 1);
 }

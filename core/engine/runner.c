@@ -1,6 +1,8 @@
 /* core/engine/runner.c — see runner.h. */
 #include "core/engine/runner.h"
 #include "core/engine/engine.h"
+#include "core/quant/quality.h"
+#include "core/quant/reference.h"
 #include "core/workload/report.h"
 #include "core/workload/capacity_cache.h"
 #include "core/workload/run.h"
@@ -109,6 +111,7 @@ static bool epoch_start(struct runner *r)
         return false;
     }
     r->eng_ok = true;
+    r->eng.tel.quality = r->cfg.quality;
     if (r->cfg.hooks.epoch_start) r->cfg.hooks.epoch_start(r->cfg.hooks.ctx, engine_telemetry(&r->eng), r->epoch);
     return true;
 }
@@ -216,6 +219,7 @@ static void publish_state(struct runner *r, bool with_latency)
     st->probing = r->probing;
     snprintf(st->activity, sizeof st->activity, "%s", r->probing ? r->activity : "");
     st->opt = r->cfg.opt;
+    st->quality = r->cfg.quality;
     if (r->eng_ok) {
         const struct telemetry *t = engine_telemetry(&r->eng);
         fill_from_telemetry(t, st);
@@ -230,6 +234,21 @@ static void publish_state(struct runner *r, bool with_latency)
     r->scratch->ttft_p50_ms = st->ttft_p50_ms; r->scratch->ttft_p99_ms = st->ttft_p99_ms;
     r->scratch->tpot_p50_ms = st->tpot_p50_ms; r->scratch->tpot_p99_ms = st->tpot_p99_ms;
     pthread_mutex_unlock(&r->state_mu);
+}
+
+/* ---- the quality line (engine thread) ---- */
+
+/* A weight option changed: measure the weights the rebuild runs on against
+ * the reference again (the header says "measuring" meanwhile). */
+static void remeasure_quality(struct runner *r)
+{
+    char line[256];
+    r->cfg.quality.state = TQ_MEASURING;
+    reference_format(&r->cfg.opt, r->cfg.model_spec, false, r->cfg.quality.mode, sizeof r->cfg.quality.mode);
+    publish_state(r, false);
+    quality_measure(r->cfg.model, r->cfg.be, r->cfg.model_spec, &r->cfg.opt, &r->cfg.quality);
+    quality_format(&r->cfg.quality, line, sizeof line);
+    runner_log(r, "%s", line);
 }
 
 /* ---- commands (engine thread) ---- */
@@ -268,6 +287,7 @@ static void apply_set(struct runner *r, const struct runner_cmd *c)
     }
     char why[128];
     snprintf(why, sizeof why, "%s=%s rebuilds the workload", d->name, c->value);
+    if (reference_is_weight_option(c->opt) && r->cfg.quality.state != TQ_NONE) remeasure_quality(r);
     epoch_restart(r, why);
 }
 

@@ -74,6 +74,7 @@ struct runner_state {
     struct runner_req_row reqs[RUNNER_MAX_REQS];
     /* latency so far this epoch */
     double ttft_p50_ms, ttft_p99_ms, tpot_p50_ms, tpot_p99_ms;
+    struct tel_quality quality;       /* the weights against the reference (core/quant/quality.h) */
 };
 
 /* Optional observers called ON THE ENGINE THREAD (a recorder's capture).
@@ -103,6 +104,11 @@ struct runner_config {
      * machine, options and scenario, and keep what the probe measures
      * (core/workload/capacity_cache.h) */
     bool capacity_cache;
+    /* the quality line: measured by the front end before the start (TQ_NONE:
+     * not asked), and again here after a rebuild that changes a weight
+     * option (core/quant/reference.h), from model_spec (the --model text) */
+    struct tel_quality quality;
+    char model_spec[256];
 };
 
 struct runner;

@@ -75,6 +75,43 @@ for c in "--ctx 1|expected an integer in \[2" "--ctx 2|expected at least 3" "--c
     expect_rc "eval $args" 2; expect_err "eval $args: says why" "$want"; expect_one_line_err "eval $args"
 done
 
+# eval's flags belong to eval (and ab --eval)
+run $BIN bench -q --model synth:tiny --eval texts/eval.txt
+expect_rc "bench --eval refused" 2; expect_err "says whose flag" "--eval: not used by bench"; expect_one_line_err "bench --eval"
+run $BIN generate -q --model synth:tiny --ctx 64
+expect_rc "generate --ctx refused" 2; expect_one_line_err "generate --ctx"
+run $BIN ab -q --model synth:tiny --a "" --b "" --ctx 64
+expect_rc "ab --ctx without --eval refused" 2
+
+# ab --eval: eval metrics of A and B beside the serving report
+run $BIN ab --model synth:tiny --scenario scenarios/smoke.ini --a "wtype=f32" --b "wtype=q4_0" \
+    --eval texts/eval.txt --ctx 64 --chunks 2 --json "$T/ab.json"
+expect_rc "ab --eval" 0
+expect_out "serving table still there" "^throughput "
+expect_out "eval table header" "^eval on texts/eval.txt: ctx 64, 2 chunks, 62 positions scored"
+expect_out "eval PPL row with B/A" "^PPL +[0-9.]+ +[0-9.]+ +[0-9.]+x"
+expect_out "A is the reference" "^Mean KLD += ref +[0-9]\.[0-9]+"
+expect_out "same top p row" "^Same top p += ref +[0-9.]+ %"
+if python3 - "$T/ab.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+e = j["eval"]
+assert "a" in j and "b" in j and e["a"]["reference"] is None, e["a"]
+assert e["b"]["reference"]["kld"]["value"] > 0 and e["b"]["chunks"] == 2 and e["a"]["ppl"]["value"] > 1
+PY
+then ok "ab JSON carries eval.a and eval.b"; else bad "ab JSON eval"; fi
+run $BIN ab -q --model synth:tiny --scenario scenarios/smoke.ini --a "" --b "" --eval "$T/missing.txt"
+expect_rc "ab --eval missing text" 2; expect_one_line_err "ab --eval missing text"
+
+# the quality line in bench reports
+run $BIN bench -q --model synth:tiny --scenario scenarios/smoke.ini --set wtype=q4_0 --json "$T/b.json"
+expect_rc "bench with q4_0" 0
+expect_out "quality line" "^quality \(measured, 256 tokens\): KLD [0-9.]+, same top p [0-9.]+%"
+python3 -c "import json; q=json.load(open('$T/b.json'))['quality']; assert q['state']=='measured' and q['kld']>0 and q['mode']=='wtype=q4_0', q" \
+    && ok "bench JSON quality" || bad "bench JSON quality"
+run $BIN bench -q --model synth:tiny --scenario scenarios/smoke.ini
+expect_out "reference weights: no measurement" "^quality: weights = reference \(no measurement\)"
+
 # the shipped texts: verbatim copies of Debian's (texts/README.md)
 for p in "eval.txt GPL-2" "calib.txt CC0-1.0"; do
     set -- $p

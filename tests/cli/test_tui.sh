@@ -21,7 +21,8 @@ check "steps run" 'wait_for $S " step [1-9][0-9]* "'
 cap $S >"$TMPD/a"; s1=$(header_step $S); sleep 1; cap $S >"$TMPD/b"; s2=$(header_step $S)
 check "live: step counter moves ($s1 -> $s2)" '[ "${s2:-0}" -gt "${s1:-0}" ]'
 check "live: panels change between captures" '! diff -q <(tail -n +6 "$TMPD/a") <(tail -n +6 "$TMPD/b") >/dev/null'
-for t in "KV cache" "batch occupancy" "phase timing" "traffic, MODELED bytes" "requests" "log" "q quit"; do
+for t in "KV cache" "batch occupancy" "phase timing" "traffic, MODELED bytes" "requests" "log" "q quit" \
+         "quality: weights = reference (no measurement)"; do
     check "shows $t" 'cap $S | grep -qF "$t"'
 done
 
@@ -107,6 +108,13 @@ tm send-keys -t $S v
 tm send-keys -t $S '?'
 check "80x24: ? lists every option" 'wait_for $S "top_k=40" 3 && wait_for $S "max_seq=512" 1 && wait_for $S "kv_mem=64M" 1'
 tm send-keys -t $S x; sleep 0.3
+quit_ok $S q
+
+S=quality
+TUI_ARGS="--set wtype=q4_0" start $S 80 24
+check "80x24 q4_0: the quality line, measured" 'wait_for $S "quality \(measured, 256 tokens\): KLD [0-9.]+, same top p [0-9.]+%" 10'
+check "80x24 q4_0: it is the header's 4th row" 'cap $S | sed -n 4p | grep -q "quality (measured"'
+check "80x24 q4_0: panels start on row 5" 'cap $S | sed -n 5p | grep -q "KV cache"'
 quit_ok $S q
 
 S=tiny

@@ -4,6 +4,8 @@
  * in-process, and the refusals (ctx, text, files that do not fit). */
 #include "core/quant/eval.h"
 #include "core/quant/evalref.h"
+#include "core/quant/evaltext.h"
+#include "core/quant/quality.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "tests/unit/ref_llama.h"
 
@@ -233,4 +235,40 @@ Test(eval, header_round_trip_and_field_checks)
     cr_assert_eq(evalref_parse_header(buf, 100, &back, err, sizeof err), -1);
     cr_assert_eq(evalref_scored(512), 255);
     cr_assert_eq(evalref_scored(2), 0);
+}
+
+/* The quality line: q4_0 against f32 measured on the shipped text's first
+ * tokens; f32 is the reference (nothing run). */
+Test(eval, quality_line_measures_a_weight_mode)
+{
+    struct fix x;
+    fix_open(&x);
+    struct options o;
+    char err[256], line[256];
+    options_defaults(&o);
+    cr_assert_eq(options_set_list(&o, "seed=11 wtype=q4_0 kv_dtype=f32", err, sizeof err), 0, "%s", err);
+    struct tel_quality q;
+    cr_assert_eq(quality_measure(&x.q4, x.be, "synth:tiny", &o, &q), 0, "%s", q.error);
+    cr_assert_eq(q.state, TQ_MEASURED, "state %s: %s", tel_quality_state_name(q.state), q.error);
+    cr_assert_eq(q.tokens, QUALITY_TOKENS);
+    cr_assert_eq(q.scored, evalref_scored(QUALITY_TOKENS));
+    cr_assert(q.kld > 0 && q.same_top > 0 && q.same_top <= 1, "kld %g same top %g", q.kld, q.same_top);
+    cr_assert_str_eq(q.mode, "wtype=q4_0");
+    /* the same numbers as eval on those tokens against the f32 model */
+    int32_t *ids;
+    int n = evaltext_load_tokens(&x.q4, EVALTEXT_EVAL, QUALITY_TOKENS, &ids, err, sizeof err);
+    cr_assert_eq(n, QUALITY_TOKENS, "%s", err);
+    struct eval_spec s = {.tokens = ids, .n_tokens = n, .ctx = n, .chunks = 1, .base = &x.mf};
+    struct eval_result r;
+    cr_assert_eq(eval_run(&s, &x.mq, &r, err, sizeof err), 0, "%s", err);
+    cr_assert(fabs(r.kld.v - q.kld) <= 1e-12 * q.kld, "eval %g, quality %g", r.kld.v, q.kld);
+    free(ids);
+    quality_format(&q, line, sizeof line);
+    cr_assert(strstr(line, "quality (measured, 256 tokens): KLD "), "%s", line);
+    cr_assert_eq(options_set(&o, "wtype", "f32", err, sizeof err), 0);
+    cr_assert_eq(quality_measure(&x.f32, x.be, "synth:tiny", &o, &q), 0);
+    cr_assert_eq(q.state, TQ_REFERENCE);
+    quality_format(&q, line, sizeof line);
+    cr_assert_str_eq(line, "quality: weights = reference (no measurement)");
+    fix_close(&x);
 }
