@@ -22,7 +22,7 @@ struct side_eval {
 };
 
 /* One side: its own session (the model with its options), the text's tokens, the eval. */
-static int eval_one(const struct cli_args *a, const struct run_setup *b, const char *text, size_t len,
+static int eval_one(const struct cli_args *a, struct run_setup *b, const char *text, size_t len,
                     struct side_eval *out)
 {
     struct session S;
@@ -79,7 +79,7 @@ static void print_table(const struct side_eval *e, const char *path)
     print_row("RMS Δp", a, b, 0, 0, false);
 }
 
-int ab_eval(const struct cli_args *a, const struct run_setup *sa, const struct run_setup *sb, cJSON *root)
+int ab_eval(const struct cli_args *a, struct run_setup *sa, struct run_setup *sb, cJSON *root)
 {
     char *text, err[1200];
     size_t len;
@@ -88,7 +88,7 @@ int ab_eval(const struct cli_args *a, const struct run_setup *sa, const struct r
         cli_error("--eval %s", err);
         return EXIT_BAD_INPUT;
     }
-    const struct run_setup *sides[2] = {sa, sb};
+    struct run_setup *sides[2] = {sa, sb};
     int rc = 0;
     for (int i = 0; i < 2 && rc == 0; i++) {
         if (!a->quiet) fprintf(stderr, "== eval %s on %s\n", i ? "B" : "A", a->eval_text);

@@ -11,6 +11,6 @@
  * 512) against the reference, print the table after the A/B report, and add
  * "eval": {"a": ..., "b": ...} to root (NULL: no JSON). 0, or the exit code
  * with the error printed. */
-int ab_eval(const struct cli_args *a, const struct run_setup *sa, const struct run_setup *sb, cJSON *root);
+int ab_eval(const struct cli_args *a, struct run_setup *sa, struct run_setup *sb, cJSON *root);
 
 #endif
