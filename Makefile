@@ -47,7 +47,7 @@ endif
 # Sources: every .c in a layer folder belongs to the library; tui/main.c is the entry.
 # kernels/cuda/*.c are plain C (launch geometry) with no CUDA headers: always built, so the
 # CPU unit tests cover them in CUDA=0 and SAN=1 builds too.
-LIB_SRC := $(wildcard kernels/*.c kernels/cpu/*.c kernels/cuda/*.c core/*.c core/*/*.c traces/*.c tui/*.c)
+LIB_SRC := $(wildcard kernels/*.c kernels/cpu/*.c kernels/cuda/*.c kernels/sim/*.c core/*.c core/*/*.c traces/*.c tui/*.c)
 LIB_SRC := $(filter-out tui/main.c,$(LIB_SRC))
 CU_SRC  := $(wildcard kernels/cuda/*.cu)
 

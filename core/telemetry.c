@@ -1,8 +1,10 @@
 /* core/telemetry.c — see telemetry.h: event lists, the token hash, the ledger. */
 #include "core/telemetry.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *req_event_name(enum req_event_kind k)
 {
@@ -140,7 +142,20 @@ void tel_ledger_apply(struct tel_ledger *l, const struct req_event *ev)
     }
 }
 
-double tel_now(const struct telemetry *t) { return (now_ns() - t->t0_ns) / 1e9; }
+double tel_now(const struct telemetry *t) { return run_clock_now(&t->clock); }
+
+double run_clock_now(const struct run_clock *c)
+{
+    return c->mode == CLOCK_WALL ? (now_ns() - c->t0_ns) / 1e9 : c->virtual_s;
+}
+
+void run_clock_wait(struct run_clock *c, double s)
+{
+    if (s <= 0) return;
+    if (c->mode != CLOCK_WALL) { c->virtual_s += s; return; }
+    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+    nanosleep(&ts, NULL);
+}
 
 const char *tel_quality_state_name(enum tel_quality_state s)
 {

@@ -22,8 +22,9 @@
  *   - steps[] and requests stay valid until engine_free (steps[] may move
  *     when it grows: re-read the pointer after each step).
  *
- * Times are seconds since the engine started (CLOCK_MONOTONIC, t0_ns);
- * bytes and FLOPs come from kernel records and are MODELED on backends
+ * Times are seconds since the engine started on the run's clock (struct
+ * run_clock: CLOCK_MONOTONIC since t0_ns, or SIMULATED time on a simulated
+ * device, or a test's fixed step time); bytes and FLOPs come from kernel records and are MODELED on backends
  * without counters (kernel_record.bytes_measured). */
 #ifndef INFERTOP_TELEMETRY_H
 #define INFERTOP_TELEMETRY_H
@@ -34,6 +35,29 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+/* ---- the run's clock --------------------------------------------------- */
+
+/* The one seam between wall time and simulated time: every time the engine
+ * stamps (steps, arrivals, request events, reports) comes from
+ * run_clock_now. CLOCK_WALL: CLOCK_MONOTONIC since t0_ns. CLOCK_SIM: time
+ * moves only when the engine advances it — by each step's SIMULATED duration
+ * (the simulated backend's op times) and, when idle, straight to the next
+ * arrival. CLOCK_FIXED (a test hook): like CLOCK_SIM, every step lasting
+ * fixed_step_s whatever backend ran it, so two backends give one schedule. */
+enum run_clock_mode { CLOCK_WALL, CLOCK_SIM, CLOCK_FIXED };
+
+struct run_clock {
+    enum run_clock_mode mode;
+    uint64_t t0_ns;                  /* CLOCK_WALL: CLOCK_MONOTONIC at the start */
+    double virtual_s;                /* CLOCK_SIM / CLOCK_FIXED: seconds since the start */
+    double fixed_step_s;             /* CLOCK_FIXED: each step's duration */
+};
+
+/* Seconds since the clock's start. */
+double run_clock_now(const struct run_clock *c);
+/* Let s seconds pass: CLOCK_WALL sleeps, the others advance virtual_s. */
+void   run_clock_wait(struct run_clock *c, double s);
 
 /* ---- step records ---------------------------------------------------- */
 
@@ -216,7 +240,9 @@ struct telemetry {
     bool simulated, device_async;
     char options[2048];              /* "k=v k2=v2 ..." every option at the start, registry order */
     int n_layers, n_requests, max_batch;
-    uint64_t t0_ns;                  /* CLOCK_MONOTONIC at engine start */
+    uint64_t t0_ns;                  /* CLOCK_MONOTONIC at engine start; 0 on a simulated clock
+                                        (kernel records then start on the simulated timeline) */
+    struct run_clock clock;          /* what tel_now reads; simulated says whether it is SIMULATED */
     struct tel_quality quality;      /* set by the front end that measured it (TQ_NONE: not) */
     /* per step (lifetime above) */
     const struct step_record *step;  /* NULL before the first step */

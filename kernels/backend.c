@@ -134,6 +134,16 @@ static void rec_end(struct backend *be, struct kernel_record *r)
     r->dur_ns = r->dur_measured ? now_ns() - r->t_start_ns : 0;
 }
 
+/* A simulated backend's record: placed on its timeline, lasting what the
+ * backend's model says (from the record's modeled cost, filled by now). */
+static void rec_simulate(struct backend *be, struct kernel_record *r)
+{
+    r->t_start_ns = be->sim_ns;
+    r->dur_ns = be->ops->modeled_ns(be, r);
+    r->dur_measured = true;          /* filled (simulated: be->simulated says so) */
+    be->sim_ns += r->dur_ns;
+}
+
 /* ---- op ids ---- */
 
 const char *backend_op_name(enum backend_op op)
@@ -371,6 +381,7 @@ static void missing_op(struct backend *be, const char *op)
         be->ops->name BACKEND_OP_ARGS args;                           \
         rec_end(be, r);                                               \
         record_##name REC_ARGS args;                                  \
+        if (be->ops->modeled_ns) rec_simulate(be, r);                 \
     }
 BACKEND_OP_LIST(DEFINE_DISPATCHER)
 #undef DEFINE_DISPATCHER

@@ -226,6 +226,11 @@ struct backend_ops {
     BACKEND_OP_LIST(BACKEND_OP_SLOT)
 #undef BACKEND_OP_SLOT
 
+    /* Simulated backends only (NULL elsewhere): the op's SIMULATED duration
+     * from its finished kernel record (modeled FLOPs and bytes); the
+     * dispatcher then places the record at be->sim_ns and advances it. */
+    uint64_t (*modeled_ns)(struct backend *be, const struct kernel_record *r);
+
     void (*sync)(struct backend *be);
     void (*destroy)(struct backend *be);
 };
@@ -243,6 +248,9 @@ struct backend {
     char device_name[96];      /* "AMD EPYC (2 threads, avx512)", "NVIDIA H200" */
     char reason[160];          /* why this backend was chosen */
     bool simulated;            /* timings come from a model, not from running */
+    uint64_t sim_ns;           /* simulated backends: the device's timeline (ns since the run's
+                                  start); records start there; the engine's clock sets/reads it */
+    double mem_bytes;          /* device memory when known (simulated: the hardware table's), else 0 */
     backend_note_fn note;      /* may be NULL; set by the owner after create */
     void *note_user;
     uint32_t noted_formats;    /* bit t: conversion of dtype t already noted */

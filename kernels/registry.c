@@ -1,6 +1,7 @@
 /* kernels/registry.c — backend choice; the only file that knows every backend. */
 #include "kernels/registry.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/sim/sim_backend.h"
 #ifdef INFERTOP_CUDA
 #include "kernels/cuda/cuda_backend.h"
 #endif
@@ -27,12 +28,19 @@ int backend_cuda_count(void)
 #endif
 }
 
+struct backend *backend_create_sim(const struct roof_device *d, const char *spec, char *err, size_t errlen)
+{
+    struct backend *be = sim_backend_create(d, spec);
+    if (!be) snprintf(err, errlen, "sim backend: out of memory");
+    return be;
+}
+
 struct backend *backend_create(const char *device, int n_threads, char *err, size_t errlen)
 {
     char why[128];
     bool want_cuda = strcmp(device, "cuda") == 0, any = strcmp(device, "auto") == 0;
     if (!want_cuda && !any && strcmp(device, "cpu") != 0) {
-        snprintf(err, errlen, "device: unknown '%s' (expected auto, cpu or cuda)", device);
+        snprintf(err, errlen, "device: unknown '%s' (expected auto, cpu, cuda or sim:GPU[xN])", device);
         return NULL;
     }
     if (want_cuda || any) {

@@ -3,6 +3,7 @@
 #define INFERTOP_REGISTRY_H
 
 #include "kernels/backend.h"
+#include "kernels/roofline.h"
 
 /* The most backends one device group may hold. */
 #define BACKEND_GROUP_MAX 16
@@ -21,6 +22,10 @@ struct backend *backend_create(const char *device, int n_threads, char *err, siz
  * n_devices == 1 gives what backend_create gives. */
 int backend_create_group(const char *device, int n_devices, int n_threads, struct backend **out,
                          char *err, size_t errlen);
+
+/* A simulated device (kernels/sim) with d's numbers; spec is what the user
+ * named ("sim:h100x8"). NULL with err when out of memory. */
+struct backend *backend_create_sim(const struct roof_device *d, const char *spec, char *err, size_t errlen);
 
 /* Whether a CUDA device is usable; reason filled either way. */
 bool backend_cuda_usable(char *reason, size_t n);

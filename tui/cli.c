@@ -52,6 +52,11 @@ static int check_options_used(const struct cli_args *a)
     char err[512];
     if (!strcmp(a->cmd, "tui") || !strcmp(a->cmd, "bench") || !strcmp(a->cmd, "ab")) return 0;
     if (!strcmp(a->cmd, "eval")) return 0;     /* cmd_eval checks its own (eval_check_options) */
+    if (!strcmp(a->cmd, "plan")) {      /* the run options a plan (and --validate's runs) read */
+        if (options_check_scope(&a->opt, OS_RUN, "plan", err, sizeof err) == 0) return 0;
+        cli_error("%s", err);
+        return -1;
+    }
     if (!strcmp(a->cmd, "generate") || !strcmp(a->cmd, "distill")) {
         bool gen = !strcmp(a->cmd, "generate");
         if (options_check_scope(&a->opt, gen ? OS_GEN : OS_TRAIN, a->cmd, err, sizeof err) == 0) return 0;
@@ -178,7 +183,23 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
                 return -1;
             }
             a->n_predict = (int)n;
-        } else if (strcmp(arg, "--chat") == 0) a->chat = true;
+        } else if (is_flag(arg, "--tp") || is_flag(arg, "--pp") || is_flag(arg, "--batch") || is_flag(arg, "--ctx")) {
+            char flag[16];
+            snprintf(flag, sizeof flag, "%.*s", (int)strcspn(arg, "="), arg);
+            VALUE(flag);
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || end == v || n < 1 || n > 1048576) {
+                cli_error("%s: expected a count in [1, 1048576], got '%s'", flag, v);
+                return -1;
+            }
+            int *dst = !strcmp(flag, "--tp") ? &a->tp : !strcmp(flag, "--pp") ? &a->pp
+                     : !strcmp(flag, "--batch") ? &a->batch : &a->ctx;
+            *dst = (int)n;
+        } else if (is_flag(arg, "--gpu")) { VALUE("--gpu"); a->gpu = v; }
+        else if (is_flag(arg, "--budget")) { VALUE("--budget"); a->budget = v; }
+        else if (strcmp(arg, "--validate") == 0) a->validate = true;
+        else if (strcmp(arg, "--chat") == 0) a->chat = true;
         else if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) a->quiet = true;
         else if (arg[0] == '-' && arg[1]) {
             cli_error("%s: unknown flag for '%s' (see `infertop help`)", arg, a->cmd);

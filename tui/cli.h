@@ -38,6 +38,10 @@ struct cli_args {
     const char *init;         /* --init truncate|random */
     const char *resume;       /* --resume CKPT */
     long long tokens;         /* --tokens N (0: the default) */
+    const char *gpu;          /* plan: --gpu NAME[xN] */
+    int tp, pp, batch, ctx;   /* plan: --tp --pp --batch --ctx (0: not given) */
+    const char *budget;       /* plan: --budget SIZE (per device) */
+    bool validate;            /* plan: --validate */
     struct options opt;       /* --set k=v, --device, --threads shortcuts */
     const char *positional[8];
     int n_positional;
@@ -58,6 +62,7 @@ int cmd_tui(struct cli_args *a);
 int cmd_keys(struct cli_args *a);
 int cmd_replay(struct cli_args *a);
 int cmd_eval(struct cli_args *a);
+int cmd_plan(struct cli_args *a);
 /* Commands that parse their own flags (argv after the command name). */
 int cmd_speed(int argc, char **argv);
 int cmd_distill(struct cli_args *a);

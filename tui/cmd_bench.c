@@ -110,8 +110,11 @@ static void print_report(const struct run_setup *b, const struct session *S, con
 {
     char opts[1024];
     options_format(&b->opt, opts, sizeof opts, false);
-    printf("scenario %s | model %s | device %s\noptions  %s\n", b->sc.name, S->model.source,
-           S->be->ops->name, opts);
+    if (S->be->simulated)
+        printf("SIMULATED on %s: every time below comes from the roofline model, nothing was computed\n",
+               S->be->device_name);
+    printf("scenario %s | model %s | device %s%s\noptions  %s\n", b->sc.name, S->model.source,
+           S->be->ops->name, S->be->simulated ? " (SIMULATED)" : "", opts);
     printf("requests %d finished in %.2f s, %llu steps\n", r->finished, r->duration_s,
            (unsigned long long)r->steps);
     printf("throughput %.3f req/s | output %.1f tok/s | total %.1f tok/s | goodput %.3f req/s",
@@ -209,6 +212,8 @@ static cJSON *report_json(const struct run_setup *b, const struct session *S, co
     json_add_text(o, "model", S->model.source);
     json_add_text(o, "device", S->be->ops->name);
     json_add_text(o, "device_reason", S->be->reason);
+    json_add_text(o, "device_name", S->be->device_name);
+    cJSON_AddBoolToObject(o, "simulated", S->be->simulated);
     for (int i = 0; i < OPT_COUNT; i++) json_add_text(opts, option_def(i)->name, b->opt.v[i].s);
     cJSON_AddItemToObject(o, "options", opts);
     cJSON_AddNumberToObject(o, "requests", r->requests);
@@ -396,8 +401,9 @@ int cmd_ab(struct cli_args *a)
         rc = run_one(&S, setups[i], a->quiet, cap, reps[i], NULL);
         snprintf(src[i], sizeof src[i], "%s", S.model.source);
         if (rc == 0 && i == 1) {
-            printf("scenario %s | model %s | device %s\nA: %s\nB: %s\n\n", ba.sc.name, src[0],
-                   S.be->ops->name, a->spec_a, a->spec_b);
+            printf("scenario %s | model %s | device %s%s\nA: %s\nB: %s\n\n", ba.sc.name, src[0],
+                   S.be->ops->name, S.be->simulated ? " (SIMULATED: roofline times, nothing computed)" : "",
+                   a->spec_a, a->spec_b);
             printf("%-22s %14s %14s %9s\n", "metric", "A", "B", "B/A");
             for (int m = 0; m < N_METRICS; m++) {
                 double va = METRICS[m].get(&ra), vb = METRICS[m].get(&rb);

@@ -37,6 +37,10 @@ static const struct command COMMANDS[] = {
     {"replay", cmd_replay, NULL,
      "F [--export F.json|F.nvtxt]",
      "play a recording in the TUI (summary line without a terminal), or export it as a trace"},
+    {"plan", cmd_plan, NULL,
+     "--model M --gpu NAME[xN] [--tp N --pp N] [--batch B] [--ctx L] [--budget SIZE] [--set k=v ...]\n"
+     "          [--json F] | --validate [--scenario F] [--model M] [--set k=v ...] [--json F]",
+     "MODELED memory and roofline on a GPU of the hardware table; --validate: sim:host vs the CPU"},
     {"options", cmd_options, NULL,
      "",
      "every option: type, values, default, help"},
@@ -62,7 +66,7 @@ static void usage(FILE *out)
     for (int i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  infertop %s%s%s\n      %s\n", COMMANDS[i].name, *COMMANDS[i].args ? " " : "",
                 COMMANDS[i].args, COMMANDS[i].what);
-    fprintf(out, "\ncommon flags: --model synth:NAME|FILE.gguf  --device auto|cpu|cuda  --threads N\n"
+    fprintf(out, "\ncommon flags: --model synth:NAME|FILE.gguf  --device auto|cpu|cuda|sim:GPU[xN]  --threads N\n"
                  "              --draft synth:NAME|FILE.gguf (spec=draft's model, the target's vocabulary)\n"
                  "              --set \"k=v k2=v2\" (see `infertop options`)  -q (quiet)\n"
                  "exit codes: 0 ok, 1 runtime failure, 2 bad input\n");
@@ -100,6 +104,6 @@ int main(int argc, char **argv)
         if (cli_parse(argc - 2, argv + 2, &a) < 0) return EXIT_BAD_INPUT;
         return COMMANDS[i].run(&a);
     }
-    cli_error("%s: unknown command (expected one of: tui, generate, bench, ab, eval, replay, options, scenarios, keys, models, speed, distill, help)", name);
+    cli_error("%s: unknown command (expected one of: tui, generate, bench, ab, eval, replay, plan, options, scenarios, keys, models, speed, distill, help)", name);
     return EXIT_BAD_INPUT;
 }

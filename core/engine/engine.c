@@ -8,7 +8,42 @@
 #include <string.h>
 #include <time.h>
 
-double engine_now(const struct engine *e) { return (now_ns() - e->t0_ns) / 1e9; }
+double engine_now(const struct engine *e) { return run_clock_now(&e->tel.clock); }
+
+void engine_fix_step_time(struct engine *e, double step_s)
+{
+    e->tel.clock.mode = CLOCK_FIXED;
+    e->tel.clock.fixed_step_s = step_s;
+    e->tel.clock.virtual_s = 0;
+}
+
+/* The clock of a simulated device: SIMULATED time from 0, kernel records on
+ * the backend's timeline (be->sim_ns) from 0 too. Else wall time. */
+static void clock_start(struct engine *e)
+{
+    struct backend *be = engine_backend(e);
+    e->t0_ns = be->simulated ? 0 : now_ns();
+    e->tel.t0_ns = e->t0_ns;
+    e->tel.clock = (struct run_clock){.mode = be->simulated ? CLOCK_SIM : CLOCK_WALL, .t0_ns = e->t0_ns};
+    be->sim_ns = 0;
+}
+
+/* A step's forward pass ran: on a virtual clock the time moves by its
+ * duration — the simulated backend's op times (CLOCK_SIM) or the fixed step
+ * (CLOCK_FIXED); scheduling and sampling take no simulated time. */
+static void clock_after_forward(struct engine *e, double t_start)
+{
+    struct run_clock *c = &e->tel.clock;
+    struct backend *be = engine_backend(e);
+    if (c->mode == CLOCK_SIM) c->virtual_s = be->sim_ns / 1e9;
+    else if (c->mode == CLOCK_FIXED) c->virtual_s = t_start + c->fixed_step_s;
+}
+
+/* Before a step's forward pass: a simulated device's ops start at the clock. */
+static void clock_before_forward(struct engine *e)
+{
+    if (e->tel.clock.mode == CLOCK_SIM) engine_backend(e)->sim_ns = (uint64_t)(e->tel.clock.virtual_s * 1e9 + 0.5);
+}
 
 const struct telemetry *engine_telemetry(const struct engine *e) { return &e->tel; }
 
@@ -54,11 +89,28 @@ static struct kvcache_config kv_config(const struct engine *e)
     return kc;
 }
 
+/* A simulated device's KV budget when kv_mem is not set: what serving engines
+ * leave for KV, 90% of device memory (vLLM's gpu_memory_utilization default)
+ * less the weights. 0 when the weights alone do not fit. */
+static size_t sim_kv_budget(const struct model *m, const struct backend *be)
+{
+    double left = 0.9 * be->mem_bytes - model_weight_bytes(&m->cfg, m->wtype);
+    return left > 0 ? (size_t)left : 0;
+}
+
 /* inst[0]: the target over every layer of m on be (device 0, stage 0). */
 static int target_create(struct engine *e, struct model *m, struct backend *be, int step_tokens,
                          char *err, size_t errlen)
 {
     struct instance_spec sp = {.role = KROLE_TARGET, .m = m, .max_tokens = step_tokens, .kv = kv_config(e)};
+    if (be->simulated && be->mem_bytes > 0 && !e->opt.explicit_set[OPT_KV_MEM] && !opt_i(&e->opt, OPT_KV_BLOCKS)) {
+        sp.kv.budget_bytes = sim_kv_budget(m, be);
+        if (!sp.kv.budget_bytes) {
+            snprintf(err, errlen, "%s: weights (%.1f GB) exceed 90%% of the simulated device memory (%.1f GB)",
+                     m->source, model_weight_bytes(&m->cfg, m->wtype) / 1e9, be->mem_bytes / 1e9);
+            return -1;
+        }
+    }
     device_group_one(&sp.group, be);
     if (instance_init(&e->inst[0], &sp, err, errlen) < 0) return -1;
     e->n_inst = 1;
@@ -163,8 +215,7 @@ int engine_init(struct engine *e, const struct options *opt, struct model *m, st
         snprintf(err, errlen, "engine: out of memory");
         return -1;
     }
-    e->t0_ns = now_ns();
-    e->tel.t0_ns = e->t0_ns;
+    clock_start(e);
     return 0;
 }
 
@@ -179,13 +230,6 @@ void engine_free(struct engine *e)
     free(e->seqs); free(e->logits); free(e->sampled); free(e->n_sampled); free(e->spec_rows);
     free(e->rec); free(e->tel_items); free(e->seq_ids);
     memset(e, 0, sizeof *e);
-}
-
-static void sleep_s(double s)
-{
-    if (s <= 0) return;
-    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-    nanosleep(&ts, NULL);
 }
 
 /* Build fwd_seqs from the plan; views are taken after every append. */
@@ -427,13 +471,18 @@ static int engine_step_run(struct engine *e, double max_sleep_s)
                      "(raise kv_mem or kv_blocks)", e->sched.n_running);
             return -1;
         }
-        sleep_s(fmin(max_sleep_s, next > t_start ? next - t_start : 0.0005));
+        double wait = next > t_start ? next - t_start : 0.0005;
+        /* a virtual clock jumps to the arrival; wall time sleeps at most max_sleep_s */
+        run_clock_wait(&e->tel.clock, e->tel.clock.mode == CLOCK_WALL ? fmin(max_sleep_s, wait) : wait);
         return 0;
     }
     for (int i = 0; i < e->n_inst; i++) kernel_log_clear(&e->inst[i].log);
     struct step_spec st;
     double t_verify;
-    if (forward_marked(e, n, &st, &t_verify, e->error, sizeof e->error) < 0) {
+    clock_before_forward(e);
+    int fwd_rc = forward_marked(e, n, &st, &t_verify, e->error, sizeof e->error);
+    clock_after_forward(e, t_planned);
+    if (fwd_rc < 0) {
         nvtx_pop();             /* step */
         e->failed = true;
         return -1;

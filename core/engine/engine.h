@@ -66,7 +66,13 @@ int  engine_attach_draft(struct engine *e, struct model *draft, char *err, size_
  * -1 when every request has finished or the engine failed (e->failed). */
 int  engine_step(struct engine *e, double max_sleep_s);
 
-double engine_now(const struct engine *e);   /* seconds since engine_init */
+double engine_now(const struct engine *e);   /* seconds since engine_init, on the run's clock
+                                                (core/telemetry.h: wall, or SIMULATED on a sim device) */
+
+/* Test hook: from now on every step lasts step_s on a virtual clock starting
+ * at 0 (CLOCK_FIXED), whatever the backend — so a CPU run and a simulated run
+ * of one workload give the same request schedule. Call right after engine_init. */
+void engine_fix_step_time(struct engine *e, double step_s);
 
 /* The target instance's parts, for the engine's own users (tests, front ends
  * that set the run up); consumers of what happened read engine_telemetry. */

@@ -318,6 +318,17 @@ static void idle_sleep(double s)
     nanosleep(&ts, NULL);
 }
 
+/* A SIMULATED step is computed in microseconds: hold it for the time it
+ * simulated (less what computing it took, at most 0.25 s), so the screen
+ * shows the simulated device at its own pace. */
+static void pace_simulated(const struct runner *r, uint64_t step_wall_ns)
+{
+    const struct telemetry *t = engine_telemetry(&r->eng);
+    if (t->clock.mode != CLOCK_SIM || !t->step) return;
+    double hold = t->step->dur_s - step_wall_ns / 1e9;
+    if (hold > 0) idle_sleep(hold < 0.25 ? hold : 0.25);
+}
+
 /* Idle with nothing running and the next request far away: say when it comes (once). */
 static void announce_far_arrival(struct runner *r)
 {
@@ -406,8 +417,10 @@ static void *runner_main(void *arg)
             idle_sleep(0.02);
             continue;
         }
+        uint64_t t_step = now_ns();
         int rc = engine_step(&r->eng, 0.02);
         if (rc == 1) {
+            pace_simulated(r, now_ns() - t_step);
             r->step_once = false;
             if (r->cfg.hooks.step) r->cfg.hooks.step(r->cfg.hooks.ctx, engine_telemetry(&r->eng));
             if (engine_telemetry(&r->eng)->step) publish_step(r, engine_telemetry(&r->eng)->step);

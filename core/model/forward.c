@@ -33,9 +33,9 @@ int forward_init_range(struct forward *f, struct model *m, struct backend *be, i
 {
     const struct model_config *c = &m->cfg;
     memset(f, 0, sizeof *f);
-    if (m->shapes_only) {
+    if (m->shapes_only && !be->simulated) {
         snprintf(err, errlen, "forward: %s has shapes only (no weight data); it can be planned or "
-                 "simulated, not run", m->source);
+                 "simulated (--device sim:GPU), not run on %s", m->source, be->ops->name);
         return -1;
     }
     if (l0 < 0 || l1 <= l0 || l1 > c->n_layers || max_tokens <= 0) {

@@ -74,7 +74,8 @@ int  forward_init(struct forward *f, struct model *m, struct backend *be, int ma
                   char *err, size_t errlen);
 /* A forward over layers [l0, l1) of m on `be`, for up to max_tokens tokens
  * per call. 0 ok; -1 with a one-line message in err: out of memory, a bad
- * range, or a shape-only model (m->shapes_only: it has no weights to run). */
+ * range, or a shape-only model (m->shapes_only: it has no weights to run) on
+ * a backend that is not simulated (a simulated one never reads weights). */
 int  forward_init_range(struct forward *f, struct model *m, struct backend *be, int l0, int l1,
                         int max_tokens, char *err, size_t errlen);
 void forward_free(struct forward *f);

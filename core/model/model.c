@@ -318,8 +318,8 @@ int model_synth_flags(struct model *m, const struct model_config *cfg, enum dtyp
     return 0;
 }
 
-int model_load(struct model *m, const char *spec, enum dtype synth_wtype, uint64_t seed,
-               int n_threads, char *err, size_t errlen)
+int model_load_flags(struct model *m, const char *spec, enum dtype synth_wtype, uint64_t seed,
+                     int n_threads, unsigned flags, char *err, size_t errlen)
 {
     if (strncmp(spec, "synth:", 6) == 0) {
         const struct model_preset *p = model_preset_find(spec + 6);
@@ -327,9 +327,15 @@ int model_load(struct model *m, const char *spec, enum dtype synth_wtype, uint64
             snprintf(err, errlen, "%s: unknown synthetic model (see `infertop models`)", spec);
             return -1;
         }
-        return model_synth(m, &p->cfg, synth_wtype, seed, n_threads, err, errlen);
+        return model_synth_flags(m, &p->cfg, synth_wtype, seed, n_threads, flags, err, errlen);
     }
     return model_load_gguf(m, spec, err, errlen);
+}
+
+int model_load(struct model *m, const char *spec, enum dtype synth_wtype, uint64_t seed,
+               int n_threads, char *err, size_t errlen)
+{
+    return model_load_flags(m, spec, synth_wtype, seed, n_threads, 0, err, errlen);
 }
 
 void model_free(struct model *m)

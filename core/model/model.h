@@ -95,6 +95,11 @@ enum dtype synth_matrix_type(enum dtype t, int cols);
 /* Load "synth:NAME" or a .gguf path. 0 ok; -1 with "file: field: expected" in err. */
 int model_load(struct model *m, const char *spec, enum dtype synth_wtype, uint64_t seed,
                int n_threads, char *err, size_t errlen);
+/* model_load with enum model_flags: MODEL_SHAPES_ONLY gives a synth: model
+ * its shapes only; a GGUF file is mapped, its header read, its weights never
+ * touched unless run (the mapping costs no memory until then). */
+int model_load_flags(struct model *m, const char *spec, enum dtype synth_wtype, uint64_t seed,
+                     int n_threads, unsigned flags, char *err, size_t errlen);
 /* Implemented in core/model/model_gguf.c. */
 int model_load_gguf(struct model *m, const char *path, char *err, size_t errlen);
 /* Same over a caller-owned GGUF image (tests, fuzzing): the weights point into

@@ -55,8 +55,8 @@
 #endif
 
 #ifdef X
-X(DEVICE,      "device",      OT_ENUM,  "auto",  CHOICES_DEVICE, 0, 0,   "runtime", OC_PROCESS, OS_RUN | OS_GEN | OS_TRAIN,
-  "compute backend: auto = cuda when a GPU is usable, else cpu")
+X(DEVICE,      "device",      OT_STR,   "auto",  NO_CHOICES, 0, 0,      "runtime", OC_PROCESS, OS_RUN | OS_GEN | OS_TRAIN,
+  "compute backend: auto (cuda when a GPU is usable, else cpu), cpu, cuda, or sim:GPU[xN] (SIMULATED: h100, h200, a100, l4, rtx4090, host; see `infertop plan`)")
 X(THREADS,     "threads",     OT_INT,   "0",     NO_CHOICES, 0, 256,     "runtime", OC_PROCESS, OS_RUN | OS_GEN | OS_TRAIN,
   "CPU worker threads (0 = every online core)")
 X(SEED,        "seed",        OT_INT,   "1",     NO_CHOICES, 0, 4294967295.0, "runtime", OC_PROCESS, OS_RUN | OS_GEN | OS_TRAIN,
@@ -151,4 +151,10 @@ X(TRAIN_CKPT,  "train_ckpt",  OT_INT,   "100",   NO_CHOICES, 0, 1000000, "distil
   "distill: steps between checkpoints to OUT.ckpt (0 = only on Ctrl-C)")
 X(TRAIN_F16,   "train_f16",   OT_BOOL,  "on",    NO_CHOICES, 0, 0,       "distillation", OC_PROCESS, OS_TRAIN,
   "distill: store the draft's matrices as f16 (off = f32); norms stay f32")
+X(SIM_MEM_EFF, "sim_mem_eff", OT_FLOAT, "0.9",   NO_CHOICES, 0.01, 1,    "what-if", OC_PROCESS, OS_RUN | OS_GEN,
+  "plan / sim:GPU: achieved fraction of peak memory bandwidth for large transfers (small ones fall to 0.3; the measured host row uses 1 unless set)")
+X(SIM_FLOP_EFF,"sim_flop_eff",OT_FLOAT, "0.75",  NO_CHOICES, 0.01, 1,    "what-if", OC_PROCESS, OS_RUN | OS_GEN,
+  "plan / sim:GPU: achieved fraction of peak FLOP/s for large ops (small ones fall to 0.1; the measured host row uses 1 unless set)")
+X(SIM_OP_US,   "sim_op_us",   OT_FLOAT, "5",     NO_CHOICES, 0, 100000,  "what-if", OC_PROCESS, OS_RUN | OS_GEN,
+  "plan / sim:GPU: fixed cost per op in microseconds (kernel launch; the host row measures its own unless set)")
 #endif

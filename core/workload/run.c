@@ -70,6 +70,11 @@ static int merge_options(const struct scenario *sc, const struct options *cli, s
     if (options_check_scope(cli, OS_RUN, "scenario runs", err, errlen) < 0) return -1;
     for (int i = 0; i < OPT_COUNT; i++)
         if (cli->explicit_set[i]) { out->v[i] = cli->v[i]; out->explicit_set[i] = true; }
+    /* a scenario's kv_mem is sized for the machine it was written on; on a
+     * simulated device the KV budget is the device's memory (the engine's
+     * rule for a kv_mem not set) unless the command line sets kv_mem */
+    if (strncmp(opt_s(out, OPT_DEVICE), "sim:", 4) == 0 && !cli->explicit_set[OPT_KV_MEM])
+        out->explicit_set[OPT_KV_MEM] = false;
     return 0;
 }
 

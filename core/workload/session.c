@@ -1,5 +1,6 @@
 /* core/workload/session.c — see session.h. */
 #include "core/workload/session.h"
+#include "core/plan/hw.h"
 #include "core/quant/sparsity.h"
 #include "kernels/registry.h"
 
@@ -14,6 +15,20 @@ static void print_backend_note(void *user, const char *line)
     fprintf((FILE *)user, "backend: %s\n", line);
 }
 
+/* device "sim:NAME[xN]": the hardware table's row (or the measured host) as
+ * a SIMULATED device. NULL with err on a bad name. */
+static struct backend *create_sim(const char *device, const struct options *opt, FILE *log, char *err,
+                                  size_t errlen)
+{
+    struct roof_device d;
+    char e[256];
+    if (hw_device(device + 4, opt, &d, log, e, sizeof e) < 0) {
+        snprintf(err, errlen, "device %s: %s", device, e);
+        return NULL;
+    }
+    return backend_create_sim(&d, device, err, errlen);
+}
+
 int session_open(struct session *s, const char *spec, const struct options *opt, FILE *log,
                  char *err, size_t errlen)
 {
@@ -26,8 +41,10 @@ int session_open(struct session *s, const char *spec, const struct options *opt,
         fflush(log);
     }
     uint64_t t0 = now_ns();
-    if (model_load(&s->model, spec, opt_enum(opt, WTYPE),
-                   (uint64_t)opt_i(opt, OPT_SEED), threads > 0 ? threads : 2, err, errlen) < 0) {
+    const char *device = opt_s(opt, OPT_DEVICE);
+    bool sim = strncmp(device, "sim:", 4) == 0;
+    if (model_load_flags(&s->model, spec, opt_enum(opt, WTYPE), (uint64_t)opt_i(opt, OPT_SEED),
+                         threads > 0 ? threads : 2, sim ? MODEL_SHAPES_ONLY : 0, err, errlen) < 0) {
         memset(s, 0, sizeof *s);
         s->model_failed = true;
         return 2;
@@ -40,7 +57,7 @@ int session_open(struct session *s, const char *spec, const struct options *opt,
         return 2;
     }
     s->load_s = (now_ns() - t0) / 1e9;
-    s->be = backend_create(opt_s(opt, OPT_DEVICE), threads, err, errlen);
+    s->be = sim ? create_sim(device, opt, log, err, errlen) : backend_create(device, threads, err, errlen);
     if (!s->be) {
         model_free(&s->model);
         memset(s, 0, sizeof *s);
@@ -50,7 +67,7 @@ int session_open(struct session *s, const char *spec, const struct options *opt,
         s->be->note = print_backend_note;
         s->be->note_user = log;
     }
-    if (model_upload(&s->model, s->be) < 0) {
+    if (!sim && model_upload(&s->model, s->be) < 0) {
         snprintf(err, errlen, "%s: could not copy weights to the %s backend", spec, s->be->ops->name);
         session_close(s);
         return 1;
@@ -58,9 +75,10 @@ int session_open(struct session *s, const char *spec, const struct options *opt,
     if (log) {
         const struct model_config *c = &s->model.cfg;
         fprintf(log, "backend: %s (%s) — %s\n", s->be->ops->name, s->be->device_name, s->be->reason);
-        fprintf(log, "model: %s — %.1fM params, %s, %d layers, heads %d:%d, loaded in %.2f s\n",
+        fprintf(log, "model: %s — %.1fM params, %s, %d layers, heads %d:%d, loaded in %.2f s%s\n",
                 s->model.source, model_param_count(c) / 1e6, dtype_info(s->model.wtype)->name,
-                c->n_layers, c->n_heads, c->n_kv_heads, s->load_s);
+                c->n_layers, c->n_heads, c->n_kv_heads, s->load_s,
+                s->model.shapes_only ? " (shapes only: SIMULATED device)" : "");
         if (n_pruned)
             fprintf(log, "sparsity: %s, %d matrices pruned to %s (kept values + 2-bit indices)\n",
                     sparsity_mode_name(opt_enum(opt, SPARSITY)), n_pruned, dtype_info(s->model.wtype)->name);

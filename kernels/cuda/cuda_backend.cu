@@ -383,6 +383,7 @@ static const struct backend_ops CUDA_OPS = {
     .swiglu = bound_swiglu,
     .add = bound_add,
     .embed = bound_embed,
+    .modeled_ns = NULL,         /* measured, not simulated */
     .sync = cuda_sync,
     .destroy = cuda_destroy,
 };

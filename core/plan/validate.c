@@ -1,0 +1,133 @@
+/* core/plan/validate.c — see validate.h. */
+#include "core/plan/validate.h"
+#include "core/plan/hw.h"
+#include "core/workload/session.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct observe_ctx {
+    const struct roof_device *host;
+    struct validate_result *v;
+    int cap;
+    bool oom;
+};
+
+static enum dtype record_wtype(const struct kernel_record *r)
+{
+    int t = strncmp(r->name, "matmul_", 7) == 0 ? dtype_from_name(r->name + 7) : -1;
+    return t < 0 ? DT_F32 : (enum dtype)t;
+}
+
+/* Every step of the CPU run: its records' roofline times against their measured times. */
+static int observe_step(void *ctx, const struct telemetry *t, char *err, size_t errlen)
+{
+    struct observe_ctx *o = ctx;
+    struct validate_result *v = o->v;
+    (void)err; (void)errlen;
+    if (!t->step) return 0;
+    if (v->n_steps == o->cap) {
+        int cap = o->cap ? o->cap * 2 : 1024;
+        struct validate_step *s = realloc(v->steps, (size_t)cap * sizeof *s);
+        if (!s) { o->oom = true; return 0; }
+        v->steps = s;
+        o->cap = cap;
+    }
+    struct validate_step *s = &v->steps[v->n_steps++];
+    *s = (struct validate_step){.index = (int)t->step->index, .batch = t->step->batch_size,
+                                .prefill_tokens = t->step->prefill_tokens, .decode_tokens = t->step->decode_tokens,
+                                .meas_s = t->step->dur_s};
+    for (int i = 0; i < t->n_kernels; i++) {
+        const struct kernel_record *k = &t->kernels[i];
+        struct roof_time rt;
+        roof_op_time(o->host, k, record_wtype(k), &rt);
+        s->pred_s += rt.t_s;
+        s->ops_meas_s += k->dur_ns / 1e9;
+        v->cls[k->cls].pred_s += rt.t_s;
+        v->cls[k->cls].meas_s += k->dur_ns / 1e9;
+        v->cls[k->cls].count++;
+    }
+    return 0;
+}
+
+static double median(double *x, int n)
+{
+    if (n == 0) return 0;
+    for (int i = 1; i < n; i++)         /* insertion sort: a few thousand steps */
+        for (int j = i; j > 0 && x[j - 1] > x[j]; j--) { double t = x[j]; x[j] = x[j - 1]; x[j - 1] = t; }
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+static void summarize(struct validate_result *v)
+{
+    double *a = malloc(sizeof *a * (size_t)(v->n_steps + 1)), *sgn = malloc(sizeof *sgn * (size_t)(v->n_steps + 1)),
+           *pf = malloc(sizeof *pf * (size_t)(v->n_steps + 1));
+    int nd = 0, np = 0;
+    for (int i = 0; a && sgn && pf && i < v->n_steps; i++) {
+        const struct validate_step *s = &v->steps[i];
+        if (s->meas_s <= 0) continue;
+        double e = (s->pred_s - s->meas_s) / s->meas_s;
+        if (s->prefill_tokens == 0 && s->decode_tokens > 0) { a[nd] = fabs(e); sgn[nd++] = e; }
+        else if (s->prefill_tokens > 0) pf[np++] = fabs(e);
+    }
+    v->n_decode = nd;
+    if (a && sgn && pf) {
+        v->decode_err_median = median(a, nd);
+        v->decode_err_signed = median(sgn, nd);
+        v->prefill_err_median = median(pf, np);
+    }
+    free(a); free(sgn); free(pf);
+}
+
+/* One run of b's scenario at capacity cap on `device`; the observer may be NULL. */
+static int run_on(const struct run_setup *b, const char *device, double cap, struct run_observer *o, FILE *log,
+                  struct report *r, double *probed, char *err, size_t errlen)
+{
+    static struct run_setup rb;      /* large: off the stack */
+    rb = *b;
+    char e[256];
+    if (options_set(&rb.opt, "device", device, e, sizeof e) < 0) { snprintf(err, errlen, "%s", e); return 2; }
+    struct session S;
+    int rc = session_open(&S, rb.model, &rb.opt, log, err, errlen);
+    if (rc) return rc;
+    if (cap <= 0 && scenario_needs_capacity(&rb.sc)) {
+        rc = run_probe_capacity(&S.model, S.be, &rb, 0, NULL, log, &cap, err, errlen);
+        if (probed) *probed = cap;
+    }
+    if (rc == 0) rc = run_scenario(&S.model, S.be, &rb, cap, o, log, r, err, errlen);
+    session_close(&S);
+    return rc;
+}
+
+int plan_validate(const struct run_setup *b, FILE *log, struct validate_result *v, char *err, size_t errlen)
+{
+    memset(v, 0, sizeof *v);
+    struct roof_device host;
+    char e[256];
+    if (hw_device_fresh("host", &b->opt, &host, log, e, sizeof e) < 0) { snprintf(err, errlen, "%s", e); return 1; }
+    snprintf(v->device, sizeof v->device, "%s", host.name);
+    v->bw = host.bw;
+    v->f32_flops = host.wtype_flops[DT_F32];
+    v->op_overhead_s = host.op_overhead_s;
+    struct observe_ctx oc = {.host = &host, .v = v};
+    struct run_observer o = {.ctx = &oc, .step = observe_step, .progress_to = log};
+    if (log) fprintf(log, "validate: 1/2 the scenario on the CPU backend (measured)\n");
+    int rc = run_on(b, "cpu", 0, &o, log, &v->measured, &v->capacity, err, errlen);
+    if (rc == 0 && oc.oom) { snprintf(err, errlen, "validate: out of memory for the step table"); rc = 1; }
+    if (rc) return rc;
+    if (log) fprintf(log, "validate: 2/2 the same requests on sim:host (SIMULATED)\n");
+    struct run_observer quiet = {.progress_to = log};
+    rc = run_on(b, "sim:host", v->capacity, &quiet, log, &v->simulated, NULL, err, errlen);
+    if (rc) return rc;
+    summarize(v);
+    return 0;
+}
+
+void validate_free(struct validate_result *v)
+{
+    free(v->steps);
+    report_free(&v->measured);
+    report_free(&v->simulated);
+    memset(v, 0, sizeof *v);
+}

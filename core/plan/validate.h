@@ -1,0 +1,44 @@
+/* core/plan/validate.h — `infertop plan --validate`: is the roofline model of
+ * the host right? One scenario runs on the real CPU backend; every step's
+ * kernel records (their real shapes, MODELED FLOPs and bytes) are timed by
+ * the host row's roofline (kernels/roofline.c on the measured host,
+ * core/plan/hw_host.c) and compared with their measured times — per op class
+ * and per step. Then the same request stream (same capacity, same arrivals)
+ * runs on sim:host, and the two serving reports are compared end to end.
+ * The model is not tuned to the run: where it is wrong shows per op class. */
+#ifndef INFERTOP_VALIDATE_H
+#define INFERTOP_VALIDATE_H
+
+#include "core/workload/run.h"
+
+#include <stdio.h>
+
+struct validate_class { double pred_s, meas_s; int count; };
+
+/* One step of the CPU run: measured vs predicted. */
+struct validate_step {
+    int index, batch, prefill_tokens, decode_tokens;
+    double meas_s, pred_s;      /* step duration; the sum of its ops' roofline times */
+    double ops_meas_s;          /* the sum of its ops' measured times */
+};
+
+struct validate_result {
+    char device[96];            /* the host row's name */
+    double bw, f32_flops, op_overhead_s;
+    struct validate_class cls[OPC_COUNT];
+    struct validate_step *steps;        /* every step of the CPU run */
+    int n_steps, n_decode;              /* n_decode: steps with decode tokens only */
+    double decode_err_median;           /* median |pred − meas| / meas over decode-only steps */
+    double decode_err_signed;           /* median (pred − meas) / meas over the same */
+    double prefill_err_median;          /* over steps with prefill tokens */
+    double capacity;                    /* req/s the relative rate used (both runs) */
+    struct report measured, simulated;  /* the CPU run and the sim:host run */
+};
+
+/* Run b's scenario on the CPU and on sim:host (b->opt's device is ignored).
+ * log (NULL: silent) gets progress. 0 ok; 1 runtime failure; 2 bad input,
+ * with one line in err. Free with validate_free. */
+int  plan_validate(const struct run_setup *b, FILE *log, struct validate_result *v, char *err, size_t errlen);
+void validate_free(struct validate_result *v);
+
+#endif

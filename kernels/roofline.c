@@ -1,0 +1,54 @@
+/* kernels/roofline.c — see roofline.h. */
+#include "kernels/roofline.h"
+
+#include <math.h>
+
+const char *roof_path_name(enum roof_path p)
+{
+    static const char *N[RP_COUNT] = {"fp32", "tf32", "fp16", "bf16", "fp8", "int8"};
+    return (unsigned)p < RP_COUNT ? N[p] : "?";
+}
+
+enum roof_path roof_matmul_path(enum dtype t)
+{
+    switch (t) {
+    case DT_F32: return RP_FP32;
+    case DT_BF16: return RP_BF16;
+    default: return RP_FP16;      /* f16, and weight-only quantized formats dequantized to f16 */
+    }
+}
+
+double roof_efficiency(const struct roof_curve *c, double s)
+{
+    if (s <= 0) return c->large > 0 ? c->large : 1;
+    double f = c->half > 0 ? s / (s + c->half) : 1;
+    return c->small + (c->large - c->small) * f;
+}
+
+/* Peak FLOP/s the record's work runs at on d. */
+static double peak_flops(const struct roof_device *d, const struct kernel_record *r, enum dtype wtype)
+{
+    if (r->cls == OPC_MATMUL) {
+        if ((unsigned)wtype < DT_COUNT && d->wtype_flops[wtype] > 0) return d->wtype_flops[wtype];
+        double f = d->flops[roof_matmul_path(wtype)];
+        return f > 0 ? f : d->flops[RP_FP32];
+    }
+    if (r->cls == OPC_ATTN) {
+        if (d->wtype_flops[DT_F32] > 0) return d->wtype_flops[DT_F32];
+        return d->flops[RP_FP16] > 0 ? d->flops[RP_FP16] : d->flops[RP_FP32];
+    }
+    return d->flops[RP_FP32];
+}
+
+void roof_op_time(const struct roof_device *d, const struct kernel_record *r, enum dtype wtype,
+                  struct roof_time *out)
+{
+    double bytes = r->dram_rd + r->dram_wr;
+    double F = peak_flops(d, r, wtype);
+    double ef = roof_efficiency(&d->flop_eff, r->flops), em = roof_efficiency(&d->mem_eff, bytes);
+    out->compute_s = F > 0 && ef > 0 ? r->flops / (F * ef) : 0;
+    out->memory_s = d->bw > 0 && em > 0 ? bytes / (d->bw * em) : 0;
+    out->memory_bound = out->memory_s >= out->compute_s;
+    out->intensity = bytes > 0 ? r->flops / bytes : 0;
+    out->t_s = d->op_overhead_s + fmax(out->compute_s, out->memory_s);
+}

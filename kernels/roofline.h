@@ -1,0 +1,69 @@
+/* kernels/roofline.h — an op's time on a described device, from its kernel
+ * record's MODELED FLOPs and bytes (kernels/cost.c): the roofline with
+ * efficiency curves. Shared by `infertop plan` (core/plan) and the simulated
+ * device (kernels/sim); the device numbers come from the hardware table
+ * (core/plan/hw.c), which fills a struct roof_device.
+ *
+ *   t = overhead + max(flops / (peak_flops(path) · e_flop(flops)),
+ *                      dram bytes / (bandwidth · e_mem(bytes)))
+ *
+ * An efficiency curve is the achieved fraction of peak against the size of
+ * the work, Calculon-style: e(s) = small + (large − small) · s / (s + half).
+ * Everything it returns is MODELED (a plan) or SIMULATED (a sim device run). */
+#ifndef INFERTOP_ROOFLINE_H
+#define INFERTOP_ROOFLINE_H
+
+#include "kernels/backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Compute paths of a GPU datasheet (dense figures). */
+enum roof_path { RP_FP32, RP_TF32, RP_FP16, RP_BF16, RP_FP8, RP_INT8, RP_COUNT };
+const char *roof_path_name(enum roof_path p);   /* "fp32", ..., "int8" */
+
+struct roof_curve {
+    double small, large;       /* achieved fraction of peak for tiny / huge work */
+    double half;               /* size (bytes or FLOPs) at which it is halfway */
+};
+
+struct roof_device {
+    char name[64];             /* "NVIDIA H100 SXM", "host: AMD EPYC ..." */
+    int n_devices;             /* >1: the group's aggregate (every figure below is ×n already) */
+    double mem_bytes;          /* device memory */
+    double bw;                 /* main-memory bandwidth, bytes/s */
+    double flops[RP_COUNT];    /* dense peak FLOP/s per path (0: no such path) */
+    double wtype_flops[DT_COUNT]; /* > 0: FLOP/s of the matmul of that weight format, measured
+                                     (the host); overrides the path */
+    double link_bw;            /* interconnect bytes/s per device (NVLink / PCIe) */
+    double op_overhead_s;      /* fixed cost per op: kernel launch, thread dispatch */
+    struct roof_curve mem_eff, flop_eff;
+};
+
+/* The compute path of a matmul on weights of format t: f32 on FP32, f16 on FP16,
+ * bf16 on BF16, block-quantized formats dequantized in registers to FP16
+ * (weight-only quantization). */
+enum roof_path roof_matmul_path(enum dtype t);
+
+struct roof_time {
+    double t_s;                /* the modeled time */
+    double compute_s, memory_s;/* the two roofs, after efficiency */
+    bool memory_bound;         /* memory_s >= compute_s */
+    double intensity;          /* FLOPs per main-memory byte */
+};
+
+/* e(s) of curve c (s >= 0). */
+double roof_efficiency(const struct roof_curve *c, double s);
+
+/* Time of record r on d. wtype: the weight format for OPC_MATMUL / OPC_EMBED
+ * records (ignored otherwise). Attention runs on the FP16 path of a GPU (the
+ * host: its f32 matmul rate), the other ops on FP32. */
+void roof_op_time(const struct roof_device *d, const struct kernel_record *r, enum dtype wtype,
+                  struct roof_time *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,167 @@
+/* kernels/sim/sim_backend.c — see sim_backend.h. */
+#include "kernels/sim/sim_backend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* One reservation: munmap needs its length. */
+struct sim_region { void *p; size_t bytes; };
+
+struct sim_ctx {
+    struct roof_device dev;
+    enum dtype last_wtype;         /* weight format of the op being recorded (matmul, embed) */
+    struct sim_region *regions;
+    int n_regions, cap_regions;
+};
+
+static struct sim_ctx *ctx_of(struct backend *be) { return be->ctx; }
+
+static void *sim_alloc(struct backend *be, size_t bytes)
+{
+    struct sim_ctx *c = ctx_of(be);
+    if (c->n_regions == c->cap_regions) {
+        int cap = c->cap_regions ? c->cap_regions * 2 : 64;
+        struct sim_region *r = realloc(c->regions, (size_t)cap * sizeof *r);
+        if (!r) return NULL;
+        c->regions = r;
+        c->cap_regions = cap;
+    }
+    size_t len = bytes ? bytes : 1;
+    void *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    c->regions[c->n_regions++] = (struct sim_region){p, len};
+    return p;
+}
+
+static void sim_free(struct backend *be, void *p)
+{
+    struct sim_ctx *c = ctx_of(be);
+    for (int i = 0; i < c->n_regions; i++) {
+        if (c->regions[i].p != p) continue;
+        munmap(p, c->regions[i].bytes);
+        c->regions[i] = c->regions[--c->n_regions];
+        return;
+    }
+}
+
+static void sim_upload(struct backend *be, void *dst, const void *src, size_t bytes)
+{
+    (void)be; (void)dst; (void)src; (void)bytes;     /* nothing is kept on a simulated device */
+}
+
+static void sim_download(struct backend *be, void *dst, const void *src, size_t bytes)
+{
+    (void)be; (void)src;
+    memset(dst, 0, bytes);                           /* host memory: zeros, deterministic */
+}
+
+/* ---- ops: no compute; matmul and embed note their weight format ---- */
+
+static void sim_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m)
+{
+    (void)y; (void)x; (void)m;
+    ctx_of(be)->last_wtype = weight_run_type(w);
+}
+
+static void sim_attention(struct backend *be, enum attn_impl impl, float *out, const float *q,
+                          const struct kv_view *kv, int layer, int n_q, int pos0, const struct attn_shape *sh)
+{
+    (void)be; (void)impl; (void)out; (void)q; (void)kv; (void)layer; (void)n_q; (void)pos0; (void)sh;
+}
+
+static void sim_kv_store(struct backend *be, const struct kv_view *kv, int layer, int pos0, int n,
+                         const float *k, const float *v)
+{
+    (void)be; (void)kv; (void)layer; (void)pos0; (void)n; (void)k; (void)v;
+}
+
+static void sim_rmsnorm(struct backend *be, float *y, const float *x, const float *w, int m, int n, float eps)
+{
+    (void)be; (void)y; (void)x; (void)w; (void)m; (void)n; (void)eps;
+}
+
+static void sim_rope(struct backend *be, float *x, const int *pos, int m, int n_heads, int head_dim,
+                     const struct rope_params *rp)
+{
+    (void)be; (void)x; (void)pos; (void)m; (void)n_heads; (void)head_dim; (void)rp;
+}
+
+static void sim_swiglu(struct backend *be, float *out, const float *gate, const float *up, int64_t n)
+{
+    (void)be; (void)out; (void)gate; (void)up; (void)n;
+}
+
+static void sim_add(struct backend *be, float *y, const float *x, int64_t n)
+{
+    (void)be; (void)y; (void)x; (void)n;
+}
+
+static void sim_embed(struct backend *be, float *out, const struct weight *emb, const int *tokens, int m)
+{
+    (void)out; (void)tokens; (void)m;
+    ctx_of(be)->last_wtype = weight_run_type(emb);
+}
+
+/* The SIMULATED duration of the op just recorded. */
+static uint64_t sim_modeled_ns(struct backend *be, const struct kernel_record *r)
+{
+    struct roof_time t;
+    roof_op_time(&ctx_of(be)->dev, r, ctx_of(be)->last_wtype, &t);
+    return (uint64_t)(t.t_s * 1e9 + 0.5);
+}
+
+static void sim_destroy(struct backend *be)
+{
+    struct sim_ctx *c = ctx_of(be);
+    for (int i = 0; i < c->n_regions; i++) munmap(c->regions[i].p, c->regions[i].bytes);
+    free(c->regions);
+    free(c);
+    free(be);
+}
+
+static const struct backend_ops SIM_OPS = {
+    .name = "sim",
+    .async = false,
+    .supports = NULL,              /* every format of every op: a datasheet GPU runs them natively */
+    .alloc = sim_alloc,
+    .free = sim_free,
+    .upload_weight = NULL,         /* weights stay where they are (shape-only: nowhere) */
+    .upload = sim_upload,
+    .download = sim_download,
+    .matmul = sim_matmul,
+    .attention = sim_attention,
+    .kv_store = sim_kv_store,
+    .rmsnorm = sim_rmsnorm,
+    .rope = sim_rope,
+    .swiglu = sim_swiglu,
+    .add = sim_add,
+    .embed = sim_embed,
+    .modeled_ns = sim_modeled_ns,
+    .sync = NULL,
+    .destroy = sim_destroy,
+};
+
+struct backend *sim_backend_create(const struct roof_device *d, const char *spec)
+{
+    struct backend *be = calloc(1, sizeof *be);
+    struct sim_ctx *c = calloc(1, sizeof *c);
+    if (!be || !c) { free(be); free(c); return NULL; }
+    c->dev = *d;
+    be->ops = &SIM_OPS;
+    be->ctx = c;
+    be->n_threads = 1;
+    be->simulated = true;
+    be->mem_bytes = d->mem_bytes;
+    snprintf(be->device_name, sizeof be->device_name, "SIMULATED %.60s%s", d->name,
+             d->n_devices > 1 ? " (group aggregate)" : "");
+    snprintf(be->reason, sizeof be->reason, "SIMULATED (%.24s): op times from the roofline of the hardware "
+             "table, no compute%s", spec, d->n_devices > 1 ? "; xN = aggregate bandwidth/FLOPs, no comm" : "");
+    return be;
+}
+
+const struct roof_device *sim_backend_device(const struct backend *be)
+{
+    return be && be->ops == &SIM_OPS ? &((const struct sim_ctx *)be->ctx)->dev : NULL;
+}

@@ -1,0 +1,25 @@
+/* kernels/sim/sim_backend.h — the simulated device (DESIGN.md, layer 2).
+ *
+ * A backend that computes nothing: every op slot returns at once, and the
+ * op's duration is SIMULATED from its kernel record (the modeled FLOPs and
+ * bytes of kernels/cost.c) by the roofline of a described device with its
+ * efficiency curves (kernels/roofline.h). Memory is address space only
+ * (mmap PROT_NONE, MAP_NORESERVE): a 70B model's KV pool and activations cost
+ * no RAM, and any read or write of them faults — nothing may touch the data
+ * of a simulated device. Downloads give zeros, so the sampler sees all-equal
+ * logits and picks deterministic tokens; outputs keep the scenario's lengths.
+ * be->simulated is true; device_name and reason say SIMULATED. */
+#ifndef INFERTOP_SIM_BACKEND_H
+#define INFERTOP_SIM_BACKEND_H
+
+#include "kernels/backend.h"
+#include "kernels/roofline.h"
+
+/* A simulated device of the numbers in d (copied); spec is what the user
+ * asked for ("sim:h100x8"), for the reason line. NULL when out of memory. */
+struct backend *sim_backend_create(const struct roof_device *d, const char *spec);
+
+/* The device the backend simulates (NULL when be is not a sim backend). */
+const struct roof_device *sim_backend_device(const struct backend *be);
+
+#endif

@@ -1,0 +1,315 @@
+/* core/plan and kernels/sim: the plan's numbers against hand computations
+ * (the seed's memory formulas, GQA, a budget's largest batch, a decode step's
+ * memory-bound time), the roofline and its curves, and the simulated device
+ * under the engine: the clock seam gives a CPU run and a simulated run of one
+ * workload the same request schedule when their step times are equal. */
+#include "core/engine/engine.h"
+#include "core/plan/hw.h"
+#include "core/plan/plan.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/registry.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static void load_shapes(struct model *m, const char *spec, enum dtype t)
+{
+    char err[256];
+    cr_assert_eq(model_load_flags(m, spec, t, 1, 1, MODEL_SHAPES_ONLY, err, sizeof err), 0, "%s", err);
+    cr_assert(m->shapes_only);
+}
+
+/* A device whose roofline is exactly bytes / bandwidth for memory-bound ops. */
+static struct roof_device flat_device(double bw, double flops)
+{
+    struct roof_device d = {.name = "test", .n_devices = 1, .mem_bytes = 80e9, .bw = bw, .link_bw = 100e9};
+    for (int p = 0; p < RP_COUNT; p++) d.flops[p] = flops;
+    d.mem_eff = d.flop_eff = (struct roof_curve){1, 1, 0};
+    return d;
+}
+
+Test(plan, llama2_7b_f16_weights_and_kv_per_token)
+{
+    struct model m;
+    load_shapes(&m, "synth:llama2-7b", DT_F16);
+    /* 6.74e9 parameters x 2 bytes (+ f32 norms) */
+    double w = plan_weight_bytes(&m);
+    cr_assert(w > 13.4e9 && w < 13.6e9, "weights %.3f GB", w / 1e9);
+    cr_assert_float_eq(w, model_weight_bytes(&m.cfg, DT_F16), 1.0);
+    /* 2 x 32 layers x 32 kv heads x 128 x 2 bytes = 512 KiB; 4096 tokens = 2 GiB (the seed's 2 GB) */
+    struct plan_config c = {.m = &m, .dev = flat_device(3e12, 1e15), .tp = 1, .pp = 1, .batch = 1, .ctx = 4096,
+                            .kv_type = DT_F16, .attn = ATTN_FLASH};
+    struct plan_result r;
+    char err[256];
+    cr_assert_eq(plan_compute(&c, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_float_eq(r.kv_token, 512.0 * 1024, 1e-6);
+    cr_assert_float_eq(r.kv, 2.0 * 1024 * 1024 * 1024, 1e-3);
+    model_free(&m);
+}
+
+Test(plan, llama3_8b_gqa_kv_per_token)
+{
+    struct model m;
+    load_shapes(&m, "synth:llama3-8b", DT_BF16);
+    /* GQA: 8 KV heads, not the 32 query heads: 2 x 32 x 8 x 128 x 2 = 128 KiB */
+    cr_assert_float_eq(model_kv_bytes_per_token(&m.cfg, 2), 128.0 * 1024, 1e-6);
+    struct plan_config c = {.m = &m, .dev = flat_device(3e12, 1e15), .tp = 1, .pp = 1, .batch = 2, .ctx = 1000,
+                            .kv_type = DT_F16};
+    struct plan_result r;
+    char err[256];
+    cr_assert_eq(plan_compute(&c, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_float_eq(r.kv_token, 131072.0, 1e-6);
+    cr_assert_float_eq(r.kv, 2.0 * 1000 * 131072, 1e-3);
+    model_free(&m);
+}
+
+/* Largest batch: weights + b·(ctx·KV/token + activations of ctx tokens) <= budget. */
+Test(plan, max_batch_for_a_budget)
+{
+    struct model m;
+    load_shapes(&m, "synth:llama2-7b", DT_F16);
+    const struct model_config *mc = &m.cfg;
+    int ctx = 2048;
+    double kv_tok = 2.0 * 32 * 32 * 128 * 2;
+    double act_tok = (3.0 * mc->dim + 2.0 * 4096 + 2.0 * 4096 + 2.0 * mc->ffn_dim + mc->vocab) * 4.0;
+    double per_seq = ctx * (kv_tok + act_tok), w = plan_weight_bytes(&m);
+    for (int want = 1; want <= 9; want += 4) {
+        struct plan_config c = {.m = &m, .dev = flat_device(3e12, 1e15), .tp = 1, .pp = 1, .batch = 1, .ctx = ctx,
+                                .kv_type = DT_F16, .budget = w + want * per_seq + per_seq / 2};
+        struct plan_result r;
+        char err[256];
+        cr_assert_eq(plan_compute(&c, &r, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(r.max_batch, want, "budget for %d sequences gave %d", want, r.max_batch);
+        cr_assert(r.fits);
+    }
+    /* a budget below the weights holds no batch */
+    struct plan_config c = {.m = &m, .dev = flat_device(3e12, 1e15), .tp = 1, .pp = 1, .batch = 1, .ctx = ctx,
+                            .kv_type = DT_F16, .budget = w * 0.99};
+    struct plan_result r;
+    char err[256];
+    cr_assert_eq(plan_compute(&c, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(r.max_batch, 0);
+    cr_assert(!r.fits);
+    model_free(&m);
+}
+
+/* With flat curves, no per-op cost and FLOP/s far above the memory roof, a
+ * decode step takes exactly its bytes / bandwidth; the bytes are the weights
+ * (read once) plus the KV the attention reads, plus small activations. */
+Test(plan, decode_step_memory_bound_time_is_bytes_over_bandwidth)
+{
+    struct model m;
+    load_shapes(&m, "synth:llama2-7b", DT_F16);
+    struct plan_config c = {.m = &m, .dev = flat_device(2e12, 1e18), .tp = 1, .pp = 1, .batch = 1, .ctx = 1024,
+                            .kv_type = DT_F16, .attn = ATTN_FLASH};
+    struct plan_result r;
+    char err[256];
+    cr_assert_eq(plan_compute(&c, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_float_eq(r.decode.t_s, r.decode.bytes / 2e12, 1e-12);
+    double kv_read = 1025 * 512.0 * 1024;         /* K and V of 1025 positions, every layer */
+    double w = plan_weight_bytes(&m) - 4.0 * (2.0 * 32 * 4096 + 4096) - (double)weight_bytes(&m.tok_embd);
+    /* every matrix but the embedding table is read; the table gives one row */
+    cr_assert(r.decode.bytes > w + kv_read && r.decode.bytes < (w + kv_read) * 1.01,
+              "decode bytes %.4g, weights+KV %.4g", r.decode.bytes, w + kv_read);
+    for (int i = 0; i < r.decode.n_ops; i++) cr_assert(r.decode.ops[i].memory_bound, "%s", r.decode.ops[i].name);
+    cr_assert_float_eq(r.tpot_s, r.decode.t_s, 1e-15);
+    cr_assert_float_eq(r.decode_tok_s, 1.0 / r.decode.t_s, 1e-6);
+    /* prefill of 1024 tokens is compute-bound on a finite-FLOP device */
+    c.dev = flat_device(2e12, 1e14);
+    cr_assert_eq(plan_compute(&c, &r, err, sizeof err), 0, "%s", err);
+    cr_assert(r.prefill.flops / 1e14 > r.prefill.bytes / 2e12);
+    model_free(&m);
+}
+
+Test(plan, tensor_parallel_splits_weights_and_adds_comm)
+{
+    struct model m;
+    load_shapes(&m, "synth:llama2-70b", DT_F16);
+    struct roof_device d;
+    hw_row_device(hw_find("h100"), 1, &d);
+    struct plan_config c = {.m = &m, .dev = d, .tp = 1, .pp = 1, .batch = 8, .ctx = 2048, .kv_type = DT_F16};
+    struct plan_result one, eight;
+    char err[256];
+    cr_assert_eq(plan_compute(&c, &one, err, sizeof err), 0, "%s", err);
+    cr_assert(!one.fits, "70B f16 (138 GB) does not fit one 80 GB H100");
+    c.tp = 8;
+    cr_assert_eq(plan_compute(&c, &eight, err, sizeof err), 0, "%s", err);
+    cr_assert(eight.fits);
+    cr_assert_float_eq(eight.weights_dev, one.weights / 8, 1.0);
+    cr_assert(eight.decode.comm_s > 0 && one.decode.comm_s == 0);
+    cr_assert(eight.decode.t_s < one.decode.t_s / 3, "tp=8 decode %.3g vs %.3g", eight.decode.t_s, one.decode.t_s);
+    model_free(&m);
+}
+
+/* ---- hardware table ---- */
+
+Test(hw, rows_keep_dense_and_sparse_apart)
+{
+    int n;
+    const struct hw_row *rows = hw_rows(&n);
+    cr_assert_eq(n, 5);
+    for (int i = 0; i < n; i++)
+        for (int p = RP_TF32; p < RP_COUNT; p++)
+            if (rows[i].sparse_tflops[p] > 0)
+                cr_assert_float_eq(rows[i].sparse_tflops[p], 2 * rows[i].dense_tflops[p], 0.6, "%s %s",
+                                   rows[i].key, roof_path_name((enum roof_path)p));
+    const struct hw_row *h = hw_find("h100");
+    cr_assert_float_eq(h->dense_tflops[RP_FP16], 989.5, 0.01, "the dense figure, not the sparse 1979");
+    cr_assert_float_eq(hw_find("a100")->dense_tflops[RP_FP8], 0, 0, "A100 has no FP8");
+}
+
+Test(hw, parse_names_and_counts)
+{
+    const struct hw_row *row;
+    bool host;
+    int n;
+    char err[256];
+    cr_assert_eq(hw_parse("h100x8", &row, &host, &n, err, sizeof err), 0);
+    cr_assert(row == hw_find("h100") && n == 8 && !host);
+    cr_assert_eq(hw_parse("host", &row, &host, &n, err, sizeof err), 0);
+    cr_assert(host && n == 1);
+    cr_assert_eq(hw_parse("rtx4090", &row, &host, &n, err, sizeof err), 0);
+    cr_assert_eq(hw_parse("h100x0", &row, &host, &n, err, sizeof err), -1);
+    cr_assert(strstr(err, "x1..x16"), "%s", err);
+    cr_assert_eq(hw_parse("v100", &row, &host, &n, err, sizeof err), -1);
+    cr_assert(strstr(err, "unknown 'v100'") && strstr(err, "h100, h200"), "%s", err);
+    cr_assert_eq(hw_parse("x8", &row, &host, &n, err, sizeof err), -1);
+}
+
+Test(roofline, efficiency_curve_and_bounds)
+{
+    struct roof_curve c = {0.3, 0.9, 4e6};
+    cr_assert_float_eq(roof_efficiency(&c, 4e6), 0.6, 1e-12);
+    cr_assert(roof_efficiency(&c, 100e6) > 0.87 && roof_efficiency(&c, 1e3) < 0.31);
+    struct roof_device d = flat_device(1e12, 1e14);
+    d.op_overhead_s = 1e-6;
+    struct kernel_record r = {.cls = OPC_MATMUL, .flops = 1e9, .dram_rd = 1e6};
+    struct roof_time t;
+    roof_op_time(&d, &r, DT_F16, &t);
+    cr_assert(!t.memory_bound);
+    cr_assert_float_eq(t.t_s, 1e-6 + 1e9 / 1e14, 1e-15);
+    cr_assert_float_eq(t.intensity, 1000, 1e-9);
+    r.flops = 1e3;
+    roof_op_time(&d, &r, DT_F16, &t);
+    cr_assert(t.memory_bound);
+    cr_assert_float_eq(t.t_s, 1e-6 + 1e6 / 1e12, 1e-15);
+}
+
+/* ---- the simulated device under the engine ---- */
+
+static const char *SCENARIO =
+    "[scenario]\nname = sim-test\nseed = 7\nrequests = 12\n"
+    "[arrival]\nprocess = poisson\nrate = 40\n"
+    "[prompt]\ndist = uniform\nmin = 5\nmax = 60\n"
+    "[output]\ndist = uniform\nmin = 3\nmax = 24\n";
+
+struct schedule {
+    struct req_event ev[4096];
+    int n;
+    int batch[2048], prefill[2048];
+    int steps;
+};
+
+/* Run the scenario on be with every step lasting step_s (0: the clock's own). */
+static void run_schedule(struct model *m, struct backend *be, double step_s, struct schedule *out)
+{
+    char err[256];
+    struct scenario sc;
+    struct workload w;
+    struct options o;
+    struct engine e;
+    options_defaults(&o);
+    cr_assert_eq(options_set_list(&o, "max_batch=4 kv_mem=1M", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(scenario_parse_buffer("t.ini", SCENARIO, strlen(SCENARIO), &sc, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(workload_generate(&sc, m->cfg.vocab, 0, &w, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(engine_init(&e, &o, m, be, &w, err, sizeof err), 0, "%s", err);
+    if (step_s > 0) engine_fix_step_time(&e, step_s);
+    memset(out, 0, sizeof *out);
+    int rc;
+    while ((rc = engine_step(&e, 0.01)) >= 0) {
+        const struct telemetry *t = engine_telemetry(&e);
+        for (int i = 0; rc == 1 && i < t->events.n && out->n < 4096; i++) out->ev[out->n++] = t->events.ev[i];
+        if (rc == 1 && out->steps < 2048) {
+            out->batch[out->steps] = t->step->batch_size;
+            out->prefill[out->steps++] = t->step->prefill_tokens;
+        }
+    }
+    cr_assert(!e.failed, "%s", e.error);
+    engine_free(&e);
+    workload_free(&w);
+}
+
+Test(sim, same_schedule_as_the_cpu_when_step_times_are_equal)
+{
+    char err[256];
+    struct model full, shapes;
+    cr_assert_eq(model_synth(&full, &model_preset_find("tiny")->cfg, DT_F32, 1, 2, err, sizeof err), 0);
+    load_shapes(&shapes, "synth:tiny", DT_F32);
+    struct backend *cpu = cpu_backend_create(2, CPU_SIMD_AVX512);
+    struct roof_device d;
+    hw_row_device(hw_find("l4"), 1, &d);
+    struct backend *sim = backend_create_sim(&d, "sim:l4", err, sizeof err);
+    cr_assert(sim && sim->simulated);
+    static struct schedule a, b;
+    run_schedule(&full, cpu, 0.004, &a);
+    run_schedule(&shapes, sim, 0.004, &b);
+    cr_assert(a.steps > 10 && a.n > 30);
+    cr_assert_eq(a.steps, b.steps);
+    cr_assert_eq(a.n, b.n);
+    for (int i = 0; i < a.steps; i++) cr_assert(a.batch[i] == b.batch[i] && a.prefill[i] == b.prefill[i], "step %d", i);
+    for (int i = 0; i < a.n; i++) {
+        cr_assert_eq(a.ev[i].kind, b.ev[i].kind, "event %d", i);
+        cr_assert_eq(a.ev[i].req, b.ev[i].req, "event %d", i);
+        cr_assert_float_eq(a.ev[i].t_s, b.ev[i].t_s, 1e-9, "event %d", i);
+        if (a.ev[i].kind == REV_TOKENS) cr_assert_eq(a.ev[i].n_tokens, b.ev[i].n_tokens);
+    }
+    backend_destroy(sim);
+    backend_destroy(cpu);
+    model_free(&full);
+    model_free(&shapes);
+}
+
+/* On its own clock a simulated run's time is the sum of its simulated ops,
+ * and every kernel record sits on that timeline. */
+Test(sim, simulated_clock_is_the_sum_of_op_times)
+{
+    char err[256];
+    struct model m;
+    load_shapes(&m, "synth:llama2-70b", DT_F16);
+    struct roof_device d;
+    hw_row_device(hw_find("h100"), 8, &d);
+    struct backend *sim = backend_create_sim(&d, "sim:h100x8", err, sizeof err);
+    struct scenario sc;
+    struct workload w;
+    struct options o;
+    struct engine e;
+    options_defaults(&o);
+    cr_assert_eq(options_set_list(&o, "max_batch=4", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(scenario_parse_buffer("t.ini", SCENARIO, strlen(SCENARIO), &sc, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(workload_generate(&sc, m.cfg.vocab, 0, &w, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(engine_init(&e, &o, &m, sim, &w, err, sizeof err), 0, "%s", err);
+    const struct telemetry *t = engine_telemetry(&e);
+    cr_assert(t->simulated && t->clock.mode == CLOCK_SIM);
+    int rc, steps = 0;
+    while ((rc = engine_step(&e, 0.01)) >= 0) {
+        if (rc != 1) continue;
+        uint64_t sum = 0, start = t->kernels[0].t_start_ns;
+        for (int i = 0; i < t->n_kernels; i++) {
+            cr_assert_eq(t->kernels[i].t_start_ns, start + sum, "record %d on the timeline", i);
+            sum += t->kernels[i].dur_ns;
+        }
+        cr_assert_float_eq(t->step->dur_s, sum / 1e9, 2e-9);
+        cr_assert_float_eq(t->step->t_start_s, start / 1e9, 2e-9);
+        steps++;
+    }
+    cr_assert(!e.failed, "%s", e.error);
+    cr_assert(steps > 10);
+    /* 70B f16 on 8 H100s: a decode step is milliseconds, never zero, never seconds */
+    cr_assert(t->steps[steps - 1].dur_s > 1e-3 && t->steps[steps - 1].dur_s < 0.5, "%g", t->steps[steps - 1].dur_s);
+    engine_free(&e);
+    workload_free(&w);
+    backend_destroy(sim);
+    model_free(&m);
+}
