@@ -38,6 +38,7 @@ int trace_capture_begin(struct trace_run *r, const struct telemetry *t, const ch
     /* both clocks read back to back: their offset maps engine t0 onto the raw clock */
     int64_t mono = clock_ns(CLOCK_MONOTONIC), raw = clock_ns(CLOCK_MONOTONIC_RAW);
     h->t0_raw_ns = (int64_t)t->t0_ns + (raw - mono);
+    if (t->clock.mode != CLOCK_WALL || h->t0_raw_ns < 0) h->t0_raw_ns = 0;   /* SIMULATED time: no wall clock to map */
     r->live = true;
     return 0;
 }

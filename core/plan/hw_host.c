@@ -1,5 +1,5 @@
 /* core/plan/hw_host.c — the host row of the hardware table, measured:
- *   - bandwidth: a streaming read (sum) of a 256 MiB buffer by n threads,
+ *   - bandwidth: a streaming read (sum) of a 1 GiB buffer by n threads,
  *     best of 3 passes (DRAM, not cache: the buffer is far larger than any L3);
  *   - FLOP/s per weight format: the CPU backend's own matmul, y[16][1024] =
  *     x[16][1024] · Wᵀ on a 1024x1024 weight, median of 9 calls (cache-
@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #define MAGIC "infertop-hw 1"
-#define BW_BYTES (256u << 20)
+#define BW_BYTES (1024u << 20)
 
 /* ---- bandwidth ---- */
 

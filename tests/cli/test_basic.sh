@@ -46,7 +46,7 @@ run $BIN options
 expect_out "options: a live option says so" "^attn +enum .* live +all "
 expect_out "options: a rebuild option says so" "^kv +enum .* rebuild +all "
 expect_out "options: requests is for scenario runs" "^requests .* rebuild +runs "
-expect_out "options: a process option says so" "^device +enum .* process +all "
+expect_out "options: a process option says so" "^device +string .* process +all "
 expect_out "options: max_tokens is generate's" "^max_tokens .* generate "
 run $BIN bench --scenario scenarios/smoke.ini -q --set max_tokens=8
 expect_rc "bench --set max_tokens" 2; expect_one_line_err "bench max_tokens"

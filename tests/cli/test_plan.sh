@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# infertop plan (MODELED memory and roofline), the simulated device
+# --device sim:GPU[xN] (SIMULATED runs labelled so in text, JSON and traces),
+# and plan --validate (sim:host against the CPU backend).
+cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
+T=$(mktemp -d); trap 'rm -f "$OUT" "$ERR"; rm -rf "$T"' EXIT
+export XDG_CACHE_HOME=$T/cache
+
+run $BIN plan --help; expect_rc "plan --help" 0; expect_out "help names the flags" "--gpu NAME\[xN\]"
+run $BIN; expect_out "plan is in the usage" "infertop plan"
+
+# the seed's numbers: llama2-7b f16 weights 13.48 GB, KV/token 512 KiB, 4096 tokens = 2 GiB
+run $BIN plan --model synth:llama2-7b --gpu h100 --set wtype=f16 --ctx 4096 --json $T/p.json
+expect_rc "plan llama2-7b on h100" 0
+expect_out "weights 13.48 GB" "weights .*\(13\.48 GB"
+expect_out "KV/token 512 KiB" "KV per token +512\.00 KiB"
+expect_out "KV of 4096 tokens = 2 GiB" "KV +2\.00 GiB"
+expect_out "says MODELED" "MODELED"
+expect_out "decode is memory-bound" "matmul_f16 .* memory "
+expect_out "prefill matmuls are compute-bound" "matmul_f16 +4096x4096x4096 .* compute "
+expect_out "predicted TTFT and TPOT" "predicted: TTFT .* TPOT .* decode .* tok/s"
+python3 - "$T/p.json" <<'PY' && ok "plan JSON: memory, phases, ops, predictions" || bad "plan JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["modeled"] is True
+m = d["memory"]
+assert abs(m["weights_bytes"] / 1e9 - 13.48) < 0.02, m["weights_bytes"]
+assert m["kv_per_token_bytes"] == 512 * 1024
+assert m["fits"] and m["max_batch"] >= 1
+assert d["decode"]["ops"] and all(o["bound"] == "memory" for o in d["decode"]["ops"])
+assert d["predicted"]["tpot_s"] > 0 and d["predicted"]["ttft_s"] > d["predicted"]["tpot_s"]
+PY
+# GQA: llama3-8b 128 KiB per token, not 512 (hidden size would overstate it 4x)
+run $BIN plan --model synth:llama3-8b --gpu a100 --set "wtype=bf16 kv_dtype=f16" --ctx 8192 --batch 4
+expect_rc "plan llama3-8b on a100" 0; expect_out "llama3-8b KV/token 128 KiB" "KV per token +128\.00 KiB"
+# 70B in f16 does not fit one H100; tensor parallel over 8 does
+run $BIN plan --model synth:llama2-70b --gpu h100 --set wtype=f16 --batch 8 --ctx 2048
+expect_rc "70B on one h100" 0; expect_out "does not fit" "DOES NOT FIT"
+run $BIN plan --model synth:llama2-70b --gpu h100x8 --tp 8 --set wtype=f16 --batch 8 --ctx 2048
+expect_rc "70B on h100x8 tp=8" 0; expect_out "fits on 8" "budget: fits"; expect_out "comm in the decode step" "comm \(tp/pp\)"
+run $BIN plan --model synth:llama2-70b --gpu h100x8 --tp 2 --pp 4 --set wtype=f16
+expect_rc "tp 2 x pp 4" 0; expect_out "tp and pp named" "tp 2, pp 4"
+run $BIN plan --model synth:llama2-7b --gpu h100 --set wtype=f16 --budget 20G --ctx 4096
+expect_out "largest batch for a 20G budget" "largest batch at ctx 4096: [1-9]"
+
+# bad input: one line, exit 2
+run $BIN plan --model synth:llama2-7b --gpu v100;  expect_rc "unknown gpu" 2; expect_one_line_err "unknown gpu"; expect_err "lists the rows" "expected h100, h200, a100, l4, rtx4090 or host"
+run $BIN plan --model synth:nope --gpu h100;       expect_rc "unknown model" 2; expect_one_line_err "unknown model"
+run $BIN plan --model synth:tiny;                  expect_rc "no --gpu" 2; expect_one_line_err "no --gpu"
+run $BIN plan --model synth:tiny --gpu h100x4 --tp 3; expect_rc "tp x pp != N" 2; expect_err "says why" "expected the 4 of --gpu"
+run $BIN plan --model synth:tiny --gpu h100x99;    expect_rc "too many devices" 2; expect_err "range" "x1..x16"
+run $BIN plan --model synth:tiny --gpu h100 --budget lots; expect_rc "bad budget" 2
+run $BIN bench --scenario scenarios/smoke.ini --device sim:v100 -q; expect_rc "unknown sim device" 2; expect_one_line_err "unknown sim device"
+
+# the simulated device: 70B on 8 H100s runs chat.ini in seconds, in little memory
+/usr/bin/time -f "%e %M" -o $T/time $BIN bench --scenario scenarios/chat.ini --model synth:llama2-70b \
+    --device sim:h100x8 --set wtype=f16 --json $T/sim.json >$OUT 2>$ERR; RC=$?
+expect_rc "chat.ini on sim:h100x8" 0
+read -r wall rss <$T/time
+echo "  (synth:llama2-70b, chat.ini on sim:h100x8: ${wall} s wall, peak RSS $((rss / 1024)) MiB)"
+awk -v w="$wall" 'BEGIN { exit !(w < 120) }' && ok "runs in seconds (${wall} s)" || bad "took ${wall} s"
+[ "$rss" -lt 1048576 ] && ok "little memory ($((rss / 1024)) MiB, weights of 138 GB never allocated)" || bad "peak RSS ${rss} KiB"
+expect_out "report says SIMULATED" "^SIMULATED on "
+expect_out "device line says SIMULATED" "device sim \(SIMULATED\)"
+expect_out "every request finished" "requests 64 finished"
+python3 - "$T/sim.json" <<'PY' && ok "JSON: simulated true, outputs of the scenario's lengths" || bad "sim JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["simulated"] is True and "SIMULATED" in d["device_name"]
+assert d["finished"] == 64 and d["duration_s"] > 0
+assert all(o["output_tokens"] > 0 for o in d["outputs"])
+PY
+run $BIN bench --scenario scenarios/smoke.ini --model synth:llama2-70b --device sim:h100x8 --set wtype=f16 -q \
+    --trace $T/sim.trace.json --record $T/sim.jsonl
+expect_rc "sim run with trace and recording" 0
+grep -q '"simulated": *true' $T/sim.trace.json && grep -q "SIMULATED" $T/sim.trace.json && ok "trace labelled SIMULATED" || bad "trace label"
+run $BIN replay $T/sim.jsonl; expect_rc "replay of a simulated run" 0; expect_out "replay says SIMULATED" "SIMULATED"
+run $BIN generate --model synth:llama2-70b --device sim:h100 --set wtype=q4_0 -n 4 -q
+expect_rc "generate on a simulated device" 0
+
+# validation: sim:host against the real CPU (numbers vary with the machine's load; only the shape is checked)
+run $BIN plan --validate --scenario scenarios/smoke.ini --model synth:tiny --json $T/v.json
+expect_rc "plan --validate" 0
+expect_out "per op class table" "^  matmul +[0-9]+ "
+expect_out "median decode step error" "median \|error\| of decode steps [0-9.]+%"
+expect_out "end to end rows" "TPOT p50 ms"
+expect_err "host measured" "hw: host .*\((measured|cached)"
+python3 - "$T/v.json" <<'PY' && ok "validate JSON: per class and per step" || bad "validate JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["simulated"] is True and d["op_classes"]["matmul"]["measured_s"] > 0
+assert len(d["steps_index_prefill_decode_measured_opsmeasured_predicted"]) > 5
+assert d["decode_step_error_median"] >= 0
+PY
+ls $T/cache/infertop/hw/host-*.txt >/dev/null 2>&1 && ok "host row cached" || bad "no host cache file"
+summary
