@@ -313,3 +313,44 @@ Test(sim, simulated_clock_is_the_sum_of_op_times)
     backend_destroy(sim);
     model_free(&m);
 }
+
+/* ---- the host row's cache ---- */
+
+static bool log_says(FILE *f, const char *what)
+{
+    char buf[2048] = "";
+    rewind(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    return strstr(buf, what) != NULL;
+}
+
+/* Measured once, then read back; a corrupt file is a miss, measured again
+ * and replaced; the values are real (positive, finite) either way. */
+Test(hw, host_measurement_is_cached_and_a_corrupt_cache_is_a_miss, .timeout = 120)
+{
+    char dir[] = "/tmp/infertop-hw-XXXXXX", err[256];
+    cr_assert(mkdtemp(dir));
+    setenv("XDG_CACHE_HOME", dir, 1);
+    struct roof_device a, b, c;
+    FILE *log = tmpfile();
+    cr_assert_eq(hw_host_measure(1, false, &a, log, err, sizeof err), 0, "%s", err);
+    cr_assert(log_says(log, "(measured)"));
+    cr_assert(a.bw > 1e8 && a.wtype_flops[DT_F32] > 1e7 && a.wtype_flops[DT_Q4_1] > 1e7 && a.op_overhead_s > 0);
+    FILE *log2 = tmpfile();
+    cr_assert_eq(hw_host_measure(1, false, &b, log2, err, sizeof err), 0, "%s", err);
+    cr_assert(log_says(log2, "(cached: "));
+    cr_assert_float_eq(b.bw, a.bw, 0, "the cached value, to the bit");
+    cr_assert_float_eq(b.wtype_flops[DT_Q8_0], a.wtype_flops[DT_Q8_0], 0);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "for f in %s/infertop/hw/host-*.txt; do sed -i 's/^bandwidth .*/bandwidth nan/' $f; done", dir);
+    cr_assert_eq(system(cmd), 0);
+    FILE *log3 = tmpfile();
+    cr_assert_eq(hw_host_measure(1, false, &c, log3, err, sizeof err), 0, "%s", err);
+    cr_assert(log_says(log3, "(measured)"), "a corrupt cache is measured again");
+    cr_assert(c.bw > 1e8);
+    fclose(log); fclose(log2); fclose(log3);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+    unsetenv("XDG_CACHE_HOME");
+}
