@@ -49,7 +49,10 @@ struct engine {
 };
 
 /* One target instance of m on be over every layer. 0 ok; -1 with a one-line
- * message (bad option combination, out of memory, a shape-only model). */
+ * message (bad option combination, out of memory, a shape-only model on a
+ * backend that is not simulated). On a simulated backend (be->simulated) the run clock is
+ * SIMULATED (core/telemetry.h run_clock) and, with kv_mem not set, the KV
+ * budget is 90% of the device memory less the weights. */
 int  engine_init(struct engine *e, const struct options *opt, struct model *m, struct backend *be,
                  const struct workload *w, char *err, size_t errlen);
 void engine_free(struct engine *e);

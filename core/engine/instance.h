@@ -53,8 +53,9 @@ struct model_instance {
                                     tagged {role, device 0, stage} (kernel_log_set_instance) */
 };
 
-/* 0 ok; -1 with a one-line message (bad range, shape-only model, KV pool or
- * activations out of memory); *in is then empty (instance_free is a no-op). */
+/* 0 ok; -1 with a one-line message (bad range, shape-only model on a backend
+ * that is not simulated, KV pool or activations out of memory); *in is then
+ * empty (instance_free is a no-op). */
 int  instance_init(struct model_instance *in, const struct instance_spec *sp, char *err, size_t errlen);
 void instance_free(struct model_instance *in);
 

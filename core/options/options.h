@@ -33,7 +33,6 @@ enum opt_id {
 
 /* Enums that belong to the options themselves, generated from their choice lists. */
 #define OPT_ENUM_MEMBER(value, name) value,
-enum opt_device { CHOICES_DEVICE(OPT_ENUM_MEMBER) };
 enum opt_batching { CHOICES_BATCHING(OPT_ENUM_MEMBER) };
 enum opt_sparsity { CHOICES_SPARSITY(OPT_ENUM_MEMBER) };
 enum opt_spec { CHOICES_SPEC(OPT_ENUM_MEMBER) };

@@ -24,14 +24,12 @@
  * its constant sit on one line, so their order cannot drift apart. Where the
  * enum lives elsewhere (enum attn_impl and enum dtype in kernels/backend.h,
  * enum kv_alloc_kind in core/engine/kvcache.h) the list names its constants;
- * enum opt_device and enum opt_batching are generated from their lists
+ * enum opt_batching is generated from its list
  * (options.h). Numeric choices (block) carry their number. */
 #ifndef INFERTOP_OPTIONS_CHOICES
 #define INFERTOP_OPTIONS_CHOICES
 
 #define NO_CHOICES(C)
-#define CHOICES_DEVICE(C)   C(DEVICE_AUTO, "auto") C(DEVICE_CPU, "cpu") C(DEVICE_CUDA, "cuda")
-#define OPT_CTYPE_DEVICE    enum opt_device
 #define CHOICES_WTYPE(C)    C(DT_F32, "f32") C(DT_F16, "f16") C(DT_BF16, "bf16") C(DT_Q8_0, "q8_0") \
                             C(DT_Q4_0, "q4_0") C(DT_Q4_1, "q4_1") C(DT_Q4_K, "q4_k") C(DT_Q6_K, "q6_k")
 #define OPT_CTYPE_WTYPE     enum dtype

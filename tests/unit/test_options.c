@@ -133,8 +133,8 @@ Test(options, every_choice_round_trips_to_its_enum_value)
     cr_assert_eq(opt_enum(&o, ATTN), ATTN_NAIVE);
     cr_assert_eq(options_set(&o, "kv", "contiguous", err, sizeof err), 0);
     cr_assert_eq(opt_enum(&o, KV), KV_CONTIGUOUS);
-    cr_assert_eq(options_set(&o, "device", "cuda", err, sizeof err), 0);
-    cr_assert_eq(opt_enum(&o, DEVICE), DEVICE_CUDA);
+    cr_assert_eq(options_set(&o, "device", "sim:h100x8", err, sizeof err), 0);
+    cr_assert_str_eq(opt_s(&o, OPT_DEVICE), "sim:h100x8");   /* a string: a registry name or sim:GPU[xN] */
     cr_assert_eq(options_set(&o, "wtype", "q4_k", err, sizeof err), 0);
     cr_assert_eq(opt_enum(&o, WTYPE), DT_Q4_K);
 }
