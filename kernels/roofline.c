@@ -12,7 +12,7 @@ const char *roof_path_name(enum roof_path p)
 enum roof_path roof_matmul_path(enum dtype t)
 {
     switch (t) {
-    case DT_F32: return RP_FP32;
+    case DT_F32: case DT_S24_F32: return RP_FP32;
     case DT_BF16: return RP_BF16;
     default: return RP_FP16;      /* f16, and weight-only quantized formats dequantized to f16 */
     }

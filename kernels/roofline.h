@@ -41,9 +41,10 @@ struct roof_device {
     struct roof_curve mem_eff, flop_eff;
 };
 
-/* The compute path of a matmul on weights of format t: f32 on FP32, f16 on FP16,
- * bf16 on BF16, block-quantized formats dequantized in registers to FP16
- * (weight-only quantization). */
+/* The compute path of a matmul on weights of format t: f32 (and 2:4 s24_f32)
+ * on FP32, f16 on FP16, bf16 on BF16, block-quantized and the other 2:4
+ * formats dequantized in registers to FP16 (weight-only quantization). The
+ * dense figures: 2:4 formats' FLOPs are already halved by kernels/cost.c. */
 enum roof_path roof_matmul_path(enum dtype t);
 
 struct roof_time {

@@ -176,6 +176,11 @@ static cJSON *plan_json(const struct plan_config *c, const struct plan_result *r
 
 static int run_plan(struct cli_args *a)
 {
+    if (opt_enum(&a->opt, SPARSITY) != SPARSITY_OFF) {
+        cli_error("plan: sparsity=%s: not modeled by plan yet (pruning needs weight data; plan has shapes only)",
+                  opt_s(&a->opt, OPT_SPARSITY));
+        return EXIT_BAD_INPUT;
+    }
     if (!a->gpu) { cli_error("plan: --gpu NAME[xN] is required (h100, h200, a100, l4, rtx4090, host)"); return EXIT_BAD_INPUT; }
     char err[512];
     const struct hw_row *row;

@@ -128,6 +128,11 @@ static double measure_op_overhead(struct backend *be)
     return ts[REPS / 2];
 }
 
+/* The formats measured: every dense one; the 2:4 sparse formats
+ * (kernels/sparse24.h) are engine-only, made by pruning at load, and run at
+ * their dense path's rate in the roofline. */
+static bool measured(int t) { return !dtype_is_sparse24((enum dtype)t); }
+
 /* ---- cache ---- */
 
 static void cpu_model(char *out, size_t n)
@@ -185,7 +190,8 @@ static bool cache_load(const char *path, const char *key, struct roof_device *d)
               fgets(line, sizeof line, f) && strncmp(line, "key ", 4) == 0;
     if (ok) { line[strcspn(line, "\n")] = 0; ok = strcmp(line + 4, key) == 0; }
     ok = ok && read_value(f, "bandwidth", &d->bw) && read_value(f, "op_overhead_s", &d->op_overhead_s);
-    for (int t = 0; ok && t < DT_COUNT; t++) ok = read_value(f, dtype_info((enum dtype)t)->name, &d->wtype_flops[t]);
+    for (int t = 0; ok && t < DT_COUNT; t++)
+        if (measured(t)) ok = read_value(f, dtype_info((enum dtype)t)->name, &d->wtype_flops[t]);
     fclose(f);
     return ok;
 }
@@ -212,7 +218,7 @@ static void cache_store(const char *path, const char *key, const struct roof_dev
     if (!f) return;
     bool ok = fprintf(f, MAGIC "\nkey %s\nbandwidth %.17g\nop_overhead_s %.17g\n", key, d->bw, d->op_overhead_s) > 0;
     for (int t = 0; t < DT_COUNT; t++)
-        ok = ok && fprintf(f, "%s %.17g\n", dtype_info((enum dtype)t)->name, d->wtype_flops[t]) > 0;
+        if (measured(t)) ok = ok && fprintf(f, "%s %.17g\n", dtype_info((enum dtype)t)->name, d->wtype_flops[t]) > 0;
     ok = fclose(f) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) remove(tmp);   /* a cache: failing to keep it only costs time */
 }
@@ -223,9 +229,10 @@ static int measure_all(struct backend *be, struct roof_device *d, char *err, siz
 {
     d->bw = measure_bandwidth(be->n_threads > 0 ? be->n_threads : 1);
     d->op_overhead_s = measure_op_overhead(be);
-    for (int t = 0; t < DT_COUNT; t++) d->wtype_flops[t] = measure_matmul(be, (enum dtype)t);
     for (int t = 0; t < DT_COUNT; t++)
-        if (!(d->wtype_flops[t] > 0)) {
+        if (measured(t)) d->wtype_flops[t] = measure_matmul(be, (enum dtype)t);
+    for (int t = 0; t < DT_COUNT; t++)
+        if (measured(t) && !(d->wtype_flops[t] > 0)) {
             snprintf(err, errlen, "host: could not measure the %s matmul", dtype_info((enum dtype)t)->name);
             return -1;
         }
