@@ -77,13 +77,14 @@ static int check_options_used(const struct cli_args *a)
  * command would ignore them, so they are refused. */
 static int check_eval_flags(const struct cli_args *a)
 {
-    bool eval = !strcmp(a->cmd, "eval"), ab = !strcmp(a->cmd, "ab");
+    bool eval = !strcmp(a->cmd, "eval"), ab = !strcmp(a->cmd, "ab"), plan = !strcmp(a->cmd, "plan");
     const char *bad = NULL;
     if (!eval && a->text) bad = "--text";
     else if (!eval && a->ref_in) bad = "--ref";
     else if (!eval && a->ref_out) bad = "--save-ref";
     else if (!ab && a->eval_text) bad = "--eval";
-    else if (!eval && !(ab && a->eval_text) && (a->ctx || a->chunks)) bad = a->ctx ? "--ctx" : "--chunks";
+    else if (!eval && !(ab && a->eval_text) && !(plan && !a->chunks) && (a->ctx || a->chunks))
+        bad = a->ctx && !plan ? "--ctx" : "--chunks";          /* plan takes --ctx (its context length) */
     if (!bad) return 0;
     cli_error("%s: not used by %s (it is a flag of eval%s)", bad, a->cmd,
               !strcmp(bad, "--eval") ? "'s A/B form, ab --eval F" : !strcmp(bad, "--ctx") || !strcmp(bad, "--chunks")

@@ -39,7 +39,7 @@ struct cli_args {
     const char *resume;       /* --resume CKPT */
     long long tokens;         /* --tokens N (0: the default) */
     const char *gpu;          /* plan: --gpu NAME[xN] */
-    int tp, pp, batch, ctx;   /* plan: --tp --pp --batch --ctx (0: not given) */
+    int tp, pp, batch;        /* plan: --tp --pp --batch (0: not given); --ctx is `ctx` above */
     const char *budget;       /* plan: --budget SIZE (per device) */
     bool validate;            /* plan: --validate */
     struct options opt;       /* --set k=v, --device, --threads shortcuts */
