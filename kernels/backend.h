@@ -87,7 +87,9 @@ static inline enum dtype weight_run_type(const struct weight *w)
 
 /* ---- kernel records ---------------------------------------------------- */
 
-enum op_class { OPC_MATMUL, OPC_ATTN, OPC_NORM, OPC_ELTWISE, OPC_EMBED, OPC_COPY, OPC_COUNT };
+/* OPC_COMM: communication between devices (kernels/comm.h); its records' bytes
+ * are the bytes this device moved over the link. */
+enum op_class { OPC_MATMUL, OPC_ATTN, OPC_NORM, OPC_ELTWISE, OPC_EMBED, OPC_COPY, OPC_COMM, OPC_COUNT };
 const char *op_class_name(enum op_class c);
 
 /* Which model instance an op ran for (core/telemetry.h: instance roles). */
@@ -192,6 +194,7 @@ struct rope_params {
 /* ---- the vtable -------------------------------------------------------- */
 
 struct backend;
+struct comm;                 /* kernels/comm.h: a communicator over a device group */
 
 /* One id per compute op of kernels/ops_table.h, in its order. */
 enum backend_op {
@@ -228,6 +231,11 @@ struct backend_ops {
 
     void (*sync)(struct backend *be);
     void (*destroy)(struct backend *be);
+    /* Backend communicators for devs[0..n) (NCCL comms on CUDA), used by its
+     * comm op slots through comm_backend_handle; NULL slot: the in-process
+     * ring (kernels/comm.c). NULL return with a reason in err. */
+    void *(*comm_init)(struct backend **devs, int n, char *err, size_t errlen);
+    void  (*comm_free)(void *handle);
 };
 
 /* Where a backend's one-line notes go (e.g. "cuda: no q4_1 matmul; ...");

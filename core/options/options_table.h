@@ -99,6 +99,14 @@ X(BATCH_WAIT,  "batch_wait",  OT_FLOAT, "50",    NO_CHOICES, 0, 600000,  "batchi
   "static batching: ms to wait for a full batch before starting a partial one")
 X(REQUESTS,    "requests",    OT_INT,   "0",     NO_CHOICES, 0, 1000000, "workload", OC_REBUILD, OS_RUN,
   "override the scenario's request count (0 = as in the file; live: 0 = as the run started)")
+X(TP,          "tp",          OT_INT,   "1",     NO_CHOICES, 1, 16,      "parallelism", OC_REBUILD, OS_RUN | OS_GEN,
+  "tensor-parallel devices: heads, ffn features and vocab split Megatron-style, 2 all-reduces per layer")
+X(PP,          "pp",          OT_INT,   "1",     NO_CHOICES, 1, 16,      "parallelism", OC_REBUILD, OS_RUN | OS_GEN,
+  "pipeline stages: layers split over pp devices (tp x pp devices in all; CPU virtual devices split the threads)")
+X(MICRO_BATCHES, "micro_batches", OT_INT, "1",   NO_CHOICES, 1, 64,      "parallelism", OC_REBUILD, OS_RUN | OS_GEN,
+  "pipeline micro-batches per step (at most one per sequence): bubble (p-1)/(m+p-1)")
+X(SP,          "sp",          OT_BOOL,  "off",   NO_CHOICES, 0, 0,       "parallelism", OC_REBUILD, OS_RUN | OS_GEN,
+  "sequence parallelism with tp: norms and residual split along the tokens, all-gather/reduce-scatter instead of all-reduce")
 X(RATE_SCALE,  "rate_scale",  OT_FLOAT, "1",     NO_CHOICES, 0.01, 100,  "workload", OC_LIVE, OS_RUN,
   "multiply the scenario's arrival rate (live: rescales arrivals still to come)")
 X(SPARSITY,    "sparsity",    OT_ENUM,  "off",   CHOICES_SPARSITY, 0, 0, "sparsity", OC_REBUILD, OS_RUN | OS_GEN,

@@ -383,8 +383,15 @@ static const struct backend_ops CUDA_OPS = {
     .swiglu = bound_swiglu,
     .add = bound_add,
     .embed = bound_embed,
+    .all_reduce = cuda_op_all_reduce,
+    .all_gather = cuda_op_all_gather,
+    .reduce_scatter = cuda_op_reduce_scatter,
+    .send = cuda_op_send,
+    .recv = cuda_op_recv,
     .sync = cuda_sync,
     .destroy = cuda_destroy,
+    .comm_init = cuda_comm_init,
+    .comm_free = cuda_comm_free,
 };
 
 /* ---- create ---- */
