@@ -169,6 +169,12 @@ static void draw_identity(WINDOW *w, const struct tui_data *d)
     x = put_fmt(w, 0, x, ROLE_NORMAL, " %.1fM params %s", in->params / 1e6, in->wformat);
     x = put_text(w, 0, x, ROLE_DIM, " | ");
     x = put_fmt(w, 0, x, ROLE_VALUE, "%s", in->device_reason);
+    const struct tel_parallel *p = d->have_state ? &d->st->par : NULL;
+    if (p && p->n_devices > 1) {     /* the run's device group (core/parallel) */
+        x = put_fmt(w, 0, x, ROLE_NORMAL, " on %d %s devices (tp=%d pp=%d)", p->n_devices, p->comm_algo[0] == 'n' ?
+                    "cuda" : "cpu virtual", p->tp, p->pp);
+        if (p->shared_cores) x = put_text(w, 0, x, ROLE_WARN, " sharing cores: timings contended");
+    }
     x = put_text(w, 0, x, ROLE_DIM, " | scenario ");
     put_fmt(w, 0, x, ROLE_VALUE, "%s", in->scenario);
 }

@@ -30,6 +30,7 @@
 #define RUNNER_RING        4096      /* step records kept */
 #define RUNNER_MAX_BLOCKS  65536     /* KV block entries in a published state */
 #define RUNNER_MAX_REQS    256       /* request rows in a published state */
+#define RUNNER_MAX_SEGS    1024      /* pipeline segments of the last step in a published state */
 #define RUNNER_LOG_LINES   64
 
 enum runner_cmd_kind { RCMD_SET, RCMD_PAUSE, RCMD_RESUME, RCMD_TOGGLE_PAUSE, RCMD_STEP, RCMD_RESET, RCMD_QUIT };
@@ -72,6 +73,10 @@ struct runner_state {
     struct kv_block_info blocks[RUNNER_MAX_BLOCKS];
     int n_reqs;                       /* running and waiting requests, up to RUNNER_MAX_REQS */
     struct runner_req_row reqs[RUNNER_MAX_REQS];
+    /* parallelism: telemetry.par of the last step (par.seg is NULL here: the copy is seg[]) */
+    struct tel_parallel par;
+    int n_seg;
+    struct tel_segment seg[RUNNER_MAX_SEGS];
     /* latency so far this epoch */
     double ttft_p50_ms, ttft_p99_ms, tpot_p50_ms, tpot_p99_ms;
     struct tel_quality quality;       /* the weights against the reference (core/quant/quality.h) */
