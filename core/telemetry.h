@@ -75,6 +75,11 @@ struct step_record {
     struct op_class_sum ops[OPC_COUNT];
     struct kvcache_totals kv;
     struct step_spec spec;
+    /* tensor/pipeline parallelism (telemetry.par of the step; all 0 without) */
+    int par_mb;                      /* micro-batches run */
+    double par_bubble, par_bubble_formula;   /* measured, (p − 1)/(m + p − 1) */
+    double par_comm_share;           /* comm records' time ÷ (devices × span) */
+    double par_resid_bytes;          /* the largest residual stream one device held */
 };
 
 /* ---- request events -------------------------------------------------- */

@@ -479,6 +479,7 @@ static int engine_step_run(struct engine *e, double max_sleep_s)
         }
         sr->spec = st;
     }
+    if (sr && e->par) par_step_record(&e->tel.par, sr);
     publish_items(e);
     if (sr) engine_summarize_ops(e->target->log.recs, e->target->log.n, e->tel_items, e->tel.n_items, sr);
     int ev0 = e->tel.events.n;

@@ -558,6 +558,17 @@ void par_describe(const struct parallel *p, struct tel_parallel *tel)
     }
 }
 
+void par_step_record(const struct tel_parallel *tel, struct step_record *sr)
+{
+    sr->par_mb = tel->mb_used;
+    sr->par_bubble = tel->bubble;
+    sr->par_bubble_formula = tel->bubble_formula;
+    sr->par_comm_share = tel->comm_share;
+    sr->par_resid_bytes = 0;
+    for (int d = 0; d < tel->n_devices; d++)
+        if (tel->dev[d].resid_bytes > sr->par_resid_bytes) sr->par_resid_bytes = tel->dev[d].resid_bytes;
+}
+
 const char *par_device_name(const struct parallel *p) { return p->name; }
 
 void par_set_stage_hook(struct parallel *p, par_stage_hook hook, void *user)

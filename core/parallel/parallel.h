@@ -66,6 +66,9 @@ void par_free(struct parallel *p);
 int  par_forward(struct parallel *p, struct model_instance *target, const struct fwd_seq *seqs,
                  const int *seq_ids, int n_seqs, float *logits, uint64_t t0_ns, struct tel_parallel *tel);
 
+/* Copy the step's bubble, comm share and residual size into its record. */
+void par_step_record(const struct tel_parallel *tel, struct step_record *sr);
+
 /* Run info for telemetry: tp, pp, micro_batches, sp, devices, shared cores. */
 void par_describe(const struct parallel *p, struct tel_parallel *tel);
 

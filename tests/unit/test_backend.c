@@ -105,7 +105,8 @@ static void keep_note(void *user, const char *line)
 
 Test(backend_ops, op_ids_names_and_slots_follow_the_table)
 {
-    const char *want[] = {"matmul", "attention", "kv_store", "rmsnorm", "rope", "swiglu", "add", "embed"};
+    const char *want[] = {"matmul", "attention", "kv_store", "rmsnorm", "rope", "swiglu", "add", "embed",
+                          "all_reduce", "all_gather", "reduce_scatter", "send", "recv"};
     cr_assert_eq(OP_COUNT, (int)(sizeof want / sizeof want[0]));
     for (int op = 0; op < OP_COUNT; op++)
         cr_assert_str_eq(backend_op_name((enum backend_op)op), want[op]);
