@@ -57,7 +57,7 @@ NVFLAGS := -O2 -g -std=c++17 -I. -isystem $(CUDA_HOME)/include --compiler-option
            -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
            $(if $(filter 0,$(NVTX)),-DNVTX_DISABLE)
 LIB_OBJ_CU := $(CU_SRC:%.cu=$(B)/%.o)
-LDLIBS  += -L$(CUDA_HOME)/lib64 -lnccl -lcublas -lcublasLt -lcupti -lcudart -lstdc++ \
+LDLIBS  += -L$(CUDA_HOME)/lib64 -lcublas -lcublasLt -lcupti -lcudart -lstdc++ \
            -Wl,--disable-new-dtags,-rpath,$(CUDA_HOME)/lib64
 endif
 

@@ -1,7 +1,8 @@
 /* kernels/cuda/cuda_comm.cu — comm ops on CUDA devices through NCCL.
  *
  * comm_create (kernels/comm.c) calls cuda_comm_init for a group of CUDA
- * backends: one ncclComm per device (ncclCommInitAll, single process). Each
+ * backends: one ncclComm per device (ncclCommInitAll, single process), NCCL
+ * loaded at that point (see nccl_load). Each
  * op runs on the calling device's stream, bracketed so CUPTI gives its record
  * the NCCL kernels' time. Uneven chunks (kernels/comm.h: comm_rows_lo) are
  * grouped broadcasts (all-gather) and reduces (reduce-scatter), since
@@ -13,8 +14,52 @@ extern "C" {
 
 #include <nccl.h>
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+/* NCCL is compiled against (nccl.h) in every CUDA build but loaded with
+ * dlopen when a communicator over >= 2 GPUs is first made: a binary linked
+ * to libnccl loads it at start-up, and that alone makes `nsys profile` lose
+ * its agent (Nsight Systems 2022.4, tests/cli/test_nsys.sh), also for runs
+ * that never touch a second GPU. */
+struct nccl_api {
+    ncclResult_t (*CommInitAll)(ncclComm_t *, int, const int *);
+    ncclResult_t (*CommDestroy)(ncclComm_t);
+    ncclResult_t (*AllReduce)(const void *, void *, size_t, ncclDataType_t, ncclRedOp_t, ncclComm_t, cudaStream_t);
+    ncclResult_t (*Broadcast)(const void *, void *, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t);
+    ncclResult_t (*Reduce)(const void *, void *, size_t, ncclDataType_t, ncclRedOp_t, int, ncclComm_t, cudaStream_t);
+    ncclResult_t (*Send)(const void *, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t);
+    ncclResult_t (*Recv)(void *, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t);
+    ncclResult_t (*GroupStart)(void);
+    ncclResult_t (*GroupEnd)(void);
+    const char *(*GetErrorString)(ncclResult_t);
+};
+static struct nccl_api NCCL;
+
+/* Load libnccl once; false with a reason in err. */
+static bool nccl_load(char *err, size_t errlen)
+{
+    if (NCCL.AllReduce) return true;
+    void *h = dlopen("libnccl.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(err, errlen, "nccl: cannot load libnccl.so.2 (%s)", dlerror());
+        return false;
+    }
+    struct nccl_api a;
+#define NCCL_SYM(f) (*(void **)&a.f = dlsym(h, "nccl" #f)) != NULL
+    bool ok = NCCL_SYM(CommInitAll) && NCCL_SYM(CommDestroy) && NCCL_SYM(AllReduce) && NCCL_SYM(Broadcast) &&
+              NCCL_SYM(Reduce) && NCCL_SYM(Send) && NCCL_SYM(Recv) && NCCL_SYM(GroupStart) &&
+              NCCL_SYM(GroupEnd) && NCCL_SYM(GetErrorString);
+#undef NCCL_SYM
+    if (!ok) {
+        snprintf(err, errlen, "nccl: libnccl.so.2 lacks a symbol this build needs (NCCL 2.7 or newer expected)");
+        dlclose(h);
+        return false;
+    }
+    NCCL = a;
+    return true;
+}
 
 struct nccl_comms {
     int n;
@@ -24,11 +69,12 @@ struct nccl_comms {
 #define NCCL_CHECK(call)                                                                   \
     do {                                                                                   \
         ncclResult_t r_ = (call);                                                          \
-        if (r_ != ncclSuccess) cuda_fatal(__FILE__, __LINE__, #call, ncclGetErrorString(r_)); \
+        if (r_ != ncclSuccess) cuda_fatal(__FILE__, __LINE__, #call, NCCL.GetErrorString(r_)); \
     } while (0)
 
 extern "C" void *cuda_comm_init(struct backend **devs, int n, char *err, size_t errlen)
 {
+    if (!nccl_load(err, errlen)) return NULL;
     struct nccl_comms *h = (struct nccl_comms *)calloc(1, sizeof *h);
     if (!h) {
         snprintf(err, errlen, "nccl: out of memory");
@@ -36,9 +82,9 @@ extern "C" void *cuda_comm_init(struct backend **devs, int n, char *err, size_t 
     }
     int ids[BACKEND_COMM_MAX];
     for (int k = 0; k < n; k++) ids[k] = cuda_ctx_of(devs[k])->device;
-    ncclResult_t r = ncclCommInitAll(h->comm, n, ids);
+    ncclResult_t r = NCCL.CommInitAll(h->comm, n, ids);
     if (r != ncclSuccess) {
-        snprintf(err, errlen, "nccl: ncclCommInitAll over %d devices failed: %s", n, ncclGetErrorString(r));
+        snprintf(err, errlen, "nccl: ncclCommInitAll over %d devices failed: %s", n, NCCL.GetErrorString(r));
         free(h);
         return NULL;
     }
@@ -49,7 +95,7 @@ extern "C" void *cuda_comm_init(struct backend **devs, int n, char *err, size_t 
 extern "C" void cuda_comm_free(void *handle)
 {
     struct nccl_comms *h = (struct nccl_comms *)handle;
-    for (int k = 0; k < h->n; k++) ncclCommDestroy(h->comm[k]);
+    for (int k = 0; k < h->n; k++) NCCL.CommDestroy(h->comm[k]);
     free(h);
 }
 
@@ -71,7 +117,7 @@ extern "C" void cuda_op_all_reduce(struct backend *be, struct comm *c, float *bu
     int rank;
     ncclComm_t nc = nccl_of(be, c, &rank);
     cuda_op_begin(be);
-    NCCL_CHECK(ncclAllReduce(buf, buf, (size_t)n, ncclFloat, ncclSum, nc, cuda_ctx_of(be)->stream));
+    NCCL_CHECK(NCCL.AllReduce(buf, buf, (size_t)n, ncclFloat, ncclSum, nc, cuda_ctx_of(be)->stream));
     cuda_op_end(be);
 }
 
@@ -81,15 +127,15 @@ extern "C" void cuda_op_all_gather(struct backend *be, struct comm *c, float *ou
     int rank, N = comm_size(c);
     ncclComm_t nc = nccl_of(be, c, &rank);
     cuda_op_begin(be);
-    NCCL_CHECK(ncclGroupStart());
+    NCCL_CHECK(NCCL.GroupStart());
     for (int root = 0; root < N; root++) {
         int64_t lo = comm_rows_lo(rows, N, root), hi = comm_rows_lo(rows, N, root + 1);
         if (hi == lo) continue;
-        NCCL_CHECK(ncclBroadcast(root == rank ? (const void *)in : (const void *)(out + lo * row_elems),
+        NCCL_CHECK(NCCL.Broadcast(root == rank ? (const void *)in : (const void *)(out + lo * row_elems),
                                  out + lo * row_elems, (size_t)((hi - lo) * row_elems), ncclFloat, root, nc,
                                  cuda_ctx_of(be)->stream));
     }
-    NCCL_CHECK(ncclGroupEnd());
+    NCCL_CHECK(NCCL.GroupEnd());
     cuda_op_end(be);
 }
 
@@ -99,15 +145,15 @@ extern "C" void cuda_op_reduce_scatter(struct backend *be, struct comm *c, float
     int rank, N = comm_size(c);
     ncclComm_t nc = nccl_of(be, c, &rank);
     cuda_op_begin(be);
-    NCCL_CHECK(ncclGroupStart());
+    NCCL_CHECK(NCCL.GroupStart());
     for (int root = 0; root < N; root++) {
         int64_t lo = comm_rows_lo(rows, N, root), hi = comm_rows_lo(rows, N, root + 1);
         if (hi == lo) continue;
-        NCCL_CHECK(ncclReduce(in + lo * row_elems, root == rank ? out : in + lo * row_elems,
+        NCCL_CHECK(NCCL.Reduce(in + lo * row_elems, root == rank ? out : in + lo * row_elems,
                               (size_t)((hi - lo) * row_elems), ncclFloat, ncclSum, root, nc,
                               cuda_ctx_of(be)->stream));
     }
-    NCCL_CHECK(ncclGroupEnd());
+    NCCL_CHECK(NCCL.GroupEnd());
     cuda_op_end(be);
 }
 
@@ -116,7 +162,7 @@ extern "C" void cuda_op_send(struct backend *be, struct comm *c, int peer, const
     int rank;
     ncclComm_t nc = nccl_of(be, c, &rank);
     cuda_op_begin(be);
-    NCCL_CHECK(ncclSend(buf, (size_t)n, ncclFloat, peer, nc, cuda_ctx_of(be)->stream));
+    NCCL_CHECK(NCCL.Send(buf, (size_t)n, ncclFloat, peer, nc, cuda_ctx_of(be)->stream));
     cuda_op_end(be);
 }
 
@@ -125,6 +171,6 @@ extern "C" void cuda_op_recv(struct backend *be, struct comm *c, int peer, float
     int rank;
     ncclComm_t nc = nccl_of(be, c, &rank);
     cuda_op_begin(be);
-    NCCL_CHECK(ncclRecv(buf, (size_t)n, ncclFloat, peer, nc, cuda_ctx_of(be)->stream));
+    NCCL_CHECK(NCCL.Recv(buf, (size_t)n, ncclFloat, peer, nc, cuda_ctx_of(be)->stream));
     cuda_op_end(be);
 }
