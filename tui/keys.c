@@ -33,8 +33,6 @@ static const struct key_binding KEYS[] = {
     OPTION('t', "t", "temp", OPT_TEMPERATURE, CYCLE("0", "0.7", "1"), 0),
     OPTION('s', "s", "spec", OPT_SPEC, CYCLE("off", "ngram", "layerskip", "draft"), 0),
     OPTION('K', "K", "spec_k", OPT_SPEC_K, CYCLE("1", "2", "4", "8"), 0),
-    OPTION('P', "P", "pp", OPT_PP, CYCLE("1", "2", "4"), 0),
-    OPTION('M', "M", "micro-batches", OPT_MICRO_BATCHES, CYCLE("1", "2", "4", "8"), 0),
     SCALE('+', "+", "rate x2", OPT_RATE_SCALE, 2.0, 6),
     SCALE('-', "-", "rate /2", OPT_RATE_SCALE, 0.5, 7),
     LIVE_ACTION('r', "r", "reset", ACT_RESET, "restart the scenario from its first request", 0),

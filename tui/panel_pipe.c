@@ -120,7 +120,7 @@ void panel_pipe_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui)
     werase(w);
     const struct runner_state *st = d->st;
     if (!d->have_state || st->par.n_devices < 2) {
-        put_text(w, 1, 1, ROLE_DIM, "one device: set tp or pp (key P; micro-batches M) to split the model");
+        put_text(w, 1, 1, ROLE_DIM, "one device: set tp or pp (--set tp=N pp=N micro_batches=M) to split the model");
         panel_frame(w, P_PIPE, "parallelism", ui, ui);
         return;
     }
