@@ -47,6 +47,11 @@ int weight_shard(struct weight *dst, const struct weight *src, enum shard_dim di
                  dim == SHARD_ROWS ? "rows" : "cols", offset, offset + count, extent);
         return -1;
     }
+    if (dim == SHARD_COLS && di->row_extra) {
+        snprintf(err, errlen, "weight %s: %s rows start with a per-row scale; expected a row split "
+                 "(cols of a %s weight cannot be sliced in place)", src->name, di->name, di->name);
+        return -1;
+    }
     if (dim == SHARD_COLS && (offset % di->block_elems || count % di->block_elems)) {
         snprintf(err, errlen, "weight %s: cols [%d, %d) split a %s block; expected multiples of %d",
                  src->name, offset, offset + count, di->name, di->block_elems);

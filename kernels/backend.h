@@ -57,6 +57,10 @@ struct weight {
     enum shard_dim shard_dim;
     int shard_offset;    /* first row (SHARD_ROWS) or column (SHARD_COLS) in the full tensor */
     int full_rows, full_cols;  /* shape of the full tensor a shard slices (0 when SHARD_NONE) */
+    /* Activation quantization (dtype_quantizes_act: W8A8, FP8A8; core/quant):
+     * act_scale > 0 is one static scale for every x row (per tensor, from
+     * calibration); 0 means per token (W8A8) or dynamic per tensor (FP8A8). */
+    float act_scale;
     char name[48];
 };
 

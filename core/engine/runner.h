@@ -59,7 +59,9 @@ struct runner_state {
     double elapsed_s;                 /* since the runner started */
     bool paused;
     bool probing;                     /* measuring capacity before the workload starts */
-    char activity[128];               /* while probing: its progress ("probe: 3/32 requests ...") */
+    bool reloading;                   /* re-transforming the weights (a quant=... rebuild) */
+    char activity[128];               /* while probing or reloading: its progress ("probe: 3/32 requests ...") */
+    char wformat[64];                 /* the layer matrices' weight format(s) now (model.wformat, else wtype) */
     int requests_total, requests_finished, running, waiting;
     uint64_t preemptions;
     long tokens_out;                  /* generated this epoch */
@@ -114,6 +116,15 @@ struct runner_config {
      * option (core/quant/reference.h), from model_spec (the --model text) */
     struct tel_quality quality;
     char model_spec[256];
+    /* A change of a weight-transform option (quant_is_transform_option:
+     * quant=..., sparsity=...) is a rebuild with new weights: the engine
+     * thread stops the workload, calls reload (ENGINE THREAD; the model at
+     * cfg.model is replaced in place, progress lines go to the activity
+     * line), then restarts. NULL: such options only restart the workload
+     * (the weights stay as they were) and the log says so. */
+    int (*reload)(void *ctx, const struct options *o, void (*progress)(void *user, const char *line),
+                  void *user, char *err, size_t errlen);
+    void *reload_ctx;
 };
 
 struct runner;

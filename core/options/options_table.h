@@ -51,6 +51,15 @@
 #define CHOICES_SPEC(C)     C(SPEC_OFF, "off") C(SPEC_DRAFT, "draft") C(SPEC_LAYERSKIP, "layerskip") \
                             C(SPEC_NGRAM, "ngram")
 #define OPT_CTYPE_SPEC      enum opt_spec
+#define CHOICES_QUANT(C)    C(QUANT_NONE, "none") C(QUANT_INT8, "int8") C(QUANT_INT4, "int4") C(QUANT_FP8, "fp8") \
+                            C(QUANT_W8A8, "w8a8") C(QUANT_W8A8_SMOOTH, "w8a8-smooth") C(QUANT_FP8A8, "fp8a8")
+#define OPT_CTYPE_QUANT     enum opt_quant
+#define CHOICES_QUANT_GROUP(C) C(32, "32") C(64, "64") C(128, "128")
+#define OPT_CTYPE_QUANT_GROUP int
+#define CHOICES_ACT_SCALE(C) C(ACT_SCALE_TENSOR, "tensor") C(ACT_SCALE_TOKEN, "token")
+#define OPT_CTYPE_ACT_SCALE enum opt_act_scale
+#define CHOICES_FP8_FORMAT(C) C(DT_E4M3, "e4m3") C(DT_E5M2, "e5m2")
+#define OPT_CTYPE_FP8_FORMAT enum dtype
 
 #endif
 
@@ -159,4 +168,16 @@ X(TRAIN_CKPT,  "train_ckpt",  OT_INT,   "100",   NO_CHOICES, 0, 1000000, "distil
   "distill: steps between checkpoints to OUT.ckpt (0 = only on Ctrl-C)")
 X(TRAIN_F16,   "train_f16",   OT_BOOL,  "on",    NO_CHOICES, 0, 0,       "distillation", OC_PROCESS, OS_TRAIN,
   "distill: store the draft's matrices as f16 (off = f32); norms stay f32")
+X(QUANT,       "quant",       OT_ENUM,  "none",  CHOICES_QUANT, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
+  "re-quantize the layer matrices from the loaded weights (GGUF blocks dequantized first): int8 per channel, int4 group-wise, fp8 weight-only; w8a8 / w8a8-smooth (SmoothQuant) / fp8a8 also quantize activations")
+X(QUANT_GROUP, "quant_group", OT_ENUM,  "32",    CHOICES_QUANT_GROUP, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
+  "quant=int4: elements per scale group (a matrix whose width it does not divide uses the next smaller group)")
+X(QUANT_SYM,   "quant_sym",   OT_BOOL,  "on",    NO_CHOICES, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
+  "quant=int4: symmetric groups (off: a zero point per group)")
+X(ACT_SCALE,   "act_scale",   OT_ENUM,  "tensor", CHOICES_ACT_SCALE, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
+  "quant=w8a8*: activation scale per tensor (static, from calibration) or per token (dynamic)")
+X(SMOOTH_ALPHA, "smooth_alpha", OT_FLOAT, "0.5", NO_CHOICES, 0, 1, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
+  "quant=w8a8-smooth: SmoothQuant migration strength: s = max|X|^alpha / max|W|^(1-alpha)")
+X(FP8_FORMAT,  "fp8_format",  OT_ENUM,  "e4m3",  CHOICES_FP8_FORMAT, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
+  "quant=fp8: E4M3 (max 448, finer) or E5M2 (max 57344, wider range)")
 #endif
