@@ -8,10 +8,9 @@
  * per matmul (qx_act_row) and then take integer (W8A8) or E4M3×E4M3 (FP8A8,
  * f32 accumulation as on Hopper tensor cores) dot products.
  *
- * Paths: scalar always; AVX2+FMA+F16C; at CPU_SIMD_AVX512 the W8A8 dot uses
- * AVX-512 VNNI (vpdpbusd on 256-bit registers) where the CPU has it, the
- * weight-only and fp8 dots the AVX2 code (one row per call is bound by
- * memory, not by vector width). */
+ * Paths: scalar always; AVX2+FMA+F16C; at CPU_SIMD_AVX512 the weight-only
+ * dots run 16 lanes (qx_avx512.c), the W8A8 dot AVX-512 VNNI (vpdpbusd on
+ * 256-bit registers) where the CPU has it, the FP8A8 dot the AVX2 code. */
 #ifndef INFERTOP_CPU_QX_H
 #define INFERTOP_CPU_QX_H
 
@@ -39,8 +38,9 @@ qx_act_dot_fn qx_act_dot_fn_for(enum dtype wt, enum cpu_simd s);
 
 /* Scalar kernel (qx_ref.c) for any weight-only own format. */
 void qx_dot_rows_ref(enum dtype t, const void *w, const float *x, size_t ldx, int nx, int K, float *out);
-/* Vector kernels (qx_avx2.c; NULL / false on non-x86 builds). */
+/* Vector kernels (qx_avx2.c, qx_avx512.c; NULL / false on non-x86 builds). */
 dot_rows_fn qx_dot_rows_avx2(enum dtype t);
+dot_rows_fn qx_dot_rows_avx512(enum dtype t);
 qx_act_dot_fn qx_act_dot_avx2(enum dtype wt, bool vnni);
 bool qx_have_vnni(void);
 

@@ -74,7 +74,8 @@ dot_rows_fn qx_dot_rows_fn(enum dtype t, enum cpu_simd s)
 {
     dot_rows_fn f = ref_fn(t);
     if (!f || s == CPU_SIMD_SCALAR) return f;
-    dot_rows_fn v = qx_dot_rows_avx2(t);
+    dot_rows_fn v = s == CPU_SIMD_AVX512 ? qx_dot_rows_avx512(t) : NULL;
+    if (!v) v = qx_dot_rows_avx2(t);
     return v ? v : f;
 }
 
