@@ -21,6 +21,7 @@
 #define INFERTOP_XQ_BLOCKS_H
 
 #include "kernels/formats.h"
+#include "kernels/fp8.h"
 #include "kernels/hd.h"
 
 #include <math.h>
@@ -56,6 +57,43 @@ static inline HD int8_t xq_round_i8(float v, float s)
 {
     float q = rintf(v / s);
     return (int8_t)(q > 127.f ? 127.f : q < -127.f ? -127.f : q);
+}
+
+/* IEEE half bits → float (exact; the int4 group scales). */
+static inline HD float xq_half_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+    if (e == 0) {
+        float mag = (float)m * 0x1p-24f;
+        return sign ? -mag : mag;
+    }
+    if (e == 31) return fp8_bits_f32(sign | 0x7f800000u | (m << 13));
+    return fp8_bits_f32(sign | ((e + 112) << 23) | (m << 13));
+}
+
+/* Whether rows of t start with an f32 scale (int8, fp8, w8a8, fp8a8). */
+static inline HD bool xq_has_row_scale(int t)
+{
+    return t == DT_I8 || t == DT_W8A8 || t == DT_E4M3 || t == DT_F8A8 || t == DT_E5M2;
+}
+
+/* Element k of a row of own format t, dequantized except for the per-row
+ * scale (xq_has_row_scale: multiply the dot by it once). The per-element
+ * math both the CPU tests and the CUDA kernels run. */
+static inline HD float xq_weight_elem(int t, const uint8_t *row, int k)
+{
+    switch (t) {
+    case DT_I8: case DT_W8A8: return (float)(int8_t)row[XQ_ROW_HDR + k];
+    case DT_E4M3: case DT_F8A8: return fp8_e4m3_to_f32(row[XQ_ROW_HDR + k]);
+    case DT_E5M2: return fp8_e5m2_to_f32(row[XQ_ROW_HDR + k]);
+    default: break;
+    }
+    bool zp = t >= DT_I4A_32 && t <= DT_I4A_128;
+    int g = (t == DT_I4S_32 || t == DT_I4A_32) ? 32 : (t == DT_I4S_64 || t == DT_I4A_64) ? 64 : 128;
+    const uint8_t *blk = row + (size_t)(k / g) * (size_t)(xq_i4_hdr(zp) + g / 2);
+    float d = xq_half_to_f32((uint16_t)(blk[0] | blk[1] << 8));
+    int z = zp ? (int8_t)blk[2] : 8;
+    return d * (float)(xq_i4_get(blk + xq_i4_hdr(zp), g, k % g) - z);
 }
 
 /* row (n elements of own format t) → y[n]; x[n] → row. */

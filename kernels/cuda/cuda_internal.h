@@ -94,6 +94,8 @@ void cuda_op_end(struct backend *be);
 void cuda_op_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m);
 /* 2:4 sparse weights (dev_type s24_*): cuda_sparse.cu; cuda_op_matmul routes them. */
 void cuda_op_matmul_s24(struct backend *be, float *y, const struct weight *w, const float *x, int m);
+/* The own quantized formats (cuda_xq.cu); w->dev in dtype_is_xq(w->dev_type). */
+void cuda_xq_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m);
 /* cuda_attention.cu */
 void cuda_op_attention(struct backend *be, enum attn_impl impl, float *out, const float *q,
                        const struct kv_view *kv, int layer, int n_q, int pos0,

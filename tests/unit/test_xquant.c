@@ -141,6 +141,26 @@ Test(xquant, encode_decode_rows)
     }
 }
 
+/* The per-element math the CUDA kernels run (HD, xq_weight_elem) equals the
+ * row decoder on every format. */
+Test(xquant, hd_element_math_matches_decode)
+{
+    int K = 256;
+    float x[256], y[256];
+    uint8_t row[1024];
+    for (int f = 0; f < N_OWN; f++) {
+        enum dtype t = OWN[f];
+        for (int k = 0; k < K; k++) x[k] = rnd() * 3;
+        dtype_encode_row(t, x, row, K);
+        dtype_decode_row(t, row, y, K);
+        float sc = xq_has_row_scale(t) ? xq_row_scale(row) : 1.0f;
+        for (int k = 0; k < K; k++)
+            cr_assert_eq(sc * xq_weight_elem(t, row, k), y[k], "%s k=%d", dtype_info(t)->name, k);
+    }
+    for (int h = 0; h < 65536; h++)
+        if (((h >> 10) & 0x1f) != 31) cr_assert_eq(xq_half_to_f32((uint16_t)h), fp16_to_fp32((uint16_t)h), "half %#x", h);
+}
+
 /* The search must never lose to max-abs rounding, on any group; it should
  * win on most (the point of it). */
 Test(xquant, int4_scale_search_never_worse)
