@@ -111,7 +111,7 @@ static int smooth_one(struct model *m, int l, const struct options *o, const str
 static const char *KIND[QUANT_LAYER_MATRICES] = {"q", "k", "v", "o", "gate", "up", "down"};
 
 /* "int4_g64, down int4_g128": the most common format, then the matrices that differ (ASCII: the TUI header shows it). */
-static void describe_formats(struct model *m)
+void quantize_describe_formats(struct model *m)
 {
     struct weight *ws[QUANT_LAYER_MATRICES];
     quant_layer_matrices(&m->layers[0], ws);
@@ -161,6 +161,5 @@ int quantize_run(struct model *m, const struct options *o, const struct calib_st
             progress(user, line);
         }
     }
-    describe_formats(m);
     return 0;
 }

@@ -23,6 +23,10 @@ int  quantize_target(const struct options *o, int cols);
 int  quantize_run(struct model *m, const struct options *o, const struct calib_stats *cs, int n_threads,
                   quant_progress_fn progress, void *user, char *err, size_t errlen);
 
+/* m->wformat from the layer matrices' formats now: the most common, then
+ * the matrices that differ ("int4_g64, down int4_g128"). */
+void quantize_describe_formats(struct model *m);
+
 /* Encode w's rows into format t (from its loaded format, via f32) and
  * replace it in m. 0; -1 out of memory (w unchanged). */
 int  quantize_weight(struct model *m, struct weight *w, enum dtype t, int n_threads);

@@ -235,5 +235,6 @@ int quant_apply_transforms(struct model *m, const struct options *o, const struc
             return -1;
         }
     }
+    quantize_describe_formats(m);
     return 0;
 }

@@ -391,6 +391,21 @@ Test(xquant, transform_needs_calibration)
     model_free(&m);
 }
 
+/* quant, then sparsity over it: both records chained; model_free unwinds
+ * them latest first (ASan/UBSan builds catch a double free or a leak). */
+Test(xquant, transform_then_sparsity_unwinds)
+{
+    struct model m;
+    load_tiny(&m);
+    struct options o;
+    cr_assert_eq(set_opts(&o, "quant=int8 sparsity=2:4-magnitude"), 0);
+    char err[256];
+    cr_assert_eq(quant_apply_transforms(&m, &o, NULL, 2, NULL, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert(dtype_is_sparse24(m.layers[0].w_up.type), "sparsity ran after quant");
+    cr_assert(strstr(m.wformat, "s24_"), "the format line says what the weights are now: %s", m.wformat);
+    model_free(&m);
+}
+
 /* Smoothing folded in (before any quantization) leaves the float model's
  * logits unchanged: every fold is an exact rescaling. Random outlier-ish
  * activation maxima make s far from 1. */
