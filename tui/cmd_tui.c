@@ -47,6 +47,7 @@ static void measure_quality(struct runner_config *c, const char *spec, bool quie
     quality_measure(c->model, c->be, spec, &c->opt, &c->quality);
     quality_format(&c->quality, line, sizeof line);
     if (!quiet && c->quality.state != TQ_REFERENCE) fprintf(stderr, "%s\n", line);
+}
 
 /* runner_config.reload: a quant=... change re-transforms the session's weights. */
 static int reload_session(void *ctx, const struct options *o, void (*progress)(void *, const char *), void *user,
