@@ -162,3 +162,9 @@ const char *tel_quality_state_name(enum tel_quality_state s)
     static const char *const names[] = {"none", "reference", "measuring", "measured", "failed"};
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
+
+const char *tel_seg_name(enum tel_seg_kind k)
+{
+    static const char *const N[SEG_COUNT] = {"compute", "send", "recv", "idle"};
+    return (unsigned)k < SEG_COUNT ? N[k] : "?";
+}

@@ -99,6 +99,11 @@ struct step_record {
     struct op_class_sum ops[OPC_COUNT];
     struct kvcache_totals kv;
     struct step_spec spec;
+    /* tensor/pipeline parallelism (telemetry.par of the step; all 0 without) */
+    int par_mb;                      /* micro-batches run */
+    double par_bubble, par_bubble_formula;   /* measured, (p − 1)/(m + p − 1) */
+    double par_comm_share;           /* comm records' time ÷ (devices × span) */
+    double par_resid_bytes;          /* the largest residual stream one device held */
 };
 
 /* ---- request events -------------------------------------------------- */
@@ -226,6 +231,58 @@ struct tel_item {
 
 #define TEL_MAX_POOLS 4
 
+/* ---- parallelism: pipeline segments and devices (core/parallel) --------- */
+
+enum tel_seg_kind {
+    SEG_COMPUTE,        /* the stage's layers for one micro-batch (its all-reduces inside) */
+    SEG_SEND,           /* activations to the next stage */
+    SEG_RECV,           /* activations from the previous stage (the copy; the wait is idle) */
+    SEG_IDLE,           /* waiting: the pipeline bubble */
+    SEG_COUNT
+};
+const char *tel_seg_name(enum tel_seg_kind k);   /* "compute", "send", "recv", "idle" */
+
+/* One interval of one device in the step. */
+struct tel_segment {
+    int16_t device;                  /* index in the run's device group: stage * tp + rank */
+    int16_t stage;
+    int16_t mb;                      /* micro-batch, -1 for idle outside one */
+    uint8_t kind;                    /* enum tel_seg_kind */
+    double t0_s, t1_s;               /* since the engine started */
+};
+
+#define TEL_MAX_DEVICES 16
+
+/* One device's share of the step (busy and comm from its kernel records). */
+struct tel_device {
+    int device, stage, rank;
+    double compute_s;                /* kernel records other than comm */
+    double comm_s;                   /* comm records: all-reduce etc. incl. waiting for the other ranks */
+    double idle_s;                   /* pipeline idle segments */
+    double weight_bytes;             /* its weight shard */
+    double kv_bytes;                 /* its KV storage (pool shard) */
+    double act_bytes;                /* activation buffers it allocated */
+    double resid_bytes;              /* residual stream it held this step: M (or M/N with sp) × dim × 4 */
+};
+
+struct tel_parallel {
+    /* run info (constant); tp = pp = 1: no parallelism, the rest is zero */
+    int tp, pp, micro_batches;
+    bool sp;
+    int n_devices;
+    bool shared_cores;               /* more device threads than cores: timings contended */
+    char comm_algo[8];               /* "ring" (in-process) or "nccl" */
+    /* per step (lifetime of the per-step fields) */
+    const struct tel_segment *seg;
+    int n_seg;
+    int mb_used;                     /* micro-batches this step (fewer when fewer sequences) */
+    double span_s;                   /* first segment start to last end */
+    double bubble;                   /* measured: idle / (pp × span), over each stage's rank 0 */
+    double bubble_formula;           /* (p − 1) / (m + p − 1) with m = mb_used */
+    double comm_share;               /* comm time / (devices × span) */
+    struct tel_device dev[TEL_MAX_DEVICES];
+};
+
 /* One KV pool's block map after the step. */
 struct tel_pool {
     int pool;                        /* pool id: index in telemetry.pools */
@@ -253,6 +310,7 @@ struct telemetry {
     struct req_event_list events;
     struct tel_pool pools[TEL_MAX_POOLS];
     int n_pools;
+    struct tel_parallel par;         /* tensor/pipeline parallelism: run info + this step */
     /* the run so far */
     const struct step_record *steps;
     int n_steps;

@@ -1,6 +1,7 @@
 /* kernels/backend.c — dispatchers: run an op through the vtable and log its
  * kernel record (measured wall time on synchronous backends, modeled bytes). */
 #include "kernels/backend.h"
+#include "kernels/comm.h"
 #include "kernels/cost.h"
 
 #include <stdarg.h>
@@ -46,6 +47,11 @@ int weight_shard(struct weight *dst, const struct weight *src, enum shard_dim di
                  dim == SHARD_ROWS ? "rows" : "cols", offset, offset + count, extent);
         return -1;
     }
+    if (dim == SHARD_COLS && di->row_extra) {
+        snprintf(err, errlen, "weight %s: %s rows start with a per-row scale; expected a row split "
+                 "(cols of a %s weight cannot be sliced in place)", src->name, di->name, di->name);
+        return -1;
+    }
     if (dim == SHARD_COLS && (offset % di->block_elems || count % di->block_elems)) {
         snprintf(err, errlen, "weight %s: cols [%d, %d) split a %s block; expected multiples of %d",
                  src->name, offset, offset + count, di->name, di->block_elems);
@@ -71,7 +77,7 @@ int weight_shard(struct weight *dst, const struct weight *src, enum shard_dim di
 
 const char *op_class_name(enum op_class c)
 {
-    static const char *N[OPC_COUNT] = {"matmul", "attention", "norm", "eltwise", "embed", "copy"};
+    static const char *N[OPC_COUNT] = {"matmul", "attention", "norm", "eltwise", "embed", "copy", "comm"};
     return c < OPC_COUNT ? N[c] : "?";
 }
 
@@ -358,6 +364,56 @@ static void record_embed(struct kernel_record *r, float *out, const struct weigh
     snprintf(r->name, sizeof r->name, "embed");
     cost_eltwise(r, (double)m * emb->cols, 0, 1, 0);
     r->dram_rd = (double)m * dtype_row_bytes(weight_run_type(emb), emb->cols);
+}
+
+/* Comm records: shape {elements, ranks}; dram_rd = bytes this rank received
+ * over the link, dram_wr = the same bytes landing in its memory (computed
+ * from the algorithm: exact counts, not counters); flops = the additions. */
+static void record_comm(struct kernel_record *r, const struct comm *c, const char *op, int64_t elems,
+                        double bytes, double adds)
+{
+    snprintf(r->name, sizeof r->name, "%s_%s", op, comm_algo_name(c));
+    r->shape[0] = elems;
+    r->shape[1] = comm_size(c);
+    r->dram_rd = r->dram_wr = bytes;
+    r->flops = adds;
+}
+
+static void record_all_reduce(struct kernel_record *r, struct comm *c, float *buf, int64_t n)
+{
+    (void)buf;
+    int N = comm_size(c);
+    record_comm(r, c, "allreduce", n, comm_bytes_all_reduce(N, n), N > 1 ? (double)(N - 1) / N * n : 0);
+}
+
+static void record_all_gather(struct kernel_record *r, struct comm *c, float *out, const float *in,
+                              int64_t rows, int64_t row_elems)
+{
+    (void)out; (void)in;
+    record_comm(r, c, "allgather", rows * row_elems, comm_bytes_gather_scatter(comm_size(c), rows * row_elems), 0);
+}
+
+static void record_reduce_scatter(struct kernel_record *r, struct comm *c, float *out, float *in,
+                                  int64_t rows, int64_t row_elems)
+{
+    (void)out; (void)in;
+    int N = comm_size(c);
+    double b = comm_bytes_gather_scatter(N, rows * row_elems);
+    record_comm(r, c, "reducescatter", rows * row_elems, b, b / sizeof(float));
+}
+
+static void record_send(struct kernel_record *r, struct comm *c, int peer, const float *buf, int64_t n)
+{
+    (void)buf;
+    record_comm(r, c, "send", n, (double)n * sizeof(float), 0);
+    r->shape[2] = peer;
+}
+
+static void record_recv(struct kernel_record *r, struct comm *c, int peer, float *buf, int64_t n)
+{
+    (void)buf;
+    record_comm(r, c, "recv", n, (double)n * sizeof(float), 0);
+    r->shape[2] = peer;
 }
 
 /* ---- dispatchers, one per entry of kernels/ops_table.h ---- */

@@ -57,6 +57,10 @@ struct weight {
     enum shard_dim shard_dim;
     int shard_offset;    /* first row (SHARD_ROWS) or column (SHARD_COLS) in the full tensor */
     int full_rows, full_cols;  /* shape of the full tensor a shard slices (0 when SHARD_NONE) */
+    /* Activation quantization (dtype_quantizes_act: W8A8, FP8A8; core/quant):
+     * act_scale > 0 is one static scale for every x row (per tensor, from
+     * calibration); 0 means per token (W8A8) or dynamic per tensor (FP8A8). */
+    float act_scale;
     char name[48];
 };
 
@@ -87,7 +91,9 @@ static inline enum dtype weight_run_type(const struct weight *w)
 
 /* ---- kernel records ---------------------------------------------------- */
 
-enum op_class { OPC_MATMUL, OPC_ATTN, OPC_NORM, OPC_ELTWISE, OPC_EMBED, OPC_COPY, OPC_COUNT };
+/* OPC_COMM: communication between devices (kernels/comm.h); its records' bytes
+ * are the bytes this device moved over the link. */
+enum op_class { OPC_MATMUL, OPC_ATTN, OPC_NORM, OPC_ELTWISE, OPC_EMBED, OPC_COPY, OPC_COMM, OPC_COUNT };
 const char *op_class_name(enum op_class c);
 
 /* Which model instance an op ran for (core/telemetry.h: instance roles). */
@@ -192,6 +198,7 @@ struct rope_params {
 /* ---- the vtable -------------------------------------------------------- */
 
 struct backend;
+struct comm;                 /* kernels/comm.h: a communicator over a device group */
 
 /* One id per compute op of kernels/ops_table.h, in its order. */
 enum backend_op {
@@ -233,6 +240,11 @@ struct backend_ops {
 
     void (*sync)(struct backend *be);
     void (*destroy)(struct backend *be);
+    /* Backend communicators for devs[0..n) (NCCL comms on CUDA), used by its
+     * comm op slots through comm_backend_handle; NULL slot: the in-process
+     * ring (kernels/comm.c). NULL return with a reason in err. */
+    void *(*comm_init)(struct backend **devs, int n, char *err, size_t errlen);
+    void  (*comm_free)(void *handle);
 };
 
 /* Where a backend's one-line notes go (e.g. "cuda: no q4_1 matmul; ...");

@@ -4,17 +4,22 @@
 #include <math.h>
 
 /* y[m][N] = x[m][K] · Wᵀ. Weight bytes (in the format the backend reads,
- * weight_run_type) stream from memory once; x rows are re-read from cache for
- * every output (chip traffic); y written once. 2:4 sparse weights: their
- * bytes are the kept values + 2-bit indices (dtype_row_bytes), and half the
- * multiply-adds (dtype_mac_fraction); x is still read whole. */
+ * weight_run_type, per-row scales included) stream from memory once; x rows
+ * are re-read from cache for every output (chip traffic) — as 1-byte codes
+ * when the format quantizes activations (W8A8, FP8A8: x is quantized once,
+ * 4 bytes read and 1 written per element, plus a scale per row); y written
+ * once. 2:4 sparse weights: their bytes are the kept values + 2-bit indices
+ * (dtype_row_bytes), and half the multiply-adds (dtype_mac_fraction); x is
+ * still read whole. */
 void cost_matmul(struct kernel_record *r, const struct weight *w, int m)
 {
     double N = w->rows, K = w->cols;
-    r->flops   = 2.0 * m * N * K * dtype_mac_fraction(weight_run_type(w));
-    r->dram_rd = N * (double)dtype_row_bytes(weight_run_type(w), w->cols) + 4.0 * m * K;
+    enum dtype t = weight_run_type(w);
+    double xe = dtype_quantizes_act(t) ? 1.0 : 4.0;   /* bytes per x element the dot reads */
+    r->flops   = 2.0 * m * N * K * dtype_mac_fraction(t);
+    r->dram_rd = N * (double)dtype_row_bytes(t, w->cols) + 4.0 * m * K;
     r->dram_wr = 4.0 * m * N;
-    r->chip_rd = 4.0 * m * K * N;      /* x re-read per output row */
+    r->chip_rd = xe * m * K * N;       /* x re-read per output row */
     r->chip_wr = 0;
     r->shape[0] = m; r->shape[1] = w->rows; r->shape[2] = w->cols;
 }

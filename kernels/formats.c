@@ -3,29 +3,47 @@
 #include "kernels/formats.h"
 #include "kernels/quant_blocks.h"
 #include "kernels/sparse24.h"
+#include "kernels/xq_blocks.h"
 
 #include <math.h>
 #include <string.h>
 
 static const struct dtype_info DTYPES[DT_COUNT] = {
-    [DT_F32]  = {"f32",  1,   4,   0},
-    [DT_F16]  = {"f16",  1,   2,   1},
-    [DT_BF16] = {"bf16", 1,   2,  30},
-    [DT_Q8_0] = {"q8_0", 32,  34,  8},
-    [DT_Q4_0] = {"q4_0", 32,  18,  2},
-    [DT_Q4_1] = {"q4_1", 32,  20,  3},
-    [DT_Q4_K] = {"q4_k", 256, 144, 12},
-    [DT_Q6_K] = {"q6_k", 256, 210, 14},
-    [DT_S24_F16] = {"s24_f16", S24_BLOCK, S24_F16_BLOCK_BYTES, -1},
-    [DT_S24_F32] = {"s24_f32", S24_BLOCK, S24_F32_BLOCK_BYTES, -1},
-    [DT_S24_Q8]  = {"s24_q8",  S24_BLOCK, S24_Q8_BLOCK_BYTES,  -1},
+    [DT_F32]  = {"f32",  1,   4,   0, 0},
+    [DT_F16]  = {"f16",  1,   2,   1, 0},
+    [DT_BF16] = {"bf16", 1,   2,  30, 0},
+    [DT_Q8_0] = {"q8_0", 32,  34,  8, 0},
+    [DT_Q4_0] = {"q4_0", 32,  18,  2, 0},
+    [DT_Q4_1] = {"q4_1", 32,  20,  3, 0},
+    [DT_Q4_K] = {"q4_k", 256, 144, 12, 0},
+    [DT_Q6_K] = {"q6_k", 256, 210, 14, 0},
+    [DT_S24_F16] = {"s24_f16", S24_BLOCK, S24_F16_BLOCK_BYTES, -1, 0},
+    [DT_S24_F32] = {"s24_f32", S24_BLOCK, S24_F32_BLOCK_BYTES, -1, 0},
+    [DT_S24_Q8]  = {"s24_q8",  S24_BLOCK, S24_Q8_BLOCK_BYTES,  -1, 0},
+    /* own formats: kernels/xq_blocks.h */
+    [DT_I8]      = {"int8",       1,   1,  -1, 4},
+    [DT_I4S_32]  = {"int4_g32",   32,  18, -1, 0},
+    [DT_I4S_64]  = {"int4_g64",   64,  34, -1, 0},
+    [DT_I4S_128] = {"int4_g128",  128, 66, -1, 0},
+    [DT_I4A_32]  = {"int4_g32z",  32,  20, -1, 0},
+    [DT_I4A_64]  = {"int4_g64z",  64,  36, -1, 0},
+    [DT_I4A_128] = {"int4_g128z", 128, 68, -1, 0},
+    [DT_E4M3]    = {"fp8_e4m3",   1,   1,  -1, 4},
+    [DT_E5M2]    = {"fp8_e5m2",   1,   1,  -1, 4},
+    [DT_W8A8]    = {"w8a8",       1,   1,  -1, 4},
+    [DT_F8A8]    = {"fp8a8",      1,   1,  -1, 4},
 };
 
 const struct dtype_info *dtype_info(enum dtype t) { return &DTYPES[t]; }
 
 size_t dtype_row_bytes(enum dtype t, int64_t n)
 {
-    return (size_t)(n / DTYPES[t].block_elems) * (size_t)DTYPES[t].block_bytes;
+    return (size_t)DTYPES[t].row_extra + (size_t)(n / DTYPES[t].block_elems) * (size_t)DTYPES[t].block_bytes;
+}
+
+int dtype_i4_group(enum dtype t)
+{
+    return (t >= DT_I4S_32 && t <= DT_I4A_128) ? DTYPES[t].block_elems : 0;
 }
 
 int dtype_from_name(const char *name)
@@ -97,6 +115,7 @@ void dtype_decode_row(enum dtype t, const void *row, float *y, int n)
     case DT_Q6_K: dequant_q6_k(row, y, n); break;
     case DT_S24_F16: case DT_S24_F32: case DT_S24_Q8: sparse24_decode_row(t, row, y, n); break;
     case DT_COUNT: break;
+    default: xq_decode_row(t, row, y, n); break;
     }
 }
 
@@ -114,5 +133,6 @@ void dtype_encode_row(enum dtype t, const float *x, void *row, int n)
     case DT_Q6_K: quantize_q6_k(x, row, n); break;
     case DT_S24_F16: case DT_S24_F32: case DT_S24_Q8: sparse24_encode_row(t, x, row, n); break;
     case DT_COUNT: break;
+    default: xq_encode_row(t, x, row, n); break;
     }
 }

@@ -64,7 +64,31 @@
     /* out[m][emb->cols] = rows tokens[i] of emb (any dtype, dequantized) */                       \
     X(OP_EMBED, embed, OPC_EMBED,                                                                  \
       (float *out, const struct weight *emb, const int *tokens, int m),                            \
-      (out, emb, tokens, m))
+      (out, emb, tokens, m))                                                                       \
+    /* Communication (kernels/comm.h): every rank of communicator c calls the op from its own     \
+     * thread; it returns when this rank's result is in place. buf[n] on every rank becomes the   \
+     * element-wise sum over ranks */                                                              \
+    X(OP_ALL_REDUCE, all_reduce, OPC_COMM,                                                         \
+      (struct comm *c, float *buf, int64_t n),                                                     \
+      (c, buf, n))                                                                                 \
+    /* out[rows][row_elems] on every rank = each rank's in[rows_r][row_elems] at its rows          \
+     * [comm_rows_lo(rows, size, r), comm_rows_lo(rows, size, r + 1)) */                           \
+    X(OP_ALL_GATHER, all_gather, OPC_COMM,                                                         \
+      (struct comm *c, float *out, const float *in, int64_t rows, int64_t row_elems),              \
+      (c, out, in, rows, row_elems))                                                               \
+    /* out[rows_r][row_elems] = rank r's rows of the sum over ranks of in[rows][row_elems]; in is  \
+     * overwritten (it accumulates) */                                                             \
+    X(OP_REDUCE_SCATTER, reduce_scatter, OPC_COMM,                                                 \
+      (struct comm *c, float *out, float *in, int64_t rows, int64_t row_elems),                    \
+      (c, out, in, rows, row_elems))                                                               \
+    /* buf[n] to rank `peer` of c (returns once the bytes left this device) */                     \
+    X(OP_SEND, send, OPC_COMM,                                                                     \
+      (struct comm *c, int peer, const float *buf, int64_t n),                                     \
+      (c, peer, buf, n))                                                                           \
+    /* buf[n] = the oldest message from rank `peer` of c (waits for it) */                         \
+    X(OP_RECV, recv, OPC_COMM,                                                                     \
+      (struct comm *c, int peer, float *buf, int64_t n),                                           \
+      (c, peer, buf, n))
 /* clang-format on */
 
 /* Helpers to expand an entry: prepend the backend (or the record) to the

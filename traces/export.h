@@ -32,6 +32,8 @@ struct trace_range {
     int depth;
     const struct trace_kernel *k;   /* op ranges */
     int64_t value;                  /* layer index, tokens or sequences (by range) */
+    int device;                     /* the kernels' device tag (tp/pp device groups); 0 for the
+                                       engine's own ranges: step, forward, schedule, sample */
 };
 
 /* Call fn on every range of step st in pre-order (parents before children,

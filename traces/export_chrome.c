@@ -1,7 +1,9 @@
 /* traces/export_chrome.c — Chrome Trace Event Format JSON (Perfetto, chrome://tracing).
  *
  * Layout: process 1 "infertop", thread 1 "engine" holds the step → forward →
- * layer → attention/mlp → op slices ("X" events, µs), plus counters ("C": KV
+ * layer → attention/mlp → op slices ("X" events, µs) (with tp/pp, those of
+ * device 0; device d > 0 has its own track "device d", tid 10 + d, so the
+ * pipeline's bubbles show as gaps between devices' slices), plus counters ("C": KV
  * cache, batch, tokens/s) at each step's start. Every request is an async
  * track (cat "request", id = request id): "request N" spans arrival → finish,
  * nested phases queued, prefill, decode, preempted, and "recompute+decode"
@@ -18,8 +20,10 @@
 #define TID 1
 #define TID_OPTIONS 2   /* its own track: option changes come in time order there */
 #define TID_SPEC 3      /* speculative decoding's draft and verify ranges, on their own track */
+#define TID_DEVICE 10   /* + d: the ops of device d > 0 of a tp/pp device group, one track each */
+#define MAX_TRACKS 64
 
-struct cw { FILE *f; bool first; bool ok; };
+struct cw { FILE *f; bool first; bool ok; bool named[MAX_TRACKS]; };
 
 static void put(struct cw *w, cJSON *ev)
 {
@@ -78,6 +82,15 @@ static int put_range(void *ctx, const struct trace_run *r, const struct trace_st
 {
     struct cw *w = ctx;
     cJSON *e = event(rg->name, nvtx_category_name(rg->cat), "X", rg->t0_ns);
+    if (rg->device > 0 && rg->device < MAX_TRACKS) {     /* a device of a tp/pp group: its own track */
+        if (!w->named[rg->device]) {
+            char name[32];
+            snprintf(name, sizeof name, "device %d", rg->device);
+            metadata(w, "thread_name", name, TID_DEVICE + rg->device);
+            w->named[rg->device] = true;
+        }
+        cJSON_ReplaceItemInObject(e, "tid", cJSON_CreateNumber(TID_DEVICE + rg->device));
+    }
     cJSON_AddNumberToObject(e, "dur", (rg->t1_ns - rg->t0_ns) / 1e3);
     cJSON *a = NULL;
     if (rg->k) a = op_args(r, rg->k);
@@ -241,7 +254,7 @@ int export_chrome_src(const struct trace_run *r, const struct step_source *src, 
     struct outfile out;
     if (outfile_open(&out, path, err, errlen) < 0) return -1;
     FILE *f = out.f;
-    struct cw w = {f, true, true};
+    struct cw w = {f, true, true, {false}};
     fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[", f);
     snprintf(pname, sizeof pname, "infertop: %s on %s%s", r->h.model, r->h.device, r->h.simulated ? " (SIMULATED)" : "");
     metadata(&w, "process_name", pname, 0);

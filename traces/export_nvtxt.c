@@ -40,6 +40,7 @@ static void put_message(FILE *f, const char *s)
 
 static int put_range(void *ctx, const struct trace_run *r, const struct trace_step *st, const struct trace_range *rg)
 {
+    if (rg->device != 0) return 0;   /* one recorded thread: device 0's ranges (live NVTX names every device thread) */
     (void)r; (void)st;
     struct nw *w = ctx;
     fprintf(w->f, "RangeStartEnd, %" PRId64 ", %" PRId64 ", %d, %d, 0x%08x, ", rg->t0_ns + w->base,

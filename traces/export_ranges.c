@@ -33,6 +33,7 @@ struct walk {
     const struct trace_step *st;
     trace_range_fn fn;
     void *ctx;
+    int device;                 /* of the kernels being walked */
 };
 
 static int64_t k_end(const struct trace_kernel *k) { return k->t_ns + k->dur_ns; }
@@ -40,7 +41,7 @@ static int64_t k_end(const struct trace_kernel *k) { return k->t_ns + k->dur_ns;
 static int emit(struct walk *w, const char *name, enum nvtx_category cat, int64_t t0, int64_t t1, int depth,
                 const struct trace_kernel *k, int64_t value)
 {
-    struct trace_range rg = {name, cat, t0, t1 < t0 ? t0 : t1, depth, k, value};
+    struct trace_range rg = {name, cat, t0, t1 < t0 ? t0 : t1, depth, k, value, w->device};
     return w->fn(w->ctx, w->r, w->st, &rg);
 }
 
@@ -112,11 +113,30 @@ static int walk_layer(struct walk *w, int a, int b, int depth)
     return rc;
 }
 
+/* The kernels of one device: a device group's records come device after
+ * device (core/parallel appends each device's log), each its own track. */
+static int walk_device(struct walk *w, int a, int n, int depth);
+
 static int walk_forward(struct walk *w, int depth)
 {
     const struct trace_kernel *ks = w->st->kernels;
     int n = w->st->n_kernels, rc = 0;
     for (int i = 0; i < n && rc == 0;) {
+        int j = i;
+        while (j < n && ks[j].device == ks[i].device) j++;
+        w->device = ks[i].device;
+        rc = walk_device(w, i, j, depth);
+        i = j;
+    }
+    w->device = 0;
+    return rc;
+}
+
+static int walk_device(struct walk *w, int a, int n, int depth)
+{
+    const struct trace_kernel *ks = w->st->kernels;
+    int rc = 0;
+    for (int i = a; i < n && rc == 0;) {
         if (ks[i].layer < 0) { rc = emit_op(w, &ks[i], depth); i++; continue; }
         int j = i + 1;
         while (j < n && ks[j].layer == ks[i].layer) j++;
@@ -128,7 +148,7 @@ static int walk_forward(struct walk *w, int depth)
 
 int trace_step_ranges(const struct trace_run *r, const struct trace_step *st, trace_range_fn fn, void *ctx)
 {
-    struct walk w = {r, st, fn, ctx};
+    struct walk w = {r, st, fn, ctx, 0};
     const struct step_record *sr = &st->rec;
     int tokens = sr->prefill_tokens + sr->decode_tokens;
     enum nvtx_category phase = !sr->decode_tokens ? NC_PREFILL : !sr->prefill_tokens ? NC_DECODE : NC_MIXED;

@@ -447,6 +447,10 @@ static bool read_ops(struct rd *c, const cJSON *ops, struct step_record *sr)
 {
     for (int k = 0; k < OPC_COUNT; k++) {
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(ops, op_class_name(k));
+        if (!a && k == OPC_COMM) {          /* recordings made before comm ops existed */
+            sr->ops[k] = (struct op_class_sum){0};
+            continue;
+        }
         if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 5)
             return fail(c, "ops.%s: expected [time_s, flops, dram_bytes, chip_bytes, count]", op_class_name(k));
         double v[5];

@@ -15,7 +15,8 @@
 static const panel_draw_fn DRAW[P_COUNT] = {
     [P_HEADER] = panel_header_draw, [P_KV] = panel_kv_draw, [P_BATCH] = panel_batch_draw,
     [P_PHASE] = panel_phase_draw, [P_TRAFFIC] = panel_traffic_draw, [P_REQS] = panel_reqs_draw,
-    [P_LOG] = panel_log_draw, [P_SPEC] = panel_spec_draw, [P_FOOTER] = panel_footer_draw,
+    [P_LOG] = panel_log_draw, [P_SPEC] = panel_spec_draw, [P_PIPE] = panel_pipe_draw,
+    [P_FOOTER] = panel_footer_draw,
 };
 
 struct app {

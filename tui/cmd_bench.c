@@ -139,6 +139,10 @@ static void print_report(const struct run_setup *b, const struct session *S, con
            "DRAM %.1f MB, on-chip %.1f MB\n",
            r->attn_time_s, r->matmul_time_s, r->other_time_s, r->attn_dram_bytes / 1e6, r->attn_chip_bytes / 1e6);
     print_spec(r);
+    if (r->par_steps)
+        printf("parallel: bubble %.1f%% measured vs (p-1)/(m+p-1) %.1f%% | comm %.1f%% of device time | "
+               "residual stream per device max %.1f kB (means over %d steps)\n", r->par_bubble_pct,
+               r->par_bubble_formula_pct, r->par_comm_pct, r->par_resid_bytes_max / 1e3, r->par_steps);
 }
 
 static cJSON *spec_json(const struct report *r)
@@ -246,6 +250,14 @@ static cJSON *report_json(const struct run_setup *b, const struct session *S, co
     cJSON_AddNumberToObject(o, "prefill_computed_tokens", (double)r->prefill_computed_tokens);
     cJSON_AddNumberToObject(o, "prefix_hit_tokens", (double)r->prefix_hit_tokens);
     cJSON_AddNumberToObject(o, "steps", (double)r->steps);
+    if (r->par_steps) {               /* tensor/pipeline parallelism: means over its steps */
+        cJSON *par = cJSON_AddObjectToObject(o, "parallel");
+        cJSON_AddNumberToObject(par, "steps", r->par_steps);
+        cJSON_AddNumberToObject(par, "bubble_pct", r->par_bubble_pct);
+        cJSON_AddNumberToObject(par, "bubble_formula_pct", r->par_bubble_formula_pct);
+        cJSON_AddNumberToObject(par, "comm_pct", r->par_comm_pct);
+        cJSON_AddNumberToObject(par, "resid_bytes_max", r->par_resid_bytes_max);
+    }
     cJSON_AddNumberToObject(o, "attn_dram_bytes_modeled", r->attn_dram_bytes);
     cJSON_AddNumberToObject(o, "attn_chip_bytes_modeled", r->attn_chip_bytes);
     cJSON_AddItemToObject(o, "spec", spec_json(r));

@@ -49,6 +49,13 @@ static void measure_quality(struct runner_config *c, const char *spec, bool quie
     if (!quiet && c->quality.state != TQ_REFERENCE) fprintf(stderr, "%s\n", line);
 }
 
+/* runner_config.reload: a quant=... change re-transforms the session's weights. */
+static int reload_session(void *ctx, const struct options *o, void (*progress)(void *, const char *), void *user,
+                          char *err, size_t errlen)
+{
+    return session_reload_weights(ctx, o, progress, user, err, errlen);
+}
+
 int cmd_tui(struct cli_args *a)
 {
     char err[512];
@@ -63,7 +70,8 @@ int cmd_tui(struct cli_args *a)
     if (src) return src;
     static struct runner_config rc_cfg;
     rc_cfg = (struct runner_config){.opt = b.opt, .model = &S.model, .draft = b.draft, .be = S.be, .sc = b.sc,
-                                    .probe_max_s = TUI_PROBE_MAX_S, .capacity_cache = true};
+                                    .probe_max_s = TUI_PROBE_MAX_S, .capacity_cache = true,
+                                    .reload = reload_session, .reload_ctx = &S};
     measure_quality(&rc_cfg, b.model ? b.model : SESSION_DEFAULT_MODEL, a->quiet);
     static struct live_record lr;     /* large (three trace_runs + a recorder): not on the stack */
     if (a->record) {

@@ -38,7 +38,7 @@ static const struct key_binding KEYS[] = {
     LIVE_ACTION('r', "r", "reset", ACT_RESET, "restart the scenario from its first request", 0),
     ACTION('\t', "Tab", "focus", ACT_FOCUS, "focus the next panel", 0),
     ACTION('z', "z", "zoom", ACT_ZOOM, "zoom the focused panel to the whole body (again: back)", 11),
-    ACTION('v', "v", "view", ACT_VIEW, "cycle views: overview, memory (KV + requests), timing (graphs), speculative", 12),
+    ACTION('v', "v", "view", ACT_VIEW, "cycle views: overview, memory (KV + requests), timing (graphs), speculative, parallel (pipeline Gantt, devices)", 12),
     ACTION('o', "o", "sort", ACT_SORT, "sort the requests table by the next column (again on the last: reverse)", 0),
     ACTION(KEY_UP, "Up", "up", ACT_UP, "scroll the requests table up", 0),
     ACTION(KEY_DOWN, "Down", "down", ACT_DOWN, "scroll the requests table down", 0),

@@ -4,9 +4,10 @@
 #include <string.h>
 
 static const char *const PANEL_NAMES[P_COUNT] = {
-    "header", "KV cache", "batch", "phase timing", "traffic", "requests", "log", "speculative", "footer",
+    "header", "KV cache", "batch", "phase timing", "traffic", "requests", "log", "speculative", "parallelism",
+    "footer",
 };
-static const char *const VIEW_NAMES[VIEW_COUNT] = {"overview", "memory", "timing", "speculative"};
+static const char *const VIEW_NAMES[VIEW_COUNT] = {"overview", "memory", "timing", "speculative", "parallel"};
 
 const char *panel_name(enum panel_id p) { return p < P_COUNT ? PANEL_NAMES[p] : "?"; }
 const char *view_name(enum view_id v) { return v < VIEW_COUNT ? VIEW_NAMES[v] : "?"; }
@@ -78,6 +79,15 @@ static void layout_spec(struct rect body, struct layout *out)
     out->r[P_SPEC] = take_log(body, 14, out);
 }
 
+/* The parallelism panel (pipeline Gantt, devices) over the traffic panel. */
+static void layout_parallel(struct rect body, struct layout *out)
+{
+    body = take_log(body, 18, out);
+    int pipe_h = body.h * 3 / 5;
+    out->r[P_PIPE] = rect_make(body.y, body.x, pipe_h, body.w);
+    out->r[P_TRAFFIC] = rect_make(body.y + pipe_h, body.x, body.h - pipe_h, body.w);
+}
+
 void layout_compute(int rows, int cols, int header_h, enum view_id view, int zoom, struct layout *out)
 {
     memset(out, 0, sizeof *out);
@@ -98,6 +108,7 @@ void layout_compute(int rows, int cols, int header_h, enum view_id view, int zoo
     case VIEW_MEMORY: layout_memory(body, out); break;
     case VIEW_TIMING: layout_timing(body, out); break;
     case VIEW_SPEC: layout_spec(body, out); break;
+    case VIEW_PARALLEL: layout_parallel(body, out); break;
     default: layout_overview(body, out); break;
     }
 }

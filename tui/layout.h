@@ -9,10 +9,10 @@
 #define LAYOUT_MIN_COLS 80
 #define LAYOUT_MIN_ROWS 24
 
-enum panel_id { P_HEADER, P_KV, P_BATCH, P_PHASE, P_TRAFFIC, P_REQS, P_LOG, P_SPEC, P_FOOTER, P_COUNT };
+enum panel_id { P_HEADER, P_KV, P_BATCH, P_PHASE, P_TRAFFIC, P_REQS, P_LOG, P_SPEC, P_PIPE, P_FOOTER, P_COUNT };
 
 /* Views: which body panels show and how big. */
-enum view_id { VIEW_OVERVIEW, VIEW_MEMORY, VIEW_TIMING, VIEW_SPEC, VIEW_COUNT };
+enum view_id { VIEW_OVERVIEW, VIEW_MEMORY, VIEW_TIMING, VIEW_SPEC, VIEW_PARALLEL, VIEW_COUNT };
 
 struct rect { int y, x, h, w; };    /* h == 0 or w == 0: hidden */
 

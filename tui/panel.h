@@ -46,6 +46,7 @@ void panel_traffic_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui
 void panel_reqs_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui);
 void panel_log_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui);
 void panel_spec_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui);
+void panel_pipe_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui);
 void panel_footer_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui);
 void panel_help_draw(WINDOW *w, const struct tui_data *d, struct ui_state *ui);
 

@@ -166,9 +166,17 @@ static void draw_identity(WINDOW *w, const struct tui_data *d)
     }
     int x = put_text(w, 0, 0, ROLE_TITLE, "infertop ");
     x = put_fmt(w, 0, x, ROLE_VALUE, "%s", in->model_name);
-    x = put_fmt(w, 0, x, ROLE_NORMAL, " %.1fM params %s", in->params / 1e6, in->wformat);
+    /* the runner publishes the format the weights have now (a quant=... rebuild changes it) */
+    x = put_fmt(w, 0, x, ROLE_NORMAL, " %.1fM params %s", in->params / 1e6,
+                d->st->wformat[0] ? d->st->wformat : in->wformat);
     x = put_text(w, 0, x, ROLE_DIM, " | ");
     x = put_fmt(w, 0, x, ROLE_VALUE, "%s", in->device_reason);
+    const struct tel_parallel *p = d->have_state ? &d->st->par : NULL;
+    if (p && p->n_devices > 1) {     /* the run's device group (core/parallel) */
+        x = put_fmt(w, 0, x, ROLE_NORMAL, " on %d %s devices (tp=%d pp=%d)", p->n_devices, p->comm_algo[0] == 'n' ?
+                    "cuda" : "cpu virtual", p->tp, p->pp);
+        if (p->shared_cores) x = put_text(w, 0, x, ROLE_WARN, " sharing cores: timings contended");
+    }
     x = put_text(w, 0, x, ROLE_DIM, " | scenario ");
     put_fmt(w, 0, x, ROLE_VALUE, "%s", in->scenario);
 }
@@ -197,8 +205,8 @@ static void draw_status(WINDOW *w, const struct tui_data *d, const struct ui_sta
             put_text(w, 1, x, ROLE_WARN, ui->status);
         return;
     }
-    if (st->probing) {            /* the workload starts when the capacity is known */
-        int x = put_text(w, 1, 0, ROLE_WARN, " PROBING ");
+    if (st->probing || st->reloading) {   /* the workload starts when capacity / weights are ready */
+        int x = put_text(w, 1, 0, ROLE_WARN, st->probing ? " PROBING " : " REBUILDING ");
         put_fmt(w, 1, x + 1, ROLE_NORMAL, "%s", st->activity);
         return;
     }

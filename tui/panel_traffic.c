@@ -9,7 +9,7 @@
 
 #define TRAFFIC_WINDOW 64
 
-static const enum op_class ORDER[OPC_COUNT] = {OPC_ATTN, OPC_MATMUL, OPC_NORM, OPC_ELTWISE, OPC_EMBED, OPC_COPY};
+static const enum op_class ORDER[OPC_COUNT] = {OPC_ATTN, OPC_MATMUL, OPC_NORM, OPC_ELTWISE, OPC_EMBED, OPC_COPY, OPC_COMM};
 
 /* Steps to sum: those at or after the last marker (so a toggle shows at
  * once), at most TRAFFIC_WINDOW; all recent ones when none ran since. */
@@ -45,7 +45,7 @@ static const char *short_name(enum op_class c)
 {
     static const char *const N[OPC_COUNT] = {
         [OPC_MATMUL] = "matmul", [OPC_ATTN] = "attn", [OPC_NORM] = "norm",
-        [OPC_ELTWISE] = "eltwise", [OPC_EMBED] = "embed", [OPC_COPY] = "copy",
+        [OPC_ELTWISE] = "eltwise", [OPC_EMBED] = "embed", [OPC_COPY] = "copy", [OPC_COMM] = "comm",
     };
     return c < OPC_COUNT ? N[c] : "?";
 }

@@ -1,5 +1,6 @@
 /* core/engine/engine.c — see engine.h. */
 #include "core/engine/engine.h"
+#include "core/parallel/parallel.h"
 #include "traces/nvtx.h"
 
 #include <math.h>
@@ -53,7 +54,9 @@ static int telemetry_init(struct engine *e)
     struct telemetry *t = &e->tel;
     snprintf(t->model, sizeof t->model, "%s", engine_model(e)->source);
     snprintf(t->backend, sizeof t->backend, "%s", engine_backend(e)->ops->name);
-    snprintf(t->device_name, sizeof t->device_name, "%s", engine_backend(e)->device_name);
+    snprintf(t->device_name, sizeof t->device_name, "%s",
+             e->par ? par_device_name(e->par) : engine_backend(e)->device_name);
+    if (e->par) par_describe(e->par, &t->par);
     snprintf(t->device_reason, sizeof t->device_reason, "%s", engine_backend(e)->reason);
     t->simulated = engine_backend(e)->simulated;
     t->device_async = engine_backend(e)->ops->async;
@@ -98,7 +101,8 @@ static size_t sim_kv_budget(const struct model *m, const struct backend *be)
     return left > 0 ? (size_t)left : 0;
 }
 
-/* inst[0]: the target over every layer of m on be (device 0, stage 0). */
+/* inst[0]: the target over every layer of m on be (device 0, stage 0), or
+ * with tp/pp device 0 of the parallel group (core/parallel). */
 static int target_create(struct engine *e, struct model *m, struct backend *be, int step_tokens,
                          char *err, size_t errlen)
 {
@@ -112,7 +116,12 @@ static int target_create(struct engine *e, struct model *m, struct backend *be, 
         }
     }
     device_group_one(&sp.group, be);
-    if (instance_init(&e->inst[0], &sp, err, errlen) < 0) return -1;
+    if (par_check_options(&e->opt, m, err, errlen) < 0) return -1;
+    if (par_wanted(&e->opt)) {
+        if (par_create(&e->par, &e->opt, m, be, step_tokens, &sp.kv, &e->inst[0], err, errlen) < 0) return -1;
+    } else if (instance_init(&e->inst[0], &sp, err, errlen) < 0) {
+        return -1;
+    }
     e->n_inst = 1;
     e->target = &e->inst[0];
     return 0;
@@ -224,6 +233,7 @@ void engine_free(struct engine *e)
     sched_free(&e->sched);
     spec_destroy(e->spec);
     for (int i = 0; i < e->n_inst; i++) instance_free(&e->inst[i]);
+    par_free(e->par);             /* after the instances: their pools have shards on its devices */
     sampler_free(&e->smp);
     tel_ledger_free(&e->tel.requests);
     req_events_free(&e->tel.events);
@@ -349,6 +359,14 @@ static struct step_record *push_record(struct engine *e)
     return sr;
 }
 
+/* The target's forward over the planned batch: on its one device, or
+ * through the pipeline of its device group (core/parallel). */
+static int target_forward(struct engine *e, int n)
+{
+    if (e->par) return par_forward(e->par, e->target, e->seqs, e->seq_ids, n, e->logits, e->t0_ns, &e->tel.par);
+    return instance_forward(e->target, e->seqs, n, NULL, e->logits);
+}
+
 /* Draft (spec != off), build the batch and run the target's forward pass
  * inside NVTX ranges: opens "step" (closed by the caller after sampling),
  * "draft" around the drafters, and "forward" (inside "verify" when any
@@ -379,7 +397,7 @@ static int forward_marked(struct engine *e, int n, struct step_spec *st, double 
     nvtx_push_cat(NR_FORWARD, !decode ? NC_PREFILL : !prefill ? NC_DECODE : NC_MIXED,
                   (uint64_t)(prefill + decode));
     int rc = ensure_logits(e, rows) < 0 || build_batch(e) < 0 ||
-             instance_forward(e->target, e->seqs, n, NULL, e->logits) < 0 ? -1 : 0;
+             target_forward(e, n) < 0 ? -1 : 0;
     nvtx_pop();
     if (verify) nvtx_pop();
     if (rc < 0) snprintf(err, errlen, "forward failed on a batch of %d sequences", n);
@@ -510,6 +528,7 @@ static int engine_step_run(struct engine *e, double max_sleep_s)
         }
         sr->spec = st;
     }
+    if (sr && e->par) par_step_record(&e->tel.par, sr);
     publish_items(e);
     if (sr) engine_summarize_ops(e->target->log.recs, e->target->log.n, e->tel_items, e->tel.n_items, sr);
     int ev0 = e->tel.events.n;

@@ -19,12 +19,16 @@
 
 #define ENGINE_MAX_INSTANCES 4
 
+struct parallel;   /* core/parallel/parallel.h: tp × pp devices running the target */
+
 struct engine {
     struct options opt;
     struct model_instance inst[ENGINE_MAX_INSTANCES];
     int n_inst;
     struct model_instance *target;   /* &inst[0]: the model being served (KROLE_TARGET); points
                                         into inst, so a struct engine is never copied */
+    struct parallel *par;            /* NULL unless tp or pp > 1: then the target is device 0 of
+                                        its device group and par runs the step on every device */
     struct scheduler sched;          /* plans against target->kv */
     struct sampler smp;
     struct fwd_seq *seqs;

@@ -241,9 +241,58 @@ int kvcache_create(struct kvcache **out, const struct kvcache_config *cfg, struc
     return 0;
 }
 
+int kvcache_add_shard(struct kvcache *kv, struct backend *be, int n_layers, int kv_dim, char *err,
+                      size_t errlen)
+{
+    if (kv->n_shards == KV_MAX_SHARDS)
+        return fail(err, errlen, "kvcache: %d shards; expected at most %d", kv->n_shards + 1, KV_MAX_SHARDS);
+    struct kv_shard *sh = &kv->shards[kv->n_shards];
+    sh->be = be;
+    sh->n_layers = n_layers;
+    sh->kv_dim = kv_dim;
+    sh->layer_stride = (size_t)kvcache_pool_tokens(kv) * (size_t)kv_dim;
+    size_t bytes = sh->layer_stride * (size_t)n_layers * kv->elem;
+    sh->k = backend_alloc(be, bytes);
+    sh->v = sh->k ? backend_alloc(be, bytes) : NULL;
+    sh->stage = malloc((size_t)kv->cfg.block_size * (size_t)kv_dim * kv->elem);
+    if (!sh->v || !sh->stage) {
+        backend_free(be, sh->k);
+        backend_free(be, sh->v);
+        free(sh->stage);
+        memset(sh, 0, sizeof *sh);
+        return fail(err, errlen, "kvcache: device %d could not allocate 2 x %zu bytes of KV shard", be->device,
+                    bytes);
+    }
+    return kv->n_shards++;
+}
+
+int kvcache_shard_view(const struct kvcache *kv, int shard, int req_id, struct kv_view *out)
+{
+    if (shard < 0 || shard >= kv->n_shards) return KVC_EINVAL;
+    const struct kv_shard *sh = &kv->shards[shard];
+    struct kvcache as_shard = *kv;      /* shares the bookkeeping; only read */
+    as_shard.k = sh->k;
+    as_shard.v = sh->v;
+    as_shard.cfg.kv_dim = sh->kv_dim;
+    as_shard.layer_stride = sh->layer_stride;
+    return kvcache_view(&as_shard, req_id, out);
+}
+
+size_t kvcache_storage_bytes(const struct kvcache *kv, int shard)
+{
+    if (shard < 0) return 2 * kv->layer_stride * (size_t)kv->cfg.n_layers * kv->elem;
+    if (shard >= kv->n_shards) return 0;
+    return 2 * kv->shards[shard].layer_stride * (size_t)kv->shards[shard].n_layers * kv->elem;
+}
+
 void kvcache_destroy(struct kvcache *kv)
 {
     if (!kv) return;
+    for (int i = 0; i < kv->n_shards; i++) {
+        backend_free(kv->shards[i].be, kv->shards[i].k);
+        backend_free(kv->shards[i].be, kv->shards[i].v);
+        free(kv->shards[i].stage);
+    }
     if (kv->be) { backend_free(kv->be, kv->k); backend_free(kv->be, kv->v); }
     free(kv->reqs); free(kv->free_slots); free(kv->table_mem); free(kv->token_mem);
     free(kv->hash_mem);

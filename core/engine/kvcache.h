@@ -176,6 +176,23 @@ int kvcache_len(const struct kvcache *kv, int req_id);
  * valid until the request's next append, truncate or release. */
 int kvcache_view(const struct kvcache *kv, int req_id, struct kv_view *out);
 
+/* ---- shards (tensor / pipeline parallelism) ------------------------------
+ * The pool's bookkeeping (tables, prefix cache, admission) serves several
+ * devices at once: each shard is storage on its own backend for n_layers
+ * layers of kv_dim (a pipeline stage's layers, a tensor-parallel rank's KV
+ * heads), addressed by the same block tables, so every device sees the same
+ * allocation decisions. Copy-on-write copies the block in every shard. */
+#define KV_MAX_SHARDS 16
+/* Add one; returns its index (>= 0) or -1 with a one-line message (out of
+ * device memory, too many shards). */
+int kvcache_add_shard(struct kvcache *kv, struct backend *be, int n_layers, int kv_dim, char *err,
+                      size_t errlen);
+/* kvcache_view with the shard's storage: k, v, layer_stride, kv_dim are the
+ * shard's; table, blocks and block size the request's. */
+int kvcache_shard_view(const struct kvcache *kv, int shard, int req_id, struct kv_view *out);
+/* Bytes of K and V storage of the pool itself (shard -1) or of a shard. */
+size_t kvcache_storage_bytes(const struct kvcache *kv, int shard);
+
 /* Evict every cached block nobody holds (toggle of prefix caching, tests). */
 void kvcache_prefix_cache_clear(struct kvcache *kv);
 

@@ -53,6 +53,16 @@ struct kv_req {
 
 struct kv_alloc_ops;
 
+/* A per-device shard of the pool (tensor / pipeline parallelism): its own
+ * storage for n_layers layers of kv_dim, addressed by the pool's block tables. */
+struct kv_shard {
+    struct backend *be;
+    char *k, *v;              /* [n_layers][pool_tokens][kv_dim] of cfg.kv_type */
+    int n_layers, kv_dim;
+    size_t layer_stride;      /* pool_tokens * kv_dim */
+    char *stage;              /* host [bs][kv_dim]: staging for copy-on-write */
+};
+
 struct kvcache {
     struct kvcache_config cfg;
     const struct kv_alloc_ops *ops;   /* the allocator: paged or contiguous */
@@ -81,6 +91,9 @@ struct kvcache {
     int32_t *order; int n_order;
 
     uint64_t q_tokens, hit_tokens, cows, evictions;
+
+    struct kv_shard shards[KV_MAX_SHARDS];
+    int n_shards;
 };
 
 /* ---- the allocator ops table ---------------------------------------------

@@ -109,18 +109,31 @@ static bool block_needs_copy(const struct kvcache *kv, int b)
 }
 
 /* Copy rows 0..rows-1 of every layer's K and V from block src to dst through
- * the backend (the pool may be device memory). */
+ * the backend (the pool may be device memory): in the pool's storage and in
+ * every shard's (kvcache_add_shard). */
+static void storage_block_copy(struct backend *be, char *k, char *v, char *stage, int n_layers, int kv_dim,
+                               size_t layer_stride, size_t elem, size_t row0s, size_t row0d, int rows)
+{
+    size_t bytes = (size_t)rows * kv_dim * elem;
+    for (int l = 0; l < n_layers; l++) {
+        size_t off_s = (l * layer_stride + row0s * kv_dim) * elem;
+        size_t off_d = (l * layer_stride + row0d * kv_dim) * elem;
+        backend_download(be, stage, k + off_s, bytes);
+        backend_upload(be, k + off_d, stage, bytes);
+        backend_download(be, stage, v + off_s, bytes);
+        backend_upload(be, v + off_d, stage, bytes);
+    }
+}
+
 static void block_copy(struct kvcache *kv, int src, int dst, int rows)
 {
     size_t row0s = (size_t)src * kv->cfg.block_size, row0d = (size_t)dst * kv->cfg.block_size;
-    size_t bytes = (size_t)rows * kv->cfg.kv_dim * kv->elem;
-    for (int l = 0; l < kv->cfg.n_layers; l++) {
-        size_t off_s = (l * kv->layer_stride + row0s * kv->cfg.kv_dim) * kv->elem;
-        size_t off_d = (l * kv->layer_stride + row0d * kv->cfg.kv_dim) * kv->elem;
-        backend_download(kv->be, kv->stage, kv->k + off_s, bytes);
-        backend_upload(kv->be, kv->k + off_d, kv->stage, bytes);
-        backend_download(kv->be, kv->stage, kv->v + off_s, bytes);
-        backend_upload(kv->be, kv->v + off_d, kv->stage, bytes);
+    storage_block_copy(kv->be, kv->k, kv->v, kv->stage, kv->cfg.n_layers, kv->cfg.kv_dim, kv->layer_stride,
+                       kv->elem, row0s, row0d, rows);
+    for (int i = 0; i < kv->n_shards; i++) {
+        const struct kv_shard *sh = &kv->shards[i];
+        storage_block_copy(sh->be, sh->k, sh->v, sh->stage, sh->n_layers, sh->kv_dim, sh->layer_stride,
+                           kv->elem, row0s, row0d, rows);
     }
 }
 

@@ -30,6 +30,7 @@
 #define RUNNER_RING        4096      /* step records kept */
 #define RUNNER_MAX_BLOCKS  65536     /* KV block entries in a published state */
 #define RUNNER_MAX_REQS    256       /* request rows in a published state */
+#define RUNNER_MAX_SEGS    1024      /* pipeline segments of the last step in a published state */
 #define RUNNER_LOG_LINES   64
 
 enum runner_cmd_kind { RCMD_SET, RCMD_PAUSE, RCMD_RESUME, RCMD_TOGGLE_PAUSE, RCMD_STEP, RCMD_RESET, RCMD_QUIT };
@@ -58,7 +59,9 @@ struct runner_state {
     double elapsed_s;                 /* since the runner started */
     bool paused;
     bool probing;                     /* measuring capacity before the workload starts */
-    char activity[128];               /* while probing: its progress ("probe: 3/32 requests ...") */
+    bool reloading;                   /* re-transforming the weights (a quant=... rebuild) */
+    char activity[128];               /* while probing or reloading: its progress ("probe: 3/32 requests ...") */
+    char wformat[64];                 /* the layer matrices' weight format(s) now (model.wformat, else wtype) */
     int requests_total, requests_finished, running, waiting;
     uint64_t preemptions;
     long tokens_out;                  /* generated this epoch */
@@ -72,6 +75,10 @@ struct runner_state {
     struct kv_block_info blocks[RUNNER_MAX_BLOCKS];
     int n_reqs;                       /* running and waiting requests, up to RUNNER_MAX_REQS */
     struct runner_req_row reqs[RUNNER_MAX_REQS];
+    /* parallelism: telemetry.par of the last step (par.seg is NULL here: the copy is seg[]) */
+    struct tel_parallel par;
+    int n_seg;
+    struct tel_segment seg[RUNNER_MAX_SEGS];
     /* latency so far this epoch */
     double ttft_p50_ms, ttft_p99_ms, tpot_p50_ms, tpot_p99_ms;
     struct tel_quality quality;       /* the weights against the reference (core/quant/quality.h) */
@@ -109,6 +116,15 @@ struct runner_config {
      * option (core/quant/reference.h), from model_spec (the --model text) */
     struct tel_quality quality;
     char model_spec[256];
+    /* A change of a weight-transform option (quant_is_transform_option:
+     * quant=..., sparsity=...) is a rebuild with new weights: the engine
+     * thread stops the workload, calls reload (ENGINE THREAD; the model at
+     * cfg.model is replaced in place, progress lines go to the activity
+     * line), then restarts. NULL: such options only restart the workload
+     * (the weights stay as they were) and the log says so. */
+    int (*reload)(void *ctx, const struct options *o, void (*progress)(void *user, const char *line),
+                  void *user, char *err, size_t errlen);
+    void *reload_ctx;
 };
 
 struct runner;

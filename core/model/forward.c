@@ -1,5 +1,6 @@
 /* core/model/forward.c — Llama forward pass over the backend vtable. */
 #include "core/model/forward.h"
+#include "kernels/comm.h"
 #include "traces/nvtx.h"
 
 #include <math.h>
@@ -54,7 +55,7 @@ int forward_init_range(struct forward *f, struct model *m, struct backend *be, i
     f->k = buf(f, T * kvd, &ok);        f->v = buf(f, T * kvd, &ok);
     f->att = buf(f, T * qd, &ok);       f->gate = buf(f, T * c->ffn_dim, &ok);
     f->up = buf(f, T * c->ffn_dim, &ok);
-    if (head) f->logits = buf(f, T * c->vocab, &ok);
+    if (head) f->logits = buf(f, T * (size_t)m->output.rows, &ok);   /* a tp shard: its vocab rows */
     f->attn_norm = calloc((size_t)c->n_layers, sizeof *f->attn_norm);
     f->ffn_norm = calloc((size_t)c->n_layers, sizeof *f->ffn_norm);
     f->pos = malloc(T * sizeof *f->pos);
@@ -77,14 +78,88 @@ void forward_free(struct forward *f)
 {
     if (!f->be) return;
     float *bufs[] = {f->x, f->xb, f->xb2, f->q, f->k, f->v, f->att, f->gate, f->up, f->logits,
-                     f->output_norm};
+                     f->output_norm, f->gather};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) backend_free(f->be, bufs[i]);
     for (int l = 0; f->m && l < f->m->cfg.n_layers; l++) {
         if (f->attn_norm) backend_free(f->be, f->attn_norm[l]);
         if (f->ffn_norm) backend_free(f->be, f->ffn_norm[l]);
     }
     free(f->attn_norm); free(f->ffn_norm); free(f->pos); free(f->tokens); free(f->observe_buf);
+    free(f->host_rows);
     memset(f, 0, sizeof *f);
+}
+
+int forward_set_tp(struct forward *f, struct comm *tp, bool sp, int vocab_lo, int vocab_full,
+                   char *err, size_t errlen)
+{
+    f->tp = tp;
+    f->tp_rank = comm_rank(tp, f->be);
+    f->sp = sp;
+    f->vocab_lo = vocab_lo;
+    f->vocab_full = vocab_full;
+    if (f->tp_rank < 0) {
+        snprintf(err, errlen, "forward: device %d is not in its tensor-parallel group", f->be->device);
+        return -1;
+    }
+    if (f->tp_rank != 0 || !f->logits) return 0;
+    int n = comm_size(tp), widest = 0;
+    for (int r = 0; r < n; r++) {
+        int w = (int)(comm_rows_lo(vocab_full, n, r + 1) - comm_rows_lo(vocab_full, n, r));
+        if (w > widest) widest = w;
+    }
+    size_t floats = (size_t)f->cap * (size_t)widest;
+    f->gather = backend_alloc(f->be, floats * sizeof(float));
+    f->host_rows = malloc(floats * sizeof(float));
+    if (!f->gather || !f->host_rows) {
+        snprintf(err, errlen, "forward: out of memory for the head's gather (%zu floats)", floats);
+        return -1;
+    }
+    return 0;
+}
+
+/* Rows [lo, hi) of M that this device's residual stream holds: all of them
+ * unless sequence parallel. */
+static void resid_range(const struct forward *f, int M, int *lo, int *hi)
+{
+    if (f->tp && f->sp) {
+        int n = comm_size(f->tp);
+        *lo = (int)comm_rows_lo(M, n, f->tp_rank);
+        *hi = (int)comm_rows_lo(M, n, f->tp_rank + 1);
+    } else {
+        *lo = 0;
+        *hi = M;
+    }
+}
+
+/* A block's normalized input, every row of M, into xb: with sp the local
+ * rows are normalized (into xb2) and all-gathered. */
+static void block_input(struct forward *f, const float *norm_w, int M)
+{
+    const struct model_config *c = &f->m->cfg;
+    int lo, hi;
+    resid_range(f, M, &lo, &hi);
+    if (f->tp && f->sp) {
+        backend_rmsnorm(f->be, f->xb2, f->x, norm_w, hi - lo, c->dim, c->norm_eps);
+        backend_all_gather(f->be, f->tp, f->xb, f->xb2, M, c->dim);
+    } else {
+        backend_rmsnorm(f->be, f->xb, f->x, norm_w, M, c->dim, c->norm_eps);
+    }
+}
+
+/* x += the block's output xb2 [M][dim]: a partial sum on a tensor-parallel
+ * rank, so all-reduced first (or reduce-scattered to this rank's rows with sp). */
+static void block_output(struct forward *f, int M)
+{
+    const struct model_config *c = &f->m->cfg;
+    int lo, hi;
+    resid_range(f, M, &lo, &hi);
+    if (f->tp && f->sp) {
+        backend_reduce_scatter(f->be, f->tp, f->xb, f->xb2, M, c->dim);
+        backend_add(f->be, f->x, f->xb, (int64_t)(hi - lo) * c->dim);
+    } else {
+        if (f->tp) backend_all_reduce(f->be, f->tp, f->xb2, (int64_t)M * c->dim);
+        backend_add(f->be, f->x, f->xb2, (int64_t)M * c->dim);
+    }
 }
 
 int forward_rows(const struct fwd_seq *seqs, int n_seqs)
@@ -142,7 +217,7 @@ static void layer_attention(struct forward *f, int l, const struct fwd_seq *seqs
     int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
     struct attn_shape sh = {c->n_heads, c->n_kv_heads, c->head_dim, 1.0f / sqrtf((float)c->head_dim)};
 
-    backend_rmsnorm(be, f->xb, f->x, f->attn_norm[l], M, c->dim, c->norm_eps);
+    block_input(f, f->attn_norm[l], M);
     tap(f, l, FWD_TAP_QKV, f->xb, M, c->dim);
     backend_matmul(be, f->q, &L->wq, f->xb, M);
     backend_matmul(be, f->k, &L->wk, f->xb, M);
@@ -162,7 +237,7 @@ static void layer_attention(struct forward *f, int l, const struct fwd_seq *seqs
     }
     tap(f, l, FWD_TAP_O, f->att, M, qd);
     backend_matmul(be, f->xb2, &L->wo, f->att, M);
-    backend_add(be, f->x, f->xb2, (int64_t)M * c->dim);
+    block_output(f, M);
 }
 
 /* MLP block: x += W_down · (silu(W_gate·n) ⊙ W_up·n). */
@@ -171,19 +246,45 @@ static void layer_mlp(struct forward *f, int l, int M)
     const struct model_config *c = &f->m->cfg;
     const struct layer_weights *L = &f->m->layers[l];
     struct backend *be = f->be;
-    backend_rmsnorm(be, f->xb, f->x, f->ffn_norm[l], M, c->dim, c->norm_eps);
+    block_input(f, f->ffn_norm[l], M);
     tap(f, l, FWD_TAP_GATE_UP, f->xb, M, c->dim);
     backend_matmul(be, f->gate, &L->w_gate, f->xb, M);
     backend_matmul(be, f->up, &L->w_up, f->xb, M);
     backend_swiglu(be, f->gate, f->gate, f->up, (int64_t)M * c->ffn_dim);
     tap(f, l, FWD_TAP_DOWN, f->gate, M, c->ffn_dim);
     backend_matmul(be, f->xb2, &L->w_down, f->gate, M);
-    backend_add(be, f->x, f->xb2, (int64_t)M * c->dim);
+    block_output(f, M);
 }
 
-/* Final norm only on the rows that need logits, packed into xb, then the
- * head: logits_out [rows][vocab]. Returns rows. */
-static int stage_head(struct forward *f, const struct fwd_seq *seqs, int n_seqs, float *logits_out)
+/* Place a [rows][w] vocabulary shard at columns [col, col + w) of
+ * logits_out [rows][vocab_full], downloading it through host_rows. */
+static void place_shard(struct forward *f, float *logits_out, const float *dev, int rows, int w, int col)
+{
+    backend_download(f->be, f->host_rows, dev, (size_t)rows * w * sizeof(float));
+    for (int r = 0; r < rows; r++)
+        memcpy(logits_out + (size_t)r * f->vocab_full + col, f->host_rows + (size_t)r * w, (size_t)w * sizeof(float));
+}
+
+/* Vocab-parallel head: every rank's [rows][its vocab] goes to rank 0 (send/
+ * recv over the group), which assembles logits_out. */
+static void gather_logits(struct forward *f, float *logits_out, int rows)
+{
+    int n = comm_size(f->tp), V = f->vocab_full;
+    if (f->tp_rank != 0) {
+        backend_send(f->be, f->tp, 0, f->logits, (int64_t)rows * f->m->output.rows);
+        return;
+    }
+    place_shard(f, logits_out, f->logits, rows, f->m->output.rows, f->vocab_lo);
+    for (int r = 1; r < n; r++) {
+        int lo = (int)comm_rows_lo(V, n, r), w = (int)comm_rows_lo(V, n, r + 1) - lo;
+        backend_recv(f->be, f->tp, r, f->gather, (int64_t)rows * w);
+        place_shard(f, logits_out, f->gather, rows, w, lo);
+    }
+}
+
+/* Final norm only on the rows of x [M][dim] that need logits, packed into xb,
+ * then the head: logits_out [rows][vocab]. Returns rows. */
+static int stage_head(struct forward *f, const float *x, const struct fwd_seq *seqs, int n_seqs, float *logits_out)
 {
     const struct model_config *c = &f->m->cfg;
     struct backend *be = f->be;
@@ -191,13 +292,14 @@ static int stage_head(struct forward *f, const struct fwd_seq *seqs, int n_seqs,
     for (int s = 0, row = 0; s < n_seqs; row += seqs[s].n_tokens, s++) {
         int first = seqs[s].all_logits ? 0 : seqs[s].n_tokens - 1;
         int n = seqs[s].n_tokens - first;
-        backend_rmsnorm(be, f->xb + (size_t)rows * c->dim, f->x + (size_t)(row + first) * c->dim,
+        backend_rmsnorm(be, f->xb + (size_t)rows * c->dim, x + (size_t)(row + first) * c->dim,
                         f->output_norm, n, c->dim, c->norm_eps);
         rows += n;
     }
     tap(f, c->n_layers, FWD_TAP_HEAD, f->xb, rows, c->dim);
     backend_matmul(be, f->logits, &f->m->output, f->xb, rows);
-    backend_download(be, logits_out, f->logits, (size_t)rows * c->vocab * sizeof(float));
+    if (f->tp) gather_logits(f, logits_out, rows);
+    else backend_download(be, logits_out, f->logits, (size_t)rows * c->vocab * sizeof(float));
     return rows;
 }
 
@@ -209,7 +311,8 @@ static bool stage_fits(const struct forward *f, int l0, int l1, unsigned flags, 
     if (M > f->cap || M == 0 || l0 < f->l0 || l1 > f->l1 || l1 < l0) return false;
     if ((flags & FWD_EMBED) ? l0 != 0 : !hidden) return false;
     bool head_here = l1 == L || ((flags & FWD_EARLY_EXIT) && f->l1 == L);   /* f->logits exists */
-    if ((flags & FWD_HEAD) ? !head_here || !logits_out : !hidden) return false;
+    bool writes_logits = !f->tp || f->tp_rank == 0;                        /* tp: rank 0 gathers */
+    if ((flags & FWD_HEAD) ? !head_here || (writes_logits && !logits_out) : !hidden) return false;
     return true;
 }
 
@@ -227,9 +330,12 @@ int forward_stage(struct forward *f, int l0, int l1, unsigned flags, const struc
             f->pos[row] = seqs[s].pos0 + i;
         }
 
+    int lo, hi;
+    resid_range(f, M, &lo, &hi);
+    f->resid_rows = hi - lo;
     set_layer(be, -1);
-    if (flags & FWD_EMBED) backend_embed(be, f->x, &f->m->tok_embd, f->tokens, M);
-    else backend_upload(be, f->x, hidden, (size_t)M * c->dim * sizeof(float));
+    if (flags & FWD_EMBED) backend_embed(be, f->x, &f->m->tok_embd, f->tokens + lo, hi - lo);
+    else backend_upload(be, f->x, hidden + (size_t)lo * c->dim, (size_t)(hi - lo) * c->dim * sizeof(float));
     for (int l = l0; l < l1; l++) {
         set_layer(be, l);
         nvtx_push(NR_LAYER, (uint64_t)l);
@@ -242,8 +348,13 @@ int forward_stage(struct forward *f, int l0, int l1, unsigned flags, const struc
         nvtx_pop();
     }
     set_layer(be, -1);
-    if (flags & FWD_HEAD) return stage_head(f, seqs, n_seqs, logits_out);
-    backend_download(be, hidden, f->x, (size_t)M * c->dim * sizeof(float));
+    const float *out = f->x;
+    if (f->tp && f->sp) {       /* every row again, for the head or the next stage */
+        backend_all_gather(be, f->tp, f->xb2, f->x, M, c->dim);
+        out = f->xb2;
+    }
+    if (flags & FWD_HEAD) return stage_head(f, out, seqs, n_seqs, logits_out);
+    backend_download(be, hidden, out, (size_t)M * c->dim * sizeof(float));
     return M;
 }
 

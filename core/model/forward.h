@@ -59,6 +59,17 @@ struct forward {
     float *observe_buf;       /* host [cap][max(dim, q dim, ffn_dim)], made on first use */
     int *pos;                 /* host [cap] */
     int32_t *tokens;          /* host [cap] */
+    /* tensor parallelism (forward_set_tp; core/parallel/tp.h): m is this rank's
+     * shard; NULL tp = the unsplit model */
+    struct comm *tp;          /* the ranks of this layer range, this device among them */
+    int tp_rank;
+    bool sp;                  /* sequence parallel: the residual stream and the norms hold this
+                                 rank's tokens only (comm_rows_lo split of M) */
+    int vocab_lo, vocab_full; /* this rank's head rows: [vocab_lo, + m->output.rows) of vocab_full */
+    float *gather;            /* tp rank 0 with the head: [cap][largest shard vocab] received shard */
+    float *host_rows;         /* host, same shape */
+    int resid_rows;           /* residual-stream rows this device held in the last call (M, or its
+                                 share with sp): activation memory B×(S/N)×D */
 };
 
 /* What a stage does besides its layers. */
@@ -80,6 +91,16 @@ int  forward_init_range(struct forward *f, struct model *m, struct backend *be, 
                         int max_tokens, char *err, size_t errlen);
 void forward_free(struct forward *f);
 
+/* Make f one rank of a tensor-parallel group: f->m must be the rank's shard
+ * (tp_shard_model) and its device a member of tp. Each layer then
+ * all-reduces the attention and the MLP output (2 per layer), or with sp
+ * all-gathers the normalized input before each block and reduce-scatters its
+ * output (Megatron-SP); with the head, the vocabulary shards are gathered on
+ * rank 0, the only rank that writes logits_out. 0 ok; -1 with a message (out
+ * of memory). */
+int  forward_set_tp(struct forward *f, struct comm *tp, bool sp, int vocab_lo, int vocab_full,
+                    char *err, size_t errlen);
+
 /* Run layers [l0, l1) (inside [f->l0, f->l1)) for one step's batch.
  * hidden (host, f32 [M][dim], M = the batch's tokens in sequence order): the
  * stage's input without FWD_EMBED, its output without FWD_HEAD; may be NULL
@@ -87,7 +108,8 @@ void forward_free(struct forward *f);
  * (or FWD_EARLY_EXIT with f->l1 == n_layers: the head after layer l1 - 1).
  * With FWD_HEAD logits_out (host) receives [rows][vocab] where rows is the
  * sum over sequences of (all_logits ? n_tokens : 1), in sequence order, and
- * rows is returned; else M is returned. -1 when the batch is empty or over
+ * rows is returned; else M is returned (tensor-parallel ranks other than 0
+ * leave logits_out alone; it may be NULL there). -1 when the batch is empty or over
  * the capacity, or the range/flags/hidden do not fit the forward. Marks
  * layer ranges in the kernel log (kernel_log.layer: the model layer). */
 int  forward_stage(struct forward *f, int l0, int l1, unsigned flags, const struct fwd_seq *seqs,

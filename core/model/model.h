@@ -54,6 +54,9 @@ struct model {
     /* release hooks: synth models own malloc'd buffers, GGUF models an mmap */
     void *owner;
     void (*release)(struct model *m);
+    char wformat[64];         /* the layer matrices' formats after transforms, per layer group
+                                 where they differ ("int4_g32", "int4_g64, down int4_g128");
+                                 empty: as loaded (wtype) */
 };
 
 /* A preset shape. */

@@ -36,6 +36,8 @@ enum opt_id {
 enum opt_batching { CHOICES_BATCHING(OPT_ENUM_MEMBER) };
 enum opt_sparsity { CHOICES_SPARSITY(OPT_ENUM_MEMBER) };
 enum opt_spec { CHOICES_SPEC(OPT_ENUM_MEMBER) };
+enum opt_quant { CHOICES_QUANT(OPT_ENUM_MEMBER) };
+enum opt_act_scale { CHOICES_ACT_SCALE(OPT_ENUM_MEMBER) };
 #undef OPT_ENUM_MEMBER
 
 struct option_def {

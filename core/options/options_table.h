@@ -49,6 +49,15 @@
 #define CHOICES_SPEC(C)     C(SPEC_OFF, "off") C(SPEC_DRAFT, "draft") C(SPEC_LAYERSKIP, "layerskip") \
                             C(SPEC_NGRAM, "ngram")
 #define OPT_CTYPE_SPEC      enum opt_spec
+#define CHOICES_QUANT(C)    C(QUANT_NONE, "none") C(QUANT_INT8, "int8") C(QUANT_INT4, "int4") C(QUANT_FP8, "fp8") \
+                            C(QUANT_W8A8, "w8a8") C(QUANT_W8A8_SMOOTH, "w8a8-smooth") C(QUANT_FP8A8, "fp8a8")
+#define OPT_CTYPE_QUANT     enum opt_quant
+#define CHOICES_QUANT_GROUP(C) C(32, "32") C(64, "64") C(128, "128")
+#define OPT_CTYPE_QUANT_GROUP int
+#define CHOICES_ACT_SCALE(C) C(ACT_SCALE_TENSOR, "tensor") C(ACT_SCALE_TOKEN, "token")
+#define OPT_CTYPE_ACT_SCALE enum opt_act_scale
+#define CHOICES_FP8_FORMAT(C) C(DT_E4M3, "e4m3") C(DT_E5M2, "e5m2")
+#define OPT_CTYPE_FP8_FORMAT enum dtype
 
 #endif
 
@@ -97,6 +106,14 @@ X(BATCH_WAIT,  "batch_wait",  OT_FLOAT, "50",    NO_CHOICES, 0, 600000,  "batchi
   "static batching: ms to wait for a full batch before starting a partial one")
 X(REQUESTS,    "requests",    OT_INT,   "0",     NO_CHOICES, 0, 1000000, "workload", OC_REBUILD, OS_RUN,
   "override the scenario's request count (0 = as in the file; live: 0 = as the run started)")
+X(TP,          "tp",          OT_INT,   "1",     NO_CHOICES, 1, 16,      "parallelism", OC_REBUILD, OS_RUN | OS_GEN,
+  "tensor-parallel devices: heads, ffn features and vocab split Megatron-style, 2 all-reduces per layer")
+X(PP,          "pp",          OT_INT,   "1",     NO_CHOICES, 1, 16,      "parallelism", OC_REBUILD, OS_RUN | OS_GEN,
+  "pipeline stages: layers split over pp devices (tp x pp devices in all; CPU virtual devices split the threads)")
+X(MICRO_BATCHES, "micro_batches", OT_INT, "1",   NO_CHOICES, 1, 64,      "parallelism", OC_REBUILD, OS_RUN | OS_GEN,
+  "pipeline micro-batches per step (at most one per sequence): bubble (p-1)/(m+p-1)")
+X(SP,          "sp",          OT_BOOL,  "off",   NO_CHOICES, 0, 0,       "parallelism", OC_REBUILD, OS_RUN | OS_GEN,
+  "sequence parallelism with tp: norms and residual split along the tokens, all-gather/reduce-scatter instead of all-reduce")
 X(RATE_SCALE,  "rate_scale",  OT_FLOAT, "1",     NO_CHOICES, 0.01, 100,  "workload", OC_LIVE, OS_RUN,
   "multiply the scenario's arrival rate (live: rescales arrivals still to come)")
 X(SPARSITY,    "sparsity",    OT_ENUM,  "off",   CHOICES_SPARSITY, 0, 0, "sparsity", OC_REBUILD, OS_RUN | OS_GEN,
@@ -155,4 +172,16 @@ X(SIM_FLOP_EFF,"sim_flop_eff",OT_FLOAT, "0.75",  NO_CHOICES, 0.01, 1,    "what-i
   "plan / sim:GPU: achieved fraction of peak FLOP/s for large ops (small ones fall to 0.1; the measured host row uses 1 unless set)")
 X(SIM_OP_US,   "sim_op_us",   OT_FLOAT, "5",     NO_CHOICES, 0, 100000,  "what-if", OC_PROCESS, OS_RUN | OS_GEN,
   "plan / sim:GPU: fixed cost per op in microseconds (kernel launch; the host row measures its own unless set)")
+X(QUANT,       "quant",       OT_ENUM,  "none",  CHOICES_QUANT, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
+  "re-quantize the layer matrices from the loaded weights (GGUF blocks dequantized first): int8 per channel, int4 group-wise, fp8 weight-only; w8a8 / w8a8-smooth (SmoothQuant) / fp8a8 also quantize activations")
+X(QUANT_GROUP, "quant_group", OT_ENUM,  "32",    CHOICES_QUANT_GROUP, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
+  "quant=int4: elements per scale group (a matrix whose width it does not divide uses the next smaller group)")
+X(QUANT_SYM,   "quant_sym",   OT_BOOL,  "on",    NO_CHOICES, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
+  "quant=int4: symmetric groups (off: a zero point per group)")
+X(ACT_SCALE,   "act_scale",   OT_ENUM,  "tensor", CHOICES_ACT_SCALE, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
+  "quant=w8a8*: activation scale per tensor (static, from calibration) or per token (dynamic)")
+X(SMOOTH_ALPHA, "smooth_alpha", OT_FLOAT, "0.5", NO_CHOICES, 0, 1, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
+  "quant=w8a8-smooth: SmoothQuant migration strength: s = max|X|^alpha / max|W|^(1-alpha)")
+X(FP8_FORMAT,  "fp8_format",  OT_ENUM,  "e4m3",  CHOICES_FP8_FORMAT, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
+  "quant=fp8: E4M3 (max 448, finer) or E5M2 (max 57344, wider range)")
 #endif

@@ -106,6 +106,18 @@ static void step_metrics(const struct telemetry *t, struct report *r)
         r->attn_chip_bytes += s->ops[OPC_ATTN].chip_bytes;
         for (int c = 0; c < OPC_COUNT; c++)
             if (c != OPC_ATTN && c != OPC_MATMUL) r->other_time_s += s->ops[c].time_s;
+        if (s->par_mb > 0) {
+            r->par_steps++;
+            r->par_bubble_pct += 100 * s->par_bubble;
+            r->par_bubble_formula_pct += 100 * s->par_bubble_formula;
+            r->par_comm_pct += 100 * s->par_comm_share;
+            r->par_resid_bytes_max = fmax(r->par_resid_bytes_max, s->par_resid_bytes);
+        }
+    }
+    if (r->par_steps) {
+        r->par_bubble_pct /= r->par_steps;
+        r->par_bubble_formula_pct /= r->par_steps;
+        r->par_comm_pct /= r->par_steps;
     }
     int n = t->n_steps ? t->n_steps : 1;
     r->kv_util_mean_pct = 100 * util / n;

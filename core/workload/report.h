@@ -35,6 +35,10 @@ struct report {
     double attn_time_s, matmul_time_s, other_time_s;
     double attn_dram_bytes, attn_chip_bytes;   /* modeled */
     struct spec_report spec;         /* speculative decoding (all zero with spec=off) */
+    /* tensor/pipeline parallelism: means over the steps that ran on a device group */
+    int par_steps;
+    double par_bubble_pct, par_bubble_formula_pct, par_comm_pct;
+    double par_resid_bytes_max;      /* largest residual stream one device held */
     struct report_output *outputs;   /* per request, only after report_outputs(); else NULL */
     int n_outputs;
 };

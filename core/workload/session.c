@@ -2,6 +2,7 @@
 #include "core/workload/session.h"
 #include "core/plan/hw.h"
 #include "core/quant/sparsity.h"
+#include "core/quant/transform.h"
 #include "kernels/registry.h"
 
 #include <stdio.h>
@@ -29,6 +30,62 @@ static struct backend *create_sim(const char *device, const struct options *opt,
     return backend_create_sim(&d, device, err, errlen);
 }
 
+/* Transform progress on a terminal: one line rewritten in place. */
+static void print_progress(void *user, const char *line)
+{
+    FILE *f = user;
+    if (!isatty(fileno(f))) return;
+    fprintf(f, "%s\033[K\r", line);
+    fflush(f);
+}
+
+static int session_threads(const struct options *opt)
+{
+    int threads = (int)opt_i(opt, OPT_THREADS);
+    if (threads <= 0) threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    return threads > 0 ? threads : 2;
+}
+
+static void free_backend_copies(struct model *m, struct backend *be)
+{
+    if (m->output.dev == m->tok_embd.dev) m->output.dev = NULL;    /* a tied head shares tok_embd's copy */
+    backend_free_weight(be, &m->tok_embd);
+    backend_free_weight(be, &m->output);
+    for (int l = 0; m->layers && l < m->cfg.n_layers; l++) {
+        struct weight *ws[QUANT_LAYER_MATRICES];
+        quant_layer_matrices(&m->layers[l], ws);
+        for (int i = 0; i < QUANT_LAYER_MATRICES; i++) backend_free_weight(be, ws[i]);
+    }
+}
+
+/* The weight transforms the options enable (core/quant/transform.h: quant,
+ * then sparsity), on m (loaded, not uploaded). *transform_s: seconds it
+ * took. 0; -1 with one line in err. */
+static int transform_weights(struct model *m, struct backend *be, const struct options *opt,
+                             void (*progress)(void *, const char *), void *user, double *transform_s,
+                             char *err, size_t errlen)
+{
+    (void)be;                 /* calibration (core/quant/calib) will run on it */
+    *transform_s = 0;
+    if (!quant_transforms_enabled(opt)) return 0;
+    uint64_t t0 = now_ns();
+    int rc = quant_apply_transforms(m, opt, NULL, session_threads(opt), progress, user, err, errlen);
+    *transform_s = (now_ns() - t0) / 1e9;
+    return rc;
+}
+
+/* The layer matrices (and head) in a 2:4 format. */
+static int count_pruned(const struct model *m)
+{
+    int n = dtype_is_sparse24(m->output.type);
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        struct weight *ws[QUANT_LAYER_MATRICES];
+        quant_layer_matrices(&m->layers[l], ws);
+        for (int i = 0; i < QUANT_LAYER_MATRICES; i++) n += dtype_is_sparse24(ws[i]->type);
+    }
+    return n;
+}
+
 int session_open(struct session *s, const char *spec, const struct options *opt, FILE *log,
                  char *err, size_t errlen)
 {
@@ -49,14 +106,8 @@ int session_open(struct session *s, const char *spec, const struct options *opt,
         s->model_failed = true;
         return 2;
     }
-    int n_pruned = 0;
-    if (sparsity_apply_options(&s->model, opt, &n_pruned, err, errlen) < 0) {
-        model_free(&s->model);
-        memset(s, 0, sizeof *s);
-        s->model_failed = true;
-        return 2;
-    }
     s->load_s = (now_ns() - t0) / 1e9;
+    snprintf(s->spec, sizeof s->spec, "%s", spec);
     s->be = sim ? create_sim(device, opt, log, err, errlen) : backend_create(device, threads, err, errlen);
     if (!s->be) {
         model_free(&s->model);
@@ -66,6 +117,21 @@ int session_open(struct session *s, const char *spec, const struct options *opt,
     if (log) {
         s->be->note = print_backend_note;
         s->be->note_user = log;
+    }
+    /* the options are input too: a transform they cannot make is exit 2 */
+    if (sim && quant_transforms_enabled(opt)) {
+        snprintf(err, errlen, "%s: quant and sparsity are not modeled on a SIMULATED device (%s)", spec, device);
+        session_close(s);
+        memset(s, 0, sizeof *s);
+        s->model_failed = true;
+        return 2;
+    }
+    if (!sim && transform_weights(&s->model, s->be, opt, log ? print_progress : NULL, log, &s->transform_s,
+                          err, errlen) < 0) {
+        session_close(s);
+        memset(s, 0, sizeof *s);
+        s->model_failed = true;
+        return 2;
     }
     if (!sim && model_upload(&s->model, s->be) < 0) {
         snprintf(err, errlen, "%s: could not copy weights to the %s backend", spec, s->be->ops->name);
@@ -79,10 +145,40 @@ int session_open(struct session *s, const char *spec, const struct options *opt,
                 s->model.source, model_param_count(c) / 1e6, dtype_info(s->model.wtype)->name,
                 c->n_layers, c->n_heads, c->n_kv_heads, s->load_s,
                 s->model.shapes_only ? " (shapes only: SIMULATED device)" : "");
+        int n_pruned = count_pruned(&s->model);
         if (n_pruned)
             fprintf(log, "sparsity: %s, %d matrices pruned to %s (kept values + 2-bit indices)\n",
                     sparsity_mode_name(opt_enum(opt, SPARSITY)), n_pruned, dtype_info(s->model.wtype)->name);
+        if (s->model.wformat[0])
+            fprintf(log, "weights: %s (transformed in %.2f s)\n", s->model.wformat, s->transform_s);
     }
+    return 0;
+}
+
+int session_reload_weights(struct session *s, const struct options *opt,
+                           void (*progress)(void *user, const char *line), void *user,
+                           char *err, size_t errlen)
+{
+    struct model fresh;
+    double xs = 0;
+    int threads = (int)opt_i(opt, OPT_THREADS);
+    if (model_load(&fresh, s->spec, opt_enum(opt, WTYPE), (uint64_t)opt_i(opt, OPT_SEED),
+                   threads > 0 ? threads : 2, err, errlen) < 0)
+        return -1;
+    if (transform_weights(&fresh, s->be, opt, progress, user, &xs, err, errlen) < 0) {
+        model_free(&fresh);
+        return -1;
+    }
+    if (model_upload(&fresh, s->be) < 0) {
+        free_backend_copies(&fresh, s->be);
+        model_free(&fresh);
+        snprintf(err, errlen, "%s: could not copy the new weights to the %s backend", s->spec, s->be->ops->name);
+        return -1;
+    }
+    free_backend_copies(&s->model, s->be);
+    model_free(&s->model);
+    s->model = fresh;
+    s->transform_s = xs;
     return 0;
 }
 

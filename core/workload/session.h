@@ -18,9 +18,11 @@ struct session {
     struct backend *be;
     struct model model;
     double load_s;            /* seconds model_load took */
+    double transform_s;       /* seconds the weight transforms took (0: none enabled) */
     bool model_failed;        /* after a failed open: the model (not the backend) was the cause */
     struct model draft;       /* spec=draft's model (session_open_draft) */
     bool has_draft;
+    char spec[256];           /* what was loaded, for session_reload_weights */
 };
 
 /* Load `spec` (NULL: SESSION_DEFAULT_MODEL) with the options' wtype, seed and
@@ -38,5 +40,16 @@ int  session_open_draft(struct session *s, const char *spec, const struct option
                         char *err, size_t errlen);
 /* Safe on a session whose open failed. */
 void session_close(struct session *s);
+
+/* Load the session's model again and apply the weight transforms of `opt`
+ * (core/quant/transform.h: quant=..., later sparsity=...), replacing
+ * s->model in place (its address stays) once the new weights are ready on
+ * s->be: the rebuild of a workload whose transform options changed.
+ * progress (may be NULL) gets one line per step of the work. 0; on failure
+ * -1 with one line in err and s->model as it was. Nothing may be running on
+ * the model meanwhile (the runner stops its engine first). */
+int  session_reload_weights(struct session *s, const struct options *opt,
+                            void (*progress)(void *user, const char *line), void *user,
+                            char *err, size_t errlen);
 
 #endif

@@ -98,6 +98,11 @@ static const struct backend_ops CPU_OPS = {
     .swiglu = cpu_swiglu,
     .add = cpu_add,
     .embed = cpu_embed,
+    .all_reduce = cpu_all_reduce,
+    .all_gather = cpu_all_gather,
+    .reduce_scatter = cpu_reduce_scatter,
+    .send = cpu_send,
+    .recv = cpu_recv,
     .sync = NULL,                    /* every op is synchronous */
     .destroy = cpu_destroy,
 };

@@ -60,5 +60,13 @@ void cpu_rope(struct backend *be, float *x, const int *pos, int m, int n_heads, 
 void cpu_swiglu(struct backend *be, float *out, const float *gate, const float *up, int64_t n);
 void cpu_add(struct backend *be, float *y, const float *x, int64_t n);
 void cpu_embed(struct backend *be, float *out, const struct weight *emb, const int *tokens, int m);
+/* comm ops (cpu_comm.c) */
+void cpu_all_reduce(struct backend *be, struct comm *c, float *buf, int64_t n);
+void cpu_all_gather(struct backend *be, struct comm *c, float *out, const float *in, int64_t rows,
+                    int64_t row_elems);
+void cpu_reduce_scatter(struct backend *be, struct comm *c, float *out, float *in, int64_t rows,
+                        int64_t row_elems);
+void cpu_send(struct backend *be, struct comm *c, int peer, const float *buf, int64_t n);
+void cpu_recv(struct backend *be, struct comm *c, int peer, float *buf, int64_t n);
 
 #endif

@@ -13,7 +13,9 @@
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/cpu_dot.h"
 #include "kernels/cpu/quant.h"
+#include "kernels/cpu/qx.h"
 
+#include <math.h>
 #include <stdint.h>
 
 #define MM_M_BLOCK        32      /* x rows per task */
@@ -31,6 +33,8 @@ struct mm_job {
     enum dtype wt;               /* quantized formats: */
     const uint8_t *xq;           /*   [m] quantized x rows of xq_bytes */
     size_t xq_bytes;
+    qx_act_dot_fn act_dot;       /* W8A8 / FP8A8 (qx.h) */
+    float act_scale;             /*   > 0: one scale for every row (per tensor) */
     enum cpu_simd simd;
 };
 
@@ -130,6 +134,56 @@ static void mm_task_quantize_x(void *p, int i, int worker)
     quant_act_row(j->wt, j->x + (size_t)i * j->K, (void *)(j->xq + (size_t)i * j->xq_bytes), j->K);
 }
 
+/* ---- activation-quantized own formats (W8A8, FP8A8; qx.h) ---- */
+
+static void mm_task_act_quantize(void *p, int i, int worker)
+{
+    struct mm_job *j = p;
+    (void)worker;
+    qx_act_row(j->wt, j->x + (size_t)i * j->K, j->act_scale,
+               (void *)(j->xq + (size_t)i * j->xq_bytes), j->K);
+}
+
+static void mm_task_act(void *p, int t, int worker)
+{
+    const struct mm_job *j = p;
+    int n0, n1, i0, i1;
+    (void)worker;
+    mm_task_range(j, t, &n0, &n1, &i0, &i1);
+    float out[DOT_MAX_ROWS];
+    for (int i = i0; i < i1; i += DOT_MAX_ROWS) {
+        int nx = i1 - i < DOT_MAX_ROWS ? i1 - i : DOT_MAX_ROWS;
+        for (int n = n0; n < n1; n++) {
+            j->act_dot(j->w + (size_t)n * j->row_bytes, j->xq + (size_t)i * j->xq_bytes, j->xq_bytes,
+                       nx, j->K, out);
+            for (int r = 0; r < nx; r++) j->y[(size_t)(i + r) * j->N + n] = out[r];
+        }
+    }
+}
+
+/* FP8A8 without a calibrated scale: one dynamic scale for the whole x (per
+ * tensor, as FP8 GEMMs take it), from max|x|. */
+static float act_tensor_scale(const struct mm_job *j)
+{
+    float m = 0;
+    for (int i = 0; i < j->m; i++)
+        for (int k = 0; k < j->K; k++) {
+            m = fmaxf(m, fabsf(j->x[(size_t)i * j->K + k]));
+        }
+    return m > 0 ? m / 448.0f : 1.0f;
+}
+
+static void mm_run_act(struct cpu_ctx *c, struct mm_job *j, const struct weight *w, int n_tasks)
+{
+    j->act_dot = qx_act_dot_fn_for(j->wt, c->simd);
+    j->act_scale = w->act_scale;
+    if (j->wt == DT_F8A8 && !(j->act_scale > 0)) j->act_scale = act_tensor_scale(j);
+    j->xq_bytes = qx_act_bytes(j->wt, j->K);
+    j->xq = cpu_scratch_get(&c->act, (size_t)j->m * j->xq_bytes, "matmul activation scratch");
+    pool_run(c->pool, mm_task_act_quantize, j, j->m);
+    pool_run(c->pool, mm_task_act, j, n_tasks);
+}
+
 void cpu_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m)
 {
     struct cpu_ctx *c = cpu_ctx(be);
@@ -150,6 +204,7 @@ void cpu_matmul(struct backend *be, float *y, const struct weight *w, const floa
         pool_run(c->pool, mm_task_quant, &j, n_tasks);
         return;
     }
-    j.dot = cpu_dot_rows_fn(wt, c->simd);
+    if (dtype_quantizes_act(wt)) { mm_run_act(c, &j, w, n_tasks); return; }
+    j.dot = dtype_is_xq(wt) ? qx_dot_rows_fn(wt, c->simd) : cpu_dot_rows_fn(wt, c->simd);
     pool_run(c->pool, mm_task_float, &j, n_tasks);
 }

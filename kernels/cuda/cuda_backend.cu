@@ -200,7 +200,8 @@ static void bind_device(struct backend *be)
 /* ---- vtable: memory ---- */
 
 /* matmul: cuBLAS runs f32, f16 and bf16 weights, cuda_sparse.cu the 2:4
- * formats (read in place); the block-quantized formats
+ * formats (read in place), cuda_xq.cu the own formats (int8, int4, fp8, w8a8,
+ * fp8a8: core/quant); the block-quantized formats
  * (q8_0, q4_*, q*_k) have no CUDA kernel yet, so backend_upload_weight
  * converts them to f16. embed: every format (block formats are decoded on the
  * host, cuda_ops.cu). attention, kv_store: f32 and f16 caches. The rest: f32
@@ -209,7 +210,7 @@ static bool cuda_supports(struct backend *be, enum backend_op op, enum dtype t)
 {
     (void)be;
     switch (op) {
-    case OP_MATMUL: return t == DT_F32 || t == DT_F16 || t == DT_BF16 || dtype_is_sparse24(t);
+    case OP_MATMUL: return t == DT_F32 || t == DT_F16 || t == DT_BF16 || dtype_is_sparse24(t) || dtype_is_xq(t);
     case OP_EMBED: return true;
     case OP_ATTENTION:
     case OP_KV_STORE: return t == DT_F32 || t == DT_F16;
@@ -383,9 +384,16 @@ static const struct backend_ops CUDA_OPS = {
     .swiglu = bound_swiglu,
     .add = bound_add,
     .embed = bound_embed,
+    .all_reduce = cuda_op_all_reduce,
+    .all_gather = cuda_op_all_gather,
+    .reduce_scatter = cuda_op_reduce_scatter,
+    .send = cuda_op_send,
+    .recv = cuda_op_recv,
     .modeled_ns = NULL,         /* measured, not simulated */
     .sync = cuda_sync,
     .destroy = cuda_destroy,
+    .comm_init = cuda_comm_init,
+    .comm_free = cuda_comm_free,
 };
 
 /* ---- create ---- */

@@ -94,6 +94,8 @@ void cuda_op_end(struct backend *be);
 void cuda_op_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m);
 /* 2:4 sparse weights (dev_type s24_*): cuda_sparse.cu; cuda_op_matmul routes them. */
 void cuda_op_matmul_s24(struct backend *be, float *y, const struct weight *w, const float *x, int m);
+/* The own quantized formats (cuda_xq.cu); w->dev in dtype_is_xq(w->dev_type). */
+void cuda_xq_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m);
 /* cuda_attention.cu */
 void cuda_op_attention(struct backend *be, enum attn_impl impl, float *out, const float *q,
                        const struct kv_view *kv, int layer, int n_q, int pos0,
@@ -108,6 +110,16 @@ void cuda_op_rope(struct backend *be, float *x, const int *pos, int m, int n_hea
 void cuda_op_swiglu(struct backend *be, float *out, const float *gate, const float *up, int64_t n);
 void cuda_op_add(struct backend *be, float *y, const float *x, int64_t n);
 void cuda_op_embed(struct backend *be, float *out, const struct weight *emb, const int *tokens, int m);
+/* cuda_comm.cu: NCCL (kernels/comm.h) */
+extern "C" void *cuda_comm_init(struct backend **devs, int n, char *err, size_t errlen);
+extern "C" void cuda_comm_free(void *handle);
+extern "C" void cuda_op_all_reduce(struct backend *be, struct comm *c, float *buf, int64_t n);
+extern "C" void cuda_op_all_gather(struct backend *be, struct comm *c, float *out, const float *in,
+                                   int64_t rows, int64_t row_elems);
+extern "C" void cuda_op_reduce_scatter(struct backend *be, struct comm *c, float *out, float *in,
+                                       int64_t rows, int64_t row_elems);
+extern "C" void cuda_op_send(struct backend *be, struct comm *c, int peer, const float *buf, int64_t n);
+extern "C" void cuda_op_recv(struct backend *be, struct comm *c, int peer, float *buf, int64_t n);
 
 /* ---- device helpers shared by the kernels ---- */
 #ifdef __CUDACC__

@@ -51,6 +51,8 @@ check "spec panel: measured beside predicted speedup" 'wait_for $S "speedup meas
 tm send-keys -t $S K
 check "K: spec_k=8 applies live" 'wait_for $S "spec_k=8 applied at step"'
 tm send-keys -t $S v
+check "v: the parallel view after the speculative one" 'wait_for $S "one device: set tp or pp"'
+tm send-keys -t $S v
 check "v: back to the overview" 'wait_for $S "batch occupancy"'
 
 tm send-keys -t $S '?'

@@ -413,6 +413,15 @@ int main(void)
         for (size_t s = 0; s < sizeof sp_shapes / sizeof sp_shapes[0]; s++)
             check_matmul(sp[t], sp_shapes[s][0], sp_shapes[s][1], sp_shapes[s][2], sp_tol[t]);
 
+    /* own formats (core/quant): cuda_xq.cu against the CPU kernels; W8A8 is
+     * exact integer math on both, FP8A8 and the float sums differ in order */
+    for (int t = DT_I8; t <= DT_F8A8; t++) {
+        double tol = t == DT_F8A8 ? 1e-3 : 1e-4;
+        check_matmul((enum dtype)t, 1, 576, 576, tol);
+        check_matmul((enum dtype)t, 9, 1536, 576, tol);
+        check_matmul((enum dtype)t, 3, 576, 1536, tol);
+    }
+
     struct attn_case ac[] = {
         {9, 3, 64, 1, 0, 16, true},    {9, 3, 64, 1, 777, 16, true},  {9, 3, 64, 37, 100, 16, true},
         {9, 3, 64, 37, 100, 16, false}, {32, 8, 128, 1, 4095, 32, true}, {32, 8, 128, 128, 0, 16, true},

@@ -260,7 +260,7 @@ Test(gguf, ggml_type_table_matches_backend_dtypes)
     for (int t = 0; t < DT_COUNT; t++) {
         int be, bb;
         const struct dtype_info *d = dtype_info(t);
-        if (d->ggml_type < 0) continue;   /* engine-only formats (2:4 sparse): no GGUF id */
+        if (d->ggml_type < 0) continue;   /* engine-only formats (2:4 sparse, core/quant): no GGUF id */
         cr_assert(gguf_ggml_type_block(d->ggml_type, &be, &bb), "%s", d->name);
         cr_assert_eq(be, d->block_elems, "%s", d->name);
         cr_assert_eq(bb, d->block_bytes, "%s", d->name);

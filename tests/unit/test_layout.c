@@ -42,19 +42,21 @@ static void check_view_panels(const struct layout *l, int view, int zoom)
     static const int MEMORY[] = {P_KV, P_REQS};
     static const int TIMING[] = {P_BATCH, P_PHASE, P_TRAFFIC};
     static const int SPEC[] = {P_SPEC};
-    const int *want = view == VIEW_MEMORY ? MEMORY : view == VIEW_TIMING ? TIMING : view == VIEW_SPEC ? SPEC : OVERVIEW;
-    int n = view == VIEW_MEMORY ? 2 : view == VIEW_TIMING ? 3 : view == VIEW_SPEC ? 1 : 5;
+    static const int PARALLEL[] = {P_PIPE, P_TRAFFIC};
+    const int *want = view == VIEW_MEMORY ? MEMORY : view == VIEW_TIMING ? TIMING : view == VIEW_SPEC ? SPEC
+                    : view == VIEW_PARALLEL ? PARALLEL : OVERVIEW;
+    int n = view == VIEW_MEMORY ? 2 : view == VIEW_TIMING ? 3 : view == VIEW_SPEC ? 1 : view == VIEW_PARALLEL ? 2 : 5;
     for (int i = 0; i < n; i++) cr_assert(rect_visible(l->r[want[i]]), "view %d lacks %s", view, panel_name(want[i]));
 }
 
 Test(layout, every_size_view_and_zoom)
 {
-    static const int ZOOMS[] = {-1, P_KV, P_BATCH, P_PHASE, P_TRAFFIC, P_REQS, P_LOG, P_SPEC};
+    static const int ZOOMS[] = {-1, P_KV, P_BATCH, P_PHASE, P_TRAFFIC, P_REQS, P_LOG, P_SPEC, P_PIPE};
     struct layout l;
     for (int rows = LAYOUT_MIN_ROWS; rows <= 80; rows++)
         for (int cols = LAYOUT_MIN_COLS; cols <= 250; cols++)
             for (int view = 0; view < VIEW_COUNT; view++)
-                for (int z = 0; z < 8; z++)
+                for (int z = 0; z < 9; z++)
                     for (int hh = 3; hh <= 7; hh += 4) {
                         layout_compute(rows, cols, hh, view, ZOOMS[z], &l);
                         check_layout(&l, rows, cols, view, ZOOMS[z], hh);

@@ -56,7 +56,6 @@ static void make_run(struct trace_run *r)
                 add_kernel(st, "attn_flash", OPC_ATTN, l, &kt);
                 st->kernels[st->n_kernels - 1].seq = q;          /* v3 tags */
                 st->kernels[st->n_kernels - 1].stage = l;
-                st->kernels[st->n_kernels - 1].device = 1;
             }
             add_kernel(st, "add", OPC_ELTWISE, l, &kt);
             add_kernel(st, "rmsnorm", OPC_NORM, l, &kt);
@@ -68,6 +67,7 @@ static void make_run(struct trace_run *r)
         for (int k = 0; k < st->n_kernels; k++)
             if (st->kernels[k].cls != OPC_ATTN) st->kernels[k].seq = -1;
         st->kernels[0].role = KROLE_DRAFT;
+        for (int k = 0; s == 2 && k < st->n_kernels; k++) st->kernels[k].device = 1;   /* a whole step on device 1 */
         /* v3 commits: request 0 commits s + 1 tokens (speculation), request 1 one from step 1 on */
         st->commits = calloc(2, sizeof *st->commits);
         st->commit_tokens = calloc(8, sizeof *st->commit_tokens);

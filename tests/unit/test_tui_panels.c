@@ -473,3 +473,56 @@ Test(panels, spec_panel_positions_speedups_and_graphs, .init = screen_up, .fini 
     cr_assert(has(w, "spec off k=4 (off: s cycles the drafter)"), "'%s'", row(w, 1));
     delwin(w);
 }
+
+/* A canned 2-stage schedule of 2 micro-batches: stage 0 computes mb 0 and 1
+ * then idles (drain), stage 1 idles (fill), then computes them. */
+static void canned_pipeline(struct runner_state *st, int pp, int mb)
+{
+    memset(&st->par, 0, sizeof st->par);
+    st->par.tp = 1;
+    st->par.pp = pp;
+    st->par.micro_batches = st->par.mb_used = mb;
+    st->par.n_devices = pp;
+    snprintf(st->par.comm_algo, sizeof st->par.comm_algo, "ring");
+    double T = 1.0;
+    st->n_seg = 0;
+    for (int s = 0; s < pp; s++) {
+        st->par.dev[s] = (struct tel_device){.device = s, .stage = s, .compute_s = mb * T, .comm_s = 0.1,
+                                            .idle_s = (pp - 1) * T, .weight_bytes = 1e6, .kv_bytes = 2e6};
+        if (s > 0) st->seg[st->n_seg++] = (struct tel_segment){(int16_t)s, (int16_t)s, -1, SEG_IDLE, 0, s * T};
+        for (int m = 0; m < mb; m++)
+            st->seg[st->n_seg++] = (struct tel_segment){(int16_t)s, (int16_t)s, (int16_t)m, SEG_COMPUTE,
+                                                        (s + m) * T, (s + m + 1) * T};
+        if (s < pp - 1)
+            st->seg[st->n_seg++] = (struct tel_segment){(int16_t)s, (int16_t)s, -1, SEG_IDLE, (s + mb) * T,
+                                                        (mb + pp - 1) * T};
+    }
+    st->par.span_s = (mb + pp - 1) * T;
+    st->par.bubble = st->par.bubble_formula = (double)(pp - 1) / (mb + pp - 1);
+}
+
+Test(panels, pipeline_gantt_shows_micro_batches_and_bubbles, .init = screen_up, .fini = screen_down)
+{
+    WINDOW *w = newwin(14, 100, 0, 0);
+    D.have_state = true;
+    panel_pipe_draw(w, &D, &UI);
+    cr_assert(has(w, "one device: set tp or pp"), "without parallelism the panel says how to get it");
+    canned_pipeline(D.st, 2, 2);
+    panel_pipe_draw(w, &D, &UI);
+    cr_assert(has(w, "tp=1 pp=2 m=2"), "%s", row(w, 1));
+    cr_assert(has(w, "bubble 33.3% measured vs (p-1)/(m+p-1) 33.3%"), "%s", row(w, 1));
+    /* 89 cells over 3 time units: stage 0 = mb 0, mb 1, idle; stage 1 = idle, mb 0, mb 1 */
+    const char *r0 = row(w, 2) + 10, *r1;
+    cr_assert(r0[0] == '0' && r0[40] == '1' && r0[80] == '.', "stage 0: %s", row(w, 2));
+    r1 = row(w, 3) + 10;
+    cr_assert(r1[0] == '.' && r1[40] == '0' && r1[80] == '1', "stage 1: %s", row(w, 3));
+    cr_assert(has(w, "idle (bubble)"));
+    cr_assert(has(w, "w 1.00MB kv 2.00MB"), "device rows show memory");
+    /* four micro-batches over four stages: more rows, another bubble */
+    canned_pipeline(D.st, 4, 4);
+    panel_pipe_draw(w, &D, &UI);
+    cr_assert(has(w, "tp=1 pp=4 m=4"));
+    cr_assert(has(w, "42.9% measured"), "%s", row(w, 1));
+    cr_assert(strchr(row(w, 5) + 10, '3') && row(w, 5)[10] == '.', "stage 3 waits, then runs mb 3: %s", row(w, 5));
+    delwin(w);
+}

@@ -1,0 +1,47 @@
+/* kernels/cpu/qx.h — the CPU kernels of the own quantized formats
+ * (kernels/xq_blocks.h): int8 / int4 / fp8 weight-only, W8A8 and FP8 W8A8.
+ *
+ * Weight-only formats (W8A16 style: activations stay f32) use the float
+ * matmul's loop (cpu_matmul.c): one weight row is dequantized in registers
+ * and dotted against up to DOT_MAX_ROWS x rows, so decode streams each
+ * weight byte once. Activation-quantized formats quantize every x row once
+ * per matmul (qx_act_row) and then take integer (W8A8) or E4M3×E4M3 (FP8A8,
+ * f32 accumulation as on Hopper tensor cores) dot products.
+ *
+ * Paths: scalar always; AVX2+FMA+F16C; at CPU_SIMD_AVX512 the weight-only
+ * dots run 16 lanes (qx_avx512.c), the W8A8 dot AVX-512 VNNI (vpdpbusd on
+ * 256-bit registers) where the CPU has it, the FP8A8 dot the AVX2 code. */
+#ifndef INFERTOP_CPU_QX_H
+#define INFERTOP_CPU_QX_H
+
+#include "kernels/backend.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/cpu_dot.h"
+
+#include <stddef.h>
+
+/* The dot-rows kernel (cpu_dot.h's contract; w is a row of the format, its
+ * per-row scale included) for a weight-only own format; NULL otherwise. */
+dot_rows_fn qx_dot_rows_fn(enum dtype t, enum cpu_simd s);
+
+/* Bytes of one quantized activation row for weights of type wt (W8A8:
+ * f32 scale + int8[K]; FP8A8: f32 scale + E4M3[K]). */
+size_t qx_act_bytes(enum dtype wt, int K);
+/* x[K] → one activation row; scale s > 0 fixed (per tensor), s <= 0 from
+ * this row's max (per token). */
+void qx_act_row(enum dtype wt, const float *x, float s, void *xq, int K);
+
+/* out[r] = dot(weight row w, activation row r) for r < nx (<= DOT_MAX_ROWS),
+ * activation rows xq_stride bytes apart, both scales applied. */
+typedef void (*qx_act_dot_fn)(const void *w, const void *xq, size_t xq_stride, int nx, int K, float *out);
+qx_act_dot_fn qx_act_dot_fn_for(enum dtype wt, enum cpu_simd s);
+
+/* Scalar kernel (qx_ref.c) for any weight-only own format. */
+void qx_dot_rows_ref(enum dtype t, const void *w, const float *x, size_t ldx, int nx, int K, float *out);
+/* Vector kernels (qx_avx2.c, qx_avx512.c; NULL / false on non-x86 builds). */
+dot_rows_fn qx_dot_rows_avx2(enum dtype t);
+dot_rows_fn qx_dot_rows_avx512(enum dtype t);
+qx_act_dot_fn qx_act_dot_avx2(enum dtype wt, bool vnni);
+bool qx_have_vnni(void);
+
+#endif

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Weight transforms from the command line (issue 13): every quant mode runs
+# on synth:tiny and names its format, bad values and a mode that needs
+# calibration fail with one line (exit 2), and bench reports the format.
+cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
+TO="timeout 60"
+
+for q in "int8" "int4" "int4 quant_group=64 quant_sym=off" "fp8" "fp8 fp8_format=e5m2" "w8a8 act_scale=token"; do
+    run $TO $BIN generate --model synth:smollm2-135m --prompt hi -n 3 --set "quant=$q"
+    expect_rc "generate quant=$q" 0
+    expect_err "quant=$q: the log names the new format" "^weights: (int8|int4_g32|int4_g64z|fp8_e4m3|fp8_e5m2|w8a8)"
+done
+run $TO $BIN generate --model synth:smollm2-135m --prompt hi -n 3 --set "quant=int4 quant_group=128"
+expect_err "int4 g128: a width 128 does not divide falls back, per matrix" "^weights: int4_g64, down int4_g128"
+
+run $TO $BIN generate --model synth:tiny --prompt hi -n 3 --set quant=int3
+expect_rc "quant=int3" 2; expect_one_line_err "quant=int3"; expect_err "quant=int3 names the choices" "quant"
+run $TO $BIN generate --model synth:tiny --prompt hi -n 3 --set quant=w8a8 -q
+expect_rc "w8a8 per tensor without calibration" 2; expect_one_line_err "w8a8 per tensor"
+expect_err "w8a8 per tensor: says what it needs" "calibration"
+
+run $TO $BIN bench --scenario scenarios/smoke.ini --set quant=int8
+expect_rc "bench quant=int8" 0; expect_err "bench logs the format" "^weights: int8"
+run $TO $BIN options
+expect_out "options lists quant" "quant.*none.*int8.*int4.*fp8.*w8a8.*w8a8-smooth.*fp8a8"
+summary

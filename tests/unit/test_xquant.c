@@ -1,0 +1,438 @@
+/* tests/unit/test_xquant.c — the own quantized formats (kernels/xq_blocks.h),
+ * their CPU kernels (kernels/cpu/qx.h) and the weight transforms
+ * (core/quant): encode/decode against double-precision references on random
+ * nonzero data, FP8 edge cases, the int4 scale search never worse than
+ * max-abs, every kernel on every SIMD path at 1 and 2 threads against the
+ * dequantized double product, SmoothQuant exact before quantization. */
+#include "core/model/forward.h"
+#include "core/quant/quantize.h"
+#include "core/quant/smooth.h"
+#include "core/quant/transform.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/qx.h"
+#include "kernels/fp8.h"
+#include "kernels/xq_blocks.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rs = 0x2545f4914f6cdd1dull;
+
+/* Uniform in [-1, 1], never exactly zero. */
+static float rnd(void)
+{
+    rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
+    float u = (float)((rs >> 40) + 1) / (float)(1ull << 24);
+    return 2.0f * u - 1.0f + 0x1p-20f;
+}
+
+/* ---- FP8 ---- */
+
+/* The nearest finite code to x by brute force over all 256 codes (double),
+ * saturating: what a correct RNE saturating encoder returns (ties aside). */
+static double fp8_nearest(double x, bool e4m3)
+{
+    double best = 0, bd = INFINITY;
+    for (int b = 0; b < 256; b++) {
+        float v = e4m3 ? fp8_e4m3_to_f32((uint8_t)b) : fp8_e5m2_to_f32((uint8_t)b);
+        if (!isfinite(v)) continue;
+        if (fabs(x - v) < bd) { bd = fabs(x - v); best = v; }
+    }
+    return best;
+}
+
+Test(xquant, fp8_e4m3_edges)
+{
+    cr_assert_eq(fp8_e4m3_from_f32(448.f), 0x7e);
+    cr_assert_eq(fp8_e4m3_to_f32(0x7e), 448.f);
+    cr_assert_eq(fp8_e4m3_from_f32(500.f), 0x7e, "saturates, never NaN");
+    cr_assert_eq(fp8_e4m3_from_f32(-1e9f), 0xfe);
+    cr_assert_eq(fp8_e4m3_from_f32(INFINITY), 0x7e, "no inf in E4M3: saturate");
+    cr_assert_eq(fp8_e4m3_from_f32(NAN) & 0x7f, 0x7f);
+    cr_assert(isnan(fp8_e4m3_to_f32(0x7f)) && isnan(fp8_e4m3_to_f32(0xff)));
+    cr_assert_eq(fp8_e4m3_from_f32(-0.0f), 0x80);
+    cr_assert(signbit(fp8_e4m3_to_f32(0x80)) && fp8_e4m3_to_f32(0x80) == 0);
+    cr_assert_eq(fp8_e4m3_to_f32(0x01), 0x1p-9f, "smallest subnormal");
+    cr_assert_eq(fp8_e4m3_from_f32(0x1p-10f), 0x00, "tie to even: 0");
+    cr_assert_eq(fp8_e4m3_from_f32(3 * 0x1p-10f), 0x02, "tie to even: 2");
+    cr_assert_eq(fp8_e4m3_from_f32(1.0625f), 0x38, "tie 1.0|1.125 to even 1.0");
+    cr_assert_eq(fp8_e4m3_from_f32(1.1875f), 0x3a, "tie 1.125|1.25 to even 1.25");
+    cr_assert_eq(fp8_e4m3_to_f32(0x08), 0x1p-6f, "smallest normal");
+    cr_assert_eq(fp8_e4m3_from_f32(7.5f * 0x1p-9f), 0x08, "subnormal rounds up into the normals");
+    for (int b = 0; b < 256; b++)
+        if ((b & 0x7f) != 0x7f) cr_assert_eq(fp8_e4m3_from_f32(fp8_e4m3_to_f32((uint8_t)b)), b, "code %#x", b);
+}
+
+Test(xquant, fp8_e5m2_edges)
+{
+    cr_assert_eq(fp8_e5m2_from_f32(57344.f), 0x7b);
+    cr_assert_eq(fp8_e5m2_to_f32(0x7b), 57344.f);
+    cr_assert_eq(fp8_e5m2_from_f32(60000.f), 0x7b, "saturates");
+    cr_assert_eq(fp8_e5m2_from_f32(-INFINITY), 0xfc, "keeps inf");
+    cr_assert(isinf(fp8_e5m2_to_f32(0x7c)));
+    cr_assert(isnan(fp8_e5m2_to_f32(fp8_e5m2_from_f32(NAN))));
+    cr_assert_eq(fp8_e5m2_from_f32(-0.0f), 0x80);
+    cr_assert_eq(fp8_e5m2_to_f32(0x01), 0x1p-16f);
+    cr_assert_eq(fp8_e5m2_from_f32(0x1p-17f), 0x00, "tie to even");
+    for (int b = 0; b < 256; b++) {
+        float v = fp8_e5m2_to_f32((uint8_t)b);
+        if (!isnan(v)) cr_assert_eq(fp8_e5m2_from_f32(v), b, "code %#x", b);
+    }
+}
+
+Test(xquant, fp8_random_nearest)
+{
+    for (int i = 0; i < 20000; i++) {
+        float x = rnd() * ldexpf(1.0f, (int)(rnd() * 24));      /* 2^-24 .. 2^24 magnitudes */
+        for (int f = 0; f < 2; f++) {
+            float got = f ? fp8_e4m3_to_f32(fp8_e4m3_from_f32(x)) : fp8_e5m2_to_f32(fp8_e5m2_from_f32(x));
+            double want = fp8_nearest(x, f);
+            /* equal, or a tie between two codes (then both are at the same distance) */
+            cr_assert(got == want || fabs(fabs(x - got) - fabs(x - want)) <= 1e-12 * fabs(x),
+                      "%s x=%.9g got %.9g nearest %.9g", f ? "e4m3" : "e5m2", (double)x, (double)got, want);
+        }
+    }
+}
+
+/* ---- row formats ---- */
+
+static const enum dtype OWN[] = {DT_I8, DT_I4S_32, DT_I4S_64, DT_I4S_128, DT_I4A_32, DT_I4A_64,
+                                 DT_I4A_128, DT_E4M3, DT_E5M2, DT_W8A8, DT_F8A8};
+#define N_OWN (int)(sizeof OWN / sizeof OWN[0])
+
+/* Worst element error allowed relative to the row's max |x|. */
+static double rel_bound(enum dtype t)
+{
+    switch (t) {
+    case DT_I8: case DT_W8A8: return 0.5 / 127 + 1e-6;
+    case DT_E4M3: case DT_F8A8: return 1.0 / 16 + 1e-6;   /* half an ulp of 3 mantissa bits */
+    case DT_E5M2: return 1.0 / 8 + 1e-6;
+    default: return 1.0 / 7;                               /* int4: one step at most (clipping) */
+    }
+}
+
+Test(xquant, encode_decode_rows)
+{
+    int K = 384;
+    float x[384], y[384];
+    uint8_t row[1024];
+    for (int f = 0; f < N_OWN; f++) {
+        enum dtype t = OWN[f];
+        cr_assert(dtype_row_bytes(t, K) <= sizeof row);
+        for (int rep = 0; rep < 20; rep++) {
+            double amax = 0, sq = 0, sq_ref = 0;
+            for (int k = 0; k < K; k++) { x[k] = rnd() * (rep + 1); amax = fmax(amax, fabs(x[k])); }
+            dtype_encode_row(t, x, row, K);
+            dtype_decode_row(t, row, y, K);
+            for (int k = 0; k < K; k++) {
+                double e = fabs((double)x[k] - y[k]);
+                /* fp8: relative to each value (floating point), else to the row's range */
+                double lim = (t == DT_E4M3 || t == DT_F8A8 || t == DT_E5M2)
+                                 ? rel_bound(t) * fabs(x[k]) + amax * 0x1p-9
+                                 : rel_bound(t) * amax * (dtype_i4_group(t) ? 2 : 1);
+                cr_assert(e <= lim, "%s x[%d]=%g decoded %g", dtype_info(t)->name, k, (double)x[k], (double)y[k]);
+                sq += e * e;
+                sq_ref += (double)x[k] * x[k];
+            }
+            cr_assert(sq < sq_ref * (dtype_i4_group(t) ? 0.02 : 0.005), "%s: rms error too large", dtype_info(t)->name);
+        }
+    }
+}
+
+/* The per-element math the CUDA kernels run (HD, xq_weight_elem) equals the
+ * row decoder on every format. */
+Test(xquant, hd_element_math_matches_decode)
+{
+    int K = 256;
+    float x[256], y[256];
+    uint8_t row[1024];
+    for (int f = 0; f < N_OWN; f++) {
+        enum dtype t = OWN[f];
+        for (int k = 0; k < K; k++) x[k] = rnd() * 3;
+        dtype_encode_row(t, x, row, K);
+        dtype_decode_row(t, row, y, K);
+        float sc = xq_has_row_scale(t) ? xq_row_scale(row) : 1.0f;
+        for (int k = 0; k < K; k++)
+            cr_assert_eq(sc * xq_weight_elem(t, row, k), y[k], "%s k=%d", dtype_info(t)->name, k);
+    }
+    for (int h = 0; h < 65536; h++)
+        if (((h >> 10) & 0x1f) != 31) cr_assert_eq(xq_half_to_f32((uint16_t)h), fp16_to_fp32((uint16_t)h), "half %#x", h);
+}
+
+/* The search must never lose to max-abs rounding, on any group; it should
+ * win on most (the point of it). */
+Test(xquant, int4_scale_search_never_worse)
+{
+    const int gs[3] = {32, 64, 128};
+    float x[128];
+    uint8_t a[80], b[80];
+    for (int zp = 0; zp < 2; zp++)
+        for (int gi = 0; gi < 3; gi++) {
+            int g = gs[gi], better = 0, n = 600;
+            for (int rep = 0; rep < n; rep++) {
+                for (int i = 0; i < g; i++) x[i] = rnd();
+                if (rep % 3 == 0) x[rep % g] *= 8;                  /* an outlier */
+                if (zp && rep % 2) for (int i = 0; i < g; i++) x[i] = fabsf(x[i]) + 0.5f;  /* one-sided */
+                xq_i4_encode_group(x, g, zp, false, a);
+                xq_i4_encode_group(x, g, zp, true, b);
+                double ea = xq_i4_group_error(x, g, zp, a), eb = xq_i4_group_error(x, g, zp, b);
+                cr_assert(eb <= ea, "g=%d zp=%d rep %d: search %g > max-abs %g", g, zp, rep, eb, ea);
+                better += eb < ea * 0.999;
+            }
+            cr_assert(better > n / 2, "g=%d zp=%d: search better on only %d/%d groups", g, zp, better, n);
+        }
+}
+
+Test(xquant, int4_zero_point_groups)
+{
+    float x[32], y[32];
+    uint8_t blk[20];
+    for (int i = 0; i < 32; i++) x[i] = 2.0f + fabsf(rnd());     /* all in [2, 3]: symmetric wastes half */
+    xq_i4_encode_group(x, 32, true, true, blk);
+    cr_assert((int8_t)blk[2] < 0, "a one-sided group's zero point lies below code 0");
+    dtype_decode_row(DT_I4A_32, blk, y, 32);
+    uint8_t sblk[18];
+    xq_i4_encode_group(x, 32, false, true, sblk);
+    double ez = xq_i4_group_error(x, 32, true, blk), es = xq_i4_group_error(x, 32, false, sblk);
+    cr_assert(ez < es / 4, "zero point %g vs symmetric %g on a one-sided group", ez, es);
+    for (int i = 0; i < 32; i++) cr_assert(fabsf(x[i] - y[i]) <= 1.0f / 15 + 1e-3f, "x[%d]", i);
+}
+
+/* ---- kernels ---- */
+
+struct cfg { int threads; enum cpu_simd simd; };
+
+static int all_cfgs(struct cfg *out)
+{
+    int n = 0;
+    for (int s = CPU_SIMD_SCALAR; s <= (int)cpu_simd_detect(); s++)
+        for (int t = 1; t <= 2; t++) out[n++] = (struct cfg){t, (enum cpu_simd)s};
+    return n;
+}
+
+/* y_ref[i][n] = Σ_k xd[i][k]·wd[n][k] in double, mag = Σ |·|. */
+static void ref_product(const double *wd, const double *xd, int m, int N, int K, double *y, double *mag)
+{
+    for (int i = 0; i < m; i++)
+        for (int n = 0; n < N; n++) {
+            double s = 0, a = 0;
+            for (int k = 0; k < K; k++) {
+                double p = xd[(size_t)i * K + k] * wd[(size_t)n * K + k];
+                s += p; a += fabs(p);
+            }
+            y[(size_t)i * N + n] = s;
+            mag[(size_t)i * N + n] = a;
+        }
+}
+
+/* The activations the kernel multiplies, dequantized: x itself (weight-only)
+ * or x through the format's activation quantizer (per row, or one scale). */
+static void act_dequant(enum dtype t, const float *x, int m, int K, float act_scale, double *xd)
+{
+    float tscale = act_scale;
+    if (t == DT_F8A8 && !(tscale > 0)) {
+        float mx = 0;
+        for (int i = 0; i < m * K; i++) mx = fmaxf(mx, fabsf(x[i]));
+        tscale = mx / 448.0f;
+    }
+    uint8_t *row = malloc(XQ_ROW_HDR + (size_t)K);
+    float *back = malloc((size_t)K * sizeof *back);
+    cr_assert(row && back);
+    for (int i = 0; i < m; i++) {
+        const float *xi = x + (size_t)i * K;
+        if (t == DT_W8A8) { xq_i8_encode_scaled(xi, row, K, act_scale); dtype_decode_row(DT_I8, row, back, K); }
+        else if (t == DT_F8A8) { xq_e4m3_encode_scaled(xi, row, K, tscale); dtype_decode_row(DT_E4M3, row, back, K); }
+        else memcpy(back, xi, (size_t)K * sizeof *back);
+        for (int k = 0; k < K; k++) xd[(size_t)i * K + k] = back[k];
+    }
+    free(row);
+    free(back);
+}
+
+static void check_kernel(enum dtype t, int K, int N, int m, float act_scale)
+{
+    struct weight w = {.type = t, .rows = N, .cols = K, .act_scale = act_scale};
+    w.data = malloc(weight_bytes(&w));
+    double *wd = malloc((size_t)N * K * sizeof *wd), *xd = malloc((size_t)m * K * sizeof *xd);
+    double *yr = malloc((size_t)m * N * sizeof *yr), *mag = malloc((size_t)m * N * sizeof *mag);
+    float *row = malloc((size_t)K * sizeof *row), *x = malloc((size_t)m * K * sizeof *x), *y = malloc((size_t)m * N * sizeof *y);
+    cr_assert(w.data && wd && xd && yr && mag && row && x && y);
+    for (int r = 0; r < N; r++) {
+        uint8_t *dst = (uint8_t *)w.data + (size_t)r * dtype_row_bytes(t, K);
+        for (int k = 0; k < K; k++) row[k] = rnd();
+        dtype_encode_row(t, row, dst, K);
+        dtype_decode_row(t, dst, row, K);
+        for (int k = 0; k < K; k++) wd[(size_t)r * K + k] = row[k];
+    }
+    for (int i = 0; i < m * K; i++) x[i] = rnd() * 2;
+    act_dequant(t, x, m, K, act_scale, xd);
+    ref_product(wd, xd, m, N, K, yr, mag);
+    struct cfg cfgs[8];
+    int nc = all_cfgs(cfgs);
+    for (int c = 0; c < nc; c++) {
+        struct backend *be = cpu_backend_create(cfgs[c].threads, cfgs[c].simd);
+        cr_assert(be && backend_supports(be, OP_MATMUL, t));
+        backend_matmul(be, y, &w, x, m);
+        for (int i = 0; i < m * N; i++)
+            cr_assert(fabs(y[i] - yr[i]) <= 2e-6 * mag[i] + 1e-6, "%s K=%d N=%d m=%d simd=%s threads=%d: y[%d]=%.8g ref %.8g",
+                      dtype_info(t)->name, K, N, m, cpu_simd_name(cfgs[c].simd), cfgs[c].threads, i,
+                      (double)y[i], yr[i]);
+        backend_destroy(be);
+    }
+    free(w.data); free(wd); free(xd); free(yr); free(mag); free(row); free(x); free(y);
+}
+
+static const int SHAPES[][3] = {{128, 13, 1}, {128, 13, 3}, {256, 37, 5}, {384, 64, 17}, {512, 9, 4}};
+
+Test(xquant, kernels_every_path)
+{
+    for (int f = 0; f < N_OWN; f++)
+        for (size_t s = 0; s < sizeof SHAPES / sizeof SHAPES[0]; s++)
+            check_kernel(OWN[f], SHAPES[s][0], SHAPES[s][1], SHAPES[s][2], 0);
+}
+
+Test(xquant, kernels_ragged_width)
+{
+    /* per-element formats take any width: vector body + scalar tail */
+    const enum dtype t[] = {DT_I8, DT_E4M3, DT_E5M2, DT_W8A8, DT_F8A8};
+    for (int f = 0; f < 5; f++) { check_kernel(t[f], 77, 11, 1, 0); check_kernel(t[f], 45, 6, 6, 0); }
+}
+
+Test(xquant, act_scale_static)
+{
+    check_kernel(DT_W8A8, 256, 21, 3, 2.0f / 127);    /* x in [-2, 2]: the static scale covers it */
+    check_kernel(DT_W8A8, 256, 21, 3, 0.5f / 127);    /* and one that clips */
+    check_kernel(DT_F8A8, 256, 21, 3, 2.0f / 448);
+}
+
+/* ---- transforms ---- */
+
+static void load_tiny(struct model *m)
+{
+    char err[256];
+    cr_assert_eq(model_load(m, "synth:tiny", DT_F32, 3, 1, err, sizeof err), 0, "%s", err);
+}
+
+/* "k=v k=v" over the defaults. */
+static int set_opts(struct options *o, const char *kv)
+{
+    char err[256], buf[256];
+    options_defaults(o);
+    snprintf(buf, sizeof buf, "%s", kv);
+    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(tok, '=');
+        cr_assert_not_null(eq);
+        *eq = 0;
+        if (options_set(o, tok, eq + 1, err, sizeof err) < 0) return -1;
+    }
+    return 0;
+}
+
+/* All logits of tokens[0..n) of one sequence, f32 K/V. */
+static float *logits_of(struct model *m, const int32_t *tok, int n)
+{
+    char err[256];
+    struct backend *be = cpu_backend_create(1, CPU_SIMD_SCALAR);
+    struct forward f;
+    cr_assert_eq(forward_init(&f, m, be, n, err, sizeof err), 0, "%s", err);
+    int kvd = m->cfg.n_kv_heads * m->cfg.head_dim;
+    float *k = calloc((size_t)m->cfg.n_layers * n * kvd, sizeof *k), *v = calloc((size_t)m->cfg.n_layers * n * kvd, sizeof *v);
+    float *out = malloc((size_t)n * m->cfg.vocab * sizeof *out);
+    int32_t table[1] = {0};
+    struct fwd_seq s = {.tokens = tok, .n_tokens = n, .pos0 = 0, .all_logits = true,
+                        .kv = {k, v, (size_t)n * kvd, table, 1, n, kvd, DT_F32}};
+    cr_assert_eq(forward_batch(&f, &s, 1, out), n);
+    forward_free(&f);
+    backend_destroy(be);
+    free(k); free(v);
+    return out;
+}
+
+Test(xquant, transform_int4_and_restore)
+{
+    struct model m;
+    load_tiny(&m);
+    struct options o;
+    cr_assert_eq(set_opts(&o, "quant=int4 quant_group=64"), 0);
+    float before[64];
+    quant_decode_weight_row(&m.layers[1].wq, 0, before);
+    void *orig = m.layers[1].wq.data;
+    char err[256];
+    cr_assert_eq(quant_apply_transforms(&m, &o, NULL, 2, NULL, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(m.layers[1].wq.type, quantize_target(&o, m.layers[1].wq.cols));
+    cr_assert(dtype_i4_group(m.layers[1].wq.type) > 0);
+    cr_assert_neq(m.wformat[0], 0);
+    float after[64];
+    quant_decode_weight_row(&m.layers[1].wq, 0, after);
+    for (int k = 0; k < 64 && k < m.layers[1].wq.cols; k++) cr_assert(fabsf(after[k] - before[k]) < 0.2f * fabsf(before[k]) + 0.05f);
+    cr_assert_eq(quant_apply_transforms(&m, &o, NULL, 2, NULL, NULL, err, sizeof err), -1, "twice is refused");
+    quant_undo_transforms(&m);
+    cr_assert_eq(m.layers[1].wq.data, orig, "model_free restores the loaded weights");
+    cr_assert_eq(m.layers[1].wq.type, DT_F32);
+    model_free(&m);
+}
+
+Test(xquant, transform_needs_calibration)
+{
+    struct model m;
+    load_tiny(&m);
+    struct options o;
+    cr_assert_eq(set_opts(&o, "quant=w8a8"), 0);                /* act_scale=tensor by default */
+    char err[256] = "";
+    void *orig = m.layers[0].wq.data;
+    cr_assert_eq(quant_apply_transforms(&m, &o, NULL, 1, NULL, NULL, err, sizeof err), -1);
+    cr_assert(strstr(err, "calibration"), "%s", err);
+    cr_assert_eq(m.layers[0].wq.data, orig, "unchanged on failure");
+    cr_assert_eq(set_opts(&o, "quant=w8a8 act_scale=token"), 0);
+    cr_assert_eq(quant_apply_transforms(&m, &o, NULL, 1, NULL, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(m.layers[0].wq.type, DT_W8A8);
+    model_free(&m);
+}
+
+/* quant, then sparsity over it: both records chained; model_free unwinds
+ * them latest first (ASan/UBSan builds catch a double free or a leak). */
+Test(xquant, transform_then_sparsity_unwinds)
+{
+    struct model m;
+    load_tiny(&m);
+    struct options o;
+    cr_assert_eq(set_opts(&o, "quant=int8 sparsity=2:4-magnitude"), 0);
+    char err[256];
+    cr_assert_eq(quant_apply_transforms(&m, &o, NULL, 2, NULL, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert(dtype_is_sparse24(m.layers[0].w_up.type), "sparsity ran after quant");
+    cr_assert(strstr(m.wformat, "s24_"), "the format line says what the weights are now: %s", m.wformat);
+    model_free(&m);
+}
+
+/* Smoothing folded in (before any quantization) leaves the float model's
+ * logits unchanged: every fold is an exact rescaling. Random outlier-ish
+ * activation maxima make s far from 1. */
+Test(xquant, smoothquant_exact_before_quantization)
+{
+    struct model m;
+    load_tiny(&m);
+    int32_t tok[12];
+    for (int i = 0; i < 12; i++) tok[i] = (int32_t)((i * 37 + 5) % m.cfg.vocab);
+    float *ref = logits_of(&m, tok, 12);
+    const struct model_config *c = &m.cfg;
+    int qd = c->n_heads * c->head_dim;
+    float *a = malloc((size_t)(2 * c->dim + qd + c->ffn_dim) * sizeof *a);
+    cr_assert_not_null(a);
+    char err[256];
+    for (int l = 0; l < c->n_layers; l++) {
+        int n = 2 * c->dim + qd + c->ffn_dim;
+        for (int i = 0; i < n; i++) a[i] = fabsf(rnd()) * (i % 17 == 0 ? 40.f : 1.f) + 0.01f;
+        struct smooth_act act = {a, a + c->dim, a + c->dim + qd, a + 2 * c->dim + qd};
+        float tm[4];
+        cr_assert_eq(smooth_layer(&m, l, &act, 0.5f, tm, 1, err, sizeof err), 0, "%s", err);
+        cr_assert(tm[0] > 0 && tm[1] > 0 && tm[2] > 0 && tm[3] > 0);
+    }
+    float *got = logits_of(&m, tok, 12);
+    double num = 0, den = 0;
+    for (int i = 0; i < 12 * c->vocab; i++) { num += (double)(got[i] - ref[i]) * (got[i] - ref[i]); den += (double)ref[i] * ref[i]; }
+    cr_assert(sqrt(num / den) < 1e-5, "relative error %g", sqrt(num / den));
+    free(a); free(ref); free(got);
+    model_free(&m);
+}
