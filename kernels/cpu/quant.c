@@ -49,10 +49,13 @@ void quant_act_row(enum dtype wt, const float *x, void *xq, int K)
     else act_q8_row(x, xq, K);
 }
 
-/* AVX-512 machines run the AVX2 kernels: at one row per call the dot is bound
- * by memory, not by vector width. */
+/* AVX-512 VNNI machines run the VNNI row (the tile's float steps, so ragged
+ * edges equal tile and 4-row results bit for bit); other AVX-512 machines the
+ * AVX2 kernels (the AVX2 tiles' float steps). */
 float quant_dot_row(enum dtype wt, const void *wrow, const void *xq, int K, enum cpu_simd simd)
 {
+    float r;
+    if (simd == CPU_SIMD_AVX512 && quant_dot_row_vnni512(wt, wrow, xq, K, &r)) return r;
     const struct quant_format *f = format_of(wt);
     return simd == CPU_SIMD_SCALAR ? f->dot_scalar(wrow, xq, K) : f->dot_avx2(wrow, xq, K);
 }

@@ -31,15 +31,16 @@ float  quant_dot_row(enum dtype wt, const void *wrow, const void *xq, int K, enu
  * xq_stride bytes apart; every weight block is loaded once for all the x
  * rows. AVX-512 runs the VNNI kernel where the CPU has it. Returns false
  * (nothing written) for formats without a tile kernel (the K-quants): use
- * quant_dot_row there. Results equal quant_dot_row's up to float summation
- * order. */
+ * quant_dot_row there. Each element equals quant_dot_row's bit for bit on the
+ * same path (scalar, AVX2, AVX-512 VNNI), so results do not depend on the row
+ * count. */
 bool   quant_dot_tile(enum dtype wt, const void *w, size_t w_stride, const void *xq,
                       size_t xq_stride, int K, float *out, size_t ldo, enum cpu_simd simd);
 /* Decode: out[c] = dot(W row c, x) for c < QUANT_ROWS_N, W rows w_stride
  * bytes apart, one quantized x row. The AVX-512 VNNI kernel (quant_vnni.c)
  * for Q8_0, Q4_0, Q4_1 when simd is CPU_SIMD_AVX512 and the CPU has VNNI;
- * otherwise returns false (nothing written): use quant_dot_row. Results
- * equal quant_dot_row's up to float summation order. */
+ * otherwise returns false (nothing written): use quant_dot_row. Each result
+ * equals quant_dot_row's and the tile's bit for bit. */
 #define QUANT_ROWS_N 4
 bool   quant_dot_rows4(enum dtype wt, const void *w, size_t w_stride, const void *xq, int K, float *out,
                        enum cpu_simd simd);

@@ -8,8 +8,9 @@
  * scaling); here one 512-bit vpdpbusd covers TWO blocks, the x pair (and its
  * scales) is loaded once for the four weight rows, and the two block scales
  * are spread over the lanes by one vpermps — about half the instructions per
- * block. Block sums are exact integers, only per-block scaling is float, so
- * results equal quant_dot_row's up to float summation order.
+ * block. Block sums are exact integers; the float steps of every element are
+ * the prefill tile's (see "decode rows" below), so on a VNNI CPU a row's
+ * result is the same bits whatever kernel computed it.
  *
  * Lane layout of a block pair (512 bits = 4 × 128):
  *   Q4:   weight [lo nibbles b0 | hi nibbles b0 | lo b1 | hi b1], x [x b0 | x b1]
@@ -51,74 +52,6 @@ VNNI512 static inline __m512i nibble_pair(const uint8_t *qs0, size_t blk_bytes, 
     qq = _mm512_shuffle_i64x2(qq, qq, _MM_SHUFFLE(1, 1, 0, 0));
     qq = _mm512_srlv_epi64(qq, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0));
     return _mm512_and_si512(qq, _mm512_set1_epi8(15));
-}
-
-/* Q4_0 (hdr [d, d]) and Q4_1 (hdr [d, m]): prod = hdr × [dx, s] per block;
- * acc += (d·dx) Σq·x, side collects m·s (Q4_1) or d·s (Q4_0, × -8 at the end). */
-#define DEFINE_ROWS_Q4(name, BLK, Q41)                                                             \
-    VNNI512 static void name(const uint8_t *w, size_t ws, const struct act_q8 *a, int K, float *out) \
-    {                                                                                              \
-        const int nb = K / QK32;                                                                   \
-        const __m512i spread = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0);   \
-        __m512 acc[RN];                                                                            \
-        __m128 side[RN];                                                                           \
-        _Pragma("GCC unroll 4") for (int c = 0; c < RN; c++) { acc[c] = _mm512_setzero_ps(); side[c] = _mm_setzero_ps(); } \
-        for (int i = 0; i < nb; i += 2) {                                                          \
-            bool two = i + 1 < nb;                                                                 \
-            __m512i xv = x_pair(a, i, two);                                                        \
-            /* [dx0, s0, dx1, s1] */                                                               \
-            __m128d xd = _mm_load_sd((const double *)(const void *)&a[i].d);                       \
-            if (two) xd = _mm_loadh_pd(xd, (const double *)(const void *)&a[i + 1].d);             \
-            __m128 xs = _mm_castpd_ps(xd);                                                         \
-            _Pragma("GCC unroll 4") for (int c = 0; c < RN; c++) {                                                         \
-                const struct BLK *b = (const struct BLK *)(w + c * ws) + i;                        \
-                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(),                            \
-                                                nibble_pair(b[0].qs, sizeof *b, two), xv);           \
-                uint32_t h0 = Q41 ? ld_u32(&b[0]) : ld_u16(&b[0]) * 0x10001u;                      \
-                uint32_t h1 = !two ? 0 : Q41 ? ld_u32(&b[1]) : ld_u16(&b[1]) * 0x10001u;           \
-                __m128 prod = _mm_mul_ps(_mm_cvtph_ps(_mm_set_epi32(0, 0, (int)h1, (int)h0)), xs); \
-                side[c] = _mm_add_ps(side[c], prod);                                               \
-                acc[c] = _mm512_fmadd_ps(_mm512_permutexvar_ps(spread, _mm512_castps128_ps512(prod)), \
-                                         _mm512_cvtepi32_ps(p), acc[c]);                           \
-            }                                                                                      \
-        }                                                                                          \
-        _Pragma("GCC unroll 4") for (int c = 0; c < RN; c++) {                                                             \
-            float s[4];                                                                            \
-            _mm_storeu_ps(s, side[c]);                                                             \
-            out[c] = _mm512_reduce_add_ps(acc[c]) + (Q41 ? 1.f : -8.f) * (s[1] + s[3]);           \
-        }                                                                                          \
-    }
-
-DEFINE_ROWS_Q4(rows_q4_1_vnni, blk_q4_1, 1)
-DEFINE_ROWS_Q4(rows_q4_0_vnni, blk_q4_0, 0)
-
-VNNI512 static void rows_q8_0_vnni(const uint8_t *w, size_t ws, const struct act_q8 *a, int K, float *out)
-{
-    const int nb = K / QK32;
-    const __m512i flip = _mm512_set1_epi8((char)0x80);
-    const __m512i spread = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-    __m512 acc[RN];
-    _Pragma("GCC unroll 4") for (int c = 0; c < RN; c++) acc[c] = _mm512_setzero_ps();
-    for (int i = 0; i < nb; i += 2) {
-        bool two = i + 1 < nb;
-        __m512i xv = _mm512_xor_si512(x_pair(a, i, two), flip);
-        __m128 dx = _mm_unpacklo_ps(_mm_set_ss(a[i].d), _mm_set_ss(two ? a[i + 1].d : 0.f));   /* [dx0, dx1] */
-        _Pragma("GCC unroll 4") for (int c = 0; c < RN; c++) {
-            const struct blk_q8_0 *b = (const struct blk_q8_0 *)(w + c * ws) + i;
-            __m256i w0 = _mm256_loadu_si256((const __m256i *)b[0].qs);
-            __m512i wv = two ? _mm512_inserti64x4(_mm512_castsi256_si512(w0),
-                                                  _mm256_loadu_si256((const __m256i *)b[1].qs), 1)
-                             : _mm512_zextsi256_si512(w0);
-            __m512i neg = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), flip, wv));
-            __m512i p = _mm512_dpbusd_epi32(neg, xv, wv);
-            int h = ld_u16(&b[0].d) | (two ? (int)ld_u16(&b[1].d) << 16 : 0);
-            __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(h)), dx);
-            acc[c] = _mm512_fmadd_ps(_mm512_permutexvar_ps(spread, _mm512_castps128_ps512(dd)),
-                                     _mm512_cvtepi32_ps(p), acc[c]);
-        }
-    }
-    _Pragma("GCC unroll 4") for (int c = 0; c < RN; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
 }
 
 /* ---- prefill tiles: QUANT_TILE_M x rows × QUANT_TILE_N weight rows ----
@@ -234,6 +167,84 @@ VNNI512 static void tile512_q8_0(const uint8_t *w, size_t ws, const uint8_t *xq,
     _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) _mm_storeu_ps(out + (size_t)r * ldo, hsum4x16(acc[r]));
 }
 
+/* ---- decode rows: one x row × nr <= 4 weight rows ----
+ * The float steps of one (x row, weight row) element are exactly the tile's:
+ * the same lane layout, scale dx·dw per block pair, fma chain over the pairs,
+ * the offset term in its own fma chain, hsum4x16's order, offset added last.
+ * So a row's result does not depend on whether it ran in a prefill tile, a
+ * 4-row decode group or alone (a ragged edge): a speculative verify of k+1
+ * rows reproduces the one-row decode bit for bit (spec_batch_invariance). */
+#define DEFINE_ROWS_Q4(name, BLK, Q41)                                                               \
+    VNNI512 static void name(const uint8_t *w, size_t ws, int nr, const struct act_q8 *a, int K,     \
+                             float *out)                                                             \
+    {                                                                                                \
+        const int nb = K / QK32;                                                                     \
+        __m512 acc[4];                                                                               \
+        __m128 side = _mm_setzero_ps();                                                              \
+        _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) acc[c] = _mm512_setzero_ps();            \
+        for (int i = 0; i < nb; i += 2) {                                                            \
+            bool two = i + 1 < nb;                                                                   \
+            __m512i xv = x_pair(a, i, two);                                                          \
+            __m512 dx = spread2(_mm_unpacklo_ps(_mm_set_ss(a[i].d), _mm_set_ss(two ? a[i + 1].d : 0.f))); \
+            uint16_t m0[4] = {0}, m1[4] = {0};                                                       \
+            for (int c = 0; c < nr; c++) {                                                           \
+                const struct BLK *b = (const struct BLK *)(w + c * ws) + i;                          \
+                uint16_t d1 = two ? ld_u16(&b[1].d) : 0;                                             \
+                __m512 dw = spread_f16(ld_u16(&b[0].d), d1);                                         \
+                m0[c] = Q41 ? ld_u16((const uint8_t *)&b[0] + 2) : ld_u16(&b[0].d);                  \
+                m1[c] = !two ? 0 : Q41 ? ld_u16((const uint8_t *)&b[1] + 2) : d1;                    \
+                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), nibble_pair(b[0].qs, sizeof *b, two), xv); \
+                acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(dx, dw), _mm512_cvtepi32_ps(p), acc[c]);      \
+            }                                                                                        \
+            __m128 k = _mm_set1_ps(Q41 ? 1.f : -8.f);                                                \
+            __m128 mw0 = _mm_mul_ps(k, _mm_cvtph_ps(_mm_cvtsi64_si128((long long)pack4_h(m0[0], m0[1], m0[2], m0[3])))); \
+            __m128 mw1 = _mm_mul_ps(k, _mm_cvtph_ps(_mm_cvtsi64_si128((long long)pack4_h(m1[0], m1[1], m1[2], m1[3])))); \
+            side = _mm_fmadd_ps(mw0, _mm_set1_ps(a[i].s), side);                                     \
+            if (two) side = _mm_fmadd_ps(mw1, _mm_set1_ps(a[i + 1].s), side);                        \
+        }                                                                                            \
+        float o[4];                                                                                  \
+        _mm_storeu_ps(o, _mm_add_ps(hsum4x16(acc), side));                                           \
+        for (int c = 0; c < nr; c++) out[c] = o[c];                                                  \
+    }
+
+DEFINE_ROWS_Q4(rows_q4_1_vnni, blk_q4_1, 1)
+DEFINE_ROWS_Q4(rows_q4_0_vnni, blk_q4_0, 0)
+
+VNNI512 static void rows_q8_0_vnni(const uint8_t *w, size_t ws, int nr, const struct act_q8 *a, int K, float *out)
+{
+    const int nb = K / QK32;
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    __m512 acc[4];
+    _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) acc[c] = _mm512_setzero_ps();
+    for (int i = 0; i < nb; i += 2) {
+        bool two = i + 1 < nb;
+        __m512i xv = _mm512_xor_si512(x_pair(a, i, two), flip);
+        __m512 dx = spread2(_mm_unpacklo_ps(_mm_set_ss(a[i].d), _mm_set_ss(two ? a[i + 1].d : 0.f)));
+        for (int c = 0; c < nr; c++) {
+            const struct blk_q8_0 *b = (const struct blk_q8_0 *)(w + c * ws) + i;
+            __m256i w0 = _mm256_loadu_si256((const __m256i *)b[0].qs);
+            __m512i wv = two ? _mm512_inserti64x4(_mm512_castsi256_si512(w0),
+                                                  _mm256_loadu_si256((const __m256i *)b[1].qs), 1)
+                             : _mm512_zextsi256_si512(w0);
+            __m512i neg = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), flip, wv));
+            __m512 dw = spread_f16(ld_u16(&b[0].d), two ? ld_u16(&b[1].d) : 0);
+            __m512i p = _mm512_dpbusd_epi32(neg, xv, wv);
+            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(dx, dw), _mm512_cvtepi32_ps(p), acc[c]);
+        }
+    }
+    float o[4];
+    _mm_storeu_ps(o, hsum4x16(acc));
+    for (int c = 0; c < nr; c++) out[c] = o[c];
+}
+
+typedef void (*rows_fn)(const uint8_t *, size_t, int, const struct act_q8 *, int, float *);
+
+static rows_fn rows_kernel(enum dtype wt)
+{
+    return wt == DT_Q8_0 ? rows_q8_0_vnni : wt == DT_Q4_0 ? rows_q4_0_vnni : wt == DT_Q4_1 ? rows_q4_1_vnni : NULL;
+}
+
 static bool have_vnni512(void)
 {
     static _Atomic int cached = -1;     /* every thread computes the same value */
@@ -251,10 +262,17 @@ bool quant_dot_rows4(enum dtype wt, const void *w, size_t w_stride, const void *
                      enum cpu_simd simd)
 {
     if (simd != CPU_SIMD_AVX512 || !have_vnni512()) return false;
-    void (*f)(const uint8_t *, size_t, const struct act_q8 *, int, float *) =
-        wt == DT_Q8_0 ? rows_q8_0_vnni : wt == DT_Q4_0 ? rows_q4_0_vnni : wt == DT_Q4_1 ? rows_q4_1_vnni : NULL;
+    rows_fn f = rows_kernel(wt);
     if (!f) return false;
-    f(w, w_stride, xq, K, out);
+    f(w, w_stride, RN, xq, K, out);
+    return true;
+}
+
+bool quant_dot_row_vnni512(enum dtype wt, const void *w, const void *xq, int K, float *out)
+{
+    rows_fn f = have_vnni512() ? rows_kernel(wt) : NULL;
+    if (!f) return false;
+    f(w, 0, 1, xq, K, out);
     return true;
 }
 
@@ -270,6 +288,12 @@ bool quant_dot_tile_vnni512(enum dtype wt, const void *w, size_t w_stride, const
 }
 
 #else
+
+bool quant_dot_row_vnni512(enum dtype wt, const void *w, const void *xq, int K, float *out)
+{
+    (void)wt; (void)w; (void)xq; (void)K; (void)out;
+    return false;
+}
 
 bool quant_dot_tile_vnni512(enum dtype wt, const void *w, size_t w_stride, const void *xq, size_t xq_stride,
                             int K, float *out, size_t ldo)

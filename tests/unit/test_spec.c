@@ -571,16 +571,15 @@ Test(spec_rollback, pools_equal_a_plain_run_for_the_same_committed_tokens)
 
 /* A verify of k+1 rows reproduces a one-row decode only if a row's result
  * does not depend on the matmul's row count (tiles for >= 4 rows, pairs
- * otherwise): every quantized format with tiles, the scalar and AVX2 paths,
- * 1 and 2 threads, bit for bit. Not yet the AVX-512 VNNI path: its decode dot
- * (quant_dot_rows4) and its 512-bit tiles sum in different orders. */
+ * otherwise): every quantized format with tiles, every SIMD path (scalar,
+ * AVX2, AVX-512 VNNI where the CPU has it), 1 and 2 threads, bit for bit. */
 Test(spec_batch_invariance, quantized_matmul_rows_do_not_depend_on_the_row_count)
 {
     static const enum dtype types[] = {DT_Q8_0, DT_Q4_0, DT_Q4_1};
-    static const enum cpu_simd simds[] = {CPU_SIMD_SCALAR, CPU_SIMD_AVX2};
+    static const enum cpu_simd simds[] = {CPU_SIMD_SCALAR, CPU_SIMD_AVX2, CPU_SIMD_AVX512};
     char err[256];
     for (int t = 0; t < 3; t++)
-        for (int si = 0; si < 2; si++)
+        for (int si = 0; si < 3; si++)
             for (int th = 1; th <= 2; th++) {
                 struct model m;
                 cr_assert_eq(model_synth(&m, &model_preset_find("tiny")->cfg, types[t], 3, 2, err, sizeof err), 0);
