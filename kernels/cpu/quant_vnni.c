@@ -174,9 +174,8 @@ VNNI512 static void tile512_q8_0(const uint8_t *w, size_t ws, const uint8_t *xq,
  * So a row's result does not depend on whether it ran in a prefill tile, a
  * 4-row decode group or alone (a ragged edge): a speculative verify of k+1
  * rows reproduces the one-row decode bit for bit (spec_batch_invariance). */
-#define DEFINE_ROWS_Q4(name, BLK, Q41)                                                               \
-    VNNI512 static void name(const uint8_t *w, size_t ws, int nr, const struct act_q8 *a, int K,     \
-                             float *out)                                                             \
+#define DEFINE_ROWS_Q4(name, BLK, Q41, NR)                                                               \
+    VNNI512 static void name(const uint8_t *w, size_t ws, const struct act_q8 *a, int K, float *out)   \
     {                                                                                                \
         const int nb = K / QK32;                                                                     \
         __m512 acc[4];                                                                               \
@@ -187,7 +186,7 @@ VNNI512 static void tile512_q8_0(const uint8_t *w, size_t ws, const uint8_t *xq,
             __m512i xv = x_pair(a, i, two);                                                          \
             __m512 dx = spread2(_mm_unpacklo_ps(_mm_set_ss(a[i].d), _mm_set_ss(two ? a[i + 1].d : 0.f))); \
             uint16_t m0[4] = {0}, m1[4] = {0};                                                       \
-            for (int c = 0; c < nr; c++) {                                                           \
+            _Pragma("GCC unroll 4") for (int c = 0; c < NR; c++) {                                   \
                 const struct BLK *b = (const struct BLK *)(w + c * ws) + i;                          \
                 uint16_t d1 = two ? ld_u16(&b[1].d) : 0;                                             \
                 __m512 dw = spread_f16(ld_u16(&b[0].d), d1);                                         \
@@ -204,45 +203,52 @@ VNNI512 static void tile512_q8_0(const uint8_t *w, size_t ws, const uint8_t *xq,
         }                                                                                            \
         float o[4];                                                                                  \
         _mm_storeu_ps(o, _mm_add_ps(hsum4x16(acc), side));                                           \
-        for (int c = 0; c < nr; c++) out[c] = o[c];                                                  \
+        for (int c = 0; c < NR; c++) out[c] = o[c];                                                  \
     }
 
-DEFINE_ROWS_Q4(rows_q4_1_vnni, blk_q4_1, 1)
-DEFINE_ROWS_Q4(rows_q4_0_vnni, blk_q4_0, 0)
+DEFINE_ROWS_Q4(rows4_q4_1, blk_q4_1, 1, 4)
+DEFINE_ROWS_Q4(rows4_q4_0, blk_q4_0, 0, 4)
+DEFINE_ROWS_Q4(rows1_q4_1, blk_q4_1, 1, 1)
+DEFINE_ROWS_Q4(rows1_q4_0, blk_q4_0, 0, 1)
 
-VNNI512 static void rows_q8_0_vnni(const uint8_t *w, size_t ws, int nr, const struct act_q8 *a, int K, float *out)
-{
-    const int nb = K / QK32;
-    const __m512i flip = _mm512_set1_epi8((char)0x80);
-    __m512 acc[4];
-    _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) acc[c] = _mm512_setzero_ps();
-    for (int i = 0; i < nb; i += 2) {
-        bool two = i + 1 < nb;
-        __m512i xv = _mm512_xor_si512(x_pair(a, i, two), flip);
-        __m512 dx = spread2(_mm_unpacklo_ps(_mm_set_ss(a[i].d), _mm_set_ss(two ? a[i + 1].d : 0.f)));
-        for (int c = 0; c < nr; c++) {
-            const struct blk_q8_0 *b = (const struct blk_q8_0 *)(w + c * ws) + i;
-            __m256i w0 = _mm256_loadu_si256((const __m256i *)b[0].qs);
-            __m512i wv = two ? _mm512_inserti64x4(_mm512_castsi256_si512(w0),
-                                                  _mm256_loadu_si256((const __m256i *)b[1].qs), 1)
-                             : _mm512_zextsi256_si512(w0);
-            __m512i neg = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), flip, wv));
-            __m512 dw = spread_f16(ld_u16(&b[0].d), two ? ld_u16(&b[1].d) : 0);
-            __m512i p = _mm512_dpbusd_epi32(neg, xv, wv);
-            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(dx, dw), _mm512_cvtepi32_ps(p), acc[c]);
-        }
-    }
-    float o[4];
-    _mm_storeu_ps(o, hsum4x16(acc));
-    for (int c = 0; c < nr; c++) out[c] = o[c];
+#define DEFINE_ROWS_Q8_0(name, NR)                                                                     \
+VNNI512 static void name(const uint8_t *w, size_t ws, const struct act_q8 *a, int K, float *out)       \
+{                                                                                                      \
+    const int nb = K / QK32;                                                                           \
+    const __m512i flip = _mm512_set1_epi8((char)0x80);                                                 \
+    __m512 acc[4];                                                                                     \
+    _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) acc[c] = _mm512_setzero_ps();                  \
+    for (int i = 0; i < nb; i += 2) {                                                                  \
+        bool two = i + 1 < nb;                                                                         \
+        __m512i xv = _mm512_xor_si512(x_pair(a, i, two), flip);                                        \
+        __m512 dx = spread2(_mm_unpacklo_ps(_mm_set_ss(a[i].d), _mm_set_ss(two ? a[i + 1].d : 0.f)));  \
+        _Pragma("GCC unroll 4") for (int c = 0; c < NR; c++) {                                         \
+            const struct blk_q8_0 *b = (const struct blk_q8_0 *)(w + c * ws) + i;                      \
+            __m256i w0 = _mm256_loadu_si256((const __m256i *)b[0].qs);                                 \
+            __m512i wv = two ? _mm512_inserti64x4(_mm512_castsi256_si512(w0),                          \
+                                                  _mm256_loadu_si256((const __m256i *)b[1].qs), 1)     \
+                             : _mm512_zextsi256_si512(w0);                                             \
+            __m512i neg = _mm512_sub_epi32(_mm512_setzero_si512(),                                     \
+                                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), flip, wv));     \
+            __m512 dw = spread_f16(ld_u16(&b[0].d), two ? ld_u16(&b[1].d) : 0);                        \
+            __m512i p = _mm512_dpbusd_epi32(neg, xv, wv);                                              \
+            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(dx, dw), _mm512_cvtepi32_ps(p), acc[c]);            \
+        }                                                                                              \
+    }                                                                                                  \
+    float o[4];                                                                                        \
+    _mm_storeu_ps(o, hsum4x16(acc));                                                                   \
+    for (int c = 0; c < NR; c++) out[c] = o[c];                                                        \
 }
 
-typedef void (*rows_fn)(const uint8_t *, size_t, int, const struct act_q8 *, int, float *);
+DEFINE_ROWS_Q8_0(rows4_q8_0, 4)
+DEFINE_ROWS_Q8_0(rows1_q8_0, 1)
 
-static rows_fn rows_kernel(enum dtype wt)
+typedef void (*rows_fn)(const uint8_t *, size_t, const struct act_q8 *, int, float *);
+
+static rows_fn rows_kernel(enum dtype wt, int nr)
 {
-    return wt == DT_Q8_0 ? rows_q8_0_vnni : wt == DT_Q4_0 ? rows_q4_0_vnni : wt == DT_Q4_1 ? rows_q4_1_vnni : NULL;
+    if (nr == 4) return wt == DT_Q8_0 ? rows4_q8_0 : wt == DT_Q4_0 ? rows4_q4_0 : wt == DT_Q4_1 ? rows4_q4_1 : NULL;
+    return wt == DT_Q8_0 ? rows1_q8_0 : wt == DT_Q4_0 ? rows1_q4_0 : wt == DT_Q4_1 ? rows1_q4_1 : NULL;
 }
 
 static bool have_vnni512(void)
@@ -262,17 +268,17 @@ bool quant_dot_rows4(enum dtype wt, const void *w, size_t w_stride, const void *
                      enum cpu_simd simd)
 {
     if (simd != CPU_SIMD_AVX512 || !have_vnni512()) return false;
-    rows_fn f = rows_kernel(wt);
+    rows_fn f = rows_kernel(wt, RN);
     if (!f) return false;
-    f(w, w_stride, RN, xq, K, out);
+    f(w, w_stride, xq, K, out);
     return true;
 }
 
 bool quant_dot_row_vnni512(enum dtype wt, const void *w, const void *xq, int K, float *out)
 {
-    rows_fn f = have_vnni512() ? rows_kernel(wt) : NULL;
+    rows_fn f = have_vnni512() ? rows_kernel(wt, 1) : NULL;
     if (!f) return false;
-    f(w, 0, 1, xq, K, out);
+    f(w, 0, xq, K, out);
     return true;
 }
 
