@@ -76,7 +76,7 @@ static uint64_t tokens_hash(const char *opts)
     return h;
 }
 
-Test(parallel, greedy_tokens_match_one_device_for_every_split, .init = setup, .fini = teardown, .timeout = 600)
+Test(parallel, greedy_tokens_match_one_device_for_every_split, .init = setup, .fini = teardown)
 {
     static const char *KV[] = {"kv=paged block=8 kv_dtype=f32", "kv=contiguous max_seq=64 kv_dtype=f16"};
     for (int k = 0; k < 2; k++) {
@@ -198,7 +198,7 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-Test(parallel, measured_bubble_matches_the_formula, .init = setup, .fini = teardown, .timeout = 300)
+Test(parallel, measured_bubble_matches_the_formula, .init = setup, .fini = teardown)
 {
     static const char *EIGHT_AT_ONCE = "[scenario]\nname = b\nseed = 4\nrequests = 8\n[arrival]\nprocess = all\n"
                                        "[prompt]\ndist = fixed\nvalue = 6\n[output]\ndist = fixed\nvalue = 6\n";
