@@ -1,14 +1,21 @@
-/* core/quant/quant_calib.c — see quant_calib.h. Calibration statistics are
- * collected by core/quant/calib (not in this build yet): without them every
- * lookup fails and the passes that need them say so. */
+/* core/quant/quant_calib.c — see quant_calib.h: the quant passes' view of
+ * core/quant/calib's statistics. */
 #include "core/quant/quant_calib.h"
+#include "core/quant/calib.h"
 
 #include <stddef.h>
 
+/* quant's input numbering (0 qkv, 1 o, 2 gate_up, 3 down) → the forward's taps. */
+static const enum fwd_tap INPUT_TAP[4] = {FWD_TAP_QKV, FWD_TAP_O, FWD_TAP_GATE_UP, FWD_TAP_DOWN};
+
 bool quant_calib_input(const struct calib_stats *cs, int layer, int input, const float **ch, float *tensor_max)
 {
-    (void)cs; (void)layer; (void)input;
     *ch = NULL;
     *tensor_max = 0;
-    return false;
+    if (!cs || input < 0 || input >= 4 || layer < 0 || layer >= cs->n_layers) return false;
+    const struct calib_input *in = calib_get(cs, layer, INPUT_TAP[input]);
+    if (!in || !in->ch_absmax || in->tokens <= 0) return false;
+    *ch = in->ch_absmax;
+    *tensor_max = in->absmax;
+    return true;
 }

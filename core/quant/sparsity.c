@@ -2,6 +2,7 @@
  * sparsity.h. The compressed encoding is kernels/sparse24.{h,c}; this file
  * chooses which two of each four survive and swaps the model's weights. */
 #include "core/quant/sparsity.h"
+#include "core/quant/calib.h"
 #include "kernels/sparse24.h"
 
 #include <math.h>
@@ -214,19 +215,58 @@ int sparsity_apply(struct model *m, const struct sparsity_opts *o, int *n_pruned
     return 0;
 }
 
-int sparsity_apply_options(struct model *m, const struct options *o, int *n_pruned, char *err,
-                           size_t errlen)
+/* Wanda's norms from calibration: the input of weight w (its layer's tap,
+ * the head's for layer -1), as floats in a scratch buffer that prune_one
+ * consumes before the next call. */
+struct wanda_norms {
+    const struct model *m;
+    const struct calib_stats *cs;
+    float *buf;
+    int cap;
+};
+
+static enum fwd_tap weight_tap(const struct model *m, const struct weight *w, int layer)
 {
-    struct sparsity_opts so = {opt_enum(o, SPARSITY), opt_i(o, OPT_SPARSITY_HEAD) != 0, DT_COUNT, NULL, NULL};
+    if (layer < 0) return FWD_TAP_HEAD;
+    const struct layer_weights *L = &m->layers[layer];
+    if (w == &L->wq || w == &L->wk || w == &L->wv) return FWD_TAP_QKV;
+    if (w == &L->wo) return FWD_TAP_O;
+    if (w == &L->w_down) return FWD_TAP_DOWN;
+    return FWD_TAP_GATE_UP;
+}
+
+static const float *wanda_norm(void *user, const struct weight *w, int layer)
+{
+    struct wanda_norms *wn = user;
+    const struct calib_input *in = calib_get(wn->cs, layer, weight_tap(wn->m, w, layer));
+    if (!in || in->cols != w->cols || in->tokens <= 0) return NULL;
+    if (wn->cap < in->cols) {
+        float *b = realloc(wn->buf, sizeof *b * (size_t)in->cols);
+        if (!b) return NULL;
+        wn->buf = b;
+        wn->cap = in->cols;
+    }
+    for (int j = 0; j < in->cols; j++) wn->buf[j] = (float)calib_channel_norm(in, j);
+    return wn->buf;
+}
+
+int sparsity_apply_options(struct model *m, const struct options *o, const struct calib_stats *cs,
+                           int *n_pruned, char *err, size_t errlen)
+{
+    struct wanda_norms wn = {m, cs, NULL, 0};
+    struct sparsity_opts so = {opt_enum(o, SPARSITY), opt_i(o, OPT_SPARSITY_HEAD) != 0, DT_COUNT,
+                               wanda_norm, &wn};
     if (n_pruned) *n_pruned = 0;
     if (so.mode == SPARSITY_OFF) return 0;
-    if (so.mode == SPARSITY_WANDA) {
-        snprintf(err, errlen, "sparsity=2:4-wanda: needs calibration input norms, which this build does not "
-                 "collect yet; expected sparsity=off or 2:4-magnitude");
+    if (so.mode == SPARSITY_WANDA && !cs) {
+        snprintf(err, errlen, "sparsity=2:4-wanda: needs calibration input norms of the unpruned model, and none "
+                 "were collected; expected sparsity=off or 2:4-magnitude");
         return -1;
     }
     char why[256];
-    if (sparsity_apply(m, &so, n_pruned, why, sizeof why) < 0) {
+    int rc = sparsity_apply(m, &so, n_pruned, why, sizeof why);
+    free(wn.buf);
+    if (rc < 0) {
         snprintf(err, errlen, "sparsity=%s: %s", sparsity_mode_name(so.mode), why);
         return -1;
     }

@@ -64,10 +64,13 @@ int sparsity_prune_weight(struct weight *w, const float *xnorm, enum dtype to, v
 int sparsity_apply(struct model *m, const struct sparsity_opts *o, int *n_pruned, char *err,
                    size_t errlen);
 
+struct calib_stats;             /* core/quant/calib.h */
+
 /* sparsity_apply with the options `sparsity` and `sparsity_head` (values kept
- * in each weight's own precision class, sparsity_value_type). 0 (also when
- * off); -1 with "sparsity=...: ..." in err. */
-int sparsity_apply_options(struct model *m, const struct options *o, int *n_pruned, char *err,
-                           size_t errlen);
+ * in each weight's own precision class, sparsity_value_type); 2:4-wanda takes
+ * ‖X_j‖₂ from cs (calibration of the unpruned model; NULL: refused). 0 (also
+ * when off); -1 with "sparsity=...: ..." in err. */
+int sparsity_apply_options(struct model *m, const struct options *o, const struct calib_stats *cs,
+                           int *n_pruned, char *err, size_t errlen);
 
 #endif

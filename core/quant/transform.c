@@ -181,9 +181,9 @@ static bool sparsity_needs_calib(const struct options *o) { return opt_enum(o, S
 static int sparsity_run(struct model *m, const struct options *o, const struct calib_stats *cs, int n_threads,
                         quant_progress_fn progress, void *user, char *err, size_t errlen)
 {
-    (void)cs; (void)n_threads;
+    (void)n_threads;
     if (progress) progress(user, "sparsity: pruning 2:4...");
-    return sparsity_apply_options(m, o, NULL, err, errlen);
+    return sparsity_apply_options(m, o, cs, NULL, err, errlen);
 }
 
 /* In order: quantization first, then (issue 14) sparsity. */

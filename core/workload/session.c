@@ -1,6 +1,7 @@
 /* core/workload/session.c — see session.h. */
 #include "core/workload/session.h"
 #include "core/plan/hw.h"
+#include "core/quant/calib.h"
 #include "core/quant/sparsity.h"
 #include "core/quant/transform.h"
 #include "kernels/registry.h"
@@ -58,6 +59,28 @@ static void free_backend_copies(struct model *m, struct backend *be)
     }
 }
 
+/* Calibration statistics of the untransformed m (SmoothQuant's and static
+ * W8A8's max|X_j|, Wanda's ‖X_j‖₂): m uploaded to be, the shipped calibration
+ * text run through it (core/quant/calib), the device copies freed again (the
+ * transforms replace the weights). 0; -1 with one line in err. */
+static int collect_calibration(struct model *m, struct backend *be, struct calib_stats *cs,
+                               void (*progress)(void *, const char *), void *user, char *err, size_t errlen)
+{
+    if (progress) progress(user, "calibration: the unquantized model on the shipped calibration text...");
+    int rc;
+    if (model_upload(m, be) < 0) {
+        snprintf(err, errlen, "%s: could not copy weights to the %s backend for calibration", m->source,
+                 be->ops->name);
+        rc = -1;
+    } else {
+        char why[400];
+        rc = calib_collect_shipped(m, be, 0, cs, why, sizeof why);
+        if (rc < 0) snprintf(err, errlen, "calibration: %s", why);
+    }
+    free_backend_copies(m, be);
+    return rc;
+}
+
 /* The weight transforms the options enable (core/quant/transform.h: quant,
  * then sparsity), on m (loaded, not uploaded). *transform_s: seconds it
  * took. 0; -1 with one line in err. */
@@ -65,11 +88,14 @@ static int transform_weights(struct model *m, struct backend *be, const struct o
                              void (*progress)(void *, const char *), void *user, double *transform_s,
                              char *err, size_t errlen)
 {
-    (void)be;                 /* calibration (core/quant/calib) will run on it */
     *transform_s = 0;
     if (!quant_transforms_enabled(opt)) return 0;
     uint64_t t0 = now_ns();
-    int rc = quant_apply_transforms(m, opt, NULL, session_threads(opt), progress, user, err, errlen);
+    struct calib_stats cs = {0};
+    bool calib = quant_transforms_need_calib(opt);
+    if (calib && collect_calibration(m, be, &cs, progress, user, err, errlen) < 0) return -1;
+    int rc = quant_apply_transforms(m, opt, calib ? &cs : NULL, session_threads(opt), progress, user, err, errlen);
+    if (calib) calib_free(&cs);
     *transform_s = (now_ns() - t0) / 1e9;
     return rc;
 }

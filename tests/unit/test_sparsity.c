@@ -7,6 +7,8 @@
  * tensor and a double reference, and a pruned model's forward equals the
  * dense forward of the pruned weights. */
 #include "core/quant/sparsity.h"
+#include "core/quant/calib.h"
+#include "core/options/options.h"
 #include "core/model/forward.h"
 #include "kernels/backend.h"
 #include "kernels/cost.h"
@@ -370,6 +372,68 @@ Test(sparsity, refuses_what_it_cannot_prune)
     cr_assert_eq(sparsity_prune_weight(&odd, NULL, DT_S24_F16, &buf, err, sizeof err), -1);
     cr_assert(strstr(err, "weight odd") && strstr(err, "multiple of 16"), "%s", err);
     model_free(&m);
+}
+
+/* sparsity=2:4-wanda through the options takes each weight's input norms
+ * from the calibration statistics of the unpruned model: the kept pair of
+ * every group equals the brute-force argmax of |w|·‖X_j‖₂ with ‖X_j‖₂ from
+ * calib_channel_norm of that weight's tap (q/k/v share one, down its own). */
+Test(sparsity, wanda_options_take_the_calibration_norms)
+{
+    char err[256];
+    const struct model_config *cfg = &model_preset_find("tiny")->cfg;
+    struct model m, ref;
+    cr_assert_eq(model_synth(&m, cfg, DT_F32, 5, 2, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(model_synth(&ref, cfg, DT_F32, 5, 2, err, sizeof err), 0, "%s", err);
+    struct backend *be = cpu_backend_create(1, CPU_SIMD_AVX2);
+    cr_assert_eq(model_upload(&ref, be), 0);
+    int32_t toks[40];
+    for (int i = 0; i < 40; i++) toks[i] = (int32_t)((i * 131 + 7) % cfg->vocab);
+    struct calib_stats cs;
+    cr_assert_eq(calib_collect(&ref, be, toks, 40, 20, &cs, err, sizeof err), 0, "%s", err);
+    struct options o;
+    options_defaults(&o);
+    cr_assert_eq(options_set(&o, "sparsity", "2:4-wanda", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(sparsity_apply_options(&m, &o, NULL, NULL, err, sizeof err), -1, "no statistics: refused");
+    cr_assert(strstr(err, "calibration"), "%s", err);
+    int n_pruned = 0, differs = 0;
+    cr_assert_eq(sparsity_apply_options(&m, &o, &cs, &n_pruned, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(n_pruned, 7 * cfg->n_layers);
+    for (int l = 0; l < cfg->n_layers; l++) {
+        const struct weight *pw[] = {&m.layers[l].wk, &m.layers[l].w_down};
+        const struct weight *dw[] = {&ref.layers[l].wk, &ref.layers[l].w_down};
+        enum fwd_tap taps[] = {FWD_TAP_QKV, FWD_TAP_DOWN};
+        for (int t = 0; t < 2; t++) {
+            const struct calib_input *in = calib_get(&cs, l, taps[t]);
+            cr_assert(in && in->cols == pw[t]->cols);
+            float *row = malloc(sizeof(float) * (size_t)pw[t]->cols);
+            for (int r = 0; r < pw[t]->rows; r++) {
+                sparse24_decode_row(pw[t]->type, (const char *)pw[t]->data + (size_t)r * dtype_row_bytes(pw[t]->type, pw[t]->cols),
+                                    row, pw[t]->cols);
+                const float *w0 = (const float *)dw[t]->data + (size_t)r * dw[t]->cols;
+                for (int g = 0; g < pw[t]->cols; g += 4) {
+                    float sc[4], mg[4];
+                    for (int i = 0; i < 4; i++) {
+                        mg[i] = fabsf(w0[g + i]);
+                        sc[i] = mg[i] * (float)calib_channel_norm(in, g + i);
+                    }
+                    int a = 0, b = 1, ma = 0, mb = 1;
+                    brute_pair(sc, &a, &b);
+                    brute_pair(mg, &ma, &mb);
+                    differs += a != ma || b != mb;
+                    for (int i = 0; i < 4; i++)
+                        cr_assert_eq(row[g + i] != 0.f, i == a || i == b, "layer %d tap %d row %d group %d pos %d",
+                                     l, (int)taps[t], r, g / 4, i);
+                }
+            }
+            free(row);
+        }
+    }
+    cr_assert_gt(differs, 0, "the calibration norms should change some choices from magnitude's");
+    calib_free(&cs);
+    backend_destroy(be);
+    model_free(&m);
+    model_free(&ref);
 }
 
 /* ---- CUDA per-tile math, run on the CPU (kernels/sparse24_tile.h) ---------- */
