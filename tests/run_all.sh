@@ -32,7 +32,10 @@ suite() {  # name, command...
 # the summary, a crash of the runner) still counts as one failure
 exit_check() { local before=$1 rc=$2; [ "$rc" -ne 0 ] && [ "$failed" -eq "$before" ] && failed=$((failed + 1)); return 0; }
 
-f0=$failed; suite "unit (ASan+UBSan)" env ASAN_OPTIONS=detect_leaks=1 build-san/test_unit --jobs 2; rc=$?
+# one job: with tests running concurrently Criterion 2.4's runner leaks 48
+# bytes of its own (a calloc inside libcriterion.so.3), which LSan reports and
+# fails the suite; --jobs 1 shows no leak (checked on the whole suite)
+f0=$failed; suite "unit (ASan+UBSan)" env ASAN_OPTIONS=detect_leaks=1 build-san/test_unit --jobs 1; rc=$?
 criterion_counts; exit_check "$f0" "$rc"
 f0=$failed; suite "unit" build/test_unit --jobs 2; rc=$?
 criterion_counts; exit_check "$f0" "$rc"
