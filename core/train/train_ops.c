@@ -145,17 +145,111 @@ static void axpy_avx2(float *y, float a, const float *x, int n)
     for (; i < n; i++) y[i] += a * x[i];
 }
 
+/* AVX-512: the same kernels 16 wide (half the instructions per element; the
+ * matmuls are FMA/load-bound in L1/L2, not memory-bound, at the student's
+ * shapes). Sums go in a different order than AVX2's, so each path is
+ * bit-reproducible on its own, not against the other. */
+#define TGT512 __attribute__((target("avx512f,avx2,fma")))
+TGT512 static void dot4_avx512(const float *a, const float *const *b, int n, float *out)
+{
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(),
+           s3 = _mm512_setzero_ps();
+    const float *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 av = _mm512_loadu_ps(a + i);
+        s0 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b0 + i), s0);
+        s1 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b1 + i), s1);
+        s2 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b2 + i), s2);
+        s3 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b3 + i), s3);
+    }
+    if (i < n) {  /* the tail as one masked vector: zeros past n add nothing */
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        __m512 av = _mm512_maskz_loadu_ps(m, a + i);
+        s0 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, b0 + i), s0);
+        s1 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, b1 + i), s1);
+        s2 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, b2 + i), s2);
+        s3 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, b3 + i), s3);
+    }
+    out[0] = _mm512_reduce_add_ps(s0); out[1] = _mm512_reduce_add_ps(s1);
+    out[2] = _mm512_reduce_add_ps(s2); out[3] = _mm512_reduce_add_ps(s3);
+}
+
+TGT512 static void axpy4_avx512(float *y, const float *a, const float *const *x, int n)
+{
+    __m512 a0 = _mm512_set1_ps(a[0]), a1 = _mm512_set1_ps(a[1]), a2 = _mm512_set1_ps(a[2]),
+           a3 = _mm512_set1_ps(a[3]);
+    const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 yv = _mm512_loadu_ps(y + i);
+        yv = _mm512_fmadd_ps(a0, _mm512_loadu_ps(x0 + i), yv);
+        yv = _mm512_fmadd_ps(a1, _mm512_loadu_ps(x1 + i), yv);
+        yv = _mm512_fmadd_ps(a2, _mm512_loadu_ps(x2 + i), yv);
+        yv = _mm512_fmadd_ps(a3, _mm512_loadu_ps(x3 + i), yv);
+        _mm512_storeu_ps(y + i, yv);
+    }
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        __m512 yv = _mm512_maskz_loadu_ps(m, y + i);
+        yv = _mm512_fmadd_ps(a0, _mm512_maskz_loadu_ps(m, x0 + i), yv);
+        yv = _mm512_fmadd_ps(a1, _mm512_maskz_loadu_ps(m, x1 + i), yv);
+        yv = _mm512_fmadd_ps(a2, _mm512_maskz_loadu_ps(m, x2 + i), yv);
+        yv = _mm512_fmadd_ps(a3, _mm512_maskz_loadu_ps(m, x3 + i), yv);
+        _mm512_mask_storeu_ps(y + i, m, yv);
+    }
+}
+
+TGT512 static float dot_avx512(const float *a, const float *b, int n)
+{
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    }
+    for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+TGT512 static void axpy_avx512(float *y, float a, const float *x, int n)
+{
+    __m512 av = _mm512_set1_ps(a);
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i),
+                                                        _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
+
 static bool cpu_has_avx2(void)
 {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
+static bool cpu_has_avx512(void)
+{
+    __builtin_cpu_init();
+    return cpu_has_avx2() && __builtin_cpu_supports("avx512f");
+}
 #else
 static bool cpu_has_avx2(void) { return false; }
+static bool cpu_has_avx512(void) { return false; }
 #define dot_avx2 dot_portable
 #define axpy_avx2 axpy_portable
 #define dot4_avx2 dot4_portable
 #define axpy4_avx2 axpy4_portable
+#define dot_avx512 dot_portable
+#define axpy_avx512 axpy_portable
+#define dot4_avx512 dot4_portable
+#define axpy4_avx512 axpy4_portable
 #endif
 
 static enum train_simd g_simd = TRAIN_SIMD_AUTO;
@@ -166,19 +260,24 @@ static void (*g_axpy4)(float *, const float *, const float *const *, int);
 
 enum train_simd train_simd_force(enum train_simd s)
 {
-    bool avx2 = (s == TRAIN_SIMD_AUTO || s == TRAIN_SIMD_AVX2) && cpu_has_avx2();
-    g_simd = avx2 ? TRAIN_SIMD_AVX2 : TRAIN_SIMD_PORTABLE;
-    g_dot = avx2 ? dot_avx2 : dot_portable;
-    g_axpy = avx2 ? axpy_avx2 : axpy_portable;
-    g_dot4 = avx2 ? dot4_avx2 : dot4_portable;
-    g_axpy4 = avx2 ? axpy4_avx2 : axpy4_portable;
+    bool auto_ = s == TRAIN_SIMD_AUTO;
+    if ((auto_ || s == TRAIN_SIMD_AVX512) && cpu_has_avx512()) {
+        g_simd = TRAIN_SIMD_AVX512;
+        g_dot = dot_avx512; g_axpy = axpy_avx512; g_dot4 = dot4_avx512; g_axpy4 = axpy4_avx512;
+    } else if ((auto_ || s == TRAIN_SIMD_AVX2 || s == TRAIN_SIMD_AVX512) && cpu_has_avx2()) {
+        g_simd = TRAIN_SIMD_AVX2;
+        g_dot = dot_avx2; g_axpy = axpy_avx2; g_dot4 = dot4_avx2; g_axpy4 = axpy4_avx2;
+    } else {
+        g_simd = TRAIN_SIMD_PORTABLE;
+        g_dot = dot_portable; g_axpy = axpy_portable; g_dot4 = dot4_portable; g_axpy4 = axpy4_portable;
+    }
     return g_simd;
 }
 
 const char *train_simd_name(void)
 {
     if (!g_dot) train_simd_force(TRAIN_SIMD_AUTO);
-    return g_simd == TRAIN_SIMD_AVX2 ? "avx2+fma" : "portable";
+    return g_simd == TRAIN_SIMD_AVX512 ? "avx512" : g_simd == TRAIN_SIMD_AVX2 ? "avx2+fma" : "portable";
 }
 
 float train_dot(const float *a, const float *b, int n)
@@ -249,24 +348,38 @@ struct mm_job {
     int N, I, O;
 };
 
-enum { MM_OBLOCK = 32, MM_NBLOCK = 16 };
+enum { MM_OBLOCK = 32, MM_NBLOCK = 16, MM_L1_BYTES = 32 * 1024 };
 
-/* y rows for W rows [o0, o0+32): the W block stays in cache over all n;
- * four W rows per pass share each load of x. */
+/* Rows of length I (floats) that fit the L1 share MM_L1_BYTES: the block of
+ * rows one loop keeps resident while the other operand streams past (4..64,
+ * a multiple of 4). Blocking never changes a sum's order: every output
+ * element is still one dot, or one axpy chain in ascending order. */
+static int l1_rows(int I)
+{
+    int r = MM_L1_BYTES / (I > 0 ? I * (int)sizeof(float) : 1);
+    r = r < 4 ? 4 : r > 64 ? 64 : r;
+    return r & ~3;
+}
+
+/* y rows for W rows [o0, o0+32), in sub-blocks of l1_rows(I) W rows that stay
+ * in L1 while every x row passes; four W rows per pass share each load of x. */
 static void mm_fwd_task(void *p, int t)
 {
     const struct mm_job *j = p;
-    int o0 = t * MM_OBLOCK, o1 = o0 + MM_OBLOCK < j->O ? o0 + MM_OBLOCK : j->O;
-    for (int n = 0; n < j->N; n++) {
-        const float *x = j->a + (size_t)n * j->I;
-        float *y = j->out + (size_t)n * j->O;
-        int o = o0;
-        for (; o + 4 <= o1; o += 4) {
-            const float *w[4] = {j->b + (size_t)o * j->I, j->b + (size_t)(o + 1) * j->I,
-                                 j->b + (size_t)(o + 2) * j->I, j->b + (size_t)(o + 3) * j->I};
-            g_dot4(x, w, j->I, y + o);
+    int o0 = t * MM_OBLOCK, o1 = o0 + MM_OBLOCK < j->O ? o0 + MM_OBLOCK : j->O, L = l1_rows(j->I);
+    for (int ob = o0; ob < o1; ob += L) {
+        int oe = ob + L < o1 ? ob + L : o1;
+        for (int n = 0; n < j->N; n++) {
+            const float *x = j->a + (size_t)n * j->I;
+            float *y = j->out + (size_t)n * j->O;
+            int o = ob;
+            for (; o + 4 <= oe; o += 4) {
+                const float *w[4] = {j->b + (size_t)o * j->I, j->b + (size_t)(o + 1) * j->I,
+                                     j->b + (size_t)(o + 2) * j->I, j->b + (size_t)(o + 3) * j->I};
+                g_dot4(x, w, j->I, y + o);
+            }
+            for (; o < oe; o++) y[o] = g_dot(x, j->b + (size_t)o * j->I, j->I);
         }
-        for (; o < o1; o++) y[o] = g_dot(x, j->b + (size_t)o * j->I, j->I);
     }
 }
 
@@ -284,15 +397,16 @@ static void axpy_rows(float *y, const float *a, const float *const *x, int n, in
     for (; k < n; k++) g_axpy(y, a[k], x[k], len);
 }
 
-/* dx rows [n0, n0+16): o ascending (in fours) for every row, whatever the split. */
+/* dx rows [n0, n0+16): o ascending (in fours) for every row, whatever the
+ * split; W in blocks of l1_rows(I) rows kept in L1 over the 16 rows. */
 static void mm_bx_task(void *p, int t)
 {
     const struct mm_job *j = p;
-    int n0 = t * MM_NBLOCK, n1 = n0 + MM_NBLOCK < j->N ? n0 + MM_NBLOCK : j->N;
+    int n0 = t * MM_NBLOCK, n1 = n0 + MM_NBLOCK < j->N ? n0 + MM_NBLOCK : j->N, L = l1_rows(j->I);
     float a[64];
     const float *w[64];
-    for (int ob = 0; ob < j->O; ob += 64) {
-        int oe = ob + 64 < j->O ? ob + 64 : j->O;
+    for (int ob = 0; ob < j->O; ob += L) {
+        int oe = ob + L < j->O ? ob + L : j->O;
         for (int n = n0; n < n1; n++) {
             const float *dy = j->a + (size_t)n * j->O;
             int m = 0;
@@ -309,15 +423,16 @@ void mm_backward_x(float *dx, const float *dy, const float *W, int N, int I, int
     train_parallel((N + MM_NBLOCK - 1) / MM_NBLOCK, mm_bx_task, &j);
 }
 
-/* dW rows [o0, o0+32): n ascending (in fours of 64-row blocks) for every row. */
+/* dW rows [o0, o0+32): n ascending for every row, x in blocks of l1_rows(I)
+ * rows kept in L1 over the 32 dW rows. */
 static void mm_bw_task(void *p, int t)
 {
     const struct mm_job *j = p;
-    int o0 = t * MM_OBLOCK, o1 = o0 + MM_OBLOCK < j->O ? o0 + MM_OBLOCK : j->O;
+    int o0 = t * MM_OBLOCK, o1 = o0 + MM_OBLOCK < j->O ? o0 + MM_OBLOCK : j->O, L = l1_rows(j->I);
     float a[64];
     const float *x[64];
-    for (int nb = 0; nb < j->N; nb += 64) {
-        int ne = nb + 64 < j->N ? nb + 64 : j->N;
+    for (int nb = 0; nb < j->N; nb += L) {
+        int ne = nb + L < j->N ? nb + L : j->N;
         for (int o = o0; o < o1; o++) {
             int m = 0;
             for (int n = nb; n < ne; n++) {

@@ -13,9 +13,9 @@
  *
  * Determinism: each output element is produced by exactly one task and summed
  * in a fixed order, so results are bit-identical for any thread count.
- * Matmuls are split across threads (train_threads) and use 8-wide SIMD dot
- * and axpy kernels: AVX2+FMA when the CPU has them, portable vectors
- * otherwise (train_simd_force picks one for tests). */
+ * Matmuls are split across threads (train_threads) and use SIMD dot and
+ * axpy kernels: AVX-512 (16 wide) or AVX2+FMA (8 wide) when the CPU has them,
+ * portable 8-wide vectors otherwise (train_simd_force picks one for tests). */
 #ifndef INFERTOP_TRAIN_OPS_H
 #define INFERTOP_TRAIN_OPS_H
 
@@ -24,9 +24,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum train_simd { TRAIN_SIMD_AUTO, TRAIN_SIMD_PORTABLE, TRAIN_SIMD_AVX2 };
+enum train_simd { TRAIN_SIMD_AUTO, TRAIN_SIMD_PORTABLE, TRAIN_SIMD_AVX2, TRAIN_SIMD_AVX512 };
 /* Pick the dot/axpy path (AUTO: the best the CPU runs). Returns the path now
- * in use (AVX2 asked on a CPU without it gives PORTABLE). */
+ * in use (a path the CPU lacks falls back to the next narrower one: AVX-512 →
+ * AVX2 → PORTABLE). */
 enum train_simd train_simd_force(enum train_simd s);
 const char *train_simd_name(void);
 

@@ -1,6 +1,6 @@
 /* core/train: every backward op against central finite differences of an
  * independent double-precision forward written here, on random nonzero
- * inputs at odd shapes (GQA and MHA), both SIMD paths, threads 1 and 2; the
+ * inputs at odd shapes (GQA and MHA), every SIMD path, threads 1 and 2; the
  * whole student's gradient against finite differences; one AdamW step by
  * hand; distillation of synth:tiny lowering the held-out KL, reproducibly;
  * the written GGUF through the loader; checkpoints corrupt and whole. */
@@ -73,8 +73,10 @@ static void fd_grad(double *g, double *x, size_t nx, size_t ny, const double *r,
 
 static void each_config(void (*body)(void))
 {
-    enum train_simd paths[] = {TRAIN_SIMD_PORTABLE, TRAIN_SIMD_AVX2};
-    for (int p = 0; p < 2; p++)
+    /* every path the CPU has (a missing one falls back to a narrower path,
+     * which then simply runs twice) */
+    enum train_simd paths[] = {TRAIN_SIMD_PORTABLE, TRAIN_SIMD_AVX2, TRAIN_SIMD_AVX512};
+    for (int p = 0; p < 3; p++)
         for (int t = 1; t <= 2; t++) {
             train_simd_force(paths[p]);
             train_set_threads(t);
