@@ -75,159 +75,77 @@ static void axpy4_portable(float *y, const float *a, const float *const *x, int 
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-__attribute__((target("avx2,fma")))
-static void dot4_avx2(const float *a, const float *const *b, int n, float *out)
-{
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(),
-           s3 = _mm256_setzero_ps();
-    const float *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 av = _mm256_loadu_ps(a + i);
-        s0 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b0 + i), s0);
-        s1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b1 + i), s1);
-        s2 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b2 + i), s2);
-        s3 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b3 + i), s3);
-    }
-    __m256 sv[4] = {s0, s1, s2, s3};
-    for (int k = 0; k < 4; k++) {
-        float t[8], r = 0;
-        _mm256_storeu_ps(t, sv[k]);
-        for (int j = 0; j < 8; j++) r += t[j];
-        for (int j = i; j < n; j++) r += a[j] * b[k][j];
-        out[k] = r;
-    }
-}
 
-__attribute__((target("avx2,fma")))
-static void axpy4_avx2(float *y, const float *a, const float *const *x, int n)
-{
-    __m256 a0 = _mm256_set1_ps(a[0]), a1 = _mm256_set1_ps(a[1]), a2 = _mm256_set1_ps(a[2]),
-           a3 = _mm256_set1_ps(a[3]);
-    const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 yv = _mm256_loadu_ps(y + i);
-        yv = _mm256_fmadd_ps(a0, _mm256_loadu_ps(x0 + i), yv);
-        yv = _mm256_fmadd_ps(a1, _mm256_loadu_ps(x1 + i), yv);
-        yv = _mm256_fmadd_ps(a2, _mm256_loadu_ps(x2 + i), yv);
-        yv = _mm256_fmadd_ps(a3, _mm256_loadu_ps(x3 + i), yv);
-        _mm256_storeu_ps(y + i, yv);
+/* The four kernels at one SIMD width: W floats per vector V. Tails past the
+ * last full vector are scalar; every output's sum order is fixed by the
+ * width alone (the AVX-512 path is bit-reproducible on its own, not against
+ * AVX2's). The matmuls are FMA/load-bound in L1/L2 at the student's shapes,
+ * so the 16-wide path halves the instructions per element. */
+#define DEFINE_TRAIN_SIMD(LVL, TGT, V, W, ZERO, LOAD, STORE, SET1, FMA, ADD, HSUM)              \
+    TGT static void dot4_##LVL(const float *a, const float *const *b, int n, float *out)       \
+    {                                                                                          \
+        V s0 = ZERO, s1 = ZERO, s2 = ZERO, s3 = ZERO;                                          \
+        const float *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];                            \
+        int i = 0;                                                                             \
+        for (; i + W <= n; i += W) {                                                           \
+            V av = LOAD(a + i);                                                                \
+            s0 = FMA(av, LOAD(b0 + i), s0); s1 = FMA(av, LOAD(b1 + i), s1);                    \
+            s2 = FMA(av, LOAD(b2 + i), s2); s3 = FMA(av, LOAD(b3 + i), s3);                    \
+        }                                                                                      \
+        V sv[4] = {s0, s1, s2, s3};                                                            \
+        for (int k = 0; k < 4; k++) {                                                          \
+            float r = HSUM(sv[k]);                                                             \
+            for (int j = i; j < n; j++) r += a[j] * b[k][j];                                   \
+            out[k] = r;                                                                        \
+        }                                                                                      \
+    }                                                                                          \
+    TGT static void axpy4_##LVL(float *y, const float *a, const float *const *x, int n)        \
+    {                                                                                          \
+        V a0 = SET1(a[0]), a1 = SET1(a[1]), a2 = SET1(a[2]), a3 = SET1(a[3]);                  \
+        const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];                            \
+        int i = 0;                                                                             \
+        for (; i + W <= n; i += W) {                                                           \
+            V yv = LOAD(y + i);                                                                \
+            yv = FMA(a0, LOAD(x0 + i), yv); yv = FMA(a1, LOAD(x1 + i), yv);                    \
+            yv = FMA(a2, LOAD(x2 + i), yv); yv = FMA(a3, LOAD(x3 + i), yv);                    \
+            STORE(y + i, yv);                                                                  \
+        }                                                                                      \
+        for (; i < n; i++) y[i] += a[0] * x0[i] + a[1] * x1[i] + a[2] * x2[i] + a[3] * x3[i];  \
+    }                                                                                          \
+    TGT static float dot_##LVL(const float *a, const float *b, int n)                          \
+    {                                                                                          \
+        V s0 = ZERO, s1 = ZERO;                                                                \
+        int i = 0;                                                                             \
+        for (; i + 2 * W <= n; i += 2 * W) {                                                   \
+            s0 = FMA(LOAD(a + i), LOAD(b + i), s0);                                            \
+            s1 = FMA(LOAD(a + i + W), LOAD(b + i + W), s1);                                    \
+        }                                                                                      \
+        float s = HSUM(ADD(s0, s1));                                                           \
+        for (; i < n; i++) s += a[i] * b[i];                                                   \
+        return s;                                                                              \
+    }                                                                                          \
+    TGT static void axpy_##LVL(float *y, float a, const float *x, int n)                       \
+    {                                                                                          \
+        V av = SET1(a);                                                                        \
+        int i = 0;                                                                             \
+        for (; i + W <= n; i += W) STORE(y + i, FMA(av, LOAD(x + i), LOAD(y + i)));            \
+        for (; i < n; i++) y[i] += a * x[i];                                                   \
     }
-    for (; i < n; i++) y[i] += a[0] * x0[i] + a[1] * x1[i] + a[2] * x2[i] + a[3] * x3[i];
-}
 
-__attribute__((target("avx2,fma")))
-static float dot_avx2(const float *a, const float *b, int n)
+/* horizontal sums: lanes in ascending order (AVX2), the reduce tree (AVX-512) */
+__attribute__((target("avx2,fma"))) static inline float hsum8(__m256 v)
 {
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-    }
-    s0 = _mm256_add_ps(s0, s1);
-    float t[8];
-    _mm256_storeu_ps(t, s0);
-    float s = 0;
-    for (int k = 0; k < 8; k++) s += t[k];
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
+    float t[8], r = 0;
+    _mm256_storeu_ps(t, v);
+    for (int j = 0; j < 8; j++) r += t[j];
+    return r;
 }
+__attribute__((target("avx512f"))) static inline float hsum16(__m512 v) { return _mm512_reduce_add_ps(v); }
 
-__attribute__((target("avx2,fma")))
-static void axpy_avx2(float *y, float a, const float *x, int n)
-{
-    __m256 av = _mm256_set1_ps(a);
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; i++) y[i] += a * x[i];
-}
-
-/* AVX-512: the same kernels 16 wide (half the instructions per element; the
- * matmuls are FMA/load-bound in L1/L2, not memory-bound, at the student's
- * shapes). Sums go in a different order than AVX2's, so each path is
- * bit-reproducible on its own, not against the other. */
-#define TGT512 __attribute__((target("avx512f,avx2,fma")))
-TGT512 static void dot4_avx512(const float *a, const float *const *b, int n, float *out)
-{
-    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(),
-           s3 = _mm512_setzero_ps();
-    const float *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];
-    int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 av = _mm512_loadu_ps(a + i);
-        s0 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b0 + i), s0);
-        s1 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b1 + i), s1);
-        s2 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b2 + i), s2);
-        s3 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b3 + i), s3);
-    }
-    if (i < n) {  /* the tail as one masked vector: zeros past n add nothing */
-        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
-        __m512 av = _mm512_maskz_loadu_ps(m, a + i);
-        s0 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, b0 + i), s0);
-        s1 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, b1 + i), s1);
-        s2 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, b2 + i), s2);
-        s3 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, b3 + i), s3);
-    }
-    out[0] = _mm512_reduce_add_ps(s0); out[1] = _mm512_reduce_add_ps(s1);
-    out[2] = _mm512_reduce_add_ps(s2); out[3] = _mm512_reduce_add_ps(s3);
-}
-
-TGT512 static void axpy4_avx512(float *y, const float *a, const float *const *x, int n)
-{
-    __m512 a0 = _mm512_set1_ps(a[0]), a1 = _mm512_set1_ps(a[1]), a2 = _mm512_set1_ps(a[2]),
-           a3 = _mm512_set1_ps(a[3]);
-    const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
-    int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 yv = _mm512_loadu_ps(y + i);
-        yv = _mm512_fmadd_ps(a0, _mm512_loadu_ps(x0 + i), yv);
-        yv = _mm512_fmadd_ps(a1, _mm512_loadu_ps(x1 + i), yv);
-        yv = _mm512_fmadd_ps(a2, _mm512_loadu_ps(x2 + i), yv);
-        yv = _mm512_fmadd_ps(a3, _mm512_loadu_ps(x3 + i), yv);
-        _mm512_storeu_ps(y + i, yv);
-    }
-    if (i < n) {
-        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
-        __m512 yv = _mm512_maskz_loadu_ps(m, y + i);
-        yv = _mm512_fmadd_ps(a0, _mm512_maskz_loadu_ps(m, x0 + i), yv);
-        yv = _mm512_fmadd_ps(a1, _mm512_maskz_loadu_ps(m, x1 + i), yv);
-        yv = _mm512_fmadd_ps(a2, _mm512_maskz_loadu_ps(m, x2 + i), yv);
-        yv = _mm512_fmadd_ps(a3, _mm512_maskz_loadu_ps(m, x3 + i), yv);
-        _mm512_mask_storeu_ps(y + i, m, yv);
-    }
-}
-
-TGT512 static float dot_avx512(const float *a, const float *b, int n)
-{
-    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-    int i = 0;
-    for (; i + 32 <= n; i += 32) {
-        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
-    }
-    for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-    if (i < n) {
-        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
-        s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-}
-
-TGT512 static void axpy_avx512(float *y, float a, const float *x, int n)
-{
-    __m512 av = _mm512_set1_ps(a);
-    int i = 0;
-    for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
-    if (i < n) {
-        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
-        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i),
-                                                        _mm512_maskz_loadu_ps(m, y + i)));
-    }
-}
+DEFINE_TRAIN_SIMD(avx2, __attribute__((target("avx2,fma"))), __m256, 8, _mm256_setzero_ps(), _mm256_loadu_ps,
+                  _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, hsum8)
+DEFINE_TRAIN_SIMD(avx512, __attribute__((target("avx512f,avx2,fma"))), __m512, 16, _mm512_setzero_ps(),
+                  _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, hsum16)
 
 static bool cpu_has_avx2(void)
 {
