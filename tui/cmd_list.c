@@ -1,4 +1,5 @@
 /* tui/cmd_list.c — `infertop options` and `infertop models`. */
+#include "core/model/draft_info.h"
 #include "core/model/model.h"
 #include "core/quant/sparsity.h"
 #include "core/workload/workload.h"
@@ -30,9 +31,69 @@ static void human_bytes(double b, char *out, size_t n)
     snprintf(out, n, "%.1f %s", b, u[i]);
 }
 
+/* Bytes of every weight matrix and how many carry each format ("q4_1 x169,
+ * q6_k x1"), for one GGUF's summary. */
+static double file_weight_bytes(const struct model *m, char *fmts, size_t n)
+{
+    int count[DT_COUNT] = {0};
+    double bytes = 0;
+    const struct weight *ws[] = {&m->tok_embd, &m->output};
+    for (int i = 0; i < 2; i++) {
+        if (i == 1 && m->cfg.tied_output) break;
+        bytes += (double)weight_bytes(ws[i]);
+        count[ws[i]->type]++;
+    }
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const struct layer_weights *L = &m->layers[l];
+        const struct weight *lw[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (int k = 0; k < 7; k++) { bytes += (double)weight_bytes(lw[k]); count[lw[k]->type]++; }
+    }
+    size_t used = 0;
+    fmts[0] = '\0';
+    for (int t = 0; t < DT_COUNT && used < n; t++)
+        if (count[t])
+            used += (size_t)snprintf(fmts + used, n - used, "%s%s x%d", used ? ", " : "", dtype_info(t)->name,
+                                     count[t]);
+    return bytes;
+}
+
+/* `infertop models FILE.gguf`: the file's shape, formats and sizes, and the
+ * distillation summary a draft written by `infertop distill` carries. */
+static int model_file_summary(const char *path)
+{
+    struct model m;
+    char err[512];
+    if (model_load_gguf(&m, path, err, sizeof err) < 0) { cli_error("%s", err); return EXIT_BAD_INPUT; }
+    const struct model_config *c = &m.cfg;
+    char fmts[256], wb[24], kv[24];
+    human_bytes(file_weight_bytes(&m, fmts, sizeof fmts), wb, sizeof wb);
+    human_bytes(model_kv_bytes_per_token(c, 2), kv, sizeof kv);
+    const char *attn = c->n_kv_heads == c->n_heads ? "MHA" : c->n_kv_heads == 1 ? "MQA" : "GQA";
+    printf("%s\n", path);
+    printf("  name %s, architecture %s, %.1fM parameters\n", c->name, c->arch, model_param_count(c) / 1e6);
+    printf("  layers %d, dim %d, heads %d:%d %s (head_dim %d), ffn %d, vocab %d, context %d%s\n", c->n_layers,
+           c->dim, c->n_heads, c->n_kv_heads, attn, c->head_dim, c->ffn_dim, c->vocab, c->max_ctx,
+           c->tied_output ? ", head tied to the embedding" : "");
+    printf("  weights %s (%s), KV/token %s (kv_dtype=f16)\n", wb, fmts, kv);
+    struct draft_info d;
+    if (draft_info_read(path, &d, err, sizeof err) == 0 && d.distilled) {
+        char line[512];
+        draft_info_format(&d, line, sizeof line);
+        printf("  %s\n", line);
+    }
+    model_free(&m);
+    return 0;
+}
+
 int cmd_models(struct cli_args *a)
 {
-    (void)a;
+    if (a->n_positional > 0) {
+        for (int i = 0; i < a->n_positional; i++) {
+            int rc = model_file_summary(a->positional[i]);
+            if (rc) return rc;
+        }
+        return 0;
+    }
     int n;
     const struct model_preset *p = model_presets(&n);
     enum dtype fmts[] = {DT_F32, DT_F16, DT_BF16, DT_Q8_0, DT_Q4_K};
@@ -54,7 +115,9 @@ int cmd_models(struct cli_args *a)
         printf("%-14s %7.2fB %5d %7s %-9s %10s %10s %10s %10s %10s %10s %11s\n", p[i].name,
                model_param_count(c) / 1e9, c->n_layers, heads, attn, b[0], b[1], b[2], b[3], b[4], b[5], kv);
     }
-    printf("\nOr a path to a .gguf file (Llama architecture; `make model` fetches SmolLM2-135M).\n");
+    printf("\nOr a path to a .gguf file (Llama architecture; `make model` fetches SmolLM2-135M):\n"
+           "`infertop models FILE.gguf` shows its shape, formats and sizes, and a distilled draft's training\n"
+           "summary.\n");
     return 0;
 }
 

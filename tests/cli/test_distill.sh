@@ -50,6 +50,12 @@ assert j["heldout_kl_after"] < j["heldout_kl_before"], j
 PY
 run $BIN generate --model $T/d.gguf --prompt "hi" -n 4 -q
 expect_rc "generate runs the draft" 0
+run $BIN models $T/d.gguf
+expect_rc "models FILE" 0
+expect_out "models FILE: the student's shape" "layers 2, dim 64"
+expect_out "models FILE: the training summary" "distilled from synth:tiny.*768 tokens, 24 steps, held-out KL"
+run $BIN models $T/none.gguf
+expect_rc "models on a missing file" 2; expect_one_line_err "models on a missing file"
 [ -s $T/d.gguf.ckpt ] && ok "checkpoint written" || bad "no checkpoint"
 cp $T/d.gguf.ckpt $T/good.ckpt
 
