@@ -201,16 +201,17 @@ static void bind_device(struct backend *be)
 
 /* matmul: cuBLAS runs f32, f16 and bf16 weights, cuda_sparse.cu the 2:4
  * formats (read in place), cuda_xq.cu the own formats (int8, int4, fp8, w8a8,
- * fp8a8: core/quant); the block-quantized formats
- * (q8_0, q4_*, q*_k) have no CUDA kernel yet, so backend_upload_weight
- * converts them to f16. embed: every format (block formats are decoded on the
+ * fp8a8: core/quant), cuda_qdot.cu ggml's block formats (q8_0, q4_0, q4_1,
+ * q4_k, q6_k, read in place; int8 dp4a dots). A format missing here is
+ * converted to f16 by backend_upload_weight, with one note. embed: every format (block formats are decoded on the
  * host, cuda_ops.cu). attention, kv_store: f32 and f16 caches. The rest: f32
  * activations. */
 static bool cuda_supports(struct backend *be, enum backend_op op, enum dtype t)
 {
     (void)be;
     switch (op) {
-    case OP_MATMUL: return t == DT_F32 || t == DT_F16 || t == DT_BF16 || dtype_is_sparse24(t) || dtype_is_xq(t);
+    case OP_MATMUL: return t == DT_F32 || t == DT_F16 || t == DT_BF16 || dtype_is_sparse24(t) || dtype_is_xq(t) ||
+                            dtype_is_quant(t);
     case OP_EMBED: return true;
     case OP_ATTENTION:
     case OP_KV_STORE: return t == DT_F32 || t == DT_F16;
@@ -289,7 +290,7 @@ static int g_cupti_users;
 
 static void ctx_release(struct cuda_ctx *c)
 {
-    struct cuda_scratch *s[] = {&c->act16, &c->scores, &c->partial, &c->table, &c->ints};
+    struct cuda_scratch *s[] = {&c->act16, &c->scores, &c->partial, &c->table, &c->ints, &c->qact};
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
         if (s[i]->p) warn_on_teardown(cudaFree(s[i]->p), "cudaFree(scratch)");
     if (c->cublas) {

@@ -66,6 +66,7 @@ struct cuda_ctx {
     struct cuda_scratch partial;     /* flash split partials: acc [splits][heads][n_q][d], m/l */
     struct cuda_scratch table;       /* device copy of a kv_view block table */
     struct cuda_scratch ints;        /* device copy of tokens / positions */
+    struct cuda_scratch qact;        /* int8 activation blocks of a block-format matmul (cuda_qdot.cu) */
     float *host_rows;                /* host dequantized embedding rows (quantized embed) */
     size_t host_rows_n;
     /* CUPTI op timing: tags tag_base .. tag_base+n_tags-1 since the last sync */
@@ -96,6 +97,8 @@ void cuda_op_matmul(struct backend *be, float *y, const struct weight *w, const 
 void cuda_op_matmul_s24(struct backend *be, float *y, const struct weight *w, const float *x, int m);
 /* The own quantized formats (cuda_xq.cu); w->dev in dtype_is_xq(w->dev_type). */
 void cuda_xq_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m);
+/* ggml block formats (q8_0, q4_0, q4_1, q4_k, q6_k), read in place: cuda_qdot.cu. */
+void cuda_qdot_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m);
 /* cuda_attention.cu */
 void cuda_op_attention(struct backend *be, enum attn_impl impl, float *out, const float *q,
                        const struct kv_view *kv, int layer, int n_q, int pos0,

@@ -56,3 +56,13 @@ int cl_flash_plan(struct cl_flash *g, int n_q, int pos0, int n_heads, int n_kv_h
     flash_choose_splits(g, sm_count);
     return 0;
 }
+
+struct cl_qdot cl_qdot_plan(int N, int m, int blocks_per_row)
+{
+    struct cl_qdot g;
+    g.grid_x = (uint32_t)ceil_div(N > 0 ? N : 1, CL_QDOT_WARPS);
+    g.grid_y = (uint32_t)ceil_div(m > 0 ? m : 1, CL_QDOT_MROWS);
+    g.block = 32 * CL_QDOT_WARPS;
+    g.act = cl_eltwise((int64_t)(m > 0 ? m : 1) * (blocks_per_row > 0 ? blocks_per_row : 1));
+    return g;
+}

@@ -84,6 +84,25 @@ CM_FN void cl_flash_keys(const struct cl_flash *g, int s, int q_last, int *k0, i
     *k1 = b > a ? b : a;
 }
 
+/* Block-format matmul (cuda_qdot.cu): one warp per output row n, lanes
+ * striding over the row's blocks; a warp also takes CL_QDOT_MROWS x rows at
+ * once so a weight block read from memory serves several tokens.
+ * grid = (ceil(N / CL_QDOT_WARPS), ceil(m / CL_QDOT_MROWS)), block = 32 *
+ * CL_QDOT_WARPS. The activation kernel runs one thread per (row, block). */
+#define CL_QDOT_WARPS 4
+#define CL_QDOT_MROWS 4
+struct cl_qdot { uint32_t grid_x, grid_y, block; struct cl_1d act; };
+struct cl_qdot cl_qdot_plan(int N, int m, int blocks_per_row);
+
+/* Output row of warp `warp` in block column bx (>= N: idle), and x rows
+ * [*i0, *i1) of block row by. */
+CM_FN int cl_qdot_row(int bx, int warp) { return bx * CL_QDOT_WARPS + warp; }
+CM_FN void cl_qdot_xrows(int by, int m, int *i0, int *i1)
+{
+    *i0 = by * CL_QDOT_MROWS;
+    *i1 = *i0 + CL_QDOT_MROWS < m ? *i0 + CL_QDOT_MROWS : m;
+}
+
 #ifdef __cplusplus
 }
 #endif

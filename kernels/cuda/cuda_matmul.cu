@@ -54,6 +54,7 @@ void cuda_op_matmul(struct backend *be, float *y, const struct weight *w, const 
     const enum dtype wt = w->dev_type;
     if (dtype_is_sparse24(wt)) { cuda_op_matmul_s24(be, y, w, x, m); return; }
     if (dtype_is_xq(wt)) { cuda_xq_matmul(be, y, w, x, m); return; }
+    if (dtype_is_quant(wt)) { cuda_qdot_matmul(be, y, w, x, m); return; }
     if (wt != DT_F32 && wt != DT_F16 && wt != DT_BF16) {
         char msg[160];
         snprintf(msg, sizeof msg, "%s: device copy is %s, which has no CUDA matmul (not uploaded through backend_upload_weight?)",
