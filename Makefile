@@ -72,7 +72,7 @@ ifneq ($(V),1)
 Q := @
 endif
 
-.PHONY: all run test test-unit test-san bench bench-sparse deps clean model fuzz distill eval
+.PHONY: all run test test-unit test-san bench bench-sparse deps clean model fuzz distill eval gpu-prebuilt
 all: $(BIN)
 
 $(BIN): $(B)/tui/main.o $(LIB)
@@ -158,6 +158,19 @@ GPU_CHECK := $(B)/gpu_check
 $(GPU_CHECK): $(B)/tests/gpu/gpu_check.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 	@echo "  LD  $@"
+
+# The device check's fallback for a GPU machine without ncurses/cJSON/inih dev
+# packages: bin/infertop and gpu_check built here (CUDA=1, sm_80+sm_90) with
+# the non-CUDA shared libraries they load, in build/gpu-prebuilt (~9 MB;
+# tests/gpu/run.sh uses it when it cannot build there).
+gpu-prebuilt: $(BIN) $(GPU_CHECK)
+	@test "$(CUDA)" = 1 || { echo "gpu-prebuilt needs CUDA=1 (nvcc)"; exit 2; }
+	$(Q)rm -rf $(B)/gpu-prebuilt && mkdir -p $(B)/gpu-prebuilt/lib
+	$(Q)cp $(BIN) $(GPU_CHECK) $(B)/gpu-prebuilt/
+	$(Q)for l in ncursesw tinfo cjson inih; do \
+	    p=$$(ldd $(BIN) | awk -v l="lib$$l.so" 'index($$1, l) == 1 {print $$3}'); \
+	    [ -n "$$p" ] && cp -L "$$p" $(B)/gpu-prebuilt/lib/; done
+	@ls -la $(B)/gpu-prebuilt $(B)/gpu-prebuilt/lib
 
 # ---- fuzz targets (libFuzzer + ASan + UBSan, clang) ---------------------------
 # Every target links against build-fuzz/libfuzz.a: the library's core/, traces/
