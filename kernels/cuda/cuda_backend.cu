@@ -290,7 +290,8 @@ static int g_cupti_users;
 
 static void ctx_release(struct cuda_ctx *c)
 {
-    struct cuda_scratch *s[] = {&c->act16, &c->scores, &c->partial, &c->table, &c->ints, &c->qact};
+    struct cuda_scratch *s[] = {&c->act16, &c->scores, &c->partial, &c->table, &c->ints, &c->qact,
+                                &c->sample_ids, &c->sample_sort, &c->sample_u};
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
         if (s[i]->p) warn_on_teardown(cudaFree(s[i]->p), "cudaFree(scratch)");
     if (c->cublas) {

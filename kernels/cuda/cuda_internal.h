@@ -67,6 +67,7 @@ struct cuda_ctx {
     struct cuda_scratch table;       /* device copy of a kv_view block table */
     struct cuda_scratch ints;        /* device copy of tokens / positions */
     struct cuda_scratch qact;        /* int8 activation blocks of a block-format matmul (cuda_qdot.cu) */
+    struct cuda_scratch sample_ids, sample_sort, sample_u;   /* device sampling (cuda_sample.cu) */
     float *host_rows;                /* host dequantized embedding rows (quantized embed) */
     size_t host_rows_n;
     /* CUPTI op timing: tags tag_base .. tag_base+n_tags-1 since the last sync */

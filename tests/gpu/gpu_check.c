@@ -13,6 +13,7 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "traces/cupti.h"
+#include "core/model/sampler.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -324,6 +325,42 @@ static void check_embed(enum dtype t, int rows, int cols, int m)
     free(f); free(wc.data); free(tok); free(oc); free(og);
 }
 
+/* ---- device sampling (kernels/cuda/cuda_sample.cu) ----
+ * Per row the CPU sampler's token for the uniform it draws, against the
+ * device's pick with that same uniform; greedy must match exactly, sampled
+ * rows too (a mismatch is only possible when u falls within the few-ulp
+ * difference of the device's expf at a cumulative boundary: counted, and
+ * more than one in the case fails). */
+static void check_sampling(int rows, int vocab, float temp, int top_k, float top_p)
+{
+    float *l = rand_vec((size_t)rows * vocab, -8, 8);
+    float *dl = to_gpu(l, (size_t)rows * vocab);
+    int32_t *ids = xmalloc(sizeof *ids * (size_t)rows), *want = xmalloc(sizeof *want * (size_t)rows);
+    double *u = xmalloc(sizeof *u * (size_t)rows);
+    struct sampler smp;
+    if (sampler_init(&smp, vocab, temp, top_k, top_p, 42) != 0) exit(1);
+    for (int r = 0; r < rows; r++) {
+        struct sampler peek = smp;
+        u[r] = sampler_uniform(&peek);
+        want[r] = sampler_sample(&smp, l + (size_t)r * vocab);
+    }
+    uint64_t t0 = now_ns();
+    cuda_sample_rows(GPU, ids, dl, rows, vocab, temp, top_k, top_p, u);
+    double ms = (double)(now_ns() - t0) / 1e6;
+    int miss = 0;
+    for (int r = 0; r < rows; r++) miss += ids[r] != want[r];
+    bool ok = temp <= 0 ? miss == 0 : miss <= 1;
+    char shape[48];
+    snprintf(shape, sizeof shape, "rows=%d V=%d T=%.2g k=%d p=%.2g", rows, vocab, temp, top_k, top_p);
+    printf("%-14s %-5s %-34s %10d %9d %9.3f  %s\n", "sample", "f32", shape, miss, temp <= 0 ? 0 : 1, ms,
+           ok ? "PASS" : "FAIL");
+    n_cases++;
+    n_failed += !ok;
+    sampler_free(&smp);
+    backend_free(GPU, dl);
+    free(l); free(ids); free(want); free(u);
+}
+
 /* ---- CUPTI: logged ops get measured durations at sync ---- */
 
 static void check_measured_durations(void)
@@ -429,6 +466,12 @@ int main(void)
     check_eltwise((1 << 20) + 7);
     enum dtype et[] = {DT_F32, DT_F16, DT_BF16, DT_Q8_0, DT_Q4_1};
     for (size_t i = 0; i < sizeof et / sizeof et[0]; i++) check_embed(et[i], 1000, 576, 9);
+    check_sampling(8, 49152, 0.f, 40, 1.f);
+    check_sampling(64, 49152, 0.f, 0, 1.f);
+    check_sampling(8, 49152, 0.8f, 40, 1.f);
+    check_sampling(8, 49152, 1.f, 0, 0.9f);
+    check_sampling(4, 32000, 0.7f, 0, 1.f);
+    check_sampling(3, 1000, 1.2f, 5, 0.5f);
     check_measured_durations();
 
     printf("\nsummary: %d cases, %d passed, %d failed\n", n_cases, n_cases - n_failed, n_failed);
