@@ -263,6 +263,7 @@ struct backend {
     uint64_t sim_ns;           /* simulated backends: the device's timeline (ns since the run's
                                   start); records start there; the engine's clock sets/reads it */
     double mem_bytes;          /* device memory when known (simulated: the hardware table's), else 0 */
+    double measured_bw;        /* bytes/s (read + written) of a short device copy test at create; 0: none */
     backend_note_fn note;      /* may be NULL; set by the owner after create */
     void *note_user;
     uint32_t noted_formats;    /* bit t: conversion of dtype t already noted */

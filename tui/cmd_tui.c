@@ -3,6 +3,7 @@
  * TUI at once; when a rate is relative to capacity, the engine thread
  * measures it first (core/engine/runner.c) while the TUI shows the probe's
  * progress, or reuses a cached one (core/workload/capacity_cache.h). `infertop keys` prints the key table. */
+#include "core/plan/hw.h"
 #include "core/engine/runner.h"
 #include "core/quant/evaltext.h"
 #include "core/quant/quality.h"
@@ -28,7 +29,9 @@ static void fill_info(struct tui_info *in, const struct session *S, const struct
     in->params = model_param_count(&S->model.cfg);
     snprintf(in->wformat, sizeof in->wformat, "%s", dtype_info(S->model.wtype)->name);
     snprintf(in->device, sizeof in->device, "%s (%s)", S->be->ops->name, S->be->device_name);
-    snprintf(in->device_reason, sizeof in->device_reason, "%s", S->be->reason);
+    char bw[96];
+    hw_bw_line(bw, sizeof bw, S->be->measured_bw, S->be->device_name);   /* a real GPU's copy test */
+    snprintf(in->device_reason, sizeof in->device_reason, "%.64s%s%.92s", bw, bw[0] ? "; " : "", S->be->reason);
     snprintf(in->scenario, sizeof in->scenario, "%s", b->sc.name);
     in->modeled_bytes = true;    /* step records carry no measured-bytes flag yet */
 }

@@ -7,6 +7,7 @@
  * list H200 FP8 "3958 dense" — that is the sparse figure. */
 #include "core/plan/hw.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,38 @@ const struct hw_row *hw_find(const char *key)
     for (int i = 0; i < N_ROWS; i++)
         if (strcmp(ROWS[i].key, key) == 0) return &ROWS[i];
     return NULL;
+}
+
+/* s lowercased with everything but letters and digits dropped ("RTX 4090" → "rtx4090"). */
+static void alnum_lower(char *out, size_t n, const char *s)
+{
+    size_t k = 0;
+    for (; *s && k + 1 < n; s++)
+        if (isalnum((unsigned char)*s)) out[k++] = (char)tolower((unsigned char)*s);
+    out[k] = '\0';
+}
+
+const struct hw_row *hw_for_device(const char *device_name)
+{
+    if (!device_name) return NULL;
+    char name[128];
+    alnum_lower(name, sizeof name, device_name);
+    const struct hw_row *best = NULL;
+    for (int i = 0; i < N_ROWS; i++)
+        if (strstr(name, ROWS[i].key) && (!best || strlen(ROWS[i].key) > strlen(best->key))) best = &ROWS[i];
+    return best;
+}
+
+void hw_bw_line(char *out, size_t n, double measured_bw, const char *device_name)
+{
+    if (n) out[0] = '\0';
+    if (!(measured_bw > 0)) return;
+    const struct hw_row *r = hw_for_device(device_name);
+    if (r)
+        snprintf(out, n, "copy %.2f TB/s measured vs %.2f TB/s datasheet (%s)", measured_bw / 1e12,
+                 r->bw_gbs / 1e3, r->key);
+    else
+        snprintf(out, n, "copy %.2f TB/s measured (no datasheet row)", measured_bw / 1e12);
 }
 
 /* name (the whole spec, or the part before "xN") as a row or the host. */

@@ -34,6 +34,13 @@ struct hw_row {
 const struct hw_row *hw_rows(int *n);
 /* The row named key, or NULL. */
 const struct hw_row *hw_find(const char *key);
+/* The datasheet row of a real device from its driver name ("NVIDIA H200",
+ * "NVIDIA GeForce RTX 4090"): the row whose key occurs in it, case-insensitive
+ * (the longest such key); NULL when none does. */
+const struct hw_row *hw_for_device(const char *device_name);
+/* "copy 4.31 TB/s measured vs 4.80 TB/s datasheet (h200)" into out for a
+ * backend's measured_bw (bytes/s) and device name; "" when bw <= 0. */
+void hw_bw_line(char *out, size_t n, double measured_bw, const char *device_name);
 
 /* Efficiency curves a GPU row runs with unless the options change them
  * (sim_mem_eff, sim_flop_eff, sim_op_us): memory 0.9 of peak for large

@@ -167,6 +167,9 @@ int session_open(struct session *s, const char *spec, const struct options *opt,
     if (log) {
         const struct model_config *c = &s->model.cfg;
         fprintf(log, "backend: %s (%s) — %s\n", s->be->ops->name, s->be->device_name, s->be->reason);
+        char bw[96];
+        hw_bw_line(bw, sizeof bw, s->be->measured_bw, s->be->device_name);
+        if (bw[0]) fprintf(log, "device: %s\n", bw);
         fprintf(log, "model: %s — %.1fM params, %s, %d layers, heads %d:%d, loaded in %.2f s%s\n",
                 s->model.source, model_param_count(c) / 1e6, dtype_info(s->model.wtype)->name,
                 c->n_layers, c->n_heads, c->n_kv_heads, s->load_s,

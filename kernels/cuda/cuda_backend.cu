@@ -398,6 +398,38 @@ static const struct backend_ops CUDA_OPS = {
     .comm_free = cuda_comm_free,
 };
 
+/* ---- bandwidth probe ----
+ * Device-to-device copies of 256 MiB (several times any L2), 2 warm-ups then
+ * 8 timed with events: bytes read + written per second. Measured once at
+ * create for the header, beside the datasheet figure (core/plan/hw.c).
+ * Returns 0 when the buffers or events are unavailable (nothing is fatal). */
+static double measure_copy_bw(struct cuda_ctx *c)
+{
+    const size_t bytes = (size_t)256 << 20;
+    void *a = NULL, *b = NULL;
+    cudaEvent_t e0 = NULL, e1 = NULL;
+    float ms = 0;
+    double bw = 0;
+    if (cudaMalloc(&a, bytes) != cudaSuccess || cudaMalloc(&b, bytes) != cudaSuccess ||
+        cudaEventCreate(&e0) != cudaSuccess || cudaEventCreate(&e1) != cudaSuccess)
+        goto done;
+    CUDA_CHECK(cudaMemsetAsync(a, 0x5a, bytes, c->stream));
+    for (int i = 0; i < 2; i++) CUDA_CHECK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, c->stream));
+    CUDA_CHECK(cudaEventRecord(e0, c->stream));
+    for (int i = 0; i < 8; i++) CUDA_CHECK(cudaMemcpyAsync(i % 2 ? a : b, i % 2 ? b : a, bytes, cudaMemcpyDeviceToDevice, c->stream));
+    CUDA_CHECK(cudaEventRecord(e1, c->stream));
+    CUDA_CHECK(cudaEventSynchronize(e1));
+    CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+    if (ms > 0) bw = 8.0 * 2.0 * (double)bytes / (ms * 1e-3);
+done:
+    (void)cudaGetLastError();
+    if (e0) warn_on_teardown(cudaEventDestroy(e0), "cudaEventDestroy");
+    if (e1) warn_on_teardown(cudaEventDestroy(e1), "cudaEventDestroy");
+    if (a) warn_on_teardown(cudaFree(a), "cudaFree(probe)");
+    if (b) warn_on_teardown(cudaFree(b), "cudaFree(probe)");
+    return bw;
+}
+
 /* ---- create ---- */
 
 #define TRY(call, what)                                                                    \
@@ -469,6 +501,10 @@ struct backend *cuda_backend_create(int device, char *err, size_t errlen)
     be->ops = &CUDA_OPS;
     be->ctx = c;
     be->n_threads = 1;
+    be->measured_bw = measure_copy_bw(c);
+    size_t free_b = 0, total_b = 0;
+    if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess) be->mem_bytes = (double)total_b;
+    (void)cudaGetLastError();
     snprintf(be->device_name, sizeof be->device_name, "%.95s", desc);
     snprintf(be->reason, sizeof be->reason, "cuda — device %d usable; %.110s", device, c->trace_reason);
     return be;

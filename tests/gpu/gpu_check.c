@@ -403,7 +403,8 @@ int main(void)
         printf("gpu_check: backend creation failed: %s\n", GPU ? "cpu backend" : err);
         return 1;
     }
-    printf("gpu: %s | %s\ncpu: %s\n\n", GPU->device_name, GPU->reason, CPU->device_name);
+    printf("gpu: %s | %s\ncpu: %s\ncopy test: %.3f TB/s (read + written, 256 MiB device copies)\n\n",
+           GPU->device_name, GPU->reason, CPU->device_name, GPU->measured_bw / 1e12);
     printf("%-14s %-5s %-34s %10s %9s %9s  %s\n", "op", "dtype", "shape", "rel.err", "tol", "gpu ms", "result");
 
     enum dtype mm[] = {DT_F32, DT_F16, DT_BF16};

@@ -354,3 +354,21 @@ Test(hw, host_measurement_is_cached_and_a_corrupt_cache_is_a_miss, .timeout = 12
     cr_assert_eq(system(cmd), 0);
     unsetenv("XDG_CACHE_HOME");
 }
+
+/* The header's bandwidth line: a real device's name finds its datasheet row. */
+Test(plan, device_name_finds_datasheet_row)
+{
+    cr_assert_str_eq(hw_for_device("NVIDIA H200")->key, "h200");
+    cr_assert_str_eq(hw_for_device("NVIDIA H100 80GB HBM3")->key, "h100");
+    cr_assert_str_eq(hw_for_device("NVIDIA GeForce RTX 4090")->key, "rtx4090");
+    cr_assert_str_eq(hw_for_device("NVIDIA A100-SXM4-80GB")->key, "a100");
+    cr_assert_null(hw_for_device("Tesla T4"));
+    cr_assert_null(hw_for_device(NULL));
+    char line[96];
+    hw_bw_line(line, sizeof line, 4.31e12, "NVIDIA H200");
+    cr_assert_str_eq(line, "copy 4.31 TB/s measured vs 4.80 TB/s datasheet (h200)");
+    hw_bw_line(line, sizeof line, 0, "NVIDIA H200");
+    cr_assert_str_eq(line, "");
+    hw_bw_line(line, sizeof line, 2.5e11, "Tesla T4");
+    cr_assert_str_eq(line, "copy 0.25 TB/s measured (no datasheet row)");
+}
