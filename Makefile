@@ -49,7 +49,7 @@ endif
 # CPU unit tests cover them in CUDA=0 and SAN=1 builds too.
 LIB_SRC := $(wildcard kernels/*.c kernels/cpu/*.c kernels/cuda/*.c kernels/sim/*.c core/*.c core/*/*.c traces/*.c tui/*.c)
 LIB_SRC := $(filter-out tui/main.c,$(LIB_SRC))
-CU_SRC  := $(wildcard kernels/cuda/*.cu)
+CU_SRC  := $(wildcard kernels/cuda/*.cu traces/*.cu)
 
 ifeq ($(CUDA),1)
 CFLAGS  += -DINFERTOP_CUDA=1 -isystem $(CUDA_HOME)/include

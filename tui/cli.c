@@ -198,6 +198,10 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
                      : !strcmp(flag, "--batch") ? &a->batch : &a->ctx;
             *dst = (int)n;
         } else if (is_flag(arg, "--gpu")) { VALUE("--gpu"); a->gpu = v; }
+        else if (is_flag(arg, "--measure-traffic")) {
+            VALUE("--measure-traffic");
+            if (parse_count("--measure-traffic", v, 1, &a->measure_traffic)) return -1;
+        }
         else if (is_flag(arg, "--budget")) { VALUE("--budget"); a->budget = v; }
         else if (strcmp(arg, "--validate") == 0) a->validate = true;
         else if (strcmp(arg, "--chat") == 0) a->chat = true;

@@ -42,6 +42,7 @@ struct cli_args {
     int tp, pp, batch;        /* plan: --tp --pp --batch (0: not given); --ctx is `ctx` above */
     const char *budget;       /* plan: --budget SIZE (per device) */
     bool validate;            /* plan: --validate */
+    int measure_traffic;      /* bench: --measure-traffic N (steps; 0: not asked) */
     struct options opt;       /* --set k=v, --device, --threads shortcuts */
     const char *positional[8];
     int n_positional;

@@ -4,6 +4,7 @@
 #include "core/workload/run.h"
 #include "core/workload/session.h"
 #include "traces/trace_out.h"
+#include "traces/traffic_measure.h"
 #include "tui/ab_eval.h"
 #include "tui/cli.h"
 #include "tui/setup.h"
@@ -17,17 +18,47 @@
 
 #define DEFAULT_SCENARIO "scenarios/smoke.ini"
 
-/* One run through core/workload/run.c: traces (t may be NULL) and progress on
- * stderr unless quiet. cap: capacity for a relative rate; 0 = probe it now. */
-static int run_one(struct session *S, const struct run_setup *b, bool quiet, double cap, struct report *r,
-                   struct trace_out *t)
+/* What a bench run observes per step: traces, and --measure-traffic's window. */
+struct bench_obs { struct trace_out *t; struct traffic_measure *tm; };
+
+static int obs_begin(void *ctx, const struct telemetry *e, const char *name, const char *path, char *err, size_t errlen)
+{
+    struct bench_obs *o = ctx;
+    return trace_out_wanted(o->t) ? trace_out_begin(o->t, e, name, path, err, errlen) : 0;
+}
+
+static int obs_step(void *ctx, const struct telemetry *e, char *err, size_t errlen)
+{
+    struct bench_obs *o = ctx;
+    if (o->tm) traffic_measure_step(o->tm, e);       /* a CUPTI failure is reported, the run goes on */
+    return trace_out_wanted(o->t) ? trace_out_step(o->t, e, err, errlen) : 0;
+}
+
+static int obs_end(void *ctx, const struct telemetry *e, bool ok, char *err, size_t errlen)
+{
+    struct bench_obs *o = ctx;
+    return trace_out_wanted(o->t) ? trace_out_end(o->t, e, ok, err, errlen) : 0;
+}
+
+/* One run through core/workload/run.c: traces (t may be NULL), the traffic
+ * window (tm may be NULL) and progress on stderr unless quiet. cap: capacity
+ * for a relative rate; 0 = probe it now. */
+static int run_one_measured(struct session *S, const struct run_setup *b, bool quiet, double cap, struct report *r,
+                            struct trace_out *t, struct traffic_measure *tm)
 {
     char err[768];
-    struct run_observer o = {.ctx = t, .progress_to = quiet ? NULL : stderr};
-    if (trace_out_wanted(t)) { o.begin = trace_out_begin; o.step = trace_out_step; o.end = trace_out_end; }
+    struct bench_obs bo = {t, tm};
+    struct run_observer o = {.ctx = &bo, .progress_to = quiet ? NULL : stderr};
+    if (trace_out_wanted(t) || tm) { o.begin = obs_begin; o.step = obs_step; o.end = obs_end; }
     int rc = run_scenario(&S->model, S->be, b, cap, &o, quiet ? NULL : stderr, r, err, sizeof err);
     if (rc) cli_error("%s", err);
     return rc;
+}
+
+static int run_one(struct session *S, const struct run_setup *b, bool quiet, double cap, struct report *r,
+                   struct trace_out *t)
+{
+    return run_one_measured(S, b, quiet, cap, r, t, NULL);
 }
 
 /* ---- output ---- */
@@ -311,8 +342,21 @@ int cmd_bench(struct cli_args *a)
                           .nvtxt_tb = a->nvtxt_raw ? NVTXT_MONOTONIC_RAW : NVTXT_MANUAL};
     struct tel_quality q;
     char qline[256];
+    static struct traffic_measure tm;
+    if (a->measure_traffic) {      /* without a GPU with counters: the reason, exit 2 */
+        char err[384];
+        if (traffic_measure_open(&tm, crp_cupti_ops(), NULL, S.be->ops->name, 0, a->measure_traffic, err, sizeof err)) {
+            cli_error("%s", err);
+            session_close(&S);
+            return EXIT_BAD_INPUT;
+        }
+    }
     quality_measure(&S.model, S.be, b.model ? b.model : SESSION_DEFAULT_MODEL, &b.opt, &q);
-    int rc = run_one(&S, &b, a->quiet, 0, &r, &t);
+    int rc = run_one_measured(&S, &b, a->quiet, 0, &r, &t, a->measure_traffic ? &tm : NULL);
+    if (a->measure_traffic) {
+        traffic_measure_print(&tm, stdout);
+        traffic_measure_close(&tm);
+    }
     if (rc == 0) {
         print_report(&b, &S, &r);
         quality_format(&q, qline, sizeof qline);

@@ -22,7 +22,8 @@ static const struct command COMMANDS[] = {
      "plain text generation"},
     {"bench", cmd_bench, NULL,
      "[--scenario F] [--scenario-set \"arrival.rate=2 ...\"] [--model M] [--set k=v ...] [--json F]\n"
-     "          [--trace F.json] [--nvtxt F.nvtxt [--nvtxt-clock manual|raw]] [--record F]",
+     "          [--trace F.json] [--nvtxt F.nvtxt [--nvtxt-clock manual|raw]] [--record F]\n"
+     "          [--measure-traffic N]",
      "headless scenario run, serving report, traces"},
     {"ab", cmd_ab, NULL,
      "--a \"k=v ...\" --b \"k=v ...\" [--scenario F] [--json F]",

@@ -5,6 +5,7 @@
 #include "kernels/cuda/cuda_internal.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "traces/cupti.h"
+#include "traces/cupti_range.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,13 @@ void cuda_op_begin(struct backend *be)
 {
     struct cuda_ctx *c = cuda_ctx_of(be);
     struct kernel_log *log = be->log;
+    struct crp_session *rs = crp_active();     /* --measure-traffic: one range per op */
+    if (rs && log && log->n > 0) {
+        char name[48];
+        /* the record's name is filled after the op; its class is known now */
+        snprintf(name, sizeof name, "%d#%s", log->n - 1, op_class_name(log->recs[log->n - 1].cls));
+        crp_push(rs, name);
+    }
     if (!c->cupti_on || !log || !log->enabled || log->n == 0) return;
     if (c->n_tags == c->cap_tags) {
         int cap = c->cap_tags ? c->cap_tags * 2 : 1024;
@@ -156,6 +164,7 @@ void cuda_op_end(struct backend *be)
 {
     struct cuda_ctx *c = cuda_ctx_of(be);
     struct kernel_log *log = be->log;
+    if (crp_active() && log && log->n > 0) crp_pop(crp_active());
     if (!c->cupti_on || !log || !log->enabled || log->n == 0) return;
     cupti_tag_pop();
 }

@@ -56,11 +56,11 @@ violations() {
         (($1 ~ /^kernels\/cuda\// && $2 ~ /^kernels\/cpu\//) ||
          ($1 ~ /^kernels\/cpu\// && $2 ~ /^kernels\/cuda\//)) { bad() }
     rule == "cuda_headers_only_in_cuda_and_cupti" && $2 ~ cuda &&
-        $1 !~ /^kernels\/cuda\// && $1 !~ /^traces\/cupti\.[ch]$/ { bad() }
+        $1 !~ /^kernels\/cuda\// && $1 !~ /^traces\/cupti(\.[ch]|_range_cupti\.cu)$/ { bad() }
     rule == "kernels_below_core_traces_tui" && $1 ~ /^kernels\// &&
         ($2 ~ /^(core|tui)\// ||
          ($2 ~ /^traces\// && $2 != "traces/nvtx.h" &&
-          !($1 ~ /^kernels\/cuda\// && $2 == "traces/cupti.h"))) { bad() }
+          !($1 ~ /^kernels\/cuda\// && ($2 == "traces/cupti.h" || $2 == "traces/cupti_range.h")))) { bad() }
     rule == "backends_chosen_only_in_registry" && $2 ~ /^kernels\/(cpu|cuda)\// &&
         $1 !~ /^kernels\/(cpu|cuda)\// && $1 != "kernels/registry.c" { bad() }
     rule == "leaves_include_only_leaves" && index(leaves, " " $1 " ") &&

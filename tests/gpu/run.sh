@@ -21,8 +21,10 @@
 #              (98 MB: SKIP when it was not carried)
 #   memcheck   compute-sanitizer memcheck on gpu_check, when it exists and the
 #              runtime allows it
-#   range_prof / bench_gpu  the CUPTI range profiler and `make bench-gpu`:
-#              SKIP with the reason while they are not built
+#   range_prof bench --measure-traffic 1 on cuda: the CUPTI range profiler's
+#              measured HBM/L2/shared traffic per op class beside the modeled
+#              bytes (SKIP with the reason when the counters are refused)
+#   bench_gpu  `make bench-gpu`: SKIP while it is not built
 # The summary table (step, result, seconds) is printed last and written to
 # LOGDIR/summary.txt. Exit status 0 only when no step FAILed.
 set -u
@@ -115,6 +117,18 @@ step_gen_gguf() {
     gen_equal "$f"
 }
 
+# The range profiler on one decode step: bench --measure-traffic 1 on cuda.
+# PASS with the per-op table; SKIP (77) when the counters are refused (no
+# permission, another profiler, an unsupported vGPU) — the reason is the result.
+step_range_prof() {
+    "$BIN" bench --device cuda --scenario scenarios/smoke.ini --measure-traffic 1 -q
+    local rc=$?
+    if [ $rc -eq 2 ] && grep -qE "counter permission|another profiler|does not support|counters are busy" "$LOGDIR/range_prof.log"; then
+        return 77
+    fi
+    [ $rc -eq 0 ] && grep -q "MEASURED by the CUPTI range profiler" "$LOGDIR/range_prof.log"
+}
+
 step_memcheck() {
     command -v compute-sanitizer >/dev/null 2>&1 || { echo "compute-sanitizer not found"; return 77; }
     compute-sanitizer --tool memcheck --error-exitcode 9 "$CHECK"
@@ -127,7 +141,7 @@ step_memcheck() {
 }
 
 export LOGDIR JOBS BIN CHECK
-export -f step_env step_build gen_equal step_gen_gguf step_memcheck
+export -f step_env step_build gen_equal step_gen_gguf step_memcheck step_range_prof
 run_step env 30 step_env
 run_step build 300 step_build
 use_prebuilt_if_needed
@@ -139,11 +153,11 @@ if grep -q "no usable CUDA device" "$LOGDIR/gpu_check.log" 2>/dev/null; then
 elif [ -x "$CHECK" ]; then
     run_step gen_synth 60 gen_equal synth:smollm2-135m --set wtype=q4_1
     run_step gen_gguf 60 step_gen_gguf
+    run_step range_prof 90 step_range_prof
     run_step memcheck 120 step_memcheck
 else
     record gpu_check SKIP 0 "no binary (build failed)"
 fi
-record range_prof SKIP 0 "CUPTI range profiler not built yet (issue 19, item 4)"
 record bench_gpu SKIP 0 "make bench-gpu not built yet (issue 19, item 6)"
 
 {
