@@ -5,6 +5,8 @@
 #   make test       unit tests (plain and ASan+UBSan), fuzz targets built, command-line tests
 #   make bench      CPU benchmark (bandwidth roofline, prefill/decode, naive vs flash)
 #   make bench-sparse  2:4 sparse vs dense kernels and decode (ratios in one run)
+#   make bench-gpu  GPU kernels and decode (exit 2 without a usable GPU)
+#   make gpu-prebuilt  binaries + libraries for tests/gpu/run.sh on a GPU machine without dev packages
 #   make distill    distill a 2-layer draft from SmolLM2-135M; held-out KL, tok/s, llama.cpp PPL
 #   make eval       eval table: PPL, KLD, same top p per weight mode (EVAL_MODES)
 #   make deps       install missing Debian packages (as root)
@@ -72,7 +74,7 @@ ifneq ($(V),1)
 Q := @
 endif
 
-.PHONY: all run test test-unit test-san bench bench-sparse deps clean model fuzz distill eval gpu-prebuilt
+.PHONY: all run test test-unit test-san bench bench-sparse deps clean model fuzz distill eval gpu-prebuilt bench-gpu
 all: $(BIN)
 
 $(BIN): $(B)/tui/main.o $(LIB)
@@ -159,14 +161,31 @@ $(GPU_CHECK): $(B)/tests/gpu/gpu_check.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 	@echo "  LD  $@"
 
+# ---- GPU benchmark (tests/bench/bench_gpu.c + bench_gpu.sh) -----------------
+# Kernel tables (quantized matvec GB/s, prefill GEMM vs plain cuBLAS, flash vs
+# naive attention, paged decode GB/s) and llama2-7b f16 decode at batch 1/8/64.
+# Without a usable GPU it prints why and exits 2; without nvcc it says so, exit 2.
+BENCH_GPU := $(B)/bench_gpu
+$(BENCH_GPU): $(B)/tests/bench/bench_gpu.o $(LIB)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD  $@"
+
+ifeq ($(CUDA),1)
+bench-gpu: $(BENCH_GPU) $(BIN)
+	tests/bench/bench_gpu.sh
+else
+bench-gpu:
+	@echo "bench-gpu: this build has no CUDA (nvcc not found or CUDA=0): nothing measured"; exit 2
+endif
+
 # The device check's fallback for a GPU machine without ncurses/cJSON/inih dev
 # packages: bin/infertop and gpu_check built here (CUDA=1, sm_80+sm_90) with
 # the non-CUDA shared libraries they load, in build/gpu-prebuilt (~9 MB;
 # tests/gpu/run.sh uses it when it cannot build there).
-gpu-prebuilt: $(BIN) $(GPU_CHECK)
+gpu-prebuilt: $(BIN) $(GPU_CHECK) $(BENCH_GPU)
 	@test "$(CUDA)" = 1 || { echo "gpu-prebuilt needs CUDA=1 (nvcc)"; exit 2; }
 	$(Q)rm -rf $(B)/gpu-prebuilt && mkdir -p $(B)/gpu-prebuilt/lib
-	$(Q)cp $(BIN) $(GPU_CHECK) $(B)/gpu-prebuilt/
+	$(Q)cp $(BIN) $(GPU_CHECK) $(BENCH_GPU) $(B)/gpu-prebuilt/
 	$(Q)for l in ncursesw tinfo cjson inih; do \
 	    p=$$(ldd $(BIN) | awk -v l="lib$$l.so" 'index($$1, l) == 1 {print $$3}'); \
 	    [ -n "$$p" ] && cp -L "$$p" $(B)/gpu-prebuilt/lib/; done

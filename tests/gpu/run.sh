@@ -24,7 +24,10 @@
 #   range_prof bench --measure-traffic 1 on cuda: the CUPTI range profiler's
 #              measured HBM/L2/shared traffic per op class beside the modeled
 #              bytes (SKIP with the reason when the counters are refused)
-#   bench_gpu  `make bench-gpu`: SKIP while it is not built
+#   bench_gpu  tests/bench/bench_gpu.sh (what `make bench-gpu` runs): matvec
+#              GB/s per format, prefill GEMM vs plain cuBLAS, flash vs naive
+#              attention at 1k/4k/16k, paged decode GB/s, llama2-7b f16 decode
+#              at batch 1/8/64 with % of the copy-test bandwidth
 # The summary table (step, result, seconds) is printed last and written to
 # LOGDIR/summary.txt. Exit status 0 only when no step FAILed.
 set -u
@@ -74,11 +77,11 @@ BIN=bin/infertop
 CHECK=build/gpu_check
 step_build() {
     if pkg-config --exists ncursesw libcjson inih 2>/dev/null &&
-        make CUDA=1 -j"$JOBS" build/gpu_check bin/infertop; then
+        make CUDA=1 -j"$JOBS" build/gpu_check build/bench_gpu bin/infertop; then
         echo "built here"
         return 0
     fi
-    if [ -x build/gpu-prebuilt/infertop ] && [ -x build/gpu-prebuilt/gpu_check ]; then
+    if [ -x build/gpu-prebuilt/infertop ] && [ -x build/gpu-prebuilt/gpu_check ] && [ -x build/gpu-prebuilt/bench_gpu ]; then
         echo "using build/gpu-prebuilt (built by make gpu-prebuilt, libraries in build/gpu-prebuilt/lib)"
         return 0
     fi
@@ -129,6 +132,10 @@ step_range_prof() {
     [ $rc -eq 0 ] && grep -q "MEASURED by the CUPTI range profiler" "$LOGDIR/range_prof.log"
 }
 
+step_bench_gpu() {
+    BENCH_GPU=$(dirname "$CHECK")/bench_gpu BIN=$BIN tests/bench/bench_gpu.sh
+}
+
 step_memcheck() {
     command -v compute-sanitizer >/dev/null 2>&1 || { echo "compute-sanitizer not found"; return 77; }
     compute-sanitizer --tool memcheck --error-exitcode 9 "$CHECK"
@@ -141,9 +148,9 @@ step_memcheck() {
 }
 
 export LOGDIR JOBS BIN CHECK
-export -f step_env step_build gen_equal step_gen_gguf step_memcheck step_range_prof
+export -f step_env step_build gen_equal step_gen_gguf step_memcheck step_range_prof step_bench_gpu
 run_step env 30 step_env
-run_step build 300 step_build
+run_step build 240 step_build
 use_prebuilt_if_needed
 if [ -x "$CHECK" ]; then
     run_step gpu_check 150 "$CHECK"
@@ -154,11 +161,11 @@ elif [ -x "$CHECK" ]; then
     run_step gen_synth 60 gen_equal synth:smollm2-135m --set wtype=q4_1
     run_step gen_gguf 60 step_gen_gguf
     run_step range_prof 90 step_range_prof
-    run_step memcheck 120 step_memcheck
+    run_step bench_gpu 180 step_bench_gpu
+    run_step memcheck 90 step_memcheck
 else
     record gpu_check SKIP 0 "no binary (build failed)"
 fi
-record bench_gpu SKIP 0 "make bench-gpu not built yet (issue 19, item 6)"
 
 {
     echo
