@@ -299,3 +299,50 @@ Test(cuda_launch, flash_splits_only_small_grids)
     cl_flash_plan(&g, 4096, 0, 32, 8, 128, 132);
     cr_assert_eq(g.n_splits, 1);
 }
+
+/* ---- CUDA graph policy (kernels/cuda/cuda_graph_policy.c) ---- */
+#include "kernels/cuda/cuda_graph_policy.h"
+
+Test(cuda_graph_policy, capture_after_warmup_then_replay_recapture_on_shape_change)
+{
+    struct cg_policy p;
+    cg_policy_init(&p, 2);
+    struct cg_key a = cg_key_of(8, 8, 100), b = cg_key_of(9, 9, 100);
+    cr_assert_eq(a.kv_blocks_p2, 128);
+    cr_assert_eq(cg_decide(&p, a), CG_EAGER);            /* first sight */
+    cr_assert_eq(cg_decide(&p, a), CG_EAGER);            /* warm-up: 2nd repeat */
+    cr_assert_eq(cg_decide(&p, a), CG_CAPTURE);
+    cg_done(&p, CG_CAPTURE, true, NULL);
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(cg_decide(&p, a), CG_UPDATE);
+        cg_done(&p, CG_UPDATE, true, NULL);
+    }
+    cr_assert_eq(cg_decide(&p, a), CG_UPDATE);
+    cg_done(&p, CG_UPDATE, false, NULL);                 /* topology changed: re-instantiated */
+    cr_assert_eq(cg_decide(&p, b), CG_EAGER, "a new shape runs eagerly first");
+    cr_assert_eq(cg_decide(&p, b), CG_EAGER);
+    cr_assert_eq(cg_decide(&p, b), CG_CAPTURE, "and is captured after its warm-up");
+    cg_done(&p, CG_CAPTURE, true, NULL);
+    cr_assert_eq(cg_decide(&p, a), CG_EAGER, "the old shape's graph is gone");
+    cr_assert_eq(p.captures, 2);
+    cr_assert_eq(p.replays, 5);
+    cr_assert_eq(p.recaptures, 1);
+    cr_assert_eq(p.eager, 5);          /* a: 2, b: 2, a again: 1 */
+    /* same bucket of KV blocks: same key (decode grows the tables block by block) */
+    cr_assert(cg_key_of(1, 1, 65).kv_blocks_p2 == cg_key_of(1, 1, 128).kv_blocks_p2);
+    cr_assert(cg_key_of(1, 1, 129).kv_blocks_p2 != cg_key_of(1, 1, 128).kv_blocks_p2);
+}
+
+Test(cuda_graph_policy, failed_capture_turns_graphs_off_with_reason)
+{
+    struct cg_policy p;
+    cg_policy_init(&p, 1);
+    struct cg_key k = cg_key_of(1, 1, 4);
+    cr_assert_eq(cg_decide(&p, k), CG_EAGER);
+    cr_assert_eq(cg_decide(&p, k), CG_CAPTURE);
+    cg_done(&p, CG_CAPTURE, false, "cudaErrorStreamCaptureUnsupported");
+    cr_assert(p.off);
+    cr_assert(strstr(p.reason, "cudaErrorStreamCaptureUnsupported"));
+    for (int i = 0; i < 4; i++) cr_assert_eq(cg_decide(&p, k), CG_EAGER);
+    cr_assert_eq(p.captures, 0);
+}
