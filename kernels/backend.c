@@ -445,6 +445,23 @@ BACKEND_OP_LIST(DEFINE_DISPATCHER)
 
 void backend_sync(struct backend *be) { if (be->ops->sync) be->ops->sync(be); }
 
+uint64_t backend_now_ns(const struct backend *be) { return be->simulated ? be->sim_ns : now_ns(); }
+
+void backend_clock_start(struct backend *be, uint64_t t_ns)
+{
+    if (be->simulated) be->sim_ns = t_ns;
+}
+
+void backend_clock_join(struct backend *be, uint64_t t_ns)
+{
+    if (be->simulated && t_ns > be->sim_ns) be->sim_ns = t_ns;
+}
+
+void backend_wait_recv(struct backend *be, struct comm *c, int peer)
+{
+    backend_clock_join(be, comm_wait_recv(c, comm_rank(c, be), peer));
+}
+
 void backend_destroy(struct backend *be)
 {
     if (be && be->ops->destroy) be->ops->destroy(be);

@@ -299,6 +299,20 @@ BACKEND_OP_LIST(BACKEND_OP_DECL)
 void  backend_sync(struct backend *be);
 void  backend_destroy(struct backend *be);
 
+/* ---- the device's clock: one seam for measured and simulated devices ----
+ * backend_now_ns: a simulated backend's timeline (be->sim_ns), else
+ * CLOCK_MONOTONIC (now_ns). backend_clock_start: a simulated timeline is set
+ * to t_ns (a step's start; no-op on a real device). backend_clock_join: a
+ * simulated timeline moves to t_ns if that is later (another device's end,
+ * a message's arrival; no-op on a real device). backend_wait_recv: block
+ * until a message from `peer` of c is waiting for be (comm_wait_recv); a
+ * simulated device's timeline then joins the message's arrival, so the wait
+ * is idle time on either kind of device. */
+uint64_t backend_now_ns(const struct backend *be);
+void  backend_clock_start(struct backend *be, uint64_t t_ns);
+void  backend_clock_join(struct backend *be, uint64_t t_ns);
+void  backend_wait_recv(struct backend *be, struct comm *c, int peer);
+
 uint64_t now_ns(void);   /* CLOCK_MONOTONIC in nanoseconds */
 
 #ifdef __cplusplus

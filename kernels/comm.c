@@ -10,8 +10,9 @@
 /* One message in flight from a sender to a receiver: bytes in memory
  * allocated on the receiving device. */
 struct comm_msg {
-    float *data;
+    float *data;                           /* NULL: a simulated message (no data) */
     int64_t n;
+    uint64_t arrive_ns;                    /* simulated messages: when it lands on the receiver */
     struct comm_msg *next;
 };
 
@@ -34,6 +35,10 @@ struct comm {
     float *stage[BACKEND_COMM_MAX];
     size_t stage_bytes[BACKEND_COMM_MAX];
     struct comm_box *box;                  /* [src * n + dst] */
+    /* simulated timelines: each rank's entry time of its current collective,
+     * double-buffered by the rank's collective count so one barrier suffices */
+    uint64_t sim_t[2][BACKEND_COMM_MAX];
+    uint64_t sim_calls[BACKEND_COMM_MAX];
 };
 
 struct comm *comm_create(struct backend **devs, int n, char *err, size_t errlen)
@@ -247,12 +252,14 @@ void comm_host_send(struct comm *c, int rank, int peer, const float *buf, int64_
     pthread_mutex_unlock(&c->mu);
 }
 
-void comm_wait_recv(struct comm *c, int rank, int peer)
+uint64_t comm_wait_recv(struct comm *c, int rank, int peer)
 {
     struct comm_box *b = &c->box[peer * c->n + rank];
     pthread_mutex_lock(&c->mu);
     while (!b->head) pthread_cond_wait(&c->cv, &c->mu);
+    uint64_t t = b->head->arrive_ns;
     pthread_mutex_unlock(&c->mu);
+    return t;
 }
 
 void comm_host_recv(struct comm *c, int rank, int peer, float *buf, int64_t n)
@@ -272,4 +279,67 @@ void comm_host_recv(struct comm *c, int rank, int peer, float *buf, int64_t n)
     memcpy(buf, m->data, (size_t)n * sizeof(float));
     backend_free(c->dev[rank], m->data);
     free(m);
+}
+
+/* ---- simulated devices: timelines, no data ---- */
+
+uint64_t comm_sim_join(struct comm *c, int rank, uint64_t t_ns)
+{
+    if (c->n == 1) return t_ns;
+    /* a rank reads buffer k only before its next collective's barrier, which
+     * every rank must reach: buffer k is free again two collectives later */
+    int k = (int)(c->sim_calls[rank]++ & 1);
+    c->sim_t[k][rank] = t_ns;
+    barrier(c);
+    uint64_t hi = 0;
+    for (int r = 0; r < c->n; r++)
+        if (c->sim_t[k][r] > hi) hi = c->sim_t[k][r];
+    return hi;
+}
+
+static void push_msg(struct comm *c, int rank, int peer, struct comm_msg *m)
+{
+    struct comm_box *b = &c->box[rank * c->n + peer];
+    pthread_mutex_lock(&c->mu);
+    if (b->tail) b->tail->next = m; else b->head = m;
+    b->tail = m;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static struct comm_msg *pop_msg(struct comm *c, int rank, int peer)
+{
+    struct comm_box *b = &c->box[peer * c->n + rank];
+    pthread_mutex_lock(&c->mu);
+    while (!b->head) pthread_cond_wait(&c->cv, &c->mu);
+    struct comm_msg *m = b->head;
+    b->head = m->next;
+    if (!b->head) b->tail = NULL;
+    pthread_mutex_unlock(&c->mu);
+    return m;
+}
+
+void comm_sim_send(struct comm *c, int rank, int peer, int64_t n, uint64_t arrive_ns)
+{
+    struct comm_msg *m = calloc(1, sizeof *m);
+    if (!m) {
+        fprintf(stderr, "infertop: comm: out of memory sending a simulated message to device %d\n", peer);
+        abort();
+    }
+    m->n = n;
+    m->arrive_ns = arrive_ns;
+    push_msg(c, rank, peer, m);
+}
+
+uint64_t comm_sim_recv(struct comm *c, int rank, int peer, int64_t n)
+{
+    struct comm_msg *m = pop_msg(c, rank, peer);
+    if (m->n != n || m->data) {
+        fprintf(stderr, "infertop: comm: device %d expected a simulated message of %lld floats from device %d, "
+                "got %lld%s\n", rank, (long long)n, peer, (long long)m->n, m->data ? " with data" : "");
+        abort();
+    }
+    uint64_t t = m->arrive_ns;
+    free(m);
+    return t;
 }

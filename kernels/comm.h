@@ -74,8 +74,22 @@ void comm_host_send(struct comm *c, int rank, int peer, const float *buf, int64_
 void comm_host_recv(struct comm *c, int rank, int peer, float *buf, int64_t n);
 
 /* Block until a message from `peer` to `rank` is waiting (no copy, no
- * record). */
-void comm_wait_recv(struct comm *c, int rank, int peer);
+ * record). Returns its arrival time on a simulated timeline (comm_sim_send),
+ * 0 for a message with data. */
+uint64_t comm_wait_recv(struct comm *c, int rank, int peer);
+
+/* ---- simulated devices (kernels/sim): the same communicator carries
+ * timelines instead of data; nothing is copied.
+ *
+ * comm_sim_join: every rank calls it from its own thread with the time its
+ * collective starts on its SIMULATED timeline (ns); returns the latest start
+ * over the ranks (a ring cannot finish before its last member joins).
+ * comm_sim_send: a message of n floats (no data) landing on `peer` at
+ * arrive_ns. comm_sim_recv: takes the oldest one from `peer` and returns its
+ * arrival time (aborts on a size mismatch, as the data path does). */
+uint64_t comm_sim_join(struct comm *c, int rank, uint64_t t_ns);
+void     comm_sim_send(struct comm *c, int rank, int peer, int64_t n, uint64_t arrive_ns);
+uint64_t comm_sim_recv(struct comm *c, int rank, int peer, int64_t n);
 
 /* Bytes one rank moves over the link in each op (the record's dram_rd):
  * all-reduce ring 2(n−1)/n × S; all-gather and reduce-scatter (n−1)/n × S,

@@ -35,6 +35,15 @@ struct backend *backend_create_sim(const struct roof_device *d, const char *spec
     return be;
 }
 
+int backend_create_group_like(const struct backend *be, int n_devices, struct backend **out, char *err,
+                              size_t errlen)
+{
+    if (be->simulated) return sim_backend_create_group(be, n_devices, out, err, errlen);
+    return backend_create_group(be->ops->name, n_devices, be->n_threads, out, err, errlen);
+}
+
+const struct roof_device *backend_sim_device(const struct backend *be) { return sim_backend_device(be); }
+
 struct backend *backend_create(const char *device, int n_threads, char *err, size_t errlen)
 {
     char why[128];

@@ -23,6 +23,16 @@ struct backend *backend_create(const char *device, int n_threads, char *err, siz
 int backend_create_group(const char *device, int n_devices, int n_threads, struct backend **out,
                          char *err, size_t errlen);
 
+/* A group of n devices like be: backend_create_group(be's kind, n,
+ * be->n_threads) for a real backend; for a simulated one, n single devices of
+ * its xN (sim_backend_create_group). 0; -1 with one line in err. */
+int backend_create_group_like(const struct backend *be, int n_devices, struct backend **out, char *err,
+                              size_t errlen);
+
+/* The device a simulated backend simulates (NULL for a real backend): its
+ * n_devices is the xN the user asked for. */
+const struct roof_device *backend_sim_device(const struct backend *be);
+
 /* A simulated device (kernels/sim) with d's numbers; spec is what the user
  * named ("sim:h100x8"). NULL with err when out of memory. */
 struct backend *backend_create_sim(const struct roof_device *d, const char *spec, char *err, size_t errlen);

@@ -2,6 +2,8 @@
 #include "kernels/roofline.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 const char *roof_path_name(enum roof_path p)
 {
@@ -14,6 +16,8 @@ enum roof_path roof_matmul_path(enum dtype t)
     switch (t) {
     case DT_F32: case DT_S24_F32: return RP_FP32;
     case DT_BF16: return RP_BF16;
+    case DT_F8A8: return RP_FP8;  /* activations quantized too: the tensor cores' FP8 / INT8 paths */
+    case DT_W8A8: return RP_INT8;
     default: return RP_FP16;      /* f16, and weight-only quantized formats dequantized to f16 */
     }
 }
@@ -30,7 +34,9 @@ static double peak_flops(const struct roof_device *d, const struct kernel_record
 {
     if (r->cls == OPC_MATMUL) {
         if ((unsigned)wtype < DT_COUNT && d->wtype_flops[wtype] > 0) return d->wtype_flops[wtype];
-        double f = d->flops[roof_matmul_path(wtype)];
+        enum roof_path p = roof_matmul_path(wtype);
+        double f = d->flops[p];
+        if (!(f > 0) && (p == RP_FP8 || p == RP_INT8)) f = d->flops[RP_FP16];   /* no such path (A100 FP8) */
         return f > 0 ? f : d->flops[RP_FP32];
     }
     if (r->cls == OPC_ATTN) {
@@ -51,4 +57,24 @@ void roof_op_time(const struct roof_device *d, const struct kernel_record *r, en
     out->memory_bound = out->memory_s >= out->compute_s;
     out->intensity = bytes > 0 ? r->flops / bytes : 0;
     out->t_s = d->op_overhead_s + fmax(out->compute_s, out->memory_s);
+}
+
+double roof_comm_time(const struct roof_device *d, int steps, double bytes)
+{
+    if (steps <= 0 || d->link_bw <= 0) return 0;
+    return d->link_base_s + steps * d->link_hop_s + bytes / d->link_bw;
+}
+
+void roof_device_one(const struct roof_device *agg, struct roof_device *one)
+{
+    *one = *agg;
+    int n = agg->n_devices > 1 ? agg->n_devices : 1;
+    one->n_devices = 1;
+    one->mem_bytes /= n;
+    one->bw /= n;
+    for (int p = 0; p < RP_COUNT; p++) one->flops[p] /= n;
+    for (int t = 0; t < DT_COUNT; t++) one->wtype_flops[t] /= n;
+    /* "8x NVIDIA H100 SXM" -> "NVIDIA H100 SXM" */
+    const char *x = n > 1 ? strstr(agg->name, "x ") : NULL;
+    if (x) snprintf(one->name, sizeof one->name, "%s", x + 2);
 }

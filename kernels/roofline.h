@@ -37,14 +37,18 @@ struct roof_device {
     double wtype_flops[DT_COUNT]; /* > 0: FLOP/s of the matmul of that weight format, measured
                                      (the host); overrides the path */
     double link_bw;            /* interconnect bytes/s per device (NVLink / PCIe) */
+    double link_base_s;        /* fixed cost of one comm op (a collective's launch and set-up) */
+    double link_hop_s;         /* latency of one ring step over the link */
     double op_overhead_s;      /* fixed cost per op: kernel launch, thread dispatch */
     struct roof_curve mem_eff, flop_eff;
 };
 
 /* The compute path of a matmul on weights of format t: f32 (and 2:4 s24_f32)
- * on FP32, f16 on FP16, bf16 on BF16, block-quantized and the other 2:4
- * formats dequantized in registers to FP16 (weight-only quantization). The
- * dense figures: 2:4 formats' FLOPs are already halved by kernels/cost.c. */
+ * on FP32, f16 on FP16, bf16 on BF16, f8a8 (FP8 weights and activations) on
+ * FP8 and w8a8 on INT8 (FP16 where the device has no such path), the
+ * block-quantized and the other 2:4 formats dequantized in registers to FP16
+ * (weight-only quantization). The dense figures: 2:4 formats' FLOPs are
+ * already halved by kernels/cost.c. */
 enum roof_path roof_matmul_path(enum dtype t);
 
 struct roof_time {
@@ -62,6 +66,17 @@ double roof_efficiency(const struct roof_curve *c, double s);
  * host: its f32 matmul rate), the other ops on FP32. */
 void roof_op_time(const struct roof_device *d, const struct kernel_record *r, enum dtype wtype,
                   struct roof_time *out);
+
+/* SIMULATED time of a comm op moving `bytes` per rank over d's link in
+ * `steps` sequential ring steps (all-reduce 2(n−1), all-gather and
+ * reduce-scatter n−1, send 1; kernels/comm.h): NCCL's own cost model
+ * (src/graph/tuning.cc, ncclTopoTuneModel / ncclTopoGetAlgoTime):
+ *   t = link_base + steps · link_hop + bytes / link_bw
+ * 0 when steps is 0 or d has no link. */
+double roof_comm_time(const struct roof_device *d, int steps, double bytes);
+
+/* One device of an aggregate (n_devices > 1: every figure ÷ n_devices). */
+void roof_device_one(const struct roof_device *agg, struct roof_device *one);
 
 #ifdef __cplusplus
 }

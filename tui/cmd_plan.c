@@ -3,6 +3,7 @@
 #include "core/plan/hw.h"
 #include "core/plan/plan.h"
 #include "core/plan/validate.h"
+#include "core/quant/transform.h"
 #include "traces/export.h"
 #include "traces/outfile.h"
 #include "tui/cli.h"
@@ -152,6 +153,7 @@ static cJSON *plan_json(const struct plan_config *c, const struct plan_result *r
     cJSON_AddNumberToObject(o, "batch", c->batch);
     cJSON_AddNumberToObject(o, "ctx", c->ctx);
     json_add_text(o, "weights_dtype", dtype_info(c->m->wtype)->name);
+    json_add_text(o, "weights_formats", c->m->wformat[0] ? c->m->wformat : dtype_info(c->m->wtype)->name);
     json_add_text(o, "kv_dtype", dtype_info(c->kv_type)->name);
     cJSON_AddNumberToObject(mem, "weights_bytes", r->weights);
     cJSON_AddNumberToObject(mem, "weights_per_device_bytes", r->weights_dev);
@@ -176,11 +178,6 @@ static cJSON *plan_json(const struct plan_config *c, const struct plan_result *r
 
 static int run_plan(struct cli_args *a)
 {
-    if (opt_enum(&a->opt, SPARSITY) != SPARSITY_OFF) {
-        cli_error("plan: sparsity=%s: not modeled by plan yet (pruning needs weight data; plan has shapes only)",
-                  opt_s(&a->opt, OPT_SPARSITY));
-        return EXIT_BAD_INPUT;
-    }
     if (!a->gpu) { cli_error("plan: --gpu NAME[xN] is required (h100, h200, a100, l4, rtx4090, host)"); return EXIT_BAD_INPUT; }
     char err[512];
     const struct hw_row *row;
@@ -205,6 +202,12 @@ static int run_plan(struct cli_args *a)
         cli_error("%s", err);
         return EXIT_BAD_INPUT;
     }
+    /* quant / sparsity: the formats they make, on the shapes (MODELED bytes and FLOPs) */
+    if (quant_apply_transforms(&m, &a->opt, NULL, 1, NULL, NULL, err, sizeof err) < 0) {
+        cli_error("plan: %s", err);
+        model_free(&m);
+        return EXIT_BAD_INPUT;
+    }
     struct plan_config c = {.m = &m, .dev = dev, .tp = tp, .pp = pp, .batch = a->batch ? a->batch : 1,
                             .ctx = a->ctx ? a->ctx : (m.cfg.max_ctx < 4096 ? m.cfg.max_ctx : 4096),
                             .kv_type = opt_enum(&a->opt, KV_DTYPE), .attn = opt_enum(&a->opt, ATTN),
@@ -215,6 +218,7 @@ static int run_plan(struct cli_args *a)
     printf("plan     %s — %.2fB params, %s weights, kv_dtype %s, attn %s, batch %d, ctx %d\n", m.source,
            model_param_count(&m.cfg) / 1e9, dtype_info(m.wtype)->name, dtype_info(c.kv_type)->name,
            c.attn == ATTN_FLASH ? "flash" : "naive", c.batch, c.ctx);
+    if (m.wformat[0]) printf("weights  %s (quant/sparsity formats on the shapes: MODELED)\n", m.wformat);
     print_device(row, &dev, tp, pp);
     print_memory(&c, &r);
     printf("\nphases (one step each, per device; MODELED)\n");

@@ -1,6 +1,8 @@
 /* core/engine/engine.c — see engine.h. */
 #include "core/engine/engine.h"
 #include "core/parallel/parallel.h"
+#include "core/parallel/tp.h"
+#include "kernels/registry.h"
 #include "traces/nvtx.h"
 
 #include <math.h>
@@ -94,10 +96,14 @@ static struct kvcache_config kv_config(const struct engine *e)
 
 /* A simulated device's KV budget when kv_mem is not set: what serving engines
  * leave for KV, 90% of device memory (vLLM's gpu_memory_utilization default)
- * less the weights. 0 when the weights alone do not fit. */
-static size_t sim_kv_budget(const struct model *m, const struct backend *be)
+ * less the weights. be simulates xN devices; with tp × pp of them in use
+ * only those count. 0 when the weights alone do not fit. */
+static size_t sim_kv_budget(const struct model *m, const struct backend *be, const struct options *opt)
 {
-    double left = 0.9 * be->mem_bytes - model_weight_bytes(&m->cfg, m->wtype);
+    const struct roof_device *d = backend_sim_device(be);
+    int n = d && d->n_devices > 1 ? d->n_devices : 1, used = (int)(opt_i(opt, OPT_TP) * opt_i(opt, OPT_PP));
+    double mem = par_wanted(opt) && used < n ? be->mem_bytes * used / n : be->mem_bytes;
+    double left = 0.9 * mem - tp_weight_bytes(m, 0, m->cfg.n_layers);   /* as stored: quant/2:4 formats */
     return left > 0 ? (size_t)left : 0;
 }
 
@@ -108,10 +114,10 @@ static int target_create(struct engine *e, struct model *m, struct backend *be, 
 {
     struct instance_spec sp = {.role = KROLE_TARGET, .m = m, .max_tokens = step_tokens, .kv = kv_config(e)};
     if (be->simulated && be->mem_bytes > 0 && !e->opt.explicit_set[OPT_KV_MEM] && !opt_i(&e->opt, OPT_KV_BLOCKS)) {
-        sp.kv.budget_bytes = sim_kv_budget(m, be);
+        sp.kv.budget_bytes = sim_kv_budget(m, be, &e->opt);
         if (!sp.kv.budget_bytes) {
             snprintf(err, errlen, "%s: weights (%.1f GB) exceed 90%% of the simulated device memory (%.1f GB)",
-                     m->source, model_weight_bytes(&m->cfg, m->wtype) / 1e9, be->mem_bytes / 1e9);
+                     m->source, tp_weight_bytes(m, 0, m->cfg.n_layers) / 1e9, be->mem_bytes / 1e9);
             return -1;
         }
     }

@@ -117,25 +117,25 @@ static int dev_views(struct parallel *p, struct par_dev *d)
 static void recv_hidden(struct parallel *p, struct par_dev *d, int mb, int64_t floats)
 {
     int prev = d->d - p->tp;
-    uint64_t t0 = now_ns();
-    comm_wait_recv(p->ppc, d->d, prev);
-    uint64_t t1 = now_ns();
+    uint64_t t0 = backend_now_ns(d->be);
+    backend_wait_recv(d->be, p->ppc, prev);
+    uint64_t t1 = backend_now_ns(d->be);
     seg_add(d, SEG_IDLE, mb, t0, t1);
     nvtx_push(NR_COMM, (uint64_t)floats * sizeof(float));
     backend_recv(d->be, p->ppc, prev, d->xfer, floats);
     backend_download(d->be, d->hidden, d->xfer, (size_t)floats * sizeof(float));
     nvtx_pop();
-    seg_add(d, SEG_RECV, mb, t1, now_ns());
+    seg_add(d, SEG_RECV, mb, t1, backend_now_ns(d->be));
 }
 
 static void send_hidden(struct parallel *p, struct par_dev *d, int mb, int64_t floats)
 {
-    uint64_t t0 = now_ns();
+    uint64_t t0 = backend_now_ns(d->be);
     nvtx_push(NR_COMM, (uint64_t)floats * sizeof(float));
     backend_upload(d->be, d->xfer, d->hidden, (size_t)floats * sizeof(float));
     backend_send(d->be, p->ppc, d->d + p->tp, d->xfer, floats);
     nvtx_pop();
-    seg_add(d, SEG_SEND, mb, t0, now_ns());
+    seg_add(d, SEG_SEND, mb, t0, backend_now_ns(d->be));
 }
 
 static int dev_step(struct parallel *p, struct par_dev *d)
@@ -153,7 +153,7 @@ static int dev_step(struct parallel *p, struct par_dev *d)
         int a = p->mb_lo[mb], b = p->mb_lo[mb + 1];
         int64_t floats = (int64_t)tokens_of(d->seqs, a, b) * c->dim;
         if (!first) recv_hidden(p, d, mb, floats);
-        uint64_t t0 = now_ns();
+        uint64_t t0 = backend_now_ns(d->be);
         if (p->hook) {
             p->hook(p->hook_user, d->stage, mb);
         } else {
@@ -164,7 +164,7 @@ static int dev_step(struct parallel *p, struct par_dev *d)
                 return -1;
             if (d->fw->resid_rows > d->resid_rows) d->resid_rows = d->fw->resid_rows;
         }
-        seg_add(d, SEG_COMPUTE, mb, t0, now_ns());
+        seg_add(d, SEG_COMPUTE, mb, t0, backend_now_ns(d->be));
         if (!last) send_hidden(p, d, mb, floats);
     }
     backend_sync(d->be);
@@ -295,6 +295,8 @@ int par_forward(struct parallel *p, struct model_instance *target, const struct 
     p->t0_ns = t0_ns;
     split_micro_batches(p, n_seqs);
     instance_bind_log(target);
+    /* every device starts the step at device 0's time (simulated timelines; no-op on real ones) */
+    for (int i = 1; i < p->n; i++) backend_clock_start(p->devs[i], backend_now_ns(p->devs[0]));
     pthread_mutex_lock(&p->mu);
     p->n_done = 0;
     p->gen++;
@@ -305,6 +307,7 @@ int par_forward(struct parallel *p, struct model_instance *target, const struct 
     for (int i = 0; i < p->n; i++) {
         if (p->dev[i].rc < 0) rc = -1;
         if (i > 0) append_records(&target->log, p->dev[i].log);
+        backend_clock_join(p->devs[0], backend_now_ns(p->devs[i]));   /* the step ends with its last device */
     }
     account(p, target, tel);
     return rc < 0 ? -1 : forward_rows(seqs, n_seqs);
@@ -372,10 +375,10 @@ static int upload_shard(struct par_dev *d, int l0, int l1)
 
 static int create_devices(struct parallel *p, struct backend *be, char *err, size_t errlen)
 {
-    if (backend_create_group(be->ops->name, p->n, be->n_threads, p->devs, err, errlen) < 0) return -1;
+    if (backend_create_group_like(be, p->n, p->devs, err, errlen) < 0) return -1;
     p->n_devs = p->n;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    p->shared_cores = p->n > be->n_threads || (cores > 0 && p->n > cores);
+    p->shared_cores = !be->simulated && (p->n > be->n_threads || (cores > 0 && p->n > cores));
     for (int s = 0; s < p->pp; s++) {
         p->l0[s] = (int)comm_rows_lo(p->m->cfg.n_layers, p->pp, s);
         p->l1[s] = (int)comm_rows_lo(p->m->cfg.n_layers, p->pp, s + 1);

@@ -81,10 +81,6 @@ int tp_shard_model(struct model *dst, const struct model *src, int tp, int rank,
 {
     struct tp_split p;
     memset(dst, 0, sizeof *dst);
-    if (src->shapes_only) {
-        snprintf(err, errlen, "tp: %s has shapes only; it can be planned, not run", src->source);
-        return -1;
-    }
     if (tp_split_of(src, tp, rank, &p, err, errlen) < 0) return -1;
     const struct model_config *c = &src->cfg;
     struct layer_weights *layers = calloc((size_t)c->n_layers, sizeof *layers);

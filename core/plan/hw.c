@@ -19,34 +19,34 @@ static const struct hw_row ROWS[] = {
      * whitepaper. Shared memory per SM 228 KB: [unchecked] (Hopper tuning guide figure from
      * memory; not verified against a source here). */
     {"h100", "NVIDIA H100 SXM", 80, 3350, {67, 494.5, 989.5, 989.5, 1979, 1979},
-     {0, 989, 1979, 1979, 3958, 3958}, 132, 50, 228, 450, "NVLink 4 (900 GB/s bidirectional)",
+     {0, 989, 1979, 1979, 3958, 3958}, 132, 50, 228, 450, HW_LINK_HOP_NVLINK_US, "NVLink 4 (900 GB/s bidirectional)",
      "NVIDIA H100 datasheet (SXM), Hopper whitepaper; smem/SM unchecked"},
     /* NVIDIA H200 datasheet (SXM): 141 GB HBM3e, 4.8 TB/s, the same GH100 die and compute as
      * the H100 SXM (FP8 3958 TFLOPS with sparsity), NVLink 900 GB/s. L2 50 MB and smem/SM
      * 228 KB: [unchecked] — taken as the H100's because the die is the same. */
     {"h200", "NVIDIA H200 SXM", 141, 4800, {67, 494.5, 989.5, 989.5, 1979, 1979},
-     {0, 989, 1979, 1979, 3958, 3958}, 132, 50, 228, 450, "NVLink 4 (900 GB/s bidirectional)",
+     {0, 989, 1979, 1979, 3958, 3958}, 132, 50, 228, 450, HW_LINK_HOP_NVLINK_US, "NVLink 4 (900 GB/s bidirectional)",
      "NVIDIA H200 datasheet (SXM); L2 and smem/SM unchecked (same die as H100)"},
     /* NVIDIA A100 datasheet (80GB SXM): 2039 GB/s HBM2e, FP32 19.5, TF32 156 (312 sparse),
      * FP16/BF16 312 (624), INT8 624 (1248) TOPS, no FP8; NVLink 600 GB/s bidirectional;
      * 108 SMs, 40 MB L2 (Ampere whitepaper); 164 KB shared memory per SM (Ampere tuning
      * guide: carveout up to 164 KB; deviceQuery). */
     {"a100", "NVIDIA A100 80GB SXM", 80, 2039, {19.5, 156, 312, 312, 0, 624},
-     {0, 312, 624, 624, 0, 1248}, 108, 40, 164, 300, "NVLink 3 (600 GB/s bidirectional)",
+     {0, 312, 624, 624, 0, 1248}, 108, 40, 164, 300, HW_LINK_HOP_NVLINK_US, "NVLink 3 (600 GB/s bidirectional)",
      "NVIDIA A100 datasheet (80GB SXM), Ampere whitepaper and tuning guide"},
     /* NVIDIA L4 datasheet: 24 GB GDDR6, 300 GB/s, FP32 30.3, TF32 120 / FP16 242 / BF16 242 /
      * FP8 485 / INT8 485 with sparsity (dense = half), PCIe Gen4 x16 (64 GB/s bidirectional);
      * 48 MB L2; SMs 58 (sources differ: 58 or 60); 100 KB shared memory per SM (Ada,
      * compute capability 8.9, as 8.6: carveout up to 100 KB). */
     {"l4", "NVIDIA L4", 24, 300, {30.3, 60, 121, 121, 242.5, 242.5},
-     {0, 120, 242, 242, 485, 485}, 58, 48, 100, 32, "PCIe 4.0 x16 (64 GB/s bidirectional)",
+     {0, 120, 242, 242, 485, 485}, 58, 48, 100, 32, HW_LINK_HOP_PCIE_US, "PCIe 4.0 x16 (64 GB/s bidirectional)",
      "NVIDIA L4 datasheet; Ada whitepaper (SM count: sources differ, 58 or 60)"},
     /* NVIDIA Ada Lovelace architecture whitepaper (GeForce RTX 4090): 24 GB GDDR6X,
      * 1008 GB/s, FP32 82.6, tensor FP16/BF16 165.2 (330.4 sparse) and FP8 330.3 (660.6) with
      * FP32 accumulate, INT8 660.6 (1321.2) TOPS, TF32 82.6 (165.2); 128 SMs, 72 MB L2, 100 KB
      * shared memory per SM (128 KB L1/shared); no NVLink: PCIe 4.0 x16. */
     {"rtx4090", "NVIDIA GeForce RTX 4090", 24, 1008, {82.6, 82.6, 165.2, 165.2, 330.3, 660.6},
-     {0, 165.2, 330.4, 330.4, 660.6, 1321.2}, 128, 72, 100, 32, "PCIe 4.0 x16 (64 GB/s bidirectional)",
+     {0, 165.2, 330.4, 330.4, 660.6, 1321.2}, 128, 72, 100, 32, HW_LINK_HOP_PCIE_US, "PCIe 4.0 x16 (64 GB/s bidirectional)",
      "NVIDIA Ada Lovelace whitepaper (RTX 4090, FP32-accumulate tensor figures)"},
 };
 #define N_ROWS (int)(sizeof ROWS / sizeof ROWS[0])
@@ -138,6 +138,8 @@ void hw_row_device(const struct hw_row *row, int n, struct roof_device *out)
     out->bw = row->bw_gbs * 1e9 * n;
     for (int p = 0; p < RP_COUNT; p++) out->flops[p] = row->dense_tflops[p] * 1e12 * n;
     out->link_bw = row->link_gbs * 1e9;
+    out->link_base_s = HW_LINK_BASE_US * 1e-6;
+    out->link_hop_s = row->link_hop_us * 1e-6;
     out->op_overhead_s = HW_GPU_OP_OVERHEAD_S;
     out->mem_eff = (struct roof_curve){HW_GPU_MEM_EFF_SMALL, HW_GPU_MEM_EFF_LARGE, HW_GPU_MEM_EFF_HALF};
     out->flop_eff = (struct roof_curve){HW_GPU_FLOP_EFF_SMALL, HW_GPU_FLOP_EFF_LARGE, HW_GPU_FLOP_EFF_HALF};

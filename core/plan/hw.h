@@ -26,6 +26,7 @@ struct hw_row {
     double l2_mb;
     double smem_kb;            /* shared memory per SM, KB */
     double link_gbs;           /* interconnect, GB/s per direction */
+    double link_hop_us;        /* latency of one ring step over it (NCCL's hwLat, ring LL) */
     const char *link;          /* "NVLink 4", "PCIe 4.0 x16" */
     const char *source;        /* where the numbers come from */
 };
@@ -54,6 +55,13 @@ void hw_bw_line(char *out, size_t n, double measured_bw, const char *device_name
 #define HW_GPU_FLOP_EFF_SMALL 0.1
 #define HW_GPU_FLOP_EFF_HALF  (1e9)                  /* FLOPs */
 #define HW_GPU_OP_OVERHEAD_S  5e-6
+/* Fixed cost of one collective or send: NCCL's baseLat for the ring
+ * algorithm with its LL protocol (src/graph/tuning.cc), the protocol NCCL
+ * picks for the small messages of decode; per-step latencies are the rows'
+ * link_hop_us (hwLat: NVLink 0.47 µs, PCIe 1.0 µs). */
+#define HW_LINK_BASE_US 3.6
+#define HW_LINK_HOP_NVLINK_US 0.47
+#define HW_LINK_HOP_PCIE_US 1.0
 
 /* "h100", "h100x8", "host", "hostx2": the row's key and the device count
  * (1..16). 0 ok; -1 with "gpu: ... expected ..." in err. */

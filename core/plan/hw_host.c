@@ -264,6 +264,10 @@ int hw_host_measure(int n_threads, bool fresh, struct roof_device *out, FILE *lo
         out->flops[RP_FP16] = out->wtype_flops[DT_F16];
         out->flops[RP_BF16] = out->wtype_flops[DT_BF16];
         out->mem_eff = out->flop_eff = (struct roof_curve){1, 1, 0};
+        /* virtual devices' "link" is this memory: a ring step copies from the
+         * peer's buffer (kernels/comm.c), one op's cost per comm op */
+        out->link_bw = out->bw;
+        out->link_base_s = out->op_overhead_s;
         if (log) fprintf(log, "hw: host %s: %.1f GB/s read, f32 matmul %.1f GFLOP/s, %.2f us per op (%s%s)\n",
                          be->device_name, out->bw / 1e9, out->wtype_flops[DT_F32] / 1e9, out->op_overhead_s * 1e6,
                          cached ? "cached: " : "measured", cached ? path : "");

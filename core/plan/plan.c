@@ -1,6 +1,7 @@
 /* core/plan/plan.c — see plan.h. */
 #include "core/plan/plan.h"
 #include "core/model/forward.h"
+#include "kernels/comm.h"
 #include "kernels/registry.h"
 
 #include <math.h>
@@ -91,19 +92,17 @@ static void add_record(struct plan_phase *ph, const struct plan_config *c, struc
     o->memory_bound = o->memory_s >= o->compute_s;
 }
 
-/* Ring all-reduce of `bytes` over the group: 2(n−1)/n · bytes per device. */
-static double all_reduce_s(const struct roof_device *d, int n, double bytes)
-{
-    if (n <= 1 || d->link_bw <= 0) return 0;
-    return d->op_overhead_s + 2.0 * (n - 1) / n * bytes / d->link_bw;
-}
-
+/* The step's comm, timed as the simulated device times it (roof_comm_time):
+ * 2 ring all-reduces per layer of tokens·dim f32 (2(tp−1) steps moving
+ * 2(tp−1)/tp of it per device), and pp−1 hand-offs of the same rows. */
 static double comm_s(const struct plan_config *c, int tokens)
 {
     const struct model_config *mc = &c->m->cfg;
-    double act = (double)tokens * mc->dim * 4.0;
-    double t = 2.0 * mc->n_layers * all_reduce_s(&c->dev, c->tp, act);
-    if (c->pp > 1 && c->dev.link_bw > 0) t += (c->pp - 1) * (c->dev.op_overhead_s + act / c->dev.link_bw);
+    int64_t elems = (int64_t)tokens * mc->dim;
+    double t = 0;
+    if (c->tp > 1)
+        t += 2.0 * mc->n_layers * roof_comm_time(&c->dev, 2 * (c->tp - 1), comm_bytes_all_reduce(c->tp, elems));
+    if (c->pp > 1) t += (c->pp - 1) * roof_comm_time(&c->dev, 1, (double)elems * sizeof(float));
     return t;
 }
 

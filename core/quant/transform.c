@@ -3,6 +3,7 @@
 #include "core/quant/transform.h"
 #include "core/quant/quantize.h"
 #include "core/quant/sparsity.h"
+#include "kernels/sparse24.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -213,6 +214,59 @@ bool quant_is_transform_option(enum opt_id id)
     return d && d->cls == OC_REBUILD && (!strcmp(d->technique, "quantization") || !strcmp(d->technique, "sparsity"));
 }
 
+/* w's format after the passes, shapes only: quant's target, then 2:4's. */
+static int shape_weight(struct weight *w, const struct options *o, bool prune, char *err, size_t errlen)
+{
+    int t = quantize_enabled(o) ? quantize_target(o, w->cols) : -1;
+    if (t >= 0) w->type = (enum dtype)t;
+    if (prune) {
+        if (w->cols % S24_BLOCK) {
+            snprintf(err, errlen, "sparsity=%s: weight %s has %d columns; expected a multiple of %d",
+                     sparsity_mode_name(opt_enum(o, SPARSITY)), w->name, w->cols, S24_BLOCK);
+            return -1;
+        }
+        w->type = sparsity_value_type(w->type);
+    }
+    w->dev_type = w->type;
+    return 0;
+}
+
+/* A shape-only model (plan, simulated devices): every pass's formats
+ * without data — the same targets as the passes (quantize_target,
+ * sparsity_value_type), nothing encoded, no calibration (scales and the
+ * choice of kept values change no byte or FLOP count). What runs on it is
+ * MODELED. On failure m is unchanged. */
+static int transform_shapes(struct model *m, const struct options *o, char *err, size_t errlen)
+{
+    bool prune = opt_enum(o, SPARSITY) != SPARSITY_OFF, head = prune && opt_i(o, OPT_SPARSITY_HEAD);
+    struct model saved = *m;
+    struct layer_weights *copy = malloc((size_t)m->cfg.n_layers * sizeof *copy);
+    if (!copy) {
+        snprintf(err, errlen, "%s: out of memory", m->source);
+        return -1;
+    }
+    memcpy(copy, m->layers, (size_t)m->cfg.n_layers * sizeof *copy);
+    int rc = 0;
+    for (int l = 0; rc == 0 && l < m->cfg.n_layers; l++) {
+        struct weight *ws[QUANT_LAYER_MATRICES];
+        quant_layer_matrices(&m->layers[l], ws);
+        for (int i = 0; rc == 0 && i < QUANT_LAYER_MATRICES; i++) rc = shape_weight(ws[i], o, prune, err, errlen);
+    }
+    if (rc == 0 && head) {
+        m->output.shard_dim = SHARD_NONE;           /* its own (pruned) format, no longer tok_embd's view */
+        m->output.type = m->output.dev_type = sparsity_value_type(m->output.type);
+    }
+    if (rc < 0) {
+        memcpy(m->layers, copy, (size_t)m->cfg.n_layers * sizeof *copy);
+        m->output = saved.output;
+    } else {
+        if (prune) m->wtype = sparsity_value_type(m->wtype);
+        quantize_describe_formats(m);
+    }
+    free(copy);
+    return rc;
+}
+
 int quant_apply_transforms(struct model *m, const struct options *o, const struct calib_stats *cs,
                            int n_threads, quant_progress_fn progress, void *user, char *err,
                            size_t errlen)
@@ -222,10 +276,7 @@ int quant_apply_transforms(struct model *m, const struct options *o, const struc
         snprintf(err, errlen, "%s: weights already transformed; reload the model first", m->source);
         return -1;
     }
-    if (m->shapes_only) {
-        snprintf(err, errlen, "%s: shapes only, no weights to transform", m->source);
-        return -1;
-    }
+    if (m->shapes_only) return transform_shapes(m, o, err, errlen);
     for (int i = 0; i < N_PASSES; i++) {
         if (!PASSES[i].enabled(o)) continue;
         if (PASSES[i].run(m, o, cs, n_threads, progress, user, err, errlen) < 0) {

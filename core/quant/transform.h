@@ -41,7 +41,11 @@ bool quant_is_transform_option(enum opt_id id);
  * same untransformed model, NULL when none were collected (a pass that needs
  * them fails). n_threads: CPU threads for the encoding (<= 0: 2).
  * Sets m->wformat. 0 (nothing enabled: m untouched); -1 with one line naming
- * the option and what was expected in err — m is then unchanged. */
+ * the option and what was expected in err — m is then unchanged.
+ * A shape-only model (MODEL_SHAPES_ONLY) gets the formats alone: each
+ * matrix's type becomes what the passes would make (quant's target, then
+ * 2:4's), no data, no calibration needed (cs ignored) — for the MODELED
+ * bytes and FLOPs of plan and simulated devices. */
 int quant_apply_transforms(struct model *m, const struct options *o, const struct calib_stats *cs,
                            int n_threads, quant_progress_fn progress, void *user, char *err,
                            size_t errlen);

@@ -92,7 +92,7 @@ static int transform_weights(struct model *m, struct backend *be, const struct o
     if (!quant_transforms_enabled(opt)) return 0;
     uint64_t t0 = now_ns();
     struct calib_stats cs = {0};
-    bool calib = quant_transforms_need_calib(opt);
+    bool calib = quant_transforms_need_calib(opt) && !m->shapes_only;   /* shapes: formats only */
     if (calib && collect_calibration(m, be, &cs, progress, user, err, errlen) < 0) return -1;
     int rc = quant_apply_transforms(m, opt, calib ? &cs : NULL, session_threads(opt), progress, user, err, errlen);
     if (calib) calib_free(&cs);
@@ -144,15 +144,9 @@ int session_open(struct session *s, const char *spec, const struct options *opt,
         s->be->note = print_backend_note;
         s->be->note_user = log;
     }
-    /* the options are input too: a transform they cannot make is exit 2 */
-    if (sim && quant_transforms_enabled(opt)) {
-        snprintf(err, errlen, "%s: quant and sparsity are not modeled on a SIMULATED device (%s)", spec, device);
-        session_close(s);
-        memset(s, 0, sizeof *s);
-        s->model_failed = true;
-        return 2;
-    }
-    if (!sim && transform_weights(&s->model, s->be, opt, log ? print_progress : NULL, log, &s->transform_s,
+    /* the options are input too: a transform they cannot make is exit 2
+     * (shapes only on a simulated device: the formats change, MODELED) */
+    if (transform_weights(&s->model, s->be, opt, log ? print_progress : NULL, log, &s->transform_s,
                           err, errlen) < 0) {
         session_close(s);
         memset(s, 0, sizeof *s);
@@ -178,7 +172,9 @@ int session_open(struct session *s, const char *spec, const struct options *opt,
         if (n_pruned)
             fprintf(log, "sparsity: %s, %d matrices pruned to %s (kept values + 2-bit indices)\n",
                     sparsity_mode_name(opt_enum(opt, SPARSITY)), n_pruned, dtype_info(s->model.wtype)->name);
-        if (s->model.wformat[0])
+        if (s->model.wformat[0] && s->model.shapes_only)
+            fprintf(log, "weights: %s (formats only, shape-only model: bytes and FLOPs MODELED)\n", s->model.wformat);
+        else if (s->model.wformat[0])
             fprintf(log, "weights: %s (transformed in %.2f s)\n", s->model.wformat, s->transform_s);
     }
     return 0;
@@ -191,14 +187,15 @@ int session_reload_weights(struct session *s, const struct options *opt,
     struct model fresh;
     double xs = 0;
     int threads = (int)opt_i(opt, OPT_THREADS);
-    if (model_load(&fresh, s->spec, opt_enum(opt, WTYPE), (uint64_t)opt_i(opt, OPT_SEED),
-                   threads > 0 ? threads : 2, err, errlen) < 0)
+    bool sim = s->be->simulated;          /* a simulated device: shapes only, nothing to upload */
+    if (model_load_flags(&fresh, s->spec, opt_enum(opt, WTYPE), (uint64_t)opt_i(opt, OPT_SEED),
+                         threads > 0 ? threads : 2, sim ? MODEL_SHAPES_ONLY : 0, err, errlen) < 0)
         return -1;
     if (transform_weights(&fresh, s->be, opt, progress, user, &xs, err, errlen) < 0) {
         model_free(&fresh);
         return -1;
     }
-    if (model_upload(&fresh, s->be) < 0) {
+    if (!sim && model_upload(&fresh, s->be) < 0) {
         free_backend_copies(&fresh, s->be);
         model_free(&fresh);
         snprintf(err, errlen, "%s: could not copy the new weights to the %s backend", s->spec, s->be->ops->name);

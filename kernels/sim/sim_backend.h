@@ -19,6 +19,14 @@
  * asked for ("sim:h100x8"), for the reason line. NULL when out of memory. */
 struct backend *sim_backend_create(const struct roof_device *d, const char *spec);
 
+/* n simulated devices out[0..n) for tensor/pipeline parallelism, each ONE
+ * device of tmpl's group (tmpl simulates the aggregate of its xN: every
+ * figure ÷ N), out[k]->device = k; their comm ops move timelines through
+ * kernels/comm.c's communicator, timed by roof_comm_time from the link's
+ * bandwidth and latency. 0; -1 with one line in err when n exceeds tmpl's
+ * device count or memory runs out (nothing is left created). */
+int sim_backend_create_group(const struct backend *tmpl, int n, struct backend **out, char *err, size_t errlen);
+
 /* The device the backend simulates (NULL when be is not a sim backend). */
 const struct roof_device *sim_backend_device(const struct backend *be);
 
