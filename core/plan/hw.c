@@ -1,5 +1,6 @@
 /* core/plan/hw.c — the GPU rows of the hardware table (data) and the spec
- * parser; the host's measurement is core/plan/hw_host.c.
+ * parser; the host's measurement is core/plan/hw_host.c. Specs as roofline
+ * devices (with the options) are core/plan/hw_device.c.
  *
  * Columns: dense TFLOP/s per path {fp32, tf32, fp16, bf16, fp8, int8}, then
  * the 2:4 sparse figures in their own column. Traps kept out: LLM-Viewer's
@@ -104,8 +105,19 @@ static bool known(const char *name, const struct hw_row **row, bool *host)
     return *host || *row;
 }
 
+/* spec as it may appear in a one-line message: printable ASCII, the rest
+ * '?', at most 40 characters ("..." when cut). */
+static const char *printable(const char *spec, char out[48])
+{
+    size_t i = 0;
+    for (; spec[i] && i < 40; i++) out[i] = spec[i] >= 0x20 && spec[i] < 0x7f ? spec[i] : '?';
+    snprintf(out + i, 48 - i, "%s", spec[i] ? "..." : "");
+    return out;
+}
+
 int hw_parse(const char *spec, const struct hw_row **row, bool *host, int *n, char *err, size_t errlen)
 {
+    char shown[48];
     char name[32];
     *n = 1;
     if (known(spec, row, host)) return 0;            /* "rtx4090" has an x of its own */
@@ -117,14 +129,14 @@ int hw_parse(const char *spec, const struct hw_row **row, bool *host, int *n, ch
         if (known(name, row, host)) {
             long k = strlen(x + 1) <= 2 ? strtol(x + 1, NULL, 10) : 0;
             if (k >= 1 && k <= 16) { *n = (int)k; return 0; }
-            snprintf(err, errlen, "gpu: '%s': device count %s; expected x1..x16", spec, x + 1);
+            snprintf(err, errlen, "gpu: '%s': device count %s; expected x1..x16", printable(spec, shown), x + 1);
             return -1;
         }
     }
     *row = NULL;
     *host = false;
     snprintf(err, errlen, "gpu: unknown '%s'; expected h100, h200, a100, l4, rtx4090 or host, "
-             "optionally xN (N devices, 1..16)", spec);
+             "optionally xN (N devices, 1..16)", printable(spec, shown));
     return -1;
 }
 
@@ -143,49 +155,4 @@ void hw_row_device(const struct hw_row *row, int n, struct roof_device *out)
     out->op_overhead_s = HW_GPU_OP_OVERHEAD_S;
     out->mem_eff = (struct roof_curve){HW_GPU_MEM_EFF_SMALL, HW_GPU_MEM_EFF_LARGE, HW_GPU_MEM_EFF_HALF};
     out->flop_eff = (struct roof_curve){HW_GPU_FLOP_EFF_SMALL, HW_GPU_FLOP_EFF_LARGE, HW_GPU_FLOP_EFF_HALF};
-}
-
-/* The options' curves and per-op cost; a measured host keeps its own unless set. */
-static void apply_options(struct roof_device *d, const struct options *o, bool host)
-{
-    if (!host || o->explicit_set[OPT_SIM_MEM_EFF]) d->mem_eff.large = opt_f(o, OPT_SIM_MEM_EFF);
-    if (!host || o->explicit_set[OPT_SIM_FLOP_EFF]) d->flop_eff.large = opt_f(o, OPT_SIM_FLOP_EFF);
-    if (!host || o->explicit_set[OPT_SIM_OP_US]) d->op_overhead_s = opt_f(o, OPT_SIM_OP_US) * 1e-6;
-    if (d->mem_eff.small > d->mem_eff.large) d->mem_eff.small = d->mem_eff.large;
-    if (d->flop_eff.small > d->flop_eff.large) d->flop_eff.small = d->flop_eff.large;
-}
-
-static int device_of(const char *spec, const struct options *opt, bool fresh, struct roof_device *out, FILE *log,
-                     char *err, size_t errlen)
-{
-    const struct hw_row *row;
-    bool host;
-    int n;
-    if (hw_parse(spec, &row, &host, &n, err, errlen) < 0) return -1;
-    if (!host) {
-        hw_row_device(row, n, out);
-        apply_options(out, opt, false);
-        return 0;
-    }
-    if (hw_host_measure((int)opt_i(opt, OPT_THREADS), fresh, out, log, err, errlen) < 0) return -1;
-    apply_options(out, opt, true);
-    if (n > 1) {
-        out->n_devices = n;
-        out->mem_bytes *= n; out->bw *= n;
-        for (int p = 0; p < RP_COUNT; p++) out->flops[p] *= n;
-        for (int t = 0; t < DT_COUNT; t++) out->wtype_flops[t] *= n;
-    }
-    return 0;
-}
-
-int hw_device(const char *spec, const struct options *opt, struct roof_device *out, FILE *log, char *err,
-              size_t errlen)
-{
-    return device_of(spec, opt, false, out, log, err, errlen);
-}
-
-int hw_device_fresh(const char *spec, const struct options *opt, struct roof_device *out, FILE *log, char *err,
-                    size_t errlen)
-{
-    return device_of(spec, opt, true, out, log, err, errlen);
 }

@@ -11,6 +11,7 @@
  * $XDG_CACHE_HOME/infertop/hw/host-<hash>.txt (else ~/.cache/...); a file
  * that is not exactly this format for this key is a miss and is replaced. */
 #include "core/plan/hw.h"
+#include "core/plan/hw_cache.h"
 #include "kernels/registry.h"
 
 #include <errno.h>
@@ -22,7 +23,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAGIC "infertop-hw 1"
 #define BW_BYTES (1024u << 20)
 
 /* ---- bandwidth ---- */
@@ -128,10 +128,7 @@ static double measure_op_overhead(struct backend *be)
     return ts[REPS / 2];
 }
 
-/* The formats measured: every dense one; the 2:4 sparse formats
- * (kernels/sparse24.h) are engine-only, made by pruning at load, and run at
- * their dense path's rate in the roofline. */
-static bool measured(int t) { return !dtype_is_sparse24((enum dtype)t); }
+static bool measured(int t) { return hw_cache_measured((enum dtype)t); }
 
 /* ---- cache ---- */
 
@@ -170,30 +167,19 @@ static bool cache_path(const char *key, char *path, size_t n)
     return k > 0 && (size_t)k < n;
 }
 
-/* "NAME VALUE\n" with a finite VALUE in (0, 1e18); false otherwise. */
-static bool read_value(FILE *f, const char *name, double *v)
+/* The cached row for key, or false (a miss: measure again). A file that is
+ * there but wrong says why on log. */
+static bool cache_load(const char *path, const char *key, struct roof_device *d, FILE *log)
 {
-    char line[160], *end;
-    size_t n = strlen(name);
-    if (!fgets(line, sizeof line, f) || strncmp(line, name, n) != 0 || line[n] != ' ') return false;
-    errno = 0;
-    *v = strtod(line + n + 1, &end);
-    return errno == 0 && end != line + n + 1 && *end == '\n' && isfinite(*v) && *v > 0 && *v < 1e18;
-}
-
-static bool cache_load(const char *path, const char *key, struct roof_device *d)
-{
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "rb");
     if (!f) return false;
-    char line[600];
-    bool ok = fgets(line, sizeof line, f) && strcmp(line, MAGIC "\n") == 0 &&
-              fgets(line, sizeof line, f) && strncmp(line, "key ", 4) == 0;
-    if (ok) { line[strcspn(line, "\n")] = 0; ok = strcmp(line + 4, key) == 0; }
-    ok = ok && read_value(f, "bandwidth", &d->bw) && read_value(f, "op_overhead_s", &d->op_overhead_s);
-    for (int t = 0; ok && t < DT_COUNT; t++)
-        if (measured(t)) ok = read_value(f, dtype_info((enum dtype)t)->name, &d->wtype_flops[t]);
+    char text[HW_CACHE_MAX_BYTES + 1];
+    size_t n = fread(text, 1, sizeof text, f);
     fclose(f);
-    return ok;
+    char err[200];
+    if (hw_cache_parse(text, n, key, d, err, sizeof err) == 0) return true;
+    if (log) fprintf(log, "hw: cache %s: %s; measuring again\n", path, err);
+    return false;
 }
 
 static int make_parents(const char *path)
@@ -211,14 +197,13 @@ static int make_parents(const char *path)
 
 static void cache_store(const char *path, const char *key, const struct roof_device *d)
 {
-    char tmp[1300];
+    char tmp[1300], text[HW_CACHE_MAX_BYTES];
+    int n = hw_cache_format(key, d, text, sizeof text);
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-    if (make_parents(path) < 0) return;
+    if (n < 0 || make_parents(path) < 0) return;
     FILE *f = fopen(tmp, "w");
     if (!f) return;
-    bool ok = fprintf(f, MAGIC "\nkey %s\nbandwidth %.17g\nop_overhead_s %.17g\n", key, d->bw, d->op_overhead_s) > 0;
-    for (int t = 0; t < DT_COUNT; t++)
-        if (measured(t)) ok = ok && fprintf(f, "%s %.17g\n", dtype_info((enum dtype)t)->name, d->wtype_flops[t]) > 0;
+    bool ok = fwrite(text, 1, (size_t)n, f) == (size_t)n;
     ok = fclose(f) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) remove(tmp);   /* a cache: failing to keep it only costs time */
 }
@@ -248,7 +233,7 @@ int hw_host_measure(int n_threads, bool fresh, struct roof_device *out, FILE *lo
     cpu_model(cpu, sizeof cpu);
     memset(out, 0, sizeof *out);
     snprintf(key, sizeof key, "cpu=%s backend=%s", cpu, be->device_name);
-    bool have_path = cache_path(key, path, sizeof path), cached = !fresh && have_path && cache_load(path, key, out);
+    bool have_path = cache_path(key, path, sizeof path), cached = !fresh && have_path && cache_load(path, key, out, log);
     int rc = 0;
     if (!cached) {
         if (log) fprintf(log, "hw: measuring the host (%s): bandwidth, matmul per format, per-op cost...\n", be->device_name);

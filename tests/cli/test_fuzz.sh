@@ -8,7 +8,7 @@ SECONDS_EACH=${FUZZ_CHECK_SECONDS:-3}
 
 for spec in gguf:tests/fuzz/corpus_gguf recording:tests/fuzz/corpus_recording scenario:scenarios \
             speed_args:tests/fuzz/corpus_speed_args checkpoint:tests/fuzz/corpus_checkpoint \
-            evalref:tests/fuzz/corpus_evalref; do
+            evalref:tests/fuzz/corpus_evalref hw:tests/fuzz/corpus_hw; do
     name=${spec%%:*} corpus=${spec#*:} bin=build-fuzz/fuzz_${name}
     if [ ! -x "$bin" ]; then bad "$bin missing (make fuzz-build; clang comes from make deps)"; continue; fi
     mkdir -p "$T/$name"

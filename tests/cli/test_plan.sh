@@ -78,6 +78,58 @@ run $BIN replay $T/sim.jsonl; expect_rc "replay of a simulated run" 0; expect_ou
 run $BIN generate --model synth:llama2-70b --device sim:h100 --set wtype=q4_0 -n 4 -q
 expect_rc "generate on a simulated device" 0
 
+# tensor / pipeline parallelism over N simulated devices: the engine's own tp/pp machinery,
+# comm from the link (NVLink) in NCCL's cost model; in seconds and little memory
+/usr/bin/time -f "%e %M" -o $T/time $BIN bench --scenario scenarios/chat.ini --model synth:llama2-70b \
+    --device sim:h100x8 --set "wtype=f16 tp=8" --json $T/tp8.json >$OUT 2>$ERR; RC=$?
+expect_rc "chat.ini on sim:h100x8 with tp=8" 0
+read -r wall rss <$T/time
+echo "  (synth:llama2-70b f16, chat.ini on sim:h100x8 tp=8: ${wall} s wall, peak RSS $((rss / 1024)) MiB)"
+awk -v w="$wall" 'BEGIN { exit !(w < 180) }' && ok "tp=8 runs in seconds (${wall} s)" || bad "tp=8 took ${wall} s"
+[ "$rss" -lt 1048576 ] && ok "tp=8 in little memory ($((rss / 1024)) MiB)" || bad "tp=8 peak RSS ${rss} KiB"
+expect_out "tp=8: every request finished" "requests 64 finished"
+expect_out "tp=8: all-reduces take a share of device time" "parallel: .*comm [0-9.]+% of device time"
+python3 - "$T/tp8.json" <<'PY' && ok "tp=8 JSON: simulated, parallel block with comm" || bad "tp=8 JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["simulated"] is True and "SIMULATED" in d["device_name"]
+assert d["parallel"]["comm_pct"] > 0.5, d["parallel"]
+PY
+run $BIN bench --scenario scenarios/smoke.ini --model synth:llama2-70b --device sim:h100x8 \
+    --set "wtype=f16 pp=4 micro_batches=4" --json $T/pp4.json
+expect_rc "pp=4 micro_batches=4 on sim:h100x8" 0
+python3 - "$T/pp4.json" <<'PY' && ok "pp=4 m=4: measured bubble near (p-1)/(m+p-1)" || bad "pp=4 bubble"
+import json, sys
+p = json.load(open(sys.argv[1]))["parallel"]
+assert p["bubble_pct"] > 20 and abs(p["bubble_pct"] - p["bubble_formula_pct"]) < 15, p
+PY
+run $BIN bench --scenario scenarios/smoke.ini --model synth:llama2-70b --device sim:h100x8 --set tp=16 -q
+expect_rc "tp=16 on 8 simulated devices" 2; expect_one_line_err "tp=16 on x8"; expect_err "says the limit" "expected at most 8"
+
+# quant / sparsity on shapes: the formats change without data, the bytes drop, labelled MODELED
+run $BIN plan --model synth:llama2-70b --gpu h100 --set wtype=f16 --json $T/f16.json; expect_rc "plan f16" 0
+run $BIN plan --model synth:llama2-70b --gpu h100 --set "wtype=f16 quant=int4" --json $T/i4.json
+expect_rc "plan quant=int4" 0; expect_out "int4 formats named, MODELED" "^weights +int4_g32 .*MODELED"
+python3 - "$T/f16.json" "$T/i4.json" <<'PY' && ok "int4: weights and decode time drop" || bad "int4 plan"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+wa, wb = a["memory"]["weights_bytes"], b["memory"]["weights_bytes"]
+assert 2.5 < wa / wb < 4.5, (wa, wb)
+assert b["predicted"]["tpot_s"] < a["predicted"]["tpot_s"] / 2, (a["predicted"], b["predicted"])
+assert b["weights_formats"].startswith("int4")
+PY
+run $BIN bench --scenario scenarios/smoke.ini --model synth:llama2-7b --device sim:h100 \
+    --set "wtype=f16 quant=fp8a8 sparsity=2:4-magnitude"
+expect_rc "fp8a8 + 2:4 on a simulated device" 0
+expect_err "formats on shapes, MODELED" "weights: s24_f16 .*MODELED"
+expect_out "its report labelled SIMULATED" "^SIMULATED on "
+
+# a corrupt host cache is one line on the log and a fresh measurement, never a crash
+run $BIN plan --model synth:tiny --gpu host; expect_rc "plan --gpu host (measures, caches)" 0
+for f in $T/cache/infertop/hw/host-*.txt; do sed -i 's/^op_overhead_s .*/op_overhead_s -1/' "$f"; done
+run $BIN plan --model synth:tiny --gpu host; expect_rc "corrupt cache: measured again" 0
+expect_err "says which line and what it expected" "hw: cache .*: line 4: expected 'op_overhead_s SECONDS'.*measuring again"
+
 # validation: sim:host against the real CPU (numbers vary with the machine's load; only the shape is checked)
 run $BIN plan --validate --scenario scenarios/smoke.ini --model synth:tiny --json $T/v.json
 expect_rc "plan --validate" 0

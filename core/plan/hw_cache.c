@@ -1,0 +1,89 @@
+/* core/plan/hw_cache.c — see hw_cache.h. */
+#include "core/plan/hw_cache.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool hw_cache_measured(enum dtype t) { return !dtype_is_sparse24(t); }
+
+/* A cursor over the text, one line at a time. */
+struct lines {
+    const char *p, *end;
+    int no;
+    char line[256];
+};
+
+/* The next line into ls->line (without its '\n'); false at the end, on a
+ * line without '\n', one too long or one holding a NUL. */
+static bool next_line(struct lines *ls)
+{
+    ls->no++;
+    const char *nl = memchr(ls->p, '\n', (size_t)(ls->end - ls->p));
+    if (!nl || (size_t)(nl - ls->p) >= sizeof ls->line || memchr(ls->p, 0, (size_t)(nl - ls->p))) return false;
+    memcpy(ls->line, ls->p, (size_t)(nl - ls->p));
+    ls->line[nl - ls->p] = 0;
+    ls->p = nl + 1;
+    return true;
+}
+
+static int fail(char *err, size_t errlen, int line, const char *what)
+{
+    snprintf(err, errlen, "line %d: expected %s", line, what);
+    return -1;
+}
+
+/* "NAME VALUE" with a finite VALUE in (0, 1e18). */
+static bool name_value(const char *line, const char *name, double *v)
+{
+    size_t n = strlen(name);
+    if (strncmp(line, name, n) != 0 || line[n] != ' ' || !line[n + 1]) return false;
+    char *end;
+    errno = 0;
+    double x = strtod(line + n + 1, &end);
+    if (errno || *end || !isfinite(x) || !(x > 0) || !(x < 1e18)) return false;
+    *v = x;
+    return true;
+}
+
+int hw_cache_parse(const char *text, size_t n, const char *key, struct roof_device *d, char *err, size_t errlen)
+{
+    if (n > HW_CACHE_MAX_BYTES) {
+        snprintf(err, errlen, "%zu bytes; expected at most %d", n, HW_CACHE_MAX_BYTES);
+        return -1;
+    }
+    struct lines ls = {.p = text, .end = text + n};
+    struct roof_device got = *d;
+    char what[96];
+    if (!next_line(&ls) || strcmp(ls.line, HW_CACHE_MAGIC) != 0) return fail(err, errlen, ls.no, "'" HW_CACHE_MAGIC "'");
+    if (!next_line(&ls) || strncmp(ls.line, "key ", 4) != 0 || strcmp(ls.line + 4, key) != 0)
+        return fail(err, errlen, ls.no, "'key' and this machine's key (another CPU or backend)");
+    if (!next_line(&ls) || !name_value(ls.line, "bandwidth", &got.bw))
+        return fail(err, errlen, ls.no, "'bandwidth BYTES_PER_S' in (0, 1e18)");
+    if (!next_line(&ls) || !name_value(ls.line, "op_overhead_s", &got.op_overhead_s))
+        return fail(err, errlen, ls.no, "'op_overhead_s SECONDS' in (0, 1e18)");
+    for (int t = 0; t < DT_COUNT; t++) {
+        if (!hw_cache_measured((enum dtype)t)) continue;
+        const char *name = dtype_info((enum dtype)t)->name;
+        if (!next_line(&ls) || !name_value(ls.line, name, &got.wtype_flops[t])) {
+            snprintf(what, sizeof what, "'%s FLOP_PER_S' in (0, 1e18)", name);
+            return fail(err, errlen, ls.no, what);
+        }
+    }
+    if (ls.p != ls.end) return fail(err, errlen, ls.no + 1, "the end of the file");
+    *d = got;
+    return 0;
+}
+
+int hw_cache_format(const char *key, const struct roof_device *d, char *out, size_t cap)
+{
+    if (strchr(key, '\n')) return -1;
+    int n = snprintf(out, cap, HW_CACHE_MAGIC "\nkey %s\nbandwidth %.17g\nop_overhead_s %.17g\n", key, d->bw,
+                     d->op_overhead_s);
+    for (int t = 0; n >= 0 && (size_t)n < cap && t < DT_COUNT; t++)
+        if (hw_cache_measured((enum dtype)t))
+            n += snprintf(out + n, cap - (size_t)n, "%s %.17g\n", dtype_info((enum dtype)t)->name, d->wtype_flops[t]);
+    return n >= 0 && (size_t)n < cap ? n : -1;
+}

@@ -1,0 +1,37 @@
+/* core/plan/hw_cache.h — the text of the host row's cache file
+ * ($XDG_CACHE_HOME/infertop/hw/host-<hash>.txt, written by hw_host.c):
+ *
+ *   infertop-hw 1
+ *   key cpu=<model> backend=<device name>
+ *   bandwidth <bytes/s>
+ *   op_overhead_s <seconds>
+ *   <format> <matmul FLOP/s>      one line per measured format, dtype order
+ *
+ * Values are finite numbers in (0, 1e18), printed with %.17g so a value read
+ * back is the one written, to the bit. The file is untrusted input (anyone
+ * can edit it): the parser checks every line and never reads past n. */
+#ifndef INFERTOP_HW_CACHE_H
+#define INFERTOP_HW_CACHE_H
+
+#include "kernels/roofline.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HW_CACHE_MAGIC "infertop-hw 1"
+#define HW_CACHE_MAX_BYTES 8192       /* a larger file is not one of ours */
+
+/* The formats the host row measures (and the file lists): every dense one;
+ * the 2:4 formats run at their dense path's rate. */
+bool hw_cache_measured(enum dtype t);
+
+/* Parse text[0..n) (no NUL needed) for key into d's bw, op_overhead_s and
+ * wtype_flops (nothing else is touched; d is unchanged on failure). 0 ok;
+ * -1 with one line in err: "line L: expected ..." naming the field. */
+int hw_cache_parse(const char *text, size_t n, const char *key, struct roof_device *d, char *err, size_t errlen);
+
+/* The file's text for key and d into out[cap] (NUL-terminated); its length,
+ * or -1 when it does not fit (or the key holds a newline). */
+int hw_cache_format(const char *key, const struct roof_device *d, char *out, size_t cap);
+
+#endif
