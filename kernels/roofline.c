@@ -46,14 +46,24 @@ static double peak_flops(const struct roof_device *d, const struct kernel_record
     return d->flops[RP_FP32];
 }
 
+double roof_op_bandwidth(const struct roof_device *d, const struct kernel_record *r)
+{
+    double bytes = r->dram_rd + r->dram_wr;
+    if (r->cls == OPC_MATMUL)
+        return d->llc_trusted && d->llc_bw > 0 && d->reuse_bytes > 0 && d->reuse_bytes <= d->llc_bytes ? d->llc_bw
+                                                                                                     : d->bw;
+    if (r->cls != OPC_ATTN && d->near_bw > 0 && bytes <= d->near_bytes) return d->near_bw;
+    return d->bw;
+}
+
 void roof_op_time(const struct roof_device *d, const struct kernel_record *r, enum dtype wtype,
                   struct roof_time *out)
 {
-    double bytes = r->dram_rd + r->dram_wr;
+    double bytes = r->dram_rd + r->dram_wr, bw = roof_op_bandwidth(d, r);
     double F = peak_flops(d, r, wtype);
     double ef = roof_efficiency(&d->flop_eff, r->flops), em = roof_efficiency(&d->mem_eff, bytes);
     out->compute_s = F > 0 && ef > 0 ? r->flops / (F * ef) : 0;
-    out->memory_s = d->bw > 0 && em > 0 ? bytes / (d->bw * em) : 0;
+    out->memory_s = bw > 0 && em > 0 ? bytes / (bw * em) : 0;
     out->memory_bound = out->memory_s >= out->compute_s;
     out->intensity = bytes > 0 ? r->flops / bytes : 0;
     out->t_s = d->op_overhead_s + fmax(out->compute_s, out->memory_s);
@@ -72,6 +82,9 @@ void roof_device_one(const struct roof_device *agg, struct roof_device *one)
     one->n_devices = 1;
     one->mem_bytes /= n;
     one->bw /= n;
+    one->llc_bw /= n;
+    one->near_bw /= n;
+    one->reuse_bytes /= n;
     for (int p = 0; p < RP_COUNT; p++) one->flops[p] /= n;
     for (int t = 0; t < DT_COUNT; t++) one->wtype_flops[t] /= n;
     /* "8x NVIDIA H100 SXM" -> "NVIDIA H100 SXM" */

@@ -40,6 +40,20 @@ struct roof_device {
     double link_base_s;        /* fixed cost of one comm op (a collective's launch and set-up) */
     double link_hop_s;         /* latency of one ring step over the link */
     double op_overhead_s;      /* fixed cost per op: kernel launch, thread dispatch */
+    /* Bandwidth by working set (0: unknown, bw for everything). Activations
+     * are read right after the op before wrote them: an op other than matmul
+     * and attention whose bytes fit near_bytes (the cores' private caches)
+     * reads at near_bw. A matmul's weights come from the last-level cache
+     * only when the whole footprint re-read every step (reuse_bytes: the
+     * model's weights on this device) fits llc_bytes AND llc_trusted: on a
+     * shared host (other processes, other VMs on the socket) the LLC the C
+     * library reports is not ours, so the host row does not trust it; its
+     * bandwidth is measured and shown. Attention reads the KV cache, last
+     * touched a step ago: main memory. */
+    double llc_bytes, llc_bw;
+    double near_bytes, near_bw;
+    double reuse_bytes;
+    bool llc_trusted;
     struct roof_curve mem_eff, flop_eff;
 };
 
@@ -60,6 +74,10 @@ struct roof_time {
 
 /* e(s) of curve c (s >= 0). */
 double roof_efficiency(const struct roof_curve *c, double s);
+
+/* The bandwidth record r's main-memory bytes move at on d (the working-set
+ * tiers above; d->bw when d has none). */
+double roof_op_bandwidth(const struct roof_device *d, const struct kernel_record *r);
 
 /* Time of record r on d. wtype: the weight format for OPC_MATMUL / OPC_EMBED
  * records (ignored otherwise). Attention runs on the FP16 path of a GPU (the

@@ -244,8 +244,9 @@ static void print_validation(const struct validate_result *v, const struct run_s
 {
     printf("validate %s on %s — sim:host (SIMULATED, roofline of the measured host) vs the CPU backend (measured)\n",
            b->sc.name, v->device);
-    printf("host row: %.1f GB/s read, f32 matmul %.1f GFLOP/s, %.2f us per op\n", v->bw / 1e9, v->f32_flops / 1e9,
-           v->op_overhead_s * 1e6);
+    printf("host row: %.1f GB/s read (working set in the %.0f MB last-level cache: %.1f GB/s; in the %.1f MB "
+           "private caches: %.1f GB/s), f32 matmul %.1f GFLOP/s, %.2f us per op\n", v->bw / 1e9, v->llc_bytes / 1e6,
+           v->llc_bw / 1e9, v->near_bytes / 1e6, v->near_bw / 1e9, v->f32_flops / 1e9, v->op_overhead_s * 1e6);
     printf("\nper op class, over every step of the CPU run (predicted = roofline of each measured op's record)\n");
     printf("  %-10s %8s %12s %12s %8s\n", "class", "ops", "measured s", "predicted s", "error");
     for (int c = 0; c < OPC_COUNT; c++) {

@@ -64,6 +64,13 @@ int hw_cache_parse(const char *text, size_t n, const char *key, struct roof_devi
         return fail(err, errlen, ls.no, "'bandwidth BYTES_PER_S' in (0, 1e18)");
     if (!next_line(&ls) || !name_value(ls.line, "op_overhead_s", &got.op_overhead_s))
         return fail(err, errlen, ls.no, "'op_overhead_s SECONDS' in (0, 1e18)");
+    static const char *const TIER[4] = {"llc_bytes", "llc_bw", "near_bytes", "near_bw"};
+    double *tier[4] = {&got.llc_bytes, &got.llc_bw, &got.near_bytes, &got.near_bw};
+    for (int i = 0; i < 4; i++)
+        if (!next_line(&ls) || !name_value(ls.line, TIER[i], tier[i])) {
+            snprintf(what, sizeof what, "'%s VALUE' in (0, 1e18)", TIER[i]);
+            return fail(err, errlen, ls.no, what);
+        }
     for (int t = 0; t < DT_COUNT; t++) {
         if (!hw_cache_measured((enum dtype)t)) continue;
         const char *name = dtype_info((enum dtype)t)->name;
@@ -80,8 +87,9 @@ int hw_cache_parse(const char *text, size_t n, const char *key, struct roof_devi
 int hw_cache_format(const char *key, const struct roof_device *d, char *out, size_t cap)
 {
     if (strchr(key, '\n')) return -1;
-    int n = snprintf(out, cap, HW_CACHE_MAGIC "\nkey %s\nbandwidth %.17g\nop_overhead_s %.17g\n", key, d->bw,
-                     d->op_overhead_s);
+    int n = snprintf(out, cap, HW_CACHE_MAGIC "\nkey %s\nbandwidth %.17g\nop_overhead_s %.17g\nllc_bytes %.17g\n"
+                     "llc_bw %.17g\nnear_bytes %.17g\nnear_bw %.17g\n", key, d->bw, d->op_overhead_s, d->llc_bytes,
+                     d->llc_bw, d->near_bytes, d->near_bw);
     for (int t = 0; n >= 0 && (size_t)n < cap && t < DT_COUNT; t++)
         if (hw_cache_measured((enum dtype)t))
             n += snprintf(out + n, cap - (size_t)n, "%s %.17g\n", dtype_info((enum dtype)t)->name, d->wtype_flops[t]);

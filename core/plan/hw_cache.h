@@ -1,10 +1,11 @@
 /* core/plan/hw_cache.h — the text of the host row's cache file
  * ($XDG_CACHE_HOME/infertop/hw/host-<hash>.txt, written by hw_host.c):
  *
- *   infertop-hw 1
+ *   infertop-hw 2
  *   key cpu=<model> backend=<device name>
  *   bandwidth <bytes/s>
  *   op_overhead_s <seconds>
+ *   llc_bytes, llc_bw, near_bytes, near_bw <value>   the working-set tiers
  *   <format> <matmul FLOP/s>      one line per measured format, dtype order
  *
  * Values are finite numbers in (0, 1e18), printed with %.17g so a value read
@@ -18,15 +19,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HW_CACHE_MAGIC "infertop-hw 1"
+#define HW_CACHE_MAGIC "infertop-hw 2"
 #define HW_CACHE_MAX_BYTES 8192       /* a larger file is not one of ours */
 
 /* The formats the host row measures (and the file lists): every dense one;
  * the 2:4 formats run at their dense path's rate. */
 bool hw_cache_measured(enum dtype t);
 
-/* Parse text[0..n) (no NUL needed) for key into d's bw, op_overhead_s and
- * wtype_flops (nothing else is touched; d is unchanged on failure). 0 ok;
+/* Parse text[0..n) (no NUL needed) for key into d's bw, op_overhead_s, the
+ * tiers and wtype_flops (nothing else is touched; d is unchanged on failure). 0 ok;
  * -1 with one line in err: "line L: expected ..." naming the field. */
 int hw_cache_parse(const char *text, size_t n, const char *key, struct roof_device *d, char *err, size_t errlen);
 

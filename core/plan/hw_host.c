@@ -1,6 +1,9 @@
 /* core/plan/hw_host.c — the host row of the hardware table, measured:
  *   - bandwidth: a streaming read (sum) of a 1 GiB buffer by n threads,
- *     best of 3 passes (DRAM, not cache: the buffer is far larger than any L3);
+ *     median of 3 passes (DRAM, not cache: the buffer is far larger than any L3),
+ *     and the same read of working sets that fit the last-level cache and
+ *     the cores' private caches (sizes from the C library): the roofline's
+ *     tiers by working set (kernels/roofline.h);
  *   - FLOP/s per weight format: the CPU backend's own matmul, y[16][1024] =
  *     x[16][1024] · Wᵀ on a 1024x1024 weight, median of 9 calls (cache-
  *     resident: the compute roof of that format's dot-product path);
@@ -27,43 +30,53 @@
 
 /* ---- bandwidth ---- */
 
-struct read_job { const uint64_t *p; size_t n; uint64_t sum; };
+static int cmp_double(const void *a, const void *b);
+
+struct read_job { const uint64_t *p; size_t n; int reps; uint64_t sum; };
 
 /* Integer sums: no FP add latency chain, so the loop runs at memory speed. */
 static void *read_slice(void *arg)
 {
     struct read_job *j = arg;
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (size_t i = 0; i + 4 <= j->n; i += 4) { s0 += j->p[i]; s1 += j->p[i + 1]; s2 += j->p[i + 2]; s3 += j->p[i + 3]; }
+    for (int r = 0; r < j->reps; r++)
+        for (size_t i = 0; i + 4 <= j->n; i += 4) { s0 += j->p[i]; s1 += j->p[i + 1]; s2 += j->p[i + 2]; s3 += j->p[i + 3]; }
     j->sum = s0 + s1 + s2 + s3;
     return NULL;
 }
 
-static double measure_bandwidth(int n_threads)
+/* Read bandwidth of a working set of `bytes`, each thread summing its slice
+ * (BW_BYTES / bytes) times over (at least once), the median of 3 passes (not
+ * the best: on a loaded machine a run sees the typical pass): 1 GiB is main
+ * memory; a set that fits a cache level runs at that level's rate. */
+static double measure_read_bw(int n_threads, size_t bytes)
 {
-    size_t n = BW_BYTES / sizeof(uint64_t);
-    uint64_t *buf = malloc(BW_BYTES);
+    size_t n = bytes / sizeof(uint64_t);
+    int reps = bytes < BW_BYTES ? (int)(BW_BYTES / bytes) : 1;
+    uint64_t *buf = malloc(bytes);
     if (!buf) return 0;
     for (size_t i = 0; i < n; i++) buf[i] = i & 1023;
     struct read_job jobs[64];
     pthread_t th[64];
     if (n_threads > 64) n_threads = 64;
-    double best = 0;
+    double rate[3] = {0};
     uint64_t sink = 0;
     for (int pass = 0; pass < 3; pass++) {
         uint64_t t0 = now_ns();
         for (int k = 0; k < n_threads; k++) {
-            jobs[k] = (struct read_job){buf + n / n_threads * k, n / n_threads, 0};
+            jobs[k] = (struct read_job){buf + n / n_threads * k, n / n_threads, reps, 0};
             if (k > 0) pthread_create(&th[k], NULL, read_slice, &jobs[k]);
         }
         read_slice(&jobs[0]);
         for (int k = 1; k < n_threads; k++) pthread_join(th[k], NULL);
         double s = (now_ns() - t0) / 1e9;
         for (int k = 0; k < n_threads; k++) sink += jobs[k].sum;
-        if (s > 0 && BW_BYTES / s > best) best = BW_BYTES / s;
+        double moved = (double)reps * (n / n_threads) * n_threads * sizeof(uint64_t);
+        rate[pass] = s > 0 ? moved / s : 0;
     }
     free(buf);
-    return sink == 1 ? 0 : best;     /* sink keeps the sums alive (never 1: i & 1023 sums are even) */
+    qsort(rate, 3, sizeof rate[0], cmp_double);
+    return sink == 1 ? 0 : rate[1];     /* sink keeps the sums alive (never 1: i & 1023 sums are even) */
 }
 
 /* ---- the backend's ops ---- */
@@ -210,9 +223,30 @@ static void cache_store(const char *path, const char *key, const struct roof_dev
 
 /* ---- the row ---- */
 
+/* A cache level's size from the C library, else `fallback`. */
+static double cache_size(int name, double fallback)
+{
+    long v = sysconf(name);
+    return v > 0 ? (double)v : fallback;
+}
+
+/* The working-set tiers (kernels/roofline.h): the cores' private caches
+ * (L2 × threads; a quarter of it measured) and the last-level cache (an
+ * eighth of it, at most 64 MiB, at least 4x the private caches). */
+static void measure_tiers(int threads, struct roof_device *d)
+{
+    d->near_bytes = cache_size(_SC_LEVEL2_CACHE_SIZE, 256 << 10) * threads;
+    d->llc_bytes = cache_size(_SC_LEVEL3_CACHE_SIZE, 8 << 20);
+    d->near_bw = measure_read_bw(threads, (size_t)(d->near_bytes / 4) & ~(size_t)4095);
+    double llc_set = fmax(fmin(d->llc_bytes / 8, 64 << 20), 4 * d->near_bytes);
+    d->llc_bw = llc_set < d->llc_bytes ? measure_read_bw(threads, (size_t)llc_set & ~(size_t)4095) : d->bw;
+}
+
 static int measure_all(struct backend *be, struct roof_device *d, char *err, size_t errlen)
 {
-    d->bw = measure_bandwidth(be->n_threads > 0 ? be->n_threads : 1);
+    int threads = be->n_threads > 0 ? be->n_threads : 1;
+    d->bw = measure_read_bw(threads, BW_BYTES);
+    measure_tiers(threads, d);
     d->op_overhead_s = measure_op_overhead(be);
     for (int t = 0; t < DT_COUNT; t++)
         if (measured(t)) d->wtype_flops[t] = measure_matmul(be, (enum dtype)t);
@@ -221,7 +255,10 @@ static int measure_all(struct backend *be, struct roof_device *d, char *err, siz
             snprintf(err, errlen, "host: could not measure the %s matmul", dtype_info((enum dtype)t)->name);
             return -1;
         }
-    if (!(d->bw > 0)) { snprintf(err, errlen, "host: could not measure the memory bandwidth (out of memory?)"); return -1; }
+    if (!(d->bw > 0 && d->near_bw > 0 && d->llc_bw > 0)) {
+        snprintf(err, errlen, "host: could not measure the memory bandwidth (out of memory?)");
+        return -1;
+    }
     return 0;
 }
 
@@ -253,9 +290,11 @@ int hw_host_measure(int n_threads, bool fresh, struct roof_device *out, FILE *lo
          * peer's buffer (kernels/comm.c), one op's cost per comm op */
         out->link_bw = out->bw;
         out->link_base_s = out->op_overhead_s;
-        if (log) fprintf(log, "hw: host %s: %.1f GB/s read, f32 matmul %.1f GFLOP/s, %.2f us per op (%s%s)\n",
-                         be->device_name, out->bw / 1e9, out->wtype_flops[DT_F32] / 1e9, out->op_overhead_s * 1e6,
-                         cached ? "cached: " : "measured", cached ? path : "");
+        if (log) fprintf(log, "hw: host %s: %.1f GB/s read (LLC %.0f MB: %.1f GB/s, private %.1f MB: %.1f GB/s), "
+                         "f32 matmul %.1f GFLOP/s, %.2f us per op (%s%s)\n",
+                         be->device_name, out->bw / 1e9, out->llc_bytes / 1e6, out->llc_bw / 1e9,
+                         out->near_bytes / 1e6, out->near_bw / 1e9, out->wtype_flops[DT_F32] / 1e9,
+                         out->op_overhead_s * 1e6, cached ? "cached: " : "measured", cached ? path : "");
     }
     backend_destroy(be);
     return rc;

@@ -38,10 +38,16 @@ static int observe_step(void *ctx, const struct telemetry *t, char *err, size_t 
     *s = (struct validate_step){.index = (int)t->step->index, .batch = t->step->batch_size,
                                 .prefill_tokens = t->step->prefill_tokens, .decode_tokens = t->step->decode_tokens,
                                 .meas_s = t->step->dur_s};
+    /* the weights this step read: what the next step reads again (the roofline's
+     * last-level-cache tier, kernels/roofline.h) */
+    struct roof_device host = *o->host;
+    host.reuse_bytes = 0;
+    for (int i = 0; i < t->n_kernels; i++)
+        if (t->kernels[i].cls == OPC_MATMUL) host.reuse_bytes += t->kernels[i].dram_rd;
     for (int i = 0; i < t->n_kernels; i++) {
         const struct kernel_record *k = &t->kernels[i];
         struct roof_time rt;
-        roof_op_time(o->host, k, record_wtype(k), &rt);
+        roof_op_time(&host, k, record_wtype(k), &rt);
         s->pred_s += rt.t_s;
         s->ops_meas_s += k->dur_ns / 1e9;
         v->cls[k->cls].pred_s += rt.t_s;
@@ -110,6 +116,10 @@ int plan_validate(const struct run_setup *b, FILE *log, struct validate_result *
     v->bw = host.bw;
     v->f32_flops = host.wtype_flops[DT_F32];
     v->op_overhead_s = host.op_overhead_s;
+    v->llc_bytes = host.llc_bytes;
+    v->llc_bw = host.llc_bw;
+    v->near_bytes = host.near_bytes;
+    v->near_bw = host.near_bw;
     struct observe_ctx oc = {.host = &host, .v = v};
     struct run_observer o = {.ctx = &oc, .step = observe_step, .progress_to = log};
     if (log) fprintf(log, "validate: 1/2 the scenario on the CPU backend (measured)\n");

@@ -25,6 +25,7 @@ struct validate_step {
 struct validate_result {
     char device[96];            /* the host row's name */
     double bw, f32_flops, op_overhead_s;
+    double llc_bytes, llc_bw, near_bytes, near_bw;   /* the host's working-set tiers */
     struct validate_class cls[OPC_COUNT];
     struct validate_step *steps;        /* every step of the CPU run */
     int n_steps, n_decode;              /* n_decode: steps with decode tokens only */

@@ -1,5 +1,6 @@
 /* core/workload/session.c — see session.h. */
 #include "core/workload/session.h"
+#include "core/parallel/tp.h"
 #include "core/plan/hw.h"
 #include "core/quant/calib.h"
 #include "core/quant/sparsity.h"
@@ -19,8 +20,8 @@ static void print_backend_note(void *user, const char *line)
 
 /* device "sim:NAME[xN]": the hardware table's row (or the measured host) as
  * a SIMULATED device. NULL with err on a bad name. */
-static struct backend *create_sim(const char *device, const struct options *opt, FILE *log, char *err,
-                                  size_t errlen)
+static struct backend *create_sim(const char *device, const struct options *opt, const struct model *m, FILE *log,
+                                  char *err, size_t errlen)
 {
     struct roof_device d;
     char e[256];
@@ -28,6 +29,7 @@ static struct backend *create_sim(const char *device, const struct options *opt,
         snprintf(err, errlen, "device %s: %s", device, e);
         return NULL;
     }
+    d.reuse_bytes = tp_weight_bytes(m, 0, m->cfg.n_layers);   /* re-read every step (roofline tiers) */
     return backend_create_sim(&d, device, err, errlen);
 }
 
@@ -134,7 +136,15 @@ int session_open(struct session *s, const char *spec, const struct options *opt,
     }
     s->load_s = (now_ns() - t0) / 1e9;
     snprintf(s->spec, sizeof s->spec, "%s", spec);
-    s->be = sim ? create_sim(device, opt, log, err, errlen) : backend_create(device, threads, err, errlen);
+    /* shapes only (a simulated device): the transforms' formats first, so the
+     * device knows the bytes it re-reads every step; no backend needed */
+    if (sim && transform_weights(&s->model, NULL, opt, NULL, NULL, &s->transform_s, err, errlen) < 0) {
+        model_free(&s->model);
+        memset(s, 0, sizeof *s);
+        s->model_failed = true;
+        return 2;
+    }
+    s->be = sim ? create_sim(device, opt, &s->model, log, err, errlen) : backend_create(device, threads, err, errlen);
     if (!s->be) {
         model_free(&s->model);
         memset(s, 0, sizeof *s);
@@ -144,10 +154,9 @@ int session_open(struct session *s, const char *spec, const struct options *opt,
         s->be->note = print_backend_note;
         s->be->note_user = log;
     }
-    /* the options are input too: a transform they cannot make is exit 2
-     * (shapes only on a simulated device: the formats change, MODELED) */
-    if (transform_weights(&s->model, s->be, opt, log ? print_progress : NULL, log, &s->transform_s,
-                          err, errlen) < 0) {
+    /* the options are input too: a transform they cannot make is exit 2 */
+    if (!sim && transform_weights(&s->model, s->be, opt, log ? print_progress : NULL, log, &s->transform_s,
+                                  err, errlen) < 0) {
         session_close(s);
         memset(s, 0, sizeof *s);
         s->model_failed = true;

@@ -49,7 +49,8 @@ static void check_cache(const uint8_t *data, size_t size)
     CHECK(n > 0);
     memset(&back, 0, sizeof back);
     CHECK(hw_cache_parse(text, (size_t)n, KEY, &back, err, sizeof err) == 0);
-    CHECK(back.bw == d.bw && back.op_overhead_s == d.op_overhead_s);
+    CHECK(back.bw == d.bw && back.op_overhead_s == d.op_overhead_s && back.llc_bytes == d.llc_bytes &&
+          back.llc_bw == d.llc_bw && back.near_bytes == d.near_bytes && back.near_bw == d.near_bw);
     CHECK(!memcmp(back.wtype_flops, d.wtype_flops, sizeof d.wtype_flops));
     CHECK(hw_cache_parse(text, (size_t)n, "cpu=other backend=fuzz", &back, err, sizeof err) < 0 && strstr(err, "key"));
 }

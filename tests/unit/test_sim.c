@@ -248,3 +248,23 @@ Test(sim_quant, formats_change_on_a_shape_only_model)
     cr_assert_eq(m.output.type, DT_F16, "the head stays dense unless sparsity_head");
     model_free(&m);
 }
+
+/* ---- the roofline's working-set tiers ---- */
+
+Test(sim_comm, bandwidth_tiers_by_working_set)
+{
+    struct roof_device d = {.bw = 5e9, .near_bytes = 4e6, .near_bw = 40e9, .llc_bytes = 256e6, .llc_bw = 15e9,
+                            .reuse_bytes = 100e6};
+    struct kernel_record norm = {.cls = OPC_NORM, .dram_rd = 1e6, .dram_wr = 1e6};
+    struct kernel_record big = {.cls = OPC_ELTWISE, .dram_rd = 8e6};
+    struct kernel_record attn = {.cls = OPC_ATTN, .dram_rd = 1e5};
+    struct kernel_record mm = {.cls = OPC_MATMUL, .dram_rd = 3e6};
+    cr_assert_float_eq(roof_op_bandwidth(&d, &norm), 40e9, 0, "activations in the private caches");
+    cr_assert_float_eq(roof_op_bandwidth(&d, &big), 5e9, 0, "larger than the private caches: memory");
+    cr_assert_float_eq(roof_op_bandwidth(&d, &attn), 5e9, 0, "the KV cache: memory");
+    cr_assert_float_eq(roof_op_bandwidth(&d, &mm), 5e9, 0, "weights: memory unless the LLC is trusted");
+    d.llc_trusted = true;
+    cr_assert_float_eq(roof_op_bandwidth(&d, &mm), 15e9, 0, "weights that fit a trusted LLC");
+    d.reuse_bytes = 300e6;
+    cr_assert_float_eq(roof_op_bandwidth(&d, &mm), 5e9, 0, "a footprint larger than the LLC streams");
+}
