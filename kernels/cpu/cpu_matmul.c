@@ -9,11 +9,13 @@
  *     task's chunk of weight rows (<= MM_CHUNK_BYTES) stays in L2 while the
  *     block's x rows pass over it.
  * Quantized weights (quant.h): each x row is quantized once per matmul, then
- * every (weight row, x row) pair is an integer dot product. */
+ * every (weight row, x row) pair is an integer dot product; so for 2:4 int8
+ * (s24_q8) and the activation-quantized own formats (W8A8, FP8A8). */
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/cpu_dot.h"
 #include "kernels/cpu/quant.h"
 #include "kernels/cpu/qx.h"
+#include "kernels/cpu/sparse24_dot.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -184,6 +186,39 @@ static void mm_run_act(struct cpu_ctx *c, struct mm_job *j, const struct weight 
     pool_run(c->pool, mm_task_act, j, n_tasks);
 }
 
+/* ---- 2:4 int8 (s24_q8) with int8 activations (sparse24_dot.h) ---- */
+
+static void mm_task_s24q8_quantize(void *p, int i, int worker)
+{
+    struct mm_job *j = p;
+    (void)worker;
+    s24q8_act_row(j->x + (size_t)i * j->K, (void *)(j->xq + (size_t)i * j->xq_bytes), j->K);
+}
+
+/* Decode (m = 1): four weight rows per kernel call share the x loads; each
+ * result equals the one-row kernel's, so prefill (mm_task_act) and decode
+ * agree bit for bit. */
+static void mm_task_s24q8_decode(void *p, int t, int worker)
+{
+    const struct mm_job *j = p;
+    int n0, n1, i0, i1;
+    (void)worker;
+    mm_task_range(j, t, &n0, &n1, &i0, &i1);
+    s24q8_wrows4_fn rows4 = cpu_s24q8_wrows4_fn(j->simd);
+    int n = n0;
+    for (; n + 4 <= n1; n += 4) rows4(j->w + (size_t)n * j->row_bytes, j->row_bytes, j->xq, j->K, j->y + n);
+    for (; n < n1; n++) j->act_dot(j->w + (size_t)n * j->row_bytes, j->xq, j->xq_bytes, 1, j->K, j->y + n);
+}
+
+static void mm_run_s24q8(struct cpu_ctx *c, struct mm_job *j, int n_tasks)
+{
+    j->act_dot = cpu_s24q8_act_dot_fn(c->simd);
+    j->xq_bytes = s24q8_act_bytes(j->K);
+    j->xq = cpu_scratch_get(&c->act, (size_t)j->m * j->xq_bytes, "matmul activation scratch");
+    pool_run(c->pool, mm_task_s24q8_quantize, j, j->m);
+    pool_run(c->pool, j->m == 1 ? mm_task_s24q8_decode : mm_task_act, j, n_tasks);
+}
+
 void cpu_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m)
 {
     struct cpu_ctx *c = cpu_ctx(be);
@@ -205,6 +240,7 @@ void cpu_matmul(struct backend *be, float *y, const struct weight *w, const floa
         return;
     }
     if (dtype_quantizes_act(wt)) { mm_run_act(c, &j, w, n_tasks); return; }
+    if (wt == DT_S24_Q8) { mm_run_s24q8(c, &j, n_tasks); return; }
     j.dot = dtype_is_xq(wt) ? qx_dot_rows_fn(wt, c->simd) : cpu_dot_rows_fn(wt, c->simd);
     pool_run(c->pool, mm_task_float, &j, n_tasks);
 }

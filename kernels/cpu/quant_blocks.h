@@ -22,6 +22,9 @@ _Static_assert(sizeof(struct act_q8) == 40, "act_q8 block is 40 bytes");
 _Static_assert(sizeof(struct act_q8k) == 292, "act_q8k block is 292 bytes");
 
 /* Activation quantizers (one implementation, shared by every dot path). */
+/* Symmetric int8 of n values with scale amax/127; returns the scale, writes q
+ * (also the 2:4 int8 activations, kernels/cpu/sparse24_q8.c). */
+float act_quantize_span(const float *x, int8_t *q, int n);
 void act_q8_row(const float *x, struct act_q8 *y, int K);
 void act_q8k_row(const float *x, struct act_q8k *y, int K);
 /* act_q8_row vectorized (quant_avx2.c), byte-identical output; AVX2 CPUs only. */

@@ -8,8 +8,7 @@
 
 /* ---- activations ---- */
 
-/* Symmetric int8 of n values with scale amax/127; returns the scale, writes q. */
-static float act_quantize_span(const float *x, int8_t *q, int n)
+float act_quantize_span(const float *x, int8_t *q, int n)
 {
     float amax = 0.f;
     for (int i = 0; i < n; i++) amax = fmaxf(amax, fabsf(x[i]));

@@ -18,7 +18,8 @@
  *    of the text's own next token for both (a perplexity on a small text, not
  *    llama-perplexity's protocol; `infertop eval` is the reference tool).
  *
- *   build/bench_sparse [GGUF] [--threads N] [--quick] */
+ *   build/bench_sparse [GGUF] [--threads N] [--quick] [--kernels]
+ * --kernels: parts 1-3 only (no model load). */
 #include "core/model/forward.h"
 #include "core/model/model.h"
 #include "core/model/tokenizer.h"
@@ -477,10 +478,11 @@ static void quality(const char *gguf)
 int main(int argc, char **argv)
 {
     const char *gguf = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
-    bool quick = false;
+    bool quick = false, kernels_only = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) g_threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--quick")) quick = true;
+        else if (!strcmp(argv[i], "--kernels")) kernels_only = true;
         else gguf = argv[i];
     }
     if (g_threads < 1 || g_threads > 64) { fprintf(stderr, "bench_sparse: --threads: expected 1..64\n"); return 2; }
@@ -493,6 +495,7 @@ int main(int argc, char **argv)
     matvec_table(be, bw);
     batch_sweep(be);
     backend_destroy(be);
+    if (kernels_only) return 0;
     end_to_end(gguf);
     quality(gguf);
     return 0;

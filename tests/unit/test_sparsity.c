@@ -13,6 +13,7 @@
 #include "kernels/backend.h"
 #include "kernels/cost.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/sparse24_dot.h"
 #include "kernels/sparse24.h"
 #include "kernels/sparse24_tile.h"
 
@@ -210,6 +211,36 @@ static void make_pair(enum dtype t, int N, int K, struct weight *sp, struct weig
     free(x);
 }
 
+/* What the kernel multiplies x[m][K] by: x itself for float-activation
+ * types; for s24_q8 the int8 activation rows (s24q8_act_row) dequantized,
+ * each within half a step d/2 of x (round to nearest) — *half_step gets d/2
+ * per element so the float-x comparison can bound the quantization error. */
+static float *kernel_input(enum dtype t, const float *x, int m, int K, float *half_step)
+{
+    float *xe = malloc(sizeof(float) * (size_t)m * K);
+    cr_assert_not_null(xe);
+    if (t != DT_S24_Q8) {
+        memcpy(xe, x, sizeof(float) * (size_t)m * K);
+        for (size_t i = 0; i < (size_t)m * K; i++) half_step[i] = 0.f;
+        return xe;
+    }
+    unsigned char *xq = malloc(s24q8_act_bytes(K));
+    cr_assert_not_null(xq);
+    for (int i = 0; i < m; i++) {
+        s24q8_act_row(x + (size_t)i * K, xq, K);
+        const float *dd = (const float *)(const void *)(xq + K);
+        for (int k = 0; k < K; k++) {
+            size_t e = (size_t)i * K + k;
+            float d = dd[2 * (k / 16)];
+            xe[e] = d * (float)((int)xq[k] - 128);
+            half_step[e] = d / 2;
+            cr_assert(fabsf(xe[e] - x[e]) <= 0.5001f * d, "quantized x %zu: %g vs %g (d %g)", e, xe[e], x[e], d);
+        }
+    }
+    free(xq);
+    return xe;
+}
+
 static void check_kernel(enum dtype t, int N, int K, int m)
 {
     struct cfg cfgs[8];
@@ -217,7 +248,8 @@ static void check_kernel(enum dtype t, int N, int K, int m)
     struct weight sp, dn;
     make_pair(t, N, K, &sp, &dn);
     float *x = rnd_vec((size_t)m * K), *ys = malloc(sizeof(float) * m * N),
-          *yd = malloc(sizeof(float) * m * N);
+          *yd = malloc(sizeof(float) * m * N), *hs = malloc(sizeof(float) * m * K);
+    float *xe = kernel_input(t, x, m, K, hs);
     const float *W = dn.data;
     for (int c = 0; c < nc; c++) {
         struct backend *be = cpu_backend_create(cfgs[c].threads, cfgs[c].simd);
@@ -228,31 +260,58 @@ static void check_kernel(enum dtype t, int N, int K, int m)
         backend_matmul(be, yd, &dn, x, m);
         for (int i = 0; i < m; i++)
             for (int n = 0; n < N; n++) {
-                double ref = 0, mag = 0;
+                double ref = 0, mag = 0, qerr = 0;
                 for (int k = 0; k < K; k++) {
-                    double p = (double)W[(size_t)n * K + k] * x[(size_t)i * K + k];
-                    ref += p;
-                    mag += fabs(p);
+                    double wk = W[(size_t)n * K + k];
+                    ref += wk * xe[(size_t)i * K + k];
+                    mag += fabs(wk * xe[(size_t)i * K + k]);
+                    qerr += fabs(wk) * hs[(size_t)i * K + k];
                 }
                 float s = ys[(size_t)i * N + n], d = yd[(size_t)i * N + n];
                 cr_assert(fabs(s - ref) <= 1e-5 * mag + 1e-6, "%s simd %d thr %d m %d K %d: %g vs ref %g",
                           dtype_info(t)->name, cfgs[c].simd, cfgs[c].threads, m, K, s, ref);
-                cr_assert(fabsf(s - d) <= 2e-5f * (float)mag + 1e-6f, "%s vs dense: %g vs %g", dtype_info(t)->name, s, d);
+                cr_assert(fabsf(s - d) <= 2e-5f * (float)mag + (float)qerr * 1.0001f + 1e-6f,
+                          "%s vs dense: %g vs %g", dtype_info(t)->name, s, d);
             }
         backend_destroy(be);
     }
-    free(x); free(ys); free(yd); free(sp.data); free(dn.data);
+    free(x); free(xe); free(hs); free(ys); free(yd); free(sp.data); free(dn.data);
 }
 
 /* K: an odd block count (176 = 11 blocks: the AVX-512 single-block tail), even
- * ones; m: decode, a partial and a full 4-row tile, and past it. */
+ * ones; m: decode, a partial and a full 4-row tile, and past it. s24_q8's
+ * int8 kernels step 8 blocks (AVX-512: unmasked while 11+ remain, 128 = one
+ * masked step, 1536 = 11 full steps + a masked one) and 4 blocks (AVX2: while
+ * 5+ remain, 80 = one step + a scalar block). */
 Test(sparsity, kernels_equal_dense_on_pruned_tensor)
 {
-    const int Ks[] = {16, 176, 576}, ms[] = {1, 3, 4, 9};
+    const int Ks[] = {16, 80, 128, 176, 576, 1536}, ms[] = {1, 3, 4, 9};
     for (size_t ti = 0; ti < sizeof S24 / sizeof S24[0]; ti++)
         for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++)
             for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++)
                 check_kernel(S24[ti], 37, Ks[ki], ms[mi]);
+}
+
+/* Speculative verify and batching reuse decode results: a row of x gives the
+ * same bits alone (decode) as inside a 4-row group or a ragged edge. */
+Test(sparsity, s24_q8_rows_do_not_depend_on_the_batch)
+{
+    const int N = 21, K = 576, m = 7;
+    struct cfg cfgs[8];
+    int nc = all_cfgs(cfgs);
+    struct weight sp, dn;
+    make_pair(DT_S24_Q8, N, K, &sp, &dn);
+    float *x = rnd_vec((size_t)m * K), yb[7 * 21], y1[21];
+    for (int c = 0; c < nc; c++) {
+        struct backend *be = cpu_backend_create(cfgs[c].threads, cfgs[c].simd);
+        backend_matmul(be, yb, &sp, x, m);
+        for (int i = 0; i < m; i++) {
+            backend_matmul(be, y1, &sp, x + (size_t)i * K, 1);
+            cr_assert_eq(memcmp(y1, yb + (size_t)i * N, sizeof y1), 0, "simd %d row %d", cfgs[c].simd, i);
+        }
+        backend_destroy(be);
+    }
+    free(x); free(sp.data); free(dn.data);
 }
 
 Test(sparsity, cost_model_counts_kept_bytes_and_half_the_macs)
