@@ -292,6 +292,24 @@ Test(sparsity, kernels_equal_dense_on_pruned_tensor)
                 check_kernel(S24[ti], 37, Ks[ki], ms[mi]);
 }
 
+/* The activation quantizer every s24_q8 path reads: the vector one writes
+ * the scalar one's bytes (also at ties x·id = k + 0.5, rounded to even). */
+Test(sparsity, s24_q8_activation_quantizer_matches_the_scalar_one)
+{
+    const int K = 576;
+    float *x = rnd_vec(K);
+    for (int i = 0; i < 16; i++) x[i] = (float)(i - 8) * 0.5f;   /* amax 4: x·id = 31.75·k, ties at 0.5 */
+    x[16] = 127.f; x[17] = 0.5f;                                 /* x·id = 0.5 exactly */
+    for (int i = 32; i < 48; i++) x[i] = 0.f;                    /* an all-zero block: d = 0 */
+    unsigned char a[576 * 2], b[576 * 2];
+    s24q8_act_row(x, a, K);
+    s24q8_act_row_ref(x, b, K);
+    cr_assert_eq(s24q8_act_bytes(K), (size_t)K + K / 8 * sizeof(float));
+    cr_assert_eq(memcmp(a, b, s24q8_act_bytes(K)), 0);
+    cr_assert_eq(b[17], 128, "0.5 rounds to even 0 (+128)");
+    free(x);
+}
+
 /* Speculative verify and batching reuse decode results: a row of x gives the
  * same bits alone (decode) as inside a 4-row group or a ragged edge. */
 Test(sparsity, s24_q8_rows_do_not_depend_on_the_batch)
