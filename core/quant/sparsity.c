@@ -4,6 +4,7 @@
 #include "core/quant/sparsity.h"
 #include "core/quant/calib.h"
 #include "kernels/sparse24.h"
+#include "kernels/xq_blocks.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -35,7 +36,7 @@ void sparsity_prune_row(float *w, const float *xnorm, int n)
 enum dtype sparsity_value_type(enum dtype t)
 {
     if (t == DT_F32 || t == DT_S24_F32) return DT_S24_F32;
-    if (t == DT_Q8_0 || t == DT_S24_Q8) return DT_S24_Q8;
+    if (t == DT_Q8_0 || t == DT_I8 || t == DT_S24_Q8) return DT_S24_Q8;
     return DT_S24_F16;
 }
 
@@ -61,6 +62,35 @@ static const char *unprunable(const struct weight *w)
     return "";
 }
 
+/* One int8-per-channel row (DT_I8: f32 s, int8 q[n]) → s24_q8 keeping the
+ * int8 values themselves: per group the two largest |q|·xnorm (s is one
+ * positive number per row, so the order is |w|·xnorm's), every block's scale
+ * d = s rounded to f16 (relative change <= 2^-11 for s >= 2^-14; the int8
+ * step is 1/127 of the row's max). Re-encoding the decoded floats instead
+ * would round every kept value a second time onto a per-block grid. */
+static void prune_i8_row(const unsigned char *in, const float *xnorm, unsigned char *out, int n)
+{
+    float sc;
+    memcpy(&sc, in, sizeof sc);
+    uint16_t d = fp32_to_fp16(sc);
+    const int8_t *q = (const int8_t *)(in + XQ_ROW_HDR);
+    for (int b = 0; b < n / S24_BLOCK; b++, out += S24_Q8_BLOCK_BYTES) {
+        uint16_t meta = 0;
+        for (int g = 0; g < S24_BLOCK / 4; g++) {
+            const int8_t *qg = q + b * S24_BLOCK + 4 * g;
+            float s4[4];
+            for (int i = 0; i < 4; i++) s4[i] = (float)abs(qg[i]) * (xnorm ? xnorm[b * S24_BLOCK + 4 * g + i] : 1.f);
+            int i0, i1;
+            sparse24_top2(s4, &i0, &i1);
+            meta |= (uint16_t)(sparse24_nibble(i0, i1) << (4 * g));
+            out[4 + 2 * g] = (unsigned char)qg[i0];
+            out[4 + 2 * g + 1] = (unsigned char)qg[i1];
+        }
+        memcpy(out, &meta, 2);
+        memcpy(out + 2, &d, 2);
+    }
+}
+
 int sparsity_prune_weight(struct weight *w, const float *xnorm, enum dtype to, void **owned,
                           char *err, size_t errlen)
 {
@@ -81,6 +111,10 @@ int sparsity_prune_weight(struct weight *w, const float *xnorm, enum dtype to, v
         return -1;
     }
     for (int r = 0; r < w->rows; r++) {
+        if (w->type == DT_I8 && to == DT_S24_Q8) {
+            prune_i8_row((const unsigned char *)w->data + (size_t)r * in_row, xnorm, out + (size_t)r * out_row, w->cols);
+            continue;
+        }
         dtype_decode_row(w->type, (const char *)w->data + (size_t)r * in_row, row, w->cols);
         sparsity_prune_row(row, xnorm, w->cols);
         dtype_encode_row(to, row, out + (size_t)r * out_row, w->cols);
@@ -209,8 +243,10 @@ int sparsity_apply(struct model *m, const struct sparsity_opts *o, int *n_pruned
         if (prune_one(m, &m->output, -1, o, err, errlen) < 0) return -1;
         n++;
     }
-    m->wtype = o->value_type == DT_COUNT ? sparsity_value_type(m->wtype)
-                                         : sparsity_value_type(o->value_type);
+    /* the layers' format, not the loaded wtype's: after quant=int8 the
+     * loaded f32 model holds int8 values, pruned to s24_q8 */
+    m->wtype = o->value_type != DT_COUNT ? sparsity_value_type(o->value_type)
+             : m->cfg.n_layers > 0 ? m->layers[0].w_down.type : sparsity_value_type(m->wtype);
     if (n_pruned) *n_pruned = n;
     return 0;
 }

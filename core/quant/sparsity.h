@@ -27,7 +27,8 @@ const char *sparsity_mode_name(enum opt_sparsity m);
 void sparsity_prune_row(float *w, const float *xnorm, int n);
 
 /* The 2:4 format that holds the kept values of a weight stored as t:
- * f32 → s24_f32, q8_0 (int8 values) → s24_q8, every other → s24_f16. */
+ * f32 → s24_f32, q8_0 and int8 per channel (quant=int8: its int8 values
+ * are kept as they are, scale rounded to f16) → s24_q8, every other → s24_f16. */
 enum dtype sparsity_value_type(enum dtype t);
 
 /* ‖X_j‖₂ (j < w->cols) of the input of weight w of layer `layer` (-1: the LM

@@ -15,6 +15,10 @@ expect_err "f16 values, head counted" "29 matrices pruned to s24_f16"
 run $BIN generate --model synth:tiny --set wtype=q8_0 --set sparsity=2:4-magnitude -n 4
 expect_rc "int8 values" 0
 expect_err "q8_0 keeps int8 values" "pruned to s24_q8"
+run $BIN generate --model synth:tiny --set "quant=int8 sparsity=2:4-magnitude" -n 4
+expect_rc "quant=int8 then 2:4" 0
+expect_err "int8 per channel keeps int8 values" "28 matrices pruned to s24_q8"
+expect_err "model line names s24_q8" "s24_q8, 4 layers"
 run $BIN generate --model synth:tiny --set sparsity=3:4 -n 2
 expect_rc "unknown mode" 2; expect_one_line_err "unknown mode"
 run $BIN models

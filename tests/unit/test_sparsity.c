@@ -8,6 +8,7 @@
  * dense forward of the pruned weights. */
 #include "core/quant/sparsity.h"
 #include "core/quant/calib.h"
+#include "core/quant/transform.h"
 #include "core/options/options.h"
 #include "core/model/forward.h"
 #include "kernels/backend.h"
@@ -428,6 +429,72 @@ Test(sparsity, pruned_forward_equals_dense_forward_of_pruned_weights)
     check_model_forward(DT_F32, SPARSITY_MAGNITUDE, false);
     check_model_forward(DT_F16, SPARSITY_MAGNITUDE, false);
     check_model_forward(DT_F32, SPARSITY_WANDA, false);
+}
+
+/* quant=int8 then sparsity=2:4: the pruned weights are s24_q8 holding the
+ * int8 model's own values (top two |q| per group, ties low; scale = the
+ * row's f16-rounded), and the model's forward equals the dense forward of
+ * those pruned, quantized values up to the int8 activations s24_q8 adds. */
+Test(sparsity, int8_then_2_4_keeps_the_int8_values)
+{
+    char err[256];
+    const struct model_config *cfg = &model_preset_find("tiny")->cfg;
+    struct model sp, q8, dn;
+    cr_assert_eq(model_synth(&sp, cfg, DT_F32, 13, 2, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(model_synth(&q8, cfg, DT_F32, 13, 2, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(model_synth(&dn, cfg, DT_F32, 13, 2, err, sizeof err), 0, "%s", err);
+    struct options o, oq;
+    options_defaults(&o);
+    options_defaults(&oq);
+    cr_assert_eq(options_set(&o, "quant", "int8", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(options_set(&oq, "quant", "int8", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(options_set(&o, "sparsity", "2:4-magnitude", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(quant_apply_transforms(&sp, &o, NULL, 2, NULL, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(quant_apply_transforms(&q8, &oq, NULL, 2, NULL, NULL, err, sizeof err), 0, "%s", err);
+    for (int l = 0; l < cfg->n_layers; l++)
+        for (int i = 0; i < 7; i++) {
+            const struct weight *s = linear(&sp, l, i), *q = linear(&q8, l, i);
+            struct weight *d = linear(&dn, l, i);
+            cr_assert_eq(s->type, DT_S24_Q8, "layer %d matrix %d: %s", l, i, dtype_info(s->type)->name);
+            cr_assert_eq(q->type, DT_I8);
+            float row[1024];
+            for (int r = 0; r < s->rows; r++) {
+                const unsigned char *qr = (const unsigned char *)q->data + (size_t)r * weight_row_stride(q);
+                float sc;
+                memcpy(&sc, qr, 4);
+                float d16 = fp16_to_fp32(fp32_to_fp16(sc));
+                const int8_t *qv = (const int8_t *)(qr + 4);
+                dtype_decode_row(s->type, (const char *)s->data + (size_t)r * weight_row_stride(s), row, s->cols);
+                for (int g = 0; g < s->cols; g += 4) {
+                    float mg[4];
+                    for (int k = 0; k < 4; k++) mg[k] = fabsf((float)qv[g + k]);
+                    int a, b;
+                    sparse24_top2(mg, &a, &b);
+                    for (int k = 0; k < 4; k++)
+                        cr_assert_eq(row[g + k], k == a || k == b ? d16 * (float)qv[g + k] : 0.f,
+                                     "layer %d matrix %d row %d elem %d", l, i, r, g + k);
+                }
+                memcpy((float *)d->data + (size_t)r * d->cols, row, sizeof(float) * (size_t)d->cols);
+            }
+        }
+    int32_t toks[6] = {5, 77, 300, 2, 411, 9};
+    int V = cfg->vocab;
+    float *a = malloc(sizeof(float) * V), *b = malloc(sizeof(float) * V);
+    run_logits(&sp, toks, 6, a);
+    run_logits(&dn, toks, 6, b);
+    double mx = 0, scale = 0;
+    int am = 0, bm = 0;
+    for (int i = 0; i < V; i++) {
+        mx = fmax(mx, fabs(a[i] - b[i]));
+        scale = fmax(scale, fabs(b[i]));
+        if (a[i] > a[am]) am = i;
+        if (b[i] > b[bm]) bm = i;
+    }
+    cr_assert(mx <= 1e-2 * scale, "max diff %g of %g", mx, scale);
+    cr_assert_gt(mx, 0, "s24_q8 quantizes the activations: not bit-equal to the f32 forward");
+    cr_assert_eq(am, bm, "same greedy token");
+    free(a); free(b);
+    model_free(&sp); model_free(&q8); model_free(&dn);
 }
 
 Test(sparsity, head_is_pruned_only_when_asked)
