@@ -246,7 +246,7 @@ int sparsity_apply(struct model *m, const struct sparsity_opts *o, int *n_pruned
     /* the layers' format, not the loaded wtype's: after quant=int8 the
      * loaded f32 model holds int8 values, pruned to s24_q8 */
     m->wtype = o->value_type != DT_COUNT ? sparsity_value_type(o->value_type)
-             : m->cfg.n_layers > 0 ? m->layers[0].w_down.type : sparsity_value_type(m->wtype);
+             : m->cfg.n_layers > 0 ? m->layers[0].wq.type : sparsity_value_type(m->wtype);
     if (n_pruned) *n_pruned = n;
     return 0;
 }
