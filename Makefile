@@ -111,11 +111,11 @@ test: deps
 	tests/run_all.sh
 
 BENCH_BIN := $(B)/bench_cpu
-$(BENCH_BIN): $(B)/tests/bench/bench_cpu.o $(LIB)
+$(BENCH_BIN): $(B)/tests/bench/bench_cpu.o $(B)/tests/bench/bench_util.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 BENCH_SPARSE := $(B)/bench_sparse
-$(BENCH_SPARSE): $(B)/tests/bench/bench_sparse.o $(LIB)
+$(BENCH_SPARSE): $(B)/tests/bench/bench_sparse.o $(B)/tests/bench/bench_util.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # 2:4 sparse vs dense kernels and decode (tests/bench/bench_sparse.c)

@@ -12,50 +12,12 @@
 #include "core/model/model.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cost.h"
+#include "tests/bench/bench_util.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- bandwidth ---- */
-
-struct bw_job { const float *p; size_t n; double sum; };
-
-__attribute__((target("avx2"))) static void *bw_read(void *arg)
-{
-    struct bw_job *j = arg;
-    float acc[16] = {0};
-    for (size_t i = 0; i + 16 <= j->n; i += 16)
-        for (int k = 0; k < 16; k++) acc[k] += j->p[i + k];
-    double s = 0;
-    for (int k = 0; k < 16; k++) s += acc[k];
-    j->sum = s;
-    return NULL;
-}
-
-/* GB/s reading `bytes` with `threads` threads; best of `reps`. */
-static double read_bandwidth(const float *buf, size_t bytes, int threads, int reps)
-{
-    size_t n = bytes / sizeof(float), per = n / threads;
-    double best = 0;
-    for (int r = 0; r < reps; r++) {
-        pthread_t th[8];
-        struct bw_job jobs[8];
-        uint64_t t0 = now_ns();
-        for (int t = 0; t < threads; t++) {
-            jobs[t] = (struct bw_job){buf + per * t, per, 0};
-            pthread_create(&th[t], NULL, bw_read, &jobs[t]);
-        }
-        double sink = 0;
-        for (int t = 0; t < threads; t++) { pthread_join(th[t], NULL); sink += jobs[t].sum; }
-        double gbs = (double)per * threads * sizeof(float) / ((now_ns() - t0) / 1e9) / 1e9;
-        if (sink == 12345.678) printf(" ");    /* keep the sum alive */
-        if (gbs > best) best = gbs;
-    }
-    return best;
-}
 
 static float *make_buffer(size_t bytes)
 {
@@ -219,7 +181,7 @@ static int sub_command(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "bw") == 0) {
         size_t bytes = (size_t)atof(argv[2]);
         float *b = make_buffer(bytes);
-        printf("%.2f\n", read_bandwidth(b, bytes, atoi(argv[3]), 5));
+        printf("%.2f\n", bench_read_bandwidth(b, bytes, atoi(argv[3]), 5));
         free(b);
         return 0;
     }
@@ -235,7 +197,7 @@ int main(int argc, char **argv)
     const size_t GiB = 1ull << 30;
     printf("infertop CPU benchmark — %s\n", "synth:smollm2-135m");
     float *big = make_buffer(GiB);
-    double bw1g[3] = {0, read_bandwidth(big, GiB, 1, 3), read_bandwidth(big, GiB, 2, 3)};
+    double bw1g[3] = {0, bench_read_bandwidth(big, GiB, 1, 3), bench_read_bandwidth(big, GiB, 2, 3)};
     printf("\nread bandwidth (STREAM-style sum), measured now\n");
     printf("  1 GiB buffer:           1 thread %6.1f GB/s   2 threads %6.1f GB/s\n", bw1g[1], bw1g[2]);
 
@@ -244,8 +206,8 @@ int main(int argc, char **argv)
     for (int f = 0; f < 3; f++) {
         size_t wb = (size_t)model_weight_bytes(cfg, fmts[f]);
         wb = wb > GiB ? GiB : wb;
-        bw_model[f][1] = read_bandwidth(big, wb, 1, 5);
-        bw_model[f][2] = read_bandwidth(big, wb, 2, 5);
+        bw_model[f][1] = bench_read_bandwidth(big, wb, 1, 5);
+        bw_model[f][2] = bench_read_bandwidth(big, wb, 2, 5);
         printf("  %-4s weights %7.1f MB: 1 thread %6.1f GB/s   2 threads %6.1f GB/s\n",
                dtype_info(fmts[f])->name, wb / 1e6, bw_model[f][1], bw_model[f][2]);
     }

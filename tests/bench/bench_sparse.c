@@ -25,9 +25,9 @@
 #include "core/model/tokenizer.h"
 #include "core/quant/sparsity.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "tests/bench/bench_util.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,52 +41,15 @@ static void *xmalloc(size_t n)
     return p;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* ---- bandwidth ---- */
 
-struct bw_job { const float *p; size_t n; double sum; };
-
-static void *bw_read(void *arg)
-{
-    struct bw_job *j = arg;
-    float acc[16] = {0};
-    for (size_t i = 0; i + 16 <= j->n; i += 16)
-        for (int k = 0; k < 16; k++) acc[k] += j->p[i + k];
-    for (int k = 0; k < 16; k++) j->sum += acc[k];
-    return NULL;
-}
-
-/* GB/s reading 256 MiB with g_threads threads; best of 3. */
+/* GB/s reading 256 MiB with g_threads threads; best of 3 (bench_util.h). */
 static double read_bandwidth(void)
 {
-    size_t bytes = (size_t)256 << 20, n = bytes / 4, per = n / (size_t)g_threads;
+    size_t bytes = (size_t)256 << 20, n = bytes / 4;
     float *buf = xmalloc(bytes);
     for (size_t i = 0; i < n; i++) buf[i] = (float)(i & 1023) * 1e-3f;
-    double best = 0, sink = 0;
-    for (int r = 0; r < 3; r++) {
-        pthread_t th[64];
-        struct bw_job jobs[64];
-        uint64_t t0 = now_ns();
-        for (int t = 0; t < g_threads; t++) {
-            jobs[t] = (struct bw_job){buf + per * (size_t)t, per, 0};
-            pthread_create(&th[t], NULL, bw_read, &jobs[t]);
-        }
-        for (int t = 0; t < g_threads; t++) { pthread_join(th[t], NULL); sink += jobs[t].sum; }
-        double gbs = (double)per * g_threads * 4 / ((now_ns() - t0) / 1e9) / 1e9;
-        if (gbs > best) best = gbs;
-    }
-    if (sink == 1.2345) printf(" ");
+    double best = bench_read_bandwidth(buf, bytes, g_threads, 3);
     free(buf);
     return best;
 }
@@ -155,7 +118,7 @@ static struct pair_result time_pair(struct backend *be, struct wset *d, struct w
         ts[r] = time_matmul(be, s, x, y, m, calls);
         rt[r] = td[r] / ts[r];
     }
-    struct pair_result pr = {median(td, g_rounds), median(ts, g_rounds), median(rt, g_rounds)};
+    struct pair_result pr = {bench_median(td, g_rounds), bench_median(ts, g_rounds), bench_median(rt, g_rounds)};
     free(x);
     free(y);
     return pr;
@@ -312,8 +275,8 @@ static void run_variants(const char *title, struct variant *v, int n)
         for (int r = 0; r < rounds; r++) ratio[i][r] = tok[i][r] / tok[0][r];
         double t[16];
         memcpy(t, tok[i], sizeof t);
-        med_tok[i] = median(t, rounds);
-        med_ratio[i] = median(ratio[i], rounds);
+        med_tok[i] = bench_median(t, rounds);
+        med_ratio[i] = bench_median(ratio[i], rounds);
     }
     printf("\n%s — decode, %d threads, prompt %d, %d decode steps, %d alternating rounds, medians\n", title,
            g_threads, E2E_PROMPT, E2E_DECODE, rounds);
