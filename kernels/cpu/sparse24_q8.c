@@ -13,7 +13,7 @@
  *     vpdpbusd multiplies; masked loads for the last < 11 blocks;
  *   AVX2: 4 blocks per step: vpshufb gathers x within 128-bit lanes, indices
  *     from a 256-entry table per metadata byte, vpmaddubsw on |w| and
- *     sign(x, w); the last < 5 blocks scalar (the step reads 56 bytes);
+ *     sign(x, w); the last < 5 blocks zero-padded (the step reads 56 bytes);
  *   scalar: the reference the others are tested against.
  *
  * Activation row (ours, never stored), K a multiple of 16:
@@ -113,62 +113,117 @@ TGT_AVX2 static inline float hsum8(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-/* AVX2, blocks b..b+3 of row p (needs 56 readable bytes from p). Lanes hold
- * [block 0 | block 2] and [block 1 | block 3], 8 bytes each: LA = p[0..31]
- * has block 0's values at 4..11 and block 1's at 16..23, LB = p[24..55]
- * block 2's at 28..35 and block 3's at 40..47. */
-#define S24Q8_AVX2_STEP(nx)                                                                         \
-    do {                                                                                            \
-        __m256i LA = _mm256_loadu_si256((const __m256i *)p), LB = _mm256_loadu_si256((const __m256i *)(p + 24)); \
-        __m256i W = _mm256_or_si256(_mm256_shuffle_epi8(LA, selA), _mm256_shuffle_epi8(LB, selB));  \
-        __m128i s = _mm_or_si128(_mm_shuffle_epi8(_mm256_castsi256_si128(LA), scA),                 \
-                                 _mm_shuffle_epi8(_mm256_castsi256_si128(LB), scB));                \
-        __m256 dw = _mm256_cvtph_ps(s);                                                             \
-        __m256i I = _mm256_setr_epi64x((long long)idx8(p), (long long)idx8(p + 24),                \
-                                       (long long)idx8(p + 12), (long long)idx8(p + 36));           \
-        __m256i aw = _mm256_abs_epi8(W);                                                            \
-        for (int r = 0; r < (nx); r++) {                                                            \
-            const uint8_t *xu = (const uint8_t *)xq + (size_t)r * xs + (size_t)b * S24_BLOCK;       \
-            const float *dd = (const float *)(const void *)((const uint8_t *)xq + (size_t)r * xs + K) + 2 * b; \
-            __m256i x01 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)xu), flip);          \
-            __m256i x23 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(xu + 32)), flip);   \
-            __m256i G = _mm256_blend_epi32(_mm256_shuffle_epi8(x01, I), _mm256_shuffle_epi8(x23, I), 0xCC); \
-            __m256i p32 = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(G, W)), ones); \
-            __m256 dx = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_loadu_ps(dd)), 0xD8)); \
-            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dw, dx), _mm256_cvtepi32_ps(p32), acc[r]);      \
-        }                                                                                           \
-    } while (0)
+/* AVX2 weight step: blocks b..b+3 of a row (56 readable bytes from p).
+ * Lanes hold [block 0 | block 2] and [block 1 | block 3], 8 bytes each:
+ * LA = p[0..31] has block 0's values at 4..11 and block 1's at 16..23, LB =
+ * p[24..55] block 2's at 28..35 and block 3's at 40..47; the scales as 8
+ * halves [d0 d0 d2 d2 d1 d1 d3 d3] (the int32 lanes' order); I the in-block
+ * x positions in the same byte order. */
+struct w256 { __m256i W, aw, I; __m256 dw; };
 
-TGT_AVX2 static void s24q8_rows_avx2(const void *w, const void *xq, size_t xs, int nx, int K, float *out)
+TGT_AVX2 static inline __attribute__((always_inline)) struct w256 s24q8_wdecode256(const uint8_t *p)
 {
-    /* value bytes: lane 0 [p+4..11 | -], lane 1 [p+16..23 | -] of LA; lane 0
-     * [- | p+28..35], lane 1 [- | p+40..47] of LB */
     const __m256i selA = _mm256_setr_epi8(4, 5, 6, 7, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1,
                                           0, 1, 2, 3, 4, 5, 6, 7, -1, -1, -1, -1, -1, -1, -1, -1);
     const __m256i selB = _mm256_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, 4, 5, 6, 7, 8, 9, 10, 11,
                                           -1, -1, -1, -1, -1, -1, -1, -1, 0, 1, 2, 3, 4, 5, 6, 7);
-    /* scales as 8 halves [d0 d0 d2 d2 d1 d1 d3 d3]: d0 at LA 2..3, d1 at LA
-     * 14..15, d2 at LB 2..3, d3 at LB 14..15 */
     const __m128i scA = _mm_setr_epi8(2, 3, 2, 3, -1, -1, -1, -1, 14, 15, 14, 15, -1, -1, -1, -1);
     const __m128i scB = _mm_setr_epi8(-1, -1, -1, -1, 2, 3, 2, 3, -1, -1, -1, -1, 14, 15, 14, 15);
-    const __m256i flip = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
-    __m256 acc[DOT_MAX_ROWS];
-    for (int r = 0; r < DOT_MAX_ROWS; r++) acc[r] = _mm256_setzero_ps();
-    const uint8_t *p = w;
-    const int nb = K / S24_BLOCK;
-    int b = 0;
-    for (; nb - b >= 5; b += 4, p += 4 * S24_Q8_BLOCK_BYTES) {
-        if (nx == 1) S24Q8_AVX2_STEP(1);
-        else S24Q8_AVX2_STEP(nx);
+    __m256i LA = _mm256_loadu_si256((const __m256i *)p), LB = _mm256_loadu_si256((const __m256i *)(p + 24));
+    struct w256 w;
+    w.W = _mm256_or_si256(_mm256_shuffle_epi8(LA, selA), _mm256_shuffle_epi8(LB, selB));
+    w.aw = _mm256_abs_epi8(w.W);
+    w.dw = _mm256_cvtph_ps(_mm_or_si128(_mm_shuffle_epi8(_mm256_castsi256_si128(LA), scA),
+                                        _mm_shuffle_epi8(_mm256_castsi256_si128(LB), scB)));
+    w.I = _mm256_setr_epi64x((long long)idx8(p), (long long)idx8(p + 24), (long long)idx8(p + 12),
+                             (long long)idx8(p + 36));
+    return w;
+}
+
+/* acc + d_w·d_x · Σ q·x for the step's 4 blocks of one x row (64 bytes at
+ * xu, 8 lane scales at dd): vpshufb gathers within a lane (block 0 of x01's
+ * lane 0, block 2 of x23's lane 0, ...), vpmaddubsw takes |w| × sign(x, w). */
+TGT_AVX2 static inline __attribute__((always_inline)) __m256 s24q8_xdot256(const struct w256 *w, const uint8_t *xu,
+                                                                         const float *dd, __m256 acc)
+{
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    __m256i x01 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)xu), flip);
+    __m256i x23 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(xu + 32)), flip);
+    __m256i G = _mm256_blend_epi32(_mm256_shuffle_epi8(x01, w->I), _mm256_shuffle_epi8(x23, w->I), 0xCC);
+    __m256i p32 = _mm256_madd_epi16(_mm256_maddubs_epi16(w->aw, _mm256_sign_epi8(G, w->W)), _mm256_set1_epi16(1));
+    __m256 dx = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_loadu_ps(dd)), 0xD8));
+    return _mm256_fmadd_ps(_mm256_mul_ps(w->dw, dx), _mm256_cvtepi32_ps(p32), acc);
+}
+
+/* The row's last nb - b < 5 blocks, zero-padded to 4 (zero weights and
+ * scales add exactly 0): the step would read past the row otherwise. */
+struct tail256 { uint8_t w[64], x[DOT_MAX_ROWS][64]; float dd[DOT_MAX_ROWS][8]; };
+
+static void tail_copy_w(struct tail256 *t, const uint8_t *p, int n)
+{
+    memset(t->w, 0, sizeof t->w);
+    memcpy(t->w, p, (size_t)n * S24_Q8_BLOCK_BYTES);
+}
+
+static void tail_copy_x(struct tail256 *t, int r, const uint8_t *xu, const float *dd, int n)
+{
+    memset(t->x[r], 0x80, sizeof t->x[r]);
+    memset(t->dd[r], 0, sizeof t->dd[r]);
+    memcpy(t->x[r], xu, (size_t)n * S24_BLOCK);
+    memcpy(t->dd[r], dd, (size_t)n * 2 * sizeof(float));
+}
+
+/* One weight row × NX (a constant) x rows; steps alternate two accumulators. */
+#define XU(r) ((const uint8_t *)xq + (size_t)(r) * xs)
+#define DD(r) ((const float *)(const void *)(XU(r) + K))
+#define DEFINE_ROWS256(name, NXV)                                                                   \
+    TGT_AVX2 static void name(const void *w, const void *xq, size_t xs, int K, float *out)          \
+    {                                                                                               \
+        enum { NX = NXV };                                                                          \
+        __m256 acc[2][NX];                                                                          \
+        _Pragma("GCC unroll 4") for (int r = 0; r < NX; r++) acc[0][r] = acc[1][r] = _mm256_setzero_ps(); \
+        const uint8_t *p = w;                                                                       \
+        const int nb = K / S24_BLOCK;                                                               \
+        int b = 0, s = 0;                                                                           \
+        for (; nb - b >= 9; b += 8, p += 8 * S24_Q8_BLOCK_BYTES) {                                  \
+            struct w256 w0 = s24q8_wdecode256(p), w1 = s24q8_wdecode256(p + 4 * S24_Q8_BLOCK_BYTES); \
+            _Pragma("GCC unroll 4") for (int r = 0; r < NX; r++) {                                  \
+                acc[0][r] = s24q8_xdot256(&w0, XU(r) + (size_t)b * S24_BLOCK, DD(r) + 2 * b, acc[0][r]); \
+                acc[1][r] = s24q8_xdot256(&w1, XU(r) + (size_t)(b + 4) * S24_BLOCK, DD(r) + 2 * (b + 4), acc[1][r]); \
+            }                                                                                       \
+        }                                                                                           \
+        if (nb - b >= 5) {                                                                          \
+            struct w256 w0 = s24q8_wdecode256(p);                                                   \
+            _Pragma("GCC unroll 4") for (int r = 0; r < NX; r++)                                    \
+                acc[0][r] = s24q8_xdot256(&w0, XU(r) + (size_t)b * S24_BLOCK, DD(r) + 2 * b, acc[0][r]); \
+            b += 4, p += 4 * S24_Q8_BLOCK_BYTES, s = 1;                                             \
+        }                                                                                           \
+        if (b < nb) {                                                                               \
+            struct tail256 t;                                                                       \
+            tail_copy_w(&t, p, nb - b);                                                             \
+            struct w256 w0 = s24q8_wdecode256(t.w);                                                 \
+            _Pragma("GCC unroll 4") for (int r = 0; r < NX; r++) {                                  \
+                tail_copy_x(&t, r, XU(r) + (size_t)b * S24_BLOCK, DD(r) + 2 * b, nb - b);           \
+                if (s) acc[1][r] = s24q8_xdot256(&w0, t.x[r], t.dd[r], acc[1][r]);                  \
+                else acc[0][r] = s24q8_xdot256(&w0, t.x[r], t.dd[r], acc[0][r]);                    \
+            }                                                                                       \
+        }                                                                                           \
+        _Pragma("GCC unroll 4") for (int r = 0; r < NX; r++) out[r] = hsum8(_mm256_add_ps(acc[0][r], acc[1][r])); \
     }
-    for (int r = 0; r < nx; r++) {
-        const uint8_t *xu = (const uint8_t *)xq + (size_t)r * xs;
-        const float *dd = (const float *)(const void *)(xu + K);
-        float t = 0.f;
-        const uint8_t *blk = p;
-        for (int c = b; c < nb; c++, blk += S24_Q8_BLOCK_BYTES)
-            t += fp16_to_fp32(ld16(blk + 2)) * dd[2 * c] * (float)block_isum(blk, xu + c * S24_BLOCK);
-        out[r] = hsum8(acc[r]) + t;
+DEFINE_ROWS256(rows256_x1, 1)
+DEFINE_ROWS256(rows256_x2, 2)
+DEFINE_ROWS256(rows256_x3, 3)
+DEFINE_ROWS256(rows256_x4, 4)
+#undef XU
+#undef DD
+
+TGT_AVX2 static void s24q8_rows_avx2(const void *w, const void *xq, size_t xs, int nx, int K, float *out)
+{
+    switch (nx) {
+    case 1: rows256_x1(w, xq, xs, K, out); break;
+    case 2: rows256_x2(w, xq, xs, K, out); break;
+    case 3: rows256_x3(w, xq, xs, K, out); break;
+    default: rows256_x4(w, xq, xs, K, out); break;
     }
 }
 
