@@ -71,14 +71,14 @@ max_batch = 1
 print(f"held-out prompts: {len(held)} of {len(prompts)} (train_heldout {frac})")
 PY
 LAYERS=${SHAPE%%x*}
-spec_run() {  # name, json, extra args...
-    local name=$1 json=$2; shift 2
+spec_run() {  # json, B's options, extra flags (--draft F)...
+    local json=$1 b=$2; shift 2
     ./bin/infertop ab --scenario $HELD.ini --model $TEACHER --threads "$THR" --set "temperature=0" \
-        --a "spec=off" --b "spec_k=4 $*" --json "$json" -q > "$json.txt" 2>&1 || { cat "$json.txt"; exit 1; }
+        --a "spec=off" --b "spec_k=4 $b" "$@" --json "$json" -q > "$json.txt" 2>&1 || { cat "$json.txt"; exit 1; }
 }
-spec_run distilled  $O/spec-distilled.json  "spec=draft" --draft $O/draft-$SHAPE.gguf
-spec_run untrained  $O/spec-untrained.json  "spec=draft" --draft $O/draft-untrained.gguf
-spec_run layerskip  $O/spec-layerskip.json  "spec=layerskip spec_layers=$LAYERS"
+spec_run $O/spec-distilled.json "spec=draft" --draft $O/draft-$SHAPE.gguf
+spec_run $O/spec-untrained.json "spec=draft" --draft $O/draft-untrained.gguf
+spec_run $O/spec-layerskip.json "spec=layerskip spec_layers=$LAYERS"
 python3 - $O "$SHAPE" "$LAYERS" <<'PY'
 import json, sys
 o, shape, layers = sys.argv[1:4]
