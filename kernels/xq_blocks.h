@@ -14,8 +14,10 @@
  *                    Nibbles (both int4 kinds): byte i holds element i (low) and
  *                    element i + g/2 (high), Q4_0's order.
  * The int4 encoders search the group's scale (and zero point) for the least
- * squared error, starting from and never worse than plain max-abs rounding
- * (xq_i4_group_error compares; tests/unit/test_xquant.c checks on random groups).
+ * squared error — optionally weighted per element (xq_encode_row_weighted:
+ * the quant pass weighs by the input channel's E[x²]) — starting from and
+ * never worse than plain max-abs rounding in that metric
+ * (xq_i4_group_error_w compares; tests/unit/test_xquant.c checks on random groups).
  * Per-tile math both backends share is in the HD helpers below. */
 #ifndef INFERTOP_XQ_BLOCKS_H
 #define INFERTOP_XQ_BLOCKS_H
@@ -99,6 +101,12 @@ static inline HD float xq_weight_elem(int t, const uint8_t *row, int k)
 /* row (n elements of own format t) → y[n]; x[n] → row. */
 void xq_decode_row(enum dtype t, const void *row, float *y, int n);
 void xq_encode_row(enum dtype t, const float *x, void *row, int n);
+/* xq_encode_row with per-element importance imp[n] (>= 0; NULL: all 1) for
+ * the int4 formats: their scale search minimises Σ imp_i (x_i − x̂_i)² per
+ * group (the quant pass passes E[a_j²] of the input channel j the element
+ * multiplies: the expected squared error of the matvec's output). Other
+ * formats ignore imp. */
+void xq_encode_row_weighted(enum dtype t, const float *x, const float *imp, void *row, int n);
 
 /* The per-row scale stored in front of an int8 / fp8 row. */
 float xq_row_scale(const void *row);
@@ -107,8 +115,12 @@ float xq_row_scale(const void *row);
  * transform: search = false is plain max-abs rounding (the baseline);
  * search = true the least-squares search. Writes one block of g elements. */
 void xq_i4_encode_group(const float *x, int g, bool zero_point, bool search, uint8_t *blk);
-/* Σ (x − decode(blk))² over the group. */
+/* The same minimising Σ imp_i (x_i − x̂_i)² (imp[g] >= 0; NULL: all 1); the
+ * search result is never worse than max-abs rounding in that metric. */
+void xq_i4_encode_group_w(const float *x, const float *imp, int g, bool zero_point, bool search, uint8_t *blk);
+/* Σ (x − decode(blk))² over the group; _w: Σ imp_i (x_i − decode_i)². */
 double xq_i4_group_error(const float *x, int g, bool zero_point, const uint8_t *blk);
+double xq_i4_group_error_w(const float *x, const float *imp, int g, bool zero_point, const uint8_t *blk);
 
 /* x[n] → int8 row with a given scale (s > 0) or, s <= 0, s = max|x| / 127
  * (W8A8 activations: per token dynamic, or per tensor static). */

@@ -78,24 +78,57 @@ static int clamp_q(float q) { return q < 0 ? 0 : q > 15 ? 15 : (int)q; }
  * all 16 codes on its own range (z outside 0..15). */
 static int clamp_z(float z) { return z < -128 ? -128 : z > 127 ? 127 : (int)z; }
 
-/* Squared error of quantizing x with scale d and zero point z (q = round(x/d) + z). */
-static double group_err_scalar(const float *x, int g, float d, int z)
+/* Importance 1 for every element: the unweighted metric. */
+static const float UNIT_W[128] = {
+#define U8 1, 1, 1, 1, 1, 1, 1, 1
+#define U32 U8, U8, U8, U8
+    U32, U32, U32, U32
+#undef U32
+#undef U8
+};
+
+/* Weighted squared error of quantizing x with scale d and zero point z
+ * (q = round(x/d) + z): Σ w_i (x_i − d(q_i − z))². */
+static double group_err_scalar(const float *x, const float *w, int g, float d, int z)
 {
     float e = 0, id = d != 0 ? 1.0f / d : 0;
     for (int i = 0; i < g; i++) {
         int q = clamp_q(round_fast(x[i] * id) + (float)z);
         float r = x[i] - d * (float)(q - z);
-        e += r * r;
+        e += w[i] * r * r;
     }
     return e;
+}
+
+/* Least squares over the codes one candidate inverse scale gives (symmetric:
+ * c = clamp(round(x·is), −8, 7)): sums Σw·x·c and Σw·c². */
+static void ls_sums_scalar(const float *x, const float *w, int g, float is, float *sxc, float *scc)
+{
+    float a = 0, b = 0;
+    for (int i = 0; i < g; i++) {
+        float c = round_fast(x[i] * is);
+        c = c < -8 ? -8 : c > 7 ? 7 : c;
+        a += w[i] * x[i] * c;
+        b += w[i] * c * c;
+    }
+    *sxc = a;
+    *scc = b;
 }
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-/* The same with 8 lanes (the search evaluates ~20 candidates per group: this
- * loop is most of a transform's time). g is a multiple of 8. */
-__attribute__((target("avx2,fma"))) static double group_err_avx2(const float *x, int g, float d, int z)
+static inline __attribute__((target("avx2,fma"))) float hsum8(__m256 e)
+{
+    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(e), _mm256_extractf128_ps(e, 1));
+    s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
+    return _mm_cvtss_f32(s4);
+}
+
+/* The same with 8 lanes (the search evaluates ~80 candidates per group: these
+ * loops are most of a transform's time). g is a multiple of 8. */
+__attribute__((target("avx2,fma"))) static double group_err_avx2(const float *x, const float *w, int g, float d, int z)
 {
     __m256 id = _mm256_set1_ps(d != 0 ? 1.0f / d : 0), zv = _mm256_set1_ps((float)z), dv = _mm256_set1_ps(d);
     __m256 lo = _mm256_setzero_ps(), hi = _mm256_set1_ps(15.0f), e = _mm256_setzero_ps();
@@ -104,12 +137,26 @@ __attribute__((target("avx2,fma"))) static double group_err_avx2(const float *x,
         __m256 q = _mm256_round_ps(_mm256_mul_ps(xv, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         q = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(q, zv), lo), hi);
         __m256 r = _mm256_fnmadd_ps(dv, _mm256_sub_ps(q, zv), xv);
-        e = _mm256_fmadd_ps(r, r, e);
+        e = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_loadu_ps(w + i), r), r, e);
     }
-    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(e), _mm256_extractf128_ps(e, 1));
-    s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
-    return _mm_cvtss_f32(s4);
+    return hsum8(e);
+}
+
+__attribute__((target("avx2,fma"))) static void ls_sums_avx2(const float *x, const float *w, int g, float is,
+                                                              float *sxc, float *scc)
+{
+    __m256 iv = _mm256_set1_ps(is), lo = _mm256_set1_ps(-8.0f), hi = _mm256_set1_ps(7.0f);
+    __m256 a = _mm256_setzero_ps(), b = _mm256_setzero_ps();
+    for (int i = 0; i < g; i += 8) {
+        __m256 xv = _mm256_loadu_ps(x + i), wv = _mm256_loadu_ps(w + i);
+        __m256 c = _mm256_round_ps(_mm256_mul_ps(xv, iv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        c = _mm256_min_ps(_mm256_max_ps(c, lo), hi);
+        __m256 wc = _mm256_mul_ps(wv, c);
+        a = _mm256_fmadd_ps(wc, xv, a);
+        b = _mm256_fmadd_ps(wc, c, b);
+    }
+    *sxc = hsum8(a);
+    *scc = hsum8(b);
 }
 
 static bool have_avx2(void)
@@ -122,86 +169,121 @@ static bool have_avx2(void)
     return cached;
 }
 
-static double group_err(const float *x, int g, float d, int z)
+static double group_err(const float *x, const float *w, int g, float d, int z)
 {
-    return g % 8 == 0 && have_avx2() ? group_err_avx2(x, g, d, z) : group_err_scalar(x, g, d, z);
+    return g % 8 == 0 && have_avx2() ? group_err_avx2(x, w, g, d, z) : group_err_scalar(x, w, g, d, z);
+}
+
+static void ls_sums(const float *x, const float *w, int g, float is, float *sxc, float *scc)
+{
+    if (g % 8 == 0 && have_avx2()) ls_sums_avx2(x, w, g, is, sxc, scc);
+    else ls_sums_scalar(x, w, g, is, sxc, scc);
 }
 #else
-static double group_err(const float *x, int g, float d, int z) { return group_err_scalar(x, g, d, z); }
+static double group_err(const float *x, const float *w, int g, float d, int z) { return group_err_scalar(x, w, g, d, z); }
+static void ls_sums(const float *x, const float *w, int g, float is, float *sxc, float *scc)
+{
+    ls_sums_scalar(x, w, g, is, sxc, scc);
+}
 #endif
 
-/* Least-squares scale for the codes that (d, z) gives: argmin_d Σ (x − d(q−z))². */
-static float refit_scale(const float *x, int g, float d, int z)
+/* Weighted least-squares scale for the codes that (d, z) gives:
+ * argmin_d Σ w (x − d(q−z))². */
+static float refit_scale(const float *x, const float *w, int g, float d, int z)
 {
     double sxq = 0, sqq = 0;
     float id = d != 0 ? 1.0f / d : 0;
     for (int i = 0; i < g; i++) {
         int q = clamp_q(round_fast(x[i] * id) + (float)z) - z;
-        sxq += (double)x[i] * q;
-        sqq += (double)q * q;
+        sxq += (double)w[i] * x[i] * q;
+        sqq += (double)w[i] * q * q;
     }
     return sqq > 0 ? (float)(sxq / sqq) : d;
 }
 
 struct i4_choice { float d; int z; double err; };
 
-static void consider(struct i4_choice *best, const float *x, int g, float d, int z)
+static void consider(struct i4_choice *best, const float *x, const float *w, int g, float d, int z)
 {
     d = f16_round(d);
     if (d == 0 || !isfinite(d)) return;
-    double e = group_err(x, g, d, z);
+    double e = group_err(x, w, g, d, z);
     if (e < best->err) *best = (struct i4_choice){d, z, e};
 }
 
 /* Plain max-abs rounding: symmetric d = max|x| / 7 (codes −7..7 around 8);
  * zero point d = (max − min) / 15, z = round(−min / d). */
-static struct i4_choice i4_baseline(const float *x, int g, bool zp)
+static struct i4_choice i4_baseline(const float *x, const float *w, int g, bool zp)
 {
     float lo = x[0], hi = x[0];
     for (int i = 1; i < g; i++) { lo = x[i] < lo ? x[i] : lo; hi = x[i] > hi ? x[i] : hi; }
     struct i4_choice c = {1.0f, zp ? 0 : 8, INFINITY};
     float d = zp ? (hi - lo) / 15.0f : fmaxf(fabsf(lo), fabsf(hi)) / 7.0f;
     int z = zp ? clamp_z(rintf(-lo / f16_round(d))) : 8;
-    consider(&c, x, g, d, z);
-    if (!isfinite(c.err)) c = (struct i4_choice){1.0f, z, group_err(x, g, 1.0f, z)};  /* all zeros */
+    consider(&c, x, w, g, d, z);
+    if (!isfinite(c.err)) c = (struct i4_choice){1.0f, z, group_err(x, w, g, 1.0f, z)};  /* all zeros */
     return c;
 }
 
-/* Search: shrink the range (clipping outliers trades their error for finer
- * steps elsewhere; 9 steps to 0.68), try both signs of the symmetric scale
- * (three zero points with one), refit the best d by least squares, keep the
- * smallest error. The baseline is the first candidate, so the result is
- * never worse than it. */
-static struct i4_choice i4_search(const float *x, int g, bool zp)
+/* Symmetric search (codes c = q − 8 in −8..7, x ≈ d·c), in the weighted
+ * metric Σ w (x − x̂)². Candidates map the group's largest-magnitude element
+ * `big` to ±t, t = 5.5..9.5 in steps of 0.1, then to 16 in steps of 0.25
+ * (t > 7 on the +7 side, > 8 on the −8 side clip it: with importance
+ * weights, an outlier in a quiet input channel is worth clipping hard so the
+ * rest of the group gets fine steps; a negative d mirrors the codes so `big`
+ * can take the extra code −8). Each candidate's codes get their weighted
+ * least-squares scale, err = Σwx² − (Σwxc)²/Σwc²; the best candidate's scale
+ * is then rounded to f16, its codes re-rounded and its scale refit (twice),
+ * every step judged by the true error, so the result is never worse than
+ * the max-abs baseline it starts from. */
+static struct i4_choice i4_search_sym(const float *x, const float *w, int g, struct i4_choice best)
 {
-    struct i4_choice best = i4_baseline(x, g, zp);
-    float lo = x[0], hi = x[0];
-    for (int i = 1; i < g; i++) { lo = x[i] < lo ? x[i] : lo; hi = x[i] > hi ? x[i] : hi; }
-    float amax = fmaxf(fabsf(lo), fabsf(hi)), big = fabsf(lo) > fabsf(hi) ? lo : hi;
-    for (int k = 0; k <= 8; k++) {
-        float f = 1.0f - 0.04f * (float)k;
-        if (zp) {
-            float dr = f16_round((hi - lo) * f / 15.0f);
-            if (!(dr > 0)) continue;
-            consider(&best, x, g, dr, clamp_z(rintf(-lo / dr)));
-            consider(&best, x, g, dr, clamp_z(rintf(15.0f - hi / dr)));
-            consider(&best, x, g, dr, clamp_z(rintf(7.5f - (hi + lo) / (2 * dr))));
-        } else {
-            /* codes are −8..7 (× d): a negative d mirrors them, so the larger
-             * side `big` can take the extra code −8 (ggml's Q4_0 trick) */
-            consider(&best, x, g, amax * f / 7.0f, 8);
-            consider(&best, x, g, -big * f / 8.0f, 8);
+    float big = x[0], sxx = 0;
+    for (int i = 0; i < g; i++) {
+        big = fabsf(x[i]) > fabsf(big) ? x[i] : big;
+        sxx += w[i] * x[i] * x[i];
+    }
+    if (big == 0) return best;
+    float best_d = 0, best_e = INFINITY;
+    for (int k = 0; k <= 66; k++) {
+        float t = k <= 40 ? 5.5f + 0.1f * (float)k : 9.5f + 0.25f * (float)(k - 40);
+        for (int sgn = -1; sgn <= 1; sgn += 2) {
+            float is = (float)sgn * t / big, sxc, scc;
+            ls_sums(x, w, g, is, &sxc, &scc);
+            if (!(scc > 0)) continue;
+            float e = sxx - sxc * sxc / scc;
+            if (e < best_e) { best_e = e; best_d = sxc / scc; }
         }
     }
-    /* refit the winner's scale to its codes by least squares (twice: the
-     * codes may move with the scale) */
-    for (int it = 0; it < 2; it++) consider(&best, x, g, refit_scale(x, g, best.d, best.z), best.z);
+    if (best_d == 0) return best;
+    consider(&best, x, w, g, best_d, 8);
+    for (int it = 0; it < 2; it++) consider(&best, x, w, g, refit_scale(x, w, g, best.d, 8), 8);
     return best;
 }
 
-void xq_i4_encode_group(const float *x, int g, bool zp, bool search, uint8_t *blk)
+/* Zero-point search: shrink the range (9 steps to 0.68), three zero points
+ * per scale, refit the best d by least squares, keep the smallest error. */
+static struct i4_choice i4_search_zp(const float *x, const float *w, int g, struct i4_choice best)
 {
-    struct i4_choice c = search ? i4_search(x, g, zp) : i4_baseline(x, g, zp);
+    float lo = x[0], hi = x[0];
+    for (int i = 1; i < g; i++) { lo = x[i] < lo ? x[i] : lo; hi = x[i] > hi ? x[i] : hi; }
+    for (int k = 0; k <= 8; k++) {
+        float f = 1.0f - 0.04f * (float)k;
+        float dr = f16_round((hi - lo) * f / 15.0f);
+        if (!(dr > 0)) continue;
+        consider(&best, x, w, g, dr, clamp_z(rintf(-lo / dr)));
+        consider(&best, x, w, g, dr, clamp_z(rintf(15.0f - hi / dr)));
+        consider(&best, x, w, g, dr, clamp_z(rintf(7.5f - (hi + lo) / (2 * dr))));
+    }
+    for (int it = 0; it < 2; it++) consider(&best, x, w, g, refit_scale(x, w, g, best.d, best.z), best.z);
+    return best;
+}
+
+void xq_i4_encode_group_w(const float *x, const float *imp, int g, bool zp, bool search, uint8_t *blk)
+{
+    const float *w = imp ? imp : UNIT_W;
+    struct i4_choice c = i4_baseline(x, w, g, zp);
+    if (search) c = zp ? i4_search_zp(x, w, g, c) : i4_search_sym(x, w, g, c);
     uint16_t d = fp32_to_fp16(c.d);
     memcpy(blk, &d, 2);
     if (zp) { blk[2] = (uint8_t)(int8_t)c.z; blk[3] = 0; }
@@ -209,9 +291,14 @@ void xq_i4_encode_group(const float *x, int g, bool zp, bool search, uint8_t *bl
     float id = 1.0f / fp16_to_fp32(d);
     int h = g / 2;
     for (int i = 0; i < h; i++) {
-        int lo = clamp_q(rintf(x[i] * id) + (float)c.z), hi = clamp_q(rintf(x[i + h] * id) + (float)c.z);
+        int lo = clamp_q(round_fast(x[i] * id) + (float)c.z), hi = clamp_q(round_fast(x[i + h] * id) + (float)c.z);
         qs[i] = (uint8_t)(lo | hi << 4);
     }
+}
+
+void xq_i4_encode_group(const float *x, int g, bool zp, bool search, uint8_t *blk)
+{
+    xq_i4_encode_group_w(x, NULL, g, zp, search, blk);
 }
 
 static void decode_i4_group(const uint8_t *blk, int g, bool zp, float *y)
@@ -224,13 +311,18 @@ static void decode_i4_group(const uint8_t *blk, int g, bool zp, float *y)
     for (int i = 0; i < g; i++) y[i] = d * (float)(xq_i4_get(qs, g, i) - z);
 }
 
-double xq_i4_group_error(const float *x, int g, bool zp, const uint8_t *blk)
+double xq_i4_group_error_w(const float *x, const float *imp, int g, bool zp, const uint8_t *blk)
 {
     float y[128];
     decode_i4_group(blk, g, zp, y);
     double e = 0;
-    for (int i = 0; i < g; i++) e += ((double)x[i] - y[i]) * ((double)x[i] - y[i]);
+    for (int i = 0; i < g; i++) e += (imp ? (double)imp[i] : 1.0) * ((double)x[i] - y[i]) * ((double)x[i] - y[i]);
     return e;
+}
+
+double xq_i4_group_error(const float *x, int g, bool zp, const uint8_t *blk)
+{
+    return xq_i4_group_error_w(x, NULL, g, zp, blk);
 }
 
 static bool i4_zero_point(enum dtype t) { return t >= DT_I4A_32 && t <= DT_I4A_128; }
@@ -248,7 +340,9 @@ void xq_decode_row(enum dtype t, const void *row, float *y, int n)
     for (int b = 0; b < n / g; b++) decode_i4_group((const uint8_t *)row + (size_t)b * bb, g, i4_zero_point(t), y + (size_t)b * g);
 }
 
-void xq_encode_row(enum dtype t, const float *x, void *row, int n)
+void xq_encode_row(enum dtype t, const float *x, void *row, int n) { xq_encode_row_weighted(t, x, NULL, row, n); }
+
+void xq_encode_row_weighted(enum dtype t, const float *x, const float *imp, void *row, int n)
 {
     switch (t) {
     case DT_I8: case DT_W8A8: xq_i8_encode_scaled(x, row, n, 0); return;
@@ -259,5 +353,6 @@ void xq_encode_row(enum dtype t, const float *x, void *row, int n)
     int g = dtype_i4_group(t), bb = dtype_info(t)->block_bytes;
     if (!g) return;
     for (int b = 0; b < n / g; b++)
-        xq_i4_encode_group(x + (size_t)b * g, g, i4_zero_point(t), true, (uint8_t *)row + (size_t)b * bb);
+        xq_i4_encode_group_w(x + (size_t)b * g, imp ? imp + (size_t)b * g : NULL, g, i4_zero_point(t), true,
+                             (uint8_t *)row + (size_t)b * bb);
 }

@@ -38,6 +38,7 @@ enum opt_sparsity { CHOICES_SPARSITY(OPT_ENUM_MEMBER) };
 enum opt_spec { CHOICES_SPEC(OPT_ENUM_MEMBER) };
 enum opt_quant { CHOICES_QUANT(OPT_ENUM_MEMBER) };
 enum opt_act_scale { CHOICES_ACT_SCALE(OPT_ENUM_MEMBER) };
+enum opt_quant_weighting { CHOICES_QUANT_WEIGHTING(OPT_ENUM_MEMBER) };
 #undef OPT_ENUM_MEMBER
 
 struct option_def {

@@ -54,6 +54,8 @@
 #define OPT_CTYPE_QUANT     enum opt_quant
 #define CHOICES_QUANT_GROUP(C) C(32, "32") C(64, "64") C(128, "128")
 #define OPT_CTYPE_QUANT_GROUP int
+#define CHOICES_QUANT_WEIGHTING(C) C(QUANT_WEIGHTING_NONE, "none") C(QUANT_WEIGHTING_ACT, "act")
+#define OPT_CTYPE_QUANT_WEIGHTING enum opt_quant_weighting
 #define CHOICES_ACT_SCALE(C) C(ACT_SCALE_TENSOR, "tensor") C(ACT_SCALE_TOKEN, "token")
 #define OPT_CTYPE_ACT_SCALE enum opt_act_scale
 #define CHOICES_FP8_FORMAT(C) C(DT_E4M3, "e4m3") C(DT_E5M2, "e5m2")
@@ -178,6 +180,8 @@ X(QUANT_GROUP, "quant_group", OT_ENUM,  "32",    CHOICES_QUANT_GROUP, 0, 0, "qua
   "quant=int4: elements per scale group (a matrix whose width it does not divide uses the next smaller group)")
 X(QUANT_SYM,   "quant_sym",   OT_BOOL,  "on",    NO_CHOICES, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
   "quant=int4: symmetric groups (off: a zero point per group)")
+X(QUANT_WEIGHTING, "quant_weighting", OT_ENUM, "act", CHOICES_QUANT_WEIGHTING, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
+  "quant=int4: the scale search minimises each group's squared error weighted by the calibration text's mean x_j^2 per input channel (act, imatrix/AWQ idea) or unweighted (none)")
 X(ACT_SCALE,   "act_scale",   OT_ENUM,  "tensor", CHOICES_ACT_SCALE, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
   "quant=w8a8*: activation scale per tensor (static, from calibration) or per token (dynamic)")
 X(SMOOTH_ALPHA, "smooth_alpha", OT_FLOAT, "0.5", NO_CHOICES, 0, 1, "quantization", OC_REBUILD, OS_RUN | OS_GEN,

@@ -19,3 +19,12 @@ bool quant_calib_input(const struct calib_stats *cs, int layer, int input, const
     *tensor_max = in->absmax;
     return true;
 }
+
+bool quant_calib_meansq(const struct calib_stats *cs, int layer, int input, float *out, int cols)
+{
+    if (!cs || input < 0 || input >= 4 || layer < 0 || layer >= cs->n_layers) return false;
+    const struct calib_input *in = calib_get(cs, layer, INPUT_TAP[input]);
+    if (!in || !in->ch_sumsq || in->tokens <= 0 || in->cols != cols) return false;
+    for (int j = 0; j < cols; j++) out[j] = (float)(in->ch_sumsq[j] / (double)in->tokens);
+    return true;
+}

@@ -2,6 +2,7 @@
 #include "core/quant/quantize.h"
 #include "core/quant/smooth.h"
 #include "core/quant/quant_calib.h"
+#include "kernels/xq_blocks.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,11 +10,17 @@
 
 bool quantize_enabled(const struct options *o) { return opt_enum(o, QUANT) != QUANT_NONE; }
 
+/* int4 with quant_weighting=act: the scale search weighs errors by E[x_j²]. */
+static bool int4_weighted(const struct options *o)
+{
+    return opt_enum(o, QUANT) == QUANT_INT4 && opt_enum(o, QUANT_WEIGHTING) == QUANT_WEIGHTING_ACT;
+}
+
 bool quantize_needs_calib(const struct options *o)
 {
     enum opt_quant q = opt_enum(o, QUANT);
     bool per_tensor = opt_enum(o, ACT_SCALE) == ACT_SCALE_TENSOR;
-    return q == QUANT_W8A8_SMOOTH || ((q == QUANT_W8A8 || q == QUANT_FP8A8) && per_tensor);
+    return q == QUANT_W8A8_SMOOTH || ((q == QUANT_W8A8 || q == QUANT_FP8A8) && per_tensor) || int4_weighted(o);
 }
 
 static enum dtype int4_type(int g, bool sym)
@@ -42,6 +49,7 @@ int quantize_target(const struct options *o, int cols)
 
 struct enc_job {
     const struct weight *w;
+    const float *imp;          /* [cols] per input channel importance, or NULL */
     enum dtype t;
     uint8_t *out;
     size_t out_row;
@@ -53,13 +61,19 @@ static void enc_row(void *p, int r)
     float stack[4096], *row = j->w->cols <= 4096 ? stack : malloc((size_t)j->w->cols * sizeof *row);
     if (!row) abort();       /* a few KB; the weight buffer itself was allocated already */
     quant_decode_weight_row(j->w, r, row);
-    dtype_encode_row(j->t, row, j->out + (size_t)r * j->out_row, j->w->cols);
+    if (j->imp) xq_encode_row_weighted(j->t, row, j->imp, j->out + (size_t)r * j->out_row, j->w->cols);
+    else dtype_encode_row(j->t, row, j->out + (size_t)r * j->out_row, j->w->cols);
     if (row != stack) free(row);
 }
 
 int quantize_weight(struct model *m, struct weight *w, enum dtype t, int n_threads)
 {
-    struct enc_job j = {.w = w, .t = t, .out_row = dtype_row_bytes(t, w->cols)};
+    return quantize_weight_weighted(m, w, t, NULL, n_threads);
+}
+
+int quantize_weight_weighted(struct model *m, struct weight *w, enum dtype t, const float *imp, int n_threads)
+{
+    struct enc_job j = {.w = w, .imp = imp, .t = t, .out_row = dtype_row_bytes(t, w->cols)};
     j.out = malloc(j.out_row * (size_t)w->rows);
     if (!j.out) return -1;
     quant_parallel_for(w->rows, n_threads, enc_row, &j);
@@ -81,6 +95,31 @@ static bool tensor_maxima(const struct calib_stats *cs, int l, float out[4])
 
 /* The input (0 qkv, 1 o, 2 gate_up, 3 down) each layer matrix reads. */
 static const int MATRIX_INPUT[QUANT_LAYER_MATRICES] = {0, 0, 0, 1, 2, 2, 3};
+
+/* Quantize matrix i (of QUANT_LAYER_MATRICES) of layer l into t: int4 under
+ * quant_weighting=act with its input's E[x_j²] as the search's importance. */
+static int quantize_one(struct model *m, int l, int i, struct weight *w, enum dtype t, const struct options *o,
+                        const struct calib_stats *cs, int n_threads, char *err, size_t errlen)
+{
+    const char *qname = option_choice_name(option_def(OPT_QUANT), opt_enum(o, QUANT));
+    float *imp = NULL;
+    if (int4_weighted(o)) {
+        imp = malloc((size_t)w->cols * sizeof *imp);
+        if (!imp) {
+            snprintf(err, errlen, "quant=%s: out of memory for %s", qname, w->name);
+            return -1;
+        }
+        if (!quant_calib_meansq(cs, l, MATRIX_INPUT[i], imp, w->cols)) {
+            free(imp);
+            snprintf(err, errlen, "quant=%s quant_weighting=act: no calibration statistics for %s", qname, w->name);
+            return -1;
+        }
+    }
+    int rc = quantize_weight_weighted(m, w, t, imp, n_threads);
+    free(imp);
+    if (rc < 0) snprintf(err, errlen, "quant=%s: out of memory for %s", qname, w->name);
+    return rc;
+}
 
 static void set_act_scales(struct layer_weights *L, const float tmax[4], enum dtype t)
 {
@@ -133,7 +172,7 @@ int quantize_run(struct model *m, const struct options *o, const struct calib_st
     const char *qname = option_choice_name(option_def(OPT_QUANT), q);
     if (quantize_needs_calib(o) && !cs) {
         snprintf(err, errlen, "quant=%s%s: needs calibration statistics of the unquantized model, and none were collected",
-                 qname, q == QUANT_W8A8_SMOOTH ? "" : " act_scale=tensor");
+                 qname, q == QUANT_W8A8_SMOOTH ? "" : q == QUANT_INT4 ? " quant_weighting=act" : " act_scale=tensor");
         return -1;
     }
     for (int l = 0; l < m->cfg.n_layers; l++) {
@@ -149,10 +188,7 @@ int quantize_run(struct model *m, const struct options *o, const struct calib_st
         for (int i = 0; i < QUANT_LAYER_MATRICES; i++) {
             int t = quantize_target(o, ws[i]->cols);
             if (t < 0) continue;
-            if (quantize_weight(m, ws[i], (enum dtype)t, n_threads) < 0) {
-                snprintf(err, errlen, "quant=%s: out of memory for %s", qname, ws[i]->name);
-                return -1;
-            }
+            if (quantize_one(m, l, i, ws[i], (enum dtype)t, o, cs, n_threads, err, errlen) < 0) return -1;
         }
         if (quantize_needs_calib(o)) set_act_scales(L, tmax, ws[0]->type);
         if (progress) {

@@ -4,7 +4,11 @@
  * stay as loaded) into an own format of kernels/xq_blocks.h:
  *   int8        DT_I8, per output channel (W8A16)
  *   int4        DT_I4S_g (quant_sym=on) / DT_I4A_g (zero point), g = quant_group,
- *               or the largest of 64, 32 that divides a matrix's width
+ *               or the largest of 64, 32 that divides a matrix's width;
+ *               quant_weighting=act (default): each group's scale minimises
+ *               Σ_j E[x_j²]·(w_j − ŵ_j)², E[x_j²] of the matrix's input on the
+ *               calibration text (imatrix / AWQ idea: the expected squared
+ *               error of the output), =none: Σ (w_j − ŵ_j)²
  *   fp8         DT_E4M3 / DT_E5M2 (fp8_format), per output channel scale
  *   w8a8        DT_W8A8: act_scale=token dynamic, =tensor static from calibration
  *   w8a8-smooth SmoothQuant (smooth.h) folded in first, then W8A8
@@ -30,5 +34,8 @@ void quantize_describe_formats(struct model *m);
 /* Encode w's rows into format t (from its loaded format, via f32) and
  * replace it in m. 0; -1 out of memory (w unchanged). */
 int  quantize_weight(struct model *m, struct weight *w, enum dtype t, int n_threads);
+/* The same with imp[w->cols] (per input channel, >= 0; NULL: unweighted) as
+ * the int4 search's importance (xq_encode_row_weighted). */
+int  quantize_weight_weighted(struct model *m, struct weight *w, enum dtype t, const float *imp, int n_threads);
 
 #endif

@@ -5,6 +5,8 @@
  * max-abs, every kernel on every SIMD path at 1 and 2 threads against the
  * dequantized double product, SmoothQuant exact before quantization. */
 #include "core/model/forward.h"
+#include "core/quant/calib.h"
+#include "core/quant/quant_calib.h"
 #include "core/quant/quantize.h"
 #include "core/quant/smooth.h"
 #include "core/quant/transform.h"
@@ -185,6 +187,56 @@ Test(xquant, int4_scale_search_never_worse)
         }
 }
 
+/* Importance-weighted: in the metric Σ imp·(x − x̂)² the weighted search is
+ * never worse than max-abs on any group, and over all groups it beats the
+ * unweighted search (which optimises the wrong metric). imp is heavy-tailed
+ * like E[x_j²] of real activations (a few channels 100x the rest). */
+Test(xquant, int4_weighted_search_never_worse)
+{
+    const int gs[3] = {32, 64, 128};
+    float x[128], imp[128];
+    uint8_t a[80], b[80], u[80];
+    for (int zp = 0; zp < 2; zp++)
+        for (int gi = 0; gi < 3; gi++) {
+            int g = gs[gi], n = 600;
+            double sum_w = 0, sum_u = 0;
+            for (int rep = 0; rep < n; rep++) {
+                for (int i = 0; i < g; i++) {
+                    x[i] = rnd();
+                    imp[i] = expf(3.0f * rnd()) * (rep % 5 == 0 && i % 7 == 0 ? 100.0f : 1.0f);
+                }
+                if (rep % 3 == 0) x[rep % g] *= 8;
+                xq_i4_encode_group_w(x, imp, g, zp, false, a);
+                xq_i4_encode_group_w(x, imp, g, zp, true, b);
+                xq_i4_encode_group_w(x, NULL, g, zp, true, u);
+                double ea = xq_i4_group_error_w(x, imp, g, zp, a), eb = xq_i4_group_error_w(x, imp, g, zp, b);
+                cr_assert(eb <= ea, "g=%d zp=%d rep %d: weighted search %g > max-abs %g", g, zp, rep, eb, ea);
+                sum_w += eb;
+                sum_u += xq_i4_group_error_w(x, imp, g, zp, u);
+            }
+            cr_assert(sum_w < 0.9 * sum_u, "g=%d zp=%d: weighted %g vs unweighted search %g in the weighted metric", g,
+                      zp, sum_w, sum_u);
+        }
+}
+
+/* The symmetric search reaches the clipped scales: a group on a grid of
+ * step 0.1 but one outlier 0.85 with negligible importance keeps the bulk
+ * exact (the outlier clipped to 0.7 or 0.8), where max-abs (step 0.85/7)
+ * misses most of the bulk by up to half its coarser step. */
+Test(xquant, int4_weighted_search_clips_unimportant_outlier)
+{
+    float x[32], imp[32], y[32];
+    for (int i = 0; i < 32; i++) { x[i] = 0.1f * (float)(i % 8 - 4) + 0.01f * rnd(); imp[i] = 1; }
+    x[5] = 0.85f;
+    imp[5] = 1e-6f;
+    uint8_t blk[18];
+    xq_i4_encode_group_w(x, imp, 32, false, true, blk);
+    dtype_decode_row(DT_I4S_32, blk, y, 32);
+    for (int i = 0; i < 32; i++)
+        if (i != 5) cr_assert(fabsf(x[i] - y[i]) < 0.02f, "x[%d] = %g decoded %g", i, x[i], y[i]);
+    cr_assert(y[5] < 0.82f, "the unimportant outlier is clipped (%g)", y[5]);
+}
+
 Test(xquant, int4_zero_point_groups)
 {
     float x[32], y[32];
@@ -355,7 +407,7 @@ Test(xquant, transform_int4_and_restore)
     struct model m;
     load_tiny(&m);
     struct options o;
-    cr_assert_eq(set_opts(&o, "quant=int4 quant_group=64"), 0);
+    cr_assert_eq(set_opts(&o, "quant=int4 quant_group=64 quant_weighting=none"), 0);
     float before[64];
     quant_decode_weight_row(&m.layers[1].wq, 0, before);
     void *orig = m.layers[1].wq.data;
@@ -389,6 +441,68 @@ Test(xquant, transform_needs_calibration)
     cr_assert_eq(quant_apply_transforms(&m, &o, NULL, 1, NULL, NULL, err, sizeof err), 0, "%s", err);
     cr_assert_eq(m.layers[0].wq.type, DT_W8A8);
     model_free(&m);
+}
+
+/* Σ over w's rows of Σ_j imp_j (w_j − ŵ_j)²: ŵ from q (w quantized), imp[cols]. */
+static double weighted_error(const struct weight *w, const struct weight *q, const float *imp)
+{
+    float a[1024], b[1024];
+    cr_assert(w->cols <= 1024);
+    double e = 0;
+    for (int r = 0; r < w->rows; r++) {
+        quant_decode_weight_row(w, r, a);
+        quant_decode_weight_row(q, r, b);
+        for (int j = 0; j < w->cols; j++) e += (double)imp[j] * ((double)a[j] - b[j]) * ((double)a[j] - b[j]);
+    }
+    return e;
+}
+
+/* quant=int4 quant_weighting=act (the default) needs calibration, and with
+ * it every layer matrix's error weighted by its own input's E[x_j²] is below
+ * the unweighted search's (the statistics reach the right matrices). */
+Test(xquant, transform_int4_weighted_by_calibration)
+{
+    struct model m, plain, ref, cal;
+    load_tiny(&m);
+    load_tiny(&cal);
+    load_tiny(&plain);
+    load_tiny(&ref);
+    struct options o, on;
+    cr_assert_eq(set_opts(&o, "quant=int4"), 0);
+    cr_assert_eq(set_opts(&on, "quant=int4 quant_weighting=none"), 0);
+    char err[256] = "";
+    cr_assert(quantize_needs_calib(&o) && !quantize_needs_calib(&on));
+    cr_assert_eq(quant_apply_transforms(&m, &o, NULL, 1, NULL, NULL, err, sizeof err), -1);
+    cr_assert(strstr(err, "quant_weighting=act"), "%s", err);
+    struct backend *be = cpu_backend_create(1, CPU_SIMD_AVX512);
+    cr_assert_not_null(be);
+    cr_assert_eq(model_upload(&cal, be), 0);      /* the same weights (same seed), uploaded */
+    int32_t toks[96];
+    for (int i = 0; i < 96; i++) toks[i] = (int32_t)((unsigned)((rnd() + 1) * 1e6f) % (unsigned)m.cfg.vocab);
+    struct calib_stats cs;
+    cr_assert_eq(calib_collect(&cal, be, toks, 96, 32, &cs, err, sizeof err), 0, "%s", err);
+    model_free(&cal);
+    backend_destroy(be);
+    cr_assert_eq(quant_apply_transforms(&m, &o, &cs, 2, NULL, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(quant_apply_transforms(&plain, &on, NULL, 2, NULL, NULL, err, sizeof err), 0, "%s", err);
+    static const int INPUT[QUANT_LAYER_MATRICES] = {0, 0, 0, 1, 2, 2, 3};
+    for (int l = 0; l < m.cfg.n_layers; l++) {
+        struct weight *wa[QUANT_LAYER_MATRICES], *wp[QUANT_LAYER_MATRICES], *wr[QUANT_LAYER_MATRICES];
+        quant_layer_matrices(&m.layers[l], wa);
+        quant_layer_matrices(&plain.layers[l], wp);
+        quant_layer_matrices(&ref.layers[l], wr);
+        for (int i = 0; i < QUANT_LAYER_MATRICES; i++) {
+            if (wa[i]->type == wr[i]->type) continue;     /* no int4 group fits (ffn_down: 176 inputs) */
+            float imp[1024];
+            cr_assert(quant_calib_meansq(&cs, l, INPUT[i], imp, wr[i]->cols));
+            double ea = weighted_error(wr[i], wa[i], imp), ep = weighted_error(wr[i], wp[i], imp);
+            cr_assert(ea < ep, "layer %d %s: weighted %g >= unweighted %g", l, wr[i]->name, ea, ep);
+        }
+    }
+    calib_free(&cs);
+    model_free(&m);
+    model_free(&plain);
+    model_free(&ref);
 }
 
 /* quant, then sparsity over it: both records chained; model_free unwinds
