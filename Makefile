@@ -7,6 +7,7 @@
 #   make bench-sparse  2:4 sparse vs dense kernels and decode (ratios in one run)
 #   make bench-gpu  GPU kernels and decode (exit 2 without a usable GPU)
 #   make gpu-prebuilt  binaries + libraries for tests/gpu/run.sh on a GPU machine without dev packages
+#   make bench-quant   own int8/int4 weight-only decode vs Q8_0/Q4_0 (alternating rounds)
 #   make distill    distill a 2-layer draft from SmolLM2-135M; held-out KL, tok/s, llama.cpp PPL
 #   make eval       eval table: PPL, KLD, same top p per weight mode (EVAL_MODES)
 #   make deps       install missing Debian packages (as root)
@@ -74,7 +75,7 @@ ifneq ($(V),1)
 Q := @
 endif
 
-.PHONY: all run test test-unit test-san bench bench-sparse deps clean model fuzz distill eval gpu-prebuilt bench-gpu
+.PHONY: all run test test-unit test-san bench bench-sparse bench-quant deps clean model fuzz distill eval gpu-prebuilt bench-gpu
 all: $(BIN)
 
 $(BIN): $(B)/tui/main.o $(LIB)
@@ -119,6 +120,11 @@ $(BENCH_SPARSE): $(B)/tests/bench/bench_sparse.o $(B)/tests/bench/bench_util.o $
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # 2:4 sparse vs dense kernels and decode (tests/bench/bench_sparse.c)
+# own int8/int4 weight-only decode vs Q8_0/Q4_0 (tests/bench/bench_quant.sh; QUANT_Q8_GGUF,
+# QUANT_Q4_GGUF add GGUF baselines of the shipped model, ROUNDS/REPS the budget)
+bench-quant: $(BENCH_BIN) $(BIN) model
+	tests/bench/bench_quant.sh
+
 bench-sparse: $(BENCH_SPARSE) model
 	./$(BENCH_SPARSE)
 

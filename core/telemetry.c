@@ -157,10 +157,18 @@ void run_clock_wait(struct run_clock *c, double s)
     nanosleep(&ts, NULL);
 }
 
+static const char *const QUALITY_STATE[] = {"none", "reference", "measuring", "measured", "failed"};
+
 const char *tel_quality_state_name(enum tel_quality_state s)
 {
-    static const char *const names[] = {"none", "reference", "measuring", "measured", "failed"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+    return (unsigned)s < sizeof QUALITY_STATE / sizeof QUALITY_STATE[0] ? QUALITY_STATE[s] : "?";
+}
+
+int tel_quality_state_from_name(const char *s)
+{
+    for (int i = 0; i < (int)(sizeof QUALITY_STATE / sizeof QUALITY_STATE[0]); i++)
+        if (!strcmp(s, QUALITY_STATE[i])) return i;
+    return -1;
 }
 
 const char *tel_seg_name(enum tel_seg_kind k)

@@ -218,6 +218,7 @@ struct tel_quality {
 };
 
 const char *tel_quality_state_name(enum tel_quality_state s);   /* "none", "reference", ... */
+int tel_quality_state_from_name(const char *s);                  /* -1 when unknown */
 
 /* ---- the published struct -------------------------------------------- */
 

@@ -33,6 +33,7 @@ int trace_capture_begin(struct trace_run *r, const struct telemetry *t, const ch
     snprintf(h->options, sizeof h->options, "%s", t->options);
     h->n_requests = t->n_requests;
     h->n_layers = t->n_layers;
+    h->quality = t->quality;
     h->pid = (int)getpid();
     h->tid = (int)gettid();
     /* both clocks read back to back: their offset maps engine t0 onto the raw clock */

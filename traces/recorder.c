@@ -41,6 +41,24 @@ static cJSON *options_object(const char *text)
     return o;
 }
 
+/* A finite number (cJSON writes NaN/inf as null, which the reader refuses). */
+static double finite_or_0(double v) { return isfinite(v) ? v : 0; }
+
+/* struct tel_quality as the header's "quality" object (v4). */
+static cJSON *quality_json(const struct tel_quality *q)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "state", tel_quality_state_name(q->state));
+    json_add_text(o, "mode", q->mode);
+    cJSON_AddNumberToObject(o, "tokens", q->tokens);
+    cJSON_AddNumberToObject(o, "scored", q->scored);
+    const double v[6] = {q->kld, q->kld_err, q->same_top, q->same_top_err, q->ppl_ratio, q->seconds};
+    const char *k[6] = {"kld", "kld_err", "same_top", "same_top_err", "ppl_ratio", "seconds"};
+    for (int i = 0; i < 6; i++) cJSON_AddNumberToObject(o, k[i], finite_or_0(v[i]));
+    json_add_text(o, "error", q->error);
+    return o;
+}
+
 static cJSON *header_json(const struct trace_run *r)
 {
     const struct trace_header *h = &r->h;
@@ -68,6 +86,7 @@ static cJSON *header_json(const struct trace_run *r)
     cJSON_AddNumberToObject(pol, "keep_all_kernels", TRACE_KEEP_ALL_KERNELS);
     cJSON_AddNumberToObject(pol, "then_interval_ns", (double)TRACE_DETAIL_INTERVAL_NS);
     cJSON_AddItemToObject(o, "kernel_policy", pol);
+    cJSON_AddItemToObject(o, "quality", quality_json(&h->quality));
     return o;
 }
 
@@ -409,6 +428,23 @@ static bool read_options(struct rd *c, const cJSON *opts, char *buf, size_t n)
     return true;
 }
 
+/* The header's quality object (v4): every field typed and in range. */
+static bool read_quality(struct rd *c, const cJSON *o, struct tel_quality *q)
+{
+    const cJSON *qo;
+    char state[16];
+    if (!get_obj(c, o, "quality", &qo) || !get_str(c, qo, "state", state, sizeof state)) return false;
+    int s = tel_quality_state_from_name(state);
+    if (s < 0) return fail(c, "quality.state: expected none, reference, measuring, measured or failed");
+    q->state = (enum tel_quality_state)s;
+    double *v[6] = {&q->kld, &q->kld_err, &q->same_top, &q->same_top_err, &q->ppl_ratio, &q->seconds};
+    const char *k[6] = {"kld", "kld_err", "same_top", "same_top_err", "ppl_ratio", "seconds"};
+    for (int i = 0; i < 6; i++)
+        if (!num_in(c, cJSON_GetObjectItemCaseSensitive(qo, k[i]), k[i], 0, 1e300, false, v[i])) return false;
+    return get_str(c, qo, "mode", q->mode, sizeof q->mode) && get_int(c, qo, "tokens", 0, MAX_COUNT, &q->tokens) &&
+           get_int(c, qo, "scored", 0, MAX_COUNT, &q->scored) && get_str(c, qo, "error", q->error, sizeof q->error);
+}
+
 static bool read_header(struct rd *c, const cJSON *o, struct trace_header *h)
 {
     char fmt[64], type[16];
@@ -429,7 +465,8 @@ static bool read_header(struct rd *c, const cJSON *o, struct trace_header *h)
            get_obj(c, o, "options", &opts) && read_options(c, opts, h->options, sizeof h->options) &&
            get_int(c, o, "layers", 0, 100000, &h->n_layers) && get_int(c, o, "pid", 0, INT32_MAX, &h->pid) &&
            get_int(c, o, "tid", 0, INT32_MAX, &h->tid) &&
-           get_i64(c, o, "t0_raw_ns", 0, (int64_t)1 << 53, &h->t0_raw_ns);
+           get_i64(c, o, "t0_raw_ns", 0, (int64_t)1 << 53, &h->t0_raw_ns) &&
+           (h->version < 4 || read_quality(c, o, &h->quality));
 }
 
 static bool read_kv(struct rd *c, const cJSON *kv, struct kvcache_totals *t)

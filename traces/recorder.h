@@ -16,7 +16,7 @@
  *           blocks in order (consecutive equal blocks form one run). At most
  *           4 per second of run time plus one at every option change.
  *   end     steps, events (and v2: kvs) written: its absence means the file was cut short
- * Version 3 (current) adds what core/telemetry.h publishes:
+ * Version 3 adds what core/telemetry.h publishes:
  *   step    commits: the output tokens committed in the step, one array per
  *           request [req, n, id_1 .. id_n] (n <= TEL_MAX_COMMIT); kernel
  *           records gain their tags [..., role, device, stage, seq]
@@ -24,8 +24,14 @@
  *           cached (prefix-cache hits), preempt: dropped (K/V tokens lost),
  *           finish: hash (16 hex digits, tel_hash_tokens of the output ids)
  *   kv      pool (the telemetry pool id)
- * Version 1 files (no kv lines) and version 2 files (no commits or tags)
- * still load: the missing fields read as 0 (seq -1, no commits).
+ * Version 4 (current) adds to the header
+ *   quality  the run's weights against the reference (struct tel_quality,
+ *            core/quant/quality.c): state (none, reference, measuring,
+ *            measured, failed), mode, tokens, scored, kld, kld_err, same_top,
+ *            same_top_err, ppl_ratio, seconds, error; `replay` shows it
+ * Version 1 files (no kv lines), version 2 files (no commits or tags) and
+ * version 3 files (no quality) still load: the missing fields read as 0
+ * (seq -1, no commits, quality state none).
  * The writer streams through traces/outfile.h: to a temp file renamed onto F
  * on recorder_close when F is new or a regular file (never a half-written
  * recording), straight into a device, FIFO or symlink's target otherwise.

@@ -15,6 +15,7 @@ int trace_out_begin(void *ctx, const struct telemetry *e, const char *scenario_n
         snprintf(err, errlen, "trace: out of memory");
         return -1;
     }
+    if (t->quality) t->run.h.quality = *t->quality;
     t->capturing = true;
     if (t->record) {
         if (recorder_open(&t->rec, t->record, &t->run, err, errlen) < 0) return -1;

@@ -15,6 +15,9 @@
 struct trace_out {
     const char *chrome, *nvtxt, *record;    /* NULL: not wanted */
     enum nvtxt_timebase nvtxt_tb;           /* --nvtxt-clock: NVTXT_MANUAL (default, 0) or raw */
+    /* the quality line the front end measured (NULL: the telemetry's own);
+     * the recording's header carries it */
+    const struct tel_quality *quality;
     struct trace_run run;
     struct recorder rec;
     bool capturing, recording;

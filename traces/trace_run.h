@@ -28,8 +28,10 @@
  * commits of each step (ids), kernel tags {role, device, stage, seq}, the
  * pool of a KV snapshot, and per event the request's progress (generated,
  * admit: cached, preempt: dropped, finish: output hash). The reader takes
- * all three. */
-#define TRACE_FORMAT_VERSION 3
+ * all three.  4 adds the header's quality object (struct tel_quality: the
+ * weights against the reference, measured before the run; a recording holds
+ * one epoch, so one measurement); older files read as state "none". */
+#define TRACE_FORMAT_VERSION 4
 #define TRACE_KEEP_ALL_KERNELS 200000
 #define TRACE_DETAIL_INTERVAL_NS 100000000LL   /* 10 detailed steps per second after that */
 /* KV block map snapshots: at most one per TRACE_KV_INTERVAL_NS of run time
@@ -102,6 +104,7 @@ struct trace_header {
     int n_requests, n_layers;
     int pid, tid;              /* process and engine thread, for NVTXT merge */
     int64_t t0_raw_ns;         /* CLOCK_MONOTONIC_RAW at engine t0 */
+    struct tel_quality quality;/* version >= 4; TQ_NONE before (or when nothing measured it) */
 };
 
 struct trace_run {

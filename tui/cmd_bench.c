@@ -352,6 +352,7 @@ int cmd_bench(struct cli_args *a)
         }
     }
     quality_measure(&S.model, S.be, b.model ? b.model : SESSION_DEFAULT_MODEL, &b.opt, &q);
+    t.quality = &q;
     int rc = run_one_measured(&S, &b, a->quiet, 0, &r, &t, a->measure_traffic ? &tm : NULL);
     if (a->measure_traffic) {
         traffic_measure_print(&tm, stdout);

@@ -7,6 +7,7 @@
  * TimeBase = Manual: times since the engine started). A damaged recording
  * plays up to the damage: what came before it is summarized/exported, the
  * damage is reported as "F:LINE: what was expected", and the exit code is 2. */
+#include "core/quant/quality.h"
 #include "tui/app.h"
 #include "tui/cli.h"
 #include "tui/replay_source.h"
@@ -72,6 +73,12 @@ static void print_summary(const char *path, const struct trace_run *r)
            "kernel records for %d steps\n", path, r->h.model, r->h.device, r->h.simulated ? " (SIMULATED)" : "",
            r->h.scenario[0] ? r->h.scenario : "-", r->n_steps, trace_run_end_ns(r) / 1e9, tokens, finished,
            r->h.n_requests, detailed);
+    if (r->h.quality.state != TQ_NONE) {     /* v4: the weights against the reference, measured before the run */
+        char line[320];
+        quality_format(&r->h.quality, line, sizeof line);
+        if (r->h.quality.state == TQ_MEASURED) printf("%s: %s  (%s vs reference)\n", path, line, r->h.quality.mode);
+        else printf("%s: %s\n", path, line);
+    }
 }
 
 static void replay_info(const struct trace_header *h, struct tui_info *in)

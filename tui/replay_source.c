@@ -323,6 +323,7 @@ void replay_state(struct replay *p, struct runner_state *st)
     else memset(&st->kv, 0, sizeof st->kv);
     fill_kv(p, st);
     fill_requests(p, st);
+    st->quality = p->run.h.quality;      /* one measurement per recording (v4; none before) */
 }
 
 /* ---- collect ---- */

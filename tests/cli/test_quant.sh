@@ -4,6 +4,7 @@
 # fail with one line (exit 2), and bench reports the format.
 cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
 TO="timeout 60"
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
 for q in "int8" "int4" "int4 quant_group=64 quant_sym=off" "fp8" "fp8 fp8_format=e5m2" "w8a8 act_scale=token"; do
     run $TO $BIN generate --model synth:smollm2-135m --prompt hi -n 3 --set "quant=$q"
@@ -25,6 +26,24 @@ done
 
 run $TO $BIN bench --scenario scenarios/smoke.ini --set quant=int8
 expect_rc "bench quant=int8" 0; expect_err "bench logs the format" "^weights: int8"
+# int4's importance weighting: act (the default, calibrated) and none
+for w in act none; do
+    run $TO $BIN generate --model synth:tiny --prompt hi -n 3 --set "quant=int4 quant_weighting=$w"
+    expect_rc "quant=int4 quant_weighting=$w" 0; expect_err "quant_weighting=$w: int4 format" "^weights: int4_g32"
+done
+run $TO $BIN generate --model synth:tiny --prompt hi -n 3 --set "quant_weighting=awq"
+expect_rc "quant_weighting=awq" 2; expect_one_line_err "quant_weighting=awq"
+
+# the quality record travels in the recording (version 4) and replay shows it
+REC=$(mktemp /tmp/infertop_qrec_XXXXXX.jsonl)
+run $TO $BIN bench --scenario scenarios/smoke.ini --set quant=int8 --record "$REC" -q
+expect_rc "bench quant=int8 --record" 0
+check "the recording's header carries the quality record" 'head -1 "$REC" | grep -q "\"quality\":{\"state\":\"measured\""'
+run $TO $BIN replay "$REC"
+expect_rc "replay of it" 0
+expect_out "replay shows the recorded quality" "quality \(measured, [0-9]+ tokens\): KLD [0-9.]+, same top p [0-9.]+%  \(quant=int8 vs reference\)"
+rm -f "$REC"
+
 run $TO $BIN options
 expect_out "options lists quant" "quant.*none.*int8.*int4.*fp8.*w8a8.*w8a8-smooth.*fp8a8"
 summary

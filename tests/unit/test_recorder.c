@@ -164,7 +164,7 @@ Test(recorder, version3_round_trip_keeps_commits_tags_progress_and_pool)
     size_t len;
     char *buf = write_recording(&a, &len), err[256];
     cr_assert_eq(recorder_read_buffer("rec", buf, len, &b, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(b.h.version, 3);
+    cr_assert_eq(b.h.version, TRACE_FORMAT_VERSION);
     for (int s = 0; s < 3; s++) {
         const struct trace_step *x = &a.steps[s], *y = &b.steps[s];
         cr_assert_eq(y->n_commits, x->n_commits);
@@ -197,6 +197,45 @@ Test(recorder, version3_round_trip_keeps_commits_tags_progress_and_pool)
     trace_run_free(&b);
     cr_assert_eq(recorder_read_buffer("rec", buf, len, &b, err, sizeof err), 1);
     cr_assert(strstr(err, "commits: expected an array"), "%s", err);
+    trace_run_free(&a); trace_run_free(&b); free(buf);
+}
+
+/* Version 4: the header's quality record round-trips (doubles exact); a v3
+ * header reads as "none"; a bad state or a missing field is damage, named. */
+Test(recorder, version4_round_trip_keeps_the_quality_record)
+{
+    struct trace_run a, b;
+    make_run(&a);
+    a.h.quality = (struct tel_quality){.state = TQ_MEASURED, .tokens = 256, .scored = 127, .kld = 0.146334,
+                                       .kld_err = 0.0067, .same_top = 0.802, .same_top_err = 0.0177,
+                                       .ppl_ratio = 1.087, .seconds = 3.25};
+    snprintf(a.h.quality.mode, sizeof a.h.quality.mode, "quant=int4");
+    size_t len;
+    char *buf = write_recording(&a, &len), err[256];
+    cr_assert_eq(recorder_read_buffer("rec", buf, len, &b, err, sizeof err), 0, "%s", err);
+    const struct tel_quality *x = &a.h.quality, *y = &b.h.quality;
+    cr_assert_eq(y->state, TQ_MEASURED);
+    cr_assert_str_eq(y->mode, "quant=int4");
+    cr_assert(y->tokens == 256 && y->scored == 127);
+    cr_assert(y->kld == x->kld && y->kld_err == x->kld_err && y->same_top == x->same_top &&
+              y->same_top_err == x->same_top_err && y->ppl_ratio == x->ppl_ratio && y->seconds == x->seconds);
+    trace_run_free(&b);
+    char *v = strstr(buf, "\"version\":4");
+    cr_assert_not_null(v);
+    v[10] = '3';
+    cr_assert_eq(recorder_read_buffer("rec", buf, len, &b, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(b.h.quality.state, TQ_NONE, "a version 3 header has no quality");
+    trace_run_free(&b);
+    v[10] = '4';
+    char *st = strstr(buf, "\"state\":\"measured\"");
+    cr_assert_not_null(st);
+    memcpy(st, "\"state\":\"measurex\"", 18);
+    cr_assert_eq(recorder_read_buffer("rec", buf, len, &b, err, sizeof err), -1);
+    cr_assert(strstr(err, "rec:1: quality.state: expected none, reference"), "%s", err);
+    trace_run_free(&b);
+    memcpy(st, "\"stata\"", 7);
+    cr_assert_eq(recorder_read_buffer("rec", buf, len, &b, err, sizeof err), -1);
+    cr_assert(strstr(err, "rec:1: state: expected a string"), "%s", err);
     trace_run_free(&a); trace_run_free(&b); free(buf);
 }
 
