@@ -133,7 +133,7 @@ AVX2 static inline __attribute__((always_inline)) void dot_i4_rows(const void *w
         const uint8_t *p = (const uint8_t *)w + (size_t)blk * bb;
         uint16_t dh;
         memcpy(&dh, p, 2);
-        __m256 z = _mm256_set1_ps(zp ? (float)(int8_t)p[2] : 8.0f), d = _mm256_set1_ps(fp16_to_fp32(dh));
+        __m256 z = _mm256_set1_ps(zp ? (float)(int8_t)p[2] : 8.0f), d = _mm256_set1_ps(_cvtsh_ss(dh));
         const uint8_t *qs = p + xq_i4_hdr(zp);
         /* two chains per row (low and high nibbles) */
         __m256 bl[DOT_MAX_ROWS], bh[DOT_MAX_ROWS];

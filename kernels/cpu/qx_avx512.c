@@ -1,7 +1,9 @@
 /* kernels/cpu/qx_avx512.c — AVX-512 kernels of the weight-only own formats
  * (int8, fp8, int4): the AVX2 kernels' dequantize-in-registers scheme
  * (qx_avx2.c) on 16 lanes, so one instruction converts and multiplies twice
- * the weights. Picked at CPU_SIMD_AVX512 (F+BW+VL+F16C, cpu_simd_detect). */
+ * the weights; int4 looks its weights up in a per-group table of the 16
+ * values d·(q − z) (vpermps). Picked at CPU_SIMD_AVX512
+ * (F+BW+VL+F16C, cpu_simd_detect). */
 #include "kernels/cpu/qx.h"
 #include "kernels/fp8.h"
 #include "kernels/xq_blocks.h"
@@ -78,35 +80,39 @@ DEFINE_DOT_ELEM512(dot_e5m2_avx512, ld16_e5m2, fp8_e5m2_to_f32, 1.0f)
 DEFINE_DOT_ELEM512(dot_e4m3_avx512, ld16_e4m3_div256, fp8_e4m3_to_f32, 256.0f)
 
 /* int4 group g: each 16-byte chunk c gives elems 16c.. (low nibbles) and
- * g/2 + 16c.. (high), 16 lanes each. */
+ * g/2 + 16c.. (high), 16 lanes each. The group's 16 possible weights
+ * d·(q − z), q = 0..15, are one register (tab); vpermps looks each nibble up
+ * in it, so a weight costs a zero-extend, a permute and its FMA (no convert,
+ * no subtract, no per-group rescale), and the group scale is converted by
+ * F16C in registers. Two accumulators per x row (low, high halves) keep two
+ * FMA chains in flight. */
 A512 INL void dot_i4_rows512(const void *w, const float *x, size_t ldx, const int nx, int K, float *out,
                              const int g, const bool zp)
 {
     const int bb = xq_i4_hdr(zp) + g / 2, h = g / 2;
     const __m128i m4 = _mm_set1_epi8(15);
-    __m512 acc[DOT_MAX_ROWS];
-    for (int r = 0; r < nx; r++) acc[r] = _mm512_setzero_ps();
+    const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512 al[DOT_MAX_ROWS], ah[DOT_MAX_ROWS];
+    for (int r = 0; r < nx; r++) al[r] = ah[r] = _mm512_setzero_ps();
     for (int blk = 0; blk < K / g; blk++) {
         const uint8_t *p = (const uint8_t *)w + (size_t)blk * bb;
         uint16_t dh;
         memcpy(&dh, p, 2);
-        __m512 z = _mm512_set1_ps(zp ? (float)(int8_t)p[2] : 8.0f), d = _mm512_set1_ps(fp16_to_fp32(dh));
+        __m512 z = _mm512_set1_ps(zp ? (float)(int8_t)p[2] : 8.0f), d = _mm512_set1_ps(_cvtsh_ss(dh));
+        __m512 tab = _mm512_mul_ps(_mm512_sub_ps(iota, z), d);        /* d·(q − z): the decoder's product */
         const uint8_t *qs = p + xq_i4_hdr(zp);
-        __m512 bl[DOT_MAX_ROWS], bh[DOT_MAX_ROWS];
-        for (int r = 0; r < nx; r++) bl[r] = bh[r] = _mm512_setzero_ps();
         for (int c = 0; c < h; c += 16) {
             __m128i q = _mm_loadu_si128((const __m128i *)(qs + c));
-            __m512 lo = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(q, m4))), z);
-            __m512 hi = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(q, 4), m4))), z);
+            __m512 lo = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_and_si128(q, m4)), tab);
+            __m512 hi = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(q, 4), m4)), tab);
             for (int r = 0; r < nx; r++) {
                 const float *xb = x + (size_t)r * ldx + (size_t)blk * g;
-                bl[r] = _mm512_fmadd_ps(lo, _mm512_loadu_ps(xb + c), bl[r]);
-                bh[r] = _mm512_fmadd_ps(hi, _mm512_loadu_ps(xb + h + c), bh[r]);
+                al[r] = _mm512_fmadd_ps(lo, _mm512_loadu_ps(xb + c), al[r]);
+                ah[r] = _mm512_fmadd_ps(hi, _mm512_loadu_ps(xb + h + c), ah[r]);
             }
         }
-        for (int r = 0; r < nx; r++) acc[r] = _mm512_fmadd_ps(d, _mm512_add_ps(bl[r], bh[r]), acc[r]);
     }
-    for (int r = 0; r < nx; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
+    for (int r = 0; r < nx; r++) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(al[r], ah[r]));
 }
 
 #define DEFINE_DOT_I4_512(name, G, ZP)                                                            \

@@ -336,7 +336,7 @@ static void check_kernel(enum dtype t, int K, int N, int m, float act_scale)
     free(w.data); free(wd); free(xd); free(yr); free(mag); free(row); free(x); free(y);
 }
 
-static const int SHAPES[][3] = {{128, 13, 1}, {128, 13, 3}, {256, 37, 5}, {384, 64, 17}, {512, 9, 4}};
+static const int SHAPES[][3] = {{128, 13, 1}, {128, 13, 3}, {256, 37, 5}, {384, 64, 17}, {512, 9, 4}, {640, 37, 1}};
 
 Test(xquant, kernels_every_path)
 {
