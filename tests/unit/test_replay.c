@@ -338,7 +338,7 @@ static size_t to_version1(char *buf, size_t len)
         line[n] = 0;
         i += n;
         if (strstr(line, "\"type\":\"kv\"")) continue;
-        char *v = strstr(line, "\"version\":3");
+        char *v = strstr(line, "\"version\":4");          /* the writer's TRACE_FORMAT_VERSION */
         if (v) v[10] = '1';
         const char *v3_fields[] = {"commits", "generated", "cached", "dropped", "hash"};
         for (size_t f = 0; f < sizeof v3_fields / sizeof v3_fields[0]; f++) strip_field(line, v3_fields[f]);

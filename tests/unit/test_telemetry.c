@@ -371,7 +371,7 @@ Test(telemetry, recording_v3_round_trip_carries_output_tokens)
     cr_assert_eq(trace_capture_end(&cap, t), 0);
     cr_assert_eq(recorder_close(&w, &cap, err, sizeof err), 0, "%s", err);
     cr_assert_eq(recorder_read(path, &got, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(got.h.version, 3);
+    cr_assert_eq(got.h.version, TRACE_FORMAT_VERSION);
     cr_assert_eq(got.n_steps, cap.n_steps);
     cr_assert_eq(got.n_ev, cap.n_ev);
     cr_assert_gt(got.n_kvs, 0);
