@@ -73,7 +73,9 @@ static void print_summary(const char *path, const struct trace_run *r)
            "kernel records for %d steps\n", path, r->h.model, r->h.device, r->h.simulated ? " (SIMULATED)" : "",
            r->h.scenario[0] ? r->h.scenario : "-", r->n_steps, trace_run_end_ns(r) / 1e9, tokens, finished,
            r->h.n_requests, detailed);
-    if (r->h.quality.state != TQ_NONE) {     /* v4: the weights against the reference, measured before the run */
+    /* v4: the weights against the reference, measured before the run (a
+     * second line only when there is a measurement to show) */
+    if (r->h.quality.state == TQ_MEASURED || r->h.quality.state == TQ_FAILED) {
         char line[320];
         quality_format(&r->h.quality, line, sizeof line);
         if (r->h.quality.state == TQ_MEASURED) printf("%s: %s  (%s vs reference)\n", path, line, r->h.quality.mode);
