@@ -34,6 +34,11 @@ int trace_capture_begin(struct trace_run *r, const struct telemetry *t, const ch
     h->n_requests = t->n_requests;
     h->n_layers = t->n_layers;
     h->quality = t->quality;
+    if (t->par.n_devices >= 2) {
+        h->par = t->par;
+        h->par.seg = NULL;
+        h->par.n_seg = 0;
+    }
     h->pid = (int)getpid();
     h->tid = (int)gettid();
     /* both clocks read back to back: their offset maps engine t0 onto the raw clock */
@@ -141,6 +146,21 @@ static int copy_kernels(struct trace_run *r, struct trace_step *st, const struct
     return 0;
 }
 
+/* A device group's step: the per-step parallel fields and every segment. */
+static int copy_par(struct trace_step *st, const struct telemetry *t)
+{
+    if (t->par.n_devices < 2) return 0;
+    st->par = calloc(1, sizeof *st->par);
+    if (!st->par) return -1;
+    st->par->tel = t->par;
+    st->par->tel.seg = NULL;
+    st->par->segs = calloc((size_t)t->par.n_seg + 1, sizeof *st->par->segs);
+    if (!st->par->segs) return -1;
+    if (t->par.n_seg > 0) memcpy(st->par->segs, t->par.seg, (size_t)t->par.n_seg * sizeof *st->par->segs);
+    st->par->n_segs = t->par.n_seg;
+    return 0;
+}
+
 /* Every pool's block map as of the last step. */
 static int copy_kv(struct trace_run *r, const struct telemetry *t, int64_t t_ns)
 {
@@ -173,7 +193,9 @@ int trace_capture_step(struct trace_run *r, const struct telemetry *t)
     st->plan_ns = s_to_ns(sr->plan_s);
     st->sample_t_ns = s_to_ns(sr->sample_start_s);
     st->sample_ns = s_to_ns(sr->sample_s);
-    if (copy_items(st, t) < 0 || copy_commits(st, t) < 0 || copy_kernels(r, st, t) < 0) return -1;
+    if (copy_items(st, t) < 0 || copy_commits(st, t) < 0 || copy_kernels(r, st, t) < 0 ||
+        copy_par(st, t) < 0)
+        return -1;
     int64_t end_ns = st->t_ns + st->dur_ns;
     if (trace_run_wants_kv(r, end_ns) && copy_kv(r, t, end_ns) < 0) return -1;
     return copy_events(r, t);

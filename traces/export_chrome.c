@@ -4,7 +4,11 @@
  * layer → attention/mlp → op slices ("X" events, µs) (with tp/pp, those of
  * device 0; device d > 0 has its own track "device d", tid 10 + d, so the
  * pipeline's bubbles show as gaps between devices' slices), plus counters ("C": KV
- * cache, batch, tokens/s) at each step's start. Every request is an async
+ * cache, batch, tokens/s) at each step's start. A tp/pp run's pipeline
+ * segments (trace_step.par) go on one more track per device, "device d
+ * pipeline", tid 40 + d: "mb N" compute, "send/recv mb N" (cat comm) and
+ * "idle (bubble)" slices, with the measured bubble, the formula and the comm
+ * share as counters. Every request is an async
  * track (cat "request", id = request id): "request N" spans arrival → finish,
  * nested phases queued, prefill, decode, preempted, and "recompute+decode"
  * after a re-admission (recompute ends without an event of its own). Option
@@ -13,6 +17,7 @@
 #include "traces/export.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,9 +26,10 @@
 #define TID_OPTIONS 2   /* its own track: option changes come in time order there */
 #define TID_SPEC 3      /* speculative decoding's draft and verify ranges, on their own track */
 #define TID_DEVICE 10   /* + d: the ops of device d > 0 of a tp/pp device group, one track each */
-#define MAX_TRACKS 64
+#define TID_PIPE 40     /* + d: device d's pipeline segments (compute per micro-batch, send, recv, idle) */
+#define MAX_TRACKS 30   /* TID_DEVICE + MAX_TRACKS <= TID_PIPE */
 
-struct cw { FILE *f; bool first; bool ok; bool named[MAX_TRACKS]; };
+struct cw { FILE *f; bool first; bool ok; bool named[MAX_TRACKS], pipe_named[MAX_TRACKS]; };
 
 static void put(struct cw *w, cJSON *ev)
 {
@@ -136,6 +142,49 @@ static void step_counters(struct cw *w, const struct trace_step *st)
     counter(w, "tokens/s", st->t_ns, "tokens/s", st->dur_ns > 0 ? tok / (st->dur_ns / 1e9) : 0);
 }
 
+/* ---- pipeline segments (version >= 4 recordings, live tp/pp runs) ---- */
+
+static const char *seg_label(const struct tel_segment *g, char *buf, size_t n)
+{
+    if (g->kind == SEG_COMPUTE) snprintf(buf, n, "mb %d", g->mb);
+    else if (g->kind == SEG_IDLE) snprintf(buf, n, "idle (bubble)");
+    else snprintf(buf, n, "%s mb %d", tel_seg_name((enum tel_seg_kind)g->kind), g->mb);
+    return buf;
+}
+
+/* Every segment of the step on its device's pipeline track: the bubbles are
+ * the "idle (bubble)" slices, send/recv the comm ranges between stages. */
+static void step_segments(struct cw *w, const struct trace_step *st)
+{
+    if (!st->par) return;
+    for (int i = 0; i < st->par->n_segs && w->ok; i++) {
+        const struct tel_segment *g = &st->par->segs[i];
+        if (g->device < 0 || g->device >= MAX_TRACKS) continue;
+        if (!w->pipe_named[g->device]) {
+            const struct tel_device *td = &st->par->tel.dev[g->device];
+            char name[64];
+            snprintf(name, sizeof name, "device %d pipeline (stage %d, rank %d)", g->device, td->stage, td->rank);
+            metadata(w, "thread_name", name, TID_PIPE + g->device);
+            w->pipe_named[g->device] = true;
+        }
+        char label[32];
+        int64_t t0 = llround(g->t0_s * 1e9), t1 = llround(g->t1_s * 1e9);
+        const char *cat = g->kind == SEG_COMPUTE ? "pipeline" : g->kind == SEG_IDLE ? "bubble" : "comm";
+        cJSON *e = event(seg_label(g, label, sizeof label), cat, "X", t0), *a = cJSON_CreateObject();
+        cJSON_ReplaceItemInObject(e, "tid", cJSON_CreateNumber(TID_PIPE + g->device));
+        cJSON_AddNumberToObject(e, "dur", (t1 - t0) / 1e3);
+        cJSON_AddStringToObject(a, "segment", tel_seg_name((enum tel_seg_kind)g->kind));
+        cJSON_AddNumberToObject(a, "stage", g->stage);
+        cJSON_AddNumberToObject(a, "micro-batch", g->mb);
+        cJSON_AddItemToObject(e, "args", a);
+        put(w, e);
+    }
+    const struct tel_parallel *p = &st->par->tel;
+    counter(w, "pipeline bubble % (measured)", st->t_ns, "bubble", 100 * p->bubble);
+    counter(w, "pipeline bubble % ((p-1)/(m+p-1))", st->t_ns, "formula", 100 * p->bubble_formula);
+    counter(w, "comm share %", st->t_ns, "comm", 100 * p->comm_share);
+}
+
 /* ---- request async tracks ---- */
 
 static void async_ev(struct cw *w, const char *name, const char *ph, int64_t t, int req)
@@ -238,6 +287,13 @@ static cJSON *other_data(const struct trace_run *r)
     cJSON_AddStringToObject(o, "bytes", h->bytes_measured ? "measured" : "modeled");
     json_add_text(o, "options", h->options);
     cJSON_AddNumberToObject(o, "steps", r->n_steps);
+    if (h->par.n_devices >= 2) {
+        char g[96];
+        snprintf(g, sizeof g, "tp=%d pp=%d micro_batches=%d sp=%s, %d devices%s", h->par.tp, h->par.pp,
+                 h->par.micro_batches, h->par.sp ? "on" : "off", h->par.n_devices,
+                 h->par.shared_cores ? " sharing cores (timings contended)" : "");
+        json_add_text(o, "parallel", g);
+    }
     return o;
 }
 
@@ -254,7 +310,7 @@ int export_chrome_src(const struct trace_run *r, const struct step_source *src, 
     struct outfile out;
     if (outfile_open(&out, path, err, errlen) < 0) return -1;
     FILE *f = out.f;
-    struct cw w = {f, true, true, {false}};
+    struct cw w = {f, true, true, {false}, {false}};
     fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[", f);
     snprintf(pname, sizeof pname, "infertop: %s on %s%s", r->h.model, r->h.device, r->h.simulated ? " (SIMULATED)" : "");
     metadata(&w, "process_name", pname, 0);
@@ -266,6 +322,7 @@ int export_chrome_src(const struct trace_run *r, const struct step_source *src, 
         const struct trace_step *st = export_step(r, src, i, &full, load_err, sizeof load_err);
         if (!st) { w.ok = false; break; }
         step_counters(&w, st);
+        step_segments(&w, st);
         if (trace_step_ranges(r, st, put_range, &w) != 0) w.ok = false;
         export_step_done(st, &full);
     }

@@ -59,6 +59,20 @@ static cJSON *quality_json(const struct tel_quality *q)
     return o;
 }
 
+/* A device group's run info (v5): {tp, pp, micro_batches, sp, devices, shared_cores, comm}. */
+static cJSON *par_info_json(const struct tel_parallel *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "tp", p->tp);
+    cJSON_AddNumberToObject(o, "pp", p->pp);
+    cJSON_AddNumberToObject(o, "micro_batches", p->micro_batches);
+    cJSON_AddBoolToObject(o, "sp", p->sp);
+    cJSON_AddNumberToObject(o, "devices", p->n_devices);
+    cJSON_AddBoolToObject(o, "shared_cores", p->shared_cores);
+    json_add_text(o, "comm", p->comm_algo);
+    return o;
+}
+
 static cJSON *header_json(const struct trace_run *r)
 {
     const struct trace_header *h = &r->h;
@@ -80,6 +94,7 @@ static cJSON *header_json(const struct trace_run *r)
     cJSON_AddItemToObject(o, "device", dev);
     cJSON_AddItemToObject(o, "options", options_object(h->options));
     cJSON_AddNumberToObject(o, "layers", h->n_layers);
+    if (h->par.n_devices >= 2) cJSON_AddItemToObject(o, "parallel", par_info_json(&h->par));
     cJSON_AddNumberToObject(o, "pid", h->pid);
     cJSON_AddNumberToObject(o, "tid", h->tid);
     cJSON_AddNumberToObject(o, "t0_raw_ns", (double)h->t0_raw_ns);
@@ -161,6 +176,36 @@ static cJSON *spec_json(const struct step_spec *p)
     return o;
 }
 
+/* A device group's step (v5): {mb, span_ns, bubble, formula, comm_share,
+ * devices: [[device, stage, rank, compute_ns, comm_ns, idle_ns, weight, kv, act, resid] ...],
+ * segs: [device, stage, mb, kind, t0_ns, t1_ns] x n, flat}. */
+static cJSON *par_json(const struct trace_par *p)
+{
+    const struct tel_parallel *t = &p->tel;
+    cJSON *o = cJSON_CreateObject(), *devs = cJSON_CreateArray(), *segs = cJSON_CreateArray();
+    cJSON_AddNumberToObject(o, "mb", t->mb_used);
+    cJSON_AddNumberToObject(o, "span_ns", (double)llround(t->span_s * 1e9));
+    cJSON_AddNumberToObject(o, "bubble", t->bubble);
+    cJSON_AddNumberToObject(o, "formula", t->bubble_formula);
+    cJSON_AddNumberToObject(o, "comm_share", t->comm_share);
+    for (int d = 0; devs && d < t->n_devices && d < TEL_MAX_DEVICES; d++) {
+        const struct tel_device *td = &t->dev[d];
+        double v[10] = {td->device, td->stage, td->rank, (double)llround(td->compute_s * 1e9),
+                        (double)llround(td->comm_s * 1e9), (double)llround(td->idle_s * 1e9), td->weight_bytes,
+                        td->kv_bytes, td->act_bytes, td->resid_bytes};
+        cJSON_AddItemToArray(devs, cJSON_CreateDoubleArray(v, 10));
+    }
+    for (int i = 0; segs && i < p->n_segs; i++) {
+        const struct tel_segment *g = &p->segs[i];
+        double v[6] = {g->device, g->stage, g->mb, g->kind, (double)llround(g->t0_s * 1e9),
+                       (double)llround(g->t1_s * 1e9)};
+        for (int f = 0; f < 6; f++) cJSON_AddItemToArray(segs, cJSON_CreateNumber(v[f]));
+    }
+    cJSON_AddItemToObject(o, "devices", devs);
+    cJSON_AddItemToObject(o, "segs", segs);
+    return o;
+}
+
 static cJSON *step_json(const struct trace_step *st, bool bytes_measured)
 {
     const struct step_record *sr = &st->rec;
@@ -190,6 +235,7 @@ static cJSON *step_json(const struct trace_step *st, bool bytes_measured)
     cJSON_AddItemToObject(o, "items", items);
     cJSON_AddItemToObject(o, "commits", commits_json(st));
     if (sr->spec.drafts > 0) cJSON_AddItemToObject(o, "spec", spec_json(&sr->spec));
+    if (st->par) cJSON_AddItemToObject(o, "par", par_json(st->par));
     if (st->detailed) {
         cJSON *ks = cJSON_CreateArray();
         for (int i = 0; i < st->n_kernels; i++) cJSON_AddItemToArray(ks, kernel_json(&st->kernels[i]));
@@ -445,6 +491,24 @@ static bool read_quality(struct rd *c, const cJSON *o, struct tel_quality *q)
            get_int(c, qo, "scored", 0, MAX_COUNT, &q->scored) && get_str(c, qo, "error", q->error, sizeof q->error);
 }
 
+/* The header's optional "parallel" object (v5): a device group of tp × pp ≥ 2 devices. */
+static bool read_par_info(struct rd *c, const cJSON *o, struct trace_header *h)
+{
+    const cJSON *po = cJSON_GetObjectItemCaseSensitive(o, "parallel");
+    if (!po) return true;
+    if (h->version < 5) return fail(c, "parallel: needs version 5 or later (header says %d)", h->version);
+    struct tel_parallel *p = &h->par;
+    if (!cJSON_IsObject(po)) return fail(c, "parallel: expected an object");
+    if (!get_int(c, po, "tp", 1, TEL_MAX_DEVICES, &p->tp) || !get_int(c, po, "pp", 1, TEL_MAX_DEVICES, &p->pp) ||
+        !get_int(c, po, "micro_batches", 1, 4096, &p->micro_batches) || !get_bool(c, po, "sp", &p->sp) ||
+        !get_int(c, po, "devices", 2, TEL_MAX_DEVICES, &p->n_devices) ||
+        !get_bool(c, po, "shared_cores", &p->shared_cores) || !get_str(c, po, "comm", p->comm_algo, sizeof p->comm_algo))
+        return false;
+    if (p->n_devices != p->tp * p->pp)
+        return fail(c, "parallel.devices: expected tp × pp = %d, got %d", p->tp * p->pp, p->n_devices);
+    return true;
+}
+
 static bool read_header(struct rd *c, const cJSON *o, struct trace_header *h)
 {
     char fmt[64], type[16];
@@ -466,7 +530,7 @@ static bool read_header(struct rd *c, const cJSON *o, struct trace_header *h)
            get_int(c, o, "layers", 0, 100000, &h->n_layers) && get_int(c, o, "pid", 0, INT32_MAX, &h->pid) &&
            get_int(c, o, "tid", 0, INT32_MAX, &h->tid) &&
            get_i64(c, o, "t0_raw_ns", 0, (int64_t)1 << 53, &h->t0_raw_ns) &&
-           (h->version < 4 || read_quality(c, o, &h->quality));
+           (h->version < 4 || read_quality(c, o, &h->quality)) && read_par_info(c, o, h);
 }
 
 static bool read_kv(struct rd *c, const cJSON *kv, struct kvcache_totals *t)
@@ -637,6 +701,80 @@ static bool read_spec(struct rd *c, const cJSON *o, struct step_spec *p)
     return true;
 }
 
+#define MAX_SEGS (1 << 20)
+
+/* One device row [device, stage, rank, compute_ns, comm_ns, idle_ns, weight, kv, act, resid]. */
+static bool read_par_device(struct rd *c, const cJSON *a, int d, const struct tel_parallel *info, struct tel_device *td)
+{
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 10)
+        return fail(c, "par.devices[%d]: expected [device, stage, rank, compute_ns, comm_ns, idle_ns, weight, kv, "
+                       "act, resid]", d);
+    const double lo[10] = {d, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    const double hi[10] = {d, info->pp - 1, info->tp - 1, MAX_TIME_NS, MAX_TIME_NS, MAX_TIME_NS, 1e18, 1e18, 1e18, 1e18};
+    double v[10];
+    int f = 0;
+    for (const cJSON *x = a->child; x; x = x->next, f++)
+        if (!num_in(c, x, "par.devices", lo[f], hi[f], f < 6, &v[f])) return false;
+    *td = (struct tel_device){(int)v[0], (int)v[1], (int)v[2], v[3] / 1e9, v[4] / 1e9, v[5] / 1e9, v[6], v[7], v[8], v[9]};
+    return true;
+}
+
+/* Segments [device, stage, mb, kind, t0_ns, t1_ns] x n, flat, t0 <= t1. */
+static bool read_par_segs(struct rd *c, const cJSON *a, const struct tel_parallel *info, struct trace_par *p)
+{
+    int n = cJSON_GetArraySize(a);
+    if (!cJSON_IsArray(a) || n % 6 != 0 || n / 6 > MAX_SEGS)
+        return fail(c, "par.segs: expected a flat array of at most %d [device, stage, mb, kind, t0_ns, t1_ns]", MAX_SEGS);
+    p->segs = calloc((size_t)n / 6 + 1, sizeof *p->segs);
+    if (!p->segs) return fail(c, "par.segs: out of memory");
+    const double lo[6] = {0, 0, -1, 0, 0, 0};
+    const double hi[6] = {info->n_devices - 1, info->pp - 1, 32767, SEG_COUNT - 1, MAX_TIME_NS, MAX_TIME_NS};
+    const cJSON *x = a->child;
+    for (int i = 0; i < n / 6; i++) {
+        double v[6];
+        for (int f = 0; f < 6; f++, x = x->next)
+            if (!num_in(c, x, "par.segs", lo[f], hi[f], true, &v[f])) return false;
+        if (v[5] < v[4]) return fail(c, "par.segs[%d]: expected t0_ns <= t1_ns", i);
+        p->segs[p->n_segs++] = (struct tel_segment){(int16_t)v[0], (int16_t)v[1], (int16_t)v[2], (uint8_t)v[3],
+                                                    v[4] / 1e9, v[5] / 1e9};
+    }
+    return true;
+}
+
+/* A step's optional "par" object (v5, written by par_json); fills the step
+ * record's par_* fields as the engine did. */
+static bool read_par(struct rd *c, const cJSON *o, const struct trace_header *h, struct trace_step *st)
+{
+    if (h->par.n_devices < 2) return fail(c, "par: expected a header with a \"parallel\" object (version 5)");
+    if (!cJSON_IsObject(o)) return fail(c, "par: expected an object");
+    st->par = calloc(1, sizeof *st->par);
+    if (!st->par) return fail(c, "par: out of memory");
+    struct tel_parallel *t = &st->par->tel;
+    *t = h->par;
+    int64_t span;
+    if (!get_int(c, o, "mb", 0, 4096, &t->mb_used) || !get_i64(c, o, "span_ns", 0, MAX_TIME_NS, &span) ||
+        !num_in(c, cJSON_GetObjectItemCaseSensitive(o, "bubble"), "bubble", 0, 1, false, &t->bubble) ||
+        !num_in(c, cJSON_GetObjectItemCaseSensitive(o, "formula"), "formula", 0, 1, false, &t->bubble_formula) ||
+        !num_in(c, cJSON_GetObjectItemCaseSensitive(o, "comm_share"), "comm_share", 0, 1e3, false, &t->comm_share))
+        return false;
+    t->span_s = span / 1e9;
+    const cJSON *devs = cJSON_GetObjectItemCaseSensitive(o, "devices");
+    if (!cJSON_IsArray(devs) || cJSON_GetArraySize(devs) != t->n_devices)
+        return fail(c, "par.devices: expected an array of %d device rows", t->n_devices);
+    int d = 0;
+    for (const cJSON *a = devs->child; a; a = a->next, d++)
+        if (!read_par_device(c, a, d, t, &t->dev[d])) return false;
+    if (!read_par_segs(c, cJSON_GetObjectItemCaseSensitive(o, "segs"), t, st->par)) return false;
+    struct step_record *sr = &st->rec;
+    sr->par_mb = t->mb_used;
+    sr->par_bubble = t->bubble;
+    sr->par_bubble_formula = t->bubble_formula;
+    sr->par_comm_share = t->comm_share;
+    for (d = 0; d < t->n_devices; d++)
+        if (t->dev[d].resid_bytes > sr->par_resid_bytes) sr->par_resid_bytes = t->dev[d].resid_bytes;
+    return true;
+}
+
 static bool read_step_fields(struct rd *c, const cJSON *o, struct trace_run *r, struct trace_step *st)
 {
     struct step_record *sr = &st->rec;
@@ -669,6 +807,8 @@ static bool read_step_fields(struct rd *c, const cJSON *o, struct trace_run *r, 
     if (ks && !read_kernels(c, ks, st, &r->h)) return false;
     const cJSON *sp = cJSON_GetObjectItemCaseSensitive(o, "spec");
     if (sp && !read_spec(c, sp, &sr->spec)) return false;
+    const cJSON *par = cJSON_GetObjectItemCaseSensitive(o, "par");
+    if (par && !read_par(c, par, &r->h, st)) return false;
     if (r->h.version >= 3 && !read_commits(c, cJSON_GetObjectItemCaseSensitive(o, "commits"), st, r->h.n_requests))
         return false;
     const cJSON *bm = cJSON_GetObjectItemCaseSensitive(o, "bytes_measured");

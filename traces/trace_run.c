@@ -74,6 +74,9 @@ void trace_step_free(struct trace_step *st)
     free(st->kernels);
     free(st->commits);
     free(st->commit_tokens);
+    if (st->par) free(st->par->segs);
+    free(st->par);
+    st->par = NULL;
     st->items = NULL; st->kernels = NULL; st->commits = NULL; st->commit_tokens = NULL;
     st->n_items = st->n_kernels = st->n_commits = st->n_commit_tokens = 0;
 }

@@ -31,7 +31,11 @@
  * all three.  4 adds the header's quality object (struct tel_quality: the
  * weights against the reference, measured before the run; a recording holds
  * one epoch, so one measurement); older files read as state "none". */
-#define TRACE_FORMAT_VERSION 4
+ * 5 adds tensor/pipeline parallelism: the header's "parallel" object (tp,
+ * pp, micro_batches, sp, devices, shared cores, comm algorithm) and per step
+ * a "par" object (bubble, comm share, per-device layers, times and memory,
+ * every device's compute/send/recv/idle segments). The reader takes 1 to 5. */
+#define TRACE_FORMAT_VERSION 5
 #define TRACE_KEEP_ALL_KERNELS 200000
 #define TRACE_DETAIL_INTERVAL_NS 100000000LL   /* 10 detailed steps per second after that */
 /* KV block map snapshots: at most one per TRACE_KV_INTERVAL_NS of run time
@@ -55,6 +59,14 @@ struct trace_item { int req; int pos0, n_tokens; bool decode; };
  * the step's commit_tokens (a REV_TOKENS event of the telemetry). */
 struct trace_commit { int req; int n, off; };
 
+/* A step of a tp/pp device group (version >= 5): telemetry.par's per-step
+ * fields (seg NULL: the segments are segs[], owned) and the run info. */
+struct trace_par {
+    struct tel_parallel tel;
+    struct tel_segment *segs;
+    int n_segs;
+};
+
 struct trace_step {
     struct step_record rec;    /* seconds, as the engine published them */
     int64_t t_ns, dur_ns, plan_ns, sample_t_ns, sample_ns;
@@ -67,6 +79,7 @@ struct trace_step {
     int n_commits;
     int32_t *commit_tokens;    /* [sum of commits' n] */
     int n_commit_tokens;
+    struct trace_par *par;     /* version >= 4 with tp or pp > 1; NULL otherwise */
 };
 
 enum trace_event_kind { TEV_ARRIVE, TEV_ADMIT, TEV_FIRST_TOKEN, TEV_FINISH, TEV_PREEMPT, TEV_OPTION, TEV_COUNT };
@@ -105,6 +118,8 @@ struct trace_header {
     int pid, tid;              /* process and engine thread, for NVTXT merge */
     int64_t t0_raw_ns;         /* CLOCK_MONOTONIC_RAW at engine t0 */
     struct tel_quality quality;/* version >= 4; TQ_NONE before (or when nothing measured it) */
+    struct tel_parallel par;   /* run info of a tp/pp device group (version >= 5; n_devices 0 without;
+                                  the per-step fields are in each step's par) */
 };
 
 struct trace_run {

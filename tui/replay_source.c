@@ -308,6 +308,18 @@ static void fill_requests(struct replay *p, struct runner_state *st)
     free(tpot);
 }
 
+/* Parallelism as of the last played step: the header's run info and that
+ * step's segments (version >= 4; a single device or an older recording has none). */
+static void fill_par(const struct replay *p, struct runner_state *st)
+{
+    const struct trace_par *tp = p->pos > 0 ? p->run.steps[p->pos - 1].par : NULL;
+    st->par = tp ? tp->tel : p->run.h.par;
+    st->par.seg = NULL;
+    st->n_seg = tp ? (tp->n_segs < RUNNER_MAX_SEGS ? tp->n_segs : RUNNER_MAX_SEGS) : 0;
+    if (st->n_seg) memcpy(st->seg, tp->segs, (size_t)st->n_seg * sizeof *st->seg);
+    st->par.n_seg = st->n_seg;
+}
+
 void replay_state(struct replay *p, struct runner_state *st)
 {
     const struct step_record *last = p->pos > 0 ? &p->run.steps[p->pos - 1].rec : NULL;
@@ -324,6 +336,7 @@ void replay_state(struct replay *p, struct runner_state *st)
     fill_kv(p, st);
     fill_requests(p, st);
     st->quality = p->run.h.quality;      /* one measurement per recording (v4; none before) */
+    fill_par(p, st);
 }
 
 /* ---- collect ---- */

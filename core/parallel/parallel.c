@@ -154,16 +154,20 @@ static int dev_step(struct parallel *p, struct par_dev *d)
         int64_t floats = (int64_t)tokens_of(d->seqs, a, b) * c->dim;
         if (!first) recv_hidden(p, d, mb, floats);
         uint64_t t0 = backend_now_ns(d->be);
+        nvtx_push(NR_FORWARD, (uint64_t)mb);      /* the micro-batch's compute on this device's thread */
         if (p->hook) {
             p->hook(p->hook_user, d->stage, mb);
         } else {
             float *rows = last ? p->logits + (size_t)forward_rows(d->seqs, a) * c->vocab : NULL;
             d->fw->seq_ids = p->seq_ids + a;
             if (forward_stage(d->fw, p->l0[d->stage], p->l1[d->stage], flags, d->seqs + a, b - a, d->hidden,
-                              rows) < 0)
+                              rows) < 0) {
+                nvtx_pop();
                 return -1;
+            }
             if (d->fw->resid_rows > d->resid_rows) d->resid_rows = d->fw->resid_rows;
         }
+        nvtx_pop();
         seg_add(d, SEG_COMPUTE, mb, t0, backend_now_ns(d->be));
         if (!last) send_hidden(p, d, mb, floats);
     }

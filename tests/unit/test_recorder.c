@@ -220,13 +220,13 @@ Test(recorder, version4_round_trip_keeps_the_quality_record)
     cr_assert(y->kld == x->kld && y->kld_err == x->kld_err && y->same_top == x->same_top &&
               y->same_top_err == x->same_top_err && y->ppl_ratio == x->ppl_ratio && y->seconds == x->seconds);
     trace_run_free(&b);
-    char *v = strstr(buf, "\"version\":4");
+    char *v = strstr(buf, "\"version\":5");
     cr_assert_not_null(v);
     v[10] = '3';
     cr_assert_eq(recorder_read_buffer("rec", buf, len, &b, err, sizeof err), 0, "%s", err);
     cr_assert_eq(b.h.quality.state, TQ_NONE, "a version 3 header has no quality");
     trace_run_free(&b);
-    v[10] = '4';
+    v[10] = '5';
     char *st = strstr(buf, "\"state\":\"measured\"");
     cr_assert_not_null(st);
     memcpy(st, "\"state\":\"measurex\"", 18);
@@ -237,6 +237,112 @@ Test(recorder, version4_round_trip_keeps_the_quality_record)
     cr_assert_eq(recorder_read_buffer("rec", buf, len, &b, err, sizeof err), -1);
     cr_assert(strstr(err, "rec:1: state: expected a string"), "%s", err);
     trace_run_free(&a); trace_run_free(&b); free(buf);
+}
+
+/* A tp=2 pp=2 group on make_run's run: the header's run info and, on steps
+ * 0 and 2, per-device rows and segments (compute per micro-batch, send,
+ * recv, idle) with distinct values. */
+static void add_parallel(struct trace_run *r)
+{
+    struct tel_parallel *h = &r->h.par;
+    h->tp = 2; h->pp = 2; h->micro_batches = 2; h->sp = true; h->n_devices = 4; h->shared_cores = true;
+    snprintf(h->comm_algo, sizeof h->comm_algo, "ring");
+    for (int s = 0; s < 3; s += 2) {
+        struct trace_step *st = &r->steps[s];
+        st->par = calloc(1, sizeof *st->par);
+        cr_assert_not_null(st->par);
+        struct tel_parallel *t = &st->par->tel;
+        *t = *h;
+        t->mb_used = 2 - s / 2; t->span_s = 0.002125 + s * 1e-6; t->bubble = 0.25 + s * 0.01;
+        t->bubble_formula = 1.0 / 3; t->comm_share = 0.4375;
+        for (int d = 0; d < 4; d++)
+            t->dev[d] = (struct tel_device){d, d / 2, d % 2, 1e-3 * (d + 1), 2e-4 * (d + 1), 3e-6 * (d + 1),
+                                            1000.0 * (d + 1), 2048, 4096 + d, 512 * (s + 1) + d};
+        st->par->segs = calloc(16, sizeof *st->par->segs);
+        double t0 = st->t_ns / 1e9;
+        for (int d = 0; d < 4; d++) {
+            st->par->segs[st->par->n_segs++] = (struct tel_segment){(int16_t)d, (int16_t)(d / 2), -1, SEG_IDLE, t0, t0 + 1e-6};
+            st->par->segs[st->par->n_segs++] = (struct tel_segment){(int16_t)d, (int16_t)(d / 2), 0,
+                                                                     d < 2 ? SEG_SEND : SEG_RECV, t0 + 1e-6, t0 + 2e-6};
+            st->par->segs[st->par->n_segs++] = (struct tel_segment){(int16_t)d, (int16_t)(d / 2), 1, SEG_COMPUTE,
+                                                                     t0 + 2e-6, t0 + 7e-6};
+        }
+    }
+}
+
+Test(recorder, version5_round_trip_keeps_pipeline_segments_and_devices)
+{
+    struct trace_run a, b;
+    make_run(&a);
+    add_parallel(&a);
+    size_t len;
+    char *buf = write_recording(&a, &len), err[256];
+    cr_assert_eq(recorder_read_buffer("rec", buf, len, &b, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(b.h.version, 5);
+    cr_assert(b.h.par.tp == 2 && b.h.par.pp == 2 && b.h.par.micro_batches == 2 && b.h.par.sp && b.h.par.n_devices == 4 &&
+              b.h.par.shared_cores && !strcmp(b.h.par.comm_algo, "ring"));
+    cr_assert_null(b.steps[1].par, "a step without segments reads without");
+    for (int s = 0; s < 3; s += 2) {
+        const struct trace_par *x = a.steps[s].par, *y = b.steps[s].par;
+        cr_assert_not_null(y, "step %d", s);
+        cr_assert_eq(y->tel.mb_used, x->tel.mb_used);
+        cr_assert_float_eq(y->tel.span_s, x->tel.span_s, 1e-12);
+        cr_assert_eq(y->tel.bubble, x->tel.bubble);
+        cr_assert_eq(y->tel.bubble_formula, x->tel.bubble_formula);
+        cr_assert_eq(y->tel.comm_share, x->tel.comm_share);
+        cr_assert_eq(b.steps[s].rec.par_bubble, x->tel.bubble, "the step record gets the bubble back");
+        cr_assert_eq(b.steps[s].rec.par_resid_bytes, 512 * (s + 1) + 3);
+        for (int d = 0; d < 4; d++) {
+            const struct tel_device *p = &x->tel.dev[d], *q = &y->tel.dev[d];
+            cr_assert(q->device == d && q->stage == p->stage && q->rank == p->rank, "step %d device %d", s, d);
+            cr_assert_float_eq(q->compute_s, p->compute_s, 1e-12);
+            cr_assert_float_eq(q->comm_s, p->comm_s, 1e-12);
+            cr_assert_float_eq(q->idle_s, p->idle_s, 1e-12);
+            cr_assert(q->weight_bytes == p->weight_bytes && q->kv_bytes == p->kv_bytes && q->act_bytes == p->act_bytes &&
+                      q->resid_bytes == p->resid_bytes);
+        }
+        cr_assert_eq(y->n_segs, x->n_segs);
+        for (int i = 0; i < x->n_segs; i++) {
+            const struct tel_segment *p = &x->segs[i], *q = &y->segs[i];
+            cr_assert(q->device == p->device && q->stage == p->stage && q->mb == p->mb && q->kind == p->kind,
+                      "step %d seg %d", s, i);
+            cr_assert_float_eq(q->t0_s, p->t0_s, 1e-9);
+            cr_assert_float_eq(q->t1_s, p->t1_s, 1e-9);
+        }
+    }
+    /* the Chrome trace: one pipeline track per device, bubbles and comm among its slices */
+    char path[] = "/tmp/infertop_par_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    cr_assert_eq(export_chrome(&b, path, err, sizeof err), 0, "%s", err);
+    FILE *f = fopen(path, "rb");
+    char *json = calloc(1, 1 << 20);
+    size_t n = fread(json, 1, (1 << 20) - 1, f);
+    fclose(f);
+    unlink(path);
+    cr_assert_gt(n, 0);
+    cr_assert(strstr(json, "\"device 3 pipeline (stage 1, rank 1)\""), "a track per device");
+    cr_assert(strstr(json, "\"idle (bubble)\""), "bubble slices");
+    cr_assert(strstr(json, "\"recv mb 0\""), "recv slices");
+    cr_assert(strstr(json, "\"cat\":\"comm\""), "send/recv are comm ranges");
+    cr_assert(strstr(json, "\"pipeline bubble % (measured)\""), "the measured bubble as a counter");
+    free(json);
+    trace_run_free(&b);
+    /* damage is named: a segment of an unknown kind, a device row too many, par in a v3 file */
+    char *k = strstr(buf, ",\"segs\":[0,0,-1,3,");
+    cr_assert_not_null(k);
+    k[strlen(",\"segs\":[0,0,-1,")] = '9';
+    cr_assert_eq(recorder_read_buffer("rec", buf, len, &b, err, sizeof err), 1);
+    cr_assert(strstr(err, "rec:2: par.segs: expected an integer in [0, 3]"), "%s", err);
+    trace_run_free(&b);
+    k[strlen(",\"segs\":[0,0,-1,")] = '3';
+    char *v = strstr(buf, "\"version\":5");
+    v[10] = '3';
+    cr_assert_eq(recorder_read_buffer("rec", buf, len, &b, err, sizeof err), -1);
+    cr_assert(strstr(err, "rec:1: parallel: needs version 5 or later (header says 3)"), "%s", err);
+    trace_run_free(&b);
+    trace_run_free(&a); free(buf);
 }
 
 static int count_range(void *ctx, const struct trace_run *r, const struct trace_step *st, const struct trace_range *rg)
