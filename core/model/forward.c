@@ -140,7 +140,9 @@ static void block_input(struct forward *f, const float *norm_w, int M)
     resid_range(f, M, &lo, &hi);
     if (f->tp && f->sp) {
         backend_rmsnorm(f->be, f->xb2, f->x, norm_w, hi - lo, c->dim, c->norm_eps);
+        nvtx_push(NR_COMM, (uint64_t)M * c->dim * sizeof(float));
         backend_all_gather(f->be, f->tp, f->xb, f->xb2, M, c->dim);
+        nvtx_pop();
     } else {
         backend_rmsnorm(f->be, f->xb, f->x, norm_w, M, c->dim, c->norm_eps);
     }
@@ -154,10 +156,16 @@ static void block_output(struct forward *f, int M)
     int lo, hi;
     resid_range(f, M, &lo, &hi);
     if (f->tp && f->sp) {
+        nvtx_push(NR_COMM, (uint64_t)M * c->dim * sizeof(float));
         backend_reduce_scatter(f->be, f->tp, f->xb, f->xb2, M, c->dim);
+        nvtx_pop();
         backend_add(f->be, f->x, f->xb, (int64_t)(hi - lo) * c->dim);
     } else {
-        if (f->tp) backend_all_reduce(f->be, f->tp, f->xb2, (int64_t)M * c->dim);
+        if (f->tp) {          /* an NVTX comm range on this device's thread, like send/recv */
+            nvtx_push(NR_COMM, (uint64_t)M * c->dim * sizeof(float));
+            backend_all_reduce(f->be, f->tp, f->xb2, (int64_t)M * c->dim);
+            nvtx_pop();
+        }
         backend_add(f->be, f->x, f->xb2, (int64_t)M * c->dim);
     }
 }
