@@ -147,14 +147,36 @@ static void set_status(struct app *a, const char *msg)
     data_push_log(&a->d, line);
 }
 
+/* The key's next value the runner would take: values it refuses (a split
+ * the model cannot take, e.g. tp=4 on 2 KV heads) are skipped, the first
+ * refusal's reason in *why. -1 when none is taken. */
+static int next_taken_value(struct app *a, const struct key_binding *k, char *value, size_t n, char *why, size_t whylen)
+{
+    struct options o = a->d.st->opt;
+    char err[256];
+    why[0] = 0;
+    for (int tries = 0; tries < 16; tries++) {
+        if (keys_next_value(k, &o, value, n) < 0) return -1;
+        if (runner_check_option(a->r, &o, k->opt, value, err, sizeof err) == 0) return 0;
+        if (!why[0]) snprintf(why, whylen, "%s", err);
+        if (options_set_id(&o, k->opt, value, err, sizeof err) < 0) return -1;
+        if (!strcmp(opt_s(&o, k->opt), opt_s(&a->d.st->opt, k->opt))) return -1;   /* back where it started */
+    }
+    return -1;
+}
+
 static void toggle_option(struct app *a, const struct key_binding *k)
 {
-    char value[64], msg[160];
-    if (keys_next_value(k, &a->d.st->opt, value, sizeof value) < 0) return;
+    char value[64], msg[160], why[256];
     const struct option_def *def = option_def(k->opt);
+    if (next_taken_value(a, k, value, sizeof value, why, sizeof why) < 0) {
+        snprintf(msg, sizeof msg, "%s: no other value fits: %.120s", def->name, why);
+        set_status(a, msg);
+        return;
+    }
     bool sent = runner_set_option(a->r, k->opt, value);
-    snprintf(msg, sizeof msg, "%s=%s %s%s", def->name, value, sent ? "-> " : "not sent: command queue full",
-             sent ? opt_class_effect(def->cls) : "");
+    snprintf(msg, sizeof msg, "%s=%.16s %s%s%s%.100s", def->name, value, sent ? "-> " : "not sent: command queue full",
+             sent ? opt_class_effect(def->cls) : "", why[0] ? "; skipped " : "", why);
     set_status(a, msg);
 }
 

@@ -1,6 +1,7 @@
 /* core/engine/runner.c — see runner.h. */
 #include "core/engine/runner.h"
 #include "core/engine/engine.h"
+#include "core/parallel/parallel.h"
 #include "core/quant/quality.h"
 #include "core/quant/reference.h"
 #include "core/quant/transform.h"
@@ -303,6 +304,37 @@ static void reload_weights(struct runner *r, const struct option_def *d, const c
                                    (unsigned long long)r->epoch);
 }
 
+static bool device_group_option(enum opt_id id)
+{
+    return id == OPT_TP || id == OPT_PP || id == OPT_MICRO_BATCHES || id == OPT_SP;
+}
+
+/* tp, pp, micro_batches or sp changed (already in cfg.opt; `before` the
+ * options it replaced): stop, rebuild the device group with the workload
+ * (shards, KV shards, device threads) showing REBUILDING, restart. When the
+ * new group cannot start, the old options come back and start again. */
+static void rebuild_group(struct runner *r, enum opt_id id, const char *value, const struct options *before)
+{
+    const struct option_def *d = option_def(id);
+    epoch_stop(r);
+    r->reloading = true;
+    snprintf(r->activity, sizeof r->activity, "%s=%s: rebuilding the device group (shards, KV shards, threads)...",
+             d->name, value);
+    publish_state(r, false);
+    uint64_t t0 = now_ns();
+    r->epoch++;
+    bool ok = epoch_start(r);
+    r->reloading = false;
+    if (ok) {
+        runner_log(r, "scenario restarted (%s=%s rebuilt the device group in %.0f ms), epoch %llu", d->name, value,
+                   (now_ns() - t0) / 1e6, (unsigned long long)r->epoch);
+        return;
+    }
+    r->cfg.opt = *before;
+    runner_log(r, "%s=%s not applied: back to %s=%s", d->name, value, d->name, opt_s(before, id));
+    epoch_start(r);
+}
+
 /* RCMD_SET: the one place that decides what an option change mid-run does,
  * from the option's class and scope in the table (see runner.h). */
 static void apply_set(struct runner *r, const struct runner_cmd *c)
@@ -320,6 +352,7 @@ static void apply_set(struct runner *r, const struct runner_cmd *c)
         return;
     }
     double old_scale = opt_f(&r->cfg.opt, OPT_RATE_SCALE);
+    struct options before = r->cfg.opt;
     if (options_set_id(&r->cfg.opt, c->opt, c->value, err, sizeof err) < 0) {
         runner_log(r, "error: %s", err);
         return;
@@ -338,6 +371,15 @@ static void apply_set(struct runner *r, const struct runner_cmd *c)
     char why[128];
     if (quant_is_transform_option(c->opt)) {
         reload_weights(r, d, c->value);
+        return;
+    }
+    if (device_group_option(c->opt)) {
+        if (par_check_options(&r->cfg.opt, r->cfg.model, err, sizeof err) < 0) {
+            r->cfg.opt = before;
+            runner_log(r, "error: %s=%s not applied: %s", d->name, c->value, err);
+            return;
+        }
+        rebuild_group(r, c->opt, c->value, &before);
         return;
     }
     snprintf(why, sizeof why, "%s=%s rebuilds the workload", d->name, c->value);
@@ -567,6 +609,14 @@ bool runner_send(struct runner *r, const struct runner_cmd *c)
     if (ok) r->cmds[r->n_cmds++] = *c;
     pthread_mutex_unlock(&r->cmd_mu);
     return ok;
+}
+
+int runner_check_option(const struct runner *r, const struct options *cur, enum opt_id id, const char *value,
+                        char *err, size_t errlen)
+{
+    struct options o = *cur;
+    if (options_set_id(&o, id, value, err, errlen) < 0) return -1;
+    return device_group_option(id) ? par_check_options(&o, r->cfg.model, err, errlen) : 0;
 }
 
 bool runner_set_option(struct runner *r, enum opt_id id, const char *value)

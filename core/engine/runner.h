@@ -134,6 +134,12 @@ int  runner_start(struct runner **out, const struct runner_config *cfg, char *er
 void runner_stop(struct runner *r);
 /* Queue a command; applied at the next step boundary. false when the queue is full. */
 bool runner_send(struct runner *r, const struct runner_cmd *c);
+/* Whether setting option `id` to `value` over the options *cur would be
+ * taken with the runner's model (the value parses; tp, pp, micro_batches, sp
+ * split the model): 0, or -1 with the one-line reason. Any thread (it reads
+ * the model's shape only). A key cycling through values skips those refused. */
+int  runner_check_option(const struct runner *r, const struct options *cur, enum opt_id id, const char *value,
+                         char *err, size_t errlen);
 /* Queue RCMD_SET of option `id` to `value` (validated when applied; errors go to the log). */
 bool runner_set_option(struct runner *r, enum opt_id id, const char *value);
 

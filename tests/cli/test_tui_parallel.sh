@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The parallelism panel end to end in tmux: the "parallel" view shows one
 # device at first, then a pipeline Gantt (one row per device, micro-batch
-# numbers, idle cells) with pp=2, which changes with micro_batches; ASCII
-# (LANG=C) still shows the idle glyph.
+# numbers, idle cells) with pp=2; the keys P, M and T change pp,
+# micro_batches and tp live (the group is rebuilt, the panel follows, a split
+# the model cannot take is skipped); a recording replays with the same
+# Gantt; ASCII (LANG=C) still shows the idle glyph.
 cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
 
 . tests/cli/tmux_lib.sh
@@ -34,14 +36,44 @@ check "pp=2: bubble beside the formula (50.0% for m=1)" 'wait_for $S "measured v
 gantt $S >"$TMPD/g1"
 quit_ok $S q
 
-S=mb2
-start $S 120 40 C.UTF-8 'pp=2 micro_batches=2'
+# live: M, P and T rebuild the device group in the running TUI and the panel follows
+S=live
+start $S 120 40 C.UTF-8
+check "live: starts on one device" 'wait_for $S " step [1-9][0-9]* "'
 tm send-keys -t $S v v v v
-check "micro_batches=2: the panel follows" 'wait_for $S "tp=1 pp=2 m=2" 20'
-check "micro_batches=2: the formula follows (33.3%)" 'wait_for $S "\(p-1\)/\(m\+p-1\) 33.3%" 20'
-check "micro_batches=2: micro-batch 1 shows in the Gantt" 'wait_for $S "d0 s0 r0 .*1" 20'
-gantt $S >"$TMPD/g2"
+check "live: one device at first" 'wait_for $S "one device: set tp or pp"'
+tm send-keys -t $S P
+check "P: pp=2 rebuilt live, the panel shows tp=1 pp=2 m=1" 'wait_for $S "tp=1 pp=2 m=1" 20'
+check "P: the log says the device group was rebuilt" 'wait_for $S "pp=2 rebuilt the device group in" 20'
+check "P: the Gantt has a row for stage 1" 'wait_for $S "d1 s1 r0" 20'
+check "P: the header lists pp and micro_batches" 'wait_for $S " pp=2 micro_batches=1" 20'
+check "P: the formula 50.0% for m=1" 'wait_for $S "\(p-1\)/\(m\+p-1\) 50.0%" 20'
+sleep 1; gantt $S >"$TMPD/g1"
+tm send-keys -t $S M
+check "M: micro_batches=2 live: the panel follows" 'wait_for $S "tp=1 pp=2 m=2" 20'
+check "M: the formula follows (33.3%)" 'wait_for $S "\(p-1\)/\(m\+p-1\) 33.3%" 20'
+check "M: micro-batch 1 shows in the Gantt" 'wait_for $S "d0 s0 r0 .*1" 20'
+sleep 1; gantt $S >"$TMPD/g2"
 check "the Gantt changed with micro_batches" '[ -s "$TMPD/g1" ] && ! diff -q "$TMPD/g1" "$TMPD/g2" >/dev/null'
+tm send-keys -t $S T
+check "T: tp=2 live: 4 devices, rank 1 rows" 'wait_for $S "tp=2 pp=2 m=2" 20 && wait_for $S "d3 s1 r1" 20'
+tm send-keys -t $S T
+check "T again: tp=3 does not split tiny's 2 KV groups: skipped to tp=4 (the log says why)" 'wait_for $S "tp=4 pp=2 m=2" 20 && wait_for $S "skipped tp=3: tiny has 4 heads in 2 KV groups" 20'
+tm send-keys -t $S '?'
+check "help lists the parallelism keys" 'wait_for $S "cycle pp 1.2.4" && wait_for $S "cycle micro_batches"'
+tm send-keys -t $S x
+quit_ok $S q
+
+# replay: a recording of pp=2 micro_batches=2 shows the same Gantt per device
+run timeout 120 $BIN bench --scenario scenarios/smoke.ini --threads 2 --set "pp=2 micro_batches=2" --record "$TMPD/pp.jsonl" -q
+check "bench records pp=2 micro_batches=2" '[ -s "$TMPD/pp.jsonl" ]'
+S=rp
+tm new-session -d -s $S -x 120 -y 40 "env LANG=C.UTF-8 $BIN replay $TMPD/pp.jsonl; echo \$? >$TMPD/$S.rc; echo SHELL-BACK; sleep 60"
+check "replay starts" 'wait_for $S "REPLAY"'
+tm send-keys -t $S v v v v
+check "replay: the parallel view shows pp=2 m=2" 'wait_for $S "tp=1 pp=2 m=2" 20'
+check "replay: one Gantt row per device" 'wait_for $S "d0 s0 r0" 20 && wait_for $S "d1 s1 r0" 20'
+check "replay: the measured bubble beside the formula" 'wait_for $S "measured vs \(p-1\)/\(m\+p-1\) 33.3%" 20'
 quit_ok $S q
 
 S=ascii

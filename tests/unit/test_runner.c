@@ -131,6 +131,37 @@ Test(runner, process_and_unused_options_are_refused)
     cr_assert_eq(st.epoch, 0, "and restart nothing");
 }
 
+static bool on_2_stages(const struct runner_state *s) { return s->par.n_devices == 2 && s->par.pp == 2 && s->n_seg > 0; }
+
+/* tp / pp / micro_batches mid-run: the device group is rebuilt (a new epoch
+ * on 2 pipeline devices, segments published); a split the model cannot take
+ * is refused before anything stops (the group keeps running as it was), and
+ * runner_check_option says so beforehand, as the TUI's keys ask. */
+Test(runner, device_group_options_rebuild_the_group_or_are_refused)
+{
+    char line[200], err[256];
+    struct runner_state *st = state_when(stepped);
+    cr_assert_eq(runner_check_option(g_r, &st->opt, OPT_PP, "2", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(runner_check_option(g_r, &st->opt, OPT_TP, "3", err, sizeof err), -1);
+    cr_assert(strstr(err, "tp=3: tiny has 4 heads in 2 KV groups"), "%s", err);
+    cr_assert_eq(runner_check_option(g_r, &st->opt, OPT_PP, "9", err, sizeof err), -1);
+    cr_assert(strstr(err, "pp=9: tiny has 4 layers"), "%s", err);
+    cr_assert(runner_set_option(g_r, OPT_PP, "2"));
+    cr_assert(wait_log("pp=2 rebuilt the device group in", line));
+    st = state_when(on_2_stages);
+    cr_assert(on_2_stages(st), "the new epoch runs on 2 pipeline devices");
+    uint64_t epoch = st->epoch;
+    cr_assert_gt(epoch, 0);
+    cr_assert(runner_set_option(g_r, OPT_TP, "3"));
+    cr_assert(wait_log("error: tp=3 not applied: tp=3: tiny has 4 heads", line), "%s", line);
+    sleep_ms(50);
+    struct runner_state now;
+    runner_latest(g_r, &now);
+    cr_assert_eq(opt_i(&now.opt, OPT_TP), 1, "the refused value is not kept");
+    cr_assert_eq(now.epoch, epoch, "and nothing restarted");
+    cr_assert_eq(now.par.n_devices, 2);
+}
+
 /* The table's class and the engine agree: engine_apply_live applies exactly
  * the options of class live (a live option it could not apply would restart
  * the scenario after all; a rebuild option it applied would skip new caches). */
