@@ -61,7 +61,9 @@
     X(OP_ADD, add, OPC_ELTWISE,                                                                    \
       (float *y, const float *x, int64_t n),                                                       \
       (y, x, n))                                                                                   \
-    /* out[m][emb->cols] = rows tokens[i] of emb (any dtype, dequantized) */                       \
+    /* out[m][emb->cols] = rows tokens[i] of emb (any dtype, dequantized); a row shard of a table  \
+     * (SHARD_ROWS, a vocab-parallel embedding) gives row tokens[i] - shard_offset, and zeros for   \
+     * the tokens outside its rows (the other ranks' rows: summed over ranks, the full lookup) */ \
     X(OP_EMBED, embed, OPC_EMBED,                                                                  \
       (float *out, const struct weight *emb, const int *tokens, int m),                            \
       (out, emb, tokens, m))                                                                       \

@@ -170,6 +170,25 @@ static void block_output(struct forward *f, int M)
     }
 }
 
+/* The residual's first rows, x [hi - lo][dim] = embeddings of tokens
+ * [lo, hi). On a tensor-parallel rank the table is its vocabulary slice
+ * (core/parallel/tp.h): every rank embeds all M tokens (zeros for the other
+ * ranks' tokens) into xb2 [M][dim] and the sum over ranks is the lookup:
+ * all-reduced into x, or with sp reduce-scattered to this rank's rows. */
+static void embed_rows(struct forward *f, int M, int lo, int hi)
+{
+    const struct model_config *c = &f->m->cfg;
+    if (!f->tp) {
+        backend_embed(f->be, f->x, &f->m->tok_embd, f->tokens + lo, hi - lo);
+        return;
+    }
+    backend_embed(f->be, f->sp ? f->xb2 : f->x, &f->m->tok_embd, f->tokens, M);
+    nvtx_push(NR_COMM, (uint64_t)M * c->dim * sizeof(float));
+    if (f->sp) backend_reduce_scatter(f->be, f->tp, f->x, f->xb2, M, c->dim);
+    else backend_all_reduce(f->be, f->tp, f->x, (int64_t)M * c->dim);
+    nvtx_pop();
+}
+
 int forward_rows(const struct fwd_seq *seqs, int n_seqs)
 {
     int rows = 0;
@@ -342,7 +361,7 @@ int forward_stage(struct forward *f, int l0, int l1, unsigned flags, const struc
     resid_range(f, M, &lo, &hi);
     f->resid_rows = hi - lo;
     set_layer(be, -1);
-    if (flags & FWD_EMBED) backend_embed(be, f->x, &f->m->tok_embd, f->tokens + lo, hi - lo);
+    if (flags & FWD_EMBED) embed_rows(f, M, lo, hi);
     else backend_upload(be, f->x, hidden + (size_t)lo * c->dim, (size_t)(hi - lo) * c->dim * sizeof(float));
     for (int l = l0; l < l1; l++) {
         set_layer(be, l);

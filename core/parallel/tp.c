@@ -101,6 +101,12 @@ int tp_shard_model(struct model *dst, const struct model *src, int tp, int rank,
             tp_shard_free(dst);
             return -1;
         }
+    struct weight emb = src->tok_embd;   /* vocab-parallel: its rows; other tokens embed as zeros, summed over ranks */
+    emb.shard_dim = SHARD_NONE;
+    if (weight_shard(&dst->tok_embd, &emb, SHARD_ROWS, p.vocab_lo, p.vocab_hi - p.vocab_lo, err, errlen) < 0) {
+        tp_shard_free(dst);
+        return -1;
+    }
     struct weight head = src->output;
     head.shard_dim = SHARD_NONE;     /* a tied head views the embedding table: split it by rows too */
     if (weight_shard(&dst->output, &head, SHARD_ROWS, p.vocab_lo, p.vocab_hi - p.vocab_lo, err, errlen) < 0) {

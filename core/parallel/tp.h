@@ -12,9 +12,13 @@
  *   w_gate, w_up rows: its slice of the ffn features;
  *   w_down       columns: the same slice (block formats keep whole blocks);
  *   output       rows: its slice of the vocabulary (vocab-parallel head);
- *   tok_embd     the whole table (each rank embeds its tokens: a row gather).
+ *   tok_embd     rows: the same slice of the vocabulary (vocab-parallel
+ *                embedding: a rank's lookup gives zeros for tokens outside its
+ *                rows, and the forward sums the ranks' rows with one all-reduce,
+ *                or reduce-scatters them to each rank's tokens with sp).
  * The forward (core/model/forward.h, f->tp) then all-reduces the partial sums
- * after wo and after w_down: 2 per layer. Splits are as even as the units
+ * after wo and after w_down: 2 per layer (and the embedding rows once per
+ * forward on the first stage). Splits are as even as the units
  * allow (comm_rows_lo): odd counts give the first ranks one unit less. */
 #ifndef INFERTOP_TP_H
 #define INFERTOP_TP_H

@@ -147,9 +147,13 @@ void cpu_embed(struct backend *be, float *out, const struct weight *emb, const i
     (void)be;
     enum dtype t = weight_run_type(emb);
     size_t rb = cpu_weight_stride(emb);
-    for (int i = 0; i < m; i++)
-        dtype_decode_row(t, (const uint8_t *)cpu_weight_bytes(emb) + (size_t)tokens[i] * rb,
-                         out + (size_t)i * emb->cols, emb->cols);
+    int off = emb->shard_dim == SHARD_ROWS ? emb->shard_offset : 0;
+    for (int i = 0; i < m; i++) {
+        int row = tokens[i] - off;
+        float *o = out + (size_t)i * emb->cols;
+        if (row < 0 || row >= emb->rows) memset(o, 0, sizeof *o * (size_t)emb->cols);   /* another rank's row */
+        else dtype_decode_row(t, (const uint8_t *)cpu_weight_bytes(emb) + (size_t)row * rb, o, emb->cols);
+    }
 }
 
 /* K and V rows [n][kv_dim] into the cache rows of positions pos0..pos0+n-1;

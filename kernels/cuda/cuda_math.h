@@ -18,6 +18,15 @@
 /* silu(x) = x * sigmoid(x); for x → -inf the quotient tends to -0, not NaN. */
 CM_FN float cm_silu(float x) { return x / (1.0f + expf(-x)); }
 
+/* The table row of `token` in an embedding that holds rows [off, off +
+ * n_rows) (a vocab-parallel shard; off 0, n_rows the vocabulary otherwise),
+ * -1 when another rank holds it (its output row is then zeros). */
+CM_FN int cm_embed_row(int token, int off, int n_rows)
+{
+    int row = token - off;
+    return row >= 0 && row < n_rows ? row : -1;
+}
+
 /* rmsnorm: y = x * cm_rms_scale(Σx², n, eps) * w. */
 CM_FN float cm_rms_scale(float sumsq, int n, float eps) { return 1.0f / sqrtf(sumsq / (float)n + eps); }
 

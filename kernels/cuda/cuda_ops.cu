@@ -11,6 +11,7 @@
 #include <cuda_fp16.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define GRID_STRIDE(i, n) \
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
@@ -116,11 +117,15 @@ __device__ static inline float load_as_f32(const void *base, enum dtype t, int64
     }
 }
 
-__global__ static void k_embed(float *out, const void *emb, enum dtype t, const int *tokens, int m, int cols)
+/* rows [off, off + n_rows) of the table are here (a vocab-parallel shard;
+ * off 0 and every row otherwise): other tokens give zero rows */
+__global__ static void k_embed(float *out, const void *emb, enum dtype t, const int *tokens, int m, int cols, int off,
+                               int n_rows)
 {
     GRID_STRIDE(idx, (int64_t)m * cols) {
         int64_t r = idx / cols, col = idx % cols;
-        out[idx] = load_as_f32(emb, t, (int64_t)tokens[r] * cols + col);
+        int row = cm_embed_row(tokens[r], off, n_rows);
+        out[idx] = row < 0 ? 0.0f : load_as_f32(emb, t, (int64_t)row * cols + col);
     }
 }
 
@@ -139,9 +144,13 @@ static void embed_quantized(struct backend *be, float *out, const struct weight 
         c->host_rows_n = n;
     }
     size_t row_bytes = weight_row_stride(emb);
-    for (int i = 0; i < m; i++)
-        dtype_decode_row(emb->type, (const char *)emb->data + (size_t)tokens[i] * row_bytes,
-                          c->host_rows + (size_t)i * emb->cols, emb->cols);
+    int off = emb->shard_dim == SHARD_ROWS ? emb->shard_offset : 0;
+    for (int i = 0; i < m; i++) {
+        int row = cm_embed_row(tokens[i], off, emb->rows);
+        float *o = c->host_rows + (size_t)i * emb->cols;
+        if (row < 0) memset(o, 0, sizeof *o * (size_t)emb->cols);
+        else dtype_decode_row(emb->type, (const char *)emb->data + (size_t)row * row_bytes, o, emb->cols);
+    }
     CUDA_CHECK(cudaMemcpyAsync(out, c->host_rows, sizeof(float) * n, cudaMemcpyHostToDevice, c->stream));
 }
 
@@ -149,9 +158,10 @@ void cuda_op_embed(struct backend *be, float *out, const struct weight *emb, con
 {
     if (m <= 0) return;
     for (int i = 0; i < m; i++)
-        if (tokens[i] < 0 || tokens[i] >= emb->rows) {
+        if (tokens[i] < 0 || tokens[i] >= (emb->shard_dim == SHARD_ROWS ? emb->full_rows : emb->rows)) {
             char msg[96];
-            snprintf(msg, sizeof msg, "token %d outside [0, %d) of %s", tokens[i], emb->rows, emb->name);
+            snprintf(msg, sizeof msg, "token %d outside [0, %d) of %s", tokens[i],
+                     emb->shard_dim == SHARD_ROWS ? emb->full_rows : emb->rows, emb->name);
             op_error("embed", msg);
         }
     /* a table converted on upload (dev_type f16) is read on the device */
@@ -164,7 +174,8 @@ void cuda_op_embed(struct backend *be, float *out, const struct weight *emb, con
     const int *dtok = cuda_ints_to_device(c, tokens, m);
     struct cl_1d l = cl_eltwise((int64_t)m * emb->cols);
     cuda_op_begin(be);
-    k_embed<<<l.grid, l.block, 0, c->stream>>>(out, emb->dev, emb->dev_type, dtok, m, emb->cols);
+    k_embed<<<l.grid, l.block, 0, c->stream>>>(out, emb->dev, emb->dev_type, dtok, m, emb->cols,
+                                                 emb->shard_dim == SHARD_ROWS ? emb->shard_offset : 0, emb->rows);
     CUDA_CHECK_LAUNCH(k_embed);
     cuda_op_end(be);
 }

@@ -299,11 +299,21 @@ static void check_eltwise(int64_t n)
     free(g); free(u); free(oc); free(og);
 }
 
-static void check_embed(enum dtype t, int rows, int cols, int m)
+/* shard_rows > 0: a vocab-parallel row shard [shard_lo, +shard_rows) of the
+ * table; tokens outside it give zero rows on both backends. */
+static void check_embed_rows(enum dtype t, int rows, int cols, int m, int shard_lo, int shard_rows)
 {
     float *f = rand_vec((size_t)rows * cols, -1, 1);
-    struct weight wc, wg;
-    make_weight(&wc, t, rows, cols, f);
+    struct weight full, wc, wg;
+    make_weight(&full, t, rows, cols, f);
+    wc = full;
+    if (shard_rows > 0) {
+        char err[256];
+        if (weight_shard(&wc, &full, SHARD_ROWS, shard_lo, shard_rows, err, sizeof err) != 0) {
+            fprintf(stderr, "embed shard: %s\n", err);
+            exit(1);
+        }
+    }
     wg = wc;
     backend_upload_weight(CPU, &wc);
     if (backend_upload_weight(GPU, &wg) != 0) exit(1);
@@ -317,12 +327,13 @@ static void check_embed(enum dtype t, int rows, int cols, int m)
     double ms = gpu_ms_since(t0);
     float *og = from_gpu(dout, (size_t)m * cols);
     char shape[48];
-    snprintf(shape, sizeof shape, "rows=%d cols=%d m=%d", rows, cols, m);
+    if (shard_rows > 0) snprintf(shape, sizeof shape, "rows=%d+%d of %d cols=%d m=%d", shard_lo, shard_rows, rows, cols, m);
+    else snprintf(shape, sizeof shape, "rows=%d cols=%d m=%d", rows, cols, m);
     /* float tables are copied exactly; block formats are read from their f16
      * upload conversion: rounding of at most 2^-11 of a value */
     report("embed", dtype_info(t)->name, shape, oc, og, (size_t)m * cols, dtype_is_quant(t) ? 1e-3 : 0, ms);
     backend_free(GPU, dout); backend_free_weight(GPU, &wg);
-    free(f); free(wc.data); free(tok); free(oc); free(og);
+    free(f); free(full.data); free(tok); free(oc); free(og);
 }
 
 /* ---- device sampling (kernels/cuda/cuda_sample.cu) ----
@@ -360,6 +371,8 @@ static void check_sampling(int rows, int vocab, float temp, int top_k, float top
     backend_free(GPU, dl);
     free(l); free(ids); free(want); free(u);
 }
+
+static void check_embed(enum dtype t, int rows, int cols, int m) { check_embed_rows(t, rows, cols, m, 0, 0); }
 
 /* ---- CUPTI: logged ops get measured durations at sync ---- */
 
@@ -477,6 +490,7 @@ int main(void)
     check_sampling(8, 49152, 1.f, 0, 0.9f);
     check_sampling(4, 32000, 0.7f, 0, 1.f);
     check_sampling(3, 1000, 1.2f, 5, 0.5f);
+    for (size_t i = 0; i < sizeof et / sizeof et[0]; i++) check_embed_rows(et[i], 1000, 576, 41, 333, 334);
     check_measured_durations();
 
     printf("\nsummary: %d cases, %d passed, %d failed\n", n_cases, n_cases - n_failed, n_failed);

@@ -25,6 +25,15 @@ static int rnd_int(int lo, int hi) { return lo + (int)(rnd_unit() * (hi - lo + 1
 
 /* ---- element-wise math ---- */
 
+/* The vocab-parallel embedding's row: token - off inside [0, n_rows), -1 outside. */
+Test(cuda_math, embed_row_of_a_vocabulary_shard)
+{
+    for (int t = 0; t < 100; t++) {
+        cr_assert_eq(cm_embed_row(t, 0, 100), t);
+        cr_assert_eq(cm_embed_row(t, 33, 34), t >= 33 && t < 67 ? t - 33 : -1, "token %d", t);
+    }
+}
+
 Test(cuda_math, silu_matches_double)
 {
     for (int i = 0; i < 20000; i++) {

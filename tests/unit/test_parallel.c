@@ -3,10 +3,13 @@
  * micro_batches combination, paged and contiguous KV, continuous batching;
  * logits within 1e-4 (relative to their range) of one device's; exactly two
  * all-reduces per layer per forward (counted from the kernel records); the
+ * vocab-parallel embedding (each rank V/N rows, zeros elsewhere) sums to the
+ * lookup; the
  * measured pipeline bubble within 3 points of (p−1)/(m+p−1) with every
  * stage's work fixed by a hook. */
 #include "core/engine/engine.h"
 #include "core/parallel/parallel.h"
+#include "core/parallel/tp.h"
 #include "core/workload/scenario.h"
 #include "core/workload/workload.h"
 #include "kernels/cpu/cpu_backend.h"
@@ -141,8 +144,10 @@ Test(parallel, logits_within_tolerance_of_one_device, .init = setup, .fini = tea
     free(ref);
 }
 
-/* Records named prefix* per (device, layer) in the first step. */
-static void count_comm(const char *opts, const char *prefix, int per_layer, int outside)
+/* Records named prefix* per (device, layer) in the first step; outside the
+ * layers: `outside` per micro-batch on every device, `embed` more on the first
+ * stage's (the vocab-parallel embedding's sum over ranks). */
+static void count_comm(const char *opts, const char *prefix, int per_layer, int outside, int embed)
 {
     struct engine e;
     struct workload w;
@@ -166,7 +171,9 @@ static void count_comm(const char *opts, const char *prefix, int per_layer, int 
             cr_assert_eq(counts[d][l], want, "%s: device %d layer %d: %d %s records, expected %d", opts, d, l,
                          counts[d][l], prefix, want);
         }
-        cr_assert_eq(out[d], outside * mb, "%s: device %d: %d %s outside layers", opts, d, out[d], prefix);
+        int want_out = (outside + (stage == 0 ? embed : 0)) * mb;
+        cr_assert_eq(out[d], want_out, "%s: device %d: %d %s outside layers, expected %d", opts, d, out[d], prefix,
+                     want_out);
     }
     engine_free(&e);
     workload_free(&w);
@@ -174,14 +181,16 @@ static void count_comm(const char *opts, const char *prefix, int per_layer, int 
 
 Test(parallel, two_all_reduces_per_layer_per_forward, .init = setup, .fini = teardown)
 {
-    count_comm("tp=2", "allreduce", 2, 0);
-    count_comm("tp=4 pp=2 micro_batches=2", "allreduce", 2, 0);
-    count_comm("tp=1 pp=2", "allreduce", 0, 0);
+    /* + one all-reduce of the vocab-parallel embedding per forward on the first stage */
+    count_comm("tp=2", "allreduce", 2, 0, 1);
+    count_comm("tp=4 pp=2 micro_batches=2", "allreduce", 2, 0, 1);
+    count_comm("tp=1 pp=2", "allreduce", 0, 0, 0);
     /* Megatron-SP: the all-reduce becomes an all-gather before and a reduce-scatter after each block,
-     * plus the gather of the whole residual at the end of each stage */
-    count_comm("tp=2 sp=on", "allreduce", 0, 0);
-    count_comm("tp=2 sp=on", "reducescatter", 2, 0);
-    count_comm("tp=2 sp=on", "allgather", 2, 1);
+     * plus the gather of the whole residual at the end of each stage; the embedding is
+     * reduce-scattered to each rank's tokens */
+    count_comm("tp=2 sp=on", "allreduce", 0, 0, 0);
+    count_comm("tp=2 sp=on", "reducescatter", 2, 0, 1);
+    count_comm("tp=2 sp=on", "allgather", 2, 1, 0);
 }
 
 /* Every stage's work: a fixed 10 ms (sleep, so contended cores do not stretch it). */
@@ -251,6 +260,62 @@ Test(parallel, bad_splits_name_the_option, .init = setup, .fini = teardown)
         cr_assert(strstr(err, BAD[i].msg), "%s: %s", BAD[i].opts, err);
         workload_free(&w);
     }
+}
+
+/* Vocab-parallel embedding: for N = 2 and 4 ranks over a prime vocabulary
+ * (unequal shares) each rank's table is its V/N rows, its lookup of random tokens
+ * (the first and last ids among them) is the full table's row for its tokens
+ * and zeros for the others, and the sum over ranks is the full lookup exactly.
+ * On q8_0 too (rows decoded per block). */
+Test(parallel, vocab_parallel_embedding_sums_to_the_lookup, .init = setup, .fini = teardown)
+{
+    char err[256];
+    const int m = 37;
+    struct model f32, q8;
+    struct model_config cfg = model_preset_find("tiny")->cfg;
+    cfg.vocab = 509;                /* prime: 2 and 4 ranks get unequal shares */
+    cr_assert_eq(model_synth(&f32, &cfg, DT_F32, 5, 2, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(model_synth(&q8, &cfg, DT_Q8_0, 5, 2, err, sizeof err), 0, "%s", err);
+    const struct model *models[2] = {&f32, &q8};
+    for (int mi = 0; mi < 2; mi++) {
+        const struct model *full = models[mi];
+        int V = full->cfg.vocab, D = full->cfg.dim;
+        int tok[37];
+        srand(11 + mi);
+        for (int i = 0; i < m; i++) tok[i] = rand() % V;
+        tok[0] = 0;
+        tok[1] = V - 1;
+        float *ref = malloc(sizeof(float) * (size_t)m * D), *sum = calloc((size_t)m * D, sizeof(float)),
+              *part = malloc(sizeof(float) * (size_t)m * D);
+        backend_embed(g_be, ref, &full->tok_embd, tok, m);
+        for (int tp = 2; tp <= (mi == 0 ? 4 : 2); tp += 2) {   /* q8_0: tp=4 would split wo blocks */
+            memset(sum, 0, sizeof(float) * (size_t)m * D);
+            int rows = 0;
+            for (int r = 0; r < tp; r++) {
+                struct model sh;
+                struct tp_split sp;
+                cr_assert_eq(tp_shard_model(&sh, full, tp, r, err, sizeof err), 0, "tp=%d: %s", tp, err);
+                cr_assert_eq(tp_split_of(full, tp, r, &sp, err, sizeof err), 0);
+                cr_assert_eq(sh.tok_embd.rows, sp.vocab_hi - sp.vocab_lo, "tp=%d rank %d holds its V/N rows", tp, r);
+                rows += sh.tok_embd.rows;
+                backend_embed(g_be, part, &sh.tok_embd, tok, m);
+                for (int i = 0; i < m; i++) {
+                    bool mine = tok[i] >= sp.vocab_lo && tok[i] < sp.vocab_hi;
+                    for (int j = 0; j < D; j++) {
+                        float want = mine ? ref[(size_t)i * D + j] : 0.0f;
+                        cr_assert_eq(part[(size_t)i * D + j], want, "tp=%d rank %d token %d col %d", tp, r, tok[i], j);
+                        sum[(size_t)i * D + j] += part[(size_t)i * D + j];
+                    }
+                }
+                tp_shard_free(&sh);
+            }
+            cr_assert_eq(rows, V, "tp=%d: the shards cover the vocabulary once", tp);
+            cr_assert_eq(memcmp(sum, ref, sizeof(float) * (size_t)m * D), 0, "tp=%d: the sum is the lookup", tp);
+        }
+        free(ref); free(sum); free(part);
+    }
+    model_free(&f32);
+    model_free(&q8);
 }
 
 Test(parallel, memory_and_activation_report_per_device, .init = setup, .fini = teardown)
