@@ -257,6 +257,7 @@ struct tel_segment {
 /* One device's share of the step (busy and comm from its kernel records). */
 struct tel_device {
     int device, stage, rank;
+    int l0, l1;                      /* its stage's layers [l0, l1) */
     double compute_s;                /* kernel records other than comm */
     double comm_s;                   /* comm records: all-reduce etc. incl. waiting for the other ranks */
     double idle_s;                   /* pipeline idle segments */

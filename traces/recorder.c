@@ -177,7 +177,7 @@ static cJSON *spec_json(const struct step_spec *p)
 }
 
 /* A device group's step (v5): {mb, span_ns, bubble, formula, comm_share,
- * devices: [[device, stage, rank, compute_ns, comm_ns, idle_ns, weight, kv, act, resid] ...],
+ * devices: [[device, stage, rank, l0, l1, compute_ns, comm_ns, idle_ns, weight, kv, act, resid] ...],
  * segs: [device, stage, mb, kind, t0_ns, t1_ns] x n, flat}. */
 static cJSON *par_json(const struct trace_par *p)
 {
@@ -190,10 +190,10 @@ static cJSON *par_json(const struct trace_par *p)
     cJSON_AddNumberToObject(o, "comm_share", t->comm_share);
     for (int d = 0; devs && d < t->n_devices && d < TEL_MAX_DEVICES; d++) {
         const struct tel_device *td = &t->dev[d];
-        double v[10] = {td->device, td->stage, td->rank, (double)llround(td->compute_s * 1e9),
+        double v[12] = {td->device, td->stage, td->rank, td->l0, td->l1, (double)llround(td->compute_s * 1e9),
                         (double)llround(td->comm_s * 1e9), (double)llround(td->idle_s * 1e9), td->weight_bytes,
                         td->kv_bytes, td->act_bytes, td->resid_bytes};
-        cJSON_AddItemToArray(devs, cJSON_CreateDoubleArray(v, 10));
+        cJSON_AddItemToArray(devs, cJSON_CreateDoubleArray(v, 12));
     }
     for (int i = 0; segs && i < p->n_segs; i++) {
         const struct tel_segment *g = &p->segs[i];
@@ -703,19 +703,23 @@ static bool read_spec(struct rd *c, const cJSON *o, struct step_spec *p)
 
 #define MAX_SEGS (1 << 20)
 
-/* One device row [device, stage, rank, compute_ns, comm_ns, idle_ns, weight, kv, act, resid]. */
-static bool read_par_device(struct rd *c, const cJSON *a, int d, const struct tel_parallel *info, struct tel_device *td)
+/* One device row [device, stage, rank, l0, l1, compute_ns, comm_ns, idle_ns, weight, kv, act, resid]. */
+static bool read_par_device(struct rd *c, const cJSON *a, int d, const struct tel_parallel *info, int n_layers,
+                            struct tel_device *td)
 {
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 10)
-        return fail(c, "par.devices[%d]: expected [device, stage, rank, compute_ns, comm_ns, idle_ns, weight, kv, "
-                       "act, resid]", d);
-    const double lo[10] = {d, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    const double hi[10] = {d, info->pp - 1, info->tp - 1, MAX_TIME_NS, MAX_TIME_NS, MAX_TIME_NS, 1e18, 1e18, 1e18, 1e18};
-    double v[10];
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 12)
+        return fail(c, "par.devices[%d]: expected [device, stage, rank, l0, l1, compute_ns, comm_ns, idle_ns, "
+                       "weight, kv, act, resid]", d);
+    const double lo[12] = {d, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    const double hi[12] = {d, info->pp - 1, info->tp - 1, n_layers, n_layers, MAX_TIME_NS, MAX_TIME_NS, MAX_TIME_NS,
+                           1e18, 1e18, 1e18, 1e18};
+    double v[12];
     int f = 0;
     for (const cJSON *x = a->child; x; x = x->next, f++)
-        if (!num_in(c, x, "par.devices", lo[f], hi[f], f < 6, &v[f])) return false;
-    *td = (struct tel_device){(int)v[0], (int)v[1], (int)v[2], v[3] / 1e9, v[4] / 1e9, v[5] / 1e9, v[6], v[7], v[8], v[9]};
+        if (!num_in(c, x, "par.devices", lo[f], hi[f], f < 8, &v[f])) return false;
+    if (v[4] < v[3]) return fail(c, "par.devices[%d]: expected l0 <= l1", d);
+    *td = (struct tel_device){(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4], v[5] / 1e9, v[6] / 1e9,
+                              v[7] / 1e9, v[8], v[9], v[10], v[11]};
     return true;
 }
 
@@ -763,7 +767,7 @@ static bool read_par(struct rd *c, const cJSON *o, const struct trace_header *h,
         return fail(c, "par.devices: expected an array of %d device rows", t->n_devices);
     int d = 0;
     for (const cJSON *a = devs->child; a; a = a->next, d++)
-        if (!read_par_device(c, a, d, t, &t->dev[d])) return false;
+        if (!read_par_device(c, a, d, t, h->n_layers, &t->dev[d])) return false;
     if (!read_par_segs(c, cJSON_GetObjectItemCaseSensitive(o, "segs"), t, st->par)) return false;
     struct step_record *sr = &st->rec;
     sr->par_mb = t->mb_used;

@@ -4,7 +4,7 @@
  * ('.' in ASCII), send '>' and recv '<' in the comm colour — so monochrome
  * and ASCII terminals still tell them apart. Beside it the measured bubble
  * against (p−1)/(m+p−1), the comm share of the step, and per device: memory
- * (weights, KV, activation buffers, residual rows) and the tensor-parallel
+ * (its stage's layers, weights, KV, activation buffers, residual rows) and the tensor-parallel
  * view, busy vs all-reduce (comm) time. */
 #include "tui/panel.h"
 
@@ -101,6 +101,7 @@ static void draw_device(WINDOW *w, int y, int wd, const struct tel_device *td)
     fmt_bytes(td->act_bytes, ab, sizeof ab);
     fmt_bytes(td->resid_bytes, rb, sizeof rb);
     int x = put_fmt(w, y, 1, ROLE_LABEL, "d%-2d", td->device);
+    x = put_fmt(w, y, x, ROLE_NORMAL, "L%d-%d ", td->l0, td->l1 - 1);
     x = put_fmt(w, y, x, ROLE_NORMAL, "w %s kv %s act %s resid %s ", wb, kb, ab, rb);
     double tot = td->compute_s + td->comm_s + td->idle_s;
     int bw = wd - 2 - x - 22;

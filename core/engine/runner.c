@@ -306,10 +306,10 @@ static void reload_weights(struct runner *r, const struct option_def *d, const c
 
 static bool device_group_option(enum opt_id id)
 {
-    return id == OPT_TP || id == OPT_PP || id == OPT_MICRO_BATCHES || id == OPT_SP;
+    return id == OPT_TP || id == OPT_PP || id == OPT_MICRO_BATCHES || id == OPT_SP || id == OPT_PP_BALANCE;
 }
 
-/* tp, pp, micro_batches or sp changed (already in cfg.opt; `before` the
+/* tp, pp, micro_batches, pp_balance or sp changed (already in cfg.opt; `before` the
  * options it replaced): stop, rebuild the device group with the workload
  * (shards, KV shards, device threads) showing REBUILDING, restart. When the
  * new group cannot start, the old options come back and start again. */

@@ -43,6 +43,8 @@
 #define OPT_CTYPE_KV_DTYPE  enum dtype
 #define CHOICES_BATCHING(C) C(BATCHING_STATIC, "static") C(BATCHING_CONTINUOUS, "continuous")
 #define OPT_CTYPE_BATCHING  enum opt_batching
+#define CHOICES_PP_BALANCE(C) C(PP_BALANCE_LAYERS, "layers") C(PP_BALANCE_TIME, "time")
+#define OPT_CTYPE_PP_BALANCE  enum opt_pp_balance
 #define CHOICES_SPARSITY(C) C(SPARSITY_OFF, "off") C(SPARSITY_MAGNITUDE, "2:4-magnitude") \
                             C(SPARSITY_WANDA, "2:4-wanda")
 #define OPT_CTYPE_SPARSITY  enum opt_sparsity
@@ -114,6 +116,8 @@ X(PP,          "pp",          OT_INT,   "1",     NO_CHOICES, 1, 16,      "parall
   "pipeline stages: layers split over pp devices (tp x pp devices in all; CPU virtual devices split the threads)")
 X(MICRO_BATCHES, "micro_batches", OT_INT, "1",   NO_CHOICES, 1, 64,      "parallelism", OC_REBUILD, OS_RUN | OS_GEN,
   "pipeline micro-batches per step (at most one per sequence): bubble (p-1)/(m+p-1)")
+X(PP_BALANCE,  "pp_balance",  OT_ENUM,  "layers", CHOICES_PP_BALANCE, 0, 0, "parallelism", OC_REBUILD, OS_RUN | OS_GEN,
+  "pipeline stage boundaries: layers = even layer counts; time = the layers' and the head's matmuls timed on a probe (CPU), slowest stage minimized")
 X(SP,          "sp",          OT_BOOL,  "off",   NO_CHOICES, 0, 0,       "parallelism", OC_REBUILD, OS_RUN | OS_GEN,
   "sequence parallelism with tp: norms and residual split along the tokens, all-gather/reduce-scatter instead of all-reduce")
 X(RATE_SCALE,  "rate_scale",  OT_FLOAT, "1",     NO_CHOICES, 0.01, 100,  "workload", OC_LIVE, OS_RUN,

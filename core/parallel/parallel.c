@@ -1,5 +1,6 @@
 /* core/parallel/parallel.c — see parallel.h. */
 #include "core/parallel/parallel.h"
+#include "core/parallel/balance.h"
 #include "core/parallel/tp.h"
 #include "kernels/comm.h"
 #include "kernels/registry.h"
@@ -41,6 +42,8 @@ struct par_dev {
 struct parallel {
     int tp, pp, mb, n;
     bool sp, shared_cores;
+    bool balance_time;             /* pp_balance=time: stages from measured matmul time */
+    double balance_layer_s, balance_head_s;   /* the probe's mean layer and head times */
     struct model *m;
     struct backend *devs[PAR_MAX_DEVICES];
     int n_devs;                    /* created (destroyed by par_free) */
@@ -377,15 +380,46 @@ static int upload_shard(struct par_dev *d, int l0, int l1)
     return ok ? 0 : -1;
 }
 
+/* Stage s's layers [l0[s], l1[s]): even counts, or balanced by measured
+ * matmul time (core/parallel/balance.h) on the engine's backend, where the
+ * whole model's weights are runnable. */
+static int stage_bounds(struct parallel *p, struct backend *be, char *err, size_t errlen)
+{
+    int L = p->m->cfg.n_layers;
+    if (!p->balance_time) {
+        for (int s = 0; s < p->pp; s++) {
+            p->l0[s] = (int)comm_rows_lo(L, p->pp, s);
+            p->l1[s] = (int)comm_rows_lo(L, p->pp, s + 1);
+        }
+        return 0;
+    }
+    if (strcmp(be->ops->name, "cpu") != 0) {
+        snprintf(err, errlen, "pp_balance=time: the probe times matmuls on the CPU backend; expected "
+                 "pp_balance=layers on %s", be->ops->name);
+        return -1;
+    }
+    double *cost = calloc((size_t)L, sizeof *cost), embed, head;
+    int rows = p->cap < 8 ? p->cap : 8;
+    int rc = cost ? par_measure_costs(be, p->m, rows, 3, cost, &embed, &head, err, errlen) : -1;
+    if (!cost) snprintf(err, errlen, "pp_balance=time: out of memory");
+    if (rc == 0) rc = par_balance_split(cost, L, embed, head, p->pp, p->l0, p->l1);
+    if (rc == 0) {
+        p->balance_layer_s = 0;
+        for (int l = 0; l < L; l++) p->balance_layer_s += cost[l] / L;
+        p->balance_head_s = head;
+    }
+    free(cost);
+    return rc;
+}
+
 static int create_devices(struct parallel *p, struct backend *be, char *err, size_t errlen)
 {
     if (backend_create_group_like(be, p->n, p->devs, err, errlen) < 0) return -1;
     p->n_devs = p->n;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     p->shared_cores = !be->simulated && (p->n > be->n_threads || (cores > 0 && p->n > cores));
+    if (stage_bounds(p, be, err, errlen) < 0) return -1;
     for (int s = 0; s < p->pp; s++) {
-        p->l0[s] = (int)comm_rows_lo(p->m->cfg.n_layers, p->pp, s);
-        p->l1[s] = (int)comm_rows_lo(p->m->cfg.n_layers, p->pp, s + 1);
         p->tpc[s] = comm_create(p->devs + s * p->tp, p->tp, err, errlen);
         if (!p->tpc[s]) return -1;
     }
@@ -481,6 +515,7 @@ int par_create(struct parallel **out, const struct options *opt, struct model *m
     p->pp = (int)opt_i(opt, OPT_PP);
     p->mb = (int)opt_i(opt, OPT_MICRO_BATCHES);
     p->sp = opt_i(opt, OPT_SP) != 0;
+    p->balance_time = opt_enum(opt, PP_BALANCE) == PP_BALANCE_TIME;
     p->n = p->tp * p->pp;
     p->m = m;
     p->cap = step_tokens;
@@ -555,6 +590,8 @@ void par_describe(const struct parallel *p, struct tel_parallel *tel)
         td->device = i;
         td->stage = d->stage;
         td->rank = d->rank;
+        td->l0 = l0;
+        td->l1 = l1;
         td->weight_bytes = tp_weight_bytes(&d->shard, l0, l1);
         td->kv_bytes = (double)kvcache_storage_bytes(p->kv, d->kv_shard);
         /* forward_init_range's buffers: x, xb, xb2 [T][dim]; q, att [T][qd]; k, v [T][kvd];

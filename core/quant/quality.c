@@ -8,13 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The reference weights of model_spec on be. 0; -1 with err. */
-static int load_reference(struct model *ref, struct backend *be, const char *model_spec, const struct options *opt,
-                          char *err, size_t errlen)
+/* Bytes of memory available now (MemAvailable), 0 when unknown. */
+static double available_bytes(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[128];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+    if (f) fclose(f);
+    return kb * 1024;
+}
+
+/* The reference weights of model_spec on be. 0; -1 with err. A synth:
+ * reference generated in a format larger than the memory left (llama2-7b at
+ * f32: 25 GiB) is refused before it is built. */
+static int load_reference(struct model *ref, const struct model *cur, struct backend *be, const char *model_spec,
+                          const struct options *opt, char *err, size_t errlen)
 {
     struct options ro;
     int threads = (int)opt_i(opt, OPT_THREADS);
     reference_options(opt, &ro);
+    double need = model_weight_bytes(&cur->cfg, opt_enum(&ro, WTYPE)), have = available_bytes();
+    if (model_spec && !strncmp(model_spec, "synth:", 6) && have > 0 && need > 0.8 * have) {
+        snprintf(err, errlen, "reference %s at %s needs %.1f GiB, %.1f GiB available: not measured", model_spec,
+                 dtype_info(opt_enum(&ro, WTYPE))->name, need / (1 << 30), have / (1 << 30));
+        return -1;
+    }
     if (model_load(ref, model_spec, opt_enum(&ro, WTYPE), (uint64_t)opt_i(&ro, OPT_SEED), threads > 0 ? threads : 2,
                    err, errlen) < 0)
         return -1;
@@ -65,7 +85,7 @@ int quality_measure(struct model *cur, struct backend *be, const char *model_spe
     if (n < 0) return failed(out, err);
     if (n > cur->cfg.max_ctx) n = cur->cfg.max_ctx;
     struct model ref;
-    if (load_reference(&ref, be, model_spec, opt, err, sizeof err) < 0) {
+    if (load_reference(&ref, cur, be, model_spec, opt, err, sizeof err) < 0) {
         free(ids);
         return failed(out, err);
     }

@@ -6,7 +6,10 @@
 # comm share of device time and the residual stream per device with and
 # without sp. Every number is measured in this run.
 #   tests/bench/bench_parallel.sh [MODEL] [ROUNDS]    (default synth:smollm2-135m, 3)
-# Env: THREADS (2), WTYPE (f32), REQUESTS (8), PROMPT (32), OUTPUT (16).
+# Env: THREADS (2), WTYPE (f32), REQUESTS (8), PROMPT (32), OUTPUT (16), CONFIGS_LIST (comma-separated).
+# A 7B-shaped run (q4_0 is 3.8 GB; a synth model is generated at every start, ~100 s on 2 cores):
+#   WTYPE=q4_0 REQUESTS=4 PROMPT=8 OUTPUT=4 CONFIGS_LIST="tp=1,tp=2,pp=2 micro_batches=1,..." \
+#       tests/bench/bench_parallel.sh synth:llama2-7b 1
 set -eu
 cd "$(dirname "$0")/../.."
 BIN=bin/infertop
@@ -18,6 +21,8 @@ printf '[scenario]\nname = par-bench\nseed = 1\nrequests = %s\n[arrival]\nproces
     "${REQUESTS:-8}" "${PROMPT:-32}" "${OUTPUT:-16}" >"$J/s.ini"
 CONFIGS=("tp=1" "tp=2" "pp=2 micro_batches=1" "pp=2 micro_batches=2" "pp=2 micro_batches=4" "pp=2 micro_batches=8"
          "tp=2 sp=on")
+# CONFIGS="tp=1,tp=2,..." replaces the list (the first is the one-device baseline of the ratios)
+if [ -n "${CONFIGS_LIST:-}" ]; then IFS=, read -ra CONFIGS <<<"$CONFIGS_LIST"; fi
 echo "model $MODEL wtype=${WTYPE:-f32}, threads=$THREADS in total, $(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$ROUNDS"); do
     for i in "${!CONFIGS[@]}"; do
@@ -25,7 +30,7 @@ for r in $(seq 1 "$ROUNDS"); do
             --set "wtype=${WTYPE:-f32} ${CONFIGS[$i]}" --json "$J/r$r-c$i.json" -q >/dev/null 2>"$J/err" ||
             { echo "bench ${CONFIGS[$i]} failed: $(cat "$J/err")"; exit 1; }
     done
-    echo "round $r/$ROUNDS done (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+    echo "round $r/$ROUNDS done (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 done
 python3 - "$J" "$ROUNDS" "${CONFIGS[@]}" <<'PY'
 import json, statistics, sys

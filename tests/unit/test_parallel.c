@@ -10,6 +10,7 @@
 #include "core/engine/engine.h"
 #include "core/parallel/parallel.h"
 #include "core/parallel/tp.h"
+#include "core/parallel/balance.h"
 #include "core/workload/scenario.h"
 #include "core/workload/workload.h"
 #include "kernels/cpu/cpu_backend.h"
@@ -316,6 +317,87 @@ Test(parallel, vocab_parallel_embedding_sums_to_the_lookup, .init = setup, .fini
     }
     model_free(&f32);
     model_free(&q8);
+}
+
+/* Brute force: the smallest max stage cost over every contiguous split. */
+static double brute_best(const double *c, int L, double first, double last, int pp, int from, int s, double cur)
+{
+    if (s == pp - 1) {
+        double t = (from == 0 ? first : 0) + last;
+        for (int l = from; l < L; l++) t += c[l];
+        return cur > t ? cur : t;
+    }
+    double best = 1e300;
+    for (int to = from + 1; to <= L - (pp - 1 - s); to++) {
+        double t = from == 0 ? first : 0;
+        for (int l = from; l < to; l++) t += c[l];
+        double m = brute_best(c, L, first, last, pp, to, s + 1, cur > t ? cur : t);
+        if (m < best) best = m;
+    }
+    return best;
+}
+
+/* pp_balance=time's split: contiguous stages of >= 1 layer whose slowest
+ * stage is as fast as brute force finds, on 300 random cost vectors
+ * (L <= 9, pp <= 4, heavy heads included); a head worth 3 layers moves layers
+ * off the last stage. */
+Test(parallel, balanced_split_minimizes_the_slowest_stage, .init = setup, .fini = teardown)
+{
+    srand(5);
+    for (int it = 0; it < 300; it++) {
+        int L = 1 + rand() % 9, pp = 1 + rand() % (L < 4 ? L : 4);
+        double c[9], first = (rand() % 100) / 50.0, last = (rand() % 400) / 50.0;
+        for (int l = 0; l < L; l++) c[l] = 0.1 + (rand() % 100) / 40.0;
+        int l0[4], l1[4];
+        cr_assert_eq(par_balance_split(c, L, first, last, pp, l0, l1), 0);
+        double worst = 0;
+        for (int s = 0; s < pp; s++) {
+            cr_assert(l0[s] < l1[s] && l0[s] == (s ? l1[s - 1] : 0), "it %d: stage %d [%d, %d)", it, s, l0[s], l1[s]);
+            double t = (s == 0 ? first : 0) + (s == pp - 1 ? last : 0);
+            for (int l = l0[s]; l < l1[s]; l++) t += c[l];
+            if (t > worst) worst = t;
+        }
+        cr_assert_eq(l1[pp - 1], L);
+        cr_assert_float_eq(worst, brute_best(c, L, first, last, pp, 0, 0, 0), 1e-9, "it %d: L=%d pp=%d", it, L, pp);
+    }
+    double even[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    int l0[2], l1[2];
+    cr_assert_eq(par_balance_split(even, 8, 0, 0, 2, l0, l1), 0);
+    cr_assert(l1[0] == 4, "equal layers, no extras: an even split, got %d", l1[0]);
+    cr_assert_eq(par_balance_split(even, 8, 0, 3, 2, l0, l1), 0);
+    cr_assert(l1[0] == 6 || l1[0] == 5, "a head worth 3 layers: stage 1 keeps fewer layers, got [%d, 8)", l1[0]);
+    cr_assert_eq(par_balance_split(even, 8, 0, 0, 9, l0, l1), -1, "more stages than layers");
+}
+
+/* pp_balance=time on a model whose head dwarfs its layers (tiny with a
+ * 32768-word vocabulary): the measured split gives the last stage fewer
+ * layers than the even one, the devices say so, and greedy tokens are those
+ * of one device. */
+Test(parallel, time_balanced_stages_move_layers_off_the_head_stage, .init = setup, .fini = teardown)
+{
+    char err[256];
+    struct model big;
+    struct model_config cfg = model_preset_find("tiny")->cfg;
+    cfg.vocab = 32768;
+    cr_assert_eq(model_synth(&big, &cfg, DT_F32, 5, 2, err, sizeof err), 0, "%s", err);
+    struct model saved = g_model;
+    g_model = big;
+    uint64_t one = tokens_hash("tp=1");
+    struct engine e;
+    struct workload w;
+    make_engine(&e, &w, "pp=2 pp_balance=time", SCENARIO);
+    while (engine_step(&e, 0.01) == 0) {}
+    const struct tel_parallel *t = &e.tel.par;
+    cr_assert_eq(t->n_devices, 2);
+    cr_assert(t->dev[0].l0 == 0 && t->dev[0].l1 == t->dev[1].l0 && t->dev[1].l1 == cfg.n_layers);
+    cr_assert_lt(t->dev[1].l1 - t->dev[1].l0, cfg.n_layers / 2, "the head's stage has fewer layers: [%d, %d)",
+                 t->dev[1].l0, t->dev[1].l1);
+    engine_free(&e);
+    workload_free(&w);
+    cr_assert_eq(tokens_hash("pp=2 pp_balance=time"), one, "same greedy tokens as one device");
+    cr_assert_eq(tokens_hash("tp=2 pp=2 micro_batches=2 pp_balance=time"), one);
+    g_model = saved;
+    model_free(&big);
 }
 
 Test(parallel, memory_and_activation_report_per_device, .init = setup, .fini = teardown)

@@ -256,8 +256,8 @@ static void add_parallel(struct trace_run *r)
         t->mb_used = 2 - s / 2; t->span_s = 0.002125 + s * 1e-6; t->bubble = 0.25 + s * 0.01;
         t->bubble_formula = 1.0 / 3; t->comm_share = 0.4375;
         for (int d = 0; d < 4; d++)
-            t->dev[d] = (struct tel_device){d, d / 2, d % 2, 1e-3 * (d + 1), 2e-4 * (d + 1), 3e-6 * (d + 1),
-                                            1000.0 * (d + 1), 2048, 4096 + d, 512 * (s + 1) + d};
+            t->dev[d] = (struct tel_device){d, d / 2, d % 2, d / 2, d / 2 + 1, 1e-3 * (d + 1), 2e-4 * (d + 1),
+                                            3e-6 * (d + 1), 1000.0 * (d + 1), 2048, 4096 + d, 512 * (s + 1) + d};
         st->par->segs = calloc(16, sizeof *st->par->segs);
         double t0 = st->t_ns / 1e9;
         for (int d = 0; d < 4; d++) {
@@ -294,7 +294,8 @@ Test(recorder, version5_round_trip_keeps_pipeline_segments_and_devices)
         cr_assert_eq(b.steps[s].rec.par_resid_bytes, 512 * (s + 1) + 3);
         for (int d = 0; d < 4; d++) {
             const struct tel_device *p = &x->tel.dev[d], *q = &y->tel.dev[d];
-            cr_assert(q->device == d && q->stage == p->stage && q->rank == p->rank, "step %d device %d", s, d);
+            cr_assert(q->device == d && q->stage == p->stage && q->rank == p->rank && q->l0 == p->l0 && q->l1 == p->l1,
+                      "step %d device %d", s, d);
             cr_assert_float_eq(q->compute_s, p->compute_s, 1e-12);
             cr_assert_float_eq(q->comm_s, p->comm_s, 1e-12);
             cr_assert_float_eq(q->idle_s, p->idle_s, 1e-12);

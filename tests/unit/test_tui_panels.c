@@ -230,7 +230,8 @@ Test(panels, header_shows_identity_state_and_options, .init = screen_up, .fini =
     for (int i = 0; i < OPT_COUNT; i++) {   /* the key-bound ones, and those not at their defaults */
         char kv[96];
         snprintf(kv, sizeof kv, " %s=%s", option_def(i)->name, D.st->opt.v[i].s);
-        bool idle = i == OPT_SPEC_K;   /* spec_k while spec=off: nothing to act on, left out */
+        /* spec_k while spec=off, tp/pp/micro_batches on one device: nothing to act on, left out */
+        bool idle = i == OPT_SPEC_K || i == OPT_TP || i == OPT_PP || i == OPT_MICRO_BATCHES;
         if ((keys_bound((enum opt_id)i) && !idle) || i == OPT_MAX_SEQ) cr_assert(has(w, kv), "header lacks %s", kv);
         else cr_assert(!has(w, kv), "header shows %s: bound to no key (or idle) and at its default", kv);
     }
@@ -238,6 +239,12 @@ Test(panels, header_shows_identity_state_and_options, .init = screen_up, .fini =
     data_set_state(&D, D.st);
     panel_header_draw(w, &D, &UI);
     cr_assert(has(w, " spec=ngram") && has(w, " spec_k=4"), "with spec on, spec_k shows");
+    cr_assert_eq(options_set(&D.st->opt, "pp", "2", err, sizeof err), 0);
+    data_set_state(&D, D.st);
+    panel_header_draw(w, &D, &UI);
+    cr_assert(has(w, " tp=1") && has(w, " pp=2") && has(w, " micro_batches=1"), "a device group shows tp, pp, m");
+    cr_assert_eq(options_set(&D.st->opt, "pp", "1", err, sizeof err), 0);
+    data_set_state(&D, D.st);
     cr_assert_eq(options_set(&D.st->opt, "spec", "off", err, sizeof err), 0);
     data_set_state(&D, D.st);
     delwin(w);
@@ -487,7 +494,8 @@ static void canned_pipeline(struct runner_state *st, int pp, int mb)
     double T = 1.0;
     st->n_seg = 0;
     for (int s = 0; s < pp; s++) {
-        st->par.dev[s] = (struct tel_device){.device = s, .stage = s, .compute_s = mb * T, .comm_s = 0.1,
+        st->par.dev[s] = (struct tel_device){.device = s, .stage = s, .l0 = 2 * s, .l1 = 2 * s + 2,
+                                            .compute_s = mb * T, .comm_s = 0.1,
                                             .idle_s = (pp - 1) * T, .weight_bytes = 1e6, .kv_bytes = 2e6};
         if (s > 0) st->seg[st->n_seg++] = (struct tel_segment){(int16_t)s, (int16_t)s, -1, SEG_IDLE, 0, s * T};
         for (int m = 0; m < mb; m++)
@@ -518,6 +526,7 @@ Test(panels, pipeline_gantt_shows_micro_batches_and_bubbles, .init = screen_up, 
     cr_assert(r1[0] == '.' && r1[40] == '0' && r1[80] == '1', "stage 1: %s", row(w, 3));
     cr_assert(has(w, "idle (bubble)"));
     cr_assert(has(w, "w 1.00MB kv 2.00MB"), "device rows show memory");
+    cr_assert(has(w, "d1 L2-3 w "), "device rows name their stage's layers");
     /* four micro-batches over four stages: more rows, another bubble */
     canned_pipeline(D.st, 4, 4);
     panel_pipe_draw(w, &D, &UI);
