@@ -3,6 +3,7 @@
 #include "core/engine/engine.h"
 #include "core/workload/report.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "tests/unit/fixture_engine.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -26,18 +27,8 @@ struct run_result {
 static struct model g_model;
 static struct backend *g_be;
 
-static void setup(void)
-{
-    char err[256];
-    cr_assert_eq(model_synth(&g_model, &model_preset_find("tiny")->cfg, DT_F32, 5, 2, err, sizeof err), 0);
-    g_be = cpu_backend_create(2, CPU_SIMD_AVX512);
-}
-
-static void teardown(void)
-{
-    backend_destroy(g_be);
-    model_free(&g_model);
-}
+static void setup(void) { fixture_tiny_up(&g_model, &g_be, 2); }
+static void teardown(void) { fixture_tiny_down(&g_model, g_be); }
 
 /* kv_dtype of every run: the engine tests loop g_kt over 0 (f32) and 1 (f16). */
 static int g_kt;
@@ -45,17 +36,11 @@ static const char *kv_dtype_name(void) { return g_kt ? "f16" : "f32"; }
 
 static void run(const char *opts_in, struct run_result *out)
 {
-    char err[256], opts[512];
+    char opts[512];
     snprintf(opts, sizeof opts, "kv_dtype=%s %s", kv_dtype_name(), opts_in);
-    struct scenario sc;
     struct workload w;
-    struct options o;
     struct engine e;
-    options_defaults(&o);
-    cr_assert_eq(options_set_list(&o, opts, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(scenario_parse_buffer("test.ini", SCENARIO, strlen(SCENARIO), &sc, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(workload_generate(&sc, g_model.cfg.vocab, 0, &w, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(engine_init(&e, &o, &g_model, g_be, &w, err, sizeof err), 0, "%s", err);
+    fixture_engine(&e, &w, &g_model, g_be, opts, SCENARIO);
     int guard = 0;
     while (engine_step(&e, 0.01) >= 0 && guard++ < 100000) {}
     cr_assert(!e.failed, "%s", e.error);

@@ -14,6 +14,7 @@
 #include "core/workload/scenario.h"
 #include "core/workload/workload.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "tests/unit/fixture_engine.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -32,29 +33,12 @@ static const char *SCENARIO =
 static struct model g_model;
 static struct backend *g_be;
 
-static void setup(void)
-{
-    char err[256];
-    cr_assert_eq(model_synth(&g_model, &model_preset_find("tiny")->cfg, DT_F32, 5, 2, err, sizeof err), 0, "%s", err);
-    g_be = cpu_backend_create(2, CPU_SIMD_AVX512);
-}
-
-static void teardown(void)
-{
-    backend_destroy(g_be);
-    model_free(&g_model);
-}
+static void setup(void) { fixture_tiny_up(&g_model, &g_be, 2); }
+static void teardown(void) { fixture_tiny_down(&g_model, g_be); }
 
 static void make_engine(struct engine *e, struct workload *w, const char *opts, const char *scenario)
 {
-    char err[256];
-    struct options o;
-    struct scenario sc;
-    options_defaults(&o);
-    cr_assert_eq(options_set_list(&o, opts, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(scenario_parse_buffer("t.ini", scenario, strlen(scenario), &sc, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(workload_generate(&sc, g_model.cfg.vocab, 0, w, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(engine_init(e, &o, &g_model, g_be, w, err, sizeof err), 0, "%s: %s", opts, err);
+    fixture_engine(e, w, &g_model, g_be, opts, scenario);
 }
 
 static uint64_t fnv(const void *p, size_t n, uint64_t h)

@@ -4,6 +4,7 @@
  * waiting forever. */
 #include "core/workload/run.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "tests/unit/fixture_engine.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -18,18 +19,8 @@ static const char *SCENARIO =
 static struct model g_model;
 static struct backend *g_be;
 
-static void setup(void)
-{
-    char err[256];
-    cr_assert_eq(model_synth(&g_model, &model_preset_find("tiny")->cfg, DT_F32, 5, 2, err, sizeof err), 0);
-    g_be = cpu_backend_create(2, CPU_SIMD_AVX512);
-}
-
-static void teardown(void)
-{
-    backend_destroy(g_be);
-    model_free(&g_model);
-}
+static void setup(void) { fixture_tiny_up(&g_model, &g_be, 2); }
+static void teardown(void) { fixture_tiny_down(&g_model, g_be); }
 
 static void load(struct run_setup *b, const char *opts)
 {
@@ -78,8 +69,7 @@ Test(run, progress_has_no_eta_before_the_first_request_finishes, .init = setup, 
     cr_assert_eq(scenario_set(&sc, "arrival.process", "all", err, sizeof err), 0, "%s", err);
     struct workload w;
     struct engine e;
-    cr_assert_eq(workload_generate(&sc, g_model.cfg.vocab, 0, &w, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(engine_init(&e, &b.opt, &g_model, g_be, &w, err, sizeof err), 0, "%s", err);
+    fixture_engine_with(&e, &w, &g_model, g_be, &b.opt, &sc);
     struct run_progress p;
     run_progress_get(engine_telemetry(&e), &p);
     cr_assert_eq(p.finished, 0);

@@ -7,6 +7,7 @@
 #include "core/spec/spec.h"
 #include "core/workload/report.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "tests/unit/fixture_engine.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -209,15 +210,9 @@ static void teardown(void)
 static void run(const char *opts, struct run_result *out)
 {
     char err[256];
-    struct scenario sc;
     struct workload w;
-    struct options o;
     struct engine e;
-    options_defaults(&o);
-    cr_assert_eq(options_set_list(&o, opts, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(scenario_parse_buffer("spec.ini", SCENARIO, strlen(SCENARIO), &sc, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(workload_generate(&sc, g_model.cfg.vocab, 0, &w, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(engine_init(&e, &o, &g_model, g_be, &w, err, sizeof err), 0, "%s", err);
+    fixture_engine(&e, &w, &g_model, g_be, opts, SCENARIO);
     cr_assert_eq(engine_attach_draft(&e, &g_draft, err, sizeof err), 0, "%s", err);
     int guard = 0;
     while (engine_step(&e, 0.01) >= 0 && guard++ < 100000) {
@@ -327,15 +322,9 @@ Test(spec_engine, live_toggles_keep_greedy_output)
     static struct run_result base;
     run("kv_dtype=f32 kv=paged block=8 kv_blocks=20 prefix_cache=off", &base);
     char err[256];
-    struct scenario sc;
     struct workload w;
-    struct options o;
     struct engine e;
-    options_defaults(&o);
-    cr_assert_eq(options_set_list(&o, "kv_dtype=f32 kv=paged block=8 kv_blocks=20 prefix_cache=off", err, sizeof err), 0);
-    cr_assert_eq(scenario_parse_buffer("spec.ini", SCENARIO, strlen(SCENARIO), &sc, err, sizeof err), 0);
-    cr_assert_eq(workload_generate(&sc, g_model.cfg.vocab, 0, &w, err, sizeof err), 0);
-    cr_assert_eq(engine_init(&e, &o, &g_model, g_be, &w, err, sizeof err), 0, "%s", err);
+    fixture_engine(&e, &w, &g_model, g_be, "kv_dtype=f32 kv=paged block=8 kv_blocks=20 prefix_cache=off", SCENARIO);
     cr_assert_eq(engine_attach_draft(&e, &g_draft, err, sizeof err), 0, "%s", err);
     static const char *sets[][2] = {{"spec", "ngram"}, {"spec_k", "8"}, {"spec", "draft"}, {"spec_k", "1"},
                                     {"spec", "layerskip"}, {"spec_layers", "1"}, {"spec", "off"}, {"spec", "draft"},
@@ -379,14 +368,9 @@ Test(spec_engine, draft_of_another_vocabulary_is_refused)
     c.vocab = 300;
     char err[256];
     cr_assert_eq(model_synth(&g_other_vocab, &c, DT_F32, 5, 2, err, sizeof err), 0, "%s", err);
-    struct scenario sc;
     struct workload w;
-    struct options o;
     struct engine e;
-    options_defaults(&o);
-    cr_assert_eq(scenario_parse_buffer("spec.ini", SCENARIO, strlen(SCENARIO), &sc, err, sizeof err), 0);
-    cr_assert_eq(workload_generate(&sc, g_model.cfg.vocab, 0, &w, err, sizeof err), 0);
-    cr_assert_eq(engine_init(&e, &o, &g_model, g_be, &w, err, sizeof err), 0, "%s", err);
+    fixture_engine(&e, &w, &g_model, g_be, "", SCENARIO);
     cr_assert_eq(engine_attach_draft(&e, &g_other_vocab, err, sizeof err), -1);
     cr_assert(strstr(err, "vocabulary of 300 tokens; expected the target's 512"), "%s", err);
     /* spec=draft without a draft: the first step fails with a message */
