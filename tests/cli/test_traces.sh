@@ -53,8 +53,8 @@ head -n $((lines - 1)) $T/rec.jsonl > $T/noend.jsonl
 run $BIN replay $T/noend.jsonl;    expect_rc "missing end line" 2; expect_err "truncated at the end" "noend.jsonl:$lines: expected the end line after $steps steps"
 sed '3s/"t_ns":/"t_ns":"x",/' $T/rec.jsonl > $T/bad.jsonl
 run $BIN replay $T/bad.jsonl;      expect_rc "bad field" 2
-sed '1s/"version":4/"version":9/' $T/rec.jsonl > $T/v9.jsonl
-run $BIN replay $T/v9.jsonl --export $T/v9.json; expect_rc "unknown version" 2; expect_err "names field" "v9.jsonl:1: version: expected an integer in \[1, 4\]"
+sed '1s/"version":[0-9]*/"version":9/' $T/rec.jsonl > $T/v9.jsonl
+run $BIN replay $T/v9.jsonl --export $T/v9.json; expect_rc "unknown version" 2; expect_err "names field" "v9.jsonl:1: version: expected an integer in \[1, [0-9]+\]"
 expect_one_line_err "unknown version"
 [ ! -e $T/v9.json ] && ok "nothing written for an unusable recording" || bad "wrote an export for a bad header"
 printf 'garbage\n' > $T/g.jsonl
