@@ -58,6 +58,8 @@ check "v: back to the overview" 'wait_for $S "batch occupancy"'
 tm send-keys -t $S '?'
 check "?: help opens" 'wait_for $S "help: keys"'
 cap $S >"$TMPD/help"
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do tm send-keys -t $S Down; done   # the keys past the first page
+sleep 0.3; cap $S >>"$TMPD/help"
 missing=""
 while IFS= read -r line; do
     name=$(sed -E 's/^\| `([^`]+)` \| .*/\1/' <<<"$line")
