@@ -37,6 +37,23 @@ else
     bad "nvtxsum report missing (steps '$steps')"
 fi
 
+# a tp=2 pp=2 device group: every device thread puts a forward range per micro-batch and comm
+# ranges (send/recv, all-reduce) on its own thread: forward == steps + devices x micro-batches run
+if nsys_profile $T/par $BIN bench --scenario scenarios/smoke.ini -q --threads 2 --set "tp=2 pp=2 micro_batches=2 requests=48" \
+        --record $T/par.jsonl; then
+    nsys stats --report nvtxsum --format csv -o $T/psum $T/par.nsys-rep >/dev/null 2>&1
+    sum=$(ls $T/psum*nvtxsum*.csv 2>/dev/null | head -1)
+    want=$(python3 -c '
+import json, sys
+steps = [json.loads(l) for l in open(sys.argv[1]) if "\"type\":\"step\"" in l]
+print(len(steps) + 4 * sum(s["par"]["mb"] for s in steps))' $T/par.jsonl 2>/dev/null)
+    n=$(count forward); c=$(count comm)
+    [ -n "$want" ] && [ "$n" = "$want" ] && ok "tp=2 pp=2: forward x $n == steps + 4 devices x micro-batches" || bad "tp=2 pp=2: forward x '$n', expected '$want'"
+    [ -n "$c" ] && [ "$c" -gt 0 ] && ok "tp=2 pp=2: comm ranges on the device threads ($c)" || bad "tp=2 pp=2: no comm ranges"
+else
+    bad "nsys profile of tp=2 pp=2 failed: $(tail -3 $T/par.log)"
+fi
+
 run $BIN replay $T/rec.jsonl --export $T/rec.nvtxt;  expect_rc "replay --export nvtxt" 0
 run $BIN replay $T/rec.jsonl --export $T/rec.json;   expect_rc "replay --export json" 0
 "$NSYS_HOST/ImportNvtxt" --cmd create -n $T/rec.nvtxt -o $T/imp.nsys-rep >$T/imp.log 2>&1
