@@ -36,7 +36,7 @@ python3 - "$J" "$ROUNDS" "${CONFIGS[@]}" <<'PY'
 import json, statistics, sys
 d, rounds, configs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 load = lambda r, i: json.load(open(f"{d}/r{r}-c{i}.json"))
-print(f"{'config':28} {'prefill tok/s':>13} {'x1dev':>6} {'decode tok/s':>12} {'x1dev':>6} "
+print(f"{'config':38} {'prefill tok/s':>13} {'x1dev':>6} {'decode tok/s':>12} {'x1dev':>6} "
       f"{'bubble':>7} {'formula':>7} {'comm':>6} {'resid/dev':>10}")
 for i, c in enumerate(configs):
     runs = [load(r, i) for r in range(1, rounds + 1)]
@@ -48,7 +48,7 @@ for i, c in enumerate(configs):
     p = runs[-1].get("parallel")
     par = (f"{p['bubble_pct']:6.1f}% {p['bubble_formula_pct']:6.1f}% {p['comm_pct']:5.1f}% "
            f"{p['resid_bytes_max'] / 1e3:8.1f}kB") if p else f"{'-':>7} {'-':>7} {'-':>6} {'-':>10}"
-    print(f"{c:28} {pf:13.1f} {rp:5.2f}x {dc:12.1f} {rd:5.2f}x {par}")
+    print(f"{c:38} {pf:13.1f} {rp:5.2f}x {dc:12.1f} {rd:5.2f}x {par}")
 print("bubble: mean over steps of idle / (pp x span) on each stage's rank 0 (decode steps run fewer "
       "micro-batches when fewer sequences remain); comm: comm records' time / (devices x span); "
       "resid/dev: the largest residual stream one device held (B x S x D x 4 bytes, / tp with sp)")
