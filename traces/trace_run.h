@@ -30,7 +30,7 @@
  * admit: cached, preempt: dropped, finish: output hash). The reader takes
  * all three.  4 adds the header's quality object (struct tel_quality: the
  * weights against the reference, measured before the run; a recording holds
- * one epoch, so one measurement); older files read as state "none". */
+ * one epoch, so one measurement); older files read as state "none".
  * 5 adds tensor/pipeline parallelism: the header's "parallel" object (tp,
  * pp, micro_batches, sp, devices, shared cores, comm algorithm) and per step
  * a "par" object (bubble, comm share, per-device layers, times and memory,

@@ -485,21 +485,21 @@ Test(replay, recordings_of_every_version_replay)
     long v3 = replay_to_end("tests/fuzz/corpus_recording/v3_smoke2.jsonl", 3, &fin, &total);
     cr_assert(fin == 2 && total == 2);
     cr_assert_eq(v2, v3);
-    long v4 = replay_to_end("tests/fuzz/corpus_recording/v4_parallel.jsonl", 4, &fin, &total);
-    cr_assert(v4 > 0 && fin == 2 && total == 2);
+    long v5 = replay_to_end("tests/fuzz/corpus_recording/v5_parallel.jsonl", 5, &fin, &total);
+    cr_assert(v5 > 0 && fin == 2 && total == 2);
 }
 
-/* A version 4 recording of tp=2 pp=2 micro_batches=2 (bench --record of
+/* A version 5 recording of tp=2 pp=2 micro_batches=2 (bench --record of
  * 2 requests): every played step shows the group's Gantt as live did — 4
  * devices, each with compute segments of both micro-batches, idle (the
  * bubble) on the second stage, send on stage 0 and recv on stage 1 — and a
  * recording without segments (v3, one device) shows none. */
-Test(replay, version4_recording_shows_the_pipeline_per_device)
+Test(replay, version5_recording_shows_the_pipeline_per_device)
 {
     struct replay p;
     struct runner_state *st = calloc(1, sizeof *st);
     cr_assert_not_null(st);
-    open_ok(&p, "tests/fuzz/corpus_recording/v4_parallel.jsonl");
+    open_ok(&p, "tests/fuzz/corpus_recording/v5_parallel.jsonl");
     cr_assert_eq(p.run.h.par.n_devices, 4);
     replay_state(&p, st);
     cr_assert_eq(st->par.n_devices, 4, "before the first step: the run info");
