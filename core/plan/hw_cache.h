@@ -1,7 +1,7 @@
 /* core/plan/hw_cache.h — the text of the host row's cache file
  * ($XDG_CACHE_HOME/infertop/hw/host-<hash>.txt, written by hw_host.c):
  *
- *   infertop-hw 2
+ *   infertop-hw 3
  *   key cpu=<model> backend=<device name>
  *   bandwidth <bytes/s>
  *   op_overhead_s <seconds>
@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HW_CACHE_MAGIC "infertop-hw 2"
+#define HW_CACHE_MAGIC "infertop-hw 3"
 #define HW_CACHE_MAX_BYTES 8192       /* a larger file is not one of ours */
 
 /* The formats the host row measures (and the file lists): every dense one;

@@ -4,9 +4,13 @@
  *     and the same read of working sets that fit the last-level cache and
  *     the cores' private caches (sizes from the C library): the roofline's
  *     tiers by working set (kernels/roofline.h);
- *   - FLOP/s per weight format: the CPU backend's own matmul, y[16][1024] =
- *     x[16][1024] · Wᵀ on a 1024x1024 weight, median of 9 calls (cache-
- *     resident: the compute roof of that format's dot-product path);
+ *   - FLOP/s per weight format: the CPU backend's own matmul, y[128][1024] =
+ *     x[128][1024] · Wᵀ on a 1024x1024 weight, median of 9 calls: the compute
+ *     roof of that format's path. 128 rows, as in prefill: with 16 (the first
+ *     version) an f32 weight was read once per 16 rows, the probe was bound by
+ *     memory, not compute (39.7 GFLOP/s vs 130 achieved by 512-token prefill
+ *     steps on the same 2 cores) and plan --validate over-predicted prefill
+ *     steps 2.5x;
  *   - per-op cost: the backend's add on 16 floats, mean of 400 calls (thread
  *     dispatch and record keeping, what every op pays however small).
  * Efficiency curves are flat 1.0: these numbers are achieved rates already.
@@ -87,10 +91,10 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* FLOP/s of be's matmul on a 1024x1024 weight of format t, m = 16 rows. */
+/* FLOP/s of be's matmul on a 1024x1024 weight of format t, m = 128 rows. */
 static double measure_matmul(struct backend *be, enum dtype t)
 {
-    enum { N = 1024, K = 1024, M = 16, REPS = 9 };
+    enum { N = 1024, K = 1024, M = 128, REPS = 9 };
     size_t rb = dtype_row_bytes(t, K);
     struct weight w = {.type = t, .rows = N, .cols = K};
     snprintf(w.name, sizeof w.name, "hw_probe_%s", dtype_info(t)->name);
