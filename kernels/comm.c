@@ -233,6 +233,30 @@ void comm_host_reduce_scatter(struct comm *c, int rank, float *out, float *in, i
         memmove(out, in + lo * row_elems, (size_t)((hi - lo) * row_elems) * sizeof(float));
 }
 
+/* Append m to the rank → peer mailbox (FIFO per pair) and wake receivers. */
+static void push_msg(struct comm *c, int rank, int peer, struct comm_msg *m)
+{
+    struct comm_box *b = &c->box[rank * c->n + peer];
+    pthread_mutex_lock(&c->mu);
+    if (b->tail) b->tail->next = m; else b->head = m;
+    b->tail = m;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Block until the peer → rank mailbox holds a message; take the oldest. */
+static struct comm_msg *pop_msg(struct comm *c, int rank, int peer)
+{
+    struct comm_box *b = &c->box[peer * c->n + rank];
+    pthread_mutex_lock(&c->mu);
+    while (!b->head) pthread_cond_wait(&c->cv, &c->mu);
+    struct comm_msg *m = b->head;
+    b->head = m->next;
+    if (!b->head) b->tail = NULL;
+    pthread_mutex_unlock(&c->mu);
+    return m;
+}
+
 void comm_host_send(struct comm *c, int rank, int peer, const float *buf, int64_t n)
 {
     struct comm_msg *m = calloc(1, sizeof *m);
@@ -244,12 +268,7 @@ void comm_host_send(struct comm *c, int rank, int peer, const float *buf, int64_
     memcpy(data, buf, (size_t)n * sizeof(float));   /* over the link into the receiver's memory */
     m->data = data;
     m->n = n;
-    struct comm_box *b = &c->box[rank * c->n + peer];
-    pthread_mutex_lock(&c->mu);
-    if (b->tail) b->tail->next = m; else b->head = m;
-    b->tail = m;
-    pthread_cond_broadcast(&c->cv);
-    pthread_mutex_unlock(&c->mu);
+    push_msg(c, rank, peer, m);
 }
 
 uint64_t comm_wait_recv(struct comm *c, int rank, int peer)
@@ -264,13 +283,7 @@ uint64_t comm_wait_recv(struct comm *c, int rank, int peer)
 
 void comm_host_recv(struct comm *c, int rank, int peer, float *buf, int64_t n)
 {
-    struct comm_box *b = &c->box[peer * c->n + rank];
-    pthread_mutex_lock(&c->mu);
-    while (!b->head) pthread_cond_wait(&c->cv, &c->mu);
-    struct comm_msg *m = b->head;
-    b->head = m->next;
-    if (!b->head) b->tail = NULL;
-    pthread_mutex_unlock(&c->mu);
+    struct comm_msg *m = pop_msg(c, rank, peer);
     if (m->n != n) {
         fprintf(stderr, "infertop: comm: device %d expected %lld floats from device %d, got %lld\n", rank,
                 (long long)n, peer, (long long)m->n);
@@ -295,28 +308,6 @@ uint64_t comm_sim_join(struct comm *c, int rank, uint64_t t_ns)
     for (int r = 0; r < c->n; r++)
         if (c->sim_t[k][r] > hi) hi = c->sim_t[k][r];
     return hi;
-}
-
-static void push_msg(struct comm *c, int rank, int peer, struct comm_msg *m)
-{
-    struct comm_box *b = &c->box[rank * c->n + peer];
-    pthread_mutex_lock(&c->mu);
-    if (b->tail) b->tail->next = m; else b->head = m;
-    b->tail = m;
-    pthread_cond_broadcast(&c->cv);
-    pthread_mutex_unlock(&c->mu);
-}
-
-static struct comm_msg *pop_msg(struct comm *c, int rank, int peer)
-{
-    struct comm_box *b = &c->box[peer * c->n + rank];
-    pthread_mutex_lock(&c->mu);
-    while (!b->head) pthread_cond_wait(&c->cv, &c->mu);
-    struct comm_msg *m = b->head;
-    b->head = m->next;
-    if (!b->head) b->tail = NULL;
-    pthread_mutex_unlock(&c->mu);
-    return m;
 }
 
 void comm_sim_send(struct comm *c, int rank, int peer, int64_t n, uint64_t arrive_ns)

@@ -95,6 +95,13 @@ static void json_num(FILE *f, double v)
     else fputs("null", f);
 }
 
+/* `pre` (separator and key, e.g. ",\n  \"steps\": ") then the number. */
+static void json_field(FILE *f, const char *pre, double v)
+{
+    fputs(pre, f);
+    json_num(f, v);
+}
+
 void distill_write_json(const struct distill *d, FILE *f)
 {
     const struct model_config *c = &d->st.cfg;
@@ -115,25 +122,18 @@ void distill_write_json(const struct distill *d, FILE *f)
     fprintf(f, "  \"steps\": %d,\n  \"tokens_seen\": %llu,\n  \"train_seconds\": ", d->step,
             (unsigned long long)d->tokens_seen);
     json_num(f, d->train_s);
-    fputs(",\n  \"train_tokens_per_s\": ", f);
-    json_num(f, d->train_s > 0 ? (double)d->tokens_seen / d->train_s : NAN);
-    fputs(",\n  \"heldout_kl_before\": ", f);
-    json_num(f, d->kl_before);
-    fputs(",\n  \"heldout_kl_after\": ", f);
-    json_num(f, d->kl_last);
-    fputs(",\n  \"heldout_top1_before\": ", f);
-    json_num(f, d->top1_before);
-    fputs(",\n  \"heldout_top1_after\": ", f);
-    json_num(f, d->top1_last);
+    json_field(f, ",\n  \"train_tokens_per_s\": ", d->train_s > 0 ? (double)d->tokens_seen / d->train_s : NAN);
+    json_field(f, ",\n  \"heldout_kl_before\": ", d->kl_before);
+    json_field(f, ",\n  \"heldout_kl_after\": ", d->kl_last);
+    json_field(f, ",\n  \"heldout_top1_before\": ", d->top1_before);
+    json_field(f, ",\n  \"heldout_top1_after\": ", d->top1_last);
     fputs(",\n  \"curve\": [", f);
     for (int i = 0; i < d->n_curve; i++) {
         const struct distill_point *p = &d->curve[i];
         fprintf(f, "%s\n    {\"step\": %d, \"loss\": ", i ? "," : "", p->step);
         json_num(f, p->loss);
-        fputs(", \"heldout_kl\": ", f);
-        json_num(f, p->heldout_kl);
-        fputs(", \"tokens_per_s\": ", f);
-        json_num(f, p->tok_s);
+        json_field(f, ", \"heldout_kl\": ", p->heldout_kl);
+        json_field(f, ", \"tokens_per_s\": ", p->tok_s);
         fputc('}', f);
     }
     fputs("\n  ]\n}\n", f);
