@@ -1,101 +1,26 @@
-/* The forward pass against an independent double-precision Llama written
- * here from the math (no backend), on synth:tiny (GQA) and synth:tiny-mqa. */
+/* The forward pass against the independent double-precision Llama of
+ * tests/unit/ref_llama.c (written from the math, no backend), on synth:tiny
+ * (GQA) and synth:tiny-mqa. */
 #include "core/model/forward.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "tests/unit/ref_llama.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- reference: one sequence, full recompute, doubles ---- */
+/* ---- reference: tests/unit/ref_llama.c, full recompute in doubles ---- */
 
-static void ref_rmsnorm(double *y, const double *x, const float *w, int n, double eps)
-{
-    double ss = 0;
-    for (int i = 0; i < n; i++) ss += x[i] * x[i];
-    double r = 1.0 / sqrt(ss / n + eps);
-    for (int i = 0; i < n; i++) y[i] = x[i] * r * w[i];
-}
-
-static void ref_matvec(double *y, const struct weight *w, const double *x)
-{
-    const float *W = w->data;
-    for (int r = 0; r < w->rows; r++) {
-        double s = 0;
-        for (int c = 0; c < w->cols; c++) s += (double)W[(size_t)r * w->cols + c] * x[c];
-        y[r] = s;
-    }
-}
-
-static void ref_rope(double *x, int pos, int n_heads, int hd, double theta)
-{
-    for (int h = 0; h < n_heads; h++)
-        for (int i = 0; i < hd / 2; i++) {
-            double f = pow(theta, -2.0 * i / hd) * pos, c = cos(f), s = sin(f);
-            double *p = x + h * hd + 2 * i, a = p[0], b = p[1];
-            p[0] = a * c - b * s;
-            p[1] = a * s + b * c;
-        }
-}
-
-/* logits[vocab] after tokens[0..n-1] */
+/* logits[vocab] after tokens[0..n-1]: the last row of the reference's [n][vocab] */
 static void ref_forward(const struct model *m, const int32_t *tokens, int n, double *logits)
 {
-    const struct model_config *c = &m->cfg;
-    int D = c->dim, hd = c->head_dim, qd = c->n_heads * hd, kvd = c->n_kv_heads * hd, F = c->ffn_dim;
-    double *x = calloc((size_t)n * D, 8), *xb = calloc(D, 8), *K = calloc((size_t)c->n_layers * n * kvd, 8),
-           *V = calloc((size_t)c->n_layers * n * kvd, 8), *q = calloc(qd, 8), *att = calloc(qd, 8),
-           *o = calloc(D, 8), *g = calloc(F, 8), *u = calloc(F, 8), *sc = calloc(n, 8);
-    const float *E = m->tok_embd.data;
-    for (int t = 0; t < n; t++)
-        for (int i = 0; i < D; i++) x[(size_t)t * D + i] = E[(size_t)tokens[t] * D + i];
-    for (int l = 0; l < c->n_layers; l++) {
-        const struct layer_weights *L = &m->layers[l];
-        double *Kl = K + (size_t)l * n * kvd, *Vl = V + (size_t)l * n * kvd;
-        for (int t = 0; t < n; t++) {            /* K, V of every position first */
-            ref_rmsnorm(xb, x + (size_t)t * D, L->attn_norm, D, c->norm_eps);
-            ref_matvec(Kl + (size_t)t * kvd, &L->wk, xb);
-            ref_matvec(Vl + (size_t)t * kvd, &L->wv, xb);
-            ref_rope(Kl + (size_t)t * kvd, t, c->n_kv_heads, hd, c->rope.theta);
-        }
-        for (int t = 0; t < n; t++) {
-            double *xt = x + (size_t)t * D;
-            ref_rmsnorm(xb, xt, L->attn_norm, D, c->norm_eps);
-            ref_matvec(q, &L->wq, xb);
-            ref_rope(q, t, c->n_heads, hd, c->rope.theta);
-            for (int h = 0; h < c->n_heads; h++) {
-                int kh = h / (c->n_heads / c->n_kv_heads);
-                double mx = -INFINITY, sum = 0;
-                for (int j = 0; j <= t; j++) {
-                    double s = 0;
-                    for (int i = 0; i < hd; i++) s += q[h * hd + i] * Kl[(size_t)j * kvd + kh * hd + i];
-                    sc[j] = s / sqrt(hd);
-                    if (sc[j] > mx) mx = sc[j];
-                }
-                for (int j = 0; j <= t; j++) sum += (sc[j] = exp(sc[j] - mx));
-                for (int i = 0; i < hd; i++) {
-                    double a = 0;
-                    for (int j = 0; j <= t; j++) a += sc[j] / sum * Vl[(size_t)j * kvd + kh * hd + i];
-                    att[h * hd + i] = a;
-                }
-            }
-            ref_matvec(o, &L->wo, att);
-            for (int i = 0; i < D; i++) xt[i] += o[i];
-        }
-        for (int t = 0; t < n; t++) {
-            double *xt = x + (size_t)t * D;
-            ref_rmsnorm(xb, xt, L->ffn_norm, D, c->norm_eps);
-            ref_matvec(g, &L->w_gate, xb);
-            ref_matvec(u, &L->w_up, xb);
-            for (int i = 0; i < F; i++) g[i] = g[i] / (1 + exp(-g[i])) * u[i];
-            ref_matvec(o, &L->w_down, g);
-            for (int i = 0; i < D; i++) xt[i] += o[i];
-        }
-    }
-    ref_rmsnorm(xb, x + (size_t)(n - 1) * D, m->output_norm, D, c->norm_eps);
-    ref_matvec(logits, &m->output, xb);
-    free(x); free(xb); free(K); free(V); free(q); free(att); free(o); free(g); free(u); free(sc);
+    size_t V = (size_t)m->cfg.vocab;
+    double *all = malloc((size_t)n * V * sizeof *all);
+    cr_assert_not_null(all);
+    ref_llama_forward(m, tokens, n, all, NULL, NULL);
+    memcpy(logits, all + (size_t)(n - 1) * V, V * sizeof *logits);
+    free(all);
 }
 
 /* ---- engine side ---- */
