@@ -1,10 +1,10 @@
 /* tui/setup.c — see setup.h. */
 #include "tui/setup.h"
+#include "core/quant/evaltext.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 int setup_load(const struct cli_args *a, const char *default_rel, const struct options *overrides,
                struct run_setup *b)
@@ -65,13 +65,5 @@ int setup_no_positional(const struct cli_args *a)
 
 const char *setup_find_path(const char *rel, char *buf, size_t n)
 {
-    if (access(rel, R_OK) == 0) return rel;
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len <= 0) return rel;
-    exe[len] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash) *slash = 0;
-    snprintf(buf, n, "%s/../%s", exe, rel);
-    return access(buf, R_OK) == 0 ? buf : rel;
+    return evaltext_find(rel, buf, n);    /* the same lookup: working directory, then beside the binary */
 }
