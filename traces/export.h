@@ -42,6 +42,19 @@ typedef int (*trace_range_fn)(void *ctx, const struct trace_run *r, const struct
                               const struct trace_range *rg);
 int trace_step_ranges(const struct trace_run *r, const struct trace_step *st, trace_range_fn fn, void *ctx);
 
+/* Tracks of a tp/pp device group, the same in both exporters: device 0's
+ * ranges share the engine's track; device d > 0 has its own ("device d");
+ * every device d has one more for its pipeline segments ("device d pipeline
+ * (stage s, rank r)"): "mb N" compute, "send mb N" / "recv mb N" and
+ * "idle (bubble)". Devices >= TRACE_MAX_DEVICE_TRACKS are left out. */
+#define TRACE_MAX_DEVICE_TRACKS 30
+void trace_device_track_name(int device, char *buf, size_t n);
+void trace_pipe_track_name(const struct trace_step *st, int device, char *buf, size_t n);
+const char *trace_segment_label(const struct tel_segment *g, char *buf, size_t n);
+/* NVTX category of a segment: compute = step (the live per-micro-batch
+ * forward range's), send/recv = comm, idle = bubble. */
+enum nvtx_category trace_segment_category(const struct tel_segment *g);
+
 enum nvtxt_timebase { NVTXT_MANUAL, NVTXT_MONOTONIC_RAW };
 
 /* 0 ok; -1 with a one-line message in err (a regular file at path is left as it was). */

@@ -27,7 +27,7 @@
 #define TID_SPEC 3      /* speculative decoding's draft and verify ranges, on their own track */
 #define TID_DEVICE 10   /* + d: the ops of device d > 0 of a tp/pp device group, one track each */
 #define TID_PIPE 40     /* + d: device d's pipeline segments (compute per micro-batch, send, recv, idle) */
-#define MAX_TRACKS 30   /* TID_DEVICE + MAX_TRACKS <= TID_PIPE */
+#define MAX_TRACKS TRACE_MAX_DEVICE_TRACKS   /* TID_DEVICE + MAX_TRACKS <= TID_PIPE */
 
 struct cw { FILE *f; bool first; bool ok; bool named[MAX_TRACKS], pipe_named[MAX_TRACKS]; };
 
@@ -91,7 +91,7 @@ static int put_range(void *ctx, const struct trace_run *r, const struct trace_st
     if (rg->device > 0 && rg->device < MAX_TRACKS) {     /* a device of a tp/pp group: its own track */
         if (!w->named[rg->device]) {
             char name[32];
-            snprintf(name, sizeof name, "device %d", rg->device);
+            trace_device_track_name(rg->device, name, sizeof name);
             metadata(w, "thread_name", name, TID_DEVICE + rg->device);
             w->named[rg->device] = true;
         }
@@ -144,14 +144,6 @@ static void step_counters(struct cw *w, const struct trace_step *st)
 
 /* ---- pipeline segments (version >= 4 recordings, live tp/pp runs) ---- */
 
-static const char *seg_label(const struct tel_segment *g, char *buf, size_t n)
-{
-    if (g->kind == SEG_COMPUTE) snprintf(buf, n, "mb %d", g->mb);
-    else if (g->kind == SEG_IDLE) snprintf(buf, n, "idle (bubble)");
-    else snprintf(buf, n, "%s mb %d", tel_seg_name((enum tel_seg_kind)g->kind), g->mb);
-    return buf;
-}
-
 /* Every segment of the step on its device's pipeline track: the bubbles are
  * the "idle (bubble)" slices, send/recv the comm ranges between stages. */
 static void step_segments(struct cw *w, const struct trace_step *st)
@@ -161,16 +153,15 @@ static void step_segments(struct cw *w, const struct trace_step *st)
         const struct tel_segment *g = &st->par->segs[i];
         if (g->device < 0 || g->device >= MAX_TRACKS) continue;
         if (!w->pipe_named[g->device]) {
-            const struct tel_device *td = &st->par->tel.dev[g->device];
             char name[64];
-            snprintf(name, sizeof name, "device %d pipeline (stage %d, rank %d)", g->device, td->stage, td->rank);
+            trace_pipe_track_name(st, g->device, name, sizeof name);
             metadata(w, "thread_name", name, TID_PIPE + g->device);
             w->pipe_named[g->device] = true;
         }
         char label[32];
         int64_t t0 = llround(g->t0_s * 1e9), t1 = llround(g->t1_s * 1e9);
         const char *cat = g->kind == SEG_COMPUTE ? "pipeline" : g->kind == SEG_IDLE ? "bubble" : "comm";
-        cJSON *e = event(seg_label(g, label, sizeof label), cat, "X", t0), *a = cJSON_CreateObject();
+        cJSON *e = event(trace_segment_label(g, label, sizeof label), cat, "X", t0), *a = cJSON_CreateObject();
         cJSON_ReplaceItemInObject(e, "tid", cJSON_CreateNumber(TID_PIPE + g->device));
         cJSON_AddNumberToObject(e, "dur", (t1 - t0) / 1e3);
         cJSON_AddStringToObject(a, "segment", tel_seg_name((enum tel_seg_kind)g->kind));

@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,30 @@ const struct trace_step *export_step(const struct trace_run *r, const struct ste
 void export_step_done(const struct trace_step *st, struct trace_step *full)
 {
     if (st == full) trace_step_free(full);
+}
+
+void trace_device_track_name(int device, char *buf, size_t n)
+{
+    snprintf(buf, n, "device %d", device);
+}
+
+void trace_pipe_track_name(const struct trace_step *st, int device, char *buf, size_t n)
+{
+    const struct tel_device *td = &st->par->tel.dev[device];
+    snprintf(buf, n, "device %d pipeline (stage %d, rank %d)", device, td->stage, td->rank);
+}
+
+const char *trace_segment_label(const struct tel_segment *g, char *buf, size_t n)
+{
+    if (g->kind == SEG_COMPUTE) snprintf(buf, n, "mb %d", g->mb);
+    else if (g->kind == SEG_IDLE) snprintf(buf, n, "idle (bubble)");
+    else snprintf(buf, n, "%s mb %d", tel_seg_name((enum tel_seg_kind)g->kind), g->mb);
+    return buf;
+}
+
+enum nvtx_category trace_segment_category(const struct tel_segment *g)
+{
+    return g->kind == SEG_COMPUTE ? NC_STEP : g->kind == SEG_IDLE ? NC_BUBBLE : NC_COMM;
 }
 
 struct walk {

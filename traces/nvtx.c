@@ -21,6 +21,7 @@ static const struct { const char *name; uint32_t argb; } CATEGORIES[NC_COUNT] = 
     [NC_MIXED] = {"mixed", 0xff7e57c2u},
     [NC_OP] = {"op", 0xffb0bec5u},
     [NC_REQUEST] = {"request", 0xff26a69au},
+    [NC_BUBBLE] = {"bubble", 0xffe0e0e0u},      /* a pipeline stage idle (exported segments) */
 };
 
 const char *nvtx_category_name(enum nvtx_category c)

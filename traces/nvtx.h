@@ -36,7 +36,7 @@ enum nvtx_range {
 /* Categories (ids 1..): the phase a range belongs to. Exporters use the same ids. */
 enum nvtx_category {
     NC_SCHEDULE = 1, NC_PREFILL, NC_DECODE, NC_LAYER, NC_ATTENTION, NC_MLP, NC_SAMPLE, NC_DRAFT,
-    NC_VERIFY, NC_COMM, NC_STEP, NC_MIXED, NC_OP, NC_REQUEST, NC_COUNT
+    NC_VERIFY, NC_COMM, NC_STEP, NC_MIXED, NC_OP, NC_REQUEST, NC_BUBBLE, NC_COUNT
 };
 
 enum nvtx_mark { NM_PREFILL_TOKENS, NM_DECODE_TOKENS, NM_BATCH, NM_COUNT };

@@ -5,7 +5,9 @@
 #  2. NVTXT: the run's recording exported as NVTXT, imported by ImportNvtxt,
 #     exported by `nsys export --type json`: every range, same name and duration;
 #  3. live NVTXT: `bench --nvtxt` (default TimeBase Manual) imported the same way,
-#     checked against the same run's Chrome trace.
+#     checked against the same run's Chrome trace;
+#  4. a tp=2 pp=2 recording's NVTXT: every device's ranges and pipeline segments,
+#     each Chrome track one named thread of the import (8 for 4 devices).
 # Skips (0 failed) when nsys is not installed; CI installs it (tests/deps.sh).
 # Install and the Debian package's fixes: docs/nsight.md.
 cd "$(dirname "$0")/../.." && . tests/cli/lib.sh && . tests/cli/nsys_env.sh
@@ -52,6 +54,27 @@ print(len(steps) + 4 * sum(s["par"]["mb"] for s in steps))' $T/par.jsonl 2>/dev/
     [ -n "$c" ] && [ "$c" -gt 0 ] && ok "tp=2 pp=2: comm ranges on the device threads ($c)" || bad "tp=2 pp=2: no comm ranges"
 else
     bad "nsys profile of tp=2 pp=2 failed: $(tail -3 $T/par.log)"
+fi
+
+# every device's ranges and pipeline segments on threads of their own, as in the Chrome trace
+# (recorded again without nsys when the profile above failed before the recording was written)
+[ -s $T/par.jsonl ] || run $BIN bench --scenario scenarios/smoke.ini -q --threads 2 --set "tp=2 pp=2 micro_batches=2" \
+    --record $T/par.jsonl
+if [ -s $T/par.jsonl ]; then
+    run $BIN replay $T/par.jsonl --export $T/par.nvtxt; expect_rc "tp=2 pp=2: replay --export nvtxt" 0
+    run $BIN replay $T/par.jsonl --export $T/par.json;  expect_rc "tp=2 pp=2: replay --export json" 0
+    "$NSYS_HOST/ImportNvtxt" --cmd create -n $T/par.nvtxt -o $T/pimp.nsys-rep >$T/pimp.log 2>&1
+    nsys export --type json -o $T/pimp.json --force-overwrite true $T/pimp.nsys-rep >/dev/null 2>&1
+    if $CHECK nsys-vs-chrome $T/pimp.json $T/par.json >$OUT 2>&1 && grep -q " 8 threads = tracks" $OUT; then
+        ok "tp=2 pp=2 NVTXT: every device's track imported: $(cat $OUT)"
+    else
+        bad "tp=2 pp=2 NVTXT: $(cat $OUT)"
+    fi
+    for d in "device 3" "device 3 pipeline (stage 1, rank 1)"; do
+        grep -qF "\"Name\":\"$d\"" $T/pimp.json && ok "tp=2 pp=2 NVTXT: thread '$d' named" || bad "no thread '$d' in the import"
+    done
+else
+    bad "tp=2 pp=2: no recording to export"
 fi
 
 run $BIN replay $T/rec.jsonl --export $T/rec.nvtxt;  expect_rc "replay --export nvtxt" 0

@@ -11,7 +11,11 @@
       prints how many X slices are named NAME.
   check_trace.py nsys-vs-chrome NSYS.json F.json
       every X slice of F (name, duration in ns) is an NVTX range of the nsys
-      JSON export (NVTXT import) with the same name and duration, and nothing else.
+      JSON export (NVTXT import) with the same name and duration, and nothing else;
+      and track by track: each thread of the import holds exactly the slices of
+      one Chrome track (the engine's with the speculative-decoding track folded
+      in), and a thread named there (NameOsThread) has that track's name.
+      Prints "nsys ok: N ranges, same names and durations, T threads = tracks".
 """
 import collections
 import json
@@ -94,14 +98,32 @@ def check_chrome(path):
     print("chrome ok: %d events, %d slices, %d async pairs, %d counters" % (len(evs), n_x, n_async, n_c))
 
 
+TID_ENGINE, TID_SPEC = 1, 3   # traces/export_chrome.c: NVTXT keeps draft/verify on the engine thread
+
+
+def chrome_tracks(path):
+    """{tid: Counter of (name, ns)} of the X slices, and {tid: thread name}."""
+    with open(path) as f:
+        doc = json.load(f)
+    tracks, names = collections.defaultdict(collections.Counter), {}
+    for e in doc["traceEvents"]:
+        tid = TID_ENGINE if e.get("tid") == TID_SPEC else e.get("tid")
+        if e.get("ph") == "X":
+            tracks[tid][(e["name"], round(e["dur"] * 1000))] += 1
+        elif e.get("ph") == "M" and e.get("name") == "thread_name":
+            names[e["tid"]] = e["args"]["name"]
+    return tracks, names
+
+
 def chrome_slices(path):
     with open(path) as f:
         doc = json.load(f)
     return [(e["name"], round(e["dur"] * 1000)) for e in doc["traceEvents"] if e.get("ph") == "X"]
 
 
-def nsys_ranges(path):
-    out = []
+def nsys_threads(path):
+    """{GlobalTid: Counter of (text, ns)} of the NVTX ranges, and {GlobalTid: name}."""
+    threads, names = collections.defaultdict(collections.Counter), {}
     with open(path) as f:
         for line in f:
             line = line.strip()
@@ -110,8 +132,34 @@ def nsys_ranges(path):
             o = json.loads(line)
             ev = o.get("NvtxtEvent", {}).get("Nvtx") or o.get("NvtxEvent")
             if ev and "EndTimestamp" in ev and "Text" in ev:
-                out.append((ev["Text"], int(ev["EndTimestamp"]) - int(ev["Timestamp"])))
-    return out
+                threads[ev.get("GlobalTid")][(ev["Text"], int(ev["EndTimestamp"]) - int(ev["Timestamp"]))] += 1
+            th = o.get("NvtxtMetaEvent", {}).get("Thread")
+            if th:
+                names[th["GlobalThreadId"]] = th["Name"]
+    return threads, names
+
+
+def nsys_ranges(path):
+    threads, _ = nsys_threads(path)
+    return [k for c in threads.values() for k in c.elements()]
+
+
+def compare_tracks(nsys_path, chrome_path):
+    """Each import thread = one Chrome track, same slices, same name where named."""
+    threads, tnames = nsys_threads(nsys_path)
+    tracks, cnames = chrome_tracks(chrome_path)
+    unmatched = dict(tracks)
+    for gtid, c in threads.items():
+        tid = next((t for t, tc in unmatched.items() if tc == c), None)
+        if tid is None:
+            fail("import thread %s (%s): its %d ranges are no Chrome track's slices"
+                 % (gtid, tnames.get(gtid, "unnamed"), sum(c.values())))
+        if gtid in tnames and tnames[gtid] != cnames.get(tid):
+            fail("import thread %s is named %r, its Chrome track %r" % (gtid, tnames[gtid], cnames.get(tid)))
+        del unmatched[tid]
+    if unmatched:
+        fail("Chrome tracks with no import thread: %s" % [cnames.get(t, t) for t in unmatched])
+    return len(threads)
 
 
 def main():
@@ -126,7 +174,8 @@ def main():
         if missing or extra:
             fail("%d ranges missing from the import (e.g. %s), %d unexpected (e.g. %s)"
                  % (sum(missing.values()), list(missing)[:3], sum(extra.values()), list(extra)[:3]))
-        print("nsys ok: %d ranges, same names and durations" % sum(want.values()))
+        n_threads = compare_tracks(sys.argv[2], sys.argv[3])
+        print("nsys ok: %d ranges, same names and durations, %d threads = tracks" % (sum(want.values()), n_threads))
     else:
         print(__doc__)
         sys.exit(2)
