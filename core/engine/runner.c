@@ -357,6 +357,11 @@ static void apply_set(struct runner *r, const struct runner_cmd *c)
         runner_log(r, "error: %s", err);
         return;
     }
+    if (device_group_option(c->opt) && par_check_options(&r->cfg.opt, r->cfg.model, err, sizeof err) < 0) {
+        r->cfg.opt = before;            /* refused before anything changed: no graph marker either */
+        runner_log(r, "error: %s=%s not applied: %s", d->name, c->value, err);
+        return;
+    }
     r->config_step = r->steps_total;
     if (d->cls == OC_LIVE && r->eng_ok) {
         r->eng.opt = r->cfg.opt;
@@ -374,11 +379,6 @@ static void apply_set(struct runner *r, const struct runner_cmd *c)
         return;
     }
     if (device_group_option(c->opt)) {
-        if (par_check_options(&r->cfg.opt, r->cfg.model, err, sizeof err) < 0) {
-            r->cfg.opt = before;
-            runner_log(r, "error: %s=%s not applied: %s", d->name, c->value, err);
-            return;
-        }
         rebuild_group(r, c->opt, c->value, &before);
         return;
     }

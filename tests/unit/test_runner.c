@@ -135,7 +135,8 @@ static bool on_2_stages(const struct runner_state *s) { return s->par.n_devices 
 
 /* tp / pp / micro_batches mid-run: the device group is rebuilt (a new epoch
  * on 2 pipeline devices, segments published); a split the model cannot take
- * is refused before anything stops (the group keeps running as it was), and
+ * is refused before anything stops (the group keeps running as it was, no
+ * graph marker is set), and
  * runner_check_option says so beforehand, as the TUI's keys ask. */
 Test(runner, device_group_options_rebuild_the_group_or_are_refused)
 {
@@ -150,7 +151,7 @@ Test(runner, device_group_options_rebuild_the_group_or_are_refused)
     cr_assert(wait_log("pp=2 rebuilt the device group in", line));
     st = state_when(on_2_stages);
     cr_assert(on_2_stages(st), "the new epoch runs on 2 pipeline devices");
-    uint64_t epoch = st->epoch;
+    uint64_t epoch = st->epoch, config_step = st->config_step;
     cr_assert_gt(epoch, 0);
     cr_assert(runner_set_option(g_r, OPT_TP, "3"));
     cr_assert(wait_log("error: tp=3 not applied: tp=3: tiny has 4 heads", line), "%s", line);
@@ -159,6 +160,8 @@ Test(runner, device_group_options_rebuild_the_group_or_are_refused)
     runner_latest(g_r, &now);
     cr_assert_eq(opt_i(&now.opt, OPT_TP), 1, "the refused value is not kept");
     cr_assert_eq(now.epoch, epoch, "and nothing restarted");
+    cr_assert_eq(now.config_step, config_step, "nor set a graph marker (config_step %llu, was %llu)",
+                 (unsigned long long)now.config_step, (unsigned long long)config_step);
     cr_assert_eq(now.par.n_devices, 2);
 }
 
