@@ -14,6 +14,7 @@
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/cpu_dot.h"
 #include "kernels/cpu/quant.h"
+#include "kernels/cpu/quant_panel.h"
 #include "kernels/cpu/qx.h"
 #include "kernels/cpu/sparse24_dot.h"
 
@@ -21,8 +22,13 @@
 #include <stdint.h>
 
 #define MM_M_BLOCK        32      /* x rows per task */
+#define MM_PANEL_M_BLOCK  128     /* x rows per task with packed panels: a packed weight group
+                                     serves 32 tiles; the block's packed x (<= 128 · 136 B per
+                                     64 columns) stays in L2 */
 #define MM_TASKS_PER_THREAD 4     /* prefill: enough tasks to balance uneven threads */
 #define MM_CHUNK_BYTES    (64 * 1024)  /* prefill: weight chunk kept in L2 */
+#define MM_PANEL_MIN_ROWS 8       /* packed panels (quant_panel.h) from this many x rows: each
+                                     packed weight group then serves at least two tiles */
 
 struct mm_job {
     float *y;                    /* [m][N] */
@@ -31,10 +37,15 @@ struct mm_job {
     size_t row_bytes;
     int m, N, K;
     int rows_per_task, n_chunks; /* along N */
+    int m_block;                 /* x rows per task */
     dot_rows_fn dot;             /* float weight formats */
     enum dtype wt;               /* quantized formats: */
     const uint8_t *xq;           /*   [m] quantized x rows of xq_bytes */
     size_t xq_bytes;
+    uint8_t *xp;                 /*   packed x rows of xp_bytes (quant_panel.h), or NULL */
+    size_t xp_bytes;
+    uint8_t *wp;                 /*   one packed weight group of wp_bytes per worker */
+    size_t wp_bytes;
     qx_act_dot_fn act_dot;       /* W8A8 / FP8A8 (qx.h) */
     float act_scale;             /*   > 0: one scale for every row (per tensor) */
     enum cpu_simd simd;
@@ -65,8 +76,8 @@ static void mm_task_range(const struct mm_job *j, int t, int *n0, int *n1, int *
     int nc = t % j->n_chunks, mb = t / j->n_chunks;
     *n0 = nc * j->rows_per_task;
     *n1 = *n0 + j->rows_per_task < j->N ? *n0 + j->rows_per_task : j->N;
-    *i0 = mb * MM_M_BLOCK;
-    *i1 = *i0 + MM_M_BLOCK < j->m ? *i0 + MM_M_BLOCK : j->m;
+    *i0 = mb * j->m_block;
+    *i1 = *i0 + j->m_block < j->m ? *i0 + j->m_block : j->m;
 }
 
 static void mm_task_float(void *p, int t, int worker)
@@ -105,6 +116,25 @@ static void mm_quant_pairs(const struct mm_job *j, int n0, int n1, int i0, int i
     }
 }
 
+/* Prefill from packed operands: each group of QUANT_TILE_N weight rows is
+ * packed once into the worker's buffer (it stays in L1) and serves every
+ * QUANT_TILE_M-row x tile of the task; ragged edges go pair by pair. */
+static void mm_task_panel(const struct mm_job *j, int n0, int n1, int i0, int i1, int worker)
+{
+    uint8_t *wp = j->wp + (size_t)worker * j->wp_bytes;
+    for (int n = n0; n < n1; n += QUANT_TILE_N) {
+        int ne = n + QUANT_TILE_N < n1 ? n + QUANT_TILE_N : n1;
+        if (ne - n < QUANT_TILE_N) { mm_quant_pairs(j, n, ne, i0, i1); continue; }
+        quant_panel_pack_w(j->wt, j->w + (size_t)n * j->row_bytes, j->row_bytes, j->K, wp);
+        for (int i = i0; i < i1; i += QUANT_TILE_M) {
+            int ie = i + QUANT_TILE_M < i1 ? i + QUANT_TILE_M : i1;
+            if (ie - i < QUANT_TILE_M) { mm_quant_pairs(j, n, ne, i, ie); continue; }
+            quant_panel_tile(j->wt, wp, j->xp + (size_t)i * j->xp_bytes, j->xp_bytes, j->K,
+                             j->y + (size_t)i * j->N + n, (size_t)j->N);
+        }
+    }
+}
+
 /* Prefill walks the task in QUANT_TILE_N weight rows × QUANT_TILE_M x rows
  * register tiles (the weight tile stays in L1 while the x rows pass); decode
  * and the ragged edges go pair by pair. */
@@ -112,9 +142,9 @@ static void mm_task_quant(void *p, int t, int worker)
 {
     const struct mm_job *j = p;
     int n0, n1, i0, i1;
-    (void)worker;
     mm_task_range(j, t, &n0, &n1, &i0, &i1);
     if (i1 - i0 < QUANT_TILE_M) { mm_quant_pairs(j, n0, n1, i0, i1); return; }
+    if (j->xp) { mm_task_panel(j, n0, n1, i0, i1, worker); return; }
     for (int n = n0; n < n1; n += QUANT_TILE_N) {
         int ne = n + QUANT_TILE_N < n1 ? n + QUANT_TILE_N : n1;
         for (int i = i0; i < i1; i += QUANT_TILE_M) {
@@ -134,6 +164,35 @@ static void mm_task_quantize_x(void *p, int i, int worker)
     struct mm_job *j = p;
     (void)worker;
     quant_act_row(j->wt, j->x + (size_t)i * j->K, (void *)(j->xq + (size_t)i * j->xq_bytes), j->K);
+    if (j->xp) quant_panel_pack_x(j->wt, j->xq + (size_t)i * j->xq_bytes, j->K, j->xp + (size_t)i * j->xp_bytes);
+}
+
+static bool mm_uses_panels(const struct mm_job *j)
+{
+    return j->m >= MM_PANEL_MIN_ROWS && quant_panel_usable(j->wt, j->simd);
+}
+
+/* GGUF block formats: x rows quantized once (and packed for the panels when
+ * prefill runs them), then the integer dots. One scratch holds the act rows,
+ * the packed rows (64-byte aligned) and a packed weight group per worker. */
+static void mm_run_quant(struct cpu_ctx *c, struct mm_job *j, int n_tasks)
+{
+    j->xq_bytes = quant_act_bytes(j->wt, j->K);
+    size_t xq_all = ((size_t)j->m * j->xq_bytes + 63) & ~(size_t)63, xp_all = 0, wp_all = 0;
+    if (mm_uses_panels(j)) {
+        j->xp_bytes = quant_panel_x_bytes(j->K);
+        j->wp_bytes = quant_panel_w_bytes(j->wt, j->K);
+        xp_all = (size_t)j->m * j->xp_bytes;
+        wp_all = (size_t)pool_threads(c->pool) * j->wp_bytes;
+    }
+    uint8_t *s = cpu_scratch_get(&c->act, xq_all + xp_all + wp_all, "matmul activation scratch");
+    j->xq = s;
+    if (xp_all) {
+        j->xp = s + xq_all;
+        j->wp = j->xp + xp_all;
+    }
+    pool_run(c->pool, mm_task_quantize_x, j, j->m);
+    pool_run(c->pool, mm_task_quant, j, n_tasks);
 }
 
 /* ---- activation-quantized own formats (W8A8, FP8A8; qx.h) ---- */
@@ -230,15 +289,10 @@ void cpu_matmul(struct backend *be, float *y, const struct weight *w, const floa
     };
     j.rows_per_task = mm_rows_per_task(j.N, m, dtype_row_bytes(wt, w->cols), pool_threads(c->pool));
     j.n_chunks = (j.N + j.rows_per_task - 1) / j.rows_per_task;
-    int n_tasks = j.n_chunks * ((m + MM_M_BLOCK - 1) / MM_M_BLOCK);
+    j.m_block = dtype_is_quant(wt) && mm_uses_panels(&j) ? MM_PANEL_M_BLOCK : MM_M_BLOCK;
+    int n_tasks = j.n_chunks * ((m + j.m_block - 1) / j.m_block);
 
-    if (dtype_is_quant(wt)) {
-        j.xq_bytes = quant_act_bytes(wt, j.K);
-        j.xq = cpu_scratch_get(&c->act, (size_t)m * j.xq_bytes, "matmul activation scratch");
-        pool_run(c->pool, mm_task_quantize_x, &j, m);
-        pool_run(c->pool, mm_task_quant, &j, n_tasks);
-        return;
-    }
+    if (dtype_is_quant(wt)) { mm_run_quant(c, &j, n_tasks); return; }
     if (dtype_quantizes_act(wt)) { mm_run_act(c, &j, w, n_tasks); return; }
     if (wt == DT_S24_Q8) { mm_run_s24q8(c, &j, n_tasks); return; }
     j.dot = dtype_is_xq(wt) ? qx_dot_rows_fn(wt, c->simd) : cpu_dot_rows_fn(wt, c->simd);

@@ -20,72 +20,18 @@
  * quant_tile.c). An odd last block runs with the upper half zero. */
 #include "kernels/cpu/quant_blocks.h"
 
-#include <string.h>
-
 #if defined(__x86_64__) || defined(__i386__)
 
-#include <immintrin.h>
+#include "kernels/cpu/quant_vnni.h"
 
-#define VNNI512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 #define RN QUANT_ROWS_N
 _Static_assert(QUANT_ROWS_N == 4, "the kernels below are written for 4 rows");
-
-static inline uint32_t ld_u32(const void *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static inline uint16_t ld_u16(const void *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-
-/* x blocks i (and i+1 when two) as 64 bytes; upper half zero for one. */
-VNNI512 static inline __m512i x_pair(const struct act_q8 *a, int i, bool two)
-{
-    __m256i x0 = _mm256_loadu_si256((const __m256i *)a[i].qs);
-    return two ? _mm512_inserti64x4(_mm512_castsi256_si512(x0), _mm256_loadu_si256((const __m256i *)a[i + 1].qs), 1)
-               : _mm512_zextsi256_si512(x0);
-}
-
-/* 16 packed bytes of block 0 (and block 1) → [lo0 | hi0 | lo1 | hi1] nibbles. */
-VNNI512 static inline __m512i nibble_pair(const uint8_t *qs0, size_t blk_bytes, bool two)
-{
-    __m128i q0 = _mm_loadu_si128((const __m128i *)qs0);
-    __m256i q = two ? _mm256_inserti128_si256(_mm256_castsi128_si256(q0),
-                                              _mm_loadu_si128((const __m128i *)(qs0 + blk_bytes)), 1)
-                    : _mm256_zextsi128_si256(q0);
-    __m512i qq = _mm512_castsi256_si512(q);
-    qq = _mm512_shuffle_i64x2(qq, qq, _MM_SHUFFLE(1, 1, 0, 0));
-    qq = _mm512_srlv_epi64(qq, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0));
-    return _mm512_and_si512(qq, _mm512_set1_epi8(15));
-}
 
 /* ---- prefill tiles: QUANT_TILE_M x rows × QUANT_TILE_N weight rows ----
  * Same lane layout; each weight block pair is unpacked once for the four x
  * rows and each x pair loaded once for the four weight rows. The per-block
  * scale d_w·d_x is one multiply of two spread vectors per pair of blocks. */
 _Static_assert(QUANT_TILE_M == 4 && QUANT_TILE_N == 4, "the tiles below are written for 4x4");
-
-/* [v0, v1, ...] → lanes 0-7 v0, lanes 8-15 v1. */
-VNNI512 static inline __m512 spread2(__m128 v)
-{
-    return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
-                                 _mm512_castps128_ps512(v));
-}
-
-/* Two fp16 scales → spread2 of their floats. */
-VNNI512 static inline __m512 spread_f16(uint16_t h0, uint16_t h1)
-{
-    return spread2(_mm_cvtph_ps(_mm_cvtsi32_si128((int)(h0 | (uint32_t)h1 << 16))));
-}
-
-/* out[0..3] = the full sums of a[0..3]. */
-VNNI512 static inline __m128 hsum4x16(const __m512 a[4])
-{
-    __m256 h[4];
-    _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) h[c] = _mm256_add_ps(_mm512_castps512_ps256(a[c]), _mm512_extractf32x8_ps(a[c], 1));
-    __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(h[0], h[1]), _mm256_hadd_ps(h[2], h[3]));
-    return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-}
-
-static inline uint64_t pack4_h(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
-{
-    return a | (uint64_t)b << 16 | (uint64_t)c << 32 | (uint64_t)d << 48;
-}
 
 /* Q4: acc[r][c] += (d·dx) Σq·x; the offset term (Q4_1 m·s, Q4_0 -8·d·s) of
  * all four weight rows at once in side[r]. */
@@ -251,7 +197,7 @@ static rows_fn rows_kernel(enum dtype wt, int nr)
     return wt == DT_Q8_0 ? rows1_q8_0 : wt == DT_Q4_0 ? rows1_q4_0 : wt == DT_Q4_1 ? rows1_q4_1 : NULL;
 }
 
-static bool have_vnni512(void)
+bool quant_have_vnni512(void)
 {
     static _Atomic int cached = -1;     /* every thread computes the same value */
     if (cached < 0) {
@@ -267,7 +213,7 @@ static bool have_vnni512(void)
 bool quant_dot_rows4(enum dtype wt, const void *w, size_t w_stride, const void *xq, int K, float *out,
                      enum cpu_simd simd)
 {
-    if (simd != CPU_SIMD_AVX512 || !have_vnni512()) return false;
+    if (simd != CPU_SIMD_AVX512 || !quant_have_vnni512()) return false;
     rows_fn f = rows_kernel(wt, RN);
     if (!f) return false;
     f(w, w_stride, xq, K, out);
@@ -276,7 +222,7 @@ bool quant_dot_rows4(enum dtype wt, const void *w, size_t w_stride, const void *
 
 bool quant_dot_row_vnni512(enum dtype wt, const void *w, const void *xq, int K, float *out)
 {
-    rows_fn f = have_vnni512() ? rows_kernel(wt, 1) : NULL;
+    rows_fn f = quant_have_vnni512() ? rows_kernel(wt, 1) : NULL;
     if (!f) return false;
     f(w, 0, xq, K, out);
     return true;
@@ -285,7 +231,7 @@ bool quant_dot_row_vnni512(enum dtype wt, const void *w, const void *xq, int K, 
 bool quant_dot_tile_vnni512(enum dtype wt, const void *w, size_t w_stride, const void *xq, size_t xq_stride,
                             int K, float *out, size_t ldo)
 {
-    if (!have_vnni512()) return false;
+    if (!quant_have_vnni512()) return false;
     void (*f)(const uint8_t *, size_t, const uint8_t *, size_t, int, float *, size_t) =
         wt == DT_Q8_0 ? tile512_q8_0 : wt == DT_Q4_0 ? tile512_q4_0 : wt == DT_Q4_1 ? tile512_q4_1 : NULL;
     if (!f) return false;
@@ -294,6 +240,8 @@ bool quant_dot_tile_vnni512(enum dtype wt, const void *w, size_t w_stride, const
 }
 
 #else
+
+bool quant_have_vnni512(void) { return false; }
 
 bool quant_dot_row_vnni512(enum dtype wt, const void *w, const void *xq, int K, float *out)
 {
