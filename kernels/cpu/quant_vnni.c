@@ -120,6 +120,16 @@ VNNI512 static void tile512_q8_0(const uint8_t *w, size_t ws, const uint8_t *xq,
  * So a row's result does not depend on whether it ran in a prefill tile, a
  * 4-row decode group or alone (a ragged edge): a speculative verify of k+1
  * rows reproduces the one-row decode bit for bit (spec_batch_invariance). */
+/* Decode streams every weight row from memory once, four rows at a time, and
+ * the hardware prefetcher does not keep four interleaved 40-byte-step streams
+ * ahead: measured on AMD EPYC (Zen 5) the 4-row Q4_1 kernel read 4.2 GB/s of
+ * weights out of cache (a plain read of the same buffer: 35-60 GB/s). Each
+ * (row, block pair) step prefetches the same offset ROWS_PREFETCH bytes on;
+ * over a group's steps that touches every line of the span ROWS_PREFETCH
+ * ahead of the group (weight rows of a matmul are contiguous). 8 KiB ahead:
+ * 26-28 GB/s (2 KiB: 15-16, 16 KiB: 28-29, but twice the bytes fetched past
+ * a matrix's end). Prefetches never fault, past the end or not. */
+#define ROWS_PREFETCH 8192
 #define DEFINE_ROWS_Q4(name, BLK, Q41, NR)                                                               \
     VNNI512 static void name(const uint8_t *w, size_t ws, const struct act_q8 *a, int K, float *out)   \
     {                                                                                                \
@@ -134,6 +144,7 @@ VNNI512 static void tile512_q8_0(const uint8_t *w, size_t ws, const uint8_t *xq,
             uint16_t m0[4] = {0}, m1[4] = {0};                                                       \
             _Pragma("GCC unroll 4") for (int c = 0; c < NR; c++) {                                   \
                 const struct BLK *b = (const struct BLK *)(w + c * ws) + i;                          \
+                if (NR == 4) _mm_prefetch((const char *)b + ROWS_PREFETCH, _MM_HINT_T0);    \
                 uint16_t d1 = two ? ld_u16(&b[1].d) : 0;                                             \
                 __m512 dw = spread_f16(ld_u16(&b[0].d), d1);                                         \
                 m0[c] = Q41 ? ld_u16((const uint8_t *)&b[0] + 2) : ld_u16(&b[0].d);                  \
@@ -170,6 +181,7 @@ VNNI512 static void name(const uint8_t *w, size_t ws, const struct act_q8 *a, in
         __m512 dx = spread2(_mm_unpacklo_ps(_mm_set_ss(a[i].d), _mm_set_ss(two ? a[i + 1].d : 0.f)));  \
         _Pragma("GCC unroll 4") for (int c = 0; c < NR; c++) {                                         \
             const struct blk_q8_0 *b = (const struct blk_q8_0 *)(w + c * ws) + i;                      \
+            if (NR == 4) _mm_prefetch((const char *)b + ROWS_PREFETCH, _MM_HINT_T0);          \
             __m256i w0 = _mm256_loadu_si256((const __m256i *)b[0].qs);                                 \
             __m512i wv = two ? _mm512_inserti64x4(_mm512_castsi256_si512(w0),                          \
                                                   _mm256_loadu_si256((const __m256i *)b[1].qs), 1)     \
