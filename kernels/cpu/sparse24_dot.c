@@ -7,7 +7,8 @@
  * weight bytes streamed are the kept values and the metadata:
  *   AVX2:    one block per step, two permutevar8x32 + a blend (lanes 0-3 come
  *            from x[0..7], lanes 4-7 from x[8..15]);
- *   AVX-512: two blocks per step, one permutex2var over the 32 x values.
+ *   AVX-512: two blocks per vector, one permutex2var over their 32 x values;
+ *            four blocks per step in two fma chains.
  * The 4-row kernel (prefill) decodes the indices and values once and reuses
  * them for each x row. Scalar reference: sparse24_index per kept value. */
 #include "kernels/cpu/sparse24_dot.h"
@@ -194,23 +195,40 @@ TGT_AVX512 static inline __m512 v16_q8_avx512(const unsigned char *b0, const uns
     return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), d);
 }
 
-/* Row dot, AVX-512: two blocks per step; an odd last block goes through the
- * AVX2 helpers (the target includes AVX2). */
+/* Row dot, AVX-512: two blocks per vector, four per step into two
+ * accumulators (two fma chains: one chain bound decode by the fma latency); a
+ * last pair into the first, an odd last block through the AVX2 helpers (the
+ * target includes AVX2). */
 #define DEFINE_S24_AVX512(T, BB)                                                               \
     TGT_AVX512 static inline __attribute__((always_inline)) void                               \
     s24_body_##T##_avx512(const void *w, const float *x, size_t ldx, int nx, int K, float *out) \
     {                                                                                           \
-        __m512 a[DOT_MAX_ROWS];                                                                 \
+        __m512 a[DOT_MAX_ROWS], c[DOT_MAX_ROWS];                                                \
         __m256 t[DOT_MAX_ROWS];                                                                 \
-        for (int r = 0; r < DOT_MAX_ROWS; r++) { a[r] = _mm512_setzero_ps(); t[r] = _mm256_setzero_ps(); } \
+        for (int r = 0; r < DOT_MAX_ROWS; r++) {                                                \
+            a[r] = c[r] = _mm512_setzero_ps();                                                  \
+            t[r] = _mm256_setzero_ps();                                                         \
+        }                                                                                       \
         const unsigned char *blk = w;                                                           \
         int nb = K / S24_BLOCK, b = 0;                                                          \
-        for (; b + 2 <= nb; b += 2, blk += 2 * (BB)) {                                          \
+        for (; b + 4 <= nb; b += 4, blk += 4 * (BB)) {                                          \
+            __m512i i0 = idx16_avx512(blk_meta(blk), blk_meta(blk + (BB)));                     \
+            __m512i i1 = idx16_avx512(blk_meta(blk + 2 * (BB)), blk_meta(blk + 3 * (BB)));      \
+            __m512 v0 = v16_##T##_avx512(blk, blk + (BB));                                      \
+            __m512 v1 = v16_##T##_avx512(blk + 2 * (BB), blk + 3 * (BB));                       \
+            for (int r = 0; r < nx; r++) {                                                      \
+                const float *xr = x + (size_t)r * ldx + (size_t)b * S24_BLOCK;                  \
+                a[r] = _mm512_fmadd_ps(v0, gather16_avx512(xr, i0), a[r]);                      \
+                c[r] = _mm512_fmadd_ps(v1, gather16_avx512(xr + 2 * S24_BLOCK, i1), c[r]);      \
+            }                                                                                   \
+        }                                                                                       \
+        if (b + 2 <= nb) {                                                                      \
             __m512i idx = idx16_avx512(blk_meta(blk), blk_meta(blk + (BB)));                    \
             __m512 v = v16_##T##_avx512(blk, blk + (BB));                                       \
             for (int r = 0; r < nx; r++)                                                        \
                 a[r] = _mm512_fmadd_ps(v, gather16_avx512(x + (size_t)r * ldx +                 \
                                                           (size_t)b * S24_BLOCK, idx), a[r]);   \
+            b += 2, blk += 2 * (BB);                                                            \
         }                                                                                       \
         if (b < nb) {                                                                           \
             __m256i i0 = idx8_avx2(blk_meta(blk));                                              \
@@ -219,7 +237,7 @@ TGT_AVX512 static inline __m512 v16_q8_avx512(const unsigned char *b0, const uns
                 t[r] = _mm256_fmadd_ps(v0, gather8_avx2(x + (size_t)r * ldx +                   \
                                                         (size_t)b * S24_BLOCK, i0), t[r]);      \
         }                                                                                       \
-        for (int r = 0; r < nx; r++) out[r] = _mm512_reduce_add_ps(a[r]) + hsum8(t[r]);        \
+        for (int r = 0; r < nx; r++) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a[r], c[r])) + hsum8(t[r]); \
     }                                                                                           \
     TGT_AVX512 static void s24_rows_##T##_avx512(const void *w, const float *x, size_t ldx,    \
                                                  int nx, int K, float *out)                     \

@@ -280,13 +280,15 @@ static void check_kernel(enum dtype t, int N, int K, int m)
 }
 
 /* K: an odd block count (176 = 11 blocks: the AVX-512 single-block tail), even
- * ones; m: decode, a partial and a full 4-row tile, and past it. s24_q8's
+ * ones; the float AVX-512 kernel steps 4 blocks, then a pair, then a single
+ * (48 = pair + single, 96 = step + pair, 176 = 2 steps + pair + single); m:
+ * decode, a partial and a full 4-row tile, and past it. s24_q8's
  * int8 kernels step 8 blocks (AVX-512: unmasked while 11+ remain, 128 = one
  * masked step, 1536 = 11 full steps + a masked one) and 4 blocks (AVX2: while
  * 5+ remain, 80 = one step + a scalar block). */
 Test(sparsity, kernels_equal_dense_on_pruned_tensor)
 {
-    const int Ks[] = {16, 80, 128, 176, 576, 1536}, ms[] = {1, 3, 4, 9};
+    const int Ks[] = {16, 48, 80, 96, 128, 176, 576, 1536}, ms[] = {1, 3, 4, 9};
     for (size_t ti = 0; ti < sizeof S24 / sizeof S24[0]; ti++)
         for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++)
             for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++)
