@@ -11,9 +11,10 @@
  *     out of the 96 block bytes, one vpmultishiftqb + one ternary-logic op
  *     turn the metadata into 64 byte indices, one vpermt2b gathers x, one
  *     vpdpbusd multiplies; masked loads for the last < 11 blocks;
- *   AVX2: 4 blocks per step: vpshufb gathers x within 128-bit lanes, indices
- *     from a 256-entry table per metadata byte, vpmaddubsw on |w| and
- *     sign(x, w); the last < 5 blocks zero-padded (the step reads 56 bytes);
+ *   AVX2: 4 blocks per step: vpshufb gathers x within 128-bit lanes, the
+ *     indices come from the metadata by vpshufb and shifts (s24q8_index256),
+ *     vpmaddubsw on |w| and sign(x, w); the last < 5
+ *     blocks zero-padded (the step reads 56 bytes);
  *   scalar: the reference the others are tested against.
  *
  * Activation row (ours, never stored), K a multiple of 16:
@@ -85,24 +86,26 @@ static void s24q8_rows_scalar(const void *w, const void *xq, size_t xs, int nx, 
 #define TGT_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define TGT_VBMI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
 
-/* IDX_LO[m] = the 4 in-block x positions kept by the two groups of metadata
- * byte m (group 0 at 0..3, group 1 at 4..7); the high byte adds 8. */
-static uint32_t IDX_LO[256];
-
-static void build_idx_table(void)
+/* The in-block x positions of the step's 4 blocks, in w256's byte order
+ * (qwords: blocks 0, 2 | 1, 3; byte k of a qword = kept value k):
+ * 4·(k/2) + ((meta >> 2k) & 3), from the metadata words already loaded with
+ * the values (LA byte 0: block 0, byte 12: block 1; LB byte 0: block 2, byte
+ * 12: block 3). vpshufb puts meta byte d (zero-extended) in dword d of its
+ * qword; D = b | b << 6 | b << 12 | b << 18 then holds b's bits 2j, 2j+1 at
+ * bits 0, 1 of byte j, and no other shifted copy reaches those bits. */
+TGT_AVX2 static inline __m256i s24q8_index256(__m256i LA, __m256i LB)
 {
-    for (int m = 0; m < 256; m++) {
-        uint32_t v = 0;
-        for (int k = 0; k < 4; k++) v |= (uint32_t)sparse24_index((unsigned)m, k) << (8 * k);
-        IDX_LO[m] = v;
-    }
-}
-
-/* The 8 kept positions (0..15) of a block as 8 bytes. */
-static inline uint64_t idx8(const uint8_t *blk)
-{
-    unsigned m = ld16(blk);
-    return IDX_LO[m & 255] | (uint64_t)(IDX_LO[m >> 8] + 0x08080808u) << 32;
+    const __m256i selA = _mm256_setr_epi8(0, -1, -1, -1, 1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          12, -1, -1, -1, 13, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i selB = _mm256_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, 0, -1, -1, -1, 1, -1, -1, -1,
+                                          -1, -1, -1, -1, -1, -1, -1, -1, 12, -1, -1, -1, 13, -1, -1, -1);
+    const __m256i base = _mm256_setr_epi8(0, 0, 4, 4, 8, 8, 12, 12, 0, 0, 4, 4, 8, 8, 12, 12,
+                                          0, 0, 4, 4, 8, 8, 12, 12, 0, 0, 4, 4, 8, 8, 12, 12);
+    __m256i b = _mm256_or_si256(_mm256_shuffle_epi8(_mm256_permute4x64_epi64(LA, 0x44), selA),
+                                _mm256_shuffle_epi8(_mm256_permute4x64_epi64(LB, 0x44), selB));
+    __m256i t = _mm256_or_si256(b, _mm256_slli_epi32(b, 12));
+    __m256i d = _mm256_or_si256(t, _mm256_slli_epi32(t, 6));
+    return _mm256_or_si256(_mm256_and_si256(d, _mm256_set1_epi8(3)), base);
 }
 
 TGT_AVX2 static inline float hsum8(__m256 v)
@@ -135,8 +138,7 @@ TGT_AVX2 static inline __attribute__((always_inline)) struct w256 s24q8_wdecode2
     w.aw = _mm256_abs_epi8(w.W);
     w.dw = _mm256_cvtph_ps(_mm_or_si128(_mm_shuffle_epi8(_mm256_castsi256_si128(LA), scA),
                                         _mm_shuffle_epi8(_mm256_castsi256_si128(LB), scB)));
-    w.I = _mm256_setr_epi64x((long long)idx8(p), (long long)idx8(p + 24), (long long)idx8(p + 12),
-                             (long long)idx8(p + 36));
+    w.I = s24q8_index256(LA, LB);
     return w;
 }
 
@@ -395,7 +397,7 @@ static bool have_vbmi_vnni(void)
 }
 
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
-static void build_tables(void) { build_idx_table(); build_vbmi_tables(); }
+static void build_tables(void) { build_vbmi_tables(); }
 /* s24q8_act_row_ref with vectors, the same bytes: max is exact, x·id is the
  * same f32 product, vcvtps2dq rounds to nearest even like lrintf. */
 TGT_AVX2 static void s24q8_act_row_avx2(const float *x, void *xq, int K)
