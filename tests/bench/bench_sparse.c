@@ -18,8 +18,10 @@
  *    of the text's own next token for both (a perplexity on a small text, not
  *    llama-perplexity's protocol; `infertop eval` is the reference tool).
  *
- *   build/bench_sparse [GGUF] [--threads N] [--quick] [--kernels]
- * --kernels: parts 1-3 only (no model load). */
+ *   build/bench_sparse [GGUF] [--threads N] [--quick] [--kernels] [--simd L] [--values V]
+ * --kernels: parts 1-3 only (no model load); --simd scalar|avx2|avx512: the
+ * highest SIMD level the kernels may use (default the best present);
+ * --values f16|f32|int8: only that value type in the matvec table. */
 #include "core/model/forward.h"
 #include "core/model/model.h"
 #include "core/model/tokenizer.h"
@@ -33,6 +35,8 @@
 #include <string.h>
 
 static int g_threads = 2, g_rounds = 7;
+static enum cpu_simd g_simd = CPU_SIMD_AVX512;
+static int g_values = -1;        /* matvec table: -1 every value type, else its index (f16, f32, int8) */
 
 static void *xmalloc(size_t n)
 {
@@ -140,6 +144,7 @@ static void matvec_table(struct backend *be, double bw)
            "time us", "GB/s", "% bw", "2:4", "bytes", "time us", "GB/s", "% bw", "x");
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
         for (int v = 0; v < 3; v++) {
+            if (g_values >= 0 && v != g_values) continue;
             const struct shape *sh = &shapes[si];
             struct wset d = make_wset(dense[v], sh->N, sh->K, copies_for(dtype_row_bytes(dense[v], sh->K) * (size_t)sh->N));
             struct wset s = make_wset(sparse[v], sh->N, sh->K, d.copies);
@@ -211,7 +216,7 @@ struct variant {
 static void variant_open(struct variant *v)
 {
     char err[256];
-    v->be = cpu_backend_create(g_threads, CPU_SIMD_AVX512);
+    v->be = cpu_backend_create(g_threads, g_simd);
     kv_buf_init(&v->kb, &v->m.cfg, E2E_PROMPT + E2E_DECODE);
     v->logits = xmalloc(sizeof(float) * (size_t)v->m.cfg.vocab);
     if (!v->be || model_upload(&v->m, v->be) < 0 ||
@@ -364,7 +369,7 @@ static float *all_logits(struct variant *v, const int32_t *toks, int n)
 {
     char err[256];
     int V = v->m.cfg.vocab;
-    struct backend *be = cpu_backend_create(g_threads, CPU_SIMD_AVX512);
+    struct backend *be = cpu_backend_create(g_threads, g_simd);
     struct forward fw;
     struct kv_buf kb;
     kv_buf_init(&kb, &v->m.cfg, n);
@@ -446,12 +451,22 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) g_threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--quick")) quick = true;
         else if (!strcmp(argv[i], "--kernels")) kernels_only = true;
-        else gguf = argv[i];
+        else if (!strcmp(argv[i], "--simd") && i + 1 < argc) {
+            const char *l = argv[++i];
+            int lvl = !strcmp(l, "scalar") ? CPU_SIMD_SCALAR : !strcmp(l, "avx2") ? CPU_SIMD_AVX2
+                    : !strcmp(l, "avx512") ? CPU_SIMD_AVX512 : -1;
+            if (lvl < 0) { fprintf(stderr, "bench_sparse: --simd: expected scalar, avx2 or avx512, got '%s'\n", l); return 2; }
+            g_simd = (enum cpu_simd)lvl;
+        } else if (!strcmp(argv[i], "--values") && i + 1 < argc) {
+            const char *v = argv[++i];
+            g_values = !strcmp(v, "f16") ? 0 : !strcmp(v, "f32") ? 1 : !strcmp(v, "int8") ? 2 : -2;
+            if (g_values < -1) { fprintf(stderr, "bench_sparse: --values: expected f16, f32 or int8, got '%s'\n", v); return 2; }
+        } else gguf = argv[i];
     }
     if (g_threads < 1 || g_threads > 64) { fprintf(stderr, "bench_sparse: --threads: expected 1..64\n"); return 2; }
     if (quick) g_rounds = 3;
     if (getenv("BENCH_SPARSE_QUALITY_ONLY")) { quality(gguf); return 0; }
-    struct backend *be = cpu_backend_create(g_threads, CPU_SIMD_AVX512);
+    struct backend *be = cpu_backend_create(g_threads, g_simd);
     printf("bench_sparse: %s; 2:4 = kept values + 2-bit indices (kernels/sparse24.h)\n", be->device_name);
     double bw = read_bandwidth();
     printf("read bandwidth (STREAM-style sum over 256 MiB, %d threads), measured now: %.1f GB/s\n", g_threads, bw);
