@@ -71,9 +71,9 @@ DEFINE_S24_SCALAR(q8, S24_Q8_BLOCK_BYTES)
 
 /* ---- SIMD -------------------------------------------------------------- */
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include "kernels/cpu/simd_x86.h"
 
-#define TGT_AVX2   __attribute__((target("avx2,fma,f16c")))
+#define TGT_AVX2   SIMD_TGT_AVX2
 #define TGT_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 
 /* 8 gather indices of one block: lane k = 4·(k/2) + ((meta >> 2k) & 3). */
@@ -109,14 +109,6 @@ TGT_AVX2 static inline __m256 v8_q8_avx2(const unsigned char *blk)
     return _mm256_mul_ps(q, _mm256_set1_ps(_cvtsh_ss(dh)));   /* F16C: no call per block */
 }
 
-TGT_AVX2 static inline float hsum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 /* Row dot, AVX2: one block per step, two accumulators (even/odd blocks). */
 #define DEFINE_S24_AVX2(T, BB)                                                                 \
     TGT_AVX2 static inline __attribute__((always_inline)) void                                 \
@@ -142,7 +134,7 @@ TGT_AVX2 static inline float hsum8(__m256 v)
                 a[r] = _mm256_fmadd_ps(v0, gather8_avx2(x + (size_t)r * ldx +                   \
                                                         (size_t)b * S24_BLOCK, i0), a[r]);      \
         }                                                                                       \
-        for (int r = 0; r < nx; r++) out[r] = hsum8(_mm256_add_ps(a[r], c[r]));                 \
+        for (int r = 0; r < nx; r++) out[r] = simd_hsum8(_mm256_add_ps(a[r], c[r]));                 \
     }                                                                                           \
     TGT_AVX2 static void s24_rows_##T##_avx2(const void *w, const float *x, size_t ldx, int nx, \
                                              int K, float *out)                                 \
@@ -237,7 +229,7 @@ TGT_AVX512 static inline __m512 v16_q8_avx512(const unsigned char *b0, const uns
                 t[r] = _mm256_fmadd_ps(v0, gather8_avx2(x + (size_t)r * ldx +                   \
                                                         (size_t)b * S24_BLOCK, i0), t[r]);      \
         }                                                                                       \
-        for (int r = 0; r < nx; r++) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a[r], c[r])) + hsum8(t[r]); \
+        for (int r = 0; r < nx; r++) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a[r], c[r])) + simd_hsum8(t[r]); \
     }                                                                                           \
     TGT_AVX512 static void s24_rows_##T##_avx512(const void *w, const float *x, size_t ldx,    \
                                                  int nx, int K, float *out)                     \

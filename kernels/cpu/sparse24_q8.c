@@ -81,9 +81,9 @@ static void s24q8_rows_scalar(const void *w, const void *xq, size_t xs, int nx, 
 
 /* ---- SIMD -------------------------------------------------------------- */
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include "kernels/cpu/simd_x86.h"
 
-#define TGT_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define TGT_AVX2 SIMD_TGT_AVX2
 #define TGT_VBMI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
 
 /* The in-block x positions of the step's 4 blocks, in w256's byte order
@@ -106,14 +106,6 @@ TGT_AVX2 static inline __m256i s24q8_index256(__m256i LA, __m256i LB)
     __m256i t = _mm256_or_si256(b, _mm256_slli_epi32(b, 12));
     __m256i d = _mm256_or_si256(t, _mm256_slli_epi32(t, 6));
     return _mm256_or_si256(_mm256_and_si256(d, _mm256_set1_epi8(3)), base);
-}
-
-TGT_AVX2 static inline float hsum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
 }
 
 /* AVX2 weight step: blocks b..b+3 of a row (56 readable bytes from p).
@@ -210,7 +202,7 @@ static void tail_copy_x(struct tail256 *t, int r, const uint8_t *xu, const float
                 else acc[0][r] = s24q8_xdot256(&w0, t.x[r], t.dd[r], acc[0][r]);                    \
             }                                                                                       \
         }                                                                                           \
-        _Pragma("GCC unroll 4") for (int r = 0; r < NX; r++) out[r] = hsum8(_mm256_add_ps(acc[0][r], acc[1][r])); \
+        _Pragma("GCC unroll 4") for (int r = 0; r < NX; r++) out[r] = simd_hsum8(_mm256_add_ps(acc[0][r], acc[1][r])); \
     }
 DEFINE_ROWS256(rows256_x1, 1)
 DEFINE_ROWS256(rows256_x2, 2)
@@ -402,22 +394,16 @@ static void build_tables(void) { build_vbmi_tables(); }
  * same f32 product, vcvtps2dq rounds to nearest even like lrintf. */
 TGT_AVX2 static void s24q8_act_row_avx2(const float *x, void *xq, int K)
 {
-    const __m256 sign = _mm256_set1_ps(-0.f);
-    const __m256i lim = _mm256_set1_epi32(127), nlim = _mm256_set1_epi32(-127), off = _mm256_set1_epi16(128);
+    const __m256i off = _mm256_set1_epi16(128);
     uint8_t *xu = xq;
     float *dd = (float *)(void *)(xu + K);
     for (int b = 0; b < K / S24_BLOCK; b++) {
         const float *xb = x + (size_t)b * S24_BLOCK;
         __m256 v0 = _mm256_loadu_ps(xb), v1 = _mm256_loadu_ps(xb + 8);
-        __m256 mx = _mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1));
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-        float amax = _mm_cvtss_f32(m4);
+        float amax = simd_hmax8(_mm256_max_ps(simd_abs8(v0), simd_abs8(v1)));
         float d = amax / 127.f, id = amax > 0.f ? 127.f / amax : 0.f;
         __m256 idv = _mm256_set1_ps(id);
-        __m256i q0 = _mm256_max_epi32(_mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v0, idv)), lim), nlim);
-        __m256i q1 = _mm256_max_epi32(_mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v1, idv)), lim), nlim);
+        __m256i q0 = simd_q8_round(v0, idv), q1 = simd_q8_round(v1, idv);
         /* packs interleaves the lanes: [q0 0-3, q1 0-3 | q0 4-7, q1 4-7] → 0xD8 */
         __m256i h = _mm256_add_epi16(_mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8), off);
         _mm_storeu_si128((__m128i *)(xu + (size_t)b * S24_BLOCK),
