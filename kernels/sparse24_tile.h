@@ -18,13 +18,17 @@
  *      B (16 k × 8 n):         b0,b1 = k 2·tig, 2·tig+1, b2,b3 = k 2·tig+8, +9, n = gid;
  *      C/D (16 × 8):           c0,c1 = row gid, n 2·tig, 2·tig+1; c2,c3 = row gid+8.
  *    sparse24_mma_emulate is the instruction's definition on those fragments,
- *    for the CPU test that the fragment assembly reproduces the dense product. */
+ *    for the CPU test that the fragment assembly reproduces the dense product.
+ * 3. s24_q8 with int8 activations (the CPU's kernels/cpu/sparse24_q8.c; its
+ *    scalar path is these functions): the activation row layout, the
+ *    quantization of one 16-element x block and a block's integer dot. */
 #ifndef INFERTOP_SPARSE24_TILE_H
 #define INFERTOP_SPARSE24_TILE_H
 
 #include "kernels/hd.h"
 #include "kernels/sparse24.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -126,6 +130,47 @@ static inline HD void sparse24_mma_emulate(const uint32_t a[32][2], const uint32
             for (int k = 0; k < 16; k++) s += A[r][k] * B[k][n];
             d[lane][i] += s;
         }
+}
+
+/* ---- s24_q8 × int8 activations ----
+ * Activation row of K elements (K a multiple of 16), sparse24_act_bytes(K):
+ *   u8  xu[K]     q + 128, q = rint(x / d_b) in [-127, 127] (b = k / 16)
+ *   f32 dd[K/8]   d_b = max|x| / 127 of block b, twice (dd[2b] = dd[2b+1]: the
+ *                 CPU's SIMD lanes load their scale without a permute) */
+static inline HD size_t sparse24_act_bytes(int K)
+{
+    return (size_t)K + (size_t)(K / 8) * sizeof(float);
+}
+
+/* x block xb[16] → xu[16] (q + 128); returns d_b. Round to nearest even (rintf
+ * on the host in the default mode, and on the device), so the CPU and the GPU
+ * write the same bytes; an all-zero block gets d = 0 and q = 0. */
+static inline HD float sparse24_act_block(const float *xb, uint8_t *xu)
+{
+    float amax = 0.f;
+    for (int i = 0; i < S24_BLOCK; i++) amax = fmaxf(amax, fabsf(xb[i]));
+    float d = amax / 127.f, id = amax > 0.f ? 127.f / amax : 0.f;
+    for (int i = 0; i < S24_BLOCK; i++) {
+        float q = rintf(xb[i] * id);
+        xu[i] = (uint8_t)((int)(q > 127.f ? 127.f : q < -127.f ? -127.f : q) + 128);
+    }
+    return d;
+}
+
+/* Σ_k q_k · (xu[pos_k] − 128) of one s24_q8 block against its block's 16
+ * activation bytes: exact (|Σ| <= 8 · 127²). */
+static inline HD int sparse24_q8_block_idot(const unsigned char *blk, const uint8_t *xu)
+{
+    unsigned meta = sparse24_meta_at(blk);
+    int s = 0;
+    for (int k = 0; k < S24_KEPT; k++) s += (int)(int8_t)blk[4 + k] * ((int)xu[sparse24_index(meta, k)] - 128);
+    return s;
+}
+
+/* The block's term of the row dot: d_w · d_x · Σ, in that float order. */
+static inline HD float sparse24_q8_block_term(const unsigned char *blk, float dx, int isum)
+{
+    return sparse24_h2f((uint16_t)(blk[2] | blk[3] << 8)) * dx * (float)isum;
 }
 
 #endif

@@ -27,8 +27,8 @@
  * Every (weight row, x row) result takes the same float steps whatever nx is
  * (the x rows only share the weight decode), so batching does not change it. */
 #include "kernels/cpu/sparse24_dot.h"
-#include "kernels/cpu/quant_blocks.h"
 #include "kernels/sparse24.h"
+#include "kernels/sparse24_tile.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,35 +37,22 @@
 
 size_t s24q8_act_bytes(int K)
 {
-    return (size_t)K + (size_t)(K / 8) * sizeof(float);
+    return sparse24_act_bytes(K);
 }
 
+/* The per-block quantizer the CUDA kernel runs too (kernels/sparse24_tile.h). */
 void s24q8_act_row_ref(const float *x, void *xq, int K)
 {
     uint8_t *xu = xq;
     float *dd = (float *)(void *)(xu + K);      /* K % 16 == 0: 4-byte aligned */
-    for (int b = 0; b < K / S24_BLOCK; b++) {
-        int8_t q[S24_BLOCK];
-        float d = act_quantize_span(x + (size_t)b * S24_BLOCK, q, S24_BLOCK);
-        for (int i = 0; i < S24_BLOCK; i++) xu[b * S24_BLOCK + i] = (uint8_t)(q[i] + 128);
-        dd[2 * b] = dd[2 * b + 1] = d;
-    }
+    for (int b = 0; b < K / S24_BLOCK; b++)
+        dd[2 * b] = dd[2 * b + 1] = sparse24_act_block(x + (size_t)b * S24_BLOCK, xu + (size_t)b * S24_BLOCK);
 }
-
-static inline uint16_t ld16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 
 /* ---- scalar ------------------------------------------------------------ */
 
-/* Σ_k q_k · x_k of block blk against the block's 16 x bytes. */
-static inline int block_isum(const uint8_t *blk, const uint8_t *xu)
-{
-    unsigned meta = ld16(blk);
-    int s = 0;
-    for (int k = 0; k < S24_KEPT; k++)
-        s += (int8_t)blk[4 + k] * ((int)xu[sparse24_index(meta, k)] - 128);
-    return s;
-}
-
+/* Block after block with the tile header's block dot and term (the CUDA
+ * matvec sums the same terms per lane, then across the warp). */
 static void s24q8_rows_scalar(const void *w, const void *xq, size_t xs, int nx, int K, float *out)
 {
     for (int r = 0; r < nx; r++) {
@@ -74,7 +61,7 @@ static void s24q8_rows_scalar(const void *w, const void *xq, size_t xs, int nx, 
         const uint8_t *blk = w;
         float acc = 0.f;
         for (int b = 0; b < K / S24_BLOCK; b++, blk += S24_Q8_BLOCK_BYTES)
-            acc += fp16_to_fp32(ld16(blk + 2)) * dd[2 * b] * (float)block_isum(blk, xu + b * S24_BLOCK);
+            acc += sparse24_q8_block_term(blk, dd[2 * b], sparse24_q8_block_idot(blk, xu + b * S24_BLOCK));
         out[r] = acc;
     }
 }

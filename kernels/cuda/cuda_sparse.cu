@@ -2,9 +2,14 @@
  * (s24_f16 / s24_f32 / s24_q8, layout in kernels/sparse24.h), read in place:
  * only the kept values and their 2-bit positions cross HBM.
  *
- *   matvec (every 2:4 type, and any m for s24_f32 / s24_q8): one warp per
- *     output row, lane l takes blocks l, l+32, ... (sparse24_block_dot), a
- *     shuffle reduction; x rows are read through the cache.
+ *   matvec (s24_f16 at m = 1, s24_f32 at any m): one warp per output row,
+ *     lane l takes blocks l, l+32, ... (sparse24_block_dot), a shuffle
+ *     reduction; x rows are read through the cache.
+ *   s24_q8 (any m), int8 activations as on the CPU: every x row quantized
+ *     once per matmul (k_s24q8_act_quant: a thread per 16-element block,
+ *     sparse24_act_block, the CPU scalar quantizer's code and bytes), then
+ *     the warp-per-row matvec of exact integer block dots
+ *     (sparse24_q8_block_idot) scaled by d_w·d_x (sparse24_q8_block_term).
  *   sparse tensor cores (s24_f16, m > 1): mma.sp::ordered_metadata m16n8k16
  *     (sm_80+; our metadata is ordered: first index < second). A warp
  *     owns a 16-row × 8-token tile of Yᵀ and walks K one 16-element block at
@@ -33,6 +38,49 @@ __global__ static void k_s24_matvec(float *y, const unsigned char *w, size_t row
     for (int b = lane; b < K / S24_BLOCK; b += 32) s += sparse24_block_dot(t, wr + (size_t)b * bb, xr + b * S24_BLOCK);
     for (int o = 16; o > 0; o >>= 1) s += __shfl_down_sync(0xffffffffu, s, o);
     if (lane == 0) y[(size_t)tok * N + row] = s;
+}
+
+/* x[m][K] → m activation rows of sparse24_act_bytes(K) bytes at q (layout in
+ * kernels/sparse24_tile.h); thread = one 16-element block of row blockIdx.y. */
+__global__ static void k_s24q8_act_quant(uint8_t *q, const float *x, int K)
+{
+    int b = blockIdx.x * blockDim.x + threadIdx.x, tok = blockIdx.y;
+    if (b >= K / S24_BLOCK) return;
+    uint8_t *xu = q + (size_t)tok * sparse24_act_bytes(K);
+    float *dd = (float *)(xu + K);
+    float d = sparse24_act_block(x + (size_t)tok * K + (size_t)b * S24_BLOCK, xu + (size_t)b * S24_BLOCK);
+    dd[2 * b] = dd[2 * b + 1] = d;
+}
+
+__global__ static void k_s24q8_act_matvec(float *y, const unsigned char *w, size_t row_bytes, const uint8_t *q,
+                                          int m, int N, int K)
+{
+    int row = blockIdx.x * MV_WARPS + threadIdx.x / 32, lane = threadIdx.x % 32, tok = blockIdx.y;
+    if (row >= N || tok >= m) return;
+    const unsigned char *wr = w + (size_t)row * row_bytes;
+    const uint8_t *xu = q + (size_t)tok * sparse24_act_bytes(K);
+    const float *dd = (const float *)(xu + K);
+    float s = 0.f;
+    for (int b = lane; b < K / S24_BLOCK; b += 32) {
+        const unsigned char *blk = wr + (size_t)b * S24_Q8_BLOCK_BYTES;
+        s += sparse24_q8_block_term(blk, dd[2 * b], sparse24_q8_block_idot(blk, xu + (size_t)b * S24_BLOCK));
+    }
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_down_sync(0xffffffffu, s, o);
+    if (lane == 0) y[(size_t)tok * N + row] = s;
+}
+
+/* s24_q8: quantize x into the qact scratch, then the integer matvec. */
+static void s24q8_matmul(struct cuda_ctx *c, float *y, const struct weight *w, const float *x, int m)
+{
+    const int N = w->rows, K = w->cols, nb = K / S24_BLOCK;
+    uint8_t *q = (uint8_t *)cuda_scratch_get(c, &c->qact, (size_t)m * sparse24_act_bytes(K));
+    dim3 qgrid((unsigned)((nb + 127) / 128), (unsigned)m);
+    k_s24q8_act_quant<<<qgrid, 128, 0, c->stream>>>(q, x, K);
+    CUDA_CHECK_LAUNCH(k_s24q8_act_quant);
+    dim3 grid((unsigned)((N + MV_WARPS - 1) / MV_WARPS), (unsigned)m);
+    k_s24q8_act_matvec<<<grid, 32 * MV_WARPS, 0, c->stream>>>(y, (const unsigned char *)w->dev,
+                                                              dtype_row_bytes(DT_S24_Q8, K), q, m, N, K);
+    CUDA_CHECK_LAUNCH(k_s24q8_act_matvec);
 }
 
 /* B fragment for tokens tok0..tok0+7 at k0: f16 pairs (k, k+1) of token gid. */
@@ -89,7 +137,8 @@ void cuda_op_matmul_s24(struct backend *be, float *y, const struct weight *w, co
     const int N = w->rows, K = w->cols, t = (int)w->dev_type;
     const size_t rb = dtype_row_bytes(w->dev_type, K);
     cuda_op_begin(be);
-    if (m == 1 || w->dev_type != DT_S24_F16) {
+    if (w->dev_type == DT_S24_Q8) s24q8_matmul(c, y, w, x, m);
+    else if (m == 1 || w->dev_type != DT_S24_F16) {
         dim3 grid((unsigned)((N + MV_WARPS - 1) / MV_WARPS), (unsigned)m);
         k_s24_matvec<<<grid, 32 * MV_WARPS, 0, c->stream>>>(y, (const unsigned char *)w->dev, rb, x, m, N, K, t);
         CUDA_CHECK_LAUNCH(k_s24_matvec);

@@ -443,12 +443,12 @@ int main(void)
      * warp-per-row matvec at m = 1 (every type) and for s24_f32/s24_q8 at any
      * m; mma.sp sparse tensor cores for s24_f16 at m > 1 (x rounded to f16,
      * hence f16's tolerance). K a multiple of 16; ragged N and m included.
-     * s24_q8: the CPU multiplies int8 activations (quantized per 16,
-     * kernels/cpu/sparse24_q8.c), the CUDA kernel float x; that alone differs
-     * by 3.2e-3..4.5e-3 of max|y| at these shapes (measured on the CPU
-     * against the float product of the same weights), hence 1e-2. */
+     * s24_q8: both multiply int8 activations quantized per 16 by the same
+     * code (sparse24_act_block) with exact integer block dots; only the
+     * float sum of the block terms differs in order, hence 1e-4 as for the
+     * block formats. */
     enum dtype sp[] = {DT_S24_F16, DT_S24_F32, DT_S24_Q8};
-    double sp_tol[] = {3e-3, 2e-5, 1e-2};
+    double sp_tol[] = {3e-3, 2e-5, 1e-4};
     int sp_shapes[][3] = {{1, 576, 576}, {7, 1000, 576}, {64, 1536, 576}, {1, 4096, 4096}, {33, 4099, 1024}, {9, 576, 1536}};
     for (int t = 0; t < 3; t++)
         for (size_t s = 0; s < sizeof sp_shapes / sizeof sp_shapes[0]; s++)

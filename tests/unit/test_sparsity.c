@@ -641,6 +641,45 @@ Test(sparsity_tile, mma_fragments_reproduce_the_dense_tile)
         }
 }
 
+/* The CUDA s24_q8 path (kernels/cuda/cuda_sparse.cu) on the CPU: its
+ * quantizer writes the CPU kernels' activation bytes (also at ties and for
+ * an all-zero block), its block dots summed block after block give the CPU
+ * scalar kernel's bits, and summed as the GPU does (lane l: blocks l, l+32,
+ * ...; then the shuffle-down tree) every CPU level's result within float
+ * summation error: the same integer dots, only the float order differs. */
+Test(sparsity_tile, s24q8_activation_math_equals_the_cpu_kernels)
+{
+    const int K = 1536, nb = K / S24_BLOCK;
+    float *x = rnd_vec(K), *w = rnd_vec(K);
+    for (int i = 0; i < 16; i++) x[i] = (float)(i - 8) * 0.5f;   /* x·id = 31.75·k: ties at .5 */
+    for (int i = 32; i < 48; i++) x[i] = 0.f;                    /* all-zero block: d = 0 */
+    unsigned char row[1536], xq_cpu[1536 * 2], xq_tile[1536 * 2];
+    dtype_encode_row(DT_S24_Q8, w, row, K);
+    cr_assert_eq(sparse24_act_bytes(K), s24q8_act_bytes(K));
+    s24q8_act_row(x, xq_cpu, K);
+    float *dd = (float *)(void *)(xq_tile + K);
+    for (int b = 0; b < nb; b++) dd[2 * b] = dd[2 * b + 1] = sparse24_act_block(x + 16 * b, xq_tile + 16 * b);
+    cr_assert_eq(memcmp(xq_cpu, xq_tile, sparse24_act_bytes(K)), 0, "the GPU quantizer writes the CPU's bytes");
+    float seq = 0.f, lane[32] = {0}, mag = 0.f;
+    for (int b = 0; b < nb; b++) {
+        const unsigned char *blk = row + (size_t)b * S24_Q8_BLOCK_BYTES;
+        float term = sparse24_q8_block_term(blk, dd[2 * b], sparse24_q8_block_idot(blk, xq_tile + 16 * b));
+        seq += term;
+        lane[b % 32] += term;
+        mag += fabsf(term);
+    }
+    for (int o = 16; o > 0; o >>= 1)               /* __shfl_down_sync: lane l adds lane l + o */
+        for (int l = 0; l + o < 32; l++) lane[l] += lane[l + o];
+    for (int s = CPU_SIMD_SCALAR; s <= (int)cpu_simd_detect(); s++) {
+        float got;
+        cpu_s24q8_act_dot_fn((enum cpu_simd)s)(row, xq_cpu, 0, 1, K, &got);
+        if (s == CPU_SIMD_SCALAR) cr_assert_eq(memcmp(&got, &seq, sizeof got), 0, "scalar: %g vs %g", got, seq);
+        cr_assert(fabsf(got - lane[0]) <= 2e-6f * mag, "simd %d: %g vs the GPU order's %g", s, got, lane[0]);
+    }
+    free(x);
+    free(w);
+}
+
 /* `infertop models`' 2:4 column is the bytes a pruned model really holds. */
 Test(sparsity, model_bytes_match_a_pruned_model)
 {
