@@ -340,6 +340,7 @@ static void record_rope(struct kernel_record *r, float *x, const int *pos, int m
     (void)x; (void)pos; (void)rp;
     snprintf(r->name, sizeof r->name, "rope");
     cost_eltwise(r, (double)m * n_heads * head_dim, 1, 1, 3);
+    r->shape[1] = m; r->shape[2] = n_heads; r->shape[3] = head_dim;   /* {elems, tokens, heads, head_dim} */
 }
 
 static void record_swiglu(struct kernel_record *r, float *out, const float *gate,

@@ -44,6 +44,8 @@ int backend_create_group_like(const struct backend *be, int n_devices, struct ba
 
 const struct roof_device *backend_sim_device(const struct backend *be) { return sim_backend_device(be); }
 
+void backend_sim_set_reuse_bytes(struct backend *be, double bytes) { sim_backend_set_reuse_bytes(be, bytes); }
+
 struct backend *backend_create(const char *device, int n_threads, char *err, size_t errlen)
 {
     char why[128];

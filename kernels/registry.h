@@ -33,6 +33,10 @@ int backend_create_group_like(const struct backend *be, int n_devices, struct ba
  * n_devices is the xN the user asked for. */
 const struct roof_device *backend_sim_device(const struct backend *be);
 
+/* A simulated backend's re-read footprint after a weight change
+ * (sim_backend_set_reuse_bytes); nothing for a real backend. */
+void backend_sim_set_reuse_bytes(struct backend *be, double bytes);
+
 /* A simulated device (kernels/sim) with d's numbers; spec is what the user
  * named ("sim:h100x8"). NULL with err when out of memory. */
 struct backend *backend_create_sim(const struct roof_device *d, const char *spec, char *err, size_t errlen);

@@ -56,17 +56,19 @@ double roof_op_bandwidth(const struct roof_device *d, const struct kernel_record
     return d->bw;
 }
 
-void roof_op_time(const struct roof_device *d, const struct kernel_record *r, enum dtype wtype,
+void roof_op_time(const struct roof_device *d, const struct kernel_record *r, enum dtype fmt,
                   struct roof_time *out)
 {
     double bytes = r->dram_rd + r->dram_wr, bw = roof_op_bandwidth(d, r);
-    double F = peak_flops(d, r, wtype);
+    double F = peak_flops(d, r, fmt);
     double ef = roof_efficiency(&d->flop_eff, r->flops), em = roof_efficiency(&d->mem_eff, bytes);
     out->compute_s = F > 0 && ef > 0 ? r->flops / (F * ef) : 0;
     out->memory_s = bw > 0 && em > 0 ? bytes / (bw * em) : 0;
     out->memory_bound = out->memory_s >= out->compute_s;
     out->intensity = bytes > 0 ? r->flops / bytes : 0;
     out->t_s = d->op_overhead_s + fmax(out->compute_s, out->memory_s);
+    double measured = roof_profile_time(d, r, fmt);     /* the op's own kernel, where the host measured it */
+    if (measured > 0) out->t_s = measured;
 }
 
 double roof_comm_time(const struct roof_device *d, int steps, double bytes)
@@ -87,6 +89,7 @@ void roof_device_one(const struct roof_device *agg, struct roof_device *one)
     one->reuse_bytes /= n;
     for (int p = 0; p < RP_COUNT; p++) one->flops[p] /= n;
     for (int t = 0; t < DT_COUNT; t++) one->wtype_flops[t] /= n;
+    roof_profile_scale(&one->prof, n);
     /* "8x NVIDIA H100 SXM" -> "NVIDIA H100 SXM" */
     const char *x = n > 1 ? strstr(agg->name, "x ") : NULL;
     if (x) snprintf(one->name, sizeof one->name, "%s", x + 2);

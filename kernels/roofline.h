@@ -28,6 +28,46 @@ struct roof_curve {
     double half;               /* size (bytes or FLOPs) at which it is halfway */
 };
 
+/* A measured operator profile (the host row, core/plan/hw_probe.c): each op
+ * kind's real kernel timed at a few sizes, so an op's time is read off its
+ * own measurements (interpolated between sizes) rather than from two roofs
+ * that the kernel does not reach. Every time here is the median of several
+ * passes; all zero: no profile, the roofline alone (the GPU rows).
+ *   matmul   weight format t, m rows: seconds per weight element at the
+ *            probe's m = ROOF_MM_ROWS[i] (the pool's dispatch excluded: the
+ *            device's op_overhead_s is added once per op); m = 1..16 on a
+ *            weight set larger than the caches (decode streams the weights),
+ *            m = 128 on one weight (prefill, compute-bound);
+ *   attention per impl (naive, flash) × KV element (f32, f16) × regime
+ *            (decode: n_q < ATTN_TILE_Q; prefill): fixed seconds + seconds
+ *            per FLOP, fitted through two context depths;
+ *   small    rmsnorm, swiglu, add, kv_store, embed: seconds of one op at
+ *            ROOF_SMALL_ELEMS[i] elements (inline on the caller below the
+ *            pool's chunk, dispatched above: the table holds both regimes);
+ *            rope at ROOF_ROPE_TOKENS[i] tokens, for 1 head and for
+ *            ROOF_ROPE_HEADS heads of 64 (its per-token angles and per-head
+ *            rotations scale differently). */
+#define ROOF_MM_ROWS_N 6
+#define ROOF_SMALL_N 4
+#define ROOF_ROPE_HEADS 8
+enum roof_small_op { RSO_RMSNORM, RSO_SWIGLU, RSO_ADD, RSO_KV_STORE, RSO_EMBED, RSO_ROPE_1, RSO_ROPE_H, RSO_COUNT };
+enum { ROOF_ATTN_KINDS = 8 };        /* impl (2) × KV element (2) × regime (2), roof_attn_kind() */
+extern const int ROOF_MM_ROWS[ROOF_MM_ROWS_N];       /* 1, 2, 4, 8, 16, 128 */
+extern const double ROOF_SMALL_ELEMS[ROOF_SMALL_N];  /* 256, 4096, 65536, 1048576 */
+extern const double ROOF_ROPE_TOKENS[ROOF_SMALL_N];  /* 1, 16, 256, 2048 */
+const char *roof_small_name(enum roof_small_op k);   /* "rmsnorm", ..., "rope_h8" */
+
+struct roof_profile {
+    double mm_elem_s[DT_COUNT][ROOF_MM_ROWS_N];
+    double attn_fixed_s[ROOF_ATTN_KINDS], attn_flop_s[ROOF_ATTN_KINDS];
+    double small_s[RSO_COUNT][ROOF_SMALL_N];
+};
+
+/* Index of the attention profile for impl (ATTN_NAIVE/ATTN_FLASH), the KV
+ * cache's element type (DT_F16, else f32) and n_q queries. */
+int roof_attn_kind(enum attn_impl impl, enum dtype kv_type, int n_q);
+const char *roof_attn_kind_name(int kind);            /* "flash_f16_decode" */
+
 struct roof_device {
     char name[64];             /* "NVIDIA H100 SXM", "host: AMD EPYC ..." */
     int n_devices;             /* >1: the group's aggregate (every figure below is ×n already) */
@@ -55,6 +95,7 @@ struct roof_device {
     double reuse_bytes;
     bool llc_trusted;
     struct roof_curve mem_eff, flop_eff;
+    struct roof_profile prof;  /* measured operators (the host); zeros: none */
 };
 
 /* The compute path of a matmul on weights of format t: f32 (and 2:4 s24_f32)
@@ -79,11 +120,29 @@ double roof_efficiency(const struct roof_curve *c, double s);
  * tiers above; d->bw when d has none). */
 double roof_op_bandwidth(const struct roof_device *d, const struct kernel_record *r);
 
-/* Time of record r on d. wtype: the weight format for OPC_MATMUL / OPC_EMBED
- * records (ignored otherwise). Attention runs on the FP16 path of a GPU (the
- * host: its f32 matmul rate), the other ops on FP32. */
-void roof_op_time(const struct roof_device *d, const struct kernel_record *r, enum dtype wtype,
+/* Time of record r on d. fmt: the weight format for OPC_MATMUL / OPC_EMBED
+ * records, the KV cache's element type for OPC_ATTN (ignored otherwise).
+ * Where d has a measured profile for the record's op (roof_profile_time), its
+ * time is that; else the roofline: attention on the FP16 path of a GPU (the
+ * host without a profile: its f32 matmul rate), the other ops on FP32. */
+void roof_op_time(const struct roof_device *d, const struct kernel_record *r, enum dtype fmt,
                   struct roof_time *out);
+
+/* Seconds of record r from d's measured profile (op_overhead_s included for a
+ * matmul); 0 when d has no profile for it (a 2:4 format, an unknown op, a
+ * GPU row). Matmul: op_overhead_s + n·k · interp_m(mm_elem_s[fmt]), n·k
+ * = flops / 2m (a tp share's record counts its share; linear
+ * in m between probe rows, beyond 128 per element ∝ m); attention:
+ * fixed + flops · per_flop of its kind; small ops: linear in elements
+ * between probe sizes (the smallest probe's time below it, the last
+ * segment's slope above); rope: the 1-head and the 8-head tables at its
+ * tokens, linear in heads between them. */
+double roof_profile_time(const struct roof_device *d, const struct kernel_record *r, enum dtype fmt);
+
+/* An aggregate of devices (f = 1/n) or one of them (f = n): the profile's
+ * per-work times (matmul per element, attention per FLOP) × f; fixed costs
+ * and the small ops (latency-bound) unchanged. */
+void roof_profile_scale(struct roof_profile *p, double f);
 
 /* SIMULATED time of a comm op moving `bytes` per rank over d's link in
  * `steps` sequential ring steps (all-reduce 2(n−1), all-gather and

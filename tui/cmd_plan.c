@@ -240,20 +240,63 @@ static int run_plan(struct cli_args *a)
 
 /* ---- --validate ---- */
 
+/* "+12.3%" of pred against meas into out ("-" without a measurement). */
+static const char *error_text(char out[16], double pred, double meas)
+{
+    if (meas > 0) snprintf(out, 16, "%+.1f%%", 100 * (pred - meas) / meas);
+    else snprintf(out, 16, "-");
+    return out;
+}
+
+/* The load beside the numbers: a loaded machine's measured side waits for the CPU. */
+static void print_load(const struct validate_result *v)
+{
+    printf("load average %.2f at the start, %.2f after the CPU run, on %d CPUs", v->load_start, v->load_end, v->cores);
+    if (validate_loaded(v->load_start, v->cores) || validate_loaded(v->load_end, v->cores))
+        printf(" — LOADED: other processes hold the cores, so measured op times include waiting for a CPU and the "
+               "probes ran slow; the errors below say little about the model. Rerun on a quiet machine.\n");
+    else printf(" (quiet enough: under half the CPUs busy)\n");
+}
+
+/* The measured operator profile of the run's weight format and KV type. */
+static void print_profile(const struct validate_result *v, const struct options *opt)
+{
+    enum dtype kv = opt_enum(opt, KV_DTYPE);
+    enum attn_impl impl = opt_enum(opt, ATTN);
+    const struct roof_profile *p = &v->host.prof;
+    const double *g = p->mm_elem_s[v->wtype];
+    double rb = dtype_row_bytes(v->wtype, 1024) / 1024.0;     /* bytes per weight element */
+    printf("profile (measured, median of the probe passes): matmul %s per weight element", dtype_info(v->wtype)->name);
+    for (int i = 0; i < ROOF_MM_ROWS_N; i++) printf("%s m=%d %.3g ns", i ? "," : "", ROOF_MM_ROWS[i], g[i] * 1e9);
+    if (g[0] > 0) printf(" (m=1: %.1f GB/s of weights)", rb / g[0] / 1e9);
+    int kd = roof_attn_kind(impl, kv, 1), kp = roof_attn_kind(impl, kv, 64);
+    printf("\n  attention %s %.2f us + %.1f GFLOP/s, %s %.2f us + %.1f GFLOP/s; small ops at 256 elements:",
+           roof_attn_kind_name(kd), p->attn_fixed_s[kd] * 1e6, p->attn_flop_s[kd] > 0 ? 1e-9 / p->attn_flop_s[kd] : 0,
+           roof_attn_kind_name(kp), p->attn_fixed_s[kp] * 1e6, p->attn_flop_s[kp] > 0 ? 1e-9 / p->attn_flop_s[kp] : 0);
+    for (int k = 0; k < RSO_COUNT; k++) printf(" %s %.2f us", roof_small_name((enum roof_small_op)k), p->small_s[k][0] * 1e6);
+    printf("\n");
+}
+
 static void print_validation(const struct validate_result *v, const struct run_setup *b)
 {
     printf("validate %s on %s — sim:host (SIMULATED, roofline of the measured host) vs the CPU backend (measured)\n",
            b->sc.name, v->device);
+    print_load(v);
     printf("host row: %.1f GB/s read (working set in the %.0f MB last-level cache: %.1f GB/s; in the %.1f MB "
            "private caches: %.1f GB/s), f32 matmul %.1f GFLOP/s, %.2f us per op\n", v->bw / 1e9, v->llc_bytes / 1e6,
            v->llc_bw / 1e9, v->near_bytes / 1e6, v->near_bw / 1e9, v->f32_flops / 1e9, v->op_overhead_s * 1e6);
-    printf("\nper op class, over every step of the CPU run (predicted = roofline of each measured op's record)\n");
-    printf("  %-10s %8s %12s %12s %8s\n", "class", "ops", "measured s", "predicted s", "error");
+    print_profile(v, &b->opt);
+    printf("\nper op class, over every step of the CPU run (predicted = each measured op's record timed by the host "
+           "row); error by phase: decode-only steps, steps with prefill\n");
+    printf("  %-10s %8s %12s %12s %8s %9s %9s\n", "class", "ops", "measured s", "predicted s", "error", "decode",
+           "prefill");
     for (int c = 0; c < OPC_COUNT; c++) {
-        const struct validate_class *k = &v->cls[c];
+        const struct validate_class *k = &v->cls[c], *d = &v->phase_cls[VP_DECODE][c], *p = &v->phase_cls[VP_PREFILL][c];
         if (!k->count) continue;
-        printf("  %-10s %8d %12.4f %12.4f %+7.1f%%\n", op_class_name((enum op_class)c), k->count, k->meas_s, k->pred_s,
-               k->meas_s > 0 ? 100 * (k->pred_s - k->meas_s) / k->meas_s : 0);
+        char e[3][16];
+        printf("  %-10s %8d %12.4f %12.4f %8s %9s %9s\n", op_class_name((enum op_class)c), k->count, k->meas_s,
+               k->pred_s, error_text(e[0], k->pred_s, k->meas_s), error_text(e[1], d->pred_s, d->meas_s),
+               error_text(e[2], p->pred_s, p->meas_s));
     }
     printf("\nper step: %d steps, %d decode-only | median |error| of decode steps %.1f%% (signed median %+.1f%%), "
            "of steps with prefill %.1f%%\n", v->n_steps, v->n_decode, 100 * v->decode_err_median,
@@ -290,12 +333,23 @@ static cJSON *validation_json(const struct validate_result *v, const struct run_
     cJSON_AddNumberToObject(o, "decode_step_error_median", v->decode_err_median);
     cJSON_AddNumberToObject(o, "decode_step_error_signed_median", v->decode_err_signed);
     cJSON_AddNumberToObject(o, "prefill_step_error_median", v->prefill_err_median);
+    cJSON_AddNumberToObject(o, "load_average_start", v->load_start);
+    cJSON_AddNumberToObject(o, "load_average_end", v->load_end);
+    cJSON_AddNumberToObject(o, "cpus", v->cores);
+    cJSON_AddBoolToObject(o, "loaded", validate_loaded(v->load_start, v->cores) || validate_loaded(v->load_end, v->cores));
+    static const char *const PHASE[VP_COUNT] = {"decode", "prefill"};
     for (int c = 0; c < OPC_COUNT; c++) {
         if (!v->cls[c].count) continue;
         cJSON *k = cJSON_CreateObject();
         cJSON_AddNumberToObject(k, "ops", v->cls[c].count);
         cJSON_AddNumberToObject(k, "measured_s", v->cls[c].meas_s);
         cJSON_AddNumberToObject(k, "predicted_s", v->cls[c].pred_s);
+        for (int ph = 0; ph < VP_COUNT; ph++) {
+            cJSON *q = cJSON_CreateObject();
+            cJSON_AddNumberToObject(q, "measured_s", v->phase_cls[ph][c].meas_s);
+            cJSON_AddNumberToObject(q, "predicted_s", v->phase_cls[ph][c].pred_s);
+            cJSON_AddItemToObject(k, PHASE[ph], q);
+        }
         cJSON_AddItemToObject(cls, op_class_name((enum op_class)c), k);
     }
     cJSON_AddItemToObject(o, "op_classes", cls);

@@ -35,17 +35,60 @@ static int fail(char *err, size_t errlen, int line, const char *what)
     return -1;
 }
 
-/* "NAME VALUE" with a finite VALUE in (0, 1e18). */
-static bool name_value(const char *line, const char *name, double *v)
+/* "NAME V1 ... Vk" with k finite values in (0, 1e18), single spaces; v is
+ * written only when the whole line is right. */
+static bool name_values(const char *line, const char *name, int k, double *v)
 {
     size_t n = strlen(name);
-    if (strncmp(line, name, n) != 0 || line[n] != ' ' || !line[n + 1]) return false;
-    char *end;
-    errno = 0;
-    double x = strtod(line + n + 1, &end);
-    if (errno || *end || !isfinite(x) || !(x > 0) || !(x < 1e18)) return false;
-    *v = x;
+    if (strncmp(line, name, n) != 0) return false;
+    double got[ROOF_MM_ROWS_N > ROOF_SMALL_N ? ROOF_MM_ROWS_N : ROOF_SMALL_N];
+    const char *p = line + n;
+    for (int i = 0; i < k; i++) {
+        if (*p != ' ' || !p[1] || p[1] == ' ') return false;
+        char *end;
+        errno = 0;
+        double x = strtod(p + 1, &end);
+        if (errno || end == p + 1 || !isfinite(x) || !(x > 0) || !(x < 1e18)) return false;
+        got[i] = x;
+        p = end;
+    }
+    if (*p) return false;
+    memcpy(v, got, sizeof(double) * (size_t)k);
     return true;
+}
+
+static bool name_value(const char *line, const char *name, double *v) { return name_values(line, name, 1, v); }
+
+/* The profile's lines (hw_cache.h) into got; 0, or -1 with err naming the line. */
+static int parse_profile(struct lines *ls, struct roof_profile *got, char *err, size_t errlen)
+{
+    char name[64], what[128];
+    for (int t = 0; t < DT_COUNT; t++) {
+        if (!hw_cache_measured((enum dtype)t)) continue;
+        snprintf(name, sizeof name, "mm %s", dtype_info((enum dtype)t)->name);
+        if (!next_line(ls) || !name_values(ls->line, name, ROOF_MM_ROWS_N, got->mm_elem_s[t])) {
+            snprintf(what, sizeof what, "'%s' and %d seconds per element in (0, 1e18)", name, ROOF_MM_ROWS_N);
+            return fail(err, errlen, ls->no, what);
+        }
+    }
+    for (int k = 0; k < ROOF_ATTN_KINDS; k++) {
+        double v[2];
+        snprintf(name, sizeof name, "attn %s", roof_attn_kind_name(k));
+        if (!next_line(ls) || !name_values(ls->line, name, 2, v)) {
+            snprintf(what, sizeof what, "'%s FIXED_S PER_FLOP_S' in (0, 1e18)", name);
+            return fail(err, errlen, ls->no, what);
+        }
+        got->attn_fixed_s[k] = v[0];
+        got->attn_flop_s[k] = v[1];
+    }
+    for (int k = 0; k < RSO_COUNT; k++) {
+        snprintf(name, sizeof name, "small %s", roof_small_name((enum roof_small_op)k));
+        if (!next_line(ls) || !name_values(ls->line, name, ROOF_SMALL_N, got->small_s[k])) {
+            snprintf(what, sizeof what, "'%s' and %d seconds in (0, 1e18)", name, ROOF_SMALL_N);
+            return fail(err, errlen, ls->no, what);
+        }
+    }
+    return 0;
 }
 
 int hw_cache_parse(const char *text, size_t n, const char *key, struct roof_device *d, char *err, size_t errlen)
@@ -79,6 +122,7 @@ int hw_cache_parse(const char *text, size_t n, const char *key, struct roof_devi
             return fail(err, errlen, ls.no, what);
         }
     }
+    if (parse_profile(&ls, &got.prof, err, errlen) < 0) return -1;
     if (ls.p != ls.end) return fail(err, errlen, ls.no + 1, "the end of the file");
     *d = got;
     return 0;
@@ -93,5 +137,22 @@ int hw_cache_format(const char *key, const struct roof_device *d, char *out, siz
     for (int t = 0; n >= 0 && (size_t)n < cap && t < DT_COUNT; t++)
         if (hw_cache_measured((enum dtype)t))
             n += snprintf(out + n, cap - (size_t)n, "%s %.17g\n", dtype_info((enum dtype)t)->name, d->wtype_flops[t]);
+    const struct roof_profile *p = &d->prof;
+    for (int t = 0; n >= 0 && (size_t)n < cap && t < DT_COUNT; t++) {
+        if (!hw_cache_measured((enum dtype)t)) continue;
+        n += snprintf(out + n, cap - (size_t)n, "mm %s", dtype_info((enum dtype)t)->name);
+        for (int i = 0; i < ROOF_MM_ROWS_N && n >= 0 && (size_t)n < cap; i++)
+            n += snprintf(out + n, cap - (size_t)n, " %.17g", p->mm_elem_s[t][i]);
+        if (n >= 0 && (size_t)n < cap) n += snprintf(out + n, cap - (size_t)n, "\n");
+    }
+    for (int k = 0; n >= 0 && (size_t)n < cap && k < ROOF_ATTN_KINDS; k++)
+        n += snprintf(out + n, cap - (size_t)n, "attn %s %.17g %.17g\n", roof_attn_kind_name(k), p->attn_fixed_s[k],
+                      p->attn_flop_s[k]);
+    for (int k = 0; n >= 0 && (size_t)n < cap && k < RSO_COUNT; k++) {
+        n += snprintf(out + n, cap - (size_t)n, "small %s", roof_small_name((enum roof_small_op)k));
+        for (int i = 0; i < ROOF_SMALL_N && n >= 0 && (size_t)n < cap; i++)
+            n += snprintf(out + n, cap - (size_t)n, " %.17g", p->small_s[k][i]);
+        if (n >= 0 && (size_t)n < cap) n += snprintf(out + n, cap - (size_t)n, "\n");
+    }
     return n >= 0 && (size_t)n < cap ? n : -1;
 }

@@ -7,6 +7,13 @@
  *   op_overhead_s <seconds>
  *   llc_bytes, llc_bw, near_bytes, near_bw <value>   the working-set tiers
  *   <format> <matmul FLOP/s>      one line per measured format, dtype order
+ *   mm <format> <s> x6            seconds per weight element at m = 1 2 4 8 16 128
+ *   attn <kind> <fixed s> <s per FLOP>   8 lines: naive|flash _ f32|f16 _ decode|prefill
+ *   small <op> <s> x4             rmsnorm swiglu add kv_store embed at 256 4096 65536
+ *                                 1048576 elements; rope_h1 rope_h8 at 1 16 256 2048 tokens
+ *   (the measured operator profile, struct roof_profile in kernels/roofline.h)
+ *
+ * Format 4 added the profile (3 had the rest): an older file is a miss.
  *
  * Values are finite numbers in (0, 1e18), printed with %.17g so a value read
  * back is the one written, to the bit. The file is untrusted input (anyone
@@ -19,15 +26,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HW_CACHE_MAGIC "infertop-hw 3"
-#define HW_CACHE_MAX_BYTES 8192       /* a larger file is not one of ours */
+#define HW_CACHE_MAGIC "infertop-hw 4"
+#define HW_CACHE_MAX_BYTES 16384      /* a larger file is not one of ours */
 
 /* The formats the host row measures (and the file lists): every dense one;
  * the 2:4 formats run at their dense path's rate. */
 bool hw_cache_measured(enum dtype t);
 
 /* Parse text[0..n) (no NUL needed) for key into d's bw, op_overhead_s, the
- * tiers and wtype_flops (nothing else is touched; d is unchanged on failure). 0 ok;
+ * tiers, wtype_flops and prof (nothing else is touched; d is unchanged on failure). 0 ok;
  * -1 with one line in err: "line L: expected ..." naming the field. */
 int hw_cache_parse(const char *text, size_t n, const char *key, struct roof_device *d, char *err, size_t errlen);
 

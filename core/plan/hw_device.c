@@ -35,6 +35,7 @@ static int device_of(const char *spec, const struct options *opt, bool fresh, st
         out->mem_bytes *= n; out->bw *= n; out->llc_bw *= n; out->near_bw *= n;
         for (int p = 0; p < RP_COUNT; p++) out->flops[p] *= n;
         for (int t = 0; t < DT_COUNT; t++) out->wtype_flops[t] *= n;
+        roof_profile_scale(&out->prof, 1.0 / n);
     }
     return 0;
 }

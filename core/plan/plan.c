@@ -78,7 +78,7 @@ static void add_record(struct plan_phase *ph, const struct plan_config *c, struc
         r.flops /= c->tp; r.dram_rd /= c->tp; r.dram_wr /= c->tp;
     }
     struct roof_time t;
-    roof_op_time(&c->dev, &r, record_wtype(&r), &t);
+    roof_op_time(&c->dev, &r, r.cls == OPC_ATTN ? c->kv_type : record_wtype(&r), &t);
     struct plan_op *o = op_slot(ph, &r);
     double bytes = r.dram_rd + r.dram_wr;
     ph->flops += r.flops;

@@ -1,14 +1,17 @@
 /* core/plan/validate.c — see validate.h. */
 #include "core/plan/validate.h"
 #include "core/plan/hw.h"
+#include "core/plan/hw_probe.h"
 #include "core/workload/session.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct observe_ctx {
     const struct roof_device *host;
+    enum dtype kv_type;         /* the run's KV element type: attention's profile */
     struct validate_result *v;
     int cap;
     bool oom;
@@ -19,6 +22,15 @@ static enum dtype record_wtype(const struct kernel_record *r)
     int t = strncmp(r->name, "matmul_", 7) == 0 ? dtype_from_name(r->name + 7) : -1;
     return t < 0 ? DT_F32 : (enum dtype)t;
 }
+
+static void add_to_class(struct validate_class *c, double pred_s, double meas_s)
+{
+    c->pred_s += pred_s;
+    c->meas_s += meas_s;
+    c->count++;
+}
+
+bool validate_loaded(double load, int cores) { return cores > 0 && load > 0.5 * cores; }
 
 /* Every step of the CPU run: its records' roofline times against their measured times. */
 static int observe_step(void *ctx, const struct telemetry *t, char *err, size_t errlen)
@@ -44,15 +56,15 @@ static int observe_step(void *ctx, const struct telemetry *t, char *err, size_t 
     host.reuse_bytes = 0;
     for (int i = 0; i < t->n_kernels; i++)
         if (t->kernels[i].cls == OPC_MATMUL) host.reuse_bytes += t->kernels[i].dram_rd;
+    enum validate_phase ph = s->prefill_tokens > 0 ? VP_PREFILL : VP_DECODE;
     for (int i = 0; i < t->n_kernels; i++) {
         const struct kernel_record *k = &t->kernels[i];
         struct roof_time rt;
-        roof_op_time(&host, k, record_wtype(k), &rt);
+        roof_op_time(&host, k, k->cls == OPC_ATTN ? o->kv_type : record_wtype(k), &rt);
         s->pred_s += rt.t_s;
         s->ops_meas_s += k->dur_ns / 1e9;
-        v->cls[k->cls].pred_s += rt.t_s;
-        v->cls[k->cls].meas_s += k->dur_ns / 1e9;
-        v->cls[k->cls].count++;
+        add_to_class(&v->cls[k->cls], rt.t_s, k->dur_ns / 1e9);
+        add_to_class(&v->phase_cls[ph][k->cls], rt.t_s, k->dur_ns / 1e9);
     }
     return 0;
 }
@@ -111,6 +123,9 @@ int plan_validate(const struct run_setup *b, FILE *log, struct validate_result *
     memset(v, 0, sizeof *v);
     struct roof_device host;
     char e[256];
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    v->cores = cores > 0 ? (int)cores : 0;
+    v->load_start = hw_load_average();
     if (hw_device_fresh("host", &b->opt, &host, log, e, sizeof e) < 0) { snprintf(err, errlen, "%s", e); return 1; }
     snprintf(v->device, sizeof v->device, "%s", host.name);
     v->bw = host.bw;
@@ -120,12 +135,15 @@ int plan_validate(const struct run_setup *b, FILE *log, struct validate_result *
     v->llc_bw = host.llc_bw;
     v->near_bytes = host.near_bytes;
     v->near_bw = host.near_bw;
-    struct observe_ctx oc = {.host = &host, .v = v};
+    v->host = host;
+    v->wtype = opt_enum(&b->opt, WTYPE);
+    struct observe_ctx oc = {.host = &host, .kv_type = opt_enum(&b->opt, KV_DTYPE), .v = v};
     struct run_observer o = {.ctx = &oc, .step = observe_step, .progress_to = log};
     if (log) fprintf(log, "validate: 1/2 the scenario on the CPU backend (measured)\n");
     int rc = run_on(b, "cpu", 0, &o, log, &v->measured, &v->capacity, err, errlen);
     if (rc == 0 && oc.oom) { snprintf(err, errlen, "validate: out of memory for the step table"); rc = 1; }
     if (rc) return rc;
+    v->load_end = hw_load_average();
     if (log) fprintf(log, "validate: 2/2 the same requests on sim:host (SIMULATED)\n");
     struct run_observer quiet = {.progress_to = log};
     rc = run_on(b, "sim:host", v->capacity, &quiet, log, &v->simulated, NULL, err, errlen);

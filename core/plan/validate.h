@@ -10,6 +10,7 @@
 #define INFERTOP_VALIDATE_H
 
 #include "core/workload/run.h"
+#include "kernels/roofline.h"
 
 #include <stdio.h>
 
@@ -22,11 +23,20 @@ struct validate_step {
     double ops_meas_s;          /* the sum of its ops' measured times */
 };
 
+/* Phases of a step, for the per-class table: decode-only steps and steps
+ * with prefill tokens (alone or mixed with decodes). */
+enum validate_phase { VP_DECODE, VP_PREFILL, VP_COUNT };
+
 struct validate_result {
     char device[96];            /* the host row's name */
     double bw, f32_flops, op_overhead_s;
     double llc_bytes, llc_bw, near_bytes, near_bw;   /* the host's working-set tiers */
+    struct roof_device host;    /* the whole host row the predictions used */
+    enum dtype wtype;           /* the run's weight format (the first layer's) */
+    int cores;                  /* online CPUs */
+    double load_start, load_end;/* 1-minute load average before the probes and after the CPU run (-1: unknown) */
     struct validate_class cls[OPC_COUNT];
+    struct validate_class phase_cls[VP_COUNT][OPC_COUNT];
     struct validate_step *steps;        /* every step of the CPU run */
     int n_steps, n_decode;              /* n_decode: steps with decode tokens only */
     double decode_err_median;           /* median |pred − meas| / meas over decode-only steps */
@@ -39,6 +49,11 @@ struct validate_result {
 /* Run b's scenario on the CPU and on sim:host (b->opt's device is ignored).
  * log (NULL: silent) gets progress. 0 ok; 1 runtime failure; 2 bad input,
  * with one line in err. Free with validate_free. */
+/* Whether a load average of `load` on `cores` CPUs leaves the measured side
+ * meaningless (other processes hold the cores: waiting shows up as op time):
+ * load above half the cores. */
+bool validate_loaded(double load, int cores);
+
 int  plan_validate(const struct run_setup *b, FILE *log, struct validate_result *v, char *err, size_t errlen);
 void validate_free(struct validate_result *v);
 

@@ -214,6 +214,8 @@ int session_reload_weights(struct session *s, const struct options *opt,
     model_free(&s->model);
     s->model = fresh;
     s->transform_s = xs;
+    /* a live quant change shrinks or grows what every step re-reads (the roofline's LLC tier) */
+    if (sim) backend_sim_set_reuse_bytes(s->be, tp_weight_bytes(&s->model, 0, s->model.cfg.n_layers));
     return 0;
 }
 

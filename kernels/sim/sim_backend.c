@@ -14,6 +14,7 @@ struct sim_ctx {
     struct roof_device dev;
     char spec[32];                 /* what the user named: "sim:h100x8" */
     enum dtype last_wtype;         /* weight format of the op being recorded (matmul, embed) */
+    enum dtype last_kv_type;       /* KV element type of the attention being recorded */
     int comm_steps;                /* comm op being recorded: ring steps over the link (0: none) */
     uint64_t comm_wait_ns;         /* ... and the wait for the other ranks / the message */
     struct sim_region *regions;
@@ -72,7 +73,8 @@ static void sim_matmul(struct backend *be, float *y, const struct weight *w, con
 static void sim_attention(struct backend *be, enum attn_impl impl, float *out, const float *q,
                           const struct kv_view *kv, int layer, int n_q, int pos0, const struct attn_shape *sh)
 {
-    (void)be; (void)impl; (void)out; (void)q; (void)kv; (void)layer; (void)n_q; (void)pos0; (void)sh;
+    (void)impl; (void)out; (void)q; (void)layer; (void)n_q; (void)pos0; (void)sh;
+    ctx_of(be)->last_kv_type = kv->kv_type;
 }
 
 static void sim_kv_store(struct backend *be, const struct kv_view *kv, int layer, int pos0, int n,
@@ -184,7 +186,7 @@ static uint64_t sim_modeled_ns(struct backend *be, const struct kernel_record *r
         return ns;
     }
     struct roof_time t;
-    roof_op_time(&x->dev, r, x->last_wtype, &t);
+    roof_op_time(&x->dev, r, r->cls == OPC_ATTN ? x->last_kv_type : x->last_wtype, &t);
     return ns_of(t.t_s);
 }
 
@@ -240,6 +242,11 @@ struct backend *sim_backend_create(const struct roof_device *d, const char *spec
     snprintf(be->reason, sizeof be->reason, "SIMULATED (%.24s): op times from the roofline of the hardware "
              "table, no compute%s", spec, d->n_devices > 1 ? "; xN: one aggregate device, or N over the link with tp/pp" : "");
     return be;
+}
+
+void sim_backend_set_reuse_bytes(struct backend *be, double bytes)
+{
+    if (be && be->ops == &SIM_OPS) ctx_of(be)->dev.reuse_bytes = bytes;
 }
 
 const struct roof_device *sim_backend_device(const struct backend *be)

@@ -27,6 +27,11 @@ struct backend *sim_backend_create(const struct roof_device *d, const char *spec
  * device count or memory runs out (nothing is left created). */
 int sim_backend_create_group(const struct backend *tmpl, int n, struct backend **out, char *err, size_t errlen);
 
+/* Set the bytes the simulated device re-reads every step (the model's
+ * weights on it: the roofline's last-level-cache tier) after the weights
+ * changed; nothing when be is not a sim backend. */
+void sim_backend_set_reuse_bytes(struct backend *be, double bytes);
+
 /* The device the backend simulates (NULL when be is not a sim backend). */
 const struct roof_device *sim_backend_device(const struct backend *be);
 

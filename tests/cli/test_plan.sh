@@ -135,6 +135,9 @@ run $BIN plan --validate --scenario scenarios/smoke.ini --model synth:tiny --jso
 expect_rc "plan --validate" 0
 expect_out "per op class table" "^  matmul +[0-9]+ "
 expect_out "median decode step error" "median \|error\| of decode steps [0-9.]+%"
+expect_out "the load beside the validation" "^load average [0-9.]+ at the start, [0-9.]+ after the CPU run, on [0-9]+ CPUs"
+expect_out "per phase columns" "^  class +ops +measured s +predicted s +error +decode +prefill"
+expect_out "the measured operator profile" "^profile \(measured, median of the probe passes\): matmul f32 per weight element m=1 "
 expect_out "end to end rows" "TPOT p50 ms"
 expect_err "host measured" "hw: host .*\((measured|cached)"
 python3 - "$T/v.json" <<'PY' && ok "validate JSON: per class and per step" || bad "validate JSON"
@@ -143,6 +146,8 @@ d = json.load(open(sys.argv[1]))
 assert d["simulated"] is True and d["op_classes"]["matmul"]["measured_s"] > 0
 assert len(d["steps_index_prefill_decode_measured_opsmeasured_predicted"]) > 5
 assert d["decode_step_error_median"] >= 0
+assert d["load_average_start"] != 0 and d["cpus"] >= 1 and isinstance(d["loaded"], bool)
+assert d["op_classes"]["matmul"]["decode"]["measured_s"] > 0 and "prefill" in d["op_classes"]["matmul"]
 PY
 ls $T/cache/infertop/hw/host-*.txt >/dev/null 2>&1 && ok "host row cached" || bad "no host cache file"
 summary

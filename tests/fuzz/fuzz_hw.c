@@ -5,8 +5,8 @@
  *   make fuzz-hw FUZZ_SECONDS=60
  *
  * Cache: a rejection is one line naming a line and what it expected; an
- * accepted file holds only finite values in (0, 1e18) and round-trips
- * through hw_cache_format to the same bits. Spec (the input's first 63
+ * accepted file holds only finite values in (0, 1e18) (the profile's too)
+ * and round-trips through hw_cache_format to the same bits. Spec (the input's first 63
  * bytes as a string): accepted means a known row or the host and a count in
  * 1..16, a rejection is one line saying what was expected. Anything else
  * aborts. */
@@ -52,6 +52,9 @@ static void check_cache(const uint8_t *data, size_t size)
     CHECK(back.bw == d.bw && back.op_overhead_s == d.op_overhead_s && back.llc_bytes == d.llc_bytes &&
           back.llc_bw == d.llc_bw && back.near_bytes == d.near_bytes && back.near_bw == d.near_bw);
     CHECK(!memcmp(back.wtype_flops, d.wtype_flops, sizeof d.wtype_flops));
+    CHECK(!memcmp(&back.prof, &d.prof, sizeof d.prof));   /* the measured operator profile, to the bit */
+    for (int k = 0; k < RSO_COUNT; k++) CHECK(in_range(d.prof.small_s[k][0]));
+    for (int k = 0; k < ROOF_ATTN_KINDS; k++) CHECK(in_range(d.prof.attn_fixed_s[k]) && in_range(d.prof.attn_flop_s[k]));
     CHECK(hw_cache_parse(text, (size_t)n, "cpu=other backend=fuzz", &back, err, sizeof err) < 0 && strstr(err, "key"));
 }
 

@@ -327,7 +327,7 @@ static bool log_says(FILE *f, const char *what)
 
 /* Measured once, then read back; a corrupt file is a miss, measured again
  * and replaced; the values are real (positive, finite) either way. */
-Test(hw, host_measurement_is_cached_and_a_corrupt_cache_is_a_miss, .timeout = 120)
+Test(hw, host_measurement_is_cached_and_a_corrupt_cache_is_a_miss, .timeout = 400)
 {
     char dir[] = "/tmp/infertop-hw-XXXXXX", err[256];
     cr_assert(mkdtemp(dir));

@@ -1,0 +1,457 @@
+/* core/plan/hw_probe.c — see hw_probe.h. What is measured, every probe on
+ * the CPU backend the engine runs (same thread count), HW_PROBE_PASSES passes:
+ *   - bandwidth: a streaming read (integer sums) of 512 MiB by every thread
+ *     (main memory), and of working sets that fit the last-level and the
+ *     private caches (the roofline's tiers, kernels/roofline.h);
+ *   - per-op cost: a 1-row matmul on a 128x128 weight (16K multiply-adds,
+ *     negligible work) split over the threads like every matmul: the pool's
+ *     dispatch and barrier, median of 51 calls;
+ *   - matmul per weight format, y[m][1024] = x[m][1024] · Wᵀ: m = 1..16 over
+ *     MM_CALLS matrices of a set of 1024x1024 matrices of MM_SET_BYTES in all
+ *     (decode: every weight comes from memory, as a step's layers evict each
+ *     other; a matrix that fits the private caches is re-read from them for
+ *     the next x rows, as the model's are), seconds per weight element with
+ *     the per-op cost taken off; m = 128 on one matrix (prefill: compute-
+ *     bound; with 16 rows an f32 weight was read once per 16 rows and the
+ *     probe measured memory, not compute, over-predicting prefill 2.5x), on
+ *     its first MM_PREFILL_N rows;
+ *   - attention (naive, flash) × KV (f32, f16) × (decode: 1 query at depths
+ *     256 and 2048; prefill: 64 queries at 0 and 448 before them), heads
+ *     12:4 of 64 (GQA 3, SmolLM2's and Llama 3's group sizes bracket it),
+ *     a paged cache of 16-token blocks in shuffled order, calls cycling over
+ *     16 layers (each call's K/V were evicted by the others', as in a step):
+ *     fixed seconds and seconds per FLOP through the two depths;
+ *   - rmsnorm (rows of 256), swiglu, add, kv_store (f16 rows of 128),
+ *     embed (f32 rows of 256) at ROOF_SMALL_ELEMS elements; rope (heads of
+ *     64) at ROOF_ROPE_TOKENS tokens for 1 and ROOF_ROPE_HEADS heads. */
+#include "core/plan/hw_probe.h"
+#include "core/plan/hw_cache.h"
+#include "kernels/cost.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BW_BYTES (512u << 20)        /* main memory: far past any LLC a core sees */
+#define TIER_READ (256u << 20)       /* bytes one cache-tier pass reads */
+#define MM_K 1024
+#define MM_SET_BYTES (64u << 20)      /* twice a 32 MB LLC: the set streams from memory */
+#define MM_CALLS 8                    /* matrices one decode row count runs over */
+#define MM_PREFILL_ROWS 128
+#define MM_PREFILL_N 512              /* weight rows of the prefill probe: compute-bound, half the time of 1024 */
+#define ATTN_PREFILL_Q 64             /* queries of the prefill probe (>= ATTN_TILE_Q: the prefill regime) */
+#define ATTN_H 12
+#define ATTN_HKV 4
+#define ATTN_D 64
+#define ATTN_MAX_CTX 2048
+#define ATTN_BLOCK 16
+#define ATTN_LAYERS 16                /* calls cycle over layers: each reads K/V another layer evicted, as a step's */
+#define SMALL_MAX_ELEMS (1u << 20)
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *x, int n)
+{
+    qsort(x, (size_t)n, sizeof *x, cmp_double);
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+static double seconds_since(uint64_t t0) { return (now_ns() - t0) / 1e9; }
+
+/* ---- bandwidth ---- */
+
+struct read_job { const uint64_t *p; size_t n; int reps; uint64_t sum; };
+
+/* Integer sums: no FP add latency chain, so the loop runs at memory speed. */
+static void *read_slice(void *arg)
+{
+    struct read_job *j = arg;
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int r = 0; r < j->reps; r++)
+        for (size_t i = 0; i + 4 <= j->n; i += 4) { s0 += j->p[i]; s1 += j->p[i + 1]; s2 += j->p[i + 2]; s3 += j->p[i + 3]; }
+    j->sum = s0 + s1 + s2 + s3;
+    return NULL;
+}
+
+/* Bytes/s of one read of the first `bytes` of buf by n_threads threads, each
+ * summing its slice (TIER_READ / bytes) times over (at least once). */
+static double read_bw(const uint64_t *buf, int n_threads, size_t bytes, uint64_t *sink)
+{
+    size_t n = bytes / sizeof(uint64_t);
+    int reps = bytes < TIER_READ ? (int)(TIER_READ / bytes) : 1;
+    struct read_job jobs[64];
+    pthread_t th[64];
+    if (n_threads > 64) n_threads = 64;
+    uint64_t t0 = now_ns();
+    for (int k = 0; k < n_threads; k++) {
+        jobs[k] = (struct read_job){buf + n / n_threads * k, n / n_threads, reps, 0};
+        if (k > 0) pthread_create(&th[k], NULL, read_slice, &jobs[k]);
+    }
+    read_slice(&jobs[0]);
+    for (int k = 1; k < n_threads; k++) pthread_join(th[k], NULL);
+    double s = seconds_since(t0);
+    for (int k = 0; k < n_threads; k++) *sink += jobs[k].sum;
+    return s > 0 ? (double)reps * (n / n_threads) * n_threads * sizeof(uint64_t) / s : 0;
+}
+
+/* ---- everything one pass measures (all doubles: medians field by field) ---- */
+
+struct pass {
+    double bw, near_bw, llc_bw, op_s;
+    double flops[DT_COUNT];
+    struct roof_profile prof;
+};
+#define PASS_FIELDS (sizeof(struct pass) / sizeof(double))
+_Static_assert(sizeof(struct pass) % sizeof(double) == 0, "struct pass holds doubles only");
+
+struct probe {
+    struct backend *be;
+    int threads;
+    uint64_t *bwbuf;                 /* BW_BYTES */
+    uint64_t sink;
+    size_t near_set, llc_set;        /* tier working sets (0: the tier is main memory) */
+    float *x, *y;                    /* [MM_PREFILL_ROWS][MM_K] */
+    uint8_t *mats[DT_COUNT];         /* one encoded 1024x1024 matrix per measured format */
+    uint8_t *set;                    /* MM_SET_BYTES: copies of one matrix */
+    /* attention */
+    void *kv32[2], *kv16[2];         /* K, V: [ATTN_LAYERS][ATTN_MAX_CTX][ATTN_HKV*ATTN_D] */
+    int layer;                       /* the next call's layer */
+    int32_t table[ATTN_MAX_CTX / ATTN_BLOCK];
+    float *q, *o;                    /* [MM_PREFILL_ROWS][ATTN_H*ATTN_D] */
+    /* small ops */
+    float *a, *b, *c;                /* [SMALL_MAX_ELEMS] */
+    int *tok;                        /* [SMALL_MAX_ELEMS / 64] token ids, positions */
+    void *kvs[2];                    /* kv_store target: f16 [SMALL_MAX_ELEMS / 2] */
+    float *emb;                      /* [1024][256] */
+};
+
+/* ---- per-op cost ---- */
+
+static double probe_op_cost(struct probe *p)
+{
+    enum { N = 128, REPS = 51 };
+    static float wd[N * N], x[N], y[N];
+    for (int i = 0; i < N * N; i++) wd[i] = (float)(i % 7) * 0.01f;
+    struct weight w = {.type = DT_F32, .rows = N, .cols = N, .data = wd, .name = "hw_probe_op"};
+    double ts[REPS];
+    backend_matmul(p->be, y, &w, x, 1);
+    for (int i = 0; i < REPS; i++) {
+        uint64_t t0 = now_ns();
+        backend_matmul(p->be, y, &w, x, 1);
+        ts[i] = seconds_since(t0);
+    }
+    return median(ts, REPS);
+}
+
+/* ---- matmul ---- */
+
+static int encode_matrices(struct probe *p)
+{
+    float *row = malloc(sizeof(float) * MM_K);
+    if (!row) return -1;
+    uint32_t s = 12345;
+    for (int t = 0; t < DT_COUNT; t++) {
+        if (!hw_cache_measured((enum dtype)t)) continue;
+        size_t rb = dtype_row_bytes((enum dtype)t, MM_K);
+        if (!(p->mats[t] = malloc(rb * MM_K))) { free(row); return -1; }
+        for (int r = 0; r < MM_K; r++) {
+            for (int k = 0; k < MM_K; k++) { s = s * 1664525u + 1013904223u; row[k] = ((s >> 8) / 16777216.0f - 0.5f) * 0.1f; }
+            dtype_encode_row((enum dtype)t, row, p->mats[t] + rb * r, MM_K);
+        }
+    }
+    free(row);
+    return 0;
+}
+
+static struct weight probe_weight(enum dtype t, const uint8_t *data)
+{
+    struct weight w = {.type = t, .rows = MM_K, .cols = MM_K, .data = (void *)data};
+    snprintf(w.name, sizeof w.name, "hw_probe_%s", dtype_info(t)->name);
+    return w;
+}
+
+/* Format t at every probe row count into ps: elem_s per row count, and the
+ * 128-row FLOP/s. */
+static void probe_matmul(struct probe *p, enum dtype t, struct pass *ps)
+{
+    size_t mb = dtype_row_bytes(t, MM_K) * MM_K;
+    int n_mats = (int)(MM_SET_BYTES / mb);
+    if (n_mats < 2) n_mats = 2;
+    if ((size_t)n_mats * mb > MM_SET_BYTES) n_mats = (int)(MM_SET_BYTES / mb);
+    for (int i = 0; i < n_mats; i++) memcpy(p->set + mb * i, p->mats[t], mb);
+    double elems = (double)MM_K * MM_K;
+    /* one cycle through the set across the row counts: a matrix comes back
+     * only after the whole set (past the LLC) was read */
+    for (int ri = 0, next = 0; ri + 1 < ROOF_MM_ROWS_N; ri++) {
+        double ts[MM_CALLS];
+        for (int i = 0; i < MM_CALLS; i++, next = (next + 1) % n_mats) {
+            struct weight w = probe_weight(t, p->set + mb * next);
+            uint64_t t0 = now_ns();
+            backend_matmul(p->be, p->y, &w, p->x, ROOF_MM_ROWS[ri]);
+            ts[i] = seconds_since(t0);
+        }
+        double s = median(ts, MM_CALLS);        /* a call another process preempted does not count */
+        ps->prof.mm_elem_s[t][ri] = fmax(s - ps->op_s, 0.1 * s) / elems;
+    }
+    struct weight w = probe_weight(t, p->mats[t]);
+    w.rows = MM_PREFILL_N;
+    double ts[3];
+    for (int i = 0; i < 3; i++) {               /* the first may find the matrix cold: the median */
+        uint64_t t0 = now_ns();
+        backend_matmul(p->be, p->y, &w, p->x, MM_PREFILL_ROWS);
+        ts[i] = seconds_since(t0);
+    }
+    double s = median(ts, 3), pf_elems = (double)MM_PREFILL_N * MM_K;
+    ps->prof.mm_elem_s[t][ROOF_MM_ROWS_N - 1] = fmax(s - ps->op_s, 0.1 * s) / pf_elems;
+    ps->flops[t] = 2.0 * MM_PREFILL_ROWS * pf_elems / s;
+}
+
+/* ---- attention ---- */
+
+static struct kv_view probe_kv(const struct probe *p, bool f16)
+{
+    return (struct kv_view){.k = f16 ? p->kv16[0] : p->kv32[0], .v = f16 ? p->kv16[1] : p->kv32[1],
+                            .layer_stride = (size_t)ATTN_MAX_CTX * ATTN_HKV * ATTN_D, .table = p->table, .n_blocks = ATTN_MAX_CTX / ATTN_BLOCK,
+                            .block_size = ATTN_BLOCK, .kv_dim = ATTN_HKV * ATTN_D,
+                            .kv_type = f16 ? DT_F16 : DT_F32};
+}
+
+/* Median seconds of `reps` calls of attention at (n_q, pos0); its FLOPs. */
+static double time_attention(struct probe *p, enum attn_impl impl, const struct kv_view *kv, int n_q, int pos0,
+                             int reps, double *flops)
+{
+    struct attn_shape sh = {ATTN_H, ATTN_HKV, ATTN_D, 0.125f};
+    struct kernel_record r;
+    cost_attention(&r, impl, kv, n_q, pos0, &sh);
+    *flops = r.flops;
+    double ts[15];
+    for (int i = 0; i < reps; i++) {
+        int layer = p->layer;
+        p->layer = (p->layer + 1) % ATTN_LAYERS;
+        uint64_t t0 = now_ns();
+        backend_attention(p->be, impl, p->o, p->q, kv, layer, n_q, pos0, &sh);
+        ts[i] = seconds_since(t0);
+    }
+    return median(ts, reps);
+}
+
+/* Every attention kind: t = fixed + flops · per_flop through two depths. */
+static void probe_attention(struct probe *p, struct pass *ps)
+{
+    for (int impl = 0; impl < 2; impl++)
+        for (int f16 = 0; f16 < 2; f16++) {
+            struct kv_view kv = probe_kv(p, f16);
+            for (int prefill = 0; prefill < 2; prefill++) {
+                int n_q = prefill ? ATTN_PREFILL_Q : 1, reps = prefill ? 3 : 15;
+                int pos[2] = {prefill ? 0 : 255, prefill ? 448 : ATTN_MAX_CTX - 1};
+                double f[2], t[2];
+                for (int k = 0; k < 2; k++) t[k] = time_attention(p, (enum attn_impl)impl, &kv, n_q, pos[k], reps, &f[k]);
+                double slope = (t[1] - t[0]) / (f[1] - f[0]);
+                if (!(slope > 0)) slope = t[1] / f[1];
+                int kind = roof_attn_kind((enum attn_impl)impl, f16 ? DT_F16 : DT_F32, n_q);
+                ps->prof.attn_flop_s[kind] = slope;
+                ps->prof.attn_fixed_s[kind] = fmax(t[1] - slope * f[1], 1e-9);
+            }
+        }
+}
+
+/* ---- small ops ---- */
+
+/* One call of small op k at probe size index i. */
+static void run_small(struct probe *p, enum roof_small_op k, int i)
+{
+    int64_t n = (int64_t)ROOF_SMALL_ELEMS[i];
+    struct rope_params rp = {.theta = 10000.0f};
+    switch (k) {
+    case RSO_RMSNORM: backend_rmsnorm(p->be, p->c, p->a, p->b, (int)(n / 256), 256, 1e-5f); break;
+    case RSO_SWIGLU: backend_swiglu(p->be, p->c, p->a, p->b, n); break;
+    case RSO_ADD: backend_add(p->be, p->c, p->a, n); break;
+    case RSO_KV_STORE: {
+        static const int32_t table0 = 0;
+        struct kv_view kv = {.k = p->kvs[0], .v = p->kvs[1], .table = &table0, .n_blocks = 1,
+                             .block_size = (int)(SMALL_MAX_ELEMS / 256), .kv_dim = 128, .kv_type = DT_F16};
+        backend_kv_store(p->be, &kv, 0, 0, (int)(n / 256), p->a, p->b);
+        break;
+    }
+    case RSO_EMBED: {
+        struct weight e = {.type = DT_F32, .rows = 1024, .cols = 256, .data = p->emb, .name = "hw_probe_embed"};
+        backend_embed(p->be, p->c, &e, p->tok, (int)(n / 256));
+        break;
+    }
+    case RSO_ROPE_1: case RSO_ROPE_H: {
+        int heads = k == RSO_ROPE_1 ? 1 : ROOF_ROPE_HEADS;
+        backend_rope(p->be, p->c, p->tok, (int)ROOF_ROPE_TOKENS[i], heads, 64, &rp);
+        break;
+    }
+    case RSO_COUNT: break;
+    }
+}
+
+static void probe_small(struct probe *p, struct pass *ps)
+{
+    for (int k = 0; k < RSO_COUNT; k++)
+        for (int i = 0; i < ROOF_SMALL_N; i++) {
+            int reps = i < 2 ? 33 : i == 2 ? 9 : 5;
+            double ts[33];
+            run_small(p, (enum roof_small_op)k, i);
+            for (int r = 0; r < reps; r++) {
+                uint64_t t0 = now_ns();
+                run_small(p, (enum roof_small_op)k, i);
+                ts[r] = seconds_since(t0);
+            }
+            ps->prof.small_s[k][i] = fmax(median(ts, reps), 1e-9);
+        }
+}
+
+/* ---- set-up ---- */
+
+static void fill_floats(float *x, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++) { seed = seed * 1664525u + 1013904223u; x[i] = ((seed >> 8) / 16777216.0f - 0.5f); }
+}
+
+static int probe_init(struct probe *p, struct backend *be)
+{
+    memset(p, 0, sizeof *p);
+    p->be = be;
+    p->threads = be->n_threads > 0 ? be->n_threads : 1;
+    size_t kv_elems = (size_t)ATTN_LAYERS * ATTN_MAX_CTX * ATTN_HKV * ATTN_D;
+    p->bwbuf = malloc(BW_BYTES);
+    p->x = malloc(sizeof(float) * MM_PREFILL_ROWS * MM_K);
+    p->y = malloc(sizeof(float) * MM_PREFILL_ROWS * MM_K);
+    p->set = malloc(MM_SET_BYTES);
+    p->q = malloc(sizeof(float) * MM_PREFILL_ROWS * ATTN_H * ATTN_D);
+    p->o = malloc(sizeof(float) * MM_PREFILL_ROWS * ATTN_H * ATTN_D);
+    p->a = malloc(sizeof(float) * SMALL_MAX_ELEMS);
+    p->b = malloc(sizeof(float) * SMALL_MAX_ELEMS);
+    p->c = malloc(sizeof(float) * SMALL_MAX_ELEMS);
+    p->tok = malloc(sizeof(int) * SMALL_MAX_ELEMS / 64);
+    p->emb = malloc(sizeof(float) * 1024 * 256);
+    for (int i = 0; i < 2; i++) {
+        p->kv32[i] = malloc(kv_elems * 4);
+        p->kv16[i] = malloc(kv_elems * 2);
+        p->kvs[i] = malloc(SMALL_MAX_ELEMS);
+    }
+    if (!p->bwbuf || !p->x || !p->y || !p->set || !p->q || !p->o || !p->a || !p->b || !p->c || !p->tok || !p->emb ||
+        !p->kv32[0] || !p->kv32[1] || !p->kv16[0] || !p->kv16[1] || !p->kvs[0] || !p->kvs[1])
+        return -1;
+    for (size_t i = 0; i < BW_BYTES / sizeof(uint64_t); i++) p->bwbuf[i] = i & 1023;
+    fill_floats(p->x, (size_t)MM_PREFILL_ROWS * MM_K, 1);
+    fill_floats(p->q, (size_t)MM_PREFILL_ROWS * ATTN_H * ATTN_D, 2);
+    fill_floats(p->a, SMALL_MAX_ELEMS, 3);
+    fill_floats(p->b, SMALL_MAX_ELEMS, 4);
+    fill_floats(p->c, SMALL_MAX_ELEMS, 5);
+    fill_floats(p->emb, 1024 * 256, 6);
+    for (int i = 0; i < 2; i++) {
+        fill_floats(p->kv32[i], kv_elems, 7 + i);
+        float *tmp = p->kv32[i];
+        uint16_t *h = p->kv16[i];
+        for (size_t e = 0; e < kv_elems; e++) h[e] = fp32_to_fp16(tmp[e]);
+        memset(p->kvs[i], 0, SMALL_MAX_ELEMS);
+    }
+    int nb = ATTN_MAX_CTX / ATTN_BLOCK;
+    for (int b = 0; b < nb; b++) p->table[b] = (int32_t)((b * 37) % nb);   /* 37 and 128 coprime: a shuffle */
+    for (unsigned i = 0; i < SMALL_MAX_ELEMS / 64; i++) p->tok[i] = (int)(i * 7 % 1024);
+    return encode_matrices(p);
+}
+
+static void probe_free(struct probe *p)
+{
+    free(p->bwbuf); free(p->x); free(p->y); free(p->set); free(p->q); free(p->o);
+    free(p->a); free(p->b); free(p->c); free(p->tok); free(p->emb);
+    for (int i = 0; i < 2; i++) { free(p->kv32[i]); free(p->kv16[i]); free(p->kvs[i]); }
+    for (int t = 0; t < DT_COUNT; t++) free(p->mats[t]);
+}
+
+/* The working-set tiers: the cores' private caches (L2 × threads; a quarter
+ * of it measured) and the last-level cache (an eighth of it, at most 64 MiB,
+ * at least 4x the private caches; main memory when that does not fit). */
+static void tier_sizes(struct probe *p, struct roof_device *d)
+{
+    long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE), l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    d->near_bytes = (l2 > 0 ? (double)l2 : 256 << 10) * p->threads;
+    d->llc_bytes = l3 > 0 ? (double)l3 : 8 << 20;
+    p->near_set = (size_t)(d->near_bytes / 4) & ~(size_t)4095;
+    double llc_set = fmax(fmin(d->llc_bytes / 8, 64 << 20), 4 * d->near_bytes);
+    p->llc_set = llc_set < d->llc_bytes ? (size_t)llc_set & ~(size_t)4095 : 0;
+}
+
+static void one_pass(struct probe *p, struct pass *ps)
+{
+    memset(ps, 0, sizeof *ps);
+    ps->bw = read_bw(p->bwbuf, p->threads, BW_BYTES, &p->sink);
+    ps->near_bw = read_bw(p->bwbuf, p->threads, p->near_set, &p->sink);
+    ps->llc_bw = p->llc_set ? read_bw(p->bwbuf, p->threads, p->llc_set, &p->sink) : ps->bw;
+    ps->op_s = probe_op_cost(p);
+    for (int t = 0; t < DT_COUNT; t++)
+        if (p->mats[t]) probe_matmul(p, (enum dtype)t, ps);
+    probe_attention(p, ps);
+    probe_small(p, ps);
+}
+
+/* x[i] = max(x[0..i]): more work never takes less time. A probe whose
+ * median still dipped (noise on a loaded machine) takes the smaller size's. */
+static void running_max(double *x, int n)
+{
+    for (int i = 1; i < n; i++) x[i] = fmax(x[i], x[i - 1]);
+}
+
+/* The physical order the medians must keep: a matmul's time per weight
+ * element does not fall as rows are added (each row adds its multiply-adds),
+ * a small op's time does not fall as elements are added. */
+static void monotone_profile(struct roof_profile *p)
+{
+    for (int t = 0; t < DT_COUNT; t++) running_max(p->mm_elem_s[t], ROOF_MM_ROWS_N);
+    for (int k = 0; k < RSO_COUNT; k++) running_max(p->small_s[k], ROOF_SMALL_N);
+}
+
+double hw_load_average(void)
+{
+    double l[1];
+    return getloadavg(l, 1) == 1 ? l[0] : -1;
+}
+
+int hw_probe_all(struct backend *be, struct roof_device *d, char *err, size_t errlen)
+{
+    static struct probe p;
+    static struct pass passes[HW_PROBE_PASSES];
+    if (probe_init(&p, be) < 0) {
+        probe_free(&p);
+        snprintf(err, errlen, "host: out of memory for the probes (about 0.7 GB)");
+        return -1;
+    }
+    tier_sizes(&p, d);
+    for (int i = 0; i < HW_PROBE_PASSES; i++) one_pass(&p, &passes[i]);
+    probe_free(&p);
+    struct pass med;
+    double *m = (double *)&med, col[HW_PROBE_PASSES];
+    for (size_t f = 0; f < PASS_FIELDS; f++) {
+        for (int i = 0; i < HW_PROBE_PASSES; i++) col[i] = ((const double *)&passes[i])[f];
+        m[f] = median(col, HW_PROBE_PASSES);
+    }
+    monotone_profile(&med.prof);
+    d->bw = med.bw;
+    d->near_bw = med.near_bw;
+    d->llc_bw = med.llc_bw;
+    d->op_overhead_s = med.op_s;
+    memcpy(d->wtype_flops, med.flops, sizeof d->wtype_flops);
+    d->prof = med.prof;
+    for (int t = 0; t < DT_COUNT; t++)
+        if (hw_cache_measured((enum dtype)t) && !(d->wtype_flops[t] > 0)) {
+            snprintf(err, errlen, "host: could not measure the %s matmul", dtype_info((enum dtype)t)->name);
+            return -1;
+        }
+    if (!(d->bw > 0 && d->near_bw > 0 && d->llc_bw > 0) || p.sink == 1) {
+        snprintf(err, errlen, "host: could not measure the memory bandwidth");
+        return -1;
+    }
+    return 0;
+}
