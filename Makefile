@@ -119,10 +119,14 @@ BENCH_SPARSE := $(B)/bench_sparse
 $(BENCH_SPARSE): $(B)/tests/bench/bench_sparse.o $(B)/tests/bench/bench_util.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+BENCH_QX := $(B)/bench_qx
+$(BENCH_QX): $(B)/tests/bench/bench_qx.o $(B)/tests/bench/bench_util.o $(LIB)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # 2:4 sparse vs dense kernels and decode (tests/bench/bench_sparse.c)
 # own int8/int4 weight-only decode vs Q8_0/Q4_0 (tests/bench/bench_quant.sh; QUANT_Q8_GGUF,
 # QUANT_Q4_GGUF add GGUF baselines of the shipped model, ROUNDS/REPS the budget)
-bench-quant: $(BENCH_BIN) $(BIN) model
+bench-quant: $(BENCH_BIN) $(BENCH_QX) $(BIN) model
 	tests/bench/bench_quant.sh
 
 bench-sparse: $(BENCH_SPARSE) model

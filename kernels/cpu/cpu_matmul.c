@@ -39,6 +39,7 @@ struct mm_job {
     int rows_per_task, n_chunks; /* along N */
     int m_block;                 /* x rows per task */
     dot_rows_fn dot;             /* float weight formats */
+    qx_wrows4_fn wrows4;         /*   decode: 4 weight rows per call (own weight-only formats), or NULL */
     enum dtype wt;               /* quantized formats: */
     const uint8_t *xq;           /*   [m] quantized x rows of xq_bytes */
     size_t xq_bytes;
@@ -80,12 +81,22 @@ static void mm_task_range(const struct mm_job *j, int t, int *n0, int *n1, int *
     *i1 = *i0 + j->m_block < j->m ? *i0 + j->m_block : j->m;
 }
 
+/* Decode with a 4-row kernel: groups of four weight rows share each x
+ * vector load; the ragged end goes row by row (same bits, qx.h). */
+static void mm_task_wrows4(const struct mm_job *j, int n0, int n1)
+{
+    int n = n0;
+    for (; n + 4 <= n1; n += 4) j->wrows4(j->w + (size_t)n * j->row_bytes, j->row_bytes, j->x, j->K, j->y + n);
+    for (; n < n1; n++) j->dot(j->w + (size_t)n * j->row_bytes, j->x, (size_t)j->K, 1, j->K, j->y + n);
+}
+
 static void mm_task_float(void *p, int t, int worker)
 {
     const struct mm_job *j = p;
     int n0, n1, i0, i1;
     (void)worker;
     mm_task_range(j, t, &n0, &n1, &i0, &i1);
+    if (j->wrows4 && j->m == 1) { mm_task_wrows4(j, n0, n1); return; }
     float out[DOT_MAX_ROWS];
     for (int i = i0; i < i1; i += DOT_MAX_ROWS) {
         int nx = i1 - i < DOT_MAX_ROWS ? i1 - i : DOT_MAX_ROWS;
@@ -296,5 +307,6 @@ void cpu_matmul(struct backend *be, float *y, const struct weight *w, const floa
     if (dtype_quantizes_act(wt)) { mm_run_act(c, &j, w, n_tasks); return; }
     if (wt == DT_S24_Q8) { mm_run_s24q8(c, &j, n_tasks); return; }
     j.dot = dtype_is_xq(wt) ? qx_dot_rows_fn(wt, c->simd) : cpu_dot_rows_fn(wt, c->simd);
+    j.wrows4 = dtype_is_xq(wt) ? qx_wrows4_fn_for(wt, c->simd) : NULL;
     pool_run(c->pool, mm_task_float, &j, n_tasks);
 }

@@ -3,13 +3,15 @@
  *
  * Weight-only formats (W8A16 style: activations stay f32) use the float
  * matmul's loop (cpu_matmul.c): one weight row is dequantized in registers
- * and dotted against up to DOT_MAX_ROWS x rows, so decode streams each
- * weight byte once. Activation-quantized formats quantize every x row once
+ * and dotted against up to DOT_MAX_ROWS x rows (prefill); decode (one x row)
+ * takes four weight rows per call (qx_wrows4_fn), so each x vector is loaded
+ * once for four rows. Both compute a (weight row, x row) pair with the same
+ * float steps (qx_wide.h): results do not depend on the row count. Activation-quantized formats quantize every x row once
  * per matmul (qx_act_row) and then take integer (W8A8) or E4M3×E4M3 (FP8A8,
  * f32 accumulation as on Hopper tensor cores) dot products.
  *
  * Paths: scalar always; AVX2+FMA+F16C; at CPU_SIMD_AVX512 the weight-only
- * dots run 16 lanes (qx_avx512.c), the W8A8 dot AVX-512 VNNI (vpdpbusd on
+ * dots run 16 lanes (qx_avx512.c; one source for both widths: qx_wide.h), the W8A8 dot AVX-512 VNNI (vpdpbusd on
  * 256-bit registers) where the CPU has it, the FP8A8 dot the AVX2 code. */
 #ifndef INFERTOP_CPU_QX_H
 #define INFERTOP_CPU_QX_H
@@ -23,6 +25,14 @@
 /* The dot-rows kernel (cpu_dot.h's contract; w is a row of the format, its
  * per-row scale included) for a weight-only own format; NULL otherwise. */
 dot_rows_fn qx_dot_rows_fn(enum dtype t, enum cpu_simd s);
+
+/* Decode: out[c] = dot(weight row c, x) for c < 4, weight rows ws bytes
+ * apart; each out[c] equals the dot-rows kernel's result for that row bit
+ * for bit on the same SIMD path. */
+typedef void (*qx_wrows4_fn)(const void *w, size_t ws, const float *x, int K, float *out);
+/* The 4-row decode kernel of a weight-only own format at SIMD level s; NULL
+ * for the scalar path and other formats (use qx_dot_rows_fn row by row). */
+qx_wrows4_fn qx_wrows4_fn_for(enum dtype t, enum cpu_simd s);
 
 /* Bytes of one quantized activation row for weights of type wt (W8A8:
  * f32 scale + int8[K]; FP8A8: f32 scale + E4M3[K]). */
@@ -38,9 +48,12 @@ qx_act_dot_fn qx_act_dot_fn_for(enum dtype wt, enum cpu_simd s);
 
 /* Scalar kernel (qx_ref.c) for any weight-only own format. */
 void qx_dot_rows_ref(enum dtype t, const void *w, const float *x, size_t ldx, int nx, int K, float *out);
-/* Vector kernels (qx_avx2.c, qx_avx512.c; NULL / false on non-x86 builds). */
+/* Vector kernels (qx_avx2.c, qx_avx512.c, both from qx_wide.h; NULL / false
+ * on non-x86 builds). */
 dot_rows_fn qx_dot_rows_avx2(enum dtype t);
 dot_rows_fn qx_dot_rows_avx512(enum dtype t);
+qx_wrows4_fn qx_wrows4_avx2(enum dtype t);
+qx_wrows4_fn qx_wrows4_avx512(enum dtype t);
 qx_act_dot_fn qx_act_dot_avx2(enum dtype wt, bool vnni);
 bool qx_have_vnni(void);
 

@@ -1,12 +1,13 @@
 /* kernels/cpu/qx_avx2.c — AVX2 (and AVX-512 VNNI) kernels of the own
  * quantized formats; see qx.h. Weights are dequantized in registers:
+ *   (the weight-only kernels are qx_wide.h; here its 8-lane primitives)
  *   int8      vpmovsxbd + vcvtdq2ps, 8 per step;
  *   fp8       bytes → IEEE half bits → vcvtph2ps: E5M2 is a half's top byte
  *             (b << 8, exact incl. subnormals, inf, NaN); E4M3's 7 magnitude
  *             bits shifted left 7 are a half 2^8 smaller (subnormals land on
  *             half subnormals), so the row's sum is scaled by 256 once;
- *   int4      16 packed bytes → 16 low + 16 high nibbles → (q − z) as floats,
- *             summed per group, times the group's d;
+ *   int4      8 packed bytes zero-extended to dwords → 8 low (mask) + 8 high
+ *             (shift) nibbles → d·q − z·d by one FMA each;
  *   W8A8      int8 · int8 → int32 exactly: vpmaddubsw on |w| and sign(x, w)
  *             (AVX2) or vpdpbusd (VNNI), scales applied once per row.
  * Tails (K not a multiple of the vector step) go element by element.
@@ -48,11 +49,6 @@ AVX2 static inline __attribute__((always_inline)) __m128i load8(const uint8_t *p
     return _mm_cvtsi64_si128(v);
 }
 
-AVX2 static inline __attribute__((always_inline)) __m256 ld_i8(const uint8_t *p)
-{
-    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(p)));
-}
-
 AVX2 static inline __attribute__((always_inline)) __m256 ld_e5m2(const uint8_t *p)
 {
     return _mm256_cvtph_ps(_mm_slli_epi16(_mm_cvtepu8_epi16(load8(p)), 8));
@@ -67,129 +63,43 @@ AVX2 static inline __attribute__((always_inline)) __m256 ld_e4m3_div256(const ui
     return _mm256_cvtph_ps(_mm_or_si128(sign, mag));
 }
 
-/* One weight row (per-element format: LOAD gives 8 values, SCALAR one, MUL
- * the factor the sum needs) against NX x rows; NX a constant so the
- * accumulators live in registers. */
-#define DEFINE_DOT_ELEM(name, LOAD, SCALAR, MUL)                                                 \
-    AVX2 static inline __attribute__((always_inline)) void name##_n(const void *w, const float *x, size_t ldx, const int NX,    \
-                                     int K, float *out)                                          \
-    {                                                                                            \
-        const uint8_t *b = (const uint8_t *)w + XQ_ROW_HDR;                                      \
-        __m256 acc[DOT_MAX_ROWS] = {_mm256_setzero_ps(), _mm256_setzero_ps(),                    \
-                                    _mm256_setzero_ps(), _mm256_setzero_ps()};                   \
-        int k = 0;                                                                               \
-        if (NX == 1) { /* one row: four independent chains hide the FMA latency */               \
-            for (; k + 32 <= K; k += 32)                                                         \
-                for (int u = 0; u < 4; u++)                                                      \
-                    acc[u] = _mm256_fmadd_ps(LOAD(b + k + 8 * u), _mm256_loadu_ps(x + k + 8 * u), \
-                                             acc[u]);                                            \
-            acc[0] = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])); \
-        }                                                                                        \
-        for (; k + 8 <= K; k += 8) {                                                             \
-            __m256 wv = LOAD(b + k);                                                             \
-            for (int r = 0; r < NX; r++)                                                         \
-                acc[r] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + (size_t)r * ldx + k), acc[r]);  \
-        }                                                                                        \
-        float sc = xq_row_scale(w);                                                              \
-        for (int r = 0; r < NX; r++) {                                                           \
-            float s = hsum8(acc[r]) * (MUL), t = 0;                                              \
-            for (int kk = k; kk < K; kk++) t += SCALAR(b[kk]) * x[(size_t)r * ldx + kk];         \
-            out[r] = sc * (s + t);                                                               \
-        }                                                                                        \
-    }                                                                                            \
-    AVX2 static void name(const void *w, const float *x, size_t ldx, int nx, int K, float *out)  \
-    {                                                                                            \
-        switch (nx) {                                                                            \
-        case 1: name##_n(w, x, ldx, 1, K, out); break;                                           \
-        case 2: name##_n(w, x, ldx, 2, K, out); break;                                           \
-        case 3: name##_n(w, x, ldx, 3, K, out); break;                                           \
-        default: name##_n(w, x, ldx, 4, K, out); break;                                          \
-        }                                                                                        \
-    }
+/* ---- weight-only kernels: qx_wide.h at 8 lanes ---- */
 
-#define SC_I8(v) ((float)(int8_t)(v))
-DEFINE_DOT_ELEM(dot_i8_avx2, ld_i8, SC_I8, 1.0f)
-DEFINE_DOT_ELEM(dot_e5m2_avx2, ld_e5m2, fp8_e5m2_to_f32, 1.0f)
-DEFINE_DOT_ELEM(dot_e4m3_avx2, ld_e4m3_div256, fp8_e4m3_to_f32, 256.0f)
+#define QW_ATTR AVX2
+#define QW_V __m256
+#define QW_VL 8
+#define QW_ZERO() _mm256_setzero_ps()
+#define QW_ADD(a, b) _mm256_add_ps((a), (b))
+#define QW_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define QW_LOADX(p) _mm256_loadu_ps(p)
+#define QW_HSUM(v) hsum8(v)
+#define QW_SUFFIX(name) name##_avx2
+#define QW_LD_I8(p) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(p)))
+#define QW_LD_E5M2(p) ld_e5m2(p)
+#define QW_LD_E4M3(p) ld_e4m3_div256(p)
 
-/* 16 nibbles (u8 in a __m128i) → two vectors of (q − z). */
-AVX2 static inline void nib16_to_ps(__m128i q, __m256 z, __m256 *a, __m256 *b)
+/* int4 group: d and −z·d broadcast; a weight is fma(q, d, −z·d). */
+typedef struct { __m256 d, nzd; } QW_I4;
+#define QW_I4_CHAINS 1
+
+AVX2 static inline __attribute__((always_inline)) QW_I4 qw_i4_prep(const uint8_t *blk, bool zp)
 {
-    *a = _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(q)), z);
-    *b = _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(q, 8))), z);
+    uint16_t dh;
+    memcpy(&dh, blk, 2);
+    float d = _cvtsh_ss(dh), z = zp ? (float)(int8_t)blk[2] : 8.0f;
+    return (QW_I4){_mm256_set1_ps(d), _mm256_set1_ps(-z * d)};
 }
 
-/* int4 group g (32/64/128), zp: zero-point layout. Group elements: chunk c
- * of 16 bytes holds elems 16c.. (low nibbles) and g/2 + 16c.. (high). */
-AVX2 static inline __attribute__((always_inline)) void dot_i4_rows(const void *w, const float *x, size_t ldx,
-                                                                   const int nx, int K, float *out, const int g,
-                                                                   const bool zp)
+/* 8 packed bytes → 8 low-nibble and 8 high-nibble weights. */
+AVX2 static inline __attribute__((always_inline)) void qw_i4_span(const QW_I4 *st, const uint8_t *qs, __m256 *lo,
+                                                                  __m256 *hi)
 {
-    const int bb = xq_i4_hdr(zp) + g / 2, h = g / 2;
-    const __m128i m4 = _mm_set1_epi8(15);
-    __m256 acc[DOT_MAX_ROWS];
-    for (int r = 0; r < nx; r++) acc[r] = _mm256_setzero_ps();
-    for (int blk = 0; blk < K / g; blk++) {
-        const uint8_t *p = (const uint8_t *)w + (size_t)blk * bb;
-        uint16_t dh;
-        memcpy(&dh, p, 2);
-        __m256 z = _mm256_set1_ps(zp ? (float)(int8_t)p[2] : 8.0f), d = _mm256_set1_ps(_cvtsh_ss(dh));
-        const uint8_t *qs = p + xq_i4_hdr(zp);
-        /* two chains per row (low and high nibbles) */
-        __m256 bl[DOT_MAX_ROWS], bh[DOT_MAX_ROWS];
-        for (int r = 0; r < nx; r++) bl[r] = bh[r] = _mm256_setzero_ps();
-        for (int c = 0; c < h; c += 16) {
-            __m128i q = _mm_loadu_si128((const __m128i *)(qs + c));
-            __m256 l0, l1, h0, h1;
-            nib16_to_ps(_mm_and_si128(q, m4), z, &l0, &l1);
-            nib16_to_ps(_mm_and_si128(_mm_srli_epi16(q, 4), m4), z, &h0, &h1);
-            for (int r = 0; r < nx; r++) {
-                const float *xb = x + (size_t)r * ldx + (size_t)blk * g;
-                __m256 a0 = _mm256_mul_ps(l0, _mm256_loadu_ps(xb + c));
-                __m256 a1 = _mm256_mul_ps(h0, _mm256_loadu_ps(xb + h + c));
-                a0 = _mm256_fmadd_ps(l1, _mm256_loadu_ps(xb + c + 8), a0);
-                a1 = _mm256_fmadd_ps(h1, _mm256_loadu_ps(xb + h + c + 8), a1);
-                bl[r] = _mm256_add_ps(bl[r], a0);
-                bh[r] = _mm256_add_ps(bh[r], a1);
-            }
-        }
-        for (int r = 0; r < nx; r++) acc[r] = _mm256_fmadd_ps(d, _mm256_add_ps(bl[r], bh[r]), acc[r]);
-    }
-    for (int r = 0; r < nx; r++) out[r] = hsum8(acc[r]);
+    __m256i b = _mm256_cvtepu8_epi32(load8(qs));
+    *lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(b, _mm256_set1_epi32(15))), st->d, st->nzd);
+    *hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(b, 4)), st->d, st->nzd);
 }
 
-#define DEFINE_DOT_I4(name, G, ZP)                                                                \
-    AVX2 static void name(const void *w, const float *x, size_t ldx, int nx, int K, float *out)  \
-    {                                                                                             \
-        switch (nx) {                                                                             \
-        case 1: dot_i4_rows(w, x, ldx, 1, K, out, G, ZP); break;                                  \
-        case 2: dot_i4_rows(w, x, ldx, 2, K, out, G, ZP); break;                                  \
-        case 3: dot_i4_rows(w, x, ldx, 3, K, out, G, ZP); break;                                  \
-        default: dot_i4_rows(w, x, ldx, 4, K, out, G, ZP); break;                                 \
-        }                                                                                         \
-    }
-DEFINE_DOT_I4(dot_i4s32_avx2, 32, false)
-DEFINE_DOT_I4(dot_i4s64_avx2, 64, false)
-DEFINE_DOT_I4(dot_i4s128_avx2, 128, false)
-DEFINE_DOT_I4(dot_i4a32_avx2, 32, true)
-DEFINE_DOT_I4(dot_i4a64_avx2, 64, true)
-DEFINE_DOT_I4(dot_i4a128_avx2, 128, true)
-
-dot_rows_fn qx_dot_rows_avx2(enum dtype t)
-{
-    switch (t) {
-    case DT_I8: return dot_i8_avx2;
-    case DT_E4M3: return dot_e4m3_avx2;
-    case DT_E5M2: return dot_e5m2_avx2;
-    case DT_I4S_32: return dot_i4s32_avx2;
-    case DT_I4S_64: return dot_i4s64_avx2;
-    case DT_I4S_128: return dot_i4s128_avx2;
-    case DT_I4A_32: return dot_i4a32_avx2;
-    case DT_I4A_64: return dot_i4a64_avx2;
-    case DT_I4A_128: return dot_i4a128_avx2;
-    default: return NULL;
-    }
-}
+#include "kernels/cpu/qx_wide.h"
 
 /* ---- W8A8 and FP8A8 ---- */
 
@@ -257,6 +167,7 @@ bool qx_have_vnni(void)
 #else
 
 dot_rows_fn qx_dot_rows_avx2(enum dtype t) { (void)t; return NULL; }
+qx_wrows4_fn qx_wrows4_avx2(enum dtype t) { (void)t; return NULL; }
 qx_act_dot_fn qx_act_dot_avx2(enum dtype wt, bool vnni) { (void)wt; (void)vnni; return NULL; }
 bool qx_have_vnni(void) { return false; }
 

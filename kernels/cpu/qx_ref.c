@@ -79,6 +79,13 @@ dot_rows_fn qx_dot_rows_fn(enum dtype t, enum cpu_simd s)
     return v ? v : f;
 }
 
+qx_wrows4_fn qx_wrows4_fn_for(enum dtype t, enum cpu_simd s)
+{
+    if (s == CPU_SIMD_SCALAR || !ref_fn(t)) return NULL;
+    qx_wrows4_fn v = s == CPU_SIMD_AVX512 ? qx_wrows4_avx512(t) : NULL;
+    return v ? v : qx_wrows4_avx2(t);
+}
+
 /* ---- activation-quantized formats ---- */
 
 size_t qx_act_bytes(enum dtype wt, int K)

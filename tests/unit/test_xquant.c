@@ -352,6 +352,47 @@ Test(xquant, kernels_ragged_width)
     for (int f = 0; f < 5; f++) { check_kernel(t[f], 77, 11, 1, 0); check_kernel(t[f], 45, 6, 6, 0); }
 }
 
+/* A row's result does not depend on the matmul's row count: decode's
+ * 4-weight-row kernel, prefill's 1-weight-row × 4-x-row kernel and the
+ * ragged ends give the same bits (what speculative verification needs), for
+ * every weight-only own format, SIMD path and 1 and 2 threads. */
+Test(xquant, weight_only_rows_do_not_depend_on_the_row_count)
+{
+    const enum dtype types[] = {DT_I8, DT_E4M3, DT_E5M2, DT_I4S_32, DT_I4S_64, DT_I4S_128, DT_I4A_32, DT_I4A_64, DT_I4A_128};
+    const int K = 384, N = 43, M = 9;
+    float *x = malloc((size_t)M * K * sizeof *x), *y = malloc((size_t)M * N * sizeof *y), *y1 = malloc((size_t)N * sizeof *y1);
+    float *row = malloc((size_t)K * sizeof *row);
+    cr_assert(x && y && y1 && row);
+    for (int i = 0; i < M * K; i++) x[i] = rnd() * 3;
+    struct cfg cfgs[8];
+    int nc = all_cfgs(cfgs);
+    for (size_t f = 0; f < sizeof types / sizeof types[0]; f++) {
+        struct weight w = {.type = types[f], .rows = N, .cols = K};
+        w.data = malloc(weight_bytes(&w));
+        cr_assert(w.data);
+        for (int r = 0; r < N; r++) {
+            for (int k = 0; k < K; k++) row[k] = rnd();
+            dtype_encode_row(w.type, row, (uint8_t *)w.data + (size_t)r * dtype_row_bytes(w.type, K), K);
+        }
+        for (int c = 0; c < nc; c++) {
+            struct backend *be = cpu_backend_create(cfgs[c].threads, cfgs[c].simd);
+            cr_assert(be);
+            for (int rows = 1; rows <= M; rows++) {
+                backend_matmul(be, y, &w, x, rows);
+                for (int r = 0; r < rows; r++) {
+                    backend_matmul(be, y1, &w, x + (size_t)r * K, 1);
+                    cr_assert_arr_eq(y + (size_t)r * N, y1, (size_t)N * sizeof *y1,
+                                     "%s simd=%s threads=%d: row %d of %d differs from a one-row matmul",
+                                     dtype_info(w.type)->name, cpu_simd_name(cfgs[c].simd), cfgs[c].threads, r, rows);
+                }
+            }
+            backend_destroy(be);
+        }
+        free(w.data);
+    }
+    free(x); free(y); free(y1); free(row);
+}
+
 Test(xquant, act_scale_static)
 {
     check_kernel(DT_W8A8, 256, 21, 3, 2.0f / 127);    /* x in [-2, 2]: the static scale covers it */
