@@ -52,6 +52,7 @@
                             C(SPEC_NGRAM, "ngram")
 #define OPT_CTYPE_SPEC      enum opt_spec
 #define CHOICES_QUANT(C)    C(QUANT_NONE, "none") C(QUANT_INT8, "int8") C(QUANT_INT4, "int4") C(QUANT_FP8, "fp8") \
+                            C(QUANT_W4A8, "w4a8") \
                             C(QUANT_W8A8, "w8a8") C(QUANT_W8A8_SMOOTH, "w8a8-smooth") C(QUANT_FP8A8, "fp8a8")
 #define OPT_CTYPE_QUANT     enum opt_quant
 #define CHOICES_QUANT_GROUP(C) C(32, "32") C(64, "64") C(128, "128")
@@ -179,13 +180,13 @@ X(SIM_FLOP_EFF,"sim_flop_eff",OT_FLOAT, "0.75",  NO_CHOICES, 0.01, 1,    "what-i
 X(SIM_OP_US,   "sim_op_us",   OT_FLOAT, "5",     NO_CHOICES, 0, 100000,  "what-if", OC_PROCESS, OS_RUN | OS_GEN,
   "plan / sim:GPU: fixed cost per op in microseconds (kernel launch; the host row measures its own unless set)")
 X(QUANT,       "quant",       OT_ENUM,  "none",  CHOICES_QUANT, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
-  "re-quantize the layer matrices from the loaded weights (GGUF blocks dequantized first): int8 per channel, int4 group-wise, fp8 weight-only; w8a8 / w8a8-smooth (SmoothQuant) / fp8a8 also quantize activations")
+  "re-quantize the layer matrices from the loaded weights (GGUF blocks dequantized first): int8 per channel, int4 group-wise, fp8 weight-only; w4a8 (int4 g32 sym searched as int4, in q4_0 blocks, int8 activations per 32) / w8a8 / w8a8-smooth (SmoothQuant) / fp8a8 also quantize activations")
 X(QUANT_GROUP, "quant_group", OT_ENUM,  "32",    CHOICES_QUANT_GROUP, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
   "quant=int4: elements per scale group (a matrix whose width it does not divide uses the next smaller group)")
 X(QUANT_SYM,   "quant_sym",   OT_BOOL,  "on",    NO_CHOICES, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
   "quant=int4: symmetric groups (off: a zero point per group)")
 X(QUANT_WEIGHTING, "quant_weighting", OT_ENUM, "act", CHOICES_QUANT_WEIGHTING, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
-  "quant=int4: the scale search minimises each group's squared error weighted by the calibration text's mean x_j^2 per input channel (act, imatrix/AWQ idea) or unweighted (none)")
+  "quant=int4|w4a8: the scale search minimises each group's squared error weighted by the calibration text's mean x_j^2 per input channel (act, imatrix/AWQ idea) or unweighted (none)")
 X(ACT_SCALE,   "act_scale",   OT_ENUM,  "tensor", CHOICES_ACT_SCALE, 0, 0, "quantization", OC_REBUILD, OS_RUN | OS_GEN,
   "quant=w8a8*: activation scale per tensor (static, from calibration) or per token (dynamic)")
 X(SMOOTH_ALPHA, "smooth_alpha", OT_FLOAT, "0.5", NO_CHOICES, 0, 1, "quantization", OC_REBUILD, OS_RUN | OS_GEN,

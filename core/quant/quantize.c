@@ -10,10 +10,11 @@
 
 bool quantize_enabled(const struct options *o) { return opt_enum(o, QUANT) != QUANT_NONE; }
 
-/* int4 with quant_weighting=act: the scale search weighs errors by E[x_j²]. */
+/* int4 / w4a8 with quant_weighting=act: the scale search weighs errors by E[x_j²]. */
 static bool int4_weighted(const struct options *o)
 {
-    return opt_enum(o, QUANT) == QUANT_INT4 && opt_enum(o, QUANT_WEIGHTING) == QUANT_WEIGHTING_ACT;
+    enum opt_quant q = opt_enum(o, QUANT);
+    return (q == QUANT_INT4 || q == QUANT_W4A8) && opt_enum(o, QUANT_WEIGHTING) == QUANT_WEIGHTING_ACT;
 }
 
 bool quantize_needs_calib(const struct options *o)
@@ -38,6 +39,7 @@ int quantize_target(const struct options *o, int cols)
     case QUANT_FP8: return opt_enum(o, FP8_FORMAT);
     case QUANT_W8A8: case QUANT_W8A8_SMOOTH: return DT_W8A8;
     case QUANT_FP8A8: return DT_F8A8;
+    case QUANT_W4A8: return cols % 32 ? -1 : DT_Q4_0;
     case QUANT_INT4: break;
     }
     int g = opt_enum(o, QUANT_GROUP);
@@ -55,14 +57,20 @@ struct enc_job {
     size_t out_row;
 };
 
+/* The format whose encoder fills rows of t: w4a8's q4_0 rows are int4 g32
+ * symmetric rows (the same bytes: f16 d, 16 packed bytes, x = d·(q − 8),
+ * byte i = elements i and i + 16), so they get int4's scale search rather
+ * than Q4_0's max-abs rounding. */
+static enum dtype encoder_type(enum dtype t) { return t == DT_Q4_0 ? DT_I4S_32 : t; }
+
 static void enc_row(void *p, int r)
 {
     struct enc_job *j = p;
     float stack[4096], *row = j->w->cols <= 4096 ? stack : malloc((size_t)j->w->cols * sizeof *row);
     if (!row) abort();       /* a few KB; the weight buffer itself was allocated already */
     quant_decode_weight_row(j->w, r, row);
-    if (j->imp) xq_encode_row_weighted(j->t, row, j->imp, j->out + (size_t)r * j->out_row, j->w->cols);
-    else dtype_encode_row(j->t, row, j->out + (size_t)r * j->out_row, j->w->cols);
+    if (j->imp) xq_encode_row_weighted(encoder_type(j->t), row, j->imp, j->out + (size_t)r * j->out_row, j->w->cols);
+    else dtype_encode_row(encoder_type(j->t), row, j->out + (size_t)r * j->out_row, j->w->cols);
     if (row != stack) free(row);
 }
 
@@ -172,7 +180,7 @@ int quantize_run(struct model *m, const struct options *o, const struct calib_st
     const char *qname = option_choice_name(option_def(OPT_QUANT), q);
     if (quantize_needs_calib(o) && !cs) {
         snprintf(err, errlen, "quant=%s%s: needs calibration statistics of the unquantized model, and none were collected",
-                 qname, q == QUANT_W8A8_SMOOTH ? "" : q == QUANT_INT4 ? " quant_weighting=act" : " act_scale=tensor");
+                 qname, q == QUANT_W8A8_SMOOTH ? "" : (q == QUANT_INT4 || q == QUANT_W4A8) ? " quant_weighting=act" : " act_scale=tensor");
         return -1;
     }
     for (int l = 0; l < m->cfg.n_layers; l++) {

@@ -1,5 +1,5 @@
 /* core/quant/quantize.h — the quant pass of the weight transforms
- * (transform.h): option quant=int8|int4|fp8|w8a8|w8a8-smooth|fp8a8 turns every
+ * (transform.h): option quant=int8|int4|fp8|w4a8|w8a8|w8a8-smooth|fp8a8 turns every
  * layer matrix (wq wk wv wo gate up down; embeddings and the output head
  * stay as loaded) into an own format of kernels/xq_blocks.h:
  *   int8        DT_I8, per output channel (W8A16)
@@ -10,6 +10,10 @@
  *               calibration text (imatrix / AWQ idea: the expected squared
  *               error of the output), =none: Σ (w_j − ŵ_j)²
  *   fp8         DT_E4M3 / DT_E5M2 (fp8_format), per output channel scale
+ *   w4a8        DT_Q4_0 rows encoded by int4 g32 symmetric's search (the same
+ *               bytes, quant_weighting as int4): the GGUF Q4_0 integer kernels
+ *               run it, x quantized to int8 per 32 (W4A8); a width 32 does
+ *               not divide stays as loaded
  *   w8a8        DT_W8A8: act_scale=token dynamic, =tensor static from calibration
  *   w8a8-smooth SmoothQuant (smooth.h) folded in first, then W8A8
  *   fp8a8       DT_F8A8: act_scale=tensor static from calibration, =token one

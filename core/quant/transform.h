@@ -4,7 +4,7 @@
  * quant_apply_transforms runs an ordered list of passes over a freshly
  * loaded model, each enabled by its options (technique "quantization" /
  * "sparsity", class rebuild):
- *   1. quant      quant=int8|int4|fp8|w8a8|w8a8-smooth|fp8a8 (core/quant/quantize.c);
+ *   1. quant      quant=int8|int4|fp8|w4a8|w8a8|w8a8-smooth|fp8a8 (core/quant/quantize.c);
  *   2. sparsity   (issue 14) appended to the same list.
  * Every pass reads the layer matrices in their loaded format (GGUF blocks are
  * dequantized to f32 first) and replaces them in place, chaining a record

@@ -467,6 +467,46 @@ Test(xquant, transform_int4_and_restore)
     model_free(&m);
 }
 
+/* quant=w4a8 makes q4_0 rows holding exactly int4 g32 symmetric's bytes (the
+ * same search, so the GGUF Q4_0 kernels run int4's weights), and decoding
+ * them as q4_0 gives int4_g32's values. */
+Test(xquant, transform_w4a8_is_int4_g32_in_q4_0_blocks)
+{
+    struct model a, b;
+    load_tiny(&a);
+    load_tiny(&b);
+    struct options oa, ob;
+    cr_assert_eq(set_opts(&oa, "quant=w4a8 quant_weighting=none"), 0);
+    cr_assert_eq(set_opts(&ob, "quant=int4 quant_group=32 quant_sym=on quant_weighting=none"), 0);
+    char err[256];
+    cr_assert_eq(quant_apply_transforms(&a, &oa, NULL, 2, NULL, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(quant_apply_transforms(&b, &ob, NULL, 2, NULL, NULL, err, sizeof err), 0, "%s", err);
+    for (int l = 0; l < a.cfg.n_layers; l++) {
+        struct weight *wa[QUANT_LAYER_MATRICES], *wb[QUANT_LAYER_MATRICES];
+        quant_layer_matrices(&a.layers[l], wa);
+        quant_layer_matrices(&b.layers[l], wb);
+        for (int i = 0; i < QUANT_LAYER_MATRICES; i++) {
+            if (wa[i]->cols % 32) {          /* tiny's down (176 wide): both keep it as loaded */
+                cr_assert_eq(wa[i]->type, DT_F32);
+                cr_assert_eq(wb[i]->type, DT_F32);
+                continue;
+            }
+            cr_assert_eq(wa[i]->type, DT_Q4_0, "layer %d matrix %d", l, i);
+            cr_assert_eq(wb[i]->type, DT_I4S_32);
+            cr_assert_eq(weight_bytes(wa[i]), weight_bytes(wb[i]));
+            cr_assert_arr_eq(wa[i]->data, wb[i]->data, weight_bytes(wa[i]), "layer %d matrix %d bytes", l, i);
+            float ra[1024], rb[1024];
+            cr_assert(wa[i]->cols <= 1024);
+            quant_decode_weight_row(wa[i], 1, ra);
+            quant_decode_weight_row(wb[i], 1, rb);
+            cr_assert_arr_eq(ra, rb, (size_t)wa[i]->cols * sizeof *ra);
+        }
+    }
+    cr_assert(strstr(a.wformat, "q4_0"), "%s", a.wformat);
+    model_free(&a);
+    model_free(&b);
+}
+
 Test(xquant, transform_needs_calibration)
 {
     struct model m;
