@@ -68,6 +68,7 @@ static int mm_rows_per_task(int N, int m, size_t row_bytes, int n_threads)
         int cap = (int)(MM_CHUNK_BYTES / (row_bytes ? row_bytes : 1));
         if (rows > cap) rows = cap;
     }
+    rows -= rows % QUANT_TILE_N;   /* whole register tiles: a ragged chunk edge goes pair by pair */
     return rows < 4 ? 4 : rows;
 }
 
