@@ -28,6 +28,7 @@ static const struct key_binding KEYS[] = {
     OPTION('a', "a", "attn", OPT_ATTN, NULL, 5),
     OPTION('B', "B", "block", OPT_BLOCK, NULL, 9),
     OPTION('c', "c", "chunk", OPT_CHUNKED_PREFILL, CYCLE("0", "64", "256"), 8),
+    OPTION('A', "A", "admission", OPT_ADMISSION, NULL, 0),
     OPTION('p', "p", "prefix", OPT_PREFIX_CACHE, NULL, 10),
     OPTION('m', "m", "max_batch", OPT_MAX_BATCH, CYCLE("4", "8", "16", "32"), 0),
     OPTION('t', "t", "temp", OPT_TEMPERATURE, CYCLE("0", "0.7", "1"), 0),

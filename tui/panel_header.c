@@ -31,12 +31,15 @@ static bool differs_from_default(const struct options *o, enum opt_id id)
 
 /* An option with nothing to act on now: spec_k while speculative decoding is
  * off, tp and pp on one device, micro_batches without pipeline stages (the
- * header leaves them out unless off their default). */
+ * header leaves them out unless off their default); and admission at its
+ * default, which shows only in what does not happen (no preemptions): the
+ * 80-column row keeps its room for options that were changed. */
 static bool idle_option(const struct options *o, enum opt_id id)
 {
     bool group = opt_i(o, OPT_TP) > 1 || opt_i(o, OPT_PP) > 1;
     if (id == OPT_TP || id == OPT_PP) return !group;                     /* one device */
     if (id == OPT_MICRO_BATCHES) return opt_i(o, OPT_PP) < 2 && !differs_from_default(o, id);
+    if (id == OPT_ADMISSION) return !differs_from_default(o, id);
     return id == OPT_SPEC_K && opt_enum(o, SPEC) == SPEC_OFF && !differs_from_default(o, id);
 }
 

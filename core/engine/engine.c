@@ -200,6 +200,7 @@ int engine_init(struct engine *e, const struct options *opt, struct model *m, st
         .max_tokens_step = step_tokens,
         .chunk = (int)opt_i(opt, OPT_CHUNKED_PREFILL),
         .batch_wait_s = opt_f(opt, OPT_BATCH_WAIT) / 1e3,
+        .reserve = opt_enum(opt, ADMISSION) == ADMISSION_RESERVE,
     };
     if (check_workload(e, w, err, errlen) < 0) return -1;
     if (target_create(e, m, be, step_tokens, err, errlen) < 0 || check_fits(e, w, err, errlen) < 0 ||
@@ -574,6 +575,7 @@ bool engine_apply_live(struct engine *e, enum opt_id id, double old_rate_scale)
         for (int i = 0; i < e->n_inst; i++) e->inst[i].fw.attn = opt_enum(o, ATTN);
         return true;
     case OPT_BATCHING: e->sched.cfg.continuous = opt_enum(o, BATCHING) == BATCHING_CONTINUOUS; return true;
+    case OPT_ADMISSION: e->sched.cfg.reserve = opt_enum(o, ADMISSION) == ADMISSION_RESERVE; return true;
     case OPT_CHUNKED_PREFILL: e->sched.cfg.chunk = (int)opt_i(o, OPT_CHUNKED_PREFILL); return true;
     case OPT_BATCH_WAIT: e->sched.cfg.batch_wait_s = opt_f(o, OPT_BATCH_WAIT) / 1e3; return true;
     case OPT_TEMPERATURE: e->smp.temperature = (float)opt_f(o, OPT_TEMPERATURE); return true;

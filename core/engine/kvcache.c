@@ -436,19 +436,23 @@ int kvcache_blocks_available(const struct kvcache *kv) { return kv->ops->blocks_
 
 /* ---- admission policy (the allocator's, see kvcache.h) ------------------ */
 
-int kvcache_can_admit(const struct kvcache *kv, const int32_t *tokens, int n_tokens, int need_len, int n_running)
+int kvcache_can_admit(const struct kvcache *kv, const int32_t *tokens, int n_tokens, int need_len, int n_running,
+                      int pending_blocks)
 {
     int max_len = kv->ops->policy_max_len(kv, need_len);
     if (n_tokens < 0 || need_len < n_tokens) return KVC_EINVAL;
     if ((max_len ? max_len : kv->cfg.max_seq) > kv->cfg.max_seq) return KVC_TOOLONG;
     if (kv->n_free_slots == 0) return KVC_NOSLOT;
-    return kv->ops->can_admit(kv, tokens, n_tokens, n_running);
+    if (n_running < 0 || pending_blocks < 0) return KVC_EINVAL;
+    return kv->ops->can_admit(kv, tokens, n_tokens, n_running, pending_blocks);
 }
 
 int kvcache_admit_request(struct kvcache *kv, int req_id, const int32_t *tokens, int n_tokens, int need_len)
 {
     return kvcache_admit(kv, req_id, tokens, n_tokens, kv->ops->policy_max_len(kv, need_len));
 }
+
+int64_t kvcache_hold_tokens(const struct kvcache *kv, int len) { return kv->ops->hold_tokens(kv, len); }
 
 bool kvcache_fits_empty(const struct kvcache *kv, int need_len, char *why, size_t whylen)
 {

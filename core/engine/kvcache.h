@@ -122,19 +122,31 @@ int kvcache_admit(struct kvcache *kv, int req_id, const int32_t *prompt, int n_p
  *
  * need_len: the most tokens the request will hold (prompt + output).
  *  - paged grows on demand up to need_len, and admits only while the free
- *    blocks cover the request's uncached context plus one block of headroom
- *    per running request (each may need its next block at any decode step;
- *    admitting beyond that only buys preemptions), or when nothing runs.
+ *    blocks cover the request's uncached context, the running requests'
+ *    pending context, plus one block of headroom per running request (each
+ *    may need its next block at any decode step; admitting beyond that only
+ *    buys preemptions), or when nothing runs.
  *  - contiguous reserves max_seq per request (a server does not know how long
  *    an answer will be: the over-provisioning PagedAttention removes) and
  *    admits when a hole that large exists. */
 
 /* Whether a request of need_len tokens with this context (tokens[0..n_tokens))
- * can be admitted now, with n_running requests running: KVC_OK or
- * KVC_NOSPACE (or KVC_TOOLONG / KVC_EINVAL). No effects. */
-int kvcache_can_admit(const struct kvcache *kv, const int32_t *tokens, int n_tokens, int need_len, int n_running);
+ * can be admitted now, with n_running requests running that will still take
+ * pending_blocks blocks for context they have not appended yet (admitted
+ * requests whose prefill has not run: blocks are taken as tokens are
+ * appended, so the free count alone does not show them): KVC_OK or
+ * KVC_NOSPACE (or KVC_TOOLONG / KVC_EINVAL). No effects. With n_running 0
+ * the paged watermark asks no headroom: the scheduler's admission=reserve
+ * passes 0 because its own peak check (core/engine/admission.h) covers the
+ * running requests' growth. */
+int kvcache_can_admit(const struct kvcache *kv, const int32_t *tokens, int n_tokens, int need_len, int n_running,
+                      int pending_blocks);
 /* kvcache_admit with the allocator's reservation for need_len (see above). */
 int kvcache_admit_request(struct kvcache *kv, int req_id, const int32_t *tokens, int n_tokens, int need_len);
+/* Tokens of room a request holds once it has len tokens, under this
+ * allocator: paged rounds len up to whole blocks; contiguous holds its
+ * max_seq reservation whatever len (admission=reserve sums these). */
+int64_t kvcache_hold_tokens(const struct kvcache *kv, int len);
 /* Whether an EMPTY pool could ever hold a request of need_len tokens under
  * this policy; false means waiting cannot help. When false and why is not
  * NULL, one line in why: "the request needs N tokens, the pool holds M ...". */

@@ -76,9 +76,10 @@ static int contig_policy_max_len(const struct kvcache *kv, int need_len)
     return 0;
 }
 
-static int contig_can_admit(const struct kvcache *kv, const int32_t *tokens, int n_tokens, int n_running)
+static int contig_can_admit(const struct kvcache *kv, const int32_t *tokens, int n_tokens, int n_running,
+                            int pending_blocks)
 {
-    (void)tokens; (void)n_tokens; (void)n_running;
+    (void)tokens; (void)n_tokens; (void)n_running; (void)pending_blocks;
     int pos;
     return contig_first_fit(kv, contig_units(kv, kv->cfg.max_seq), &pos) < 0 ? KVC_NOSPACE : KVC_OK;
 }

@@ -108,7 +108,7 @@ struct kv_alloc_ops {
      * need_len tokens (0 = max_seq), whether one can be admitted now, and the
      * rows an empty pool must give it */
     int  (*policy_max_len)(const struct kvcache *kv, int need_len);
-    int  (*can_admit)(const struct kvcache *kv, const int32_t *tokens, int n_tokens, int n_running);
+    int  (*can_admit)(const struct kvcache *kv, const int32_t *tokens, int n_tokens, int n_running, int pending_blocks);
     int64_t (*hold_tokens)(const struct kvcache *kv, int need_len);
     /* request lifecycle; admit returns cached prompt tokens or a negative status */
     int  (*admit)(struct kvcache *kv, struct kv_req *r, int slot, const int32_t *prompt, int n_prompt);

@@ -324,17 +324,19 @@ static int paged_prefix_probe(const struct kvcache *kv, const int32_t *prompt, i
 
 static int paged_blocks_available(const struct kvcache *kv) { return kv->n_free + kv->n_cached; }
 
-/* Admission watermark: blocks for the request's uncached context, plus one
- * block of headroom per running request (each may need its next block at
- * any decode step). Admitting beyond that only buys preemptions: the request
- * would be evicted and recomputed a few steps later. */
-static int paged_can_admit(const struct kvcache *kv, const int32_t *tokens, int n_tokens, int n_running)
+/* Admission watermark: blocks for the request's uncached context and for
+ * the running requests' context not yet appended, plus one block of
+ * headroom per running request (each may need its next block at any decode
+ * step). Admitting beyond that only buys preemptions: the request would be
+ * evicted and recomputed a few steps later. */
+static int paged_can_admit(const struct kvcache *kv, const int32_t *tokens, int n_tokens, int n_running,
+                           int pending_blocks)
 {
     if (n_running == 0) return KVC_OK;
     int bs = kv->cfg.block_size;
     int uncached = n_tokens - paged_prefix_probe(kv, tokens, n_tokens);
     int need = (uncached + bs - 1) / bs;
-    return paged_blocks_available(kv) >= need + n_running + 1 ? KVC_OK : KVC_NOSPACE;
+    return paged_blocks_available(kv) >= need + pending_blocks + n_running + 1 ? KVC_OK : KVC_NOSPACE;
 }
 
 static int64_t paged_hold_tokens(const struct kvcache *kv, int need_len)

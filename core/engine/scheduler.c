@@ -16,7 +16,8 @@ int sched_init(struct scheduler *s, const struct sched_config *cfg, struct kvcac
     s->running = calloc((size_t)cfg->max_batch + 1, sizeof *s->running);
     s->waiting = calloc((size_t)w->n + 1, sizeof *s->waiting);
     s->items = calloc((size_t)cfg->max_batch + 1, sizeof *s->items);
-    bool ok = s->reqs && s->running && s->waiting && s->items;
+    s->adm = calloc((size_t)cfg->max_batch + 1, sizeof *s->adm);
+    bool ok = s->reqs && s->running && s->waiting && s->items && s->adm;
     for (int i = 0; ok && i < w->n; i++) {
         const struct request_spec *rs = &w->reqs[i];
         struct sched_req *r = &s->reqs[i];
@@ -47,7 +48,7 @@ void sched_free(struct scheduler *s)
         free(s->reqs[i].tokens);
         free(s->reqs[i].token_t);
     }
-    free(s->reqs); free(s->running); free(s->waiting); free(s->items);
+    free(s->reqs); free(s->running); free(s->waiting); free(s->items); free(s->adm);
     memset(s, 0, sizeof *s);
 }
 
@@ -147,13 +148,114 @@ static int latest_admitted(const struct scheduler *s)
     return best;
 }
 
+/* Context tokens r still feeds before it decodes: its prompt (or, after a
+ * preemption, everything but the last generated token) less what is
+ * computed; 0 for a decoding request. */
+static int context_left(const struct sched_req *r)
+{
+    int left = r->n_tokens - (r->n_generated > 0) - r->n_computed;
+    return left > 0 ? left : 0;
+}
+
+/* Blocks the running requests will still take for context they have not
+ * appended (admitted, prefill not run yet). */
+static int pending_blocks(const struct scheduler *s)
+{
+    int sum = 0;
+    for (int i = 0; i < s->n_running; i++) {
+        const struct sched_req *r = &s->reqs[s->running[i]];
+        int len = kvcache_len(s->kv, r->id), ctx = r->n_tokens - (r->n_generated > 0);
+        int b = len >= 0 && ctx > len ? kvcache_blocks_needed(s->kv, r->id, ctx - len) : 0;
+        sum += b > 0 ? b : 0;
+    }
+    return sum;
+}
+
+static int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+/* Prefills run in running order within the step budget, of which at least
+ * `per_step` tokens are left for them each step, at most `chunk` per
+ * request. r's prefill is done at the latest after ceil(queued / per_step)
+ * steps in which the budget ran out on the requests up to it (*queued: their
+ * context left, r's own added here), plus, with chunks, ceil(left / chunk)
+ * steps in which it got a whole chunk. 0 for a decoding request. */
+static int prefill_done_max(const struct scheduler *s, const struct sched_req *r, int *queued, int per_step)
+{
+    int left = context_left(r), chunk = s->cfg.chunk;
+    if (left == 0) return 0;
+    *queued += left;
+    return ceil_div(*queued, per_step) + (chunk > 0 ? ceil_div(left, chunk) : 0);
+}
+
+/* r's envelope for the reserve check (core/engine/admission.h): its first
+ * decode comes at the earliest after ceil(left / per-request cap) steps, its
+ * last at the latest (final - ctx) steps after its prefill can be done, or
+ * after `wait` steps when every decode may be held back that long (static
+ * batching decodes nothing while a prefill is pending). */
+static struct adm_seq adm_seq_of(const struct scheduler *s, const struct sched_req *r, int *queued, int per_step,
+                                 int wait)
+{
+    int left = context_left(r), ctx = r->n_tokens - (r->n_generated > 0);
+    if (r->state == REQ_WAITING && left > 0)        /* the candidate: what the prefix cache holds is not run */
+        left -= kvcache_prefix_probe(s->kv, r->tokens, ctx);
+    int final = r->prompt_len + r->max_output - 1, chunk = s->cfg.chunk;
+    int cap = chunk > 0 && chunk < s->cfg.max_tokens_step ? chunk : s->cfg.max_tokens_step;
+    struct adm_seq q = {.ctx = ctx, .final = final > ctx ? final : ctx, .grow = left > 0 ? ceil_div(left, cap) : 0};
+    int done = prefill_done_max(s, r, queued, per_step);
+    if (done < wait) done = wait;
+    q.end = done + (q.final - q.ctx);
+    if (q.end < 1) q.end = 1;
+    return q;
+}
+
+/* The running requests as envelopes in s->adm, then r: their count. */
+static int envelopes(struct scheduler *s, const struct sched_req *r)
+{
+    /* the budget left to prefills however many requests decode (max_batch, spec_k drafted tokens each):
+     * requests admitted later must not make an earlier envelope wrong */
+    int per_step = s->cfg.max_tokens_step - s->cfg.max_batch * (1 + s->cfg.spec_k);
+    if (per_step < 1) per_step = 1;
+    int wait = 0, queued = 0, n = 0;
+    if (!s->cfg.continuous) {            /* the last prefill, r's included, holds every decode back */
+        for (int i = 0; i < s->n_running; i++) {
+            int d = prefill_done_max(s, &s->reqs[s->running[i]], &queued, per_step);
+            if (d > wait) wait = d;
+        }
+        int d = prefill_done_max(s, r, &queued, per_step);
+        if (d > wait) wait = d;
+        queued = 0;
+    }
+    for (int i = 0; i < s->n_running; i++)
+        s->adm[n++] = adm_seq_of(s, &s->reqs[s->running[i]], &queued, per_step, wait);
+    s->adm[n++] = adm_seq_of(s, r, &queued, per_step, wait);
+    return n;
+}
+
+/* admission=reserve: whether the KV the running requests and r hold at
+ * their common peak fits the pool. */
+static bool reserve_fits(struct scheduler *s, const struct sched_req *r)
+{
+    int n = envelopes(s, r);
+    return adm_peak_tokens(s->kv, s->adm, n) <= kvcache_pool_tokens(s->kv);
+}
+
+/* Whether the front request may be admitted under the admission policy:
+ * reserve checks the peak here and asks the allocator only for a slot and
+ * its own reservation; watermark leaves the headroom to the allocator. */
+static bool may_admit(struct scheduler *s, const struct sched_req *r, int need)
+{
+    if (s->cfg.reserve && s->n_running > 0 && !reserve_fits(s, r)) return false;
+    int running = s->cfg.reserve ? 0 : s->n_running, pending = s->cfg.reserve ? 0 : pending_blocks(s);
+    return kvcache_can_admit(s->kv, r->tokens, r->n_tokens, need, running, pending) == KVC_OK;
+}
+
 static bool admit_front(struct scheduler *s, double now)
 {
     int idx = waiting_front(s);
     struct sched_req *r = &s->reqs[idx];
-    /* how much to reserve and whether there is room is the allocator's policy (kvcache.h) */
+    /* how much the allocator reserves is its policy (kvcache.h); whether to admit is may_admit's */
     int need = r->prompt_len + r->max_output;
-    if (kvcache_can_admit(s->kv, r->tokens, r->n_tokens, need, s->n_running) != KVC_OK) return false;
+    if (!may_admit(s, r, need)) return false;
     int cached = kvcache_admit_request(s->kv, r->id, r->tokens, r->n_tokens, need);
     if (cached < 0) return false;
     s->wait_head++;

@@ -13,6 +13,13 @@
  * while max_batch, KV space and the token budget allow, mixes decode tokens
  * with prefill chunks (chunked_prefill tokens per request, 0 = whole prompt),
  * and evicts finished requests at once.
+ * Admission (cfg.reserve, option admission=reserve|watermark): reserve admits
+ * a request only while the KV every admitted request reaches at its peak
+ * (prompt + max_output, each freed when it ends; core/engine/admission.h)
+ * fits the pool, so decodes do not run out of KV; watermark leaves it to
+ * the allocator's watermark (kvcache_can_admit: free blocks for the prompt
+ * and the admitted prompts not yet prefilled, one block of headroom per
+ * running request), which admits more and preempts when the pool runs out.
  * Both preempt (recompute) the most recently admitted request when a decode
  * cannot get a KV block.
  * Speculative decoding (cfg.spec_k > 0): a decode reserves KV for its token
@@ -27,6 +34,7 @@
 #ifndef INFERTOP_SCHEDULER_H
 #define INFERTOP_SCHEDULER_H
 
+#include "core/engine/admission.h"
 #include "core/engine/kvcache.h"
 #include "core/telemetry.h"
 #include "core/workload/workload.h"
@@ -67,6 +75,7 @@ struct sched_config {
     int chunk;                /* 0 = whole prompts */
     double batch_wait_s;
     int spec_k;               /* speculative decoding: KV slots a decode reserves for drafted tokens (0 off) */
+    bool reserve;             /* admission=reserve: admit only while the admitted requests' KV peak fits */
 };
 
 struct scheduler {
@@ -84,6 +93,7 @@ struct scheduler {
     uint64_t preemptions;
     bool static_batch_open;   /* static: the current batch still admits */
     struct sched_item *items; /* plan of the current step */
+    struct adm_seq *adm;      /* [max_batch + 1] scratch of the reserve check */
     int n_items;
     struct req_event_list *events;   /* where request events go; NULL: none */
 };

@@ -34,6 +34,7 @@ enum opt_id {
 /* Enums that belong to the options themselves, generated from their choice lists. */
 #define OPT_ENUM_MEMBER(value, name) value,
 enum opt_batching { CHOICES_BATCHING(OPT_ENUM_MEMBER) };
+enum opt_admission { CHOICES_ADMISSION(OPT_ENUM_MEMBER) };
 enum opt_pp_balance { CHOICES_PP_BALANCE(OPT_ENUM_MEMBER) };
 enum opt_sparsity { CHOICES_SPARSITY(OPT_ENUM_MEMBER) };
 enum opt_spec { CHOICES_SPEC(OPT_ENUM_MEMBER) };

@@ -43,6 +43,8 @@
 #define OPT_CTYPE_KV_DTYPE  enum dtype
 #define CHOICES_BATCHING(C) C(BATCHING_STATIC, "static") C(BATCHING_CONTINUOUS, "continuous")
 #define OPT_CTYPE_BATCHING  enum opt_batching
+#define CHOICES_ADMISSION(C) C(ADMISSION_RESERVE, "reserve") C(ADMISSION_WATERMARK, "watermark")
+#define OPT_CTYPE_ADMISSION  enum opt_admission
 #define CHOICES_PP_BALANCE(C) C(PP_BALANCE_LAYERS, "layers") C(PP_BALANCE_TIME, "time")
 #define OPT_CTYPE_PP_BALANCE  enum opt_pp_balance
 #define CHOICES_SPARSITY(C) C(SPARSITY_OFF, "off") C(SPARSITY_MAGNITUDE, "2:4-magnitude") \
@@ -107,6 +109,9 @@ X(MAX_TOKENS_STEP, "max_tokens_per_step", OT_INT, "512", NO_CHOICES, 1, 1048576,
   "token budget of one engine step (decode tokens + prefill chunks)")
 X(CHUNKED_PREFILL, "chunked_prefill", OT_INT, "0", NO_CHOICES, 0, 1048576, "batching", OC_LIVE, OS_RUN | OS_GEN,
   "prefill chunk per request per step in tokens (0 = whole prompts)")
+X(ADMISSION,   "admission",   OT_ENUM,  "reserve", CHOICES_ADMISSION, 0, 0, "batching", OC_LIVE, OS_RUN,
+  "reserve: admit while the KV every running request reaches at its peak (prompt + max_output, freed at its end) "
+  "fits, so none is preempted; watermark: admit while free blocks cover the waiting prompt (vLLM), preempt when short")
 X(BATCH_WAIT,  "batch_wait",  OT_FLOAT, "50",    NO_CHOICES, 0, 600000,  "batching", OC_LIVE, OS_RUN,
   "static batching: ms to wait for a full batch before starting a partial one")
 X(REQUESTS,    "requests",    OT_INT,   "0",     NO_CHOICES, 0, 1000000, "workload", OC_REBUILD, OS_RUN,

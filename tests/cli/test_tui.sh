@@ -50,6 +50,8 @@ check "spec panel: acceptance per position bars" 'wait_for $S "pos  1 +[0-9]+%" 
 check "spec panel: measured beside predicted speedup" 'wait_for $S "speedup measured [0-9.]+x predicted [0-9.]+x" 10'
 tm send-keys -t $S K
 check "K: spec_k=8 applies live" 'wait_for $S "spec_k=8 applied at step"'
+tm send-keys -t $S A
+check "A: admission=watermark applies live" 'wait_for $S "admission=watermark applied at step"'
 tm send-keys -t $S v
 check "v: the parallel view after the speculative one" 'wait_for $S "one device: set tp or pp"'
 tm send-keys -t $S v

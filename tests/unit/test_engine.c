@@ -109,9 +109,31 @@ Test(engine, preemption_and_recompute_keep_tokens)
     for (g_kt = 0; g_kt < 2; g_kt++) {
         run("kv=paged block=8 prefix_cache=off", &base);
         /* 14 blocks of 8 tokens: not enough for 10 requests of up to 76 tokens at once */
-        run("kv=paged block=8 kv_blocks=14 prefix_cache=off", &other);
+        run("kv=paged block=8 kv_blocks=14 prefix_cache=off admission=watermark", &other);
         cr_assert_gt(other.preemptions, 0, "the small pool should force preemption");
         assert_same_tokens(&base, &other, "preempted");
+    }
+}
+
+/* admission=reserve admits only what fits at its peak: the same tokens as
+ * a roomy pool, without a preemption, where the watermark preempts. */
+Test(engine, admission_policies_keep_tokens)
+{
+    static const char *POOLS[] = {"kv=paged block=8 kv_blocks=14 prefix_cache=off",
+                                  "kv=paged block=16 kv_blocks=9 prefix_cache=on",
+                                  "kv=paged block=8 kv_blocks=14 chunked_prefill=7 batching=static max_batch=4"};
+    char opts[256];
+    for (g_kt = 0; g_kt < 2; g_kt++) {
+        run("kv=paged block=8", &base);
+        for (int p = 0; p < 3; p++) {
+            snprintf(opts, sizeof opts, "%s admission=reserve", POOLS[p]);
+            run(opts, &other);
+            cr_assert_eq(other.preemptions, 0, "%s", opts);
+            assert_same_tokens(&base, &other, opts);
+            snprintf(opts, sizeof opts, "%s admission=watermark", POOLS[p]);
+            run(opts, &other);
+            assert_same_tokens(&base, &other, opts);
+        }
     }
 }
 

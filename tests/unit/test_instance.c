@@ -75,7 +75,8 @@ Test(instance, one_target_engine_keeps_greedy_tokens)
     static const struct { const char *opts; uint64_t hash; } RUNS[] = {
         {"kv_dtype=f32 batching=continuous", 0x8e2606daf050461dull},
         {"kv_dtype=f16 batching=continuous", 0x8e2606daf050461dull},
-        {"kv_dtype=f32 kv=paged block=8 kv_blocks=14 prefix_cache=off", 0x8e2606daf050461dull},
+        {"kv_dtype=f32 kv=paged block=8 kv_blocks=14 prefix_cache=off admission=watermark", 0x8e2606daf050461dull},
+        {"kv_dtype=f32 kv=paged block=8 kv_blocks=14 prefix_cache=off admission=reserve", 0x8e2606daf050461dull},
         {"kv_dtype=f16 kv=contiguous max_seq=80 batching=static max_batch=4", 0x8e2606daf050461dull},
         {"kv_dtype=f32 temperature=0.9 top_k=40 top_p=0.95 seed=7", 0xa9de96ca4cc6a437ull},
     };

@@ -918,12 +918,14 @@ Test(kvcache, paged_admission_keeps_a_block_of_headroom_per_running_request)
     /* 8 blocks of 4 tokens; a 9-token context needs 3 blocks */
     struct kvcache *kv = make_cache(KV_PAGED, 1, 4, 4, 8, 64, 4, false);
     int32_t p[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
-    cr_assert_eq(kvcache_can_admit(kv, p, 9, 20, 0), KVC_OK, "nothing running: always admit");
+    cr_assert_eq(kvcache_can_admit(kv, p, 9, 20, 0, 0), KVC_OK, "nothing running: always admit");
     cr_assert_eq(kvcache_admit_request(kv, 1, p, 9, 20), 0);
     cr_assert_eq(kvcache_append(kv, 1, 9), KVC_OK);            /* 3 blocks held, 5 free */
     /* 3 blocks + headroom for 1 running + 1 = 5: admitted; with 2 running it needs 6 */
-    cr_assert_eq(kvcache_can_admit(kv, p, 9, 20, 1), KVC_OK);
-    cr_assert_eq(kvcache_can_admit(kv, p, 9, 20, 2), KVC_NOSPACE);
+    cr_assert_eq(kvcache_can_admit(kv, p, 9, 20, 1, 0), KVC_OK);
+    cr_assert_eq(kvcache_can_admit(kv, p, 9, 20, 2, 0), KVC_NOSPACE);
+    /* a running request whose prompt is admitted but not appended will take its blocks too */
+    cr_assert_eq(kvcache_can_admit(kv, p, 9, 20, 1, 1), KVC_NOSPACE, "3 + 1 pending + 1 + 1 > 5 free");
     /* grows on demand: the reservation is the request's own need_len, not max_seq */
     struct kv_view v;
     cr_assert_eq(kvcache_view(kv, 1, &v), KVC_OK);
@@ -939,9 +941,9 @@ Test(kvcache, contiguous_admission_reserves_max_seq)
     int32_t p[3] = {1, 2, 3};
     cr_assert_eq(kvcache_admit_request(kv, 1, p, 3, 5), 0);
     cr_assert_eq(kvcache_can_append(kv, 1, 13), KVC_OK, "reserved max_seq, not need_len");
-    cr_assert_eq(kvcache_can_admit(kv, p, 3, 5, 1), KVC_OK);
+    cr_assert_eq(kvcache_can_admit(kv, p, 3, 5, 1, 0), KVC_OK);
     cr_assert_eq(kvcache_admit_request(kv, 2, p, 3, 5), 0);
-    cr_assert_eq(kvcache_can_admit(kv, p, 3, 5, 2), KVC_NOSPACE, "no hole of max_seq left");
+    cr_assert_eq(kvcache_can_admit(kv, p, 3, 5, 2, 0), KVC_NOSPACE, "no hole of max_seq left");
     kvcache_destroy(kv);
 }
 

@@ -258,7 +258,7 @@ static void greedy_matrix(void)
     static const char *kinds[] = {"ngram", "layerskip", "draft"};
     static const int ks[] = {1, 2, 4, 8};
     /* small pools: building a default 64 MiB pool per run would dominate the test's time */
-    static const char *kvs[] = {"kv=paged block=8 kv_blocks=14 prefix_cache=off",
+    static const char *kvs[] = {"kv=paged block=8 kv_blocks=10 prefix_cache=off admission=watermark",
                                 "kv=paged block=8 kv_blocks=64 prefix_cache=on", "kv=contiguous max_seq=64 kv_blocks=32"};
     static const char *batching[] = {"static", "continuous"};
     static struct run_result base, other;

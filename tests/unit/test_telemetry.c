@@ -187,8 +187,8 @@ Test(telemetry, request_events_in_order_with_counts)
 Test(telemetry, tiny_pool_emits_preempt_events)
 {
     struct engine e;
-    /* 14 blocks of 8 tokens cannot hold 10 requests of up to 60 tokens */
-    start(&e, "kv=paged block=8 kv_blocks=14 prefix_cache=off");
+    /* 9 blocks of 8 tokens cannot hold 10 requests of up to 60 tokens (the watermark admits more than fit) */
+    start(&e, "kv=paged block=8 kv_blocks=9 prefix_cache=off admission=watermark");
     g_log.n = 0;
     run_logged(&e, &g_log);
     cr_assert_gt(e.sched.preemptions, 0, "the small pool should force preemption");
