@@ -3,7 +3,9 @@
 #   make            build bin/infertop (CUDA side too when nvcc is found; CUDA=0 leaves it out)
 #   make run        the main job
 #   make test       unit tests (plain and ASan+UBSan), fuzz targets built, command-line tests
-#   make bench      CPU benchmark (bandwidth roofline, prefill/decode, naive vs flash)
+#   make bench      CPU benchmark (bandwidth roofline, prefill/decode, naive vs flash), vs llama.cpp,
+#                   serving, profiler overhead (TUI + telemetry vs an NVTX-off bench)
+#   make nvtx-off   bin/infertop-nvtx0: the same binary with NVTX compiled out
 #   make bench-sparse  2:4 sparse vs dense kernels and decode (ratios in one run)
 #   make bench-gpu  GPU kernels and decode (exit 2 without a usable GPU)
 #   make gpu-prebuilt  binaries + libraries for tests/gpu/run.sh on a GPU machine without dev packages
@@ -75,7 +77,7 @@ ifneq ($(V),1)
 Q := @
 endif
 
-.PHONY: all run test test-unit test-san bench bench-sparse bench-quant deps clean model fuzz distill eval gpu-prebuilt bench-gpu
+.PHONY: all run test test-unit test-san bench nvtx-off bench-sparse bench-quant deps clean model fuzz distill eval gpu-prebuilt bench-gpu
 all: $(BIN)
 
 $(BIN): $(B)/tui/main.o $(LIB)
@@ -135,10 +137,17 @@ bench-sparse: $(BENCH_SPARSE) model
 $(B)/synth_gguf: $(B)/tests/bench/synth_gguf.o $(B)/tests/unit/gguf_writer.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: $(BENCH_BIN) $(B)/synth_gguf $(BIN) model
+bench: $(BENCH_BIN) $(B)/synth_gguf $(BIN) model nvtx-off
 	./$(BENCH_BIN)
 	tests/bench/bench_llamacpp.sh
 	tests/bench/bench_serving.sh
+	tests/bench/bench_overhead.sh
+
+# the same binary with NVTX compiled out (every nvtx_* call an empty inline):
+# the baseline of the profiler-overhead benchmark (tests/bench/bench_overhead.sh)
+NVTX0_BIN := bin/infertop-nvtx0
+nvtx-off:
+	$(Q)$(MAKE) --no-print-directory NVTX=0 B=build-nvtx0 BIN=$(NVTX0_BIN) $(NVTX0_BIN)
 
 # distillation benchmark: SmolLM2-135M teacher, a 2-layer student (tests/bench/bench_distill.sh;
 # DISTILL_TOKENS, DISTILL_SHAPE, LLAMA_BIN and friends set the budget and the judge)
@@ -162,7 +171,7 @@ deps:
 	@tests/deps.sh
 
 clean:
-	rm -rf build build-san bin
+	rm -rf build build-san build-nvtx0 bin
 
 # ---- GPU check (tests/gpu, run on a device by tests/gpu/run.sh) -------------
 # Every CUDA op against the CPU backend; needs CUDA=1 (nvcc found).
