@@ -121,19 +121,33 @@ static int rp_device_check(void *ctx, int device, char *chip, size_t n, char *de
     return CRP_OK;
 }
 
-static int rp_configure(void *ctx, const char *chip, const char *const *metrics, int n_metrics, int max_ranges,
-                        int *passes, char *detail, size_t dn)
+/* *p = a zeroed host image of n bytes (*size = n); CRP_FAILED when there is no memory. */
+static int image_alloc(uint8_t **p, size_t *size, size_t n, char *detail, size_t dn)
 {
-    (void)ctx;
+    *p = (uint8_t *)calloc(n ? n : 1, 1);
+    if (!*p) { snprintf(detail, dn, "out of host memory (%zu bytes of profiler image)", n); return CRP_FAILED; }
+    *size = n;
+    return CRP_OK;
+}
+
+/* The counter-availability image of the context: its size, then its bytes. */
+static int availability_image(char *detail, size_t dn)
+{
     PARAMS(CUpti_Profiler_GetCounterAvailability_Params, ap);
     ap.ctx = G.cu;
     CHECK(cuptiProfilerGetCounterAvailability, ap);
-    G.avail_size = ap.counterAvailabilityImageSize;
-    G.avail = (uint8_t *)malloc(G.avail_size);
-    if (!G.avail) { snprintf(detail, dn, "out of host memory"); return CRP_FAILED; }
+    int st = image_alloc(&G.avail, &G.avail_size, ap.counterAvailabilityImageSize, detail, dn);
+    if (st != CRP_OK) return st;
     ap.pCounterAvailabilityImage = G.avail;
     CHECK(cuptiProfilerGetCounterAvailability, ap);
+    return CRP_OK;
+}
 
+/* The host object for `chip` and the config image of the metric set; *passes
+ * gets the passes it needs. */
+static int host_config_image(const char *chip, const char *const *metrics, int n_metrics, int *passes,
+                             char *detail, size_t dn)
+{
     PARAMS(CUpti_Profiler_Host_Initialize_Params, hp);
     hp.profilerType = CUPTI_PROFILER_TYPE_RANGE_PROFILER;
     hp.pChipName = chip;
@@ -148,9 +162,8 @@ static int rp_configure(void *ctx, const char *chip, const char *const *metrics,
     PARAMS(CUpti_Profiler_Host_GetConfigImageSize_Params, sp);
     sp.pHostObject = G.host;
     CHECK(cuptiProfilerHostGetConfigImageSize, sp);
-    G.config_size = sp.configImageSize;
-    G.config = (uint8_t *)malloc(G.config_size);
-    if (!G.config) { snprintf(detail, dn, "out of host memory"); return CRP_FAILED; }
+    int st = image_alloc(&G.config, &G.config_size, sp.configImageSize, detail, dn);
+    if (st != CRP_OK) return st;
     PARAMS(CUpti_Profiler_Host_GetConfigImage_Params, gp);
     gp.pHostObject = G.host;
     gp.configImageSize = G.config_size;
@@ -161,8 +174,25 @@ static int rp_configure(void *ctx, const char *chip, const char *const *metrics,
     np.pConfigImage = G.config;
     CHECK(cuptiProfilerHostGetNumOfPasses, np);
     *passes = (int)np.numOfPasses;
-    if (*passes != 1) return CRP_OK;        /* the session refuses it with the count */
+    return CRP_OK;
+}
 
+/* An empty counter-data image (at configure, and after each window's results). */
+static int counter_image_init(char *detail, size_t dn)
+{
+    PARAMS(CUpti_RangeProfiler_CounterDataImage_Initialize_Params, ci);
+    ci.pRangeProfilerObject = G.rp;
+    ci.counterDataSize = G.counter_size;
+    ci.pCounterData = G.counter_data;
+    CHECK(cuptiRangeProfilerCounterDataImageInitialize, ci);
+    return CRP_OK;
+}
+
+/* Enable the range profiler on the context and size its counter-data image
+ * for max_ranges ranges of the metric set. */
+static int enable_with_counter_image(const char *const *metrics, int n_metrics, int max_ranges, char *detail,
+                                     size_t dn)
+{
     PARAMS(CUpti_RangeProfiler_Enable_Params, ep);
     ep.ctx = G.cu;
     CHECK(cuptiRangeProfilerEnable, ep);
@@ -174,14 +204,19 @@ static int rp_configure(void *ctx, const char *chip, const char *const *metrics,
     cs.maxNumOfRanges = (size_t)max_ranges;
     cs.maxNumRangeTreeNodes = (uint32_t)max_ranges;
     CHECK(cuptiRangeProfilerGetCounterDataSize, cs);
-    G.counter_size = cs.counterDataSize;
-    G.counter_data = (uint8_t *)malloc(G.counter_size);
-    if (!G.counter_data) { snprintf(detail, dn, "out of host memory"); return CRP_FAILED; }
-    PARAMS(CUpti_RangeProfiler_CounterDataImage_Initialize_Params, ci);
-    ci.pRangeProfilerObject = G.rp;
-    ci.counterDataSize = G.counter_size;
-    ci.pCounterData = G.counter_data;
-    CHECK(cuptiRangeProfilerCounterDataImageInitialize, ci);
+    int st = image_alloc(&G.counter_data, &G.counter_size, cs.counterDataSize, detail, dn);
+    return st != CRP_OK ? st : counter_image_init(detail, dn);
+}
+
+static int rp_configure(void *ctx, const char *chip, const char *const *metrics, int n_metrics, int max_ranges,
+                        int *passes, char *detail, size_t dn)
+{
+    (void)ctx;
+    int st = availability_image(detail, dn);
+    if (st == CRP_OK) st = host_config_image(chip, metrics, n_metrics, passes, detail, dn);
+    if (st != CRP_OK || *passes != 1) return st;       /* more passes: the session refuses it with the count */
+    st = enable_with_counter_image(metrics, n_metrics, max_ranges, detail, dn);
+    if (st != CRP_OK) return st;
     PARAMS(CUpti_RangeProfiler_SetConfig_Params, sc);
     sc.pRangeProfilerObject = G.rp;
     sc.configSize = G.config_size;
@@ -265,13 +300,7 @@ static int rp_results(void *ctx, struct crp_range *out, int max, int *n, char *d
         ev.pMetricValues = o->v;
         CHECK(cuptiProfilerHostEvaluateToGpuValues, ev);
     }
-    /* the next window starts from an empty image */
-    PARAMS(CUpti_RangeProfiler_CounterDataImage_Initialize_Params, ci);
-    ci.pRangeProfilerObject = G.rp;
-    ci.counterDataSize = G.counter_size;
-    ci.pCounterData = G.counter_data;
-    CHECK(cuptiRangeProfilerCounterDataImageInitialize, ci);
-    return CRP_OK;
+    return counter_image_init(detail, dn);   /* the next window starts from an empty image */
 }
 
 static void rp_release(void *ctx)

@@ -75,6 +75,21 @@ static void f_release(void *ctx) { ((struct fake *)ctx)->releases++; }
 
 static const struct crp_ops FAKE = {f_check, f_config, f_start, f_push, f_pop, f_stop, f_results, f_release};
 
+/* A session over f opened with max_ranges, which must succeed. */
+static void open_ok(struct crp_session *s, struct fake *f, int max_ranges)
+{
+    cr_assert_eq(crp_open(s, &FAKE, f, 0, max_ranges), CRP_OK);
+    cr_assert(crp_usable(s) && s->reason[0] == '\0');
+}
+
+/* Close the window into out[max]; the status must be `want`. Returns the ranges. */
+static int end_window(struct crp_session *s, struct crp_range *out, int max, int want)
+{
+    int n = -1;
+    cr_assert_eq(crp_window_end(s, out, max, &n), want);
+    return n;
+}
+
 static void expect_off(enum crp_status want, struct fake *f, const char *needle)
 {
     struct crp_session s;
@@ -127,8 +142,7 @@ Test(cupti_range, one_range_per_op_and_values_back)
 {
     struct fake f = {.passes = 1};
     struct crp_session s;
-    cr_assert_eq(crp_open(&s, &FAKE, &f, 0, 3), CRP_OK);
-    cr_assert(crp_usable(&s) && s.reason[0] == '\0');
+    open_ok(&s, &f, 3);
     crp_push(&s, "outside a window");            /* ignored */
     cr_assert_eq(f.pushes, 0);
     for (int w = 0; w < 2; w++) {
@@ -144,9 +158,7 @@ Test(cupti_range, one_range_per_op_and_values_back)
         cr_assert_eq(s.pushed, 3);
         cr_assert_eq(s.dropped, 2 + 5, "2 beyond max_ranges, 5 nested");
         struct crp_range out[8];
-        int n = -1;
-        cr_assert_eq(crp_window_end(&s, out, 8, &n), CRP_OK);
-        cr_assert_eq(n, 3);
+        cr_assert_eq(end_window(&s, out, 8, CRP_OK), 3);
         cr_assert_str_eq(out[2].name, "attention");
         cr_assert_eq(crp_dram_bytes(&out[0]), 1000.0 + 1001.0);
         f.pushes = f.pops = 0;
@@ -161,14 +173,12 @@ Test(cupti_range, busy_counters_at_stop_turn_it_off)
 {
     struct fake f = {.passes = 1, .stop_st = CRP_HW_BUSY};
     struct crp_session s;
-    cr_assert_eq(crp_open(&s, &FAKE, &f, 0, 4), CRP_OK);
+    open_ok(&s, &f, 4);
     cr_assert_eq(crp_window_begin(&s), CRP_OK);
     crp_push(&s, "matmul");
     crp_pop(&s);
     struct crp_range out[4];
-    int n = -1;
-    cr_assert_eq(crp_window_end(&s, out, 4, &n), CRP_HW_BUSY);
-    cr_assert_eq(n, 0);
+    cr_assert_eq(end_window(&s, out, 4, CRP_HW_BUSY), 0);
     cr_assert(!crp_usable(&s) && strstr(s.reason, "busy") && strstr(s.reason, "HARDWARE_BUSY"), "%s", s.reason);
     cr_assert_eq(f.releases, 1);
     crp_close(&s);
@@ -205,17 +215,25 @@ Test(cupti_range, real_table_without_gpu_says_no_gpu)
 /* ---- --measure-traffic (traces/traffic_measure.c) over the fake table ---- */
 #include "traces/traffic_measure.h"
 
+static char last_err[384];   /* measure_open's message */
+
+/* traffic_measure_open over the fake table f for backend `be_name`, n steps. */
+static int measure_open(struct traffic_measure *m, struct fake *f, const char *be_name, int n)
+{
+    last_err[0] = '\0';
+    return traffic_measure_open(m, &FAKE, f, be_name, 0, n, last_err, sizeof last_err);
+}
+
 Test(traffic_measure, without_cuda_backend_or_counters_exit_2_with_reason)
 {
     struct traffic_measure m;
-    char err[384];
     struct fake f = {.passes = 1};
-    cr_assert_eq(traffic_measure_open(&m, &FAKE, &f, "cpu", 0, 4, err, sizeof err), 2);
-    cr_assert(strstr(err, "no usable CUDA device") && strstr(err, "backend cpu"), "%s", err);
+    cr_assert_eq(measure_open(&m, &f, "cpu", 4), 2);
+    cr_assert(strstr(last_err, "no usable CUDA device") && strstr(last_err, "backend cpu"), "%s", last_err);
     cr_assert_eq(f.releases, 0, "CUPTI untouched for a CPU backend");
     struct fake g = {.passes = 1, .config_st = CRP_NO_PERMISSION};
-    cr_assert_eq(traffic_measure_open(&m, &FAKE, &g, "cuda", 0, 4, err, sizeof err), 2);
-    cr_assert(strstr(err, "NVreg_RestrictProfilingToAdminUsers"), "%s", err);
+    cr_assert_eq(measure_open(&m, &g, "cuda", 4), 2);
+    cr_assert(strstr(last_err, "NVreg_RestrictProfilingToAdminUsers"), "%s", last_err);
     cr_assert_null(crp_active());
 }
 
@@ -233,9 +251,8 @@ static struct kernel_record rec(enum op_class cls, double dram, double chip)
 Test(traffic_measure, window_after_first_step_sums_per_op_class)
 {
     struct traffic_measure m;
-    char err[384];
     struct fake f = {.passes = 1};
-    cr_assert_eq(traffic_measure_open(&m, &FAKE, &f, "cuda", 0, 2, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(measure_open(&m, &f, "cuda", 2), 0);
     cr_assert(crp_active() == &m.s);
     struct kernel_record ks[3] = {rec(OPC_MATMUL, 1000, 10), rec(OPC_ATTN, 500, 5), rec(OPC_MATMUL, 3000, 30)};
     struct telemetry t;
