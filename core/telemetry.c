@@ -2,6 +2,7 @@
 #include "core/telemetry.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -175,4 +176,18 @@ const char *tel_seg_name(enum tel_seg_kind k)
 {
     static const char *const N[SEG_COUNT] = {"compute", "send", "recv", "idle"};
     return (unsigned)k < SEG_COUNT ? N[k] : "?";
+}
+
+void tel_hooks_format(const struct tel_backend_hooks *h, const char *backend, char *out, size_t n)
+{
+    const struct graph_counts *g = &h->graphs;
+    char graphs[192];
+    if (!h->has_graphs) snprintf(graphs, sizeof graphs, "graphs: n/a (%s)", backend);
+    else if (g->off) snprintf(graphs, sizeof graphs, "graphs: off (%s)", g->reason);
+    else
+        snprintf(graphs, sizeof graphs, "graphs: eager %llu, captures %llu, recaptures %llu, replays %llu",
+                 (unsigned long long)g->eager, (unsigned long long)g->captures, (unsigned long long)g->recaptures,
+                 (unsigned long long)g->replays);
+    snprintf(out, n, "%s | device sampling: %llu steps (%s)", graphs, (unsigned long long)h->sampled_steps,
+             h->sampled_steps ? "ids only" : "logits downloaded");
 }

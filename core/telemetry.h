@@ -292,6 +292,16 @@ struct tel_pool {
     const struct kvcache_snapshot *snap;
 };
 
+/* How the target's steps used its backend's optional hooks (kernels/backend.h),
+ * the run so far: steps whose tokens the sample hook picked where the logits
+ * were (device sampling: only ids came back), and the step graphs' counters
+ * (has_graphs false: the backend has none, e.g. the CPU's). */
+struct tel_backend_hooks {
+    uint64_t sampled_steps;
+    bool has_graphs;
+    struct graph_counts graphs;
+};
+
 struct telemetry {
     /* run info (constant) */
     char model[256];                 /* model source */
@@ -313,6 +323,7 @@ struct telemetry {
     struct tel_pool pools[TEL_MAX_POOLS];
     int n_pools;
     struct tel_parallel par;         /* tensor/pipeline parallelism: run info + this step */
+    struct tel_backend_hooks hooks;  /* device sampling and step graphs, the run so far */
     /* the run so far */
     const struct step_record *steps;
     int n_steps;
@@ -321,5 +332,11 @@ struct telemetry {
 
 /* Seconds since t0 now. */
 double tel_now(const struct telemetry *t);
+
+/* One line on the hooks for reports and the TUI, e.g.
+ * "graphs: eager 12, captures 1, recaptures 0, replays 40 | device sampling: 53 steps (ids only)",
+ * "graphs: off (CUDA graphs off: capture failed (...)) | ...", or
+ * "graphs: n/a (cpu) | device sampling: 0 steps (logits downloaded)"; backend names the backend. */
+void tel_hooks_format(const struct tel_backend_hooks *h, const char *backend, char *out, size_t n);
 
 #endif

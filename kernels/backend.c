@@ -444,6 +444,29 @@ BACKEND_OP_LIST(DEFINE_DISPATCHER)
 #undef DEFINE_DISPATCHER
 #undef REC_ARGS
 
+bool backend_can_sample(const struct backend *be) { return be->ops->sample != NULL; }
+
+int backend_sample(struct backend *be, int32_t *ids, const float *logits, int rows, int vocab,
+                   const struct sample_params *sp, const double *u)
+{
+    return be->ops->sample(be, ids, logits, rows, vocab, sp, u);
+}
+
+void backend_step_begin(struct backend *be, const struct step_shape *sh)
+{
+    if (be->ops->step_begin) be->ops->step_begin(be, sh);
+}
+
+int backend_step_end(struct backend *be) { return be->ops->step_end ? be->ops->step_end(be) : 0; }
+
+bool backend_graph_counts(struct backend *be, struct graph_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!be->ops->graph_counts) return false;
+    be->ops->graph_counts(be, out);
+    return true;
+}
+
 void backend_sync(struct backend *be) { if (be->ops->sync) be->ops->sync(be); }
 
 uint64_t backend_now_ns(const struct backend *be) { return be->simulated ? be->sim_ns : now_ns(); }

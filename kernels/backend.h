@@ -195,6 +195,32 @@ struct rope_params {
     int orig_ctx;
 };
 
+/* ---- sampling and step graphs (optional hooks) ---------------------------- */
+
+/* The sampler's settings (core/model/sampler.h), as the sample hook reads them. */
+struct sample_params {
+    float temperature;        /* <= 0: greedy */
+    int top_k;                /* 0 = all */
+    float top_p;              /* 1 = off */
+};
+
+/* One forward step's batch shape, as the step hooks see it. */
+struct step_shape {
+    int n_seqs, n_tokens;
+    int kv_blocks;            /* blocks in the sequences' tables, summed */
+    bool graphs;              /* the caller allows a graph for this step (cuda_graphs=on, a decode-only
+                                 batch with nothing the host must see between its ops) */
+};
+
+/* Counters of the step graphs a backend ran (kernels/cuda/cuda_graph_step.h):
+ * steps run op by op (eager), graphs captured and instantiated, recaptures
+ * (an update refused: instantiated again), replays (an updated graph launched). */
+struct graph_counts {
+    uint64_t eager, captures, recaptures, replays;
+    bool off;                 /* a capture failed: eager for the rest of the process */
+    char reason[128];         /* why off */
+};
+
 /* ---- the vtable -------------------------------------------------------- */
 
 struct backend;
@@ -237,6 +263,23 @@ struct backend_ops {
      * from its finished kernel record (modeled FLOPs and bytes); the
      * dispatcher then places the record at be->sim_ns and advances it. */
     uint64_t (*modeled_ns)(struct backend *be, const struct kernel_record *r);
+
+    /* Optional (NULL: the engine downloads the logits and samples on the host):
+     * ids[rows] (host) <- one token per row of logits [rows][vocab] (backend
+     * memory) by kernels/sample_select.h's rule, with the row's uniform u[row]
+     * in [0, 1) (host; read only when sp->temperature > 0). Only the ids cross
+     * to the host. 0 ok, -1 out of memory. */
+    int  (*sample)(struct backend *be, int32_t *ids, const float *logits, int rows, int vocab,
+                   const struct sample_params *sp, const double *u);
+    /* Optional pair around the ops of one forward step (core/model/forward.c
+     * calls them; NULL: no graphs). step_begin may start capturing the ops
+     * into a graph (sh->graphs false: never); step_end launches what was
+     * captured and returns 1 when the ops issued since step_begin did not run
+     * (a capture failed: the caller issues them again, eagerly), else 0. */
+    void (*step_begin)(struct backend *be, const struct step_shape *sh);
+    int  (*step_end)(struct backend *be);
+    /* Optional: the step graphs' counters so far. */
+    void (*graph_counts)(struct backend *be, struct graph_counts *out);
 
     void (*sync)(struct backend *be);
     void (*destroy)(struct backend *be);
@@ -295,6 +338,18 @@ void  backend_download(struct backend *be, void *dst, const void *src, size_t by
 #define BACKEND_OP_DECL(id, name, cls, params, args) void backend_##name BACKEND_OP_PARAMS params;
 BACKEND_OP_LIST(BACKEND_OP_DECL)
 #undef BACKEND_OP_DECL
+
+/* Whether be has the sample hook. */
+bool  backend_can_sample(const struct backend *be);
+/* be's sample hook (backend_can_sample must be true); no kernel record: like
+ * host sampling, it is step time outside the op records. 0 ok, -1 out of memory. */
+int   backend_sample(struct backend *be, int32_t *ids, const float *logits, int rows, int vocab,
+                     const struct sample_params *sp, const double *u);
+/* The step hooks; no-ops (step_end answers 0) on a backend without them. */
+void  backend_step_begin(struct backend *be, const struct step_shape *sh);
+int   backend_step_end(struct backend *be);
+/* be's graph counters into out; false (out zeroed) when be has no step graphs. */
+bool  backend_graph_counts(struct backend *be, struct graph_counts *out);
 
 void  backend_sync(struct backend *be);
 void  backend_destroy(struct backend *be);

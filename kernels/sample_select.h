@@ -1,9 +1,11 @@
-/* kernels/cuda/cuda_sample.h — per-row token selection of device sampling
- * (kernels/cuda/cuda_sample.cu), shared with the CPU unit tests
- * (tests/unit/test_cuda_sample.c), which check it against core/model/sampler.c:
- * for the same logits, settings and uniform u, the same token.
+/* kernels/sample_select.h — the one definition of next-token selection, for
+ * every sampler: the host sampler (core/model/sampler.c), the CPU backend's
+ * sample hook (kernels/cpu/cpu_sample.c) and device sampling
+ * (kernels/cuda/cuda_sample.cu). tests/unit/test_cuda_sample.c checks the
+ * device's bitonic order against the host's sort: for the same logits,
+ * settings and uniform u, the same token.
  *
- * The CPU sampler's definition, step by step, which the device follows:
+ * The definition, step by step:
  *   greedy (temperature <= 0): the largest logit, ties to the lowest id;
  *   else candidates (p = (logit - max) / temperature, id), ordered by p
  *   descending then id ascending (cs_before); keep the first top_k (0 = all);
@@ -13,11 +15,12 @@
  * The device sorts a row's candidates with a bitonic network (cs_bitonic_*:
  * the row padded to a power of two with -inf, INT32_MAX sentinels that sort
  * last). `static inline HD`, C11 and CUDA C++ alike. */
-#ifndef INFERTOP_CUDA_SAMPLE_H
-#define INFERTOP_CUDA_SAMPLE_H
+#ifndef INFERTOP_SAMPLE_SELECT_H
+#define INFERTOP_SAMPLE_SELECT_H
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "kernels/hd.h"
 
@@ -62,26 +65,34 @@ CS_FN int cs_bitonic_swap(struct cs_cand a_lo, struct cs_cand a_hi, int lo, int 
     return ascending_block ? cs_before(a_hi, a_lo) : cs_before(a_lo, a_hi);
 }
 
-/* c[0..n) sorted by cs_before (n = the row's vocabulary, sentinels after it
- * are not read): apply top_k, weights, top_p and the draw u in [0, 1).
- * Overwrites c[i].p with the weights, as the CPU sampler does. Returns the id. */
-CS_FN int32_t cs_pick_sorted(struct cs_cand *c, int n, int top_k, float top_p, double u)
+/* c[0..n) sorted by cs_before: keep the first top_k (0 = all), turn scores
+ * into weights expf(p) (overwriting c[i].p, as the CPU sampler does), then
+ * top_p < 1 keeps the shortest prefix whose mass reaches top_p. Returns the
+ * candidates kept; *sum gets their weights' total. */
+CS_FN int cs_weigh(struct cs_cand *c, int n, int top_k, float top_p, double *sum)
 {
     if (top_k > 0 && top_k < n) n = top_k;
-    double sum = 0;
-    for (int i = 0; i < n; i++) sum += (c[i].p = expf(c[i].p));
+    *sum = 0;
+    for (int i = 0; i < n; i++) *sum += (c[i].p = expf(c[i].p));
     if (top_p < 1.0f) {
         double acc = 0;
         for (int i = 0; i < n; i++) {
-            acc += c[i].p / sum;
+            acc += c[i].p / *sum;
             if (acc >= top_p) {
                 n = i + 1;
-                sum = 0;
-                for (int j = 0; j < n; j++) sum += c[j].p;
+                *sum = 0;
+                for (int j = 0; j < n; j++) *sum += c[j].p;
                 break;
             }
         }
     }
+    return n;
+}
+
+/* The first of the n weighted candidates whose running weight exceeds u * sum
+ * (u in [0, 1)). */
+CS_FN int32_t cs_draw(const struct cs_cand *c, int n, double sum, double u)
+{
     double r = u * sum, acc = 0;
     for (int i = 0; i < n; i++) {
         acc += c[i].p;
@@ -89,5 +100,55 @@ CS_FN int32_t cs_pick_sorted(struct cs_cand *c, int n, int top_k, float top_p, d
     }
     return c[n - 1].id;
 }
+
+/* c[0..n) sorted by cs_before (n = the row's vocabulary, sentinels after it
+ * are not read): cs_weigh, then cs_draw with u. Returns the id. */
+CS_FN int32_t cs_pick_sorted(struct cs_cand *c, int n, int top_k, float top_p, double u)
+{
+    double sum;
+    n = cs_weigh(c, n, top_k, top_p, &sum);
+    return cs_draw(c, n, sum, u);
+}
+
+/* ---- host only: the same selection with the C library's sort ---- */
+#ifndef __CUDA_ARCH__
+/* qsort comparator of cs_before. */
+static inline int cs_qsort_cmp(const void *a, const void *b)
+{
+    struct cs_cand x = *(const struct cs_cand *)a, y = *(const struct cs_cand *)b;
+    return cs_before(x, y) ? -1 : cs_before(y, x) ? 1 : 0;
+}
+
+/* Index of the largest of v[0..n) (ties: the lowest). */
+static inline int32_t cs_argmax(const float *v, int n)
+{
+    int32_t best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best]) best = i;
+    return best;
+}
+
+/* cand[0..vocab) = the row's temperature-scaled candidates (temperature > 0)
+ * in cs_before order. */
+static inline void cs_sorted_cands(struct cs_cand *cand, const float *logits, int vocab, float temperature)
+{
+    float mx = logits[cs_argmax(logits, vocab)];
+    for (int i = 0; i < vocab; i++) {
+        cand[i].p = cs_scaled(logits[i], mx, temperature);
+        cand[i].id = i;
+    }
+    qsort(cand, (size_t)vocab, sizeof *cand, cs_qsort_cmp);
+}
+
+/* One row's token: greedy when temperature <= 0 (u unused), else the
+ * candidates sorted, weighed and drawn with u. cand: scratch [vocab]. */
+static inline int32_t cs_select_row(struct cs_cand *cand, const float *logits, int vocab, float temperature,
+                                    int top_k, float top_p, double u)
+{
+    if (temperature <= 0) return cs_argmax(logits, vocab);
+    cs_sorted_cands(cand, logits, vocab, temperature);
+    return cs_pick_sorted(cand, vocab, top_k, top_p, u);
+}
+#endif
 
 #endif

@@ -10,18 +10,18 @@ int traffic_measure_open(struct traffic_measure *m, const struct crp_ops *ops, v
     memset(m, 0, sizeof *m);
     m->steps = steps;
     if (strcmp(backend_name, "cuda") != 0) {
-        snprintf(err, errlen, "--measure-traffic: traffic not measured: no usable CUDA device (backend %s; "
+        snprintf(err, errlen, "traffic not measured: no usable CUDA device (backend %s; "
                  "only the CUDA backend has memory counters)", backend_name);
         return 2;
     }
     if (crp_open(&m->s, ops, ctx, device, TM_MAX_RANGES) != CRP_OK) {
-        snprintf(err, errlen, "--measure-traffic: %s", m->s.reason);
+        snprintf(err, errlen, "%s", m->s.reason);
         return 2;
     }
     m->ranges = calloc(TM_MAX_RANGES, sizeof *m->ranges);
     if (!m->ranges) {
         crp_close(&m->s);
-        snprintf(err, errlen, "--measure-traffic: out of memory");
+        snprintf(err, errlen, "out of memory for the profiler's ranges");
         return 2;
     }
     crp_set_active(&m->s);

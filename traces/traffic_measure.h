@@ -37,7 +37,8 @@ struct traffic_measure {
 };
 
 /* Open the profiler for `steps` steps on the backend named backend_name
- * (only "cuda" has counters). 0, or 2 with the reason in err (nothing to measure). */
+ * (only "cuda" has counters). 0, or 2 with the one-line reason in err
+ * (nothing to measure; the caller names itself before it). */
 int traffic_measure_open(struct traffic_measure *m, const struct crp_ops *ops, void *ctx, const char *backend_name,
                          int device, int steps, char *err, size_t errlen);
 /* After each engine step: opens the window after the first, closes it after

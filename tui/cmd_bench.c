@@ -169,6 +169,9 @@ static void print_report(const struct run_setup *b, const struct session *S, con
     printf("op time: attention %.3f s, matmul %.3f s, other %.3f s | attention traffic (modeled): "
            "DRAM %.1f MB, on-chip %.1f MB\n",
            r->attn_time_s, r->matmul_time_s, r->other_time_s, r->attn_dram_bytes / 1e6, r->attn_chip_bytes / 1e6);
+    char hooks[320];
+    tel_hooks_format(&r->hooks, S->be->ops->name, hooks, sizeof hooks);
+    printf("%s\n", hooks);
     print_spec(r);
     if (r->par_steps)
         printf("parallel: bubble %.1f%% measured vs (p-1)/(m+p-1) %.1f%% | comm %.1f%% of device time | "
@@ -289,6 +292,16 @@ static cJSON *report_json(const struct run_setup *b, const struct session *S, co
         cJSON_AddNumberToObject(par, "comm_pct", r->par_comm_pct);
         cJSON_AddNumberToObject(par, "resid_bytes_max", r->par_resid_bytes_max);
     }
+    cJSON_AddNumberToObject(o, "device_sampled_steps", (double)r->hooks.sampled_steps);
+    if (r->hooks.has_graphs) {        /* step graphs of the backend (CUDA); absent: it has none */
+        const struct graph_counts *g = &r->hooks.graphs;
+        cJSON *gr = cJSON_AddObjectToObject(o, "graphs");
+        cJSON_AddNumberToObject(gr, "eager", (double)g->eager);
+        cJSON_AddNumberToObject(gr, "captures", (double)g->captures);
+        cJSON_AddNumberToObject(gr, "recaptures", (double)g->recaptures);
+        cJSON_AddNumberToObject(gr, "replays", (double)g->replays);
+        if (g->off) json_add_text(gr, "off", g->reason);
+    }
     cJSON_AddNumberToObject(o, "attn_dram_bytes_modeled", r->attn_dram_bytes);
     cJSON_AddNumberToObject(o, "attn_chip_bytes_modeled", r->attn_chip_bytes);
     cJSON_AddItemToObject(o, "spec", spec_json(r));
@@ -346,7 +359,7 @@ int cmd_bench(struct cli_args *a)
     if (a->measure_traffic) {      /* without a GPU with counters: the reason, exit 2 */
         char err[384];
         if (traffic_measure_open(&tm, crp_cupti_ops(), NULL, S.be->ops->name, 0, a->measure_traffic, err, sizeof err)) {
-            cli_error("%s", err);
+            cli_error("--measure-traffic: %s", err);
             session_close(&S);
             return EXIT_BAD_INPUT;
         }

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert(OPT_COUNT <= 64, "opt_changed_at holds 64 options");
-
 int data_init(struct tui_data *d)
 {
     memset(d, 0, sizeof *d);
@@ -16,7 +14,7 @@ int data_init(struct tui_data *d)
         data_free(d);
         return -1;
     }
-    for (int i = 0; i < 64; i++) d->opt_changed_at[i] = -1e9;
+    for (int i = 0; i < OPT_COUNT; i++) d->opt_changed_at[i] = -1e9;
     return 0;
 }
 

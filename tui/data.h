@@ -10,6 +10,7 @@
 #define INFERTOP_TUI_DATA_H
 
 #include "core/engine/runner.h"
+#include "traces/traffic_measure.h"
 
 #define DATA_HIST     1024      /* step records kept (wider than any graph) */
 #define DATA_MARKERS  64
@@ -23,9 +24,19 @@ struct tui_info {
     double params;               /* parameter count */
     char wformat[16];            /* weight format: f32, q4_1, ... */
     char device[128];            /* "cpu (AMD EPYC ...)" */
+    char backend[16];            /* the backend's name: "cpu", "cuda", "sim" */
     char device_reason[160];     /* why this backend */
     char scenario[64];
     bool modeled_bytes;          /* traffic bytes come from formulas, not counters */
+};
+
+/* The last range-profiler measurement (tui/live_traffic.h): per op class the
+ * measured bytes of `steps` steps beside their modeled bytes; or why none. */
+struct tui_measured {
+    bool have;
+    int steps, n_rows;
+    struct tm_row rows[TM_MAX_ROWS];
+    char reason[256];
 };
 
 struct rate_sample { double t; long tokens; uint64_t epoch; };
@@ -55,11 +66,12 @@ struct tui_data {
     struct rate_sample rate[DATA_RATE];
     uint64_t rate_n;
     double out_tok_s_now, out_tok_s_avg;
-    double opt_changed_at[64];   /* elapsed_s when each option last changed (highlight) */
+    double opt_changed_at[OPT_COUNT];   /* elapsed_s when each option last changed (highlight) */
     struct options prev_opt;
     struct tui_replay_view replay;
     char recording[300];         /* live: "REC F" while --record writes F; "" otherwise */
     char kv_note[64];            /* shown instead of the block map when set ("block map not recorded") */
+    struct tui_measured measured;   /* the measure key's last result (traffic panel) */
     /* the TUI thread's own cost */
     double frame_ms, frame_ms_max, cpu_pct;
 };

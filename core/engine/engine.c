@@ -218,12 +218,15 @@ int engine_init(struct engine *e, const struct options *opt, struct model *m, st
     e->spec_rows = calloc((size_t)max_batch + 1, sizeof *e->spec_rows);
     e->tel_items = calloc((size_t)max_batch + 1, sizeof *e->tel_items);
     e->seq_ids = calloc((size_t)max_batch + 1, sizeof *e->seq_ids);
+    e->sample_u = calloc((size_t)max_batch + 1, sizeof *e->sample_u);
+    e->sample_ids = calloc((size_t)max_batch + 1, sizeof *e->sample_ids);
     e->target->fw.seq_ids = e->seq_ids;
     if (spec_setup(e, NULL, err, errlen) < 0) {
         engine_free(e);
         return -1;
     }
     if (!e->seqs || !e->logits || !e->sampled || !e->n_sampled || !e->spec_rows || !e->tel_items || !e->seq_ids ||
+        !e->sample_u || !e->sample_ids ||
         telemetry_init(e) < 0 ||
         sampler_init(&e->smp, m->cfg.vocab, (float)opt_f(opt, OPT_TEMPERATURE), (int)opt_i(opt, OPT_TOP_K),
                      (float)opt_f(opt, OPT_TOP_P), 0) < 0) {
@@ -245,7 +248,7 @@ void engine_free(struct engine *e)
     tel_ledger_free(&e->tel.requests);
     req_events_free(&e->tel.events);
     free(e->seqs); free(e->logits); free(e->sampled); free(e->n_sampled); free(e->spec_rows);
-    free(e->rec); free(e->tel_items); free(e->seq_ids);
+    free(e->rec); free(e->tel_items); free(e->seq_ids); free(e->sample_u); free(e->sample_ids);
     memset(e, 0, sizeof *e);
 }
 
@@ -280,6 +283,40 @@ static int ensure_logits(struct engine *e, int rows)
     return 0;
 }
 
+/* The step's tokens by the backend's sample hook (e->dev_sample: one row per
+ * item, no verify): each sampling row's uniform is drawn from its request's
+ * rng exactly when the host sampler would draw it (temperature > 0), so the
+ * tokens and the rng streams are the host sampler's. 0 ok; -1 when the hook
+ * failed (nothing drawn: the caller downloads the logits and samples on the
+ * host). */
+static int sample_on_backend(struct engine *e)
+{
+    const struct scheduler *s = &e->sched;
+    struct sample_params sp = {e->smp.temperature, e->smp.top_k, e->smp.top_p};
+    for (int k = 0; k < s->n_items; k++) {
+        struct sched_req *r = &e->sched.reqs[s->items[k].req];
+        e->sample_u[k] = 0;
+        if (!s->items[k].samples || sp.temperature <= 0) continue;
+        e->smp.state = r->rng;
+        e->sample_u[k] = sampler_uniform(&e->smp);
+    }
+    if (forward_sample(&e->target->fw, s->n_items, &sp, e->sample_u, e->sample_ids) < 0) return -1;
+    e->tel.hooks.sampled_steps++;
+    int S = 1 + SPEC_MAX_K;
+    for (int k = 0; k < s->n_items; k++) {
+        e->n_sampled[k] = 0;
+        if (!s->items[k].samples) continue;
+        if (sp.temperature > 0) {        /* the draw is committed with the token */
+            e->smp.state = e->sched.reqs[s->items[k].req].rng;
+            (void)sampler_uniform(&e->smp);
+            e->sched.reqs[s->items[k].req].rng = e->smp.state;
+        }
+        e->sampled[(size_t)k * S] = e->sample_ids[k];
+        e->n_sampled[k] = 1;
+    }
+    return 0;
+}
+
 /* Every item's tokens to commit: a plain item samples its one row with its
  * request's rng; a speculating one gets what spec_verify keeps from its
  * 1 + drafted rows. e->sampled[k][..] and e->n_sampled[k]. */
@@ -288,6 +325,10 @@ static void choose_tokens(struct engine *e, struct step_spec *st)
     const struct scheduler *s = &e->sched;
     int V = engine_model(e)->cfg.vocab, S = 1 + SPEC_MAX_K;
     const struct spec_seq *seqs = spec_seqs(e->spec);
+    if (e->dev_sample) {
+        if (sample_on_backend(e) == 0) return;
+        forward_logits_download(&e->target->fw, e->logits, s->n_items);   /* the host sampler, then */
+    }
     for (int k = 0, row = 0; k < s->n_items; k++) {
         struct sched_req *r = &e->sched.reqs[s->items[k].req];
         const struct spec_seq *sq = spec_seq_of_item(e->spec, k);
@@ -371,7 +412,18 @@ static struct step_record *push_record(struct engine *e)
 static int target_forward(struct engine *e, int n)
 {
     if (e->par) return par_forward(e->par, e->target, e->seqs, e->seq_ids, n, e->logits, e->t0_ns, &e->tel.par);
+    e->target->fw.graphs = opt_i(&e->opt, OPT_CUDA_GRAPHS) != 0;
+    if (e->dev_sample) return instance_forward_flags(e->target, e->seqs, n, NULL, NULL, FWD_LOGITS_STAY);
     return instance_forward(e->target, e->seqs, n, NULL, e->logits);
+}
+
+/* Whether this step's tokens come from the backend's sample hook: asked for,
+ * the target on one device with the hook, and every row a plain item's (a
+ * verify needs the logits on the host). */
+static bool device_sampling_applies(struct engine *e, int rows, int n)
+{
+    return opt_i(&e->opt, OPT_DEVICE_SAMPLING) != 0 && !e->par && spec_n_seqs(e->spec) == 0 && rows == n &&
+           backend_can_sample(instance_backend(e->target));
 }
 
 /* Draft (spec != off), build the batch and run the target's forward pass
@@ -399,6 +451,7 @@ static int forward_marked(struct engine *e, int n, struct step_spec *st, double 
     nvtx_mark(NM_DECODE_TOKENS, (uint64_t)decode);
     nvtx_mark(NM_BATCH, (uint64_t)n);
     bool verify = spec_n_seqs(e->spec) > 0;
+    e->dev_sample = device_sampling_applies(e, rows, n);
     *verify_t0 = engine_now(e);
     if (verify) nvtx_push(NR_VERIFY, (uint64_t)spec_n_seqs(e->spec));
     nvtx_push_cat(NR_FORWARD, !decode ? NC_PREFILL : !prefill ? NC_DECODE : NC_MIXED,
@@ -552,6 +605,7 @@ static int engine_step_run(struct engine *e, double max_sleep_s)
         struct model_instance *d = spec_draft_instance(e->spec);
         if (d) kvcache_snapshot(d->kv, 0, &d->snap);
     }
+    e->tel.hooks.has_graphs = backend_graph_counts(instance_backend(e->target), &e->tel.hooks.graphs);
     publish_step(e, sr);
     e->steps++;
     return 1;
@@ -586,6 +640,7 @@ bool engine_apply_live(struct engine *e, enum opt_id id, double old_rate_scale)
     case OPT_SPEC: return spec_available(e->spec, o);
     case OPT_SPEC_K: case OPT_SPEC_LAYERS: case OPT_NGRAM_MIN: case OPT_NGRAM_MAX: case OPT_SPEC_ADAPTIVE:
         return true;
+    case OPT_DEVICE_SAMPLING: case OPT_CUDA_GRAPHS: return true;   /* read every step (target_forward) */
     default: return false;
     }
 }

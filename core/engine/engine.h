@@ -37,6 +37,11 @@ struct engine {
     int32_t *sampled;        /* [max_batch + 1][1 + SPEC_MAX_K] tokens each item commits */
     int *n_sampled;          /* [max_batch + 1] */
     const float **spec_rows; /* [max_batch + 1] the verify rows of each speculating sequence */
+    bool dev_sample;         /* this step's logits stayed on the backend: its sample hook picks the
+                                tokens (device_sampling=on, a backend with the hook, no verify, one
+                                device); only ids come back */
+    double *sample_u;        /* [max_batch + 1] each row's uniform for the sample hook */
+    int32_t *sample_ids;     /* [max_batch + 1] the hook's token per row */
     struct spec *spec;       /* speculative decoding (core/spec): drafters, verification, draft instance */
     uint64_t t0_ns;
     uint64_t steps;

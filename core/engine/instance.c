@@ -85,7 +85,13 @@ void instance_bind_log(struct model_instance *in)
 int instance_forward(struct model_instance *in, const struct fwd_seq *seqs, int n_seqs, float *hidden,
                      float *logits_out)
 {
-    unsigned flags = (in->l0 == 0 ? FWD_EMBED : 0) | (in->l1 == in->m->cfg.n_layers ? FWD_HEAD : 0);
+    return instance_forward_flags(in, seqs, n_seqs, hidden, logits_out, 0);
+}
+
+int instance_forward_flags(struct model_instance *in, const struct fwd_seq *seqs, int n_seqs, float *hidden,
+                           float *logits_out, unsigned extra)
+{
+    unsigned flags = (in->l0 == 0 ? FWD_EMBED : 0) | (in->l1 == in->m->cfg.n_layers ? FWD_HEAD : 0) | extra;
     instance_bind_log(in);
     int rc = forward_stage(&in->fw, in->l0, in->l1, flags, seqs, n_seqs, hidden, logits_out);
     if (rc >= 0)

@@ -76,5 +76,8 @@ void instance_bind_log(struct model_instance *in);
  * Returns what forward_stage returns. */
 int  instance_forward(struct model_instance *in, const struct fwd_seq *seqs, int n_seqs, float *hidden,
                       float *logits_out);
+/* instance_forward with `extra` forward flags added (FWD_LOGITS_STAY). */
+int  instance_forward_flags(struct model_instance *in, const struct fwd_seq *seqs, int n_seqs, float *hidden,
+                            float *logits_out, unsigned extra);
 
 #endif

@@ -209,6 +209,7 @@ static void fill_from_telemetry(const struct telemetry *t, struct runner_state *
     st->n_blocks_total = snap->totals.n_blocks;
     st->n_blocks = st->n_blocks_total < RUNNER_MAX_BLOCKS ? st->n_blocks_total : RUNNER_MAX_BLOCKS;
     memcpy(st->blocks, snap->blocks, (size_t)st->n_blocks * sizeof *st->blocks);
+    st->hooks = t->hooks;
     st->par = t->par;
     st->par.seg = NULL;
     st->n_seg = t->par.n_seg < RUNNER_MAX_SEGS ? t->par.n_seg : RUNNER_MAX_SEGS;

@@ -82,6 +82,7 @@ struct runner_state {
     /* latency so far this epoch */
     double ttft_p50_ms, ttft_p99_ms, tpot_p50_ms, tpot_p99_ms;
     struct tel_quality quality;       /* the weights against the reference (core/quant/quality.h) */
+    struct tel_backend_hooks hooks;   /* device sampling and step graphs so far (telemetry.hooks) */
 };
 
 /* Optional observers called ON THE ENGINE THREAD (a recorder's capture).

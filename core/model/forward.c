@@ -310,8 +310,8 @@ static void gather_logits(struct forward *f, float *logits_out, int rows)
 }
 
 /* Final norm only on the rows of x [M][dim] that need logits, packed into xb,
- * then the head: logits_out [rows][vocab]. Returns rows. */
-static int stage_head(struct forward *f, const float *x, const struct fwd_seq *seqs, int n_seqs, float *logits_out)
+ * then the head: f->logits [rows][vocab] (backend memory). Returns rows. */
+static int stage_head(struct forward *f, const float *x, const struct fwd_seq *seqs, int n_seqs)
 {
     const struct model_config *c = &f->m->cfg;
     struct backend *be = f->be;
@@ -325,9 +325,20 @@ static int stage_head(struct forward *f, const float *x, const struct fwd_seq *s
     }
     tap(f, c->n_layers, FWD_TAP_HEAD, f->xb, rows, c->dim);
     backend_matmul(be, f->logits, &f->m->output, f->xb, rows);
-    if (f->tp) gather_logits(f, logits_out, rows);
-    else backend_download(be, logits_out, f->logits, (size_t)rows * c->vocab * sizeof(float));
     return rows;
+}
+
+/* tp: the shards are gathered on rank 0 (a message from the other ranks). */
+void forward_logits_download(struct forward *f, float *logits_out, int rows)
+{
+    if (f->tp) gather_logits(f, logits_out, rows);
+    else backend_download(f->be, logits_out, f->logits, (size_t)rows * f->m->cfg.vocab * sizeof(float));
+}
+
+int forward_sample(struct forward *f, int rows, const struct sample_params *sp, const double *u, int32_t *ids)
+{
+    if (f->tp || !f->logits || !backend_can_sample(f->be)) return -1;
+    return backend_sample(f->be, ids, f->logits, rows, f->m->cfg.vocab, sp, u);
 }
 
 /* Whether a stage call fits this forward (see forward_stage's contract). */
@@ -338,25 +349,32 @@ static bool stage_fits(const struct forward *f, int l0, int l1, unsigned flags, 
     if (M > f->cap || M == 0 || l0 < f->l0 || l1 > f->l1 || l1 < l0) return false;
     if ((flags & FWD_EMBED) ? l0 != 0 : !hidden) return false;
     bool head_here = l1 == L || ((flags & FWD_EARLY_EXIT) && f->l1 == L);   /* f->logits exists */
-    bool writes_logits = !f->tp || f->tp_rank == 0;                        /* tp: rank 0 gathers */
+    bool writes_logits = (!f->tp || f->tp_rank == 0) && !(flags & FWD_LOGITS_STAY);  /* tp: rank 0 gathers */
     if ((flags & FWD_HEAD) ? !head_here || (writes_logits && !logits_out) : !hidden) return false;
-    return true;
+    return !(flags & FWD_LOGITS_STAY) || ((flags & FWD_HEAD) && !f->tp);
 }
 
-int forward_stage(struct forward *f, int l0, int l1, unsigned flags, const struct fwd_seq *seqs,
-                  int n_seqs, float *hidden, float *logits_out)
+/* The step's shape for the backend's step hooks: a graph only for a batch of
+ * decode tokens with nothing the host must see between the ops (no observer
+ * taps, no tensor-parallel messages) and graphs allowed. */
+static struct step_shape step_shape_of(const struct forward *f, const struct fwd_seq *seqs, int n_seqs, int M)
+{
+    struct step_shape sh = {.n_seqs = n_seqs, .n_tokens = M, .graphs = f->graphs && !f->observe && !f->tp};
+    for (int s = 0; s < n_seqs; s++) {
+        sh.kv_blocks += seqs[s].kv.n_blocks;
+        sh.graphs = sh.graphs && seqs[s].decode;
+    }
+    return sh;
+}
+
+/* Every device op of the stage, from the input rows to the head's logits or
+ * the output rows in `*out`; no host copy but the input upload. Returns the
+ * head's rows, or M. */
+static int stage_ops(struct forward *f, int l0, int l1, unsigned flags, const struct fwd_seq *seqs, int n_seqs,
+                     const float *hidden, int M, const float **out)
 {
     const struct model_config *c = &f->m->cfg;
     struct backend *be = f->be;
-    int M = 0;
-    for (int s = 0; s < n_seqs; s++) M += seqs[s].n_tokens;
-    if (!stage_fits(f, l0, l1, flags, hidden, logits_out, M)) return -1;
-    for (int s = 0, row = 0; s < n_seqs; s++)
-        for (int i = 0; i < seqs[s].n_tokens; i++, row++) {
-            f->tokens[row] = seqs[s].tokens[i];
-            f->pos[row] = seqs[s].pos0 + i;
-        }
-
     int lo, hi;
     resid_range(f, M, &lo, &hi);
     f->resid_rows = hi - lo;
@@ -375,14 +393,42 @@ int forward_stage(struct forward *f, int l0, int l1, unsigned flags, const struc
         nvtx_pop();
     }
     set_layer(be, -1);
-    const float *out = f->x;
+    *out = f->x;
     if (f->tp && f->sp) {       /* every row again, for the head or the next stage */
         backend_all_gather(be, f->tp, f->xb2, f->x, M, c->dim);
-        out = f->xb2;
+        *out = f->xb2;
     }
-    if (flags & FWD_HEAD) return stage_head(f, out, seqs, n_seqs, logits_out);
-    backend_download(be, hidden, out, (size_t)M * c->dim * sizeof(float));
-    return M;
+    return (flags & FWD_HEAD) ? stage_head(f, *out, seqs, n_seqs) : M;
+}
+
+int forward_stage(struct forward *f, int l0, int l1, unsigned flags, const struct fwd_seq *seqs,
+                  int n_seqs, float *hidden, float *logits_out)
+{
+    const struct model_config *c = &f->m->cfg;
+    struct backend *be = f->be;
+    int M = 0;
+    for (int s = 0; s < n_seqs; s++) M += seqs[s].n_tokens;
+    if (!stage_fits(f, l0, l1, flags, hidden, logits_out, M)) return -1;
+    for (int s = 0, row = 0; s < n_seqs; s++)
+        for (int i = 0; i < seqs[s].n_tokens; i++, row++) {
+            f->tokens[row] = seqs[s].tokens[i];
+            f->pos[row] = seqs[s].pos0 + i;
+        }
+
+    /* the ops between the step hooks may become one graph launch; a capture
+     * that failed ran nothing, so they are issued again (its records dropped) */
+    struct step_shape sh = step_shape_of(f, seqs, n_seqs, M);
+    int n_recs = be->log ? be->log->n : 0, rows;
+    const float *out;
+    for (int attempt = 0;; attempt++) {
+        backend_step_begin(be, &sh);
+        rows = stage_ops(f, l0, l1, flags, seqs, n_seqs, hidden, M, &out);
+        if (backend_step_end(be) == 0 || attempt > 0) break;
+        if (be->log) be->log->n = n_recs;
+    }
+    if (!(flags & FWD_HEAD)) backend_download(be, hidden, out, (size_t)M * c->dim * sizeof(float));
+    else if (!(flags & FWD_LOGITS_STAY)) forward_logits_download(f, logits_out, rows);
+    return rows;
 }
 
 int forward_batch(struct forward *f, const struct fwd_seq *seqs, int n_seqs, float *logits_out)

@@ -70,6 +70,7 @@ struct forward {
     float *host_rows;         /* host, same shape */
     int resid_rows;           /* residual-stream rows this device held in the last call (M, or its
                                  share with sp): activation memory B×(S/N)×D */
+    bool graphs;              /* allow the backend's step graphs for decode-only calls (cuda_graphs) */
 };
 
 /* What a stage does besides its layers. */
@@ -78,6 +79,9 @@ enum fwd_flags {
     FWD_HEAD  = 1u << 1,      /* end with the final norm and the output head (else write `hidden`) */
     FWD_EARLY_EXIT = 1u << 2, /* with FWD_HEAD: the head may follow any layer l1 (a layer-skip self-draft,
                                  core/spec); the forward must reach the last layer (it owns the logits) */
+    FWD_LOGITS_STAY = 1u << 3,/* with FWD_HEAD, not tensor-parallel: the logits stay in f->logits (backend
+                                 memory; logits_out may be NULL) for forward_sample or
+                                 forward_logits_download */
 };
 
 /* The whole model: forward_init_range(f, m, be, 0, n_layers, ...). */
@@ -114,6 +118,15 @@ int  forward_set_tp(struct forward *f, struct comm *tp, bool sp, int vocab_lo, i
  * layer ranges in the kernel log (kernel_log.layer: the model layer). */
 int  forward_stage(struct forward *f, int l0, int l1, unsigned flags, const struct fwd_seq *seqs,
                    int n_seqs, float *hidden, float *logits_out);
+
+/* After a call with FWD_HEAD | FWD_LOGITS_STAY that returned rows: one token
+ * per row into ids[rows] (host) by the backend's sample hook, with the rows'
+ * uniforms u (host, read when sp->temperature > 0); only ids cross to the
+ * host. -1 when the backend has no hook (backend_can_sample), f is
+ * tensor-parallel or has no head, or the hook is out of memory. */
+int  forward_sample(struct forward *f, int rows, const struct sample_params *sp, const double *u, int32_t *ids);
+/* After such a call: its logits to the host, logits_out [rows][vocab]. */
+void forward_logits_download(struct forward *f, float *logits_out, int rows);
 
 /* Run one step through every layer: forward_stage(f, 0, n_layers,
  * FWD_EMBED | FWD_HEAD, seqs, n_seqs, NULL, logits_out). */

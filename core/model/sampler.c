@@ -1,5 +1,6 @@
 /* core/model/sampler.c — see sampler.h. */
 #include "core/model/sampler.h"
+#include "kernels/sample_select.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -32,20 +33,7 @@ int sampler_init(struct sampler *s, int vocab, float temperature, int top_k, flo
 
 void sampler_free(struct sampler *s) { free(s->cand); s->cand = NULL; }
 
-int32_t sampler_argmax(const float *logits, int n)
-{
-    int32_t best = 0;
-    for (int i = 1; i < n; i++)
-        if (logits[i] > logits[best]) best = i;
-    return best;
-}
-
-static int cand_desc(const void *a, const void *b)
-{
-    const struct sampler_cand *x = a, *y = b;
-    if (x->p != y->p) return x->p < y->p ? 1 : -1;
-    return x->id < y->id ? -1 : x->id > y->id;
-}
+int32_t sampler_argmax(const float *logits, int n) { return cs_argmax(logits, n); }
 
 void sampler_topk_ids(const float *logits, int n, int k, int32_t *out)
 {
@@ -66,34 +54,14 @@ void sampler_topk_ids(const float *logits, int n, int k, int32_t *out)
  * *sum gets their total. Needs temperature > 0. */
 static int build_cands(struct sampler *s, const float *logits, double *sum)
 {
-    int n = s->vocab;
-    float mx = logits[sampler_argmax(logits, n)];
-    for (int i = 0; i < n; i++) s->cand[i] = (struct sampler_cand){(logits[i] - mx) / s->temperature, i};
-    qsort(s->cand, (size_t)n, sizeof *s->cand, cand_desc);
-    if (s->top_k > 0 && s->top_k < n) n = s->top_k;
-    *sum = 0;
-    for (int i = 0; i < n; i++) *sum += (s->cand[i].p = expf(s->cand[i].p));
-    if (s->top_p < 1.0f) {           /* smallest prefix with mass >= top_p */
-        double acc = 0;
-        for (int i = 0; i < n; i++) {
-            acc += s->cand[i].p / *sum;
-            if (acc >= s->top_p) { n = i + 1; *sum = 0; for (int j = 0; j < n; j++) *sum += s->cand[j].p; break; }
-        }
-    }
-    return n;
+    cs_sorted_cands(s->cand, logits, s->vocab, s->temperature);
+    return cs_weigh(s->cand, s->vocab, s->top_k, s->top_p, sum);
 }
 
 int32_t sampler_sample(struct sampler *s, const float *logits)
 {
     if (s->temperature <= 0) return sampler_argmax(logits, s->vocab);
-    double sum;
-    int n = build_cands(s, logits, &sum);
-    double r = next_unit(&s->state) * sum, acc = 0;
-    for (int i = 0; i < n; i++) {
-        acc += s->cand[i].p;
-        if (r < acc) return s->cand[i].id;
-    }
-    return s->cand[n - 1].id;
+    return cs_select_row(s->cand, logits, s->vocab, s->temperature, s->top_k, s->top_p, next_unit(&s->state));
 }
 
 void sampler_probs(struct sampler *s, const float *logits, float *p)

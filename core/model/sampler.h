@@ -1,6 +1,8 @@
 /* core/model/sampler.h — next-token choice: greedy, temperature, top-k, top-p; seeded.
  *
- * Same seed and logits → same tokens on every machine (integer RNG). */
+ * Same seed and logits → same tokens on every machine (integer RNG). The
+ * selection itself (candidate order, top-k, top-p, the draw) is
+ * kernels/sample_select.h, shared with the backends' sample hooks. */
 #ifndef INFERTOP_SAMPLER_H
 #define INFERTOP_SAMPLER_H
 
@@ -12,7 +14,7 @@ struct sampler {
     float top_p;              /* 1 = off */
     uint64_t state;           /* splitmix64 */
     int vocab;
-    struct sampler_cand { float p; int32_t id; } *cand;   /* scratch [vocab] */
+    struct cs_cand *cand;     /* scratch [vocab] (kernels/sample_select.h) */
 };
 
 int  sampler_init(struct sampler *s, int vocab, float temperature, int top_k, float top_p,

@@ -85,6 +85,10 @@ X(TOP_K,       "top_k",       OT_INT,   "40",    NO_CHOICES, 0, 1000000, "sampli
   "keep the k most likely tokens (0 = all)")
 X(TOP_P,       "top_p",       OT_FLOAT, "0.95",  NO_CHOICES, 0, 1,       "sampling", OC_LIVE, OS_RUN | OS_GEN,
   "nucleus sampling: smallest set with probability >= p (1 = off)")
+X(DEVICE_SAMPLING, "device_sampling", OT_BOOL, "on", NO_CHOICES, 0, 0, "sampling", OC_LIVE, OS_RUN | OS_GEN,
+  "the backend's sample hook picks decode tokens where the logits are (only ids come back); off: download the logits, sample on the host")
+X(CUDA_GRAPHS, "cuda_graphs", OT_BOOL,  "on",    NO_CHOICES, 0, 0,       "runtime", OC_LIVE, OS_RUN | OS_GEN,
+  "CUDA backend: capture a decode step whose batch shape repeats into a CUDA graph and replay it (no effect elsewhere)")
 X(MAX_TOKENS,  "max_tokens",  OT_INT,   "64",    NO_CHOICES, 1, 1000000, "runtime", OC_REBUILD, OS_GEN,
   "tokens to generate (generate only: a scenario's [output] sets its requests' lengths)")
 X(KV,          "kv",          OT_ENUM,  "paged", CHOICES_KV, 0, 0, "paged-attention", OC_REBUILD, OS_RUN | OS_GEN,

@@ -114,6 +114,7 @@ static void step_metrics(const struct telemetry *t, struct report *r)
             r->par_resid_bytes_max = fmax(r->par_resid_bytes_max, s->par_resid_bytes);
         }
     }
+    r->hooks = t->hooks;
     if (r->par_steps) {
         r->par_bubble_pct /= r->par_steps;
         r->par_bubble_formula_pct /= r->par_steps;

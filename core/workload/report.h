@@ -39,6 +39,7 @@ struct report {
     int par_steps;
     double par_bubble_pct, par_bubble_formula_pct, par_comm_pct;
     double par_resid_bytes_max;      /* largest residual stream one device held */
+    struct tel_backend_hooks hooks;  /* device sampling and step graphs (telemetry.hooks at the end) */
     struct report_output *outputs;   /* per request, only after report_outputs(); else NULL */
     int n_outputs;
 };

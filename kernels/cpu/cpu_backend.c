@@ -77,6 +77,7 @@ static void cpu_destroy(struct backend *be)
     pool_destroy(c->pool);
     cpu_scratch_free(&c->act);
     cpu_scratch_free(&c->attn);
+    cpu_scratch_free(&c->cand);
     free(c);
     free(be);
 }
@@ -103,6 +104,7 @@ static const struct backend_ops CPU_OPS = {
     .reduce_scatter = cpu_reduce_scatter,
     .send = cpu_send,
     .recv = cpu_recv,
+    .sample = cpu_sample,
     .sync = NULL,                    /* every op is synchronous */
     .destroy = cpu_destroy,
 };

@@ -21,6 +21,7 @@ struct cpu_ctx {
     enum cpu_simd simd;
     struct cpu_scratch act;    /* matmul: quantized x rows */
     struct cpu_scratch attn;   /* attention: S and P (naive), per-thread tiles (flash) */
+    struct cpu_scratch cand;   /* sample hook: one row's candidates [vocab] */
     size_t allocated;          /* bytes live from cpu_alloc (malloc_usable_size), this device's */
 };
 
@@ -60,6 +61,9 @@ void cpu_rope(struct backend *be, float *x, const int *pos, int m, int n_heads, 
 void cpu_swiglu(struct backend *be, float *out, const float *gate, const float *up, int64_t n);
 void cpu_add(struct backend *be, float *y, const float *x, int64_t n);
 void cpu_embed(struct backend *be, float *out, const struct weight *emb, const int *tokens, int m);
+/* cpu_sample.c: the sample hook (kernels/backend.h) */
+int  cpu_sample(struct backend *be, int32_t *ids, const float *logits, int rows, int vocab,
+                const struct sample_params *sp, const double *u);
 /* comm ops (cpu_comm.c) */
 void cpu_all_reduce(struct backend *be, struct comm *c, float *buf, int64_t n);
 void cpu_all_gather(struct backend *be, struct comm *c, float *out, const float *in, int64_t rows,

@@ -94,6 +94,14 @@ void *cuda_scratch_get(struct cuda_ctx *c, struct cuda_scratch *s, size_t bytes)
 {
     if (bytes <= s->bytes) return s->p;
     size_t want = bytes + bytes / 4;
+    if (s->p && cg_step_capturing(&c->graphs)) {
+        /* captured kernels read it when the graph runs: free it after the next sync */
+        if (c->n_deferred == (int)(sizeof c->deferred / sizeof c->deferred[0]))
+            cuda_fatal(__FILE__, __LINE__, "cuda_scratch_get", "too many scratch buffers outgrown in one captured step");
+        c->deferred[c->n_deferred++] = s->p;
+        s->p = NULL;
+        s->bytes = 0;
+    }
     if (s->p) {
         CUDA_CHECK(cudaStreamSynchronize(c->stream));   /* queued kernels may still read it */
         CUDA_CHECK(cudaFree(s->p));
@@ -110,13 +118,21 @@ void *cuda_scratch_get(struct cuda_ctx *c, struct cuda_scratch *s, size_t bytes)
     return s->p;
 }
 
-/* Pageable host → device cudaMemcpyAsync returns once the source is staged,
- * so the caller may reuse its buffer; stream order protects the scratch. */
+/* Without a pinned chunk the copy is from the caller's pageable memory:
+ * cudaMemcpyAsync returns once that source is staged, so it may be reused
+ * too, but such a copy cannot be captured (the capture then fails and the
+ * step reruns eagerly). Stream order protects the device scratch. */
+void cuda_copy_to_device(struct cuda_ctx *c, void *dst, const void *src, size_t bytes)
+{
+    const void *pinned = staging_put(&c->staging, src, bytes);
+    CUDA_CHECK(cudaMemcpyAsync(dst, pinned ? pinned : src, bytes, cudaMemcpyHostToDevice, c->stream));
+}
+
 const int32_t *cuda_table_to_device(struct cuda_ctx *c, const struct kv_view *kv)
 {
     size_t bytes = sizeof(int32_t) * (size_t)kv->n_blocks;
     void *d = cuda_scratch_get(c, &c->table, bytes);
-    CUDA_CHECK(cudaMemcpyAsync(d, kv->table, bytes, cudaMemcpyHostToDevice, c->stream));
+    cuda_copy_to_device(c, d, kv->table, bytes);
     return (const int32_t *)d;
 }
 
@@ -124,8 +140,34 @@ const int *cuda_ints_to_device(struct cuda_ctx *c, const int *h, int n)
 {
     size_t bytes = sizeof(int) * (size_t)n;
     void *d = cuda_scratch_get(c, &c->ints, bytes);
-    CUDA_CHECK(cudaMemcpyAsync(d, h, bytes, cudaMemcpyHostToDevice, c->stream));
+    cuda_copy_to_device(c, d, h, bytes);
     return (const int *)d;
+}
+
+/* After a stream sync every staged copy and every captured kernel is done:
+ * the staging starts over, outgrown scratch is freed. */
+static void stream_synced(struct cuda_ctx *c)
+{
+    staging_reset(&c->staging);
+    for (int i = 0; i < c->n_deferred; i++) CUDA_CHECK(cudaFree(c->deferred[i]));
+    c->n_deferred = 0;
+}
+
+static void *pinned_alloc(void *user, size_t bytes)
+{
+    (void)user;
+    void *p = NULL;
+    if (cudaMallocHost(&p, bytes) != cudaSuccess) {
+        (void)cudaGetLastError();       /* staging_put answers NULL: the pageable copy */
+        return NULL;
+    }
+    return p;
+}
+
+static void pinned_release(void *user, void *p)
+{
+    (void)user;
+    CUDA_CHECK(cudaFreeHost(p));
 }
 
 /* ---- op timing through CUPTI ----
@@ -274,12 +316,14 @@ static void cuda_download(struct backend *be, void *dst, const void *src, size_t
     bind_device(be);
     CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, c->stream));
     CUDA_CHECK(cudaStreamSynchronize(c->stream));
+    stream_synced(c);
 }
 
 static void cuda_sync(struct backend *be)
 {
     bind_device(be);
     CUDA_CHECK(cudaStreamSynchronize(cuda_ctx_of(be)->stream));
+    stream_synced(cuda_ctx_of(be));
     fill_measured_times(be);
 }
 
@@ -308,6 +352,9 @@ static void ctx_release(struct cuda_ctx *c)
         if (bs != CUBLAS_STATUS_SUCCESS)
             fprintf(stderr, "infertop: cuda: cublasDestroy at teardown: %s\n", cublasGetStatusString(bs));
     }
+    for (int i = 0; i < c->n_deferred; i++) warn_on_teardown(cudaFree(c->deferred[i]), "cudaFree(deferred scratch)");
+    if (c->staging.alloc) staging_free(&c->staging);
+    cuda_graph_release(c);
     if (c->stream) warn_on_teardown(cudaStreamDestroy(c->stream), "cudaStreamDestroy");
     if (c->cupti_on && --g_cupti_users == 0) cupti_collector_stop();
     free(c->tags);
@@ -378,6 +425,13 @@ static void bound_embed(struct backend *be, float *out, const struct weight *emb
     cuda_op_embed(be, out, emb, tokens, m);
 }
 
+static int bound_sample(struct backend *be, int32_t *ids, const float *logits, int rows, int vocab,
+                        const struct sample_params *sp, const double *u)
+{
+    bind_device(be);
+    return cuda_op_sample(be, ids, logits, rows, vocab, sp, u);
+}
+
 static const struct backend_ops CUDA_OPS = {
     .name = "cuda",
     .async = true,
@@ -401,6 +455,10 @@ static const struct backend_ops CUDA_OPS = {
     .send = cuda_op_send,
     .recv = cuda_op_recv,
     .modeled_ns = NULL,         /* measured, not simulated */
+    .sample = bound_sample,
+    .step_begin = cuda_step_begin,
+    .step_end = cuda_step_end,
+    .graph_counts = cuda_graph_counts,
     .sync = cuda_sync,
     .destroy = cuda_destroy,
     .comm_init = cuda_comm_init,
@@ -461,6 +519,8 @@ static int ctx_init(struct cuda_ctx *c, int device, char *err, size_t errlen)
     TRY(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), "shared memory size");
     c->smem_optin = (size_t)smem;
     TRY(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+    staging_init(&c->staging, pinned_alloc, pinned_release, c);
+    cuda_graph_init(c);
     if ((bs = cublasCreate(&c->cublas)) != CUBLAS_STATUS_SUCCESS) {
         c->cublas = NULL;
         snprintf(err, errlen, "cuda: cublasCreate: %s", cublasGetStatusString(bs));

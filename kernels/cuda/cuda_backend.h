@@ -17,14 +17,6 @@ int cuda_device_count(void);
  * (cudaSetDevice), so backends on different devices mix on one thread.
  * NULL with a one-line reason in err. */
 struct backend *cuda_backend_create(int device, char *err, size_t errlen);
-/* Device sampling (cuda_sample.cu): ids[rows] (host) ← one token per row of
- * logits [rows][vocab] (device memory of `be`), by core/model/sampler.c's rule:
- * temperature <= 0 greedy, else top_k (0 = all), top_p (1 = off) and the
- * row's uniform u[row] in [0, 1) (host, drawn with sampler_uniform). Only the
- * ids cross to the host; synchronizes the stream. */
-void cuda_sample_rows(struct backend *be, int32_t *ids, const float *logits, int rows, int vocab,
-                      float temperature, int top_k, float top_p, const double *u);
-
 #ifdef __cplusplus
 }
 #endif

@@ -16,10 +16,8 @@
  *   capture failed            → off for the process, with the reason
  * Counters: eager, captures, recaptures, replays (updates launched).
  *
- * Status: the policy is not yet called by the CUDA backend. Capturing a decode
- * step needs first: the small host→device copies (block tables, positions)
- * staged through pinned buffers, scratch sized before capture (growth frees
- * memory), and the logits download moved after the graph launch. */
+ * Called per forward step by cuda_graph_step.c (the launch logic), which the
+ * CUDA backend's step hooks drive (kernels/cuda/cuda_graph.cu). */
 #ifndef INFERTOP_CUDA_GRAPH_POLICY_H
 #define INFERTOP_CUDA_GRAPH_POLICY_H
 

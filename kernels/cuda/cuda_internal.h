@@ -12,6 +12,8 @@
  * Every .cu file includes this header first. */
 extern "C" {
 #include "kernels/backend.h"
+#include "kernels/cuda/cuda_graph_step.h"
+#include "kernels/cuda/cuda_staging.h"
 }
 
 /* Fatal tier: a failing CUDA/cuBLAS call or launch inside an op is a bug or a
@@ -68,6 +70,13 @@ struct cuda_ctx {
     struct cuda_scratch ints;        /* device copy of tokens / positions */
     struct cuda_scratch qact;        /* int8 activation blocks of a block-format matmul (cuda_qdot.cu) */
     struct cuda_scratch sample_ids, sample_sort, sample_u;   /* device sampling (cuda_sample.cu) */
+    /* step graphs (cuda_graph.cu): the runner, the captured graph and its exec */
+    struct cg_step graphs;
+    cudaGraph_t graph;
+    cudaGraphExec_t graph_exec;
+    struct staging staging;          /* pinned sources of every host → device copy of a step */
+    void *deferred[32];              /* scratch outgrown while capturing: freed at the next sync */
+    int n_deferred;
     float *host_rows;                /* host dequantized embedding rows (quantized embed) */
     size_t host_rows_n;
     /* CUPTI op timing: tags tag_base .. tag_base+n_tags-1 since the last sync */
@@ -80,8 +89,12 @@ struct cuda_ctx {
 
 static inline struct cuda_ctx *cuda_ctx_of(struct backend *be) { return (struct cuda_ctx *)be->ctx; }
 
-/* Grow s to at least `bytes` (syncing the stream before freeing the old one). */
+/* Grow s to at least `bytes` (syncing the stream before freeing the old one;
+ * while a step is being captured the old one's free waits for the next sync). */
 void *cuda_scratch_get(struct cuda_ctx *c, struct cuda_scratch *s, size_t bytes);
+/* dst (device) <- src[bytes] (host) on the stream, through pinned staging
+ * (the source may be reused at once; a graph replays the staged bytes). */
+void cuda_copy_to_device(struct cuda_ctx *c, void *dst, const void *src, size_t bytes);
 /* Device copy of kv->table (n_blocks entries), on the stream. */
 const int32_t *cuda_table_to_device(struct cuda_ctx *c, const struct kv_view *kv);
 /* Device copy of n host ints, on the stream. */
@@ -114,6 +127,15 @@ void cuda_op_rope(struct backend *be, float *x, const int *pos, int m, int n_hea
 void cuda_op_swiglu(struct backend *be, float *out, const float *gate, const float *up, int64_t n);
 void cuda_op_add(struct backend *be, float *y, const float *x, int64_t n);
 void cuda_op_embed(struct backend *be, float *out, const struct weight *emb, const int *tokens, int m);
+/* cuda_sample.cu: the sample hook (kernels/backend.h) */
+int cuda_op_sample(struct backend *be, int32_t *ids, const float *logits, int rows, int vocab,
+                   const struct sample_params *sp, const double *u);
+/* cuda_graph.cu: step graphs (kernels/backend.h step hooks) */
+void cuda_graph_init(struct cuda_ctx *c);
+void cuda_graph_release(struct cuda_ctx *c);
+void cuda_step_begin(struct backend *be, const struct step_shape *sh);
+int  cuda_step_end(struct backend *be);
+void cuda_graph_counts(struct backend *be, struct graph_counts *out);
 /* cuda_comm.cu: NCCL (kernels/comm.h) */
 extern "C" void *cuda_comm_init(struct backend **devs, int n, char *err, size_t errlen);
 extern "C" void cuda_comm_free(void *handle);

@@ -131,12 +131,11 @@ __global__ static void k_embed(float *out, const void *emb, enum dtype t, const 
 
 /* Block-quantized tables without a float device copy have no device decoder
  * yet: decode the m rows from the host bytes (kernels/formats.h) and copy
- * them up. */
+ * them up (staged: a captured step replays the staged rows). */
 static void embed_quantized(struct backend *be, float *out, const struct weight *emb, const int *tokens, int m)
 {
     struct cuda_ctx *c = cuda_ctx_of(be);
     size_t n = (size_t)m * emb->cols;
-    CUDA_CHECK(cudaStreamSynchronize(c->stream));   /* host_rows may still be in flight */
     if (n > c->host_rows_n) {
         float *p = (float *)realloc(c->host_rows, sizeof *p * n);
         if (!p) op_error("embed", "out of host memory for dequantized rows");
@@ -151,7 +150,7 @@ static void embed_quantized(struct backend *be, float *out, const struct weight 
         if (row < 0) memset(o, 0, sizeof *o * (size_t)emb->cols);
         else dtype_decode_row(emb->type, (const char *)emb->data + (size_t)row * row_bytes, o, emb->cols);
     }
-    CUDA_CHECK(cudaMemcpyAsync(out, c->host_rows, sizeof(float) * n, cudaMemcpyHostToDevice, c->stream));
+    cuda_copy_to_device(c, out, c->host_rows, sizeof(float) * n);   /* host_rows is free again at once */
 }
 
 void cuda_op_embed(struct backend *be, float *out, const struct weight *emb, const int *tokens, int m)

@@ -1,7 +1,7 @@
 /* kernels/cuda/cuda_sample.cu — device sampling: logits [rows][vocab] on the
  * device → one token id per row, so a decode step downloads rows × 4 bytes
  * instead of rows × vocab × 4 (the logits stay on the device, downloadable
- * for eval). Selection math: cuda_sample.h (checked on the CPU against
+ * for eval). Selection math: kernels/sample_select.h (checked on the CPU against
  * core/model/sampler.c).
  *
  *   greedy:  k_argmax, one block per row, (value, id) block reduction with
@@ -18,7 +18,7 @@
 #include "kernels/cuda/cuda_backend.h"
 
 extern "C" {
-#include "kernels/cuda/cuda_sample.h"
+#include "kernels/sample_select.h"
 }
 
 #include <stdint.h>
@@ -95,14 +95,16 @@ __global__ static void k_sort_rows(int32_t *ids, struct cs_cand *scratch, const 
     if (threadIdx.x == 0) ids[blockIdx.x] = cs_pick_sorted(c, vocab, top_k, top_p, u[blockIdx.x]);
 }
 
-extern "C" void cuda_sample_rows(struct backend *be, int32_t *ids, const float *logits, int rows, int vocab,
-                                 float temperature, int top_k, float top_p, const double *u)
+/* The sample hook (kernels/backend.h). Runs after the step's graph, if any:
+ * only the ids come back; synchronizes the stream. */
+int cuda_op_sample(struct backend *be, int32_t *ids, const float *logits, int rows, int vocab,
+                   const struct sample_params *sp, const double *u)
 {
     struct cuda_ctx *c = cuda_ctx_of(be);
-    if (rows <= 0) return;
+    if (rows <= 0) return 0;
     CUDA_CHECK(cudaSetDevice(c->device));
     int32_t *d_ids = (int32_t *)cuda_scratch_get(c, &c->sample_ids, sizeof(int32_t) * (size_t)rows);
-    if (temperature <= 0) {
+    if (sp->temperature <= 0) {
         k_argmax<<<(unsigned)rows, CS_THREADS, 0, c->stream>>>(d_ids, logits, vocab);
         CUDA_CHECK_LAUNCH(k_argmax);
     } else {
@@ -110,10 +112,11 @@ extern "C" void cuda_sample_rows(struct backend *be, int32_t *ids, const float *
         struct cs_cand *cand = (struct cs_cand *)cuda_scratch_get(c, &c->sample_sort, sizeof(struct cs_cand) * (size_t)rows * n2);
         double *d_u = (double *)cuda_scratch_get(c, &c->sample_u, sizeof(double) * (size_t)rows);
         CUDA_CHECK(cudaMemcpyAsync(d_u, u, sizeof(double) * (size_t)rows, cudaMemcpyHostToDevice, c->stream));
-        k_sort_rows<<<(unsigned)rows, CS_THREADS, 0, c->stream>>>(d_ids, cand, logits, vocab, n2, temperature, top_k,
-                                                                 top_p, d_u);
+        k_sort_rows<<<(unsigned)rows, CS_THREADS, 0, c->stream>>>(d_ids, cand, logits, vocab, n2, sp->temperature,
+                                                                 sp->top_k, sp->top_p, d_u);
         CUDA_CHECK_LAUNCH(k_sort_rows);
     }
     CUDA_CHECK(cudaMemcpyAsync(ids, d_ids, sizeof(int32_t) * (size_t)rows, cudaMemcpyDeviceToHost, c->stream));
     CUDA_CHECK(cudaStreamSynchronize(c->stream));
+    return 0;
 }

@@ -356,7 +356,8 @@ static void check_sampling(int rows, int vocab, float temp, int top_k, float top
         want[r] = sampler_sample(&smp, l + (size_t)r * vocab);
     }
     uint64_t t0 = now_ns();
-    cuda_sample_rows(GPU, ids, dl, rows, vocab, temp, top_k, top_p, u);
+    struct sample_params sp = {temp, top_k, top_p};
+    if (!backend_can_sample(GPU) || backend_sample(GPU, ids, dl, rows, vocab, &sp, u) != 0) exit(1);
     double ms = (double)(now_ns() - t0) / 1e6;
     int miss = 0;
     for (int r = 0; r < rows; r++) miss += ids[r] != want[r];

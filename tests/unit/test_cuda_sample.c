@@ -1,5 +1,5 @@
 /* tests/unit/test_cuda_sample.c — device sampling's per-row selection
- * (kernels/cuda/cuda_sample.h) against the CPU sampler (core/model/sampler.c):
+ * (kernels/sample_select.h) against the CPU sampler (core/model/sampler.c):
  * the argmax fold, the bitonic network the kernel runs (sorted order equals
  * the CPU's qsort order, ties by id), and the pick: same logits, settings and
  * uniform → the same token, for greedy, temperature, top-k and top-p, on
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/model/sampler.h"
-#include "kernels/cuda/cuda_sample.h"
+#include "kernels/sample_select.h"
 
 static uint64_t rng_state = 0x6a09e667f3bcc909ull;
 static double rnd_unit(void)
@@ -84,12 +84,6 @@ Test(cuda_sample, argmax_equals_cpu_with_ties)
     }
 }
 
-static int cmp_cpu_order(const void *a, const void *b)
-{
-    const struct cs_cand *x = a, *y = b;
-    return cs_before(*x, *y) ? -1 : cs_before(*y, *x) ? 1 : 0;
-}
-
 Test(cuda_sample, bitonic_network_sorts_like_qsort)
 {
     for (int it = 0; it < 200; it++) {
@@ -100,7 +94,7 @@ Test(cuda_sample, bitonic_network_sorts_like_qsort)
         cr_assert(ref);
         memcpy(ref, c, sizeof *ref * (size_t)n);   /* the real candidates are a permutation... */
         for (int i = 0; i < n2; i++) cr_assert(i < n ? c[i].id < n : c[i].id == INT32_MAX, "sentinel in place");
-        qsort(ref, (size_t)n, sizeof *ref, cmp_cpu_order);
+        qsort(ref, (size_t)n, sizeof *ref, cs_qsort_cmp);
         for (int i = 0; i < n; i++) cr_assert(ref[i].id == c[i].id && ref[i].p == c[i].p, "n=%d at %d", n, i);
         free(l); free(c); free(ref);
     }

@@ -174,3 +174,52 @@ Test(report, percentiles_interpolate_linearly)
     cr_assert_float_eq(d.mean, 3, 1e-12);
     cr_assert_float_eq(d.max, 5, 1e-12);
 }
+
+/* ---- device sampling: the backend's sample hook (the CPU backend's here)
+ * picks the same tokens as the host sampler, greedy and seeded temperature
+ * with top-k/top-p, through chunked prefill (rows that do not sample) ---- */
+
+static uint64_t g_sampled_steps;
+
+static void run_counting(const char *opts, struct run_result *out)
+{
+    struct workload w;
+    struct engine e;
+    fixture_engine(&e, &w, &g_model, g_be, opts, SCENARIO);
+    int guard = 0;
+    while (engine_step(&e, 0.01) >= 0 && guard++ < 100000) {}
+    cr_assert(!e.failed, "%s", e.error);
+    out->n = e.sched.n_reqs;
+    for (int i = 0; i < out->n; i++) {
+        out->n_tokens[i] = e.sched.reqs[i].n_tokens;
+        memcpy(out->tokens[i], e.sched.reqs[i].tokens, (size_t)out->n_tokens[i] * sizeof(int32_t));
+    }
+    g_sampled_steps = engine_telemetry(&e)->hooks.sampled_steps;
+    cr_assert(!engine_telemetry(&e)->hooks.has_graphs, "the CPU backend has no step graphs");
+    engine_free(&e);
+    workload_free(&w);
+}
+
+Test(engine, device_sampling_hook_equals_host_sampler)
+{
+    const char *modes[] = {"temperature=0", "temperature=0.8 top_k=20 top_p=0.9 seed=7",
+                           "temperature=1.5 top_k=0 top_p=1 seed=11 chunked_prefill=7"};
+    for (int m = 0; m < 3; m++) {
+        char on[256], off[256];
+        snprintf(on, sizeof on, "%s device_sampling=on", modes[m]);
+        snprintf(off, sizeof off, "%s device_sampling=off", modes[m]);
+        run_counting(off, &base);
+        cr_assert_eq(g_sampled_steps, 0, "off: the host sampler only");
+        run_counting(on, &other);
+        cr_assert(g_sampled_steps > 0, "on: the CPU backend's hook sampled (%s)", modes[m]);
+        g_kt = 0;
+        assert_same_tokens(&base, &other, modes[m]);
+    }
+}
+
+Test(engine, device_sampling_leaves_speculative_steps_to_the_host)
+{
+    run_counting("spec=ngram device_sampling=on", &other);
+    run_counting("spec=ngram device_sampling=off", &base);
+    assert_same_tokens(&base, &other, "spec=ngram");
+}
