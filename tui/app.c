@@ -4,6 +4,7 @@
  * while the data refreshes at a fixed rate. */
 #include "tui/app.h"
 #include "tui/live_record.h"
+#include "tui/live_traffic.h"
 #include "tui/panel.h"
 #include "tui/replay_source.h"
 #include "tui/term.h"
@@ -23,6 +24,7 @@ struct app {
     struct runner *r;
     struct replay *rp;           /* replay source (r is NULL then) */
     struct live_record *rec;
+    struct live_traffic *traffic;
     struct tui_data d;
     struct ui_state ui;
     struct layout lay;
@@ -140,11 +142,28 @@ static void account_frame(struct app *a, double t0)
 
 static void set_status(struct app *a, const char *msg)
 {
-    snprintf(a->ui.status, sizeof a->ui.status, "%s", msg);
+    snprintf(a->ui.status, sizeof a->ui.status, "%.159s", msg);
     a->ui.status_at = a->d.st->elapsed_s;
     char line[200];   /* data_push_log keeps the first 159 characters */
-    snprintf(line, sizeof line, "[%7.2fs] tui: %s", a->d.st->elapsed_s, msg);
+    snprintf(line, sizeof line, "[%7.2fs] tui: %.150s", a->d.st->elapsed_s, msg);
     data_push_log(&a->d, line);
+}
+
+/* The measure key: the range profiler over the next steps, or the reason
+ * nothing can be measured here, on screen (status line and traffic panel). */
+static void measure_traffic(struct app *a)
+{
+    char why[256];
+    if (!a->traffic) { set_status(a, "measure: no live run to profile"); return; }
+    if (live_traffic_request(a->traffic, LIVE_TRAFFIC_STEPS, why, sizeof why) == 0) {
+        char line[96];
+        snprintf(line, sizeof line, "measure: range profiler over the next %d steps", LIVE_TRAFFIC_STEPS);
+        set_status(a, line);
+        return;
+    }
+    memset(&a->d.measured, 0, sizeof a->d.measured);
+    snprintf(a->d.measured.reason, sizeof a->d.measured.reason, "%s", why);
+    set_status(a, why);
 }
 
 /* The key's next value the runner would take: values it refuses (a split
@@ -242,6 +261,7 @@ static void run_action(struct app *a, enum ui_action act)
     case ACT_PAUSE: send_cmd(a, RCMD_TOGGLE_PAUSE); set_status(a, a->d.st->paused ? "resume" : "pause"); break;
     case ACT_STEP: send_cmd(a, RCMD_STEP); set_status(a, "single step"); break;
     case ACT_RESET: send_cmd(a, RCMD_RESET); set_status(a, "reset: scenario restarts"); break;
+    case ACT_MEASURE: measure_traffic(a); break;
     case ACT_HELP: a->ui.help = !a->ui.help; a->ui.help_scroll = 0; break;
     case ACT_FOCUS: focus_next(a); break;
     case ACT_ZOOM: a->ui.zoom = !a->ui.zoom; break;
@@ -304,6 +324,7 @@ int app_run(struct runner *r, const struct app_config *cfg)
     a.r = r;
     a.rp = cfg->replay;
     a.rec = cfg->rec;
+    a.traffic = cfg->traffic;
     a.ui.focus = P_KV;
     a.ui.key_mode = a.rp ? KM_REPLAY : KM_LIVE;
     if (data_init(&a.d) < 0) { fprintf(stderr, "infertop: tui: out of memory\n"); return 1; }
@@ -318,6 +339,8 @@ int app_run(struct runner *r, const struct app_config *cfg)
         if (a.rp) replay_collect(&a.d, a.rp, t0);
         else data_collect(&a.d, r);
         if (a.rec) live_record_pump(a.rec, &a.d);
+        if (a.traffic && live_traffic_take(a.traffic, &a.d) && a.d.measured.reason[0])
+            set_status(&a, a.d.measured.reason);
         draw_frame(&a);
         account_frame(&a, t0);
         double left = tick - (clock_s(CLOCK_MONOTONIC) - t0);

@@ -9,6 +9,7 @@
 
 struct replay;
 struct live_record;
+struct live_traffic;
 
 struct app_config {
     const struct tui_info *info;
@@ -16,6 +17,7 @@ struct app_config {
     bool mono, ascii;         /* force no colors / ASCII glyphs */
     struct replay *replay;    /* set: play this recording instead of a live runner (r is NULL) */
     struct live_record *rec;  /* set: the live session is being recorded (pumped every frame) */
+    struct live_traffic *traffic;   /* live: the measure key's profiler hooks (NULL: none) */
 };
 
 /* Runs until q, Ctrl-C, SIGTERM or SIGHUP. The data source is the runner r,

@@ -12,6 +12,7 @@
 #include "tui/cli.h"
 #include "tui/keys.h"
 #include "tui/live_record.h"
+#include "tui/live_traffic.h"
 #include "tui/setup.h"
 
 #include <stdio.h>
@@ -29,6 +30,7 @@ static void fill_info(struct tui_info *in, const struct session *S, const struct
     in->params = model_param_count(&S->model.cfg);
     snprintf(in->wformat, sizeof in->wformat, "%s", dtype_info(S->model.wtype)->name);
     snprintf(in->device, sizeof in->device, "%s (%s)", S->be->ops->name, S->be->device_name);
+    snprintf(in->backend, sizeof in->backend, "%s", S->be->ops->name);
     char bw[96];
     hw_bw_line(bw, sizeof bw, S->be->measured_bw, S->be->device_name);   /* a real GPU's copy test */
     snprintf(in->device_reason, sizeof in->device_reason, "%.64s%s%.92s", bw, bw[0] ? "; " : "", S->be->reason);
@@ -85,18 +87,24 @@ int cmd_tui(struct cli_args *a)
         }
         live_record_hooks(&lr, &rc_cfg);
     }
+    static struct live_traffic lt;    /* the measure key (x): holds a traffic_measure */
+    live_traffic_init(&lt, S.be->ops->name);
+    live_traffic_hooks(&lt, &rc_cfg);
     struct runner *r;
     if (runner_start(&r, &rc_cfg, err, sizeof err) < 0) {
         cli_error("%s", err);
         if (a->record) live_record_free(&lr);
+        live_traffic_free(&lt);
         session_close(&S);
         return 1;
     }
     struct tui_info info;
     fill_info(&info, &S, &b);
-    struct app_config cfg = {.info = &info, .fps = 15, .mono = false, .ascii = false, .rec = a->record ? &lr : NULL};
+    struct app_config cfg = {.info = &info, .fps = 15, .mono = false, .ascii = false, .rec = a->record ? &lr : NULL,
+                             .traffic = &lt};
     int rc = app_run(r, &cfg);
     runner_stop(r);
+    live_traffic_free(&lt);
     if (a->record) {
         if (live_record_finish(&lr, err, sizeof err) < 0) {
             cli_error("%s", err);

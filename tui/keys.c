@@ -40,6 +40,7 @@ static const struct key_binding KEYS[] = {
     SCALE('+', "+", "rate x2", OPT_RATE_SCALE, 2.0, 6),
     SCALE('-', "-", "rate /2", OPT_RATE_SCALE, 0.5, 7),
     LIVE_ACTION('r', "r", "reset", ACT_RESET, "restart the scenario from its first request", 0),
+    LIVE_ACTION('x', "x", "measure", ACT_MEASURE, "measure memory traffic of the next 8 steps with the CUPTI range profiler: the traffic panel's measured column beside the modeled bytes (CUDA; elsewhere the reason)", 0),
     ACTION('\t', "Tab", "focus", ACT_FOCUS, "focus the next panel", 0),
     ACTION('z', "z", "zoom", ACT_ZOOM, "zoom the focused panel to the whole body (again: back)", 11),
     ACTION('v', "v", "view", ACT_VIEW, "cycle views: overview, memory (KV + requests), timing (graphs), speculative, parallel (pipeline Gantt, devices)", 12),

@@ -42,6 +42,13 @@ check "a: naive attention row: all traffic to main memory (on-chip 0)" 'wait_for
 naive=$(attn_row)
 check "a: attention traffic row changed ($flash -> $naive)" '[ -n "$naive" ] && [ "$flash" != "$naive" ]'
 
+check "traffic panel: no step graphs on the CPU backend" 'wait_for $S "graphs: n/a \(cpu\)"'
+tm send-keys -t $S x
+check "x: the range profiler's reason on screen (no GPU here)" \
+    'wait_for $S "traffic not measured: no usable CUDA device \(backend cpu"'
+check "x: the traffic panel keeps the reason" 'wait_for $S "measured: traffic not measured"'
+check "x: the log names the key's outcome" 'wait_for $S "tui: traffic not measured"'
+
 tm send-keys -t $S s
 check "s: spec=ngram applies live" 'wait_for $S "spec=ngram applied at step"'
 tm send-keys -t $S v v v

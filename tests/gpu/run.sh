@@ -21,6 +21,13 @@
 #              (98 MB: SKIP when it was not carried)
 #   memcheck   compute-sanitizer memcheck on gpu_check, when it exists and the
 #              runtime allows it
+#   sampling   device sampling (the CUDA sample hook: only token ids come back)
+#              against the host sampler: `ab` device_sampling=on vs off on cuda,
+#              greedy and seeded temperature/top-k/top-p, every output equal;
+#              and bench reports the hook picked the tokens of > 0 steps
+#   graphs     CUDA Graphs for the decode step: `ab` cuda_graphs=on vs off on
+#              cuda, every output equal; bench reports replays > 0 and graphs
+#              not turned off (a failed capture says why)
 #   range_prof bench --measure-traffic 1 on cuda: the CUPTI range profiler's
 #              measured HBM/L2/shared traffic per op class beside the modeled
 #              bytes (SKIP with the reason when the counters are refused)
@@ -132,6 +139,38 @@ step_range_prof() {
     [ $rc -eq 0 ] && grep -q "MEASURED by the CUPTI range profiler" "$LOGDIR/range_prof.log"
 }
 
+# ab_equal "A opts" "B opts": the smoke scenario on cuda under both; every
+# request's output tokens equal (ab's "outputs identical: N of N requests").
+ab_equal() {
+    local out
+    out=$("$BIN" ab --device cuda --scenario scenarios/smoke.ini --a "$1" --b "$2" 2>&1) || { echo "$out"; return 1; }
+    echo "$out" | grep -E "outputs identical|^device" 
+    echo "$out" | grep -qE "outputs identical: ([1-9][0-9]*) of \1 requests" || { echo "A: $1 / B: $2: outputs differ"; return 1; }
+}
+
+# bench_line OPTS PATTERN: the smoke scenario's bench on cuda prints a line matching PATTERN.
+bench_line() {
+    local out
+    out=$("$BIN" bench --device cuda --scenario scenarios/smoke.ini -q --set $1 2>&1) || { echo "$out"; return 1; }
+    echo "$out" | grep -E "^graphs: " || { echo "bench printed no graphs/device sampling line"; return 1; }
+    echo "$out" | grep -qE "$2" || { echo "expected /$2/"; return 1; }
+}
+
+step_sampling() {
+    ab_equal "device_sampling=on temperature=0" "device_sampling=off temperature=0" || return 1
+    ab_equal "device_sampling=on temperature=0.8 top_k=40 top_p=0.95 seed=7" \
+             "device_sampling=off temperature=0.8 top_k=40 top_p=0.95 seed=7" || return 1
+    ab_equal "device_sampling=on temperature=1 top_k=0 top_p=1 seed=3" \
+             "device_sampling=off temperature=1 top_k=0 top_p=1 seed=3" || return 1
+    bench_line "device_sampling=on" "device sampling: [1-9][0-9]* steps \(ids only\)"
+}
+
+step_graphs() {
+    ab_equal "cuda_graphs=on" "cuda_graphs=off" || return 1
+    ab_equal "cuda_graphs=on temperature=0.8 seed=5" "cuda_graphs=off temperature=0.8 seed=5" || return 1
+    bench_line "cuda_graphs=on" "^graphs: eager [0-9]+, captures [1-9][0-9]*, recaptures [0-9]+, replays [1-9][0-9]*"
+}
+
 step_bench_gpu() {
     BENCH_GPU=$(dirname "$CHECK")/bench_gpu BIN=$BIN tests/bench/bench_gpu.sh
 }
@@ -148,7 +187,8 @@ step_memcheck() {
 }
 
 export LOGDIR JOBS BIN CHECK
-export -f step_env step_build gen_equal step_gen_gguf step_memcheck step_range_prof step_bench_gpu
+export -f step_env step_build gen_equal step_gen_gguf step_memcheck step_range_prof step_bench_gpu ab_equal bench_line \
+    step_sampling step_graphs
 run_step env 30 step_env
 run_step build 240 step_build
 use_prebuilt_if_needed
@@ -160,6 +200,8 @@ if grep -q "no usable CUDA device" "$LOGDIR/gpu_check.log" 2>/dev/null; then
 elif [ -x "$CHECK" ]; then
     run_step gen_synth 60 gen_equal synth:smollm2-135m --set wtype=q4_1
     run_step gen_gguf 60 step_gen_gguf
+    run_step sampling 60 step_sampling
+    run_step graphs 45 step_graphs
     run_step range_prof 90 step_range_prof
     run_step bench_gpu 180 step_bench_gpu
     run_step memcheck 90 step_memcheck
