@@ -96,4 +96,9 @@ bool live_traffic_take(struct live_traffic *lt, struct tui_data *d)
     return got;
 }
 
-void live_traffic_free(struct live_traffic *lt) { pthread_mutex_destroy(&lt->mu); }
+void live_traffic_free(struct live_traffic *lt)
+{
+    if (lt->measuring) traffic_measure_close(&lt->tm);   /* stopped mid-window: the engine thread is gone */
+    lt->measuring = false;
+    pthread_mutex_destroy(&lt->mu);
+}

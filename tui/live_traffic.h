@@ -39,7 +39,7 @@ int  live_traffic_request(struct live_traffic *lt, int steps, char *why, size_t 
 /* TUI thread, every frame: the newest result into d->measured. True when
  * there was one. */
 bool live_traffic_take(struct live_traffic *lt, struct tui_data *d);
-/* After runner_stop. */
+/* After runner_stop (closes a measurement still open). */
 void live_traffic_free(struct live_traffic *lt);
 
 #endif

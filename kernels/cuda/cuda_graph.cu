@@ -12,6 +12,7 @@
  * capture, not at launch), so those records stay dur_measured = false; the
  * step's time is measured. Compiled in every CUDA build; not yet run on a GPU. */
 #include "kernels/cuda/cuda_internal.h"
+#include "traces/cupti_range.h"
 
 #include <stdio.h>
 
@@ -91,7 +92,9 @@ void cuda_step_begin(struct backend *be, const struct step_shape *sh)
 {
     struct cuda_ctx *c = cuda_ctx_of(be);
     CUDA_CHECK(cudaSetDevice(c->device));
-    cg_step_begin(&c->graphs, cg_key_of(sh->n_seqs, sh->n_tokens, sh->kv_blocks), sh->graphs);
+    /* the range profiler measures between its pushes and pops: a captured op
+     * would run outside its range, so a measured step runs eagerly */
+    cg_step_begin(&c->graphs, cg_key_of(sh->n_seqs, sh->n_tokens, sh->kv_blocks), sh->graphs && !crp_active());
 }
 
 int cuda_step_end(struct backend *be)

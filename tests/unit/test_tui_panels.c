@@ -535,3 +535,38 @@ Test(panels, pipeline_gantt_shows_micro_batches_and_bubbles, .init = screen_up, 
     cr_assert(strchr(row(w, 5) + 10, '3') && row(w, 5)[10] == '.', "stage 3 waits, then runs mb 3: %s", row(w, 5));
     delwin(w);
 }
+
+/* The measure key's result: a meas/st column and its error beside the
+ * modeled bytes of the op classes it measured ("-" for the others); without
+ * a result the reason takes the bottom row. */
+Test(panels, traffic_measured_column_and_reason, .init = screen_up, .fini = screen_down)
+{
+    canned_state(D.st);
+    D.info.modeled_bytes = true;
+    snprintf(D.info.backend, sizeof D.info.backend, "cpu");
+    data_set_state(&D, D.st);
+    for (int i = 0; i < 10; i++) {
+        struct step_record s = canned_step((uint64_t)i, 3e6);
+        data_push_step(&D, &s);
+    }
+    memset(&D.measured, 0, sizeof D.measured);
+    D.measured.have = true;
+    D.measured.steps = 2;
+    D.measured.n_rows = 1;
+    snprintf(D.measured.rows[0].name, sizeof D.measured.rows[0].name, "%s", op_class_name(OPC_ATTN));
+    D.measured.rows[0].dram = 2 * 2.5e6;            /* measured 2.50MB a step */
+    D.measured.rows[0].modeled_dram = 2 * 3e6;      /* modeled 3.00MB: +20% */
+    WINDOW *w = newwin(12, 96, 0, 0);
+    panel_traffic_draw(w, &D, &UI);
+    cr_assert(has(w, "meas/st    err"), "header: '%s'", row(w, 1));
+    cr_assert(has(w, "attn    33%  3.00MB      0B    0.3   0.67  2.50MB   +20%"), "attn row: '%s'", row(w, 2));
+    cr_assert(has(w, "      -"), "a class not measured shows '-': '%s'", row(w, 3));
+    cr_assert(has(w, "+ measured column") && has(w, "graphs: n/a (cpu)"), "title: '%s'", row(w, 0));
+    memset(&D.measured, 0, sizeof D.measured);
+    snprintf(D.measured.reason, sizeof D.measured.reason, "traffic not measured: no usable CUDA device (backend cpu)");
+    panel_traffic_draw(w, &D, &UI);
+    cr_assert(!has(w, "meas/st"));
+    cr_assert(has(w, "measured: traffic not measured: no usable CUDA device"), "bottom row: '%s'", row(w, 10));
+    delwin(w);
+    memset(&D.measured, 0, sizeof D.measured);
+}
