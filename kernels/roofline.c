@@ -71,6 +71,13 @@ void roof_op_time(const struct roof_device *d, const struct kernel_record *r, en
     if (measured > 0) out->t_s = measured;
 }
 
+enum dtype roof_record_fmt(const struct kernel_record *r, enum dtype kv_type)
+{
+    if (r->cls == OPC_ATTN) return kv_type;
+    int t = strncmp(r->name, "matmul_", 7) == 0 ? dtype_from_name(r->name + 7) : -1;
+    return t < 0 ? DT_F32 : (enum dtype)t;
+}
+
 double roof_comm_time(const struct roof_device *d, int steps, double bytes)
 {
     if (steps <= 0 || d->link_bw <= 0) return 0;

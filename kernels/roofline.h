@@ -128,6 +128,10 @@ double roof_op_bandwidth(const struct roof_device *d, const struct kernel_record
 void roof_op_time(const struct roof_device *d, const struct kernel_record *r, enum dtype fmt,
                   struct roof_time *out);
 
+/* roof_op_time's fmt for a record read back from a log: a matmul's weight
+ * format from its name ("matmul_q4_1"), kv_type for attention, f32 else. */
+enum dtype roof_record_fmt(const struct kernel_record *r, enum dtype kv_type);
+
 /* Seconds of record r from d's measured profile (op_overhead_s included for a
  * matmul); 0 when d has no profile for it (a 2:4 format, an unknown op, a
  * GPU row). Matmul: op_overhead_s + n·k · interp_m(mm_elem_s[fmt]), n·k

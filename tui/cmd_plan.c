@@ -65,6 +65,8 @@ static void print_device(const struct hw_row *row, const struct roof_device *d, 
     } else {
         printf("         measured: %.1f GB/s read, f32 matmul %.1f GFLOP/s, %.2f us per op\n", d->bw / 1e9,
                d->wtype_flops[DT_F32] / 1e9, d->op_overhead_s * 1e6);
+        printf("         ops timed from the measured operator profile (matmul per format at 1-128 rows, attention, "
+               "small ops; plan --validate shows it), the roofline where it has none\n");
     }
     printf("efficiency memory %.2f of peak for large transfers (%.2f tiny, half-way at %.1f MiB), compute %.2f "
            "(%.2f tiny, half-way at %.2g FLOP), %.1f us per op (sim_mem_eff, sim_flop_eff, sim_op_us)\n",

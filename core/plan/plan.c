@@ -50,11 +50,6 @@ static bool split_by_tp(const struct kernel_record *r)
     return strcmp(r->name, "add") != 0;
 }
 
-static enum dtype record_wtype(const struct kernel_record *r)
-{
-    int t = strncmp(r->name, "matmul_", 7) == 0 ? dtype_from_name(r->name + 7) : -1;
-    return t < 0 ? DT_F32 : (enum dtype)t;
-}
 
 static struct plan_op *op_slot(struct plan_phase *ph, const struct kernel_record *r)
 {
@@ -78,7 +73,7 @@ static void add_record(struct plan_phase *ph, const struct plan_config *c, struc
         r.flops /= c->tp; r.dram_rd /= c->tp; r.dram_wr /= c->tp;
     }
     struct roof_time t;
-    roof_op_time(&c->dev, &r, r.cls == OPC_ATTN ? c->kv_type : record_wtype(&r), &t);
+    roof_op_time(&c->dev, &r, roof_record_fmt(&r, c->kv_type), &t);
     struct plan_op *o = op_slot(ph, &r);
     double bytes = r.dram_rd + r.dram_wr;
     ph->flops += r.flops;

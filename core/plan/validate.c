@@ -17,11 +17,6 @@ struct observe_ctx {
     bool oom;
 };
 
-static enum dtype record_wtype(const struct kernel_record *r)
-{
-    int t = strncmp(r->name, "matmul_", 7) == 0 ? dtype_from_name(r->name + 7) : -1;
-    return t < 0 ? DT_F32 : (enum dtype)t;
-}
 
 static void add_to_class(struct validate_class *c, double pred_s, double meas_s)
 {
@@ -60,7 +55,7 @@ static int observe_step(void *ctx, const struct telemetry *t, char *err, size_t 
     for (int i = 0; i < t->n_kernels; i++) {
         const struct kernel_record *k = &t->kernels[i];
         struct roof_time rt;
-        roof_op_time(&host, k, k->cls == OPC_ATTN ? o->kv_type : record_wtype(k), &rt);
+        roof_op_time(&host, k, roof_record_fmt(k, o->kv_type), &rt);
         s->pred_s += rt.t_s;
         s->ops_meas_s += k->dur_ns / 1e9;
         add_to_class(&v->cls[k->cls], rt.t_s, k->dur_ns / 1e9);

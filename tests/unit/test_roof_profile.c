@@ -66,6 +66,15 @@ Test(roof_profile, matmul_interpolates_rows_and_adds_the_op_cost)
     cr_assert_float_eq(time_of(&d, &r, DT_F32), 2e-6 + r.flops / 1e11, 1e-15);
 }
 
+Test(roof_profile, record_format_from_the_log)
+{
+    struct kernel_record mm = {.cls = OPC_MATMUL, .name = "matmul_q4_1"}, at = {.cls = OPC_ATTN, .name = "attn_flash"},
+                         add = {.cls = OPC_ELTWISE, .name = "add"};
+    cr_assert_eq(roof_record_fmt(&mm, DT_F16), DT_Q4_1);
+    cr_assert_eq(roof_record_fmt(&at, DT_F16), DT_F16);
+    cr_assert_eq(roof_record_fmt(&add, DT_F16), DT_F32);
+}
+
 Test(roof_profile, attention_fixed_plus_per_flop_by_kind)
 {
     struct roof_device d = profiled();
