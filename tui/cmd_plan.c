@@ -253,11 +253,12 @@ static const char *error_text(char out[16], double pred, double meas)
 /* The load beside the numbers: a loaded machine's measured side waits for the CPU. */
 static void print_load(const struct validate_result *v)
 {
-    printf("load average %.2f at the start, %.2f after the CPU run, on %d CPUs", v->load_start, v->load_end, v->cores);
-    if (validate_loaded(v->load_start, v->cores) || validate_loaded(v->load_end, v->cores))
+    printf("load average %.2f at the start, %.2f after the CPU run (%d of it this run's threads), on %d CPUs",
+           v->load_start, v->load_end, v->threads, v->cores);
+    if (validate_loaded(v))
         printf(" — LOADED: other processes hold the cores, so measured op times include waiting for a CPU and the "
                "probes ran slow; the errors below say little about the model. Rerun on a quiet machine.\n");
-    else printf(" (quiet enough: under half the CPUs busy)\n");
+    else printf(" (quiet enough: other processes under half the CPUs)\n");
 }
 
 /* The measured operator profile of the run's weight format and KV type. */
@@ -338,7 +339,8 @@ static cJSON *validation_json(const struct validate_result *v, const struct run_
     cJSON_AddNumberToObject(o, "load_average_start", v->load_start);
     cJSON_AddNumberToObject(o, "load_average_end", v->load_end);
     cJSON_AddNumberToObject(o, "cpus", v->cores);
-    cJSON_AddBoolToObject(o, "loaded", validate_loaded(v->load_start, v->cores) || validate_loaded(v->load_end, v->cores));
+    cJSON_AddNumberToObject(o, "threads", v->threads);
+    cJSON_AddBoolToObject(o, "loaded", validate_loaded(v));
     static const char *const PHASE[VP_COUNT] = {"decode", "prefill"};
     for (int c = 0; c < OPC_COUNT; c++) {
         if (!v->cls[c].count) continue;

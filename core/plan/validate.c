@@ -25,7 +25,11 @@ static void add_to_class(struct validate_class *c, double pred_s, double meas_s)
     c->count++;
 }
 
-bool validate_loaded(double load, int cores) { return cores > 0 && load > 0.5 * cores; }
+bool validate_loaded(const struct validate_result *v)
+{
+    double others = fmax(v->load_start, v->load_end - v->threads);
+    return v->cores > 0 && others > 0.5 * v->cores;
+}
 
 /* Every step of the CPU run: its records' roofline times against their measured times. */
 static int observe_step(void *ctx, const struct telemetry *t, char *err, size_t errlen)
@@ -120,6 +124,7 @@ int plan_validate(const struct run_setup *b, FILE *log, struct validate_result *
     char e[256];
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     v->cores = cores > 0 ? (int)cores : 0;
+    v->threads = opt_i(&b->opt, OPT_THREADS) > 0 ? (int)opt_i(&b->opt, OPT_THREADS) : v->cores;
     v->load_start = hw_load_average();
     if (hw_device_fresh("host", &b->opt, &host, log, e, sizeof e) < 0) { snprintf(err, errlen, "%s", e); return 1; }
     snprintf(v->device, sizeof v->device, "%s", host.name);

@@ -34,6 +34,7 @@ struct validate_result {
     struct roof_device host;    /* the whole host row the predictions used */
     enum dtype wtype;           /* the run's weight format (the first layer's) */
     int cores;                  /* online CPUs */
+    int threads;                /* the CPU run's threads */
     double load_start, load_end;/* 1-minute load average before the probes and after the CPU run (-1: unknown) */
     struct validate_class cls[OPC_COUNT];
     struct validate_class phase_cls[VP_COUNT][OPC_COUNT];
@@ -49,10 +50,12 @@ struct validate_result {
 /* Run b's scenario on the CPU and on sim:host (b->opt's device is ignored).
  * log (NULL: silent) gets progress. 0 ok; 1 runtime failure; 2 bad input,
  * with one line in err. Free with validate_free. */
-/* Whether a load average of `load` on `cores` CPUs leaves the measured side
- * meaningless (other processes hold the cores: waiting shows up as op time):
- * load above half the cores. */
-bool validate_loaded(double load, int cores);
+/* Whether other processes loaded the machine while v measured (then waiting
+ * for a core shows up as op time and the errors say little about the model):
+ * the load at the start, or the load after the CPU run less this run's own
+ * threads (they kept the cores busy for that last minute), above half the
+ * CPUs. */
+bool validate_loaded(const struct validate_result *v);
 
 int  plan_validate(const struct run_setup *b, FILE *log, struct validate_result *v, char *err, size_t errlen);
 void validate_free(struct validate_result *v);

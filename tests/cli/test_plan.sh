@@ -135,7 +135,7 @@ run $BIN plan --validate --scenario scenarios/smoke.ini --model synth:tiny --jso
 expect_rc "plan --validate" 0
 expect_out "per op class table" "^  matmul +[0-9]+ "
 expect_out "median decode step error" "median \|error\| of decode steps [0-9.]+%"
-expect_out "the load beside the validation" "^load average [0-9.]+ at the start, [0-9.]+ after the CPU run, on [0-9]+ CPUs"
+expect_out "the load beside the validation" "^load average [0-9.]+ at the start, [0-9.]+ after the CPU run \([0-9]+ of it this run's threads\), on [0-9]+ CPUs"
 expect_out "per phase columns" "^  class +ops +measured s +predicted s +error +decode +prefill"
 expect_out "the measured operator profile" "^profile \(measured, median of the probe passes\): matmul f32 per weight element m=1 "
 expect_out "end to end rows" "TPOT p50 ms"

@@ -6,6 +6,7 @@
 #include "core/engine/engine.h"
 #include "core/plan/hw.h"
 #include "core/plan/plan.h"
+#include "core/plan/validate.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/registry.h"
 
@@ -371,4 +372,16 @@ Test(plan, device_name_finds_datasheet_row)
     cr_assert_str_eq(line, "");
     hw_bw_line(line, sizeof line, 2.5e11, "Tesla T4");
     cr_assert_str_eq(line, "copy 0.25 TB/s measured (no datasheet row)");
+}
+
+/* The load beside a validation: others' load, this run's own threads taken off the end. */
+Test(plan, validation_load_counts_other_processes_only)
+{
+    struct validate_result v = {.cores = 2, .threads = 2, .load_start = 0.5, .load_end = 2.8};
+    cr_assert(!validate_loaded(&v), "0.8 left of 2.8 after our 2 threads: under half of 2 CPUs");
+    v.load_end = 3.5;
+    cr_assert(validate_loaded(&v), "1.5 of others after the run");
+    v.load_end = 1;
+    v.load_start = 1.2;
+    cr_assert(validate_loaded(&v), "loaded before the probes");
 }
