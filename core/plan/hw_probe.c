@@ -21,9 +21,12 @@
  *     a paged cache of 16-token blocks in shuffled order, calls cycling over
  *     16 layers (each call's K/V were evicted by the others', as in a step):
  *     fixed seconds and seconds per FLOP through the two depths;
- *   - rmsnorm (rows of 256), swiglu, add, kv_store (f16 rows of 128),
- *     embed (f32 rows of 256) at ROOF_SMALL_ELEMS elements; rope (heads of
- *     64) at ROOF_ROPE_TOKENS tokens for 1 and ROOF_ROPE_HEADS heads. */
+ *   - rmsnorm (rows of 256), swiglu, add on hot buffers (an activation was
+ *     just written), kv_store (f16 rows of 128, cycling through 32 MiB of
+ *     cold rows, as new tokens' are) and embed (scattered f32 rows of 256
+ *     from a 512 MiB table, cold as a vocabulary's) at ROOF_SMALL_ELEMS
+ *     elements; rope (heads of 64) at ROOF_ROPE_TOKENS tokens for 1 and
+ *     ROOF_ROPE_HEADS heads. */
 #include "core/plan/hw_probe.h"
 #include "core/plan/hw_cache.h"
 #include "kernels/cost.h"
@@ -51,6 +54,8 @@
 #define ATTN_BLOCK 16
 #define ATTN_LAYERS 16                /* calls cycle over layers: each reads K/V another layer evicted, as a step's */
 #define SMALL_MAX_ELEMS (1u << 20)
+#define KV_STORE_BYTES (32u << 20)    /* K and V each: stores cycle through cold rows, as new tokens' are */
+#define EMBED_COLS 256                /* the embed probe's table: bwbuf as f32 rows of this width */
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -128,9 +133,11 @@ struct probe {
     float *q, *o;                    /* [MM_PREFILL_ROWS][ATTN_H*ATTN_D] */
     /* small ops */
     float *a, *b, *c;                /* [SMALL_MAX_ELEMS] */
-    int *tok;                        /* [SMALL_MAX_ELEMS / 64] token ids, positions */
-    void *kvs[2];                    /* kv_store target: f16 [SMALL_MAX_ELEMS / 2] */
-    float *emb;                      /* [1024][256] */
+    int *tok;                        /* [SMALL_MAX_ELEMS / 64] positions (rope) */
+    int *etok;                       /* [SMALL_MAX_ELEMS / EMBED_COLS] rows of the embed table, scattered */
+    void *kvs[2];                    /* kv_store target: f16 rows of 128, KV_STORE_BYTES each */
+    int kv_next;                     /* the next store's first row */
+    int emb_next;                    /* the next lookup's first entry of etok */
 };
 
 /* ---- per-op cost ---- */
@@ -276,14 +283,22 @@ static void run_small(struct probe *p, enum roof_small_op k, int i)
     case RSO_ADD: backend_add(p->be, p->c, p->a, n); break;
     case RSO_KV_STORE: {
         static const int32_t table0 = 0;
+        int slots = (int)(KV_STORE_BYTES / 256), rows = (int)(n / 256);
         struct kv_view kv = {.k = p->kvs[0], .v = p->kvs[1], .table = &table0, .n_blocks = 1,
-                             .block_size = (int)(SMALL_MAX_ELEMS / 256), .kv_dim = 128, .kv_type = DT_F16};
-        backend_kv_store(p->be, &kv, 0, 0, (int)(n / 256), p->a, p->b);
+                             .block_size = slots, .kv_dim = 128, .kv_type = DT_F16};
+        if (p->kv_next + rows > slots) p->kv_next = 0;
+        backend_kv_store(p->be, &kv, 0, p->kv_next, rows, p->a, p->b);
+        p->kv_next += rows;
         break;
     }
     case RSO_EMBED: {
-        struct weight e = {.type = DT_F32, .rows = 1024, .cols = 256, .data = p->emb, .name = "hw_probe_embed"};
-        backend_embed(p->be, p->c, &e, p->tok, (int)(n / 256));
+        /* the token rows of a 512 MiB table: cold, as a 49152-row vocabulary's */
+        struct weight e = {.type = DT_F32, .rows = (int)(BW_BYTES / (EMBED_COLS * 4)), .cols = EMBED_COLS,
+                           .data = p->bwbuf, .name = "hw_probe_embed"};
+        int rows = (int)(n / EMBED_COLS), at = p->emb_next % (int)(SMALL_MAX_ELEMS / EMBED_COLS);
+        if (at + rows > (int)(SMALL_MAX_ELEMS / EMBED_COLS)) at = 0;
+        backend_embed(p->be, p->c, &e, p->etok + at, rows);
+        p->emb_next += 7;
         break;
     }
     case RSO_ROPE_1: case RSO_ROPE_H: {
@@ -334,13 +349,13 @@ static int probe_init(struct probe *p, struct backend *be)
     p->b = malloc(sizeof(float) * SMALL_MAX_ELEMS);
     p->c = malloc(sizeof(float) * SMALL_MAX_ELEMS);
     p->tok = malloc(sizeof(int) * SMALL_MAX_ELEMS / 64);
-    p->emb = malloc(sizeof(float) * 1024 * 256);
+    p->etok = malloc(sizeof(int) * SMALL_MAX_ELEMS / EMBED_COLS);
     for (int i = 0; i < 2; i++) {
         p->kv32[i] = malloc(kv_elems * 4);
         p->kv16[i] = malloc(kv_elems * 2);
-        p->kvs[i] = malloc(SMALL_MAX_ELEMS);
+        p->kvs[i] = malloc(KV_STORE_BYTES);
     }
-    if (!p->bwbuf || !p->x || !p->y || !p->set || !p->q || !p->o || !p->a || !p->b || !p->c || !p->tok || !p->emb ||
+    if (!p->bwbuf || !p->x || !p->y || !p->set || !p->q || !p->o || !p->a || !p->b || !p->c || !p->tok || !p->etok ||
         !p->kv32[0] || !p->kv32[1] || !p->kv16[0] || !p->kv16[1] || !p->kvs[0] || !p->kvs[1])
         return -1;
     for (size_t i = 0; i < BW_BYTES / sizeof(uint64_t); i++) p->bwbuf[i] = i & 1023;
@@ -349,24 +364,25 @@ static int probe_init(struct probe *p, struct backend *be)
     fill_floats(p->a, SMALL_MAX_ELEMS, 3);
     fill_floats(p->b, SMALL_MAX_ELEMS, 4);
     fill_floats(p->c, SMALL_MAX_ELEMS, 5);
-    fill_floats(p->emb, 1024 * 256, 6);
     for (int i = 0; i < 2; i++) {
         fill_floats(p->kv32[i], kv_elems, 7 + i);
         float *tmp = p->kv32[i];
         uint16_t *h = p->kv16[i];
         for (size_t e = 0; e < kv_elems; e++) h[e] = fp32_to_fp16(tmp[e]);
-        memset(p->kvs[i], 0, SMALL_MAX_ELEMS);
+        memset(p->kvs[i], 0, KV_STORE_BYTES);        /* faulted in: the engine's pool is, after its first use */
     }
     int nb = ATTN_MAX_CTX / ATTN_BLOCK;
     for (int b = 0; b < nb; b++) p->table[b] = (int32_t)((b * 37) % nb);   /* 37 and 128 coprime: a shuffle */
     for (unsigned i = 0; i < SMALL_MAX_ELEMS / 64; i++) p->tok[i] = (int)(i * 7 % 1024);
+    for (unsigned i = 0; i < SMALL_MAX_ELEMS / EMBED_COLS; i++)
+        p->etok[i] = (int)((i * 2654435761u) % (BW_BYTES / (EMBED_COLS * 4)));
     return encode_matrices(p);
 }
 
 static void probe_free(struct probe *p)
 {
     free(p->bwbuf); free(p->x); free(p->y); free(p->set); free(p->q); free(p->o);
-    free(p->a); free(p->b); free(p->c); free(p->tok); free(p->emb);
+    free(p->a); free(p->b); free(p->c); free(p->tok); free(p->etok);
     for (int i = 0; i < 2; i++) { free(p->kv32[i]); free(p->kv16[i]); free(p->kvs[i]); }
     for (int t = 0; t < DT_COUNT; t++) free(p->mats[t]);
 }
@@ -425,7 +441,7 @@ int hw_probe_all(struct backend *be, struct roof_device *d, char *err, size_t er
     static struct pass passes[HW_PROBE_PASSES];
     if (probe_init(&p, be) < 0) {
         probe_free(&p);
-        snprintf(err, errlen, "host: out of memory for the probes (about 0.7 GB)");
+        snprintf(err, errlen, "host: out of memory for the probes (about 0.8 GB)");
         return -1;
     }
     tier_sizes(&p, d);
