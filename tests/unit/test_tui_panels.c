@@ -230,8 +230,9 @@ Test(panels, header_shows_identity_state_and_options, .init = screen_up, .fini =
     for (int i = 0; i < OPT_COUNT; i++) {   /* the key-bound ones, and those not at their defaults */
         char kv[96];
         snprintf(kv, sizeof kv, " %s=%s", option_def(i)->name, D.st->opt.v[i].s);
-        /* spec_k while spec=off, tp/pp/micro_batches on one device: nothing to act on, left out */
-        bool idle = i == OPT_SPEC_K || i == OPT_TP || i == OPT_PP || i == OPT_MICRO_BATCHES;
+        /* spec_k while spec=off, tp/pp/micro_batches on one device: nothing to act on, left out;
+         * admission at its default shows only in what does not happen (no preemptions) */
+        bool idle = i == OPT_SPEC_K || i == OPT_TP || i == OPT_PP || i == OPT_MICRO_BATCHES || i == OPT_ADMISSION;
         if ((keys_bound((enum opt_id)i) && !idle) || i == OPT_MAX_SEQ) cr_assert(has(w, kv), "header lacks %s", kv);
         else cr_assert(!has(w, kv), "header shows %s: bound to no key (or idle) and at its default", kv);
     }
