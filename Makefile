@@ -158,7 +158,7 @@ distill: $(BIN) model
 # EVAL_MODES: one --set list per mode ("-" = as loaded, commas join options of
 # one mode): the synth wtypes, every quant mode, both 2:4 prunings.
 EVAL_MODELS ?= $(MODEL_GGUF) synth:smollm2-135m
-EVAL_MODES  ?= - wtype=q8_0 wtype=q4_0 quant=int8 quant=int4 quant=int4,quant_sym=off quant=fp8 \
+EVAL_MODES  ?= - wtype=q8_0 wtype=q4_0 quant=int8 quant=int4 quant=int4,quant_sym=off quant=w4a8 quant=fp8 \
                quant=w8a8 quant=w8a8,act_scale=token quant=w8a8-smooth quant=fp8a8 \
                sparsity=2:4-magnitude sparsity=2:4-wanda
 EVAL_CTX    ?= 512

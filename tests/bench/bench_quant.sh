@@ -2,7 +2,9 @@
 # tests/bench/bench_quant.sh — `make bench-quant`: decode speed of the own
 # weight-only formats against the GGUF block formats they replace, with
 # `infertop speed` (tg64 from an empty cache, threads 1 and 2):
-#   int8 (quant=int8, per channel) vs Q8_0,   int4 (quant=int4 g32 sym) vs Q4_0.
+#   int8 (quant=int8, per channel) vs Q8_0,   int4 (quant=int4 g32 sym) vs Q4_0,
+# and the named activation-quantized variants: w4a8 (int4 g32 sym in Q4_0
+# blocks, int8 activations per 32) vs Q4_0, w8a8 act_scale=token vs Q8_0.
 # Each comparison holds everything but the layer matrices' format equal: on
 # synth:smollm2-135m the baseline is wtype=q8_0 / q4_0 and the own mode
 # re-quantizes those layer matrices (the tied embedding/head stays q8_0 /
@@ -28,9 +30,12 @@ T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 pairs=(
     "q8_0|synth:smollm2-135m|wtype=q8_0" "int8|synth:smollm2-135m|wtype=q8_0 quant=int8"
     "q4_0|synth:smollm2-135m|wtype=q4_0" "int4|synth:smollm2-135m|wtype=q4_0 quant=int4"
+    "q4_0|synth:smollm2-135m|wtype=q4_0" "w4a8|synth:smollm2-135m|wtype=q4_0 quant=w4a8"
+    "q8_0|synth:smollm2-135m|wtype=q8_0" "w8a8|synth:smollm2-135m|wtype=q8_0 quant=w8a8 act_scale=token"
 )
 [ -n "${QUANT_Q8_GGUF:-}" ] && pairs+=("q8_0|$QUANT_Q8_GGUF|-" "int8|$SHIPPED|quant=int8")
-[ -n "${QUANT_Q4_GGUF:-}" ] && pairs+=("q4_0|$QUANT_Q4_GGUF|-" "int4|$SHIPPED|quant=int4")
+[ -n "${QUANT_Q4_GGUF:-}" ] && pairs+=("q4_0|$QUANT_Q4_GGUF|-" "int4|$SHIPPED|quant=int4"
+                                     "q4_0|$QUANT_Q4_GGUF|-" "w4a8|$SHIPPED|quant=w4a8")
 echo "decode tg$NGEN, threads 1 and 2, $ROUNDS alternating rounds x $REPS reps ($(lscpu | sed -n 's/^Model name: *//p'); load $(cut -d' ' -f1-3 /proc/loadavg))"
 for r in $(seq 1 "$ROUNDS"); do
     for i in "${!pairs[@]}"; do

@@ -14,6 +14,11 @@ done
 run $TO $BIN generate --model synth:smollm2-135m --prompt hi -n 3 --set "quant=int4 quant_group=128"
 expect_err "int4 g128: a width 128 does not divide falls back, per matrix" "^weights: int4_g64, down int4_g128"
 
+# w4a8: int4 g32 rows in q4_0 blocks (tiny's 176-wide down: no group of 32 fits, kept as loaded)
+run $TO $BIN generate --model synth:tiny --prompt hi -n 3 --set "quant=w4a8"
+expect_rc "generate quant=w4a8" 0
+expect_err "quant=w4a8 runs q4_0 blocks" "^weights: q4_0, down f32"
+
 run $TO $BIN generate --model synth:tiny --prompt hi -n 3 --set quant=int3
 expect_rc "quant=int3" 2; expect_one_line_err "quant=int3"; expect_err "quant=int3 names the choices" "quant"
 # the modes that need calibration run the unquantized model over the shipped
