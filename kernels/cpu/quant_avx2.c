@@ -14,18 +14,12 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <immintrin.h>
+
+#include "kernels/cpu/simd_x86.h"
 #include <math.h>
 #include <string.h>
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
-
-AVX2 static inline float hsum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 AVX2 static inline float hsum4(__m128 s)
 {
@@ -215,7 +209,7 @@ AVX2 float dot_q4_k_avx2(const void *w, const void *xq, int K)
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
     }
-    return hsum8(acc) - hsum4(accm);
+    return simd_hsum8(acc) - hsum4(accm);
 }
 
 /* ---- Q6_K ---- */
@@ -262,7 +256,7 @@ AVX2 float dot_q6_k_avx2(const void *w, const void *xq, int K)
         sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(corr, 5));
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
     }
-    return hsum8(acc);
+    return simd_hsum8(acc);
 }
 
 #else  /* not x86: the scalar paths stand in */

@@ -23,16 +23,10 @@
 
 #include <immintrin.h>
 
+#include "kernels/cpu/simd_x86.h"
+
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
-
-AVX2 static inline float hsum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 AVX2 static inline int32_t hsum8_i32(__m256i v)
 {
@@ -72,7 +66,7 @@ AVX2 static inline __attribute__((always_inline)) __m256 ld_e4m3_div256(const ui
 #define QW_ADD(a, b) _mm256_add_ps((a), (b))
 #define QW_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define QW_LOADX(p) _mm256_loadu_ps(p)
-#define QW_HSUM(v) hsum8(v)
+#define QW_HSUM(v) simd_hsum8(v)
 #define QW_SUFFIX(name) name##_avx2
 #define QW_LD_I8(p) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(p)))
 #define QW_LD_E5M2(p) ld_e5m2(p)
@@ -140,7 +134,7 @@ AVX2 static void f8a8_avx2(const void *w, const void *xq, size_t xs, int nx, int
         __m256 acc = _mm256_setzero_ps();
         int k = 0;
         for (; k + 8 <= K; k += 8) acc = _mm256_fmadd_ps(ld_e4m3_div256(wb + k), ld_e4m3_div256(a + k), acc);
-        float s = hsum8(acc) * 65536.0f;
+        float s = simd_hsum8(acc) * 65536.0f;
         for (; k < K; k++) s += fp8_e4m3_to_f32(wb[k]) * fp8_e4m3_to_f32(a[k]);
         out[r] = xq_row_scale(w) * xq_row_scale(ar) * s;
     }

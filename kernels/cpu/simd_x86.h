@@ -2,9 +2,8 @@
  * horizontal sum, a horizontal max and the int8 rounding of an activation
  * quantizer. `static inline` with their own target attribute, so a file
  * built without -mavx2 includes them; callers check the CPU first
- * (cpu_simd_detect). Only the 2:4 kernels (sparse24_dot.c, sparse24_q8.c) use
- * them so far; quant_avx2.c and cpu_dot.c still carry copies of hsum8 and
- * the quantizer steps (to fold once those files are free to change). */
+ * (cpu_simd_detect). Used by the 2:4 kernels (sparse24_dot.c, sparse24_q8.c)
+ * and, for simd_hsum8, by quant_avx2.c and qx_avx2.c. */
 #ifndef INFERTOP_SIMD_X86_H
 #define INFERTOP_SIMD_X86_H
 
