@@ -105,144 +105,191 @@ static cJSON *header_json(const struct trace_run *r)
     return o;
 }
 
-static cJSON *kv_json(const struct kvcache_totals *kv)
+/* ---- step lines: streamed (traces/jsonw.h), the bulk of a recording ---- */
+
+static void kv_write(struct jsonw *j, const struct kvcache_totals *kv)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "pool", (double)kv->pool_tokens);
-    cJSON_AddNumberToObject(o, "used", (double)kv->used_tokens);
-    cJSON_AddNumberToObject(o, "logical", (double)kv->logical_tokens);
-    cJSON_AddNumberToObject(o, "allocated", (double)kv->allocated_tokens);
-    cJSON_AddNumberToObject(o, "free", (double)kv->free_tokens);
-    cJSON_AddNumberToObject(o, "blocks_used", kv->blocks_used);
-    cJSON_AddNumberToObject(o, "blocks", kv->n_blocks);
-    cJSON_AddNumberToObject(o, "utilization", kv->utilization);
-    return o;
+    jw_object(j);
+    jw_key(j, "pool"); jw_int(j, kv->pool_tokens);
+    jw_key(j, "used"); jw_int(j, kv->used_tokens);
+    jw_key(j, "logical"); jw_int(j, kv->logical_tokens);
+    jw_key(j, "allocated"); jw_int(j, kv->allocated_tokens);
+    jw_key(j, "free"); jw_int(j, kv->free_tokens);
+    jw_key(j, "blocks_used"); jw_int(j, kv->blocks_used);
+    jw_key(j, "blocks"); jw_int(j, kv->n_blocks);
+    jw_key(j, "utilization"); jw_num(j, kv->utilization);
+    jw_end_object(j);
 }
 
-static cJSON *ops_json(const struct step_record *sr)
+static void nums_write(struct jsonw *j, const double *v, int n)
 {
-    cJSON *o = cJSON_CreateObject();
+    jw_array(j);
+    for (int i = 0; i < n; i++) jw_num(j, v[i]);
+    jw_end_array(j);
+}
+
+static void ints_write(struct jsonw *j, const int *v, int n)
+{
+    jw_array(j);
+    for (int i = 0; i < n; i++) jw_int(j, v[i]);
+    jw_end_array(j);
+}
+
+static void ops_write(struct jsonw *j, const struct step_record *sr)
+{
+    jw_object(j);
     for (int c = 0; c < OPC_COUNT; c++) {
         const struct op_class_sum *s = &sr->ops[c];
         double v[5] = {s->time_s, s->flops, s->dram_bytes, s->chip_bytes, s->count};
-        cJSON_AddItemToObject(o, op_class_name(c), cJSON_CreateDoubleArray(v, 5));
+        jw_key(j, op_class_name(c));
+        nums_write(j, v, 5);
     }
-    return o;
+    jw_end_object(j);
 }
 
 /* [name, class, layer, t_ns, dur_ns, shape x4, flops, dram, chip, role, device, stage, seq] */
-static cJSON *kernel_json(const struct trace_kernel *k)
+static void kernel_write(struct jsonw *j, const struct trace_kernel *k)
 {
-    cJSON *a = cJSON_CreateArray();
+    jw_array(j);
     char *name = utf8_sanitized(k->name);
-    cJSON_AddItemToArray(a, cJSON_CreateString(name ? name : ""));
+    jw_str(j, name ? name : "");
     free(name);
     double v[15] = {k->cls, k->layer, (double)k->t_ns, (double)k->dur_ns, (double)k->shape[0],
                     (double)k->shape[1], (double)k->shape[2], (double)k->shape[3], k->flops,
                     k->dram_bytes, k->chip_bytes, k->role, k->device, k->stage, k->seq};
-    for (int i = 0; i < 15; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
-    return a;
+    for (int i = 0; i < 15; i++) jw_num(j, v[i]);
+    jw_end_array(j);
 }
 
 /* Token commits as [req, n, id_1 .. id_n] per commit (v3). */
-static cJSON *commits_json(const struct trace_step *st)
+static void commits_write(struct jsonw *j, const struct trace_step *st)
 {
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; a && i < st->n_commits; i++) {
+    jw_array(j);
+    for (int i = 0; i < st->n_commits; i++) {
         const struct trace_commit *c = &st->commits[i];
-        cJSON *one = cJSON_CreateArray();
-        cJSON_AddItemToArray(one, cJSON_CreateNumber(c->req));
-        cJSON_AddItemToArray(one, cJSON_CreateNumber(c->n));
-        for (int k = 0; k < c->n; k++) cJSON_AddItemToArray(one, cJSON_CreateNumber(st->commit_tokens[c->off + k]));
-        cJSON_AddItemToArray(a, one);
+        jw_array(j);
+        jw_int(j, c->req);
+        jw_int(j, c->n);
+        for (int k = 0; k < c->n; k++) jw_int(j, st->commit_tokens[c->off + k]);
+        jw_end_array(j);
     }
-    return a;
+    jw_end_array(j);
 }
 
 /* A step's speculative decoding (only when it verified drafts): counts,
  * times and per-position arrays [drafted, accepted] x k. */
-static cJSON *spec_json(const struct step_spec *p)
+static void spec_write(struct jsonw *j, const struct step_spec *p)
 {
-    cJSON *o = cJSON_CreateObject(), *at = cJSON_CreateArray();
     int v[7] = {p->kind, p->k, p->drafts, p->drafted, p->accepted, p->emitted, p->draft_rounds};
-    cJSON_AddItemToObject(o, "counts", cJSON_CreateIntArray(v, 7));
-    cJSON_AddNumberToObject(o, "draft_ns", (double)llround(p->draft_s * 1e9));
-    cJSON_AddNumberToObject(o, "verify_ns", (double)llround(p->verify_s * 1e9));
-    for (int j = 0; j < p->k && j < TEL_SPEC_MAX_K; j++) {
-        int pa[2] = {p->drafted_at[j], p->accepted_at[j]};
-        cJSON_AddItemToArray(at, cJSON_CreateIntArray(pa, 2));
+    jw_object(j);
+    jw_key(j, "counts"); ints_write(j, v, 7);
+    jw_key(j, "draft_ns"); jw_int(j, llround(p->draft_s * 1e9));
+    jw_key(j, "verify_ns"); jw_int(j, llround(p->verify_s * 1e9));
+    jw_key(j, "at");
+    jw_array(j);
+    for (int k = 0; k < p->k && k < TEL_SPEC_MAX_K; k++) {
+        int pa[2] = {p->drafted_at[k], p->accepted_at[k]};
+        ints_write(j, pa, 2);
     }
-    cJSON_AddItemToObject(o, "at", at);
-    return o;
+    jw_end_array(j);
+    jw_end_object(j);
 }
 
 /* A device group's step (v5): {mb, span_ns, bubble, formula, comm_share,
  * devices: [[device, stage, rank, l0, l1, compute_ns, comm_ns, idle_ns, weight, kv, act, resid] ...],
  * segs: [device, stage, mb, kind, t0_ns, t1_ns] x n, flat}. */
-static cJSON *par_json(const struct trace_par *p)
+static void par_write(struct jsonw *j, const struct trace_par *p)
 {
     const struct tel_parallel *t = &p->tel;
-    cJSON *o = cJSON_CreateObject(), *devs = cJSON_CreateArray(), *segs = cJSON_CreateArray();
-    cJSON_AddNumberToObject(o, "mb", t->mb_used);
-    cJSON_AddNumberToObject(o, "span_ns", (double)llround(t->span_s * 1e9));
-    cJSON_AddNumberToObject(o, "bubble", t->bubble);
-    cJSON_AddNumberToObject(o, "formula", t->bubble_formula);
-    cJSON_AddNumberToObject(o, "comm_share", t->comm_share);
-    for (int d = 0; devs && d < t->n_devices && d < TEL_MAX_DEVICES; d++) {
+    jw_object(j);
+    jw_key(j, "mb"); jw_int(j, t->mb_used);
+    jw_key(j, "span_ns"); jw_int(j, llround(t->span_s * 1e9));
+    jw_key(j, "bubble"); jw_num(j, t->bubble);
+    jw_key(j, "formula"); jw_num(j, t->bubble_formula);
+    jw_key(j, "comm_share"); jw_num(j, t->comm_share);
+    jw_key(j, "devices");
+    jw_array(j);
+    for (int d = 0; d < t->n_devices && d < TEL_MAX_DEVICES; d++) {
         const struct tel_device *td = &t->dev[d];
         double v[12] = {td->device, td->stage, td->rank, td->l0, td->l1, (double)llround(td->compute_s * 1e9),
                         (double)llround(td->comm_s * 1e9), (double)llround(td->idle_s * 1e9), td->weight_bytes,
                         td->kv_bytes, td->act_bytes, td->resid_bytes};
-        cJSON_AddItemToArray(devs, cJSON_CreateDoubleArray(v, 12));
+        nums_write(j, v, 12);
     }
-    for (int i = 0; segs && i < p->n_segs; i++) {
+    jw_end_array(j);
+    jw_key(j, "segs");
+    jw_array(j);
+    for (int i = 0; i < p->n_segs; i++) {
         const struct tel_segment *g = &p->segs[i];
         double v[6] = {g->device, g->stage, g->mb, g->kind, (double)llround(g->t0_s * 1e9),
                        (double)llround(g->t1_s * 1e9)};
-        for (int f = 0; f < 6; f++) cJSON_AddItemToArray(segs, cJSON_CreateNumber(v[f]));
+        for (int f = 0; f < 6; f++) jw_num(j, v[f]);
     }
-    cJSON_AddItemToObject(o, "devices", devs);
-    cJSON_AddItemToObject(o, "segs", segs);
-    return o;
+    jw_end_array(j);
+    jw_end_object(j);
 }
 
-static cJSON *step_json(const struct trace_step *st, bool bytes_measured)
+static void step_write(struct jsonw *j, const struct trace_step *st, bool bytes_measured)
 {
     const struct step_record *sr = &st->rec;
-    cJSON *o = cJSON_CreateObject(), *items = cJSON_CreateArray();
-    cJSON_AddStringToObject(o, "type", "step");
-    cJSON_AddNumberToObject(o, "index", (double)sr->index);
-    double t[5] = {(double)st->t_ns, (double)st->dur_ns, (double)st->plan_ns, (double)st->sample_t_ns,
-                   (double)st->sample_ns};
+    jw_object(j);
+    jw_key(j, "type"); jw_str(j, "step");
+    jw_key(j, "index"); jw_int(j, sr->index);
+    int64_t t[5] = {st->t_ns, st->dur_ns, st->plan_ns, st->sample_t_ns, st->sample_ns};
     const char *tn[5] = {"t_ns", "dur_ns", "plan_ns", "sample_t_ns", "sample_ns"};
-    for (int i = 0; i < 5; i++) cJSON_AddNumberToObject(o, tn[i], t[i]);
-    cJSON_AddNumberToObject(o, "prefill_tokens", sr->prefill_tokens);
-    cJSON_AddNumberToObject(o, "decode_tokens", sr->decode_tokens);
-    cJSON_AddNumberToObject(o, "batch", sr->batch_size);
-    cJSON_AddNumberToObject(o, "running", sr->running);
-    cJSON_AddNumberToObject(o, "waiting", sr->waiting);
-    cJSON_AddNumberToObject(o, "preempted", sr->preempted);
-    cJSON_AddNumberToObject(o, "finished", sr->finished);
-    cJSON_AddNumberToObject(o, "prefill_s", sr->prefill_s);
-    cJSON_AddNumberToObject(o, "decode_s", sr->decode_s);
-    cJSON_AddItemToObject(o, "kv", kv_json(&sr->kv));
-    cJSON_AddItemToObject(o, "ops", ops_json(sr));
+    for (int i = 0; i < 5; i++) {
+        jw_key(j, tn[i]);
+        jw_int(j, t[i]);
+    }
+    jw_key(j, "prefill_tokens"); jw_int(j, sr->prefill_tokens);
+    jw_key(j, "decode_tokens"); jw_int(j, sr->decode_tokens);
+    jw_key(j, "batch"); jw_int(j, sr->batch_size);
+    jw_key(j, "running"); jw_int(j, sr->running);
+    jw_key(j, "waiting"); jw_int(j, sr->waiting);
+    jw_key(j, "preempted"); jw_int(j, sr->preempted);
+    jw_key(j, "finished"); jw_int(j, sr->finished);
+    jw_key(j, "prefill_s"); jw_num(j, sr->prefill_s);
+    jw_key(j, "decode_s"); jw_num(j, sr->decode_s);
+    jw_key(j, "kv"); kv_write(j, &sr->kv);
+    jw_key(j, "ops"); ops_write(j, sr);
+    jw_key(j, "items");
+    jw_array(j);
     for (int i = 0; i < st->n_items; i++) {
         const struct trace_item *it = &st->items[i];
         int v[4] = {it->req, it->pos0, it->n_tokens, it->decode};
-        cJSON_AddItemToArray(items, cJSON_CreateIntArray(v, 4));
+        ints_write(j, v, 4);
     }
-    cJSON_AddItemToObject(o, "items", items);
-    cJSON_AddItemToObject(o, "commits", commits_json(st));
-    if (sr->spec.drafts > 0) cJSON_AddItemToObject(o, "spec", spec_json(&sr->spec));
-    if (st->par) cJSON_AddItemToObject(o, "par", par_json(st->par));
+    jw_end_array(j);
+    jw_key(j, "commits"); commits_write(j, st);
+    if (sr->spec.drafts > 0) {
+        jw_key(j, "spec");
+        spec_write(j, &sr->spec);
+    }
+    if (st->par) {
+        jw_key(j, "par");
+        par_write(j, st->par);
+    }
     if (st->detailed) {
-        cJSON *ks = cJSON_CreateArray();
-        for (int i = 0; i < st->n_kernels; i++) cJSON_AddItemToArray(ks, kernel_json(&st->kernels[i]));
-        cJSON_AddItemToObject(o, "kernels", ks);
-        if (bytes_measured) cJSON_AddBoolToObject(o, "bytes_measured", true);
+        jw_key(j, "kernels");
+        jw_array(j);
+        for (int i = 0; i < st->n_kernels; i++) kernel_write(j, &st->kernels[i]);
+        jw_end_array(j);
+        if (bytes_measured) {
+            jw_key(j, "bytes_measured");
+            jw_bool(j, true);
+        }
     }
-    return o;
+    jw_end_object(j);
+}
+
+static int write_step_line(struct recorder *w, const struct trace_step *st, bool bytes_measured)
+{
+    jw_reset(&w->line);
+    step_write(&w->line, st, bytes_measured);
+    const char *text = jw_text(&w->line);
+    int ok = text && fwrite(text, 1, w->line.len, w->f) == w->line.len && fputc('\n', w->f) != EOF;
+    if (!ok) w->failed = true;
+    return ok ? 0 : -1;
 }
 
 static cJSON *event_json(const struct trace_event *ev)
@@ -332,7 +379,7 @@ void recorder_error(const struct recorder *w, char *err, size_t errlen)
 int recorder_flush(struct recorder *w, const struct trace_run *r)
 {
     for (; !w->failed && w->steps_written < r->n_steps; w->steps_written++)
-        write_line(w, step_json(&r->steps[w->steps_written], r->h.bytes_measured));
+        write_step_line(w, &r->steps[w->steps_written], r->h.bytes_measured);
     for (; !w->failed && w->kvs_written < r->n_kvs; w->kvs_written++)
         write_line(w, kvmap_json(&r->kvs[w->kvs_written]));
     for (; !w->failed && w->events_written < r->n_ev; w->events_written++)
@@ -343,7 +390,7 @@ int recorder_flush(struct recorder *w, const struct trace_run *r)
 int recorder_write_batch(struct recorder *w, const struct trace_run *b)
 {
     for (int i = 0; !w->failed && i < b->n_steps; i++, w->steps_written++)
-        write_line(w, step_json(&b->steps[i], b->h.bytes_measured));
+        write_step_line(w, &b->steps[i], b->h.bytes_measured);
     for (int i = 0; !w->failed && i < b->n_kvs; i++, w->kvs_written++) write_line(w, kvmap_json(&b->kvs[i]));
     for (int i = 0; !w->failed && i < b->n_ev; i++, w->events_written++) write_line(w, event_json(&b->ev[i]));
     return w->failed ? -1 : 0;
@@ -366,11 +413,13 @@ int recorder_finish(struct recorder *w, char *err, size_t errlen)
     cJSON_AddNumberToObject(end, "kvs", w->kvs_written);
     write_line(w, end);
     w->f = NULL;
+    jw_free(&w->line);
     return outfile_close(&w->out, !w->failed, err, errlen);
 }
 
 void recorder_abort(struct recorder *w)
 {
+    jw_free(&w->line);
     outfile_abort(&w->out);
     w->f = NULL;
 }

@@ -1,6 +1,7 @@
 /* traces/recorder.h — a run as JSON Lines, and back (`--record F`, `replay F`).
  *
- * One JSON object per line, written with cJSON, each with a "type":
+ * One JSON object per line, each with a "type" (step lines streamed by
+ * traces/jsonw.h, the rest written with cJSON; read back with cJSON):
  *   header  format "infertop-recording", version, model, scenario, device (+ reason),
  *           options (every option by name), layers, pid/tid, t0_raw_ns, kernel policy
  *   step    index, times (ns since engine start), tokens, batch, queue lengths, KV
@@ -44,6 +45,7 @@
 #ifndef INFERTOP_TRACES_RECORDER_H
 #define INFERTOP_TRACES_RECORDER_H
 
+#include "traces/jsonw.h"
 #include "traces/outfile.h"
 #include "traces/trace_run.h"
 
@@ -56,6 +58,7 @@ struct recorder {
     char path[1024];
     int steps_written, events_written, kvs_written;
     bool failed;
+    struct jsonw line;        /* the step line being written (its buffer is reused) */
 };
 
 /* Open F for writing (outfile_open) and write the header. 0 ok; -1 with a message in err. */

@@ -1,0 +1,123 @@
+/* jsonw: the streaming writer of recording step lines. Its text must parse
+ * (cJSON, the reader's parser) back to the same values: random doubles of
+ * every magnitude read back bit for bit, integers up to 2^53 print as
+ * integers, non-finite numbers as null, strings with quotes, backslashes,
+ * control bytes and UTF-8 survive, commas land between siblings at every
+ * depth, and numbers print as cJSON prints them. */
+#include "traces/jsonw.h"
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t next_u64(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* A random finite double: random sign, mantissa and a decimal exponent in [-12, 15]. */
+static double random_double(void)
+{
+    double m = (double)(next_u64() >> 11) / 9007199254740992.0;
+    int e = (int)(next_u64() % 28) - 12;
+    return (next_u64() & 1 ? -1 : 1) * m * pow(10.0, e);
+}
+
+Test(jsonw, numbers_read_back_exactly)
+{
+    struct jsonw w;
+    jw_init(&w);
+    double v[2000];
+    jw_array(&w);
+    for (int i = 0; i < 2000; i++) {
+        v[i] = i % 3 == 0 ? floor(random_double()) : random_double();
+        jw_num(&w, v[i]);
+    }
+    jw_end_array(&w);
+    cJSON *a = cJSON_Parse(jw_text(&w));
+    cr_assert_not_null(a, "parse: %.200s", jw_text(&w));
+    cr_assert_eq(cJSON_GetArraySize(a), 2000);
+    for (int i = 0; i < 2000; i++)
+        cr_assert_eq(cJSON_GetArrayItem(a, i)->valuedouble, v[i], "item %d: %.17g", i, v[i]);
+    cJSON_Delete(a);
+    jw_free(&w);
+}
+
+Test(jsonw, numbers_print_as_cjson_prints_them)
+{
+    /* non-integers take cJSON's steps; integers below 1e15 print the same digits */
+    double v[] = {0.1, -2.5, 1.0 / 3.0, 123.25, 1e-300, 6.02214076e23, 42, -7, 1e14, 2147483648.0, 1234567890123.0};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        struct jsonw w;
+        jw_init(&w);
+        jw_num(&w, v[i]);
+        cJSON *n = cJSON_CreateNumber(v[i]);
+        char *ref = cJSON_PrintUnformatted(n);
+        cr_assert_str_eq(jw_text(&w), ref, "%.17g", v[i]);
+        free(ref);
+        cJSON_Delete(n);
+        jw_free(&w);
+    }
+}
+
+Test(jsonw, integers_up_to_2_pow_53_print_as_integers)
+{
+    struct jsonw w;
+    jw_init(&w);
+    jw_array(&w);
+    jw_num(&w, 9007199254740991.0);
+    jw_int(&w, INT64_MIN);
+    jw_int(&w, INT64_MAX);
+    jw_num(&w, -0.0);
+    jw_num(&w, NAN);
+    jw_num(&w, -INFINITY);
+    jw_end_array(&w);
+    cr_assert_str_eq(jw_text(&w), "[9007199254740991,-9223372036854775808,9223372036854775807,0,null,null]");
+    jw_free(&w);
+}
+
+Test(jsonw, strings_and_nesting_parse_back)
+{
+    const char *s = "a \"quoted\" back\\slash\ttab\nnl \x01 caf\xc3\xa9";
+    struct jsonw w;
+    jw_init(&w);
+    jw_object(&w);
+    jw_key(&w, "s"); jw_str(&w, s);
+    jw_key(&w, "empty"); jw_array(&w); jw_end_array(&w);
+    jw_key(&w, "nest");
+    jw_array(&w);
+    for (int i = 0; i < 3; i++) {
+        jw_array(&w);
+        jw_int(&w, i);
+        jw_object(&w); jw_key(&w, "k"); jw_bool(&w, i == 1); jw_end_object(&w);
+        jw_end_array(&w);
+    }
+    jw_end_array(&w);
+    jw_key(&w, "key \"q\""); jw_str(&w, NULL);
+    jw_end_object(&w);
+    cJSON *o = cJSON_Parse(jw_text(&w));
+    cr_assert_not_null(o, "parse: %s", jw_text(&w));
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(o, "s")->valuestring, s);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "empty")), 0);
+    const cJSON *nest = cJSON_GetObjectItemCaseSensitive(o, "nest");
+    cr_assert_eq(cJSON_GetArraySize(nest), 3);
+    for (int i = 0; i < 3; i++) {
+        const cJSON *one = cJSON_GetArrayItem(nest, i);
+        cr_assert_eq(cJSON_GetArrayItem(one, 0)->valueint, i);
+        cr_assert_eq(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(one, 1), "k")), i == 1);
+    }
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(o, "key \"q\"")->valuestring, "");
+    cJSON_Delete(o);
+
+    jw_reset(&w);   /* reuse: a fresh line, no stray comma */
+    jw_array(&w); jw_int(&w, 1); jw_end_array(&w);
+    cr_assert_str_eq(jw_text(&w), "[1]");
+    jw_free(&w);
+}

@@ -1,0 +1,169 @@
+/* traces/jsonw.c — see jsonw.h. */
+#include "traces/jsonw.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void jw_init(struct jsonw *w)
+{
+    memset(w, 0, sizeof *w);
+}
+
+void jw_reset(struct jsonw *w)
+{
+    char *buf = w->buf;
+    size_t cap = w->cap;
+    memset(w, 0, sizeof *w);
+    w->buf = buf;
+    w->cap = cap;
+    if (buf) buf[0] = '\0';
+}
+
+void jw_free(struct jsonw *w)
+{
+    free(w->buf);
+    memset(w, 0, sizeof *w);
+}
+
+/* Room for n more bytes and the NUL. */
+static bool reserve(struct jsonw *w, size_t n)
+{
+    if (w->failed) return false;
+    if (w->len + n + 1 <= w->cap) return true;
+    size_t cap = w->cap ? w->cap : 4096;
+    while (cap < w->len + n + 1) cap *= 2;
+    char *buf = realloc(w->buf, cap);
+    if (!buf) {
+        w->failed = true;
+        return false;
+    }
+    w->buf = buf;
+    w->cap = cap;
+    return true;
+}
+
+static void put(struct jsonw *w, const char *s, size_t n)
+{
+    if (!reserve(w, n)) return;
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+    w->buf[w->len] = '\0';
+}
+
+/* The comma before a value or key at the current depth. */
+static void separate(struct jsonw *w)
+{
+    if (w->after_key) {
+        w->after_key = false;
+        return;
+    }
+    if (w->need_comma[w->depth]) put(w, ",", 1);
+    w->need_comma[w->depth] = true;
+}
+
+static void open_(struct jsonw *w, char c)
+{
+    separate(w);
+    put(w, &c, 1);
+    if (w->depth < JW_MAX_DEPTH) w->depth++;
+    else w->failed = true;
+    w->need_comma[w->depth] = false;
+}
+
+static void close_(struct jsonw *w, char c)
+{
+    put(w, &c, 1);
+    if (w->depth > 0) w->depth--;
+}
+
+void jw_object(struct jsonw *w) { open_(w, '{'); }
+void jw_array(struct jsonw *w) { open_(w, '['); }
+void jw_end_object(struct jsonw *w) { close_(w, '}'); }
+void jw_end_array(struct jsonw *w) { close_(w, ']'); }
+
+static void put_escaped(struct jsonw *w, const char *s)
+{
+    put(w, "\"", 1);
+    for (const char *p = s; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            put(w, esc, 2);
+        } else if (c < 0x20) {
+            int n = snprintf(esc, sizeof esc, "\\u%04x", c);
+            put(w, esc, (size_t)n);
+        } else {
+            const char *q = p;   /* a run of plain bytes */
+            while (q[1] && (unsigned char)q[1] >= 0x20 && q[1] != '"' && q[1] != '\\') q++;
+            put(w, p, (size_t)(q - p + 1));
+            p = q;
+        }
+    }
+    put(w, "\"", 1);
+}
+
+void jw_key(struct jsonw *w, const char *key)
+{
+    separate(w);
+    put_escaped(w, key);
+    put(w, ":", 1);
+    w->after_key = true;
+}
+
+static void put_int(struct jsonw *w, int64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) tmp[sizeof tmp - 1 - n++] = '-';
+    put(w, tmp + sizeof tmp - n, (size_t)n);
+}
+
+void jw_int(struct jsonw *w, int64_t v)
+{
+    separate(w);
+    put_int(w, v);
+}
+
+void jw_num(struct jsonw *w, double v)
+{
+    separate(w);
+    if (!isfinite(v)) {
+        put(w, "null", 4);
+        return;
+    }
+    if (v == floor(v) && fabs(v) < 9007199254740992.0) {   /* 2^53: every integer is exact */
+        put_int(w, (int64_t)v);
+        return;
+    }
+    char tmp[32];   /* cJSON's steps: 15 digits when they read back the same, else 17 */
+    int n = snprintf(tmp, sizeof tmp, "%1.15g", v);
+    if (strtod(tmp, NULL) != v) n = snprintf(tmp, sizeof tmp, "%1.17g", v);
+    put(w, tmp, (size_t)n);
+}
+
+void jw_str(struct jsonw *w, const char *s)
+{
+    separate(w);
+    put_escaped(w, s ? s : "");
+}
+
+void jw_bool(struct jsonw *w, bool v)
+{
+    separate(w);
+    put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+const char *jw_text(const struct jsonw *w)
+{
+    if (w->failed) return NULL;
+    return w->buf ? w->buf : "";
+}
