@@ -107,17 +107,24 @@ static cJSON *header_json(const struct trace_run *r)
 
 /* ---- step lines: streamed (traces/jsonw.h), the bulk of a recording ---- */
 
+/* "key":integer for each of n named values */
+static void named_ints_write(struct jsonw *j, const char *const *names, const int64_t *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        jw_key(j, names[i]);
+        jw_int(j, v[i]);
+    }
+}
+
 static void kv_write(struct jsonw *j, const struct kvcache_totals *kv)
 {
+    static const char *const names[7] = {"pool", "used", "logical", "allocated", "free", "blocks_used", "blocks"};
+    int64_t v[7] = {kv->pool_tokens, kv->used_tokens, kv->logical_tokens, kv->allocated_tokens, kv->free_tokens,
+                    kv->blocks_used, kv->n_blocks};
     jw_object(j);
-    jw_key(j, "pool"); jw_int(j, kv->pool_tokens);
-    jw_key(j, "used"); jw_int(j, kv->used_tokens);
-    jw_key(j, "logical"); jw_int(j, kv->logical_tokens);
-    jw_key(j, "allocated"); jw_int(j, kv->allocated_tokens);
-    jw_key(j, "free"); jw_int(j, kv->free_tokens);
-    jw_key(j, "blocks_used"); jw_int(j, kv->blocks_used);
-    jw_key(j, "blocks"); jw_int(j, kv->n_blocks);
-    jw_key(j, "utilization"); jw_num(j, kv->utilization);
+    named_ints_write(j, names, v, 7);
+    jw_key(j, "utilization");
+    jw_num(j, kv->utilization);
     jw_end_object(j);
 }
 
@@ -235,19 +242,11 @@ static void step_write(struct jsonw *j, const struct trace_step *st, bool bytes_
     jw_object(j);
     jw_key(j, "type"); jw_str(j, "step");
     jw_key(j, "index"); jw_int(j, sr->index);
-    int64_t t[5] = {st->t_ns, st->dur_ns, st->plan_ns, st->sample_t_ns, st->sample_ns};
-    const char *tn[5] = {"t_ns", "dur_ns", "plan_ns", "sample_t_ns", "sample_ns"};
-    for (int i = 0; i < 5; i++) {
-        jw_key(j, tn[i]);
-        jw_int(j, t[i]);
-    }
-    jw_key(j, "prefill_tokens"); jw_int(j, sr->prefill_tokens);
-    jw_key(j, "decode_tokens"); jw_int(j, sr->decode_tokens);
-    jw_key(j, "batch"); jw_int(j, sr->batch_size);
-    jw_key(j, "running"); jw_int(j, sr->running);
-    jw_key(j, "waiting"); jw_int(j, sr->waiting);
-    jw_key(j, "preempted"); jw_int(j, sr->preempted);
-    jw_key(j, "finished"); jw_int(j, sr->finished);
+    static const char *const names[12] = {"t_ns", "dur_ns", "plan_ns", "sample_t_ns", "sample_ns", "prefill_tokens",
+                                          "decode_tokens", "batch", "running", "waiting", "preempted", "finished"};
+    int64_t v[12] = {st->t_ns, st->dur_ns, st->plan_ns, st->sample_t_ns, st->sample_ns, sr->prefill_tokens,
+                     sr->decode_tokens, sr->batch_size, sr->running, sr->waiting, sr->preempted, sr->finished};
+    named_ints_write(j, names, v, 12);
     jw_key(j, "prefill_s"); jw_num(j, sr->prefill_s);
     jw_key(j, "decode_s"); jw_num(j, sr->decode_s);
     jw_key(j, "kv"); kv_write(j, &sr->kv);

@@ -4,6 +4,7 @@
  * integers, non-finite numbers as null, strings with quotes, backslashes,
  * control bytes and UTF-8 survive, commas land between siblings at every
  * depth, and numbers print as cJSON prints them. */
+#include "core/rng.h"
 #include "traces/jsonw.h"
 
 #include <cjson/cJSON.h>
@@ -13,31 +14,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t next_u64(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
 /* A random finite double: random sign, mantissa and a decimal exponent in [-12, 15]. */
-static double random_double(void)
+static double random_double(struct rng *r)
 {
-    double m = (double)(next_u64() >> 11) / 9007199254740992.0;
-    int e = (int)(next_u64() % 28) - 12;
-    return (next_u64() & 1 ? -1 : 1) * m * pow(10.0, e);
+    double m = rng_uniform(r);
+    int e = (int)rng_below(r, 28) - 12;
+    return (rng_below(r, 2) ? -1 : 1) * m * pow(10.0, e);
 }
 
 Test(jsonw, numbers_read_back_exactly)
 {
+    struct rng r;
+    rng_init(&r, 7);
     struct jsonw w;
     jw_init(&w);
     double v[2000];
     jw_array(&w);
     for (int i = 0; i < 2000; i++) {
-        v[i] = i % 3 == 0 ? floor(random_double()) : random_double();
+        v[i] = i % 3 == 0 ? floor(random_double(&r)) : random_double(&r);
         jw_num(&w, v[i]);
     }
     jw_end_array(&w);
