@@ -88,5 +88,7 @@ void export_step_done(const struct trace_step *st, struct trace_step *full);
  * here, so JSON parsers take the file. */
 struct cJSON;
 void json_add_text(struct cJSON *o, const char *key, const char *s);
+/* cJSON_AddNumberToObject for n (key, value) pairs, in order. */
+void json_add_numbers(struct cJSON *o, const char *const *keys, const double *v, int n);
 
 #endif

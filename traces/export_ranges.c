@@ -16,6 +16,11 @@ void json_add_text(cJSON *o, const char *key, const char *s)
     free(t);
 }
 
+void json_add_numbers(cJSON *o, const char *const *keys, const double *v, int n)
+{
+    for (int i = 0; i < n; i++) cJSON_AddNumberToObject(o, keys[i], v[i]);
+}
+
 const struct trace_step *export_step(const struct trace_run *r, const struct step_source *src, int i,
                                      struct trace_step *full, char *err, size_t errlen)
 {

@@ -53,8 +53,10 @@ static cJSON *quality_json(const struct tel_quality *q)
     cJSON_AddNumberToObject(o, "tokens", q->tokens);
     cJSON_AddNumberToObject(o, "scored", q->scored);
     const double v[6] = {q->kld, q->kld_err, q->same_top, q->same_top_err, q->ppl_ratio, q->seconds};
-    const char *k[6] = {"kld", "kld_err", "same_top", "same_top_err", "ppl_ratio", "seconds"};
-    for (int i = 0; i < 6; i++) cJSON_AddNumberToObject(o, k[i], finite_or_0(v[i]));
+    static const char *const k[6] = {"kld", "kld_err", "same_top", "same_top_err", "ppl_ratio", "seconds"};
+    double f[6];
+    for (int i = 0; i < 6; i++) f[i] = finite_or_0(v[i]);
+    json_add_numbers(o, k, f, 6);
     json_add_text(o, "error", q->error);
     return o;
 }

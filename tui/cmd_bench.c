@@ -185,37 +185,30 @@ static cJSON *spec_json(const struct report *r)
     cJSON *o = cJSON_CreateObject();
     const char *kind = option_choice_name(option_def(OPT_SPEC), p->kind);
     json_add_text(o, "spec", p->drafts ? (kind ? kind : "?") : "none");
-    cJSON_AddNumberToObject(o, "spec_k", p->k);
-    cJSON_AddNumberToObject(o, "verify_steps", (double)p->verify_steps);
-    cJSON_AddNumberToObject(o, "drafts", (double)p->drafts);
-    cJSON_AddNumberToObject(o, "drafted_tokens", (double)p->drafted);
-    cJSON_AddNumberToObject(o, "accepted_tokens", (double)p->accepted);
-    cJSON_AddNumberToObject(o, "emitted_tokens", (double)p->emitted);
-    cJSON_AddNumberToObject(o, "acceptance_rate", p->acceptance_rate);
-    cJSON_AddNumberToObject(o, "mean_acceptance_length", p->mean_acceptance_length);
-    cJSON_AddNumberToObject(o, "draft_efficiency", p->draft_efficiency);
+    static const char *const counts[9] = {"spec_k", "verify_steps", "drafts", "drafted_tokens", "accepted_tokens",
+                                          "emitted_tokens", "acceptance_rate", "mean_acceptance_length",
+                                          "draft_efficiency"};
+    const double cv[9] = {p->k, (double)p->verify_steps, (double)p->drafts, (double)p->drafted, (double)p->accepted,
+                          (double)p->emitted, p->acceptance_rate, p->mean_acceptance_length, p->draft_efficiency};
+    json_add_numbers(o, counts, cv, 9);
     double at[TEL_SPEC_MAX_K];
     int n = p->k < TEL_SPEC_MAX_K ? p->k : TEL_SPEC_MAX_K;
     for (int j = 0; j < n; j++) at[j] = p->accept_at[j];
     cJSON_AddItemToObject(o, "acceptance_per_position", cJSON_CreateDoubleArray(at, n));
-    cJSON_AddNumberToObject(o, "draft_s", p->draft_s);
-    cJSON_AddNumberToObject(o, "verify_s", p->verify_s);
-    cJSON_AddNumberToObject(o, "c_measured", p->c);
-    cJSON_AddNumberToObject(o, "tokens_per_verify", p->tokens_per_verify);
-    cJSON_AddNumberToObject(o, "expected_tokens_per_verify", p->expected_tokens);
-    cJSON_AddNumberToObject(o, "predicted_speedup", p->predicted_speedup);
-    cJSON_AddNumberToObject(o, "decode_output_tok_s", p->decode_out_tok_s);
+    static const char *const times[7] = {"draft_s", "verify_s", "c_measured", "tokens_per_verify",
+                                         "expected_tokens_per_verify", "predicted_speedup", "decode_output_tok_s"};
+    const double tv[7] = {p->draft_s, p->verify_s, p->c, p->tokens_per_verify, p->expected_tokens,
+                          p->predicted_speedup, p->decode_out_tok_s};
+    json_add_numbers(o, times, tv, 7);
     return o;
 }
 
 static cJSON *dist_json(const struct dist_stats *d)
 {
+    static const char *const keys[5] = {"mean", "p50", "p90", "p99", "max"};
+    const double v[5] = {d->mean, d->p50, d->p90, d->p99, d->max};
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "mean", d->mean);
-    cJSON_AddNumberToObject(o, "p50", d->p50);
-    cJSON_AddNumberToObject(o, "p90", d->p90);
-    cJSON_AddNumberToObject(o, "p99", d->p99);
-    cJSON_AddNumberToObject(o, "max", d->max);
+    json_add_numbers(o, keys, v, 5);
     return o;
 }
 
