@@ -29,21 +29,7 @@ static float *make_buffer(size_t bytes)
 
 /* ---- model throughput ---- */
 
-/* K/V cache of the model runs: f16, the engine's default kv_dtype (and llama.cpp's). */
-struct kv_buf { void *k, *v; int32_t table[1]; struct kv_view view; };
 
-static void kv_buf_init(struct kv_buf *kb, const struct model_config *c, int ctx)
-{
-    int kvd = c->n_kv_heads * c->head_dim;
-    size_t n = (size_t)c->n_layers * ctx * kvd;
-    kb->k = calloc(n, 2);
-    kb->v = calloc(n, 2);
-    if (!kb->k || !kb->v) { fprintf(stderr, "bench: out of memory for the KV cache\n"); exit(1); }
-    kb->table[0] = 0;
-    kb->view = (struct kv_view){kb->k, kb->v, (size_t)ctx * kvd, kb->table, 1, ctx, kvd, DT_F16};
-}
-
-static void kv_buf_free(struct kv_buf *kb) { free(kb->k); free(kb->v); }
 
 struct speed { double prefill_tok_s, decode_tok_s; };
 
@@ -53,8 +39,8 @@ static struct speed model_speed(struct model *m, int threads, int n_prompt, int 
     struct speed sp = {0};
     struct backend *be = cpu_backend_create(threads, CPU_SIMD_AVX512);
     struct forward fw;
-    struct kv_buf kb;
-    kv_buf_init(&kb, &m->cfg, n_prompt + n_decode);
+    struct bench_kv kb;
+    bench_kv_init(&kb, &m->cfg, n_prompt + n_decode);
     float *logits = malloc((size_t)m->cfg.vocab * sizeof *logits);
     int32_t *toks = malloc((size_t)n_prompt * sizeof *toks);
     for (int i = 0; i < n_prompt; i++) toks[i] = (i * 7919) % m->cfg.vocab;
@@ -76,7 +62,7 @@ static struct speed model_speed(struct model *m, int threads, int n_prompt, int 
     sp.decode_tok_s = n_decode / ((now_ns() - t0) / 1e9);
     forward_free(&fw);
     backend_destroy(be);
-    kv_buf_free(&kb);
+    bench_kv_free(&kb);
     free(logits);
     free(toks);
     return sp;

@@ -188,25 +188,13 @@ static void batch_sweep(struct backend *be)
 
 /* ---- end to end ---- */
 
-struct kv_buf { void *k, *v; int32_t table[1]; struct kv_view view; };
-
-static void kv_buf_init(struct kv_buf *kb, const struct model_config *c, int ctx)
-{
-    int kvd = c->n_kv_heads * c->head_dim;
-    size_t n = (size_t)c->n_layers * ctx * kvd;
-    kb->k = calloc(n, 2);
-    kb->v = calloc(n, 2);
-    if (!kb->k || !kb->v) { fprintf(stderr, "bench_sparse: out of memory for the KV cache\n"); exit(1); }
-    kb->table[0] = 0;
-    kb->view = (struct kv_view){kb->k, kb->v, (size_t)ctx * kvd, kb->table, 1, ctx, kvd, DT_F16};
-}
 
 struct variant {
     const char *label;
     struct model m;
     struct backend *be;
     struct forward fw;
-    struct kv_buf kb;
+    struct bench_kv kb;
     float *logits;
 };
 
@@ -217,7 +205,7 @@ static void variant_open(struct variant *v)
 {
     char err[256];
     v->be = cpu_backend_create(g_threads, g_simd);
-    kv_buf_init(&v->kb, &v->m.cfg, E2E_PROMPT + E2E_DECODE);
+    bench_kv_init(&v->kb, &v->m.cfg, E2E_PROMPT + E2E_DECODE);
     v->logits = xmalloc(sizeof(float) * (size_t)v->m.cfg.vocab);
     if (!v->be || model_upload(&v->m, v->be) < 0 ||
         forward_init(&v->fw, &v->m, v->be, E2E_PROMPT, err, sizeof err) < 0) {
@@ -231,8 +219,7 @@ static void variant_close(struct variant *v)
     forward_free(&v->fw);
     backend_destroy(v->be);
     model_free(&v->m);
-    free(v->kb.k);
-    free(v->kb.v);
+    bench_kv_free(&v->kb);
     free(v->logits);
 }
 
@@ -371,8 +358,8 @@ static float *all_logits(struct variant *v, const int32_t *toks, int n)
     int V = v->m.cfg.vocab;
     struct backend *be = cpu_backend_create(g_threads, g_simd);
     struct forward fw;
-    struct kv_buf kb;
-    kv_buf_init(&kb, &v->m.cfg, n);
+    struct bench_kv kb;
+    bench_kv_init(&kb, &v->m.cfg, n);
     float *lg = xmalloc(sizeof(float) * (size_t)n * V);
     if (!be || model_upload(&v->m, be) < 0 || forward_init(&fw, &v->m, be, n, err, sizeof err) < 0) {
         fprintf(stderr, "bench_sparse: %s: %s\n", v->label, err);
@@ -382,8 +369,7 @@ static float *all_logits(struct variant *v, const int32_t *toks, int n)
     forward_batch(&fw, &s, 1, lg);
     forward_free(&fw);
     backend_destroy(be);
-    free(kb.k);
-    free(kb.v);
+    bench_kv_free(&kb);
     return lg;
 }
 

@@ -1,6 +1,6 @@
 /* tests/bench/bench_util.c — see bench_util.h. */
 #include "tests/bench/bench_util.h"
-#include "kernels/backend.h"   /* now_ns */
+#include "core/model/model.h"   /* struct model_config */
 
 #include <pthread.h>
 #include <stdio.h>
@@ -54,4 +54,21 @@ double bench_median(double *v, int n)
     if (n <= 0) return 0;
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+void bench_kv_init(struct bench_kv *kb, const struct model_config *c, int ctx)
+{
+    int kvd = c->n_kv_heads * c->head_dim;
+    size_t n = (size_t)c->n_layers * ctx * kvd;
+    kb->k = calloc(n, 2);
+    kb->v = calloc(n, 2);
+    if (!kb->k || !kb->v) { fprintf(stderr, "bench: out of memory for the KV cache\n"); exit(1); }
+    kb->table[0] = 0;
+    kb->view = (struct kv_view){kb->k, kb->v, (size_t)ctx * kvd, kb->table, 1, ctx, kvd, DT_F16};
+}
+
+void bench_kv_free(struct bench_kv *kb)
+{
+    free(kb->k);
+    free(kb->v);
 }

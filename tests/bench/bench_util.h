@@ -1,8 +1,11 @@
 /* tests/bench/bench_util.h — what the CPU benchmarks (bench_cpu.c,
- * bench_sparse.c) measure the same way: STREAM-style read bandwidth and the
- * median of repeated timings. */
+ * bench_sparse.c, bench_qx.c) measure the same way: STREAM-style read
+ * bandwidth, the median of repeated timings, and the one-sequence K/V cache
+ * their forward passes run on. */
 #ifndef INFERTOP_BENCH_UTIL_H
 #define INFERTOP_BENCH_UTIL_H
+
+#include "kernels/backend.h"
 
 #include <stddef.h>
 
@@ -12,5 +15,12 @@ double bench_read_bandwidth(const float *buf, size_t bytes, int threads, int rep
 
 /* The median of v[0..n) (sorts v in place); 0 for n <= 0. */
 double bench_median(double *v, int n);
+
+/* A one-sequence K/V cache of ctx tokens for model config c: f16, the engine's
+ * default kv_dtype (and llama.cpp's), one block table entry. Exits on OOM. */
+struct model_config;
+struct bench_kv { void *k, *v; int32_t table[1]; struct kv_view view; };
+void bench_kv_init(struct bench_kv *kb, const struct model_config *c, int ctx);
+void bench_kv_free(struct bench_kv *kb);
 
 #endif
