@@ -39,19 +39,35 @@ int backend_create_group_like(const struct backend *be, int n_devices, struct ba
                               size_t errlen)
 {
     if (be->simulated) return sim_backend_create_group(be, n_devices, out, err, errlen);
-    return backend_create_group(be->ops->name, n_devices, be->n_threads, out, err, errlen);
+    char device[32];
+    if (strcmp(be->ops->name, "cpu") == 0) snprintf(device, sizeof device, "cpu:%s", cpu_simd_name(cpu_backend_simd(be)));
+    else snprintf(device, sizeof device, "%s", be->ops->name);
+    return backend_create_group(device, n_devices, be->n_threads, out, err, errlen);
 }
 
 const struct roof_device *backend_sim_device(const struct backend *be) { return sim_backend_device(be); }
 
 void backend_sim_set_reuse_bytes(struct backend *be, double bytes) { sim_backend_set_reuse_bytes(be, bytes); }
 
+/* "cpu" (the best SIMD level) or "cpu:LEVEL" (at most LEVEL: scalar, avx2,
+ * avx512, amx — how a run picks VNNI over AMX, or a narrower path) → *cap;
+ * false for anything else. */
+static bool cpu_device(const char *device, enum cpu_simd *cap)
+{
+    *cap = CPU_SIMD_AMX;
+    if (strcmp(device, "cpu") == 0) return true;
+    return strncmp(device, "cpu:", 4) == 0 && cpu_simd_parse(device + 4, cap);
+}
+
 struct backend *backend_create(const char *device, int n_threads, char *err, size_t errlen)
 {
     char why[128];
+    enum cpu_simd cap;
     bool want_cuda = strcmp(device, "cuda") == 0, any = strcmp(device, "auto") == 0;
-    if (!want_cuda && !any && strcmp(device, "cpu") != 0) {
-        snprintf(err, errlen, "device: unknown '%s' (expected auto, cpu, cuda or sim:GPU[xN])", device);
+    bool want_cpu = cpu_device(device, &cap);
+    if (!want_cuda && !any && !want_cpu) {
+        snprintf(err, errlen, "device: unknown '%s' (expected auto, cpu, cpu:scalar|avx2|avx512|amx, cuda or sim:GPU[xN])",
+                 device);
         return NULL;
     }
     if (want_cuda || any) {
@@ -69,10 +85,10 @@ struct backend *backend_create(const char *device, int n_threads, char *err, siz
             return NULL;
         }
     }
-    struct backend *be = cpu_backend_create(n_threads, CPU_SIMD_AVX512);
+    struct backend *be = cpu_backend_create(n_threads, cap);
     if (!be) { snprintf(err, errlen, "cpu backend: out of memory"); return NULL; }
     if (any) snprintf(be->reason, sizeof be->reason, "cpu — %.150s", why);
-    else snprintf(be->reason, sizeof be->reason, "cpu — asked for (device=cpu)");
+    else snprintf(be->reason, sizeof be->reason, "cpu — asked for (device=%.40s)", device);
     return be;
 }
 
@@ -107,9 +123,10 @@ int backend_create_group(const char *device, int n_devices, int n_threads, struc
         out[0] = backend_create(device, n_threads, err, errlen);
         return out[0] ? 0 : -1;
     }
+    enum cpu_simd cap;
     bool want_cuda = strcmp(device, "cuda") == 0, any = strcmp(device, "auto") == 0;
-    if (!want_cuda && !any && strcmp(device, "cpu") != 0) {
-        snprintf(err, errlen, "device: unknown '%s' (expected auto, cpu or cuda)", device);
+    if (!want_cuda && !any && !cpu_device(device, &cap)) {
+        snprintf(err, errlen, "device: unknown '%s' (expected auto, cpu, cpu:scalar|avx2|avx512|amx or cuda)", device);
         return -1;
     }
     char why[128];
@@ -120,12 +137,14 @@ int backend_create_group(const char *device, int n_devices, int n_threads, struc
     }
     if (have >= n_devices && cuda_group(n_devices, out, err, errlen) == 0) return 0;
     if (want_cuda) return -1;
-    if (cpu_backend_create_group(n_devices, n_threads, CPU_SIMD_AVX512, out) < 0) {
+    if (cpu_backend_create_group(n_devices, n_threads, cap, out) < 0) {
         snprintf(err, errlen, "cpu backend: out of memory for %d virtual devices", n_devices);
         return -1;
     }
+    char asked[64];
+    snprintf(asked, sizeof asked, "asked for (device=%.40s)", device);
     for (int k = 0; k < n_devices; k++)
         snprintf(out[k]->reason, sizeof out[k]->reason, "cpu virtual device %d of %d — %.100s", k,
-                 n_devices, any ? why : "asked for (device=cpu)");
+                 n_devices, any ? why : asked);
     return 0;
 }

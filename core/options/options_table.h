@@ -70,7 +70,7 @@
 
 #ifdef X
 X(DEVICE,      "device",      OT_STR,   "auto",  NO_CHOICES, 0, 0,      "runtime", OC_PROCESS, OS_RUN | OS_GEN | OS_TRAIN,
-  "compute backend: auto (cuda when a GPU is usable, else cpu), cpu, cuda, or sim:GPU[xN] (SIMULATED: h100, h200, a100, l4, rtx4090, host; see `infertop plan`)")
+  "compute backend: auto (cuda when a GPU is usable, else cpu), cpu, cpu:LEVEL (SIMD at most scalar|avx2|avx512|amx; avx512 runs the int8 matmuls on VNNI instead of AMX), cuda, or sim:GPU[xN] (SIMULATED: h100, h200, a100, l4, rtx4090, host; see `infertop plan`)")
 X(THREADS,     "threads",     OT_INT,   "0",     NO_CHOICES, 0, 256,     "runtime", OC_PROCESS, OS_RUN | OS_GEN | OS_TRAIN,
   "CPU worker threads (0 = every online core)")
 X(SEED,        "seed",        OT_INT,   "1",     NO_CHOICES, 0, 4294967295.0, "runtime", OC_PROCESS, OS_RUN | OS_GEN | OS_TRAIN,

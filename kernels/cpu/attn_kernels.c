@@ -617,7 +617,7 @@ static const struct attn_kernels kernels_avx512 = {
 const struct attn_kernels *attn_kernels_for(enum cpu_simd s)
 {
 #ifdef HAVE_X86_SIMD
-    if (s == CPU_SIMD_AVX512) return &kernels_avx512;
+    if (s >= CPU_SIMD_AVX512) return &kernels_avx512;
     if (s == CPU_SIMD_AVX2) return &kernels_avx2;
 #else
     (void)s;

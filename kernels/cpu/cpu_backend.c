@@ -2,6 +2,7 @@
  * Activations live in ordinary (64-byte aligned) host memory, so upload and
  * download are memcpy and weights are read in place from w->data. */
 #include "kernels/cpu/cpu_internal.h"
+#include "kernels/cpu/quant_amx.h"
 
 #include <malloc.h>
 #include <stdio.h>
@@ -134,6 +135,22 @@ static int online_threads(void)
     return online > 0 ? (int)online : 1;
 }
 
+/* "; amx: <why>" when the processor has AMX but this process may not use it
+ * (the kernel refused the tile state), so the fallback to VNNI is visible
+ * wherever the device is named; "" otherwise. */
+static const char *amx_refusal(enum cpu_simd got, enum cpu_simd max_simd)
+{
+    static _Thread_local char buf[80];
+    const char *why = NULL;
+    if (got != CPU_SIMD_AVX512 || max_simd < CPU_SIMD_AMX || quant_amx_available(&why) || !why ||
+        strncmp(why, "no amx", 6) == 0)
+        return "";
+    snprintf(buf, sizeof buf, "; amx: %s", why);
+    return buf;
+}
+
+enum cpu_simd cpu_backend_simd(const struct backend *be) { return ((const struct cpu_ctx *)be->ctx)->simd; }
+
 struct backend *cpu_backend_create(int n_threads, enum cpu_simd max_simd)
 {
     if (n_threads <= 0) n_threads = online_threads();
@@ -150,8 +167,8 @@ struct backend *cpu_backend_create(int n_threads, enum cpu_simd max_simd)
     be->n_threads = n_threads;
     char model[64];
     cpu_model_name(model, sizeof model);
-    snprintf(be->device_name, sizeof be->device_name, "%s (%d thread%s, %s)", model, n_threads,
-             n_threads == 1 ? "" : "s", cpu_simd_name(c->simd));
+    snprintf(be->device_name, sizeof be->device_name, "%.40s (%d thread%s, %s%.40s)", model, n_threads,
+             n_threads == 1 ? "" : "s", cpu_simd_name(c->simd), amx_refusal(c->simd, max_simd));
     snprintf(be->reason, sizeof be->reason, "cpu");
     return be;
 }

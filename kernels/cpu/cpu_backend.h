@@ -8,7 +8,11 @@
 extern "C" {
 #endif
 
-enum cpu_simd { CPU_SIMD_SCALAR, CPU_SIMD_AVX2, CPU_SIMD_AVX512 };
+/* Ordered levels; each includes the one below. CPU_SIMD_AMX is AVX-512 plus
+ * the AMX-INT8 matmul of Q8_0/Q4_0/Q4_1 (quant_amx.h), whose results differ
+ * from the VNNI kernels' in the last bits: capping at CPU_SIMD_AVX512 (or
+ * device=cpu:avx512) runs those formats on VNNI instead. */
+enum cpu_simd { CPU_SIMD_SCALAR, CPU_SIMD_AVX2, CPU_SIMD_AVX512, CPU_SIMD_AMX };
 
 /* n_threads <= 0: all online cores. simd: the best the processor has, capped
  * by `max_simd` (tests force the scalar path with CPU_SIMD_SCALAR). */
@@ -22,8 +26,15 @@ struct backend *cpu_backend_create(int n_threads, enum cpu_simd max_simd);
 int cpu_backend_create_group(int n_devices, int n_threads, enum cpu_simd max_simd, struct backend **out);
 /* Bytes currently allocated through this device's backend_alloc. */
 size_t cpu_backend_allocated(struct backend *be);
+/* The best level this process can run (AMX only once Linux granted the tile
+ * state, quant_amx.h). */
 enum cpu_simd cpu_simd_detect(void);
+/* "scalar", "avx2", "avx512", "amx" (the names device=cpu:LEVEL takes). */
 const char *cpu_simd_name(enum cpu_simd s);
+/* The name → level; false for an unknown name. */
+bool cpu_simd_parse(const char *name, enum cpu_simd *out);
+/* The level a CPU backend runs. */
+enum cpu_simd cpu_backend_simd(const struct backend *be);
 
 #ifdef __cplusplus
 }

@@ -206,7 +206,7 @@ dot_rows_fn cpu_dot_rows_fn(enum dtype t, enum cpu_simd s)
 {
     if (dtype_is_sparse24(t)) return cpu_s24_dot_rows_fn(t, s);
 #ifdef HAVE_X86_SIMD
-    if (s == CPU_SIMD_AVX512)
+    if (s >= CPU_SIMD_AVX512)
         return t == DT_F32 ? dot_rows_f32_avx512 : t == DT_F16 ? dot_rows_f16_avx512
              : t == DT_BF16 ? dot_rows_bf16_avx512 : NULL;
     if (s == CPU_SIMD_AVX2)
@@ -222,7 +222,7 @@ dot_rows_fn cpu_dot_rows_fn(enum dtype t, enum cpu_simd s)
 vec_dot_fn cpu_vec_dot_fn(enum cpu_simd s)
 {
 #ifdef HAVE_X86_SIMD
-    if (s == CPU_SIMD_AVX512) return vec_dot_avx512;
+    if (s >= CPU_SIMD_AVX512) return vec_dot_avx512;
     if (s == CPU_SIMD_AVX2) return vec_dot_avx2;
 #else
     (void)s;
@@ -233,7 +233,7 @@ vec_dot_fn cpu_vec_dot_fn(enum cpu_simd s)
 vec_axpy_fn cpu_vec_axpy_fn(enum cpu_simd s)
 {
 #ifdef HAVE_X86_SIMD
-    if (s == CPU_SIMD_AVX512) return vec_axpy_avx512;
+    if (s >= CPU_SIMD_AVX512) return vec_axpy_avx512;
     if (s == CPU_SIMD_AVX2) return vec_axpy_avx2;
 #else
     (void)s;

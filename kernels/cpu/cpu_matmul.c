@@ -14,12 +14,14 @@
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/cpu_dot.h"
 #include "kernels/cpu/quant.h"
+#include "kernels/cpu/quant_amx.h"
 #include "kernels/cpu/quant_panel.h"
 #include "kernels/cpu/qx.h"
 #include "kernels/cpu/sparse24_dot.h"
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #define MM_M_BLOCK        32      /* x rows per task */
 #define MM_PANEL_M_BLOCK  128     /* x rows per task with packed panels: a packed weight group
@@ -27,6 +29,11 @@
                                      64 columns) stays in L2 */
 #define MM_TASKS_PER_THREAD 4     /* prefill: enough tasks to balance uneven threads */
 #define MM_CHUNK_BYTES    (64 * 1024)  /* prefill: weight chunk kept in L2 */
+#define MM_AMX_M_BLOCK    256     /* x rows per task on AMX: a packed 16-row weight group serves
+                                     16 tiles before the next is packed */
+#define MM_AMX_ROWS_MAX_M 1       /* AMX formats up to this many x rows: the VNNI rows kernel with
+                                     the tile's float steps (quant_amx_rows), weights read in place;
+                                     above it packing a weight group once for all rows pays */
 #define MM_PANEL_MIN_ROWS 8       /* packed panels (quant_panel.h) from this many x rows: each
                                      packed weight group then serves at least two tiles */
 
@@ -171,6 +178,34 @@ static void mm_task_quant(void *p, int t, int worker)
     }
 }
 
+/* AMX (quant_amx.h): each group of QUANT_AMX_N weight rows is packed once
+ * into the worker's buffer and serves every QUANT_AMX_M-row x tile of the
+ * task; ragged groups and tiles go through the same kernel. Small row counts
+ * run quant_amx_rows instead, whose results are the tile's bits, so a row's
+ * result does not depend on the row count either way. */
+static void mm_task_amx(void *p, int t, int worker)
+{
+    const struct mm_job *j = p;
+    int n0, n1, i0, i1;
+    mm_task_range(j, t, &n0, &n1, &i0, &i1);
+    uint8_t *wp = j->wp + (size_t)worker * j->wp_bytes;
+    for (int n = n0; n < n1; n += QUANT_AMX_N) {
+        int nc = n1 - n < QUANT_AMX_N ? n1 - n : QUANT_AMX_N;
+        if (j->m <= MM_AMX_ROWS_MAX_M) {
+            for (int i = i0; i < i1; i++)
+                quant_amx_rows(j->wt, j->w + (size_t)n * j->row_bytes, j->row_bytes, nc,
+                               j->xq + (size_t)i * j->xq_bytes, j->K, j->y + (size_t)i * j->N + n);
+            continue;
+        }
+        quant_amx_pack_w(j->wt, j->w + (size_t)n * j->row_bytes, j->row_bytes, nc, j->K, wp);
+        for (int i = i0; i < i1; i += QUANT_AMX_M) {
+            int mr = i1 - i < QUANT_AMX_M ? i1 - i : QUANT_AMX_M;
+            quant_amx_tile(j->wt, wp, j->xq + (size_t)i * j->xq_bytes, j->xq_bytes, mr, nc, j->K,
+                           j->y + (size_t)i * j->N + n, (size_t)j->N);
+        }
+    }
+}
+
 static void mm_task_quantize_x(void *p, int i, int worker)
 {
     struct mm_job *j = p;
@@ -205,6 +240,24 @@ static void mm_run_quant(struct cpu_ctx *c, struct mm_job *j, int n_tasks)
     }
     pool_run(c->pool, mm_task_quantize_x, j, j->m);
     pool_run(c->pool, mm_task_quant, j, n_tasks);
+}
+
+/* AMX: the tile reads QUANT_AMX_M x rows from every tile start, so the act
+ * rows get QUANT_AMX_M - 1 zero rows of padding; then a packed weight group
+ * per worker. */
+static void mm_run_amx(struct cpu_ctx *c, struct mm_job *j, int n_tasks)
+{
+    j->xq_bytes = quant_act_bytes(j->wt, j->K);
+    size_t pad = (size_t)(QUANT_AMX_M - 1) * j->xq_bytes;
+    size_t xq_all = ((size_t)j->m * j->xq_bytes + pad + 63) & ~(size_t)63;
+    j->wp_bytes = quant_amx_w_bytes(j->wt, j->K);
+    uint8_t *s = cpu_scratch_get(&c->act, xq_all + (size_t)pool_threads(c->pool) * j->wp_bytes,
+                                 "matmul activation scratch");
+    j->xq = s;
+    j->wp = s + xq_all;
+    memset(s + (size_t)j->m * j->xq_bytes, 0, pad);
+    pool_run(c->pool, mm_task_quantize_x, j, j->m);
+    pool_run(c->pool, mm_task_amx, j, n_tasks);
 }
 
 /* ---- activation-quantized own formats (W8A8, FP8A8; qx.h) ---- */
@@ -299,11 +352,14 @@ void cpu_matmul(struct backend *be, float *y, const struct weight *w, const floa
         .y = y, .x = x, .w = cpu_weight_bytes(w), .row_bytes = cpu_weight_stride(w),
         .m = m, .N = w->rows, .K = w->cols, .wt = wt, .simd = c->simd,
     };
+    bool amx = quant_amx_usable(wt, c->simd);
     j.rows_per_task = mm_rows_per_task(j.N, m, dtype_row_bytes(wt, w->cols), pool_threads(c->pool));
+    if (amx) j.rows_per_task = (j.rows_per_task + QUANT_AMX_N - 1) / QUANT_AMX_N * QUANT_AMX_N;
     j.n_chunks = (j.N + j.rows_per_task - 1) / j.rows_per_task;
-    j.m_block = dtype_is_quant(wt) && mm_uses_panels(&j) ? MM_PANEL_M_BLOCK : MM_M_BLOCK;
+    j.m_block = amx ? MM_AMX_M_BLOCK : dtype_is_quant(wt) && mm_uses_panels(&j) ? MM_PANEL_M_BLOCK : MM_M_BLOCK;
     int n_tasks = j.n_chunks * ((m + j.m_block - 1) / j.m_block);
 
+    if (amx) { mm_run_amx(c, &j, n_tasks); return; }
     if (dtype_is_quant(wt)) { mm_run_quant(c, &j, n_tasks); return; }
     if (dtype_quantizes_act(wt)) { mm_run_act(c, &j, w, n_tasks); return; }
     if (wt == DT_S24_Q8) { mm_run_s24q8(c, &j, n_tasks); return; }

@@ -55,7 +55,7 @@ void quant_act_row(enum dtype wt, const float *x, void *xq, int K)
 float quant_dot_row(enum dtype wt, const void *wrow, const void *xq, int K, enum cpu_simd simd)
 {
     float r;
-    if (simd == CPU_SIMD_AVX512 && quant_dot_row_vnni512(wt, wrow, xq, K, &r)) return r;
+    if (simd >= CPU_SIMD_AVX512 && quant_dot_row_vnni512(wt, wrow, xq, K, &r)) return r;
     const struct quant_format *f = format_of(wt);
     return simd == CPU_SIMD_SCALAR ? f->dot_scalar(wrow, xq, K) : f->dot_avx2(wrow, xq, K);
 }

@@ -43,7 +43,7 @@ _Static_assert(QUANT_TILE_M == 4 && QUANT_TILE_N == 4, "the panels below are wri
 
 bool quant_panel_usable(enum dtype wt, enum cpu_simd simd)
 {
-    return simd == CPU_SIMD_AVX512 && (wt == DT_Q8_0 || wt == DT_Q4_0 || wt == DT_Q4_1) && quant_have_vnni512();
+    return simd >= CPU_SIMD_AVX512 && (wt == DT_Q8_0 || wt == DT_Q4_0 || wt == DT_Q4_1) && quant_have_vnni512();
 }
 
 VNNI512 void quant_panel_pack_x(enum dtype wt, const void *xq, int K, void *xp)

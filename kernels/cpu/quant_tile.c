@@ -161,7 +161,7 @@ typedef void (*tile_fn)(const uint8_t *w, size_t ws, const uint8_t *xq, size_t x
 static bool tile_simd(enum dtype wt, const uint8_t *w, size_t ws, const uint8_t *xq, size_t xs,
                       int K, float *out, size_t ldo, enum cpu_simd simd)
 {
-    if (simd == CPU_SIMD_AVX512 && quant_dot_tile_vnni512(wt, w, ws, xq, xs, K, out, ldo)) return true;
+    if (simd >= CPU_SIMD_AVX512 && quant_dot_tile_vnni512(wt, w, ws, xq, xs, K, out, ldo)) return true;
     tile_fn f = wt == DT_Q8_0 ? tile_q8_0_avx2_half : wt == DT_Q4_0 ? tile_q4_0_avx2_half
                                                                     : tile_q4_1_avx2_half;
     f(w, ws, xq, xs, K, out, ldo);

@@ -225,7 +225,7 @@ bool quant_have_vnni512(void)
 bool quant_dot_rows4(enum dtype wt, const void *w, size_t w_stride, const void *xq, int K, float *out,
                      enum cpu_simd simd)
 {
-    if (simd != CPU_SIMD_AVX512 || !quant_have_vnni512()) return false;
+    if (simd < CPU_SIMD_AVX512 || !quant_have_vnni512()) return false;
     rows_fn f = rows_kernel(wt, RN);
     if (!f) return false;
     f(w, w_stride, xq, K, out);

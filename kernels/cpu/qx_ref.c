@@ -74,7 +74,7 @@ dot_rows_fn qx_dot_rows_fn(enum dtype t, enum cpu_simd s)
 {
     dot_rows_fn f = ref_fn(t);
     if (!f || s == CPU_SIMD_SCALAR) return f;
-    dot_rows_fn v = s == CPU_SIMD_AVX512 ? qx_dot_rows_avx512(t) : NULL;
+    dot_rows_fn v = s >= CPU_SIMD_AVX512 ? qx_dot_rows_avx512(t) : NULL;
     if (!v) v = qx_dot_rows_avx2(t);
     return v ? v : f;
 }
@@ -82,7 +82,7 @@ dot_rows_fn qx_dot_rows_fn(enum dtype t, enum cpu_simd s)
 qx_wrows4_fn qx_wrows4_fn_for(enum dtype t, enum cpu_simd s)
 {
     if (s == CPU_SIMD_SCALAR || !ref_fn(t)) return NULL;
-    qx_wrows4_fn v = s == CPU_SIMD_AVX512 ? qx_wrows4_avx512(t) : NULL;
+    qx_wrows4_fn v = s >= CPU_SIMD_AVX512 ? qx_wrows4_avx512(t) : NULL;
     return v ? v : qx_wrows4_avx2(t);
 }
 
@@ -124,6 +124,6 @@ qx_act_dot_fn qx_act_dot_fn_for(enum dtype wt, enum cpu_simd s)
 {
     qx_act_dot_fn f = wt == DT_W8A8 ? act_dot_ref_w8a8 : wt == DT_F8A8 ? act_dot_ref_f8a8 : NULL;
     if (!f || s == CPU_SIMD_SCALAR) return f;
-    qx_act_dot_fn v = qx_act_dot_avx2(wt, s == CPU_SIMD_AVX512 && qx_have_vnni());
+    qx_act_dot_fn v = qx_act_dot_avx2(wt, s >= CPU_SIMD_AVX512 && qx_have_vnni());
     return v ? v : f;
 }

@@ -249,7 +249,7 @@ DEFINE_S24_AVX512(q8, S24_Q8_BLOCK_BYTES)
 dot_rows_fn cpu_s24_dot_rows_fn(enum dtype t, enum cpu_simd s)
 {
 #ifdef HAVE_X86_SIMD
-    if (s == CPU_SIMD_AVX512)
+    if (s >= CPU_SIMD_AVX512)
         return t == DT_S24_F16 ? s24_rows_f16_avx512 : t == DT_S24_F32 ? s24_rows_f32_avx512
              : t == DT_S24_Q8 ? s24_rows_q8_avx512 : NULL;
     if (s == CPU_SIMD_AVX2)

@@ -429,7 +429,7 @@ s24q8_wrows4_fn cpu_s24q8_wrows4_fn(enum cpu_simd s)
 {
 #ifdef HAVE_X86_SIMD
     pthread_once(&tables_once, build_tables);
-    if (s == CPU_SIMD_AVX512 && have_vbmi_vnni()) return s24q8_wrows4_avx512;
+    if (s >= CPU_SIMD_AVX512 && have_vbmi_vnni()) return s24q8_wrows4_avx512;
     if (s >= CPU_SIMD_AVX2) return s24q8_wrows4_avx2;
 #else
     (void)s;
@@ -441,7 +441,7 @@ s24q8_act_dot_fn cpu_s24q8_act_dot_fn(enum cpu_simd s)
 {
 #ifdef HAVE_X86_SIMD
     pthread_once(&tables_once, build_tables);
-    if (s == CPU_SIMD_AVX512 && have_vbmi_vnni()) return s24q8_rows_avx512;
+    if (s >= CPU_SIMD_AVX512 && have_vbmi_vnni()) return s24q8_rows_avx512;
     if (s >= CPU_SIMD_AVX2) return s24q8_rows_avx2;
 #else
     (void)s;

@@ -9,7 +9,7 @@ void fixture_tiny_up(struct model *m, struct backend **be, int threads)
 {
     char err[256];
     cr_assert_eq(model_synth(m, &model_preset_find("tiny")->cfg, DT_F32, 5, 2, err, sizeof err), 0, "%s", err);
-    *be = cpu_backend_create(threads, CPU_SIMD_AVX512);
+    *be = cpu_backend_create(threads, CPU_SIMD_AMX);
     cr_assert_not_null(*be);
 }
 

@@ -8,6 +8,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/formats.h"
+#include "kernels/registry.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -172,6 +173,27 @@ Test(backend_ops, dispatcher_runs_the_slot_and_logs_a_record)
 }
 
 /* ---- upload: in place, or converted ----------------------------------- */
+
+/* device=cpu:LEVEL caps the CPU backend's SIMD level (how a run picks the
+ * VNNI kernels over AMX); an unknown level is refused with the choices. */
+Test(backend_ops, cpu_device_takes_a_simd_cap)
+{
+    char err[256];
+    struct backend *be = backend_create("cpu:avx2", 1, err, sizeof err);
+    cr_assert_not_null(be, "%s", err);
+    cr_assert_leq(cpu_backend_simd(be), CPU_SIMD_AVX2);
+    cr_assert(strstr(be->device_name, cpu_simd_name(cpu_backend_simd(be))), "%s", be->device_name);
+    backend_destroy(be);
+    be = backend_create("cpu", 1, err, sizeof err);
+    cr_assert_not_null(be, "%s", err);
+    cr_assert_eq(cpu_backend_simd(be), cpu_simd_detect(), "plain cpu runs the best level");
+    backend_destroy(be);
+    cr_assert_null(backend_create("cpu:sse9", 1, err, sizeof err));
+    cr_assert(strstr(err, "cpu:scalar|avx2|avx512|amx"), "%s", err);
+    enum cpu_simd s;
+    cr_assert(cpu_simd_parse("amx", &s) && s == CPU_SIMD_AMX);
+    cr_assert_not(cpu_simd_parse("vnni", &s));
+}
 
 Test(backend_upload, supported_format_is_left_in_place)
 {

@@ -43,7 +43,7 @@ static void open_tiny(struct model *m, struct backend **be)
 {
     char err[256];
     cr_assert_eq(model_synth(m, &model_preset_find("tiny")->cfg, DT_F32, 11, 2, err, sizeof err), 0, "%s", err);
-    *be = cpu_backend_create(2, CPU_SIMD_AVX512);
+    *be = cpu_backend_create(2, CPU_SIMD_AMX);
     cr_assert_not_null(*be);
     cr_assert_eq(model_upload(m, *be), 0);
 }

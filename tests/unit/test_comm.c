@@ -26,7 +26,7 @@ static void world_init(struct world *w, int n)
 {
     char err[256];
     w->n = n;
-    cr_assert_eq(cpu_backend_create_group(n, n, CPU_SIMD_AVX512, w->dev), 0);
+    cr_assert_eq(cpu_backend_create_group(n, n, CPU_SIMD_AMX, w->dev), 0);
     for (int r = 0; r < n; r++) {
         kernel_log_init(&w->log[r], 64);
         w->dev[r]->log = &w->log[r];
@@ -183,7 +183,7 @@ Test(comm, send_recv_delivers_in_order)
 Test(comm, one_rank_and_bad_groups)
 {
     char err[256];
-    struct backend *be = cpu_backend_create(1, CPU_SIMD_AVX512);
+    struct backend *be = cpu_backend_create(1, CPU_SIMD_AMX);
     struct comm *c = comm_create(&be, 1, err, sizeof err);
     cr_assert(c);
     float x[3] = {1, 2, 3};

@@ -199,6 +199,44 @@ Test(cpu_matmul, quantized)
     }
 }
 
+/* A row's result does not depend on the matmul's row count for the act_q8
+ * block formats (what speculative verification and batching need): on every
+ * SIMD path (AMX included: its 1-row kernel and its 16-row tiles, ragged or
+ * not, must agree) and 1 and 2 threads, each row of an m-row matmul equals a
+ * 1-row matmul bit for bit. N = 43 leaves a ragged 16-row group; m runs past
+ * 16 and 32 so full, ragged and multiple x tiles all occur. */
+Test(cpu_matmul, block_format_rows_do_not_depend_on_the_row_count)
+{
+    rng_seed(7);
+    static const enum dtype T[] = {DT_Q8_0, DT_Q4_0, DT_Q4_1};
+    static const int ROWS[] = {1, 2, 3, 5, 8, 16, 17, 33, 40};
+    const int K = 96, N = 43, M = 40;
+    float *x = rnd_vec((size_t)M * K), *y = malloc((size_t)M * N * sizeof *y), *y1 = malloc((size_t)N * sizeof *y1);
+    double *wd = malloc((size_t)N * K * sizeof *wd);
+    cr_assert(y && y1 && wd);
+    struct cfg cfgs[8];
+    int nc = all_cfgs(cfgs);
+    for (int t = 0; t < 3; t++) {
+        struct weight w = make_weight(T[t], N, K, wd);
+        for (int c = 0; c < nc; c++) {
+            struct backend *be = make_be(cfgs[c]);
+            for (size_t k = 0; k < sizeof ROWS / sizeof ROWS[0]; k++) {
+                int rows = ROWS[k];
+                backend_matmul(be, y, &w, x, rows);
+                for (int r = 0; r < rows; r++) {
+                    backend_matmul(be, y1, &w, x + (size_t)r * K, 1);
+                    cr_assert_arr_eq(y + (size_t)r * N, y1, (size_t)N * sizeof *y1,
+                                     "%s simd=%s threads=%d: row %d of %d differs from a one-row matmul",
+                                     dtype_info(T[t])->name, cpu_simd_name(cfgs[c].simd), cfgs[c].threads, r, rows);
+                }
+            }
+            backend_destroy(be);
+        }
+        free(w.data);
+    }
+    free(x); free(y); free(y1); free(wd);
+}
+
 /* ---- attention -------------------------------------------------------- */
 
 #define KV_LAYERS 2

@@ -31,7 +31,7 @@ static void fix_open(struct fix *x)
     const struct model_config *c = &model_preset_find("tiny")->cfg;
     cr_assert_eq(model_synth(&x->f32, c, DT_F32, 11, 2, err, sizeof err), 0, "%s", err);
     cr_assert_eq(model_synth(&x->q4, c, DT_Q4_0, 11, 2, err, sizeof err), 0, "%s", err);
-    x->be = cpu_backend_create(2, CPU_SIMD_AVX512);
+    x->be = cpu_backend_create(2, CPU_SIMD_AMX);
     cr_assert_eq(model_upload(&x->f32, x->be), 0);
     cr_assert_eq(model_upload(&x->q4, x->be), 0);
     x->mf = (struct eval_model){&x->f32, x->be, DT_F32, ATTN_FLASH};

@@ -39,7 +39,7 @@ static void fixture_open(struct fixture *f, const char *preset, int ctx, enum at
     char err[256];
     memset(f, 0, sizeof *f);
     cr_assert_eq(model_synth(&f->m, &model_preset_find(preset)->cfg, DT_F32, 11, 2, err, sizeof err), 0, "%s", err);
-    f->be = cpu_backend_create(2, CPU_SIMD_AVX512);
+    f->be = cpu_backend_create(2, CPU_SIMD_AMX);
     cr_assert_not_null(f->be);
     cr_assert_eq(forward_init(&f->fw, &f->m, f->be, ctx, err, sizeof err), 0, "%s", err);
     f->fw.attn = impl;

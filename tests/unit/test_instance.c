@@ -47,7 +47,7 @@ static uint64_t engine_tokens_hash(const char *opts)
     struct options o;
     struct engine e;
     cr_assert_eq(model_synth(&m, &model_preset_find("tiny")->cfg, DT_F32, 5, 2, err, sizeof err), 0, "%s", err);
-    struct backend *be = cpu_backend_create(2, CPU_SIMD_AVX512);
+    struct backend *be = cpu_backend_create(2, CPU_SIMD_AMX);
     cr_assert_not_null(be);
     options_defaults(&o);
     cr_assert_eq(options_set_list(&o, opts, err, sizeof err), 0, "%s", err);
@@ -96,7 +96,7 @@ Test(instance, engine_holds_one_target_on_its_backend)
     struct options o;
     struct engine e;
     cr_assert_eq(model_synth(&m, &model_preset_find("tiny")->cfg, DT_F32, 5, 2, err, sizeof err), 0, "%s", err);
-    struct backend *be = cpu_backend_create(1, CPU_SIMD_AVX512);
+    struct backend *be = cpu_backend_create(1, CPU_SIMD_AMX);
     options_defaults(&o);
     cr_assert_eq(scenario_parse_buffer("test.ini", SCENARIO, strlen(SCENARIO), &sc, err, sizeof err), 0, "%s", err);
     cr_assert_eq(workload_generate(&sc, m.cfg.vocab, 0, &w, err, sizeof err), 0, "%s", err);
@@ -155,7 +155,7 @@ static void check_stages_compose(const struct model_config *cfg, enum dtype wt)
     char err[256];
     struct model m;
     cr_assert_eq(model_synth(&m, cfg, wt, 3, 2, err, sizeof err), 0, "%s", err);
-    struct backend *be = cpu_backend_create(2, CPU_SIMD_AVX512);
+    struct backend *be = cpu_backend_create(2, CPU_SIMD_AMX);
     int L = cfg->n_layers, half = L / 2, V = cfg->vocab, D = cfg->dim;
     struct model_instance whole, a, b;
     struct instance_spec sw = spec_for(&m, be, 0, 0), sa = spec_for(&m, be, 0, half), sb = spec_for(&m, be, half, L);
@@ -217,7 +217,7 @@ Test(instance, forward_stage_rejects_what_does_not_fit)
     char err[256];
     struct model m;
     cr_assert_eq(model_synth(&m, &model_preset_find("tiny")->cfg, DT_F32, 3, 1, err, sizeof err), 0, "%s", err);
-    struct backend *be = cpu_backend_create(1, CPU_SIMD_AVX512);
+    struct backend *be = cpu_backend_create(1, CPU_SIMD_AMX);
     struct model_instance a;
     struct instance_spec sp = spec_for(&m, be, 1, 3);
     sp.role = KROLE_DRAFT;
@@ -284,7 +284,7 @@ static void check_megatron_pair(enum dtype t, double tol)
 {
     enum { M = 5, D = 64, F = 256, P = 2 };   /* x [M][D], W1 [F][D], W2 [D][F], P shards */
     char err[256];
-    struct backend *be = cpu_backend_create(2, CPU_SIMD_AVX512);
+    struct backend *be = cpu_backend_create(2, CPU_SIMD_AMX);
     struct weight w1 = rand_weight(t, F, D, 0.125f, 1, "w1"), w2 = rand_weight(t, D, F, 0.0625f, 2, "w2");
     uint64_t s = 3;
     float x[M * D], h[M * F], y[M * D], hk[M * F / P], yk[M * D], ysum[M * D] = {0}, yd[M * D];
@@ -363,7 +363,7 @@ static void check_vdevs(enum dtype t, int n_dev)
 {
     enum { M = 6, N = 96, K = 128 };
     char err[256];
-    struct backend *devs[BACKEND_GROUP_MAX], *one = cpu_backend_create(2, CPU_SIMD_AVX512);
+    struct backend *devs[BACKEND_GROUP_MAX], *one = cpu_backend_create(2, CPU_SIMD_AMX);
     cr_assert_eq(backend_create_group("cpu", n_dev, 2, devs, err, sizeof err), 0, "%s", err);
     struct weight w = rand_weight(t, N, K, 0.1f, 9, "w");
     uint64_t s = 5;
@@ -407,7 +407,7 @@ Test(instance, cpu_virtual_devices_match_one_device)
 Test(instance, cpu_virtual_devices_split_threads_and_own_allocations)
 {
     struct backend *d[3];
-    cr_assert_eq(cpu_backend_create_group(3, 7, CPU_SIMD_AVX512, d), 0);
+    cr_assert_eq(cpu_backend_create_group(3, 7, CPU_SIMD_AMX, d), 0);
     cr_assert_eq(d[0]->n_threads, 3); cr_assert_eq(d[1]->n_threads, 2); cr_assert_eq(d[2]->n_threads, 2);
     cr_assert(strstr(d[1]->device_name, "vdev 1/3") != NULL, "%s", d[1]->device_name);
     size_t a0 = cpu_backend_allocated(d[0]), a1 = cpu_backend_allocated(d[1]);
@@ -486,7 +486,7 @@ Test(instance, shape_only_llama2_70b_is_cheap_and_refuses_to_run)
     cr_assert_eq(m.layers[79].w_down.cols, 28672);
     cr_assert_eq(m.layers[0].wk.rows, 8 * 128);
     /* a shape-only model cannot run: a clear error, not a crash */
-    struct backend *be = cpu_backend_create(1, CPU_SIMD_AVX512);
+    struct backend *be = cpu_backend_create(1, CPU_SIMD_AMX);
     struct forward f;
     cr_assert_eq(forward_init(&f, &m, be, 16, err, sizeof err), -1);
     cr_assert(strstr(err, "shapes only") && strstr(err, "llama2-70b"), "%s", err);

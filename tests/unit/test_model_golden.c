@@ -116,7 +116,7 @@ Test(model_golden, smollm2_q4_1_matches_llama_cpp, .timeout = 300)
     cr_assert_not_null(root);
     struct model m;
     cr_assert_eq(model_load_gguf(&m, MODEL_PATH, err, sizeof err), 0, "%s", err);
-    struct backend *be = cpu_backend_create(2, CPU_SIMD_AVX512);
+    struct backend *be = cpu_backend_create(2, CPU_SIMD_AMX);
     const cJSON *p;
     int n_prompts = 0, exact = 0, steps = 0, near_tie_flips = 0, top5_common = 0;
     double worst = 0, worst_lead = 0;

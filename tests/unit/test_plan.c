@@ -248,7 +248,7 @@ Test(sim, same_schedule_as_the_cpu_when_step_times_are_equal)
     struct model full, shapes;
     cr_assert_eq(model_synth(&full, &model_preset_find("tiny")->cfg, DT_F32, 1, 2, err, sizeof err), 0);
     load_shapes(&shapes, "synth:tiny", DT_F32);
-    struct backend *cpu = cpu_backend_create(2, CPU_SIMD_AVX512);
+    struct backend *cpu = cpu_backend_create(2, CPU_SIMD_AMX);
     struct roof_device d;
     hw_row_device(hw_find("l4"), 1, &d);
     struct backend *sim = backend_create_sim(&d, "sim:l4", err, sizeof err);

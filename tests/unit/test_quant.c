@@ -11,6 +11,7 @@
 #include "kernels/formats.h"
 #include "kernels/cpu/quant.h"
 #include "kernels/cpu/quant_blocks.h"
+#include "kernels/cpu/quant_amx.h"
 #include "kernels/cpu/quant_panel.h"
 
 #include <criterion/criterion.h>
@@ -642,4 +643,74 @@ Test(quant, panel_tile_matches_reference_and_tile)
         if (!have_vnni512()) continue;
         for (int k = 0; k < 5; k++) check_panel(T[t], Ks[k], 55 + 9 * (uint64_t)k + 300 * (uint64_t)t);
     }
+}
+
+/* ---- AMX-INT8 tiles and their decode rows (quant_amx.h) ---- */
+
+/* A packed group of nrows weight rows × mrows x rows through the AMX tile,
+ * against the double reference; the 1-row VNNI kernel with the tile's float
+ * steps gives the same bits for every element; the tile writes nothing
+ * outside mrows × nrows. x has QUANT_AMX_M rows allocated (the tile reads
+ * them all), the ones past mrows random too. */
+static void check_amx(enum dtype wt, int K, int mrows, int nrows, uint64_t seed)
+{
+    enum { LDO = QUANT_AMX_N + 3 };
+    size_t ws = dtype_row_bytes(wt, K) + 6, xb = quant_act_bytes(wt, K), wpb = quant_amx_w_bytes(wt, K);
+    cr_assert(wpb % 64 == 0, "packed group keeps 64-byte alignment");
+    float *wd = xmalloc(sizeof(float) * K * QUANT_AMX_N), *x = xmalloc(sizeof(float) * K * QUANT_AMX_M);
+    float *wf = xmalloc(sizeof(float) * K);
+    uint8_t *w = xmalloc(ws * QUANT_AMX_N), *xq = xmalloc(xb * QUANT_AMX_M), *wp = aligned_alloc(64, wpb);
+    cr_assert(wp);
+    for (int c = 0; c < nrows; c++) {
+        fill_random(wf, K, seed + 17 * (uint64_t)c);
+        dtype_encode_row(wt, wf, w + c * ws, K);
+        dtype_decode_row(wt, w + c * ws, wd + (size_t)c * K, K);
+    }
+    for (int r = 0; r < QUANT_AMX_M; r++) {
+        fill_random(x + (size_t)r * K, K, seed + 1000 + (uint64_t)r);
+        quant_act_row(wt, x + (size_t)r * K, xq + r * xb, K);
+    }
+    float out[QUANT_AMX_M * LDO];
+    for (int i = 0; i < QUANT_AMX_M * LDO; i++) out[i] = -777.f;
+    quant_amx_pack_w(wt, w, ws, nrows, K, wp);
+    quant_amx_tile(wt, wp, xq, xb, mrows, nrows, K, out, LDO);
+    for (int r = 0; r < QUANT_AMX_M; r++) {
+        float row1[QUANT_AMX_N];
+        quant_amx_rows(wt, w, ws, nrows, xq + r * xb, K, row1);
+        for (int c = 0; c < LDO; c++) {
+            float got = out[r * LDO + c];
+            if (r >= mrows || c >= nrows) {
+                cr_assert_eq(got, -777.f, "%s K=%d %dx%d: tile wrote out[%d][%d]", dtype_info(wt)->name, K, mrows,
+                             nrows, r, c);
+                continue;
+            }
+            const float *wr = wd + (size_t)c * K, *xr = x + (size_t)r * K;
+            double ref = 0;
+            for (int i = 0; i < K; i++) ref += (double)wr[i] * xr[i];
+            double tol = act_error_bound(wt, wr, xr, K) * 1.0001 + float_slack(wt, wr, xr, K);
+            cr_assert(fabs(got - ref) <= tol, "%s K=%d %dx%d out[%d][%d] %.7g vs ref %.7g (tol %.3g)",
+                      dtype_info(wt)->name, K, mrows, nrows, r, c, (double)got, ref, tol);
+            cr_assert(memcmp(&got, &row1[c], sizeof got) == 0, "%s K=%d out[%d][%d]: tile %.9g, rows kernel %.9g",
+                      dtype_info(wt)->name, K, r, c, (double)got, (double)row1[c]);
+        }
+    }
+    free(wd); free(x); free(wf); free(w); free(xq); free(wp);
+}
+
+Test(quant, amx_tile_and_rows_match_reference)
+{
+    const char *why;
+    cr_assert_not(quant_amx_usable(DT_Q4_1, CPU_SIMD_AVX512), "AMX only where simd is CPU_SIMD_AMX");
+    cr_assert_not(quant_amx_usable(DT_Q4_K, CPU_SIMD_AMX));
+    cr_assert_not(quant_amx_usable(DT_Q6_K, CPU_SIMD_AMX));
+    if (!quant_amx_available(&why)) cr_skip_test("AMX-INT8 not usable here (%s): AMX kernels not run", why);
+    cr_assert(quant_amx_usable(DT_Q8_0, CPU_SIMD_AMX) && quant_amx_usable(DT_Q4_0, CPU_SIMD_AMX) &&
+              quant_amx_usable(DT_Q4_1, CPU_SIMD_AMX));
+    static const int Ks[] = {32, 96, 128, 160, 576, 1536};   /* block counts 1, 3, 4, 5, 18, 48: every remainder of the pipelined pairs */
+    static const int MN[][2] = {{16, 16}, {1, 16}, {5, 13}, {16, 1}, {12, 9}, {9, 16}};
+    static const enum dtype T[] = {DT_Q8_0, DT_Q4_0, DT_Q4_1};
+    for (int t = 0; t < 3; t++)
+        for (int k = 0; k < 6; k++)
+            for (int s = 0; s < 6; s++)
+                check_amx(T[t], Ks[k], MN[s][0], MN[s][1], 7 + 11 * (uint64_t)s + 101 * (uint64_t)k + 1009 * (uint64_t)t);
 }
