@@ -7,6 +7,10 @@
 #include <string.h>
 
 const int ROOF_MM_ROWS[ROOF_MM_ROWS_N] = {1, 2, 4, 8, 16, 128};
+/* K: a small model's hidden size up to a 7-8B one's; N: GQA's K/V projections
+ * (128) to the MLP's rows, plus the long-N point for a vocabulary head */
+const int ROOF_MM_K[ROOF_MM_NK] = {512, 1536, 4096};
+const int ROOF_MM_N[ROOF_MM_NN] = {128, 1024, 4096};
 const double ROOF_SMALL_ELEMS[ROOF_SMALL_N] = {256, 4096, 65536, 1048576};
 const double ROOF_ROPE_TOKENS[ROOF_SMALL_N] = {1, 16, 256, 2048};
 
@@ -44,16 +48,61 @@ static double polyline(const double *xs, const double *ys, int n, double x)
     return y > 0 ? y : ys[i - 1];
 }
 
-/* Seconds per weight element of format t's matmul at m rows: linear between
- * probe rows; beyond the last (compute-bound prefill) ∝ m. */
-static double mm_elem_s(const struct roof_profile *p, enum dtype t, double m)
+void roof_mm_shape(int s, int *k, int *n)
 {
-    const double *g = p->mm_elem_s[t];
+    *k = s < ROOF_MM_GRID ? ROOF_MM_K[s / ROOF_MM_NN] : ROOF_MM_LONG_K;
+    *n = s < ROOF_MM_GRID ? ROOF_MM_N[s % ROOF_MM_NN] : ROOF_MM_LONG_N;
+}
+
+/* Seconds per weight element at profile shape s and m rows: linear between
+ * probe rows; beyond the last (compute-bound prefill) ∝ m. */
+static double rows_elem_s(const double *g, double m)
+{
     double rows[ROOF_MM_ROWS_N];
     for (int i = 0; i < ROOF_MM_ROWS_N; i++) rows[i] = ROOF_MM_ROWS[i];
     double last = rows[ROOF_MM_ROWS_N - 1];
     if (m > last) return g[ROOF_MM_ROWS_N - 1] > 0 ? g[ROOF_MM_ROWS_N - 1] * m / last : 0;
     return polyline(rows, g, ROOF_MM_ROWS_N, m);
+}
+
+/* Segment i and fraction f of x (1/size) on the reciprocals of grid[0..n)
+ * (increasing sizes: decreasing reciprocals), x clamped to them. */
+static void recip_segment(const int *grid, int n, double x, int *i, double *f)
+{
+    double lo = 1.0 / grid[n - 1], hi = 1.0 / grid[0];
+    x = x < lo ? lo : x > hi ? hi : x;
+    int j = 0;
+    while (j < n - 2 && x < 1.0 / grid[j + 1]) j++;
+    *i = j;
+    *f = (1.0 / grid[j] - x) / (1.0 / grid[j] - 1.0 / grid[j + 1]);
+}
+
+double roof_mm_elem_s(const struct roof_profile *p, enum dtype t, double k, double n, double m)
+{
+    if ((unsigned)t >= DT_COUNT || !(k > 0 && n > 0 && m > 0)) return 0;
+    double g[ROOF_MM_SHAPES];
+    for (int s = 0; s < ROOF_MM_SHAPES; s++)
+        if (!((g[s] = rows_elem_s(p->mm_elem_s[t][s], m)) > 0)) return 0;
+    int i, j;
+    double fu, fv;
+    recip_segment(ROOF_MM_K, ROOF_MM_NK, 1 / k, &i, &fu);
+    recip_segment(ROOF_MM_N, ROOF_MM_NN, 1 / n, &j, &fv);
+#define G(a, b) g[(a) * ROOF_MM_NN + (b)]
+    double y = (1 - fu) * ((1 - fv) * G(i, j) + fv * G(i, j + 1)) + fu * ((1 - fv) * G(i + 1, j) + fv * G(i + 1, j + 1));
+    if (n > ROOF_MM_N[ROOF_MM_NN - 1]) {
+        /* the long-N tail: its difference at the point's K, linear in 1/N */
+        double nmax = ROOF_MM_N[ROOF_MM_NN - 1];
+        int li;
+        double lf;
+        recip_segment(ROOF_MM_K, ROOF_MM_NK, 1.0 / ROOF_MM_LONG_K, &li, &lf);
+        double at_nmax = (1 - lf) * G(li, ROOF_MM_NN - 1) + lf * G(li + 1, ROOF_MM_NN - 1);
+        double edge = (1 - fu) * G(i, ROOF_MM_NN - 1) + fu * G(i + 1, ROOF_MM_NN - 1);
+        double w = (1 / nmax - 1 / n) / (1 / nmax - 1.0 / ROOF_MM_LONG_N);
+        y += (g[ROOF_MM_GRID] - at_nmax) * w;
+        if (y < 0.5 * edge) y = 0.5 * edge;
+    }
+#undef G
+    return y;
 }
 
 /* The profile row of a small op's record name; -1 when it has none. */
@@ -85,8 +134,9 @@ double roof_profile_time(const struct roof_device *d, const struct kernel_record
         if ((unsigned)fmt >= DT_COUNT) return 0;
         /* weight elements from the FLOPs (2 per element per row): a record a
          * tensor-parallel plan scaled to one device's share counts that share */
-        double m = (double)r->shape[0], g = m > 0 ? mm_elem_s(p, fmt, m) : 0;
-        return g > 0 ? d->op_overhead_s + r->flops / (2 * m) * g : 0;
+        double m = (double)r->shape[0], k = (double)r->shape[2], elems = m > 0 ? r->flops / (2 * m) : 0;
+        double g = k > 0 ? roof_mm_elem_s(p, fmt, k, elems / k, m) : 0;
+        return g > 0 ? d->op_overhead_s + elems * g : 0;
     }
     if (r->cls == OPC_ATTN) {
         enum attn_impl impl = strncmp(r->name, "attn_naive", 10) == 0 ? ATTN_NAIVE : ATTN_FLASH;
@@ -101,6 +151,7 @@ double roof_profile_time(const struct roof_device *d, const struct kernel_record
 void roof_profile_scale(struct roof_profile *p, double f)
 {
     for (int t = 0; t < DT_COUNT; t++)
-        for (int i = 0; i < ROOF_MM_ROWS_N; i++) p->mm_elem_s[t][i] *= f;
+        for (int s = 0; s < ROOF_MM_SHAPES; s++)
+            for (int i = 0; i < ROOF_MM_ROWS_N; i++) p->mm_elem_s[t][s][i] *= f;
     for (int k = 0; k < ROOF_ATTN_KINDS; k++) p->attn_flop_s[k] *= f;
 }

@@ -33,11 +33,16 @@ struct roof_curve {
  * own measurements (interpolated between sizes) rather than from two roofs
  * that the kernel does not reach. Every time here is the median of several
  * passes; all zero: no profile, the roofline alone (the GPU rows).
- *   matmul   weight format t, m rows: seconds per weight element at the
- *            probe's m = ROOF_MM_ROWS[i] (the pool's dispatch excluded: the
- *            device's op_overhead_s is added once per op); m = 1..16 on a
- *            weight set larger than the caches (decode streams the weights),
- *            m = 128 on one weight (prefill, compute-bound);
+ *   matmul   weight format t, weight shape s (N rows × K columns), m rows
+ *            of x: seconds per weight element at the probe's
+ *            m = ROOF_MM_ROWS[i] (the pool's dispatch excluded: the device's
+ *            op_overhead_s is added once per op); m = 1..16 on a weight set
+ *            larger than the caches (decode streams the weights), m = 128
+ *            on one weight (prefill, compute-bound). Shapes: the grid
+ *            K = ROOF_MM_K[i] × N = ROOF_MM_N[j] (s = i·ROOF_MM_NN + j) and
+ *            one long-N point (ROOF_MM_LONG_K × ROOF_MM_LONG_N, a vocabulary
+ *            head's shape), s = ROOF_MM_GRID; roof_profile_time reads them
+ *            back bilinearly in (1/K, 1/N) (roof_mm_elem_s);
  *   attention per impl (naive, flash) × KV element (f32, f16) × regime
  *            (decode: n_q < ATTN_TILE_Q; prefill): fixed seconds + seconds
  *            per FLOP, fitted through two context depths;
@@ -48,17 +53,27 @@ struct roof_curve {
  *            ROOF_ROPE_HEADS heads of 64 (its per-token angles and per-head
  *            rotations scale differently). */
 #define ROOF_MM_ROWS_N 6
+#define ROOF_MM_NK 3                 /* K (columns) of the shape grid */
+#define ROOF_MM_NN 3                 /* N (rows) of the shape grid */
+#define ROOF_MM_GRID (ROOF_MM_NK * ROOF_MM_NN)
+#define ROOF_MM_SHAPES (ROOF_MM_GRID + 1)   /* the grid and the long-N point */
+#define ROOF_MM_LONG_K 512
+#define ROOF_MM_LONG_N 32768
 #define ROOF_SMALL_N 4
 #define ROOF_ROPE_HEADS 8
 enum roof_small_op { RSO_RMSNORM, RSO_SWIGLU, RSO_ADD, RSO_KV_STORE, RSO_EMBED, RSO_ROPE_1, RSO_ROPE_H, RSO_COUNT };
 enum { ROOF_ATTN_KINDS = 8 };        /* impl (2) × KV element (2) × regime (2), roof_attn_kind() */
 extern const int ROOF_MM_ROWS[ROOF_MM_ROWS_N];       /* 1, 2, 4, 8, 16, 128 */
+extern const int ROOF_MM_K[ROOF_MM_NK];              /* 512, 1536, 4096 */
+extern const int ROOF_MM_N[ROOF_MM_NN];              /* 128, 1024, 4096 */
+/* K and N of profile shape s (0 <= s < ROOF_MM_SHAPES). */
+void roof_mm_shape(int s, int *k, int *n);
 extern const double ROOF_SMALL_ELEMS[ROOF_SMALL_N];  /* 256, 4096, 65536, 1048576 */
 extern const double ROOF_ROPE_TOKENS[ROOF_SMALL_N];  /* 1, 16, 256, 2048 */
 const char *roof_small_name(enum roof_small_op k);   /* "rmsnorm", ..., "rope_h8" */
 
 struct roof_profile {
-    double mm_elem_s[DT_COUNT][ROOF_MM_ROWS_N];
+    double mm_elem_s[DT_COUNT][ROOF_MM_SHAPES][ROOF_MM_ROWS_N];
     double attn_fixed_s[ROOF_ATTN_KINDS], attn_flop_s[ROOF_ATTN_KINDS];
     double small_s[RSO_COUNT][ROOF_SMALL_N];
 };
@@ -134,14 +149,30 @@ enum dtype roof_record_fmt(const struct kernel_record *r, enum dtype kv_type);
 
 /* Seconds of record r from d's measured profile (op_overhead_s included for a
  * matmul); 0 when d has no profile for it (a 2:4 format, an unknown op, a
- * GPU row). Matmul: op_overhead_s + n·k · interp_m(mm_elem_s[fmt]), n·k
- * = flops / 2m (a tp share's record counts its share; linear
- * in m between probe rows, beyond 128 per element ∝ m); attention:
+ * GPU row). Matmul: op_overhead_s + n·k · roof_mm_elem_s(fmt, K, N, m),
+ * n·k = flops / 2m (a tp share's record counts its share), K its columns,
+ * N = n·k / K; attention:
  * fixed + flops · per_flop of its kind; small ops: linear in elements
  * between probe sizes (the smallest probe's time below it, the last
  * segment's slope above); rope: the 1-head and the 8-head tables at its
  * tokens, linear in heads between them. */
 double roof_profile_time(const struct roof_device *d, const struct kernel_record *r, enum dtype fmt);
+
+/* Seconds per weight element of format t's matmul on an N×K weight at m
+ * rows of x, from p (0 when p has no such format):
+ *   in m: linear between probe rows; beyond the last (compute-bound
+ *     prefill) per element ∝ m — at every profile shape;
+ *   in shape: bilinear in u = 1/K, v = 1/N over the grid, K and N clamped
+ *     to it. The curve: a matmul's time is fixed + a·KN + b·N (per output:
+ *     its reduction and store) + c·K (per input: x's conversion), so per
+ *     weight element a + b/K + c/N, linear in 1/K and 1/N — the grid's
+ *     bilinear patch holds that exactly and keeps what the probes measured
+ *     at its corners (cache and thread-split effects the formula lacks);
+ *   long N (N > the grid's largest): + the long-N point's difference from
+ *     the grid at (ROOF_MM_LONG_K, largest N), linear in 1/N (c/N does not
+ *     depend on K: the same difference at every K), and never below half
+ *     the grid's value at the largest N (a noisy difference). */
+double roof_mm_elem_s(const struct roof_profile *p, enum dtype t, double k, double n, double m);
 
 /* An aggregate of devices (f = 1/n) or one of them (f = n): the profile's
  * per-work times (matmul per element, attention per FLOP) × f; fixed costs

@@ -253,12 +253,17 @@ static const char *error_text(char out[16], double pred, double meas)
 /* The load beside the numbers: a loaded machine's measured side waits for the CPU. */
 static void print_load(const struct validate_result *v)
 {
-    printf("load average %.2f at the start, %.2f after the CPU run (%d of it this run's threads), on %d CPUs",
+    printf("load average %.2f at the start, %.2f after the CPU run (%d of it this run's threads), on %d CPUs\n",
            v->load_start, v->load_end, v->threads, v->cores);
+    char pr[16] = "unknown", ru[16] = "unknown";
+    if (v->others_probe >= 0) snprintf(pr, sizeof pr, "%.2f", v->others_probe);
+    if (v->others_run >= 0) snprintf(ru, sizeof ru, "%.2f", v->others_run);
+    printf("other processes used %s CPUs during the probes, %s during the CPU run (/proc/stat less this process)", pr,
+           ru);
     if (validate_loaded(v))
         printf(" — LOADED: other processes hold the cores, so measured op times include waiting for a CPU and the "
                "probes ran slow; the errors below say little about the model. Rerun on a quiet machine.\n");
-    else printf(" (quiet enough: other processes under half the CPUs)\n");
+    else printf(" (quiet enough: other processes under %.0f%% of the CPUs)\n", 100 * VALIDATE_LOADED_CPUS);
 }
 
 /* The measured operator profile of the run's weight format and KV type. */
@@ -267,11 +272,22 @@ static void print_profile(const struct validate_result *v, const struct options 
     enum dtype kv = opt_enum(opt, KV_DTYPE);
     enum attn_impl impl = opt_enum(opt, ATTN);
     const struct roof_profile *p = &v->host.prof;
-    const double *g = p->mm_elem_s[v->wtype];
-    double rb = dtype_row_bytes(v->wtype, 1024) / 1024.0;     /* bytes per weight element */
-    printf("profile (measured, median of the probe passes): matmul %s per weight element", dtype_info(v->wtype)->name);
+    enum { REF = 1 * ROOF_MM_NN + 1 };                      /* the grid's middle shape */
+    int rk, rn;
+    roof_mm_shape(REF, &rk, &rn);
+    const double *g = p->mm_elem_s[v->wtype][REF];
+    double rb = dtype_row_bytes(v->wtype, rk) / (double)rk; /* bytes per weight element */
+    printf("profile (measured, median of the probe passes): matmul %s per weight element at K %d N %d:",
+           dtype_info(v->wtype)->name, rk, rn);
     for (int i = 0; i < ROOF_MM_ROWS_N; i++) printf("%s m=%d %.3g ns", i ? "," : "", ROOF_MM_ROWS[i], g[i] * 1e9);
     if (g[0] > 0) printf(" (m=1: %.1f GB/s of weights)", rb / g[0] / 1e9);
+    printf("\n  m=1 and m=128 by shape KxN:");
+    for (int s = 0; s < ROOF_MM_SHAPES; s++) {
+        int k, n;
+        roof_mm_shape(s, &k, &n);
+        printf(" %dx%d %.3g/%.3g ns", k, n, p->mm_elem_s[v->wtype][s][0] * 1e9,
+               p->mm_elem_s[v->wtype][s][ROOF_MM_ROWS_N - 1] * 1e9);
+    }
     int kd = roof_attn_kind(impl, kv, 1), kp = roof_attn_kind(impl, kv, 64);
     printf("\n  attention %s %.2f us + %.1f GFLOP/s, %s %.2f us + %.1f GFLOP/s; small ops at 256 elements:",
            roof_attn_kind_name(kd), p->attn_fixed_s[kd] * 1e6, p->attn_flop_s[kd] > 0 ? 1e-9 / p->attn_flop_s[kd] : 0,
@@ -340,6 +356,8 @@ static cJSON *validation_json(const struct validate_result *v, const struct run_
     cJSON_AddNumberToObject(o, "load_average_end", v->load_end);
     cJSON_AddNumberToObject(o, "cpus", v->cores);
     cJSON_AddNumberToObject(o, "threads", v->threads);
+    cJSON_AddNumberToObject(o, "other_cpus_probes", v->others_probe);
+    cJSON_AddNumberToObject(o, "other_cpus_run", v->others_run);
     cJSON_AddBoolToObject(o, "loaded", validate_loaded(v));
     static const char *const PHASE[VP_COUNT] = {"decode", "prefill"};
     for (int c = 0; c < OPC_COUNT; c++) {

@@ -59,16 +59,26 @@ static bool name_values(const char *line, const char *name, int k, double *v)
 
 static bool name_value(const char *line, const char *name, double *v) { return name_values(line, name, 1, v); }
 
+/* "mm <format> <K> <N>": the name of a matmul line, profile shape s. */
+static void mm_line_name(char *out, size_t n, enum dtype t, int s)
+{
+    int k, rows;
+    roof_mm_shape(s, &k, &rows);
+    snprintf(out, n, "mm %s %d %d", dtype_info(t)->name, k, rows);
+}
+
 /* The profile's lines (hw_cache.h) into got; 0, or -1 with err naming the line. */
 static int parse_profile(struct lines *ls, struct roof_profile *got, char *err, size_t errlen)
 {
     char name[64], what[128];
     for (int t = 0; t < DT_COUNT; t++) {
         if (!hw_cache_measured((enum dtype)t)) continue;
-        snprintf(name, sizeof name, "mm %s", dtype_info((enum dtype)t)->name);
-        if (!next_line(ls) || !name_values(ls->line, name, ROOF_MM_ROWS_N, got->mm_elem_s[t])) {
-            snprintf(what, sizeof what, "'%s' and %d seconds per element in (0, 1e18)", name, ROOF_MM_ROWS_N);
-            return fail(err, errlen, ls->no, what);
+        for (int s = 0; s < ROOF_MM_SHAPES; s++) {
+            mm_line_name(name, sizeof name, (enum dtype)t, s);
+            if (!next_line(ls) || !name_values(ls->line, name, ROOF_MM_ROWS_N, got->mm_elem_s[t][s])) {
+                snprintf(what, sizeof what, "'%s' and %d seconds per element in (0, 1e18)", name, ROOF_MM_ROWS_N);
+                return fail(err, errlen, ls->no, what);
+            }
         }
     }
     for (int k = 0; k < ROOF_ATTN_KINDS; k++) {
@@ -138,13 +148,15 @@ int hw_cache_format(const char *key, const struct roof_device *d, char *out, siz
         if (hw_cache_measured((enum dtype)t))
             n += snprintf(out + n, cap - (size_t)n, "%s %.17g\n", dtype_info((enum dtype)t)->name, d->wtype_flops[t]);
     const struct roof_profile *p = &d->prof;
-    for (int t = 0; n >= 0 && (size_t)n < cap && t < DT_COUNT; t++) {
-        if (!hw_cache_measured((enum dtype)t)) continue;
-        n += snprintf(out + n, cap - (size_t)n, "mm %s", dtype_info((enum dtype)t)->name);
-        for (int i = 0; i < ROOF_MM_ROWS_N && n >= 0 && (size_t)n < cap; i++)
-            n += snprintf(out + n, cap - (size_t)n, " %.17g", p->mm_elem_s[t][i]);
-        if (n >= 0 && (size_t)n < cap) n += snprintf(out + n, cap - (size_t)n, "\n");
-    }
+    for (int t = 0; n >= 0 && (size_t)n < cap && t < DT_COUNT; t++)
+        for (int s = 0; hw_cache_measured((enum dtype)t) && n >= 0 && (size_t)n < cap && s < ROOF_MM_SHAPES; s++) {
+            char name[64];
+            mm_line_name(name, sizeof name, (enum dtype)t, s);
+            n += snprintf(out + n, cap - (size_t)n, "%s", name);
+            for (int i = 0; i < ROOF_MM_ROWS_N && n >= 0 && (size_t)n < cap; i++)
+                n += snprintf(out + n, cap - (size_t)n, " %.17g", p->mm_elem_s[t][s][i]);
+            if (n >= 0 && (size_t)n < cap) n += snprintf(out + n, cap - (size_t)n, "\n");
+        }
     for (int k = 0; n >= 0 && (size_t)n < cap && k < ROOF_ATTN_KINDS; k++)
         n += snprintf(out + n, cap - (size_t)n, "attn %s %.17g %.17g\n", roof_attn_kind_name(k), p->attn_fixed_s[k],
                       p->attn_flop_s[k]);

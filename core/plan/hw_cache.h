@@ -1,19 +1,22 @@
 /* core/plan/hw_cache.h — the text of the host row's cache file
  * ($XDG_CACHE_HOME/infertop/hw/host-<hash>.txt, written by hw_host.c):
  *
- *   infertop-hw 3
+ *   infertop-hw 5
  *   key cpu=<model> backend=<device name>
  *   bandwidth <bytes/s>
  *   op_overhead_s <seconds>
  *   llc_bytes, llc_bw, near_bytes, near_bw <value>   the working-set tiers
  *   <format> <matmul FLOP/s>      one line per measured format, dtype order
- *   mm <format> <s> x6            seconds per weight element at m = 1 2 4 8 16 128
+ *   mm <format> <K> <N> <s> x6    seconds per weight element at m = 1 2 4 8 16 128, one
+ *                                 line per profile shape (K 512 1536 4096 × N 128 1024
+ *                                 4096, then 512 32768), dtype order
  *   attn <kind> <fixed s> <s per FLOP>   8 lines: naive|flash _ f32|f16 _ decode|prefill
  *   small <op> <s> x4             rmsnorm swiglu add kv_store embed at 256 4096 65536
  *                                 1048576 elements; rope_h1 rope_h8 at 1 16 256 2048 tokens
  *   (the measured operator profile, struct roof_profile in kernels/roofline.h)
  *
- * Format 4 added the profile (3 had the rest): an older file is a miss.
+ * Format 5 gave the matmul lines their shapes (4 had one 1024x1024 shape, 3
+ * no profile): an older file is a miss.
  *
  * Values are finite numbers in (0, 1e18), printed with %.17g so a value read
  * back is the one written, to the bit. The file is untrusted input (anyone
@@ -26,8 +29,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HW_CACHE_MAGIC "infertop-hw 4"
-#define HW_CACHE_MAX_BYTES 16384      /* a larger file is not one of ours */
+#define HW_CACHE_MAGIC "infertop-hw 5"
+#define HW_CACHE_MAX_BYTES 65536      /* a larger file is not one of ours (format 5: about 30 KB) */
 
 /* The formats the host row measures (and the file lists): every dense one;
  * the 2:4 formats run at their dense path's rate. */

@@ -63,7 +63,7 @@ static bool cache_load(const char *path, const char *key, struct roof_device *d,
 {
     FILE *f = fopen(path, "rb");
     if (!f) return false;
-    char text[HW_CACHE_MAX_BYTES + 1];
+    static char text[HW_CACHE_MAX_BYTES + 1];    /* 64 KiB: off the stack */
     size_t n = fread(text, 1, sizeof text, f);
     fclose(f);
     char err[200];
@@ -87,7 +87,8 @@ static int make_parents(const char *path)
 
 static void cache_store(const char *path, const char *key, const struct roof_device *d)
 {
-    char tmp[1300], text[HW_CACHE_MAX_BYTES];
+    static char text[HW_CACHE_MAX_BYTES];
+    char tmp[1300];
     int n = hw_cache_format(key, d, text, sizeof text);
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
     if (n < 0 || make_parents(path) < 0) return;
@@ -110,10 +111,14 @@ int hw_host_measure(int n_threads, bool fresh, struct roof_device *out, FILE *lo
     snprintf(key, sizeof key, "cpu=%s backend=%s", cpu, be->device_name);
     bool have_path = cache_path(key, path, sizeof path), cached = !fresh && have_path && cache_load(path, key, out, log);
     int rc = 0;
+    double probe_s = 0;
     if (!cached) {
-        if (log) fprintf(log, "hw: measuring the host (%s, load average %.1f): bandwidth, per-op cost, matmul per format at 1-128 rows, "
-                         "attention, small ops; %d passes...\n", be->device_name, hw_load_average(), HW_PROBE_PASSES);
+        if (log) fprintf(log, "hw: measuring the host (%s, load average %.1f): bandwidth, per-op cost, matmul per format at 1-128 rows on %d shapes, "
+                         "attention, small ops; %d passes...\n", be->device_name, hw_load_average(), ROOF_MM_SHAPES,
+                         HW_PROBE_PASSES);
+        uint64_t t0 = now_ns();
         rc = hw_probe_all(be, out, err, errlen);
+        probe_s = (now_ns() - t0) / 1e9;
         if (rc == 0 && have_path) cache_store(path, key, out);
     }
     if (rc == 0) {
@@ -130,10 +135,12 @@ int hw_host_measure(int n_threads, bool fresh, struct roof_device *out, FILE *lo
         out->link_bw = out->bw;
         out->link_base_s = out->op_overhead_s;
         if (log) fprintf(log, "hw: host %s: %.1f GB/s read (LLC %.0f MB: %.1f GB/s, private %.1f MB: %.1f GB/s), "
-                         "f32 matmul %.1f GFLOP/s, %.2f us per op (%s%s)\n",
+                         "f32 matmul %.1f GFLOP/s, %.2f us per op (%s%s)",
                          be->device_name, out->bw / 1e9, out->llc_bytes / 1e6, out->llc_bw / 1e9,
                          out->near_bytes / 1e6, out->near_bw / 1e9, out->wtype_flops[DT_F32] / 1e9,
                          out->op_overhead_s * 1e6, cached ? "cached: " : "measured", cached ? path : "");
+        if (log && !cached) fprintf(log, " in %.1f s, load average %.1f after\n", probe_s, hw_load_average());
+        else if (log) fprintf(log, "\n");
     }
     backend_destroy(be);
     return rc;

@@ -6,15 +6,19 @@
  *   - per-op cost: a 1-row matmul on a 128x128 weight (16K multiply-adds,
  *     negligible work) split over the threads like every matmul: the pool's
  *     dispatch and barrier, median of 51 calls;
- *   - matmul per weight format, y[m][1024] = x[m][1024] · Wᵀ: m = 1..16 over
- *     MM_CALLS matrices of a set of 1024x1024 matrices of MM_SET_BYTES in all
- *     (decode: every weight comes from memory, as a step's layers evict each
- *     other; a matrix that fits the private caches is re-read from them for
- *     the next x rows, as the model's are), seconds per weight element with
- *     the per-op cost taken off; m = 128 on one matrix (prefill: compute-
- *     bound; with 16 rows an f32 weight was read once per 16 rows and the
- *     probe measured memory, not compute, over-predicting prefill 2.5x), on
- *     its first MM_PREFILL_N rows;
+ *   - matmul per weight format and profile shape (N×K: the grid of
+ *     ROOF_MM_K × ROOF_MM_N and the long-N point, kernels/roofline.h),
+ *     y[m][N] = x[m][K] · Wᵀ: m = 1..16 over MM_CALLS matrices (8 for one
+ *     of at most 1M weights) of a set of such matrices at least MM_SET_BYTES
+ *     in all (decode: every weight comes from memory, as a step's layers
+ *     evict each other; a matrix that fits the private caches is re-read
+ *     from them for the next x rows, as the model's are), seconds per weight
+ *     element with the per-op cost taken off; m = 128 on one matrix's first
+ *     MM_PREFILL_N rows (prefill: compute-bound; with 16 rows an f32 weight
+ *     was read once per 16 rows and the probe measured memory, not compute,
+ *     over-predicting prefill 2.5x). A set's rows are MM_POOL_ROWS random
+ *     rows encoded once per format and K, repeated (the kernels' time does
+ *     not depend on the values);
  *   - attention (naive, flash) × KV (f32, f16) × (decode: 1 query at depths
  *     256 and 2048; prefill: 64 queries at 0 and 448 before them), heads
  *     12:4 of 64 (GQA 3, SmolLM2's and Llama 3's group sizes bracket it),
@@ -22,8 +26,9 @@
  *     16 layers (each call's K/V were evicted by the others', as in a step):
  *     fixed seconds and seconds per FLOP through the two depths;
  *   - rmsnorm (rows of 256), swiglu, add on hot buffers (an activation was
- *     just written), kv_store (f16 rows of 128, cycling through 32 MiB of
- *     cold rows, as new tokens' are) and embed (scattered f32 rows of 256
+ *     just written), kv_store (f16 rows of 128 in 32 layers of a paged
+ *     cache, 32 MiB, each call the next layer's, positions through a
+ *     shuffled block table: cold rows scattered as a step's are) and embed (scattered f32 rows of 256
  *     from a 512 MiB table, cold as a vocabulary's) at ROOF_SMALL_ELEMS
  *     elements; rope (heads of 64) at ROOF_ROPE_TOKENS tokens for 1 and
  *     ROOF_ROPE_HEADS heads. */
@@ -33,6 +38,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,11 +47,17 @@
 
 #define BW_BYTES (512u << 20)        /* main memory: far past any LLC a core sees */
 #define TIER_READ (256u << 20)       /* bytes one cache-tier pass reads */
-#define MM_K 1024
 #define MM_SET_BYTES (64u << 20)      /* twice a 32 MB LLC: the set streams from memory */
-#define MM_CALLS 8                    /* matrices one decode row count runs over */
+#define MM_CALLS 2                    /* matrices one decode row count runs over (a large one) */
 #define MM_PREFILL_ROWS 128
-#define MM_PREFILL_N 512              /* weight rows of the prefill probe: compute-bound, half the time of 1024 */
+#define MM_PREFILL_N 256              /* weight rows of the prefill probe: compute-bound, per element as N's */
+#define MM_REF_SHAPE (1 * ROOF_MM_NN + 1)   /* K 1536, N 1024: the grid's middle gives wtype_flops */
+#define MM_K_MAX 4096                 /* the grid's widest row */
+#define MM_SET_MAX (128u << 20)       /* two of the largest matrices (f32 4096x4096 or 512x32768: 64 MiB) */
+#define MM_POOL_ROWS 64               /* encoded random rows per format and K, repeated down a matrix */
+#define MM_SMALL_ELEMS (1u << 20)     /* a matrix up to this many weights is quick: MM_CALLS_SMALL calls */
+#define MM_CALLS_SMALL 8
+#define MM_Y_FLOATS ((size_t)16 * ROOF_MM_LONG_N)   /* >= 128 x MM_PREFILL_N: both probes' outputs */
 #define ATTN_PREFILL_Q 64             /* queries of the prefill probe (>= ATTN_TILE_Q: the prefill regime) */
 #define ATTN_H 12
 #define ATTN_HKV 4
@@ -55,7 +67,10 @@
 #define ATTN_LAYERS 16                /* calls cycle over layers: each reads K/V another layer evicted, as a step's */
 #define SMALL_MAX_ELEMS (1u << 20)
 #define KV_STORE_BYTES (32u << 20)    /* K and V each: stores cycle through cold rows, as new tokens' are */
+#define KV_STORE_LAYERS 32            /* of f16 rows of 128: KV_STORE_SLOTS rows each */
+#define KV_STORE_SLOTS ((int)(KV_STORE_BYTES / (KV_STORE_LAYERS * 128 * 2)))
 #define EMBED_COLS 256                /* the embed probe's table: bwbuf as f32 rows of this width */
+#define EMBED_FILL_FLOATS ((size_t)1 << 20)   /* random floats, repeated over bwbuf */
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -123,9 +138,11 @@ struct probe {
     uint64_t *bwbuf;                 /* BW_BYTES */
     uint64_t sink;
     size_t near_set, llc_set;        /* tier working sets (0: the tier is main memory) */
-    float *x, *y;                    /* [MM_PREFILL_ROWS][MM_K] */
-    uint8_t *mats[DT_COUNT];         /* one encoded 1024x1024 matrix per measured format */
-    uint8_t *set;                    /* MM_SET_BYTES: copies of one matrix */
+    float *x;                        /* [MM_PREFILL_ROWS][MM_K_MAX] */
+    float *y;                        /* MM_Y_FLOATS: 128 rows of the prefill probe, 16 of the long N */
+    uint8_t *pool[DT_COUNT][ROOF_MM_NK];   /* MM_POOL_ROWS encoded rows per measured format and grid K */
+    uint8_t *set;                    /* MM_SET_MAX: rows of one format and K (fill_set) */
+    int next;                        /* the next decode call's matrix in the set */
     /* attention */
     void *kv32[2], *kv16[2];         /* K, V: [ATTN_LAYERS][ATTN_MAX_CTX][ATTN_HKV*ATTN_D] */
     int layer;                       /* the next call's layer */
@@ -136,7 +153,8 @@ struct probe {
     int *tok;                        /* [SMALL_MAX_ELEMS / 64] positions (rope) */
     int *etok;                       /* [SMALL_MAX_ELEMS / EMBED_COLS] rows of the embed table, scattered */
     void *kvs[2];                    /* kv_store target: f16 rows of 128, KV_STORE_BYTES each */
-    int kv_next;                     /* the next store's first row */
+    int kv_next;                     /* kv_store calls so far: the next one's layer and position */
+    int32_t kv_table[KV_STORE_SLOTS / ATTN_BLOCK];   /* its shuffled block table (every layer's) */
     int emb_next;                    /* the next lookup's first entry of etok */
 };
 
@@ -160,65 +178,110 @@ static double probe_op_cost(struct probe *p)
 
 /* ---- matmul ---- */
 
-static int encode_matrices(struct probe *p)
+/* Encode MM_POOL_ROWS random rows of every measured format at every grid K. */
+static int encode_pools(struct probe *p)
 {
-    float *row = malloc(sizeof(float) * MM_K);
+    float *row = malloc(sizeof(float) * MM_K_MAX);
     if (!row) return -1;
     uint32_t s = 12345;
     for (int t = 0; t < DT_COUNT; t++) {
         if (!hw_cache_measured((enum dtype)t)) continue;
-        size_t rb = dtype_row_bytes((enum dtype)t, MM_K);
-        if (!(p->mats[t] = malloc(rb * MM_K))) { free(row); return -1; }
-        for (int r = 0; r < MM_K; r++) {
-            for (int k = 0; k < MM_K; k++) { s = s * 1664525u + 1013904223u; row[k] = ((s >> 8) / 16777216.0f - 0.5f) * 0.1f; }
-            dtype_encode_row((enum dtype)t, row, p->mats[t] + rb * r, MM_K);
+        for (int ki = 0; ki < ROOF_MM_NK; ki++) {
+            int k = ROOF_MM_K[ki];
+            size_t rb = dtype_row_bytes((enum dtype)t, k);
+            if (!(p->pool[t][ki] = malloc(rb * MM_POOL_ROWS))) { free(row); return -1; }
+            for (int r = 0; r < MM_POOL_ROWS; r++) {
+                for (int c = 0; c < k; c++) { s = s * 1664525u + 1013904223u; row[c] = ((s >> 8) / 16777216.0f - 0.5f) * 0.1f; }
+                dtype_encode_row((enum dtype)t, row, p->pool[t][ki] + rb * r, k);
+            }
         }
     }
     free(row);
     return 0;
 }
 
-static struct weight probe_weight(enum dtype t, const uint8_t *data)
+static int k_index(int k)
 {
-    struct weight w = {.type = t, .rows = MM_K, .cols = MM_K, .data = (void *)data};
+    for (int i = 0; i < ROOF_MM_NK; i++)
+        if (ROOF_MM_K[i] == k) return i;
+    return -1;
+}
+
+/* The longest N the profile measures at K: the long-N point's, or the grid's. */
+static int n_longest(int k) { return k == ROOF_MM_LONG_K ? ROOF_MM_LONG_N : ROOF_MM_N[ROOF_MM_NN - 1]; }
+
+/* Fill the set with rows of format t at width k (pool rows over and over):
+ * any run of N rows in it is then an N×k matrix. Its bytes: twice the
+ * largest matrix of this k, at least MM_SET_BYTES (past the LLC). */
+static size_t fill_set(struct probe *p, enum dtype t, int k)
+{
+    size_t rb = dtype_row_bytes(t, k), big = 2 * rb * (size_t)n_longest(k);
+    size_t bytes = big > MM_SET_BYTES ? big : MM_SET_BYTES;
+    if (bytes > MM_SET_MAX) bytes = MM_SET_MAX;
+    const uint8_t *pool = p->pool[t][k_index(k)];
+    for (size_t r = 0; (r + 1) * rb <= bytes; r++) memcpy(p->set + r * rb, pool + rb * (r % MM_POOL_ROWS), rb);
+    return bytes;
+}
+
+static struct weight probe_weight(enum dtype t, const uint8_t *data, int n, int k)
+{
+    struct weight w = {.type = t, .rows = n, .cols = k, .data = (void *)data};
     snprintf(w.name, sizeof w.name, "hw_probe_%s", dtype_info(t)->name);
     return w;
 }
 
-/* Format t at every probe row count into ps: elem_s per row count, and the
- * 128-row FLOP/s. */
-static void probe_matmul(struct probe *p, enum dtype t, struct pass *ps)
+/* Format t on profile shape si (an n×k run of rows in the filled set of
+ * set_bytes) at every probe row count into ps: seconds per weight element
+ * with the per-op cost taken off; the reference shape's 128-row FLOP/s. */
+static void probe_matmul_shape(struct probe *p, enum dtype t, int si, size_t set_bytes, struct pass *ps)
 {
-    size_t mb = dtype_row_bytes(t, MM_K) * MM_K;
-    int n_mats = (int)(MM_SET_BYTES / mb);
-    if (n_mats < 2) n_mats = 2;
-    if ((size_t)n_mats * mb > MM_SET_BYTES) n_mats = (int)(MM_SET_BYTES / mb);
-    for (int i = 0; i < n_mats; i++) memcpy(p->set + mb * i, p->mats[t], mb);
-    double elems = (double)MM_K * MM_K;
+    int k, n;
+    roof_mm_shape(si, &k, &n);
+    size_t mb = dtype_row_bytes(t, k) * (size_t)n;
+    int n_mats = (int)(set_bytes / mb), calls = (double)n * k <= MM_SMALL_ELEMS ? MM_CALLS_SMALL : MM_CALLS;
+    double elems = (double)n * k, *g = ps->prof.mm_elem_s[t][si];
+    p->next %= n_mats;                          /* the set's matrices are this shape's now */
     /* one cycle through the set across the row counts: a matrix comes back
      * only after the whole set (past the LLC) was read */
-    for (int ri = 0, next = 0; ri + 1 < ROOF_MM_ROWS_N; ri++) {
-        double ts[MM_CALLS];
-        for (int i = 0; i < MM_CALLS; i++, next = (next + 1) % n_mats) {
-            struct weight w = probe_weight(t, p->set + mb * next);
+    for (int ri = 0; ri + 1 < ROOF_MM_ROWS_N; ri++) {
+        double ts[MM_CALLS_SMALL];
+        for (int i = 0; i < calls; i++, p->next = (p->next + 1) % n_mats) {
+            struct weight w = probe_weight(t, p->set + mb * (size_t)p->next, n, k);
             uint64_t t0 = now_ns();
             backend_matmul(p->be, p->y, &w, p->x, ROOF_MM_ROWS[ri]);
             ts[i] = seconds_since(t0);
         }
-        double s = median(ts, MM_CALLS);        /* a call another process preempted does not count */
-        ps->prof.mm_elem_s[t][ri] = fmax(s - ps->op_s, 0.1 * s) / elems;
+        double s = median(ts, calls);           /* a call another process preempted does not count */
+        g[ri] = fmax(s - ps->op_s, 0.1 * s) / elems;
     }
-    struct weight w = probe_weight(t, p->mats[t]);
-    w.rows = MM_PREFILL_N;
-    double ts[3];
-    for (int i = 0; i < 3; i++) {               /* the first may find the matrix cold: the median */
+    /* prefill: compute-bound, per element independent of N past a few tiles,
+     * so its first MM_PREFILL_N rows; the better of two calls (the first may
+     * find the matrix cold) */
+    int pn = n < MM_PREFILL_N ? n : MM_PREFILL_N;
+    struct weight w = probe_weight(t, p->set, pn, k);
+    double best = 0;
+    for (int i = 0; i < 2; i++) {
         uint64_t t0 = now_ns();
         backend_matmul(p->be, p->y, &w, p->x, MM_PREFILL_ROWS);
-        ts[i] = seconds_since(t0);
+        double s = seconds_since(t0);
+        best = i == 0 || s < best ? s : best;
     }
-    double s = median(ts, 3), pf_elems = (double)MM_PREFILL_N * MM_K;
-    ps->prof.mm_elem_s[t][ROOF_MM_ROWS_N - 1] = fmax(s - ps->op_s, 0.1 * s) / pf_elems;
-    ps->flops[t] = 2.0 * MM_PREFILL_ROWS * pf_elems / s;
+    double pf_elems = (double)pn * k;
+    g[ROOF_MM_ROWS_N - 1] = fmax(best - ps->op_s, 0.1 * best) / pf_elems;
+    if (si == MM_REF_SHAPE) ps->flops[t] = 2.0 * MM_PREFILL_ROWS * pf_elems / best;
+}
+
+/* Format t at every profile shape, one fill of the set per K. */
+static void probe_matmul(struct probe *p, enum dtype t, struct pass *ps)
+{
+    for (int ki = 0; ki < ROOF_MM_NK; ki++) {
+        size_t bytes = fill_set(p, t, ROOF_MM_K[ki]);
+        for (int si = 0; si < ROOF_MM_SHAPES; si++) {
+            int k, n;
+            roof_mm_shape(si, &k, &n);
+            if (k == ROOF_MM_K[ki]) probe_matmul_shape(p, t, si, bytes, ps);
+        }
+    }
 }
 
 /* ---- attention ---- */
@@ -282,13 +345,17 @@ static void run_small(struct probe *p, enum roof_small_op k, int i)
     case RSO_SWIGLU: backend_swiglu(p->be, p->c, p->a, p->b, n); break;
     case RSO_ADD: backend_add(p->be, p->c, p->a, n); break;
     case RSO_KV_STORE: {
-        static const int32_t table0 = 0;
-        int slots = (int)(KV_STORE_BYTES / 256), rows = (int)(n / 256);
-        struct kv_view kv = {.k = p->kvs[0], .v = p->kvs[1], .table = &table0, .n_blocks = 1,
-                             .block_size = slots, .kv_dim = 128, .kv_type = DT_F16};
-        if (p->kv_next + rows > slots) p->kv_next = 0;
-        backend_kv_store(p->be, &kv, 0, p->kv_next, rows, p->a, p->b);
-        p->kv_next += rows;
+        /* as a step stores: each call the next layer's rows (layers a
+         * layer_stride apart), positions advancing once per cycle of the
+         * layers, through a shuffled block table — not one sequential run
+         * the prefetcher streams */
+        int rows = (int)(n / 256), layer = p->kv_next % KV_STORE_LAYERS;
+        int pos = (int)(((int64_t)(p->kv_next / KV_STORE_LAYERS) * rows) % (KV_STORE_SLOTS - rows + 1));
+        struct kv_view kv = {.k = p->kvs[0], .v = p->kvs[1], .layer_stride = (size_t)KV_STORE_SLOTS * 128,
+                             .table = p->kv_table, .n_blocks = KV_STORE_SLOTS / ATTN_BLOCK,
+                             .block_size = ATTN_BLOCK, .kv_dim = 128, .kv_type = DT_F16};
+        backend_kv_store(p->be, &kv, layer, pos, rows, p->a, p->b);
+        p->kv_next++;
         break;
     }
     case RSO_EMBED: {
@@ -340,9 +407,9 @@ static int probe_init(struct probe *p, struct backend *be)
     p->threads = be->n_threads > 0 ? be->n_threads : 1;
     size_t kv_elems = (size_t)ATTN_LAYERS * ATTN_MAX_CTX * ATTN_HKV * ATTN_D;
     p->bwbuf = malloc(BW_BYTES);
-    p->x = malloc(sizeof(float) * MM_PREFILL_ROWS * MM_K);
-    p->y = malloc(sizeof(float) * MM_PREFILL_ROWS * MM_K);
-    p->set = malloc(MM_SET_BYTES);
+    p->x = malloc(sizeof(float) * MM_PREFILL_ROWS * MM_K_MAX);
+    p->y = malloc(sizeof(float) * MM_Y_FLOATS);
+    p->set = malloc(MM_SET_MAX);
     p->q = malloc(sizeof(float) * MM_PREFILL_ROWS * ATTN_H * ATTN_D);
     p->o = malloc(sizeof(float) * MM_PREFILL_ROWS * ATTN_H * ATTN_D);
     p->a = malloc(sizeof(float) * SMALL_MAX_ELEMS);
@@ -358,8 +425,14 @@ static int probe_init(struct probe *p, struct backend *be)
     if (!p->bwbuf || !p->x || !p->y || !p->set || !p->q || !p->o || !p->a || !p->b || !p->c || !p->tok || !p->etok ||
         !p->kv32[0] || !p->kv32[1] || !p->kv16[0] || !p->kv16[1] || !p->kvs[0] || !p->kvs[1])
         return -1;
-    for (size_t i = 0; i < BW_BYTES / sizeof(uint64_t); i++) p->bwbuf[i] = i & 1023;
-    fill_floats(p->x, (size_t)MM_PREFILL_ROWS * MM_K, 1);
+    /* random normal floats: the embed probe copies rows of it into c, which
+     * rope then rotates — the bandwidth's old integer pattern read as f32 was
+     * denormals, and rope on denormals ran 10x slow (rope_h8 16.8 us at 1
+     * token), over-predicting eltwise */
+    fill_floats((float *)p->bwbuf, EMBED_FILL_FLOATS, 6);
+    for (size_t off = EMBED_FILL_FLOATS * 4; off < BW_BYTES; off += EMBED_FILL_FLOATS * 4)
+        memcpy((char *)p->bwbuf + off, p->bwbuf, EMBED_FILL_FLOATS * 4);
+    fill_floats(p->x, (size_t)MM_PREFILL_ROWS * MM_K_MAX, 1);
     fill_floats(p->q, (size_t)MM_PREFILL_ROWS * ATTN_H * ATTN_D, 2);
     fill_floats(p->a, SMALL_MAX_ELEMS, 3);
     fill_floats(p->b, SMALL_MAX_ELEMS, 4);
@@ -373,10 +446,11 @@ static int probe_init(struct probe *p, struct backend *be)
     }
     int nb = ATTN_MAX_CTX / ATTN_BLOCK;
     for (int b = 0; b < nb; b++) p->table[b] = (int32_t)((b * 37) % nb);   /* 37 and 128 coprime: a shuffle */
+    for (int b = 0, kb = KV_STORE_SLOTS / ATTN_BLOCK; b < kb; b++) p->kv_table[b] = (int32_t)((b * 37) % kb);
     for (unsigned i = 0; i < SMALL_MAX_ELEMS / 64; i++) p->tok[i] = (int)(i * 7 % 1024);
     for (unsigned i = 0; i < SMALL_MAX_ELEMS / EMBED_COLS; i++)
         p->etok[i] = (int)((i * 2654435761u) % (BW_BYTES / (EMBED_COLS * 4)));
-    return encode_matrices(p);
+    return encode_pools(p);
 }
 
 static void probe_free(struct probe *p)
@@ -384,7 +458,8 @@ static void probe_free(struct probe *p)
     free(p->bwbuf); free(p->x); free(p->y); free(p->set); free(p->q); free(p->o);
     free(p->a); free(p->b); free(p->c); free(p->tok); free(p->etok);
     for (int i = 0; i < 2; i++) { free(p->kv32[i]); free(p->kv16[i]); free(p->kvs[i]); }
-    for (int t = 0; t < DT_COUNT; t++) free(p->mats[t]);
+    for (int t = 0; t < DT_COUNT; t++)
+        for (int ki = 0; ki < ROOF_MM_NK; ki++) free(p->pool[t][ki]);
 }
 
 /* The working-set tiers: the cores' private caches (L2 × threads; a quarter
@@ -400,15 +475,17 @@ static void tier_sizes(struct probe *p, struct roof_device *d)
     p->llc_set = llc_set < d->llc_bytes ? (size_t)llc_set & ~(size_t)4095 : 0;
 }
 
-static void one_pass(struct probe *p, struct pass *ps)
+/* One pass of every probe; the matmul grid (most of the time) only when
+ * `matmul` (the first HW_PROBE_MM_PASSES passes). */
+static void one_pass(struct probe *p, struct pass *ps, bool matmul)
 {
     memset(ps, 0, sizeof *ps);
     ps->bw = read_bw(p->bwbuf, p->threads, BW_BYTES, &p->sink);
     ps->near_bw = read_bw(p->bwbuf, p->threads, p->near_set, &p->sink);
     ps->llc_bw = p->llc_set ? read_bw(p->bwbuf, p->threads, p->llc_set, &p->sink) : ps->bw;
     ps->op_s = probe_op_cost(p);
-    for (int t = 0; t < DT_COUNT; t++)
-        if (p->mats[t]) probe_matmul(p, (enum dtype)t, ps);
+    for (int t = 0; matmul && t < DT_COUNT; t++)
+        if (p->pool[t][0]) probe_matmul(p, (enum dtype)t, ps);
     probe_attention(p, ps);
     probe_small(p, ps);
 }
@@ -425,8 +502,20 @@ static void running_max(double *x, int n)
  * a small op's time does not fall as elements are added. */
 static void monotone_profile(struct roof_profile *p)
 {
-    for (int t = 0; t < DT_COUNT; t++) running_max(p->mm_elem_s[t], ROOF_MM_ROWS_N);
+    for (int t = 0; t < DT_COUNT; t++)
+        for (int s = 0; s < ROOF_MM_SHAPES; s++) running_max(p->mm_elem_s[t][s], ROOF_MM_ROWS_N);
     for (int k = 0; k < RSO_COUNT; k++) running_max(p->small_s[k], ROOF_SMALL_N);
+}
+
+/* Fields [first, first + count) of out (as doubles): each the median of
+ * that field over passes[0..n). */
+static void median_of_passes(const struct pass *passes, int n, size_t first, size_t count, struct pass *out)
+{
+    double col[HW_PROBE_PASSES];
+    for (size_t f = first; f < first + count; f++) {
+        for (int i = 0; i < n; i++) col[i] = ((const double *)&passes[i])[f];
+        ((double *)out)[f] = median(col, n);
+    }
 }
 
 double hw_load_average(void)
@@ -441,18 +530,17 @@ int hw_probe_all(struct backend *be, struct roof_device *d, char *err, size_t er
     static struct pass passes[HW_PROBE_PASSES];
     if (probe_init(&p, be) < 0) {
         probe_free(&p);
-        snprintf(err, errlen, "host: out of memory for the probes (about 0.8 GB)");
+        snprintf(err, errlen, "host: out of memory for the probes (about 1 GB)");
         return -1;
     }
     tier_sizes(&p, d);
-    for (int i = 0; i < HW_PROBE_PASSES; i++) one_pass(&p, &passes[i]);
+    for (int i = 0; i < HW_PROBE_PASSES; i++) one_pass(&p, &passes[i], i < HW_PROBE_MM_PASSES);
     probe_free(&p);
     struct pass med;
-    double *m = (double *)&med, col[HW_PROBE_PASSES];
-    for (size_t f = 0; f < PASS_FIELDS; f++) {
-        for (int i = 0; i < HW_PROBE_PASSES; i++) col[i] = ((const double *)&passes[i])[f];
-        m[f] = median(col, HW_PROBE_PASSES);
-    }
+    median_of_passes(passes, HW_PROBE_PASSES, 0, PASS_FIELDS, &med);
+    median_of_passes(passes, HW_PROBE_MM_PASSES, offsetof(struct pass, flops) / sizeof(double), DT_COUNT, &med);
+    median_of_passes(passes, HW_PROBE_MM_PASSES, offsetof(struct pass, prof.mm_elem_s) / sizeof(double),
+                     sizeof med.prof.mm_elem_s / sizeof(double), &med);
     monotone_profile(&med.prof);
     d->bw = med.bw;
     d->near_bw = med.near_bw;

@@ -1,5 +1,6 @@
 /* core/plan/validate.c — see validate.h. */
 #include "core/plan/validate.h"
+#include "core/plan/cpu_load.h"
 #include "core/plan/hw.h"
 #include "core/plan/hw_probe.h"
 #include "core/workload/session.h"
@@ -27,8 +28,11 @@ static void add_to_class(struct validate_class *c, double pred_s, double meas_s)
 
 bool validate_loaded(const struct validate_result *v)
 {
+    if (v->cores <= 0) return false;
+    if (v->others_probe >= 0 || v->others_run >= 0)
+        return fmax(v->others_probe, v->others_run) > VALIDATE_LOADED_CPUS * v->cores;
     double others = fmax(v->load_start, v->load_end - v->threads);
-    return v->cores > 0 && others > 0.5 * v->cores;
+    return others > 0.5 * v->cores;
 }
 
 /* Every step of the CPU run: its records' roofline times against their measured times. */
@@ -126,7 +130,11 @@ int plan_validate(const struct run_setup *b, FILE *log, struct validate_result *
     v->cores = cores > 0 ? (int)cores : 0;
     v->threads = opt_i(&b->opt, OPT_THREADS) > 0 ? (int)opt_i(&b->opt, OPT_THREADS) : v->cores;
     v->load_start = hw_load_average();
+    struct cpu_sample c0, c1, c2;
+    cpu_sample_now(&c0);
     if (hw_device_fresh("host", &b->opt, &host, log, e, sizeof e) < 0) { snprintf(err, errlen, "%s", e); return 1; }
+    cpu_sample_now(&c1);
+    v->others_probe = cpu_others(&c0, &c1);
     snprintf(v->device, sizeof v->device, "%s", host.name);
     v->bw = host.bw;
     v->f32_flops = host.wtype_flops[DT_F32];
@@ -144,6 +152,8 @@ int plan_validate(const struct run_setup *b, FILE *log, struct validate_result *
     if (rc == 0 && oc.oom) { snprintf(err, errlen, "validate: out of memory for the step table"); rc = 1; }
     if (rc) return rc;
     v->load_end = hw_load_average();
+    cpu_sample_now(&c2);
+    v->others_run = cpu_others(&c1, &c2);
     if (log) fprintf(log, "validate: 2/2 the same requests on sim:host (SIMULATED)\n");
     struct run_observer quiet = {.progress_to = log};
     rc = run_on(b, "sim:host", v->capacity, &quiet, log, &v->simulated, NULL, err, errlen);

@@ -36,6 +36,8 @@ struct validate_result {
     int cores;                  /* online CPUs */
     int threads;                /* the CPU run's threads */
     double load_start, load_end;/* 1-minute load average before the probes and after the CPU run (-1: unknown) */
+    double others_probe;        /* average CPUs other processes used during the host's probes */
+    double others_run;          /* ... during the CPU run (core/plan/cpu_load.h; -1: unknown) */
     struct validate_class cls[OPC_COUNT];
     struct validate_class phase_cls[VP_COUNT][OPC_COUNT];
     struct validate_step *steps;        /* every step of the CPU run */
@@ -52,9 +54,11 @@ struct validate_result {
  * with one line in err. Free with validate_free. */
 /* Whether other processes loaded the machine while v measured (then waiting
  * for a core shows up as op time and the errors say little about the model):
- * the load at the start, or the load after the CPU run less this run's own
- * threads (they kept the cores busy for that last minute), above half the
- * CPUs. */
+ * the CPUs other processes used during the probes or during the CPU run
+ * (others_probe, others_run) above VALIDATE_LOADED_CPUS of the CPUs. Where
+ * neither is known (no /proc/stat), the 1-minute load average: at the start,
+ * or after the CPU run less this run's threads, above half the CPUs. */
+#define VALIDATE_LOADED_CPUS 0.25
 bool validate_loaded(const struct validate_result *v);
 
 int  plan_validate(const struct run_setup *b, FILE *log, struct validate_result *v, char *err, size_t errlen);

@@ -136,8 +136,10 @@ expect_rc "plan --validate" 0
 expect_out "per op class table" "^  matmul +[0-9]+ "
 expect_out "median decode step error" "median \|error\| of decode steps [0-9.]+%"
 expect_out "the load beside the validation" "^load average [0-9.]+ at the start, [0-9.]+ after the CPU run \([0-9]+ of it this run's threads\), on [0-9]+ CPUs"
+expect_out "other processes' CPUs beside it" "^other processes used ([0-9.]+|unknown) CPUs during the probes, ([0-9.]+|unknown) during the CPU run"
 expect_out "per phase columns" "^  class +ops +measured s +predicted s +error +decode +prefill"
-expect_out "the measured operator profile" "^profile \(measured, median of the probe passes\): matmul f32 per weight element m=1 "
+expect_out "the matmul profile by shape" "^  m=1 and m=128 by shape KxN: 512x128 [0-9.e-]+/[0-9.e-]+ ns .* 512x32768 "
+expect_out "the measured operator profile" "^profile \(measured, median of the probe passes\): matmul f32 per weight element at K 1536 N 1024: m=1 "
 expect_out "end to end rows" "TPOT p50 ms"
 expect_err "host measured" "hw: host .*\((measured|cached)"
 python3 - "$T/v.json" <<'PY' && ok "validate JSON: per class and per step" || bad "validate JSON"
@@ -147,6 +149,8 @@ assert d["simulated"] is True and d["op_classes"]["matmul"]["measured_s"] > 0
 assert len(d["steps_index_prefill_decode_measured_opsmeasured_predicted"]) > 5
 assert d["decode_step_error_median"] >= 0
 assert d["load_average_start"] != 0 and d["cpus"] >= 1 and isinstance(d["loaded"], bool)
+assert d["other_cpus_probes"] >= 0, d["other_cpus_probes"]     # the probes take seconds: measured
+assert d["other_cpus_run"] >= 0 or d["other_cpus_run"] == -1    # smoke's run may be under 1 s: unknown
 assert d["op_classes"]["matmul"]["decode"]["measured_s"] > 0 and "prefill" in d["op_classes"]["matmul"]
 PY
 ls $T/cache/infertop/hw/host-*.txt >/dev/null 2>&1 && ok "host row cached" || bad "no host cache file"

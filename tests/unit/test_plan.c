@@ -4,6 +4,7 @@
  * under the engine: the clock seam gives a CPU run and a simulated run of one
  * workload the same request schedule when their step times are equal. */
 #include "core/engine/engine.h"
+#include "core/plan/cpu_load.h"
 #include "core/plan/hw.h"
 #include "core/plan/plan.h"
 #include "core/plan/validate.h"
@@ -12,8 +13,11 @@
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void load_shapes(struct model *m, const char *spec, enum dtype t)
 {
@@ -374,14 +378,89 @@ Test(plan, device_name_finds_datasheet_row)
     cr_assert_str_eq(line, "copy 0.25 TB/s measured (no datasheet row)");
 }
 
-/* The load beside a validation: others' load, this run's own threads taken off the end. */
+/* The LOADED label: other processes' CPU time during the probes or the run
+ * (a quarter of the CPUs); the 1-minute load average only where /proc/stat
+ * gave nothing (others' load, this run's own threads taken off the end). */
 Test(plan, validation_load_counts_other_processes_only)
 {
-    struct validate_result v = {.cores = 2, .threads = 2, .load_start = 0.5, .load_end = 2.8};
+    struct validate_result v = {.cores = 2, .threads = 2, .load_start = 1.9, .load_end = 3.9,
+                                .others_probe = 0.1, .others_run = 0.3};
+    cr_assert(!validate_loaded(&v), "0.3 of 2 CPUs: quiet, though the load average still decays from 1.9");
+    v.others_run = 0.6;
+    cr_assert(validate_loaded(&v), "0.6 of 2 CPUs during the run");
+    v.others_run = -1;
+    cr_assert(!validate_loaded(&v), "the run unknown, the probes' 0.1");
+    v.others_probe = 0.7;
+    cr_assert(validate_loaded(&v), "0.7 during the probes");
+    v = (struct validate_result){.cores = 2, .threads = 2, .load_start = 0.5, .load_end = 2.8,
+                                 .others_probe = -1, .others_run = -1};
     cr_assert(!validate_loaded(&v), "0.8 left of 2.8 after our 2 threads: under half of 2 CPUs");
     v.load_end = 3.5;
     cr_assert(validate_loaded(&v), "1.5 of others after the run");
     v.load_end = 1;
     v.load_start = 1.2;
     cr_assert(validate_loaded(&v), "loaded before the probes");
+}
+
+/* /proc/stat's busy time by hand: user + nice + system + irq + softirq + steal. */
+Test(plan, cpu_stat_busy_sums_the_busy_fields)
+{
+    const char *t = "cpu  100 20 30 5000 40 5 6 7 0 0\ncpu0 50 10 15 2500 20 2 3 3 0 0\n";
+    double b = 0;
+    cr_assert_eq(cpu_stat_busy(t, strlen(t), 100, &b), 0);
+    cr_assert_float_eq(b, (100 + 20 + 30 + 5 + 6 + 7) / 100.0, 1e-12);
+    const char *old = "cpu  100 20 30 5000 40 5 6\n";   /* no steal column: not this format */
+    cr_assert_eq(cpu_stat_busy(old, strlen(old), 100, &b), -1);
+    cr_assert_eq(cpu_stat_busy("intr 5\n", 7, 100, &b), -1);
+}
+
+/* CPU seconds this process has used. */
+static double own_cpu_s(void)
+{
+    struct cpu_sample s;
+    cpu_sample_now(&s);
+    return s.own_s;
+}
+
+/* Spin until this process has used `cpu_s` more CPU seconds (CPU time, not
+ * wall: on a shared machine the wall time it takes varies). */
+static void *spin_cpu(void *arg)
+{
+    double cpu_s = *(const double *)arg, t0 = own_cpu_s(), x = 1;
+    while (own_cpu_s() - t0 < cpu_s)
+        for (int i = 0; i < 100000; i++) x = x * 1.0000001 + 1e-9;
+    return x > 0 ? NULL : arg;
+}
+
+/* A child's CPU time is another process's: counted in full, however loaded
+ * the machine. A thread of ours is ours: getrusage sees it (else the spin
+ * below would never end). */
+Test(plan, cpu_others_counts_a_child_not_ourselves, .timeout = 60)
+{
+    struct cpu_sample a, b;
+    cpu_sample_now(&a);
+    cr_assert(a.ok, "/proc/stat readable");
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        double s = 1.0;
+        _exit(spin_cpu(&s) == NULL ? 0 : 1);
+    }
+    int st;
+    waitpid(pid, &st, 0);                     /* this process sleeps while the child spins */
+    cpu_sample_now(&b);
+    double wall = b.wall_s - a.wall_s, others = cpu_others(&a, &b);
+    cr_assert(others * wall >= 0.8, "a child's 1.0 CPU s over %.2f s: others %.2f CPUs", wall, others);
+    struct cpu_sample c, d;
+    cpu_sample_now(&c);
+    pthread_t th;
+    double s = 0.6;
+    cr_assert_eq(pthread_create(&th, NULL, spin_cpu, &s), 0);
+    pthread_join(th, NULL);
+    cpu_sample_now(&d);
+    cr_assert(d.own_s - c.own_s >= 0.6, "a thread's CPU time is ours: %.2f s", d.own_s - c.own_s);
+    cr_assert(cpu_others(&c, &d) >= 0 || d.wall_s - c.wall_s < CPU_LOAD_MIN_S);
+    struct cpu_sample e = c;
+    e.wall_s = c.wall_s + 0.5;
+    cr_assert_eq(cpu_others(&c, &e), -1, "under CPU_LOAD_MIN_S: unknown");
 }

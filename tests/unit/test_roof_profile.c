@@ -1,9 +1,10 @@
 /* kernels/roof_profile.c and its cache lines: each term of the measured
  * operator profile against a hand computation (matmul interpolated in rows
- * plus the per-op cost, attention's fixed + per-FLOP cost by kind, the small
+ * and in shape — bilinear in 1/K, 1/N, clamped, the long-N tail — plus the
+ * per-op cost, attention's fixed + per-FLOP cost by kind, the small
  * ops' polyline in elements, rope's heads and head_dim), the roofline as the
  * fallback where the profile has nothing, the profile's round trip through
- * the host cache file (format 4) and the sim device's re-read footprint
+ * the host cache file (format 5) and the sim device's re-read footprint
  * after a live quant change. */
 #include "core/plan/hw.h"
 #include "core/plan/hw_cache.h"
@@ -17,15 +18,25 @@
 #include <math.h>
 #include <string.h>
 
+/* The profile's matmul: a + b/K + c/N seconds per weight element (the cost
+ * model the shape interpolation is exact for), times a factor by m. */
+#define AFF(k, n) (1e-10 + 2e-8 / (k) + 3e-9 / (n))
+#define LONG_EXTRA 5e-12
+static const double ROWF[ROOF_MM_ROWS_N] = {1, 1.2, 1.6, 2.4, 4, 20};   /* m = 1 2 4 8 16 128 */
+
 /* A device with a profile for q8_0 matmuls, flash/f16 attention and every small op. */
 static struct roof_device profiled(void)
 {
     struct roof_device d = {.name = "test", .n_devices = 1, .bw = 1e10, .op_overhead_s = 2e-6};
     for (int p = 0; p < RP_COUNT; p++) d.flops[p] = 1e11;
     d.mem_eff = d.flop_eff = (struct roof_curve){1, 1, 0};
-    /* m = 1 2 4 8 16 128 */
-    const double g[ROOF_MM_ROWS_N] = {1e-9, 1.2e-9, 1.6e-9, 2.4e-9, 4e-9, 20e-9};
-    memcpy(d.prof.mm_elem_s[DT_Q8_0], g, sizeof g);
+    /* per element: AFF(K, N) × ROWF[m], the long-N point LONG_EXTRA above it */
+    for (int sh = 0; sh < ROOF_MM_SHAPES; sh++) {
+        int k, n;
+        roof_mm_shape(sh, &k, &n);
+        for (int i = 0; i < ROOF_MM_ROWS_N; i++)
+            d.prof.mm_elem_s[DT_Q8_0][sh][i] = (AFF(k, n) + (sh == ROOF_MM_GRID ? LONG_EXTRA : 0)) * ROWF[i];
+    }
     int k = roof_attn_kind(ATTN_FLASH, DT_F16, 1);
     d.prof.attn_fixed_s[k] = 3e-6;
     d.prof.attn_flop_s[k] = 1e-10;
@@ -44,26 +55,63 @@ static double time_of(const struct roof_device *d, const struct kernel_record *r
 Test(roof_profile, matmul_interpolates_rows_and_adds_the_op_cost)
 {
     struct roof_device d = profiled();
-    double elems = 576.0 * 1536;
+    double elems = 576.0 * 1536, a = AFF(1536.0, 576.0);    /* N 576 rows, K 1536 columns */
     struct kernel_record r = {.cls = OPC_MATMUL, .shape = {3, 576, 1536}, .flops = 2 * 3 * elems, .dram_rd = 1};
-    /* m = 3: halfway between m = 2 (1.2 ns) and m = 4 (1.6 ns) */
-    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems * 1.4e-9, 1e-15);
+    /* m = 3: halfway between m = 2 (1.2) and m = 4 (1.6) */
+    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems * a * 1.4, 1e-15);
     r.shape[0] = 1;
     r.flops = 2 * elems;
-    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems * 1e-9, 1e-15);
+    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems * a, 1e-15);
     r.flops = 2 * 72 * elems;
-    r.shape[0] = 72;                     /* between 16 (4 ns) and 128 (20 ns): 4 + 16·56/112 = 12 ns */
-    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems * 12e-9, 1e-15);
-    r.shape[0] = 512;                    /* beyond 128: per element ∝ m, 20 ns · 4 */
+    r.shape[0] = 72;                     /* between 16 (4) and 128 (20): 4 + 16·56/112 = 12 */
+    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems * a * 12, 1e-15);
+    r.shape[0] = 512;                    /* beyond 128: per element ∝ m, 20 · 4 */
     r.flops = 2 * 512 * elems;
-    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems * 80e-9, 1e-15);
-    r.flops /= 2;                        /* a tp=2 share of the same record: half the elements */
-    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems / 2 * 80e-9, 1e-15);
+    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems * a * 80, 1e-15);
+    r.flops /= 2;                        /* a tp=2 share of the same record: half the rows, N = 288 */
+    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems / 2 * AFF(1536.0, 288.0) * 80, 1e-15);
     r.flops *= 2;
     /* f32 has no profile here: the roofline, overhead + max(flops/F, bytes/bw) */
     r.flops = 2.0 * 512 * elems;
     r.dram_rd = 4 * elems;
     cr_assert_float_eq(time_of(&d, &r, DT_F32), 2e-6 + r.flops / 1e11, 1e-15);
+}
+
+/* The shape read-back by hand: bilinear in (1/K, 1/N) inside the grid (exact
+ * for a + b/K + c/N), clamped outside it, the long-N difference linear in 1/N. */
+Test(roof_profile, matmul_shape_bilinear_in_reciprocals)
+{
+    struct roof_device d = profiled();
+    const struct roof_profile *p = &d.prof;
+    /* K 1024, N 576: fu = (1/512 − 1/1024)/(1/512 − 1/1536) = 3/4, fv = 8/9; linear: exact */
+    cr_assert_float_eq(roof_mm_elem_s(p, DT_Q8_0, 1024, 576, 1), AFF(1024.0, 576.0), 1e-22);
+    /* the bilinear patch by hand, on a profile that is not linear: one corner raised */
+    struct roof_profile q = *p;
+    for (int i = 0; i < ROOF_MM_ROWS_N; i++) q.mm_elem_s[DT_Q8_0][1 * ROOF_MM_NN + 1][i] += 8e-12 * ROWF[i];
+    /* (1536, 1024) is corner (i+1, j+1) of the patch: weight fu · fv = 3/4 · 8/9 = 2/3 */
+    cr_assert_float_eq(roof_mm_elem_s(&q, DT_Q8_0, 1024, 576, 1), AFF(1024.0, 576.0) + 8e-12 * 2.0 / 3.0, 1e-22);
+    cr_assert_float_eq(roof_mm_elem_s(&q, DT_Q8_0, 1024, 576, 16), (AFF(1024.0, 576.0) + 8e-12 * 2.0 / 3.0) * 4, 1e-21);
+    /* outside the grid: K and N clamped to it */
+    cr_assert_float_eq(roof_mm_elem_s(p, DT_Q8_0, 256, 64, 1), AFF(512.0, 128.0), 1e-22);
+    cr_assert_float_eq(roof_mm_elem_s(p, DT_Q8_0, 8192, 2048, 1), AFF(4096.0, 2048.0), 1e-22);
+    /* long N, K 1536, N 49152: grid at (1536, 4096) + (long − grid(512, 4096)) · w,
+     * w = (1/4096 − 1/49152) / (1/4096 − 1/32768) = 22/21 */
+    double dl = AFF(512.0, 32768.0) + LONG_EXTRA - AFF(512.0, 4096.0);
+    cr_assert_float_eq(roof_mm_elem_s(p, DT_Q8_0, 1536, 49152, 1), AFF(1536.0, 4096.0) + dl * 22.0 / 21.0, 1e-22);
+    cr_assert_float_eq(roof_mm_elem_s(p, DT_Q8_0, 512, 32768, 2), (AFF(512.0, 32768.0) + LONG_EXTRA) * 1.2, 1e-22,
+                       "at the long-N point: its own value");
+    /* a long-N point far below the grid (noise) is held at half the grid's edge */
+    for (int i = 0; i < ROOF_MM_ROWS_N; i++) q.mm_elem_s[DT_Q8_0][ROOF_MM_GRID][i] = 1e-13;
+    cr_assert_float_eq(roof_mm_elem_s(&q, DT_Q8_0, 4096, 32768, 1), 0.5 * AFF(4096.0, 4096.0), 1e-22);
+    /* a format without a profile, or a shape missing: 0 (the roofline) */
+    cr_assert_eq(roof_mm_elem_s(p, DT_F32, 1024, 1024, 1), 0);
+    q.mm_elem_s[DT_Q8_0][3][0] = 0;
+    cr_assert_eq(roof_mm_elem_s(&q, DT_Q8_0, 1024, 1024, 1), 0);
+    int k, n;
+    roof_mm_shape(ROOF_MM_GRID, &k, &n);
+    cr_assert(k == ROOF_MM_LONG_K && n == ROOF_MM_LONG_N);
+    roof_mm_shape(2 * ROOF_MM_NN + 1, &k, &n);
+    cr_assert(k == 4096 && n == 1024);
 }
 
 Test(roof_profile, record_format_from_the_log)
@@ -116,15 +164,16 @@ Test(roof_profile, aggregate_scales_per_work_terms_only)
 {
     struct roof_device d = profiled(), one;
     roof_profile_scale(&d.prof, 0.5);
-    cr_assert_float_eq(d.prof.mm_elem_s[DT_Q8_0][0], 0.5e-9, 1e-24);
+    cr_assert_float_eq(d.prof.mm_elem_s[DT_Q8_0][4][0], 0.5 * AFF(1536.0, 1024.0), 1e-24);
+    cr_assert_float_eq(d.prof.mm_elem_s[DT_Q8_0][ROOF_MM_GRID][5], 0.5 * 20 * (AFF(512.0, 32768.0) + LONG_EXTRA), 1e-24);
     cr_assert_float_eq(d.prof.attn_flop_s[roof_attn_kind(ATTN_FLASH, DT_F16, 1)], 0.5e-10, 1e-24);
     cr_assert_float_eq(d.prof.attn_fixed_s[roof_attn_kind(ATTN_FLASH, DT_F16, 1)], 3e-6, 1e-24);
     d.n_devices = 2;
     roof_device_one(&d, &one);
-    cr_assert_float_eq(one.prof.mm_elem_s[DT_Q8_0][0], 1e-9, 1e-24);
+    cr_assert_float_eq(one.prof.mm_elem_s[DT_Q8_0][4][0], AFF(1536.0, 1024.0), 1e-24);
 }
 
-/* The profile goes through the cache file to the bit; a format-3 file and a
+/* The profile goes through the cache file to the bit; a format-4 file and a
  * short mm line are rejected naming the line. */
 Test(roof_profile, cache_round_trip_and_rejections)
 {
@@ -133,7 +182,8 @@ Test(roof_profile, cache_round_trip_and_rejections)
     for (int t = 0; t < DT_COUNT; t++) {
         if (!hw_cache_measured((enum dtype)t)) continue;
         d.wtype_flops[t] = 1e10 + t;
-        for (int i = 0; i < ROOF_MM_ROWS_N; i++) d.prof.mm_elem_s[t][i] = 1e-9 * (t + 1) + 1e-12 * i;
+        for (int sh = 0; sh < ROOF_MM_SHAPES; sh++)
+            for (int i = 0; i < ROOF_MM_ROWS_N; i++) d.prof.mm_elem_s[t][sh][i] = 1e-9 * (t + 1) + 1e-12 * i + 1e-14 * sh;
     }
     for (int k = 0; k < ROOF_ATTN_KINDS; k++) { d.prof.attn_fixed_s[k] = 1e-6 * (k + 1); d.prof.attn_flop_s[k] = 1e-11 * (k + 1); }
     static char text[HW_CACHE_MAX_BYTES];
@@ -143,18 +193,19 @@ Test(roof_profile, cache_round_trip_and_rejections)
     memset(&back, 0, sizeof back);
     cr_assert_eq(hw_cache_parse(text, (size_t)n, "cpu=x backend=y", &back, err, sizeof err), 0, "%s", err);
     cr_assert(!memcmp(&back.prof, &d.prof, sizeof d.prof), "the profile, to the bit");
-    cr_assert(strncmp(text, "infertop-hw 4\n", 14) == 0);
-    text[12] = '3';
-    cr_assert_eq(hw_cache_parse(text, (size_t)n, "cpu=x backend=y", &back, err, sizeof err), -1);
-    cr_assert(strstr(err, "line 1: expected 'infertop-hw 4'"), "%s", err);
+    cr_assert(n > 16384, "%d bytes: past format 4's cap", n);
+    cr_assert(strncmp(text, "infertop-hw 5\n", 14) == 0);
     text[12] = '4';
-    char *mm = strstr(text, "\nmm q8_0 ");
+    cr_assert_eq(hw_cache_parse(text, (size_t)n, "cpu=x backend=y", &back, err, sizeof err), -1);
+    cr_assert(strstr(err, "line 1: expected 'infertop-hw 5'"), "%s", err);
+    text[12] = '5';
+    char *mm = strstr(text, "\nmm q8_0 1536 1024 ");
     cr_assert(mm);
     char *nl = strchr(mm + 1, '\n'), *last = nl;
     while (last[-1] != ' ') last--;
     memmove(last - 1, nl, strlen(nl) + 1);    /* drop the m=128 value */
     cr_assert_eq(hw_cache_parse(text, strlen(text), "cpu=x backend=y", &back, err, sizeof err), -1);
-    cr_assert(strstr(err, "expected 'mm q8_0' and 6 seconds per element"), "%s", err);
+    cr_assert(strstr(err, "expected 'mm q8_0 1536 1024' and 6 seconds per element"), "%s", err);
 }
 
 /* A live quant change on sim: the device's re-read footprint follows the new weights. */
