@@ -54,7 +54,8 @@ struct mm_job {
     size_t xp_bytes;
     uint8_t *wp;                 /*   one packed weight group of wp_bytes per worker */
     size_t wp_bytes;
-    qx_act_dot_fn act_dot;       /* W8A8 / FP8A8 (qx.h) */
+    qx_act_dot_fn act_dot;       /* W8A8 / FP8A8, and int8 / int4 g32 on 16-bit x rows (qx.h) */
+    qx_a16_wrows4_fn a16_rows4;  /*   16-bit x rows, decode: 4 weight rows per call */
     float act_scale;             /*   > 0: one scale for every row (per tensor) */
     enum cpu_simd simd;
 };
@@ -310,6 +311,39 @@ static void mm_run_act(struct cpu_ctx *c, struct mm_job *j, const struct weight 
     pool_run(c->pool, mm_task_act, j, n_tasks);
 }
 
+/* ---- int8 / int4 g32 weights on 16-bit x rows (qx.h: qx_a16_row) ---- */
+
+static void mm_task_a16_convert(void *p, int i, int worker)
+{
+    struct mm_job *j = p;
+    (void)worker;
+    qx_a16_row(j->wt, j->x + (size_t)i * j->K, (void *)(j->xq + (size_t)i * j->xq_bytes), j->K);
+}
+
+/* Decode: groups of four weight rows share each x̂ load, the ragged end goes
+ * row by row (same bits); prefill: one weight row × up to 4 x rows. */
+static void mm_task_a16(void *p, int t, int worker)
+{
+    const struct mm_job *j = p;
+    int n0, n1, i0, i1;
+    (void)worker;
+    mm_task_range(j, t, &n0, &n1, &i0, &i1);
+    if (j->m > 1) { mm_task_act(p, t, worker); return; }
+    int n = n0;
+    for (; n + 4 <= n1; n += 4) j->a16_rows4(j->w + (size_t)n * j->row_bytes, j->row_bytes, j->xq, j->K, j->y + n);
+    for (; n < n1; n++) j->act_dot(j->w + (size_t)n * j->row_bytes, j->xq, j->xq_bytes, 1, j->K, j->y + n);
+}
+
+static void mm_run_a16(struct cpu_ctx *c, struct mm_job *j, int n_tasks)
+{
+    j->act_dot = qx_a16_dot_fn_for(j->wt, c->simd);
+    j->a16_rows4 = qx_a16_wrows4_fn_for(j->wt, c->simd);
+    j->xq_bytes = qx_a16_bytes(j->wt, j->K);
+    j->xq = cpu_scratch_get(&c->act, (size_t)j->m * j->xq_bytes, "matmul activation scratch");
+    pool_run(c->pool, mm_task_a16_convert, j, j->m);
+    pool_run(c->pool, mm_task_a16, j, n_tasks);
+}
+
 /* ---- 2:4 int8 (s24_q8) with int8 activations (sparse24_dot.h) ---- */
 
 static void mm_task_s24q8_quantize(void *p, int i, int worker)
@@ -363,6 +397,7 @@ void cpu_matmul(struct backend *be, float *y, const struct weight *w, const floa
     if (dtype_is_quant(wt)) { mm_run_quant(c, &j, n_tasks); return; }
     if (dtype_quantizes_act(wt)) { mm_run_act(c, &j, w, n_tasks); return; }
     if (wt == DT_S24_Q8) { mm_run_s24q8(c, &j, n_tasks); return; }
+    if (qx_uses_a16(wt)) { mm_run_a16(c, &j, n_tasks); return; }
     j.dot = dtype_is_xq(wt) ? qx_dot_rows_fn(wt, c->simd) : cpu_dot_rows_fn(wt, c->simd);
     j.wrows4 = dtype_is_xq(wt) ? qx_wrows4_fn_for(wt, c->simd) : NULL;
     pool_run(c->pool, mm_task_float, &j, n_tasks);

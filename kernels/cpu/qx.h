@@ -46,6 +46,51 @@ void qx_act_row(enum dtype wt, const float *x, float s, void *xq, int K);
 typedef void (*qx_act_dot_fn)(const void *w, const void *xq, size_t xq_stride, int nx, int K, float *out);
 qx_act_dot_fn qx_act_dot_fn_for(enum dtype wt, enum cpu_simd s);
 
+/* ---- 16-bit activations for int8 and int4 g32 symmetric weights (qx_a16.c) ----
+ * W8A16 / W4A16 with integer dot products: each x row is converted once per
+ * matmul to int16 with one scale per row, x̂ = rint(x / s), s = max|x| / 32767,
+ * so a weight costs a widen and half a multiply-add of int16 pairs
+ * (vpdpwssd / vpmaddwd) instead of a convert and an f32 FMA. The activations
+ * keep 16 bits (not int8): |x - s·x̂| <= s/2 per element, so the dot's error
+ * from the conversion is <= s/2 · Σ|w| (test_xquant a16_error_is_bounded).
+ * Every path (scalar, AVX2, AVX-512 VNNI) takes these int16 rows, so the
+ * format's arithmetic is the same on each; integer partial sums are exact,
+ * and a (weight row, x row) pair takes the same float steps in prefill and
+ * decode (results do not depend on the row count).
+ *
+ * Row layout (qx_a16_bytes): f32 scale, padding to 64 bytes, then
+ *   int8:  x̂[K] in order (zero-padded to a multiple of 64 elements);
+ *   int4:  per pair of 32-element groups A, B (the last B zero when the group
+ *          count is odd) 64 words [A0..15 | B0..15 | A16..31 | B16..31] —
+ *          the low nibbles of A's and B's packed bytes, then the high ones —
+ *          followed by int32[16] per pair: -8·Σx̂ of A in word 0 and of B in
+ *          word 8, the rest 0 (the symmetric zero point, folded into each
+ *          group's integer sum). */
+bool qx_uses_a16(enum dtype t);
+size_t qx_a16_bytes(enum dtype t, int K);
+/* x[K] → one 16-bit activation row xa (qx_a16_bytes(t, K) bytes): AVX2
+ * where the CPU has it, else the scalar conversion; the same bits. */
+void qx_a16_row(enum dtype t, const float *x, void *xa, int K);
+void qx_a16_row_ref(enum dtype t, const float *x, void *xa, int K);
+bool qx_a16_row_avx2(enum dtype t, const float *x, void *xa, int K);   /* false: x not finite, or no AVX2 */
+/* The row's scale s and element k's integer x̂ (tests, references). */
+float qx_a16_scale(const void *xa);
+int qx_a16_get(enum dtype t, const void *xa, int k);
+/* Decode: out[c] = dot(weight row c, activation row xa) for c < 4, weight
+ * rows ws bytes apart; each equal bit for bit to the rows kernel's result. */
+typedef void (*qx_a16_wrows4_fn)(const void *w, size_t ws, const void *xa, int K, float *out);
+/* The rows kernel (1 weight row × nx <= DOT_MAX_ROWS activation rows,
+ * qx_act_dot_fn's contract) and the 4-row decode kernel of t at SIMD level
+ * s; NULL where t does not use 16-bit activations. */
+qx_act_dot_fn qx_a16_dot_fn_for(enum dtype t, enum cpu_simd s);
+qx_a16_wrows4_fn qx_a16_wrows4_fn_for(enum dtype t, enum cpu_simd s);
+/* The vector kernels (qx_avx2.c: vpmaddwd; qx_avx512.c: AVX-512 VNNI
+ * vpdpwssd, used only where the CPU has VNNI), from qx_a16_wide.h. */
+qx_act_dot_fn qx_a16_rows_avx2(enum dtype t);
+qx_act_dot_fn qx_a16_rows_avx512(enum dtype t);
+qx_a16_wrows4_fn qx_a16_wrows4_avx2(enum dtype t);
+qx_a16_wrows4_fn qx_a16_wrows4_avx512(enum dtype t);
+
 /* Scalar kernel (qx_ref.c) for any weight-only own format. */
 void qx_dot_rows_ref(enum dtype t, const void *w, const float *x, size_t ldx, int nx, int K, float *out);
 /* Vector kernels (qx_avx2.c, qx_avx512.c, both from qx_wide.h; NULL / false

@@ -16,6 +16,7 @@
 #include "kernels/fp8.h"
 #include "kernels/xq_blocks.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -95,6 +96,90 @@ AVX2 static inline __attribute__((always_inline)) void qw_i4_span(const QW_I4 *s
 
 #include "kernels/cpu/qx_wide.h"
 
+/* ---- int8 / int4 g32 on 16-bit activations: qx_a16_wide.h at 8 lanes ----
+ * vpmaddwd: 16 int16 pairs → 8 int32 lanes; the int4 step is one group:
+ * its 16 packed bytes widened to words, low nibbles by a mask, high ones by
+ * a shift (bytes <= 255: no mask needed). */
+
+#define QA_ATTR AVX2
+#define QA_VI __m256i
+#define QA_V __m256
+#define QA_VL 8
+#define QA_ZI() _mm256_setzero_si256()
+#define QA_ZF() _mm256_setzero_ps()
+#define QA_LDI(p) _mm256_loadu_si256((const __m256i *)(p))
+#define QA_ADDI(a, b) _mm256_add_epi32((a), (b))
+#define QA_CVT(v) _mm256_cvtepi32_ps(v)
+#define QA_ADDF(a, b) _mm256_add_ps((a), (b))
+#define QA_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define QA_HSUM(v) simd_hsum8(v)
+#define QA_DOT(acc, a, b) _mm256_add_epi32((acc), _mm256_madd_epi16((a), (b)))
+#define QA_LD_I8W(p) _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p)))
+#define QA_UNIT_G 1
+#define QA_X_LO(u) ((size_t)((u) / 2) * 64 + (size_t)((u) % 2) * 16)
+#define QA_X_HI(u) (QA_X_LO(u) + 32)
+#define QA_SUFFIX(name) name##_avx2
+
+AVX2 static inline __attribute__((always_inline)) void qa_i4_words(const uint8_t *blk, bool two, __m256i *lo, __m256i *hi)
+{
+    (void)two;
+    __m256i b = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(blk + 2)));
+    *lo = _mm256_and_si256(b, _mm256_set1_epi16(15));
+    *hi = _mm256_srli_epi16(b, 4);
+}
+
+AVX2 static inline __attribute__((always_inline)) __m256 qa_i4_scales(const uint8_t *blk, bool two)
+{
+    (void)two;
+    uint16_t dh;
+    memcpy(&dh, blk, 2);
+    return _mm256_set1_ps(_cvtsh_ss(dh));
+}
+
+#include "kernels/cpu/qx_a16_wide.h"
+
+/* x[K] → a 16-bit activation row (qx_a16.c's layout and rounding: x̂ =
+ * rint(x · (32767 / max|x|)), one product and vcvtps2dq's round to nearest
+ * even, so the same bits as the scalar conversion). False, with xa
+ * untouched, when x holds an inf or NaN (the scalar conversion handles it). */
+AVX2 bool qx_a16_row_avx2(enum dtype t, const float *x, void *xa, int K)
+{
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 mx = _mm256_setzero_ps(), bad = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 8 <= K; k += 8) {
+        __m256 v = _mm256_loadu_ps(x + k);
+        mx = _mm256_max_ps(mx, _mm256_and_ps(v, absm));
+        bad = _mm256_add_ps(bad, _mm256_mul_ps(v, _mm256_setzero_ps()));   /* NaN once any inf/NaN */
+    }
+    float m = simd_hmax8(mx), b = simd_hsum8(bad);
+    for (; k < K; k++) { m = fmaxf(m, fabsf(x[k])); b += x[k] * 0.0f; }
+    if (b != 0 || m != m) return false;
+    float s = m / 32767.0f, inv = m > 0 ? 32767.0f / m : 0;
+    uint8_t *hdr = xa;
+    memset(hdr, 0, qx_a16_bytes(t, K));      /* padding and the int4 sums start at 0 */
+    memcpy(hdr, &s, sizeof s);
+    int16_t *q = (int16_t *)(hdr + 64);
+    const bool i4 = t == DT_I4S_32;
+    const int np = (K / 32 + 1) / 2;
+    int32_t *init = (int32_t *)(q + (size_t)np * 64);
+    const __m256 vi = _mm256_set1_ps(inv);
+    for (k = 0; k + 16 <= K; k += 16) {
+        __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + k), vi));
+        __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + k + 8), vi));
+        __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(a, c), 0xd8);
+        int g = k / 32, e = k % 32;
+        size_t at = i4 ? (size_t)(g / 2) * 64 + (size_t)(e / 16) * 32 + (size_t)(g % 2) * 16 : (size_t)k;
+        _mm256_storeu_si256((__m256i *)(q + at), p);
+        if (i4) init[g * 8] -= 8 * hsum8_i32(_mm256_add_epi32(a, c));
+    }
+    for (; k < K; k++) {      /* int8 only: int4 rows are whole groups of 32 */
+        float r = rintf(x[k] * inv);
+        q[k] = (int16_t)(r > 32767.0f ? 32767.0f : r < -32767.0f ? -32767.0f : r);
+    }
+    return true;
+}
+
 /* ---- W8A8 and FP8A8 ---- */
 
 /* Σ w·a over 32 int8 pairs into 8 int32 lanes: |w| (u8, <= 127) times a with
@@ -162,6 +247,9 @@ bool qx_have_vnni(void)
 
 dot_rows_fn qx_dot_rows_avx2(enum dtype t) { (void)t; return NULL; }
 qx_wrows4_fn qx_wrows4_avx2(enum dtype t) { (void)t; return NULL; }
+qx_act_dot_fn qx_a16_rows_avx2(enum dtype t) { (void)t; return NULL; }
+qx_a16_wrows4_fn qx_a16_wrows4_avx2(enum dtype t) { (void)t; return NULL; }
+bool qx_a16_row_avx2(enum dtype t, const float *x, void *xa, int K) { (void)t; (void)x; (void)xa; (void)K; return false; }
 qx_act_dot_fn qx_act_dot_avx2(enum dtype wt, bool vnni) { (void)wt; (void)vnni; return NULL; }
 bool qx_have_vnni(void) { return false; }
 

@@ -72,9 +72,58 @@ QW_ATTR static inline __attribute__((always_inline)) void qw_i4_span(const QW_I4
 
 #include "kernels/cpu/qx_wide.h"
 
+/* ---- int8 / int4 g32 on 16-bit activations: qx_a16_wide.h at 16 lanes ----
+ * AVX-512 VNNI vpdpwssd: 32 int16 pairs into 16 int32 lanes in one uop. The
+ * int4 step is two groups A, B: their packed bytes widened to 32 words
+ * [A | B], low nibbles masked, high ones shifted; lanes 0-7 sum A, 8-15 B
+ * (the activation layout matches), scaled by [dA ×8 | dB ×8]. */
+
+#define QA_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+#define QA_VI __m512i
+#define QA_V __m512
+#define QA_VL 16
+#define QA_ZI() _mm512_setzero_si512()
+#define QA_ZF() _mm512_setzero_ps()
+#define QA_LDI(p) _mm512_loadu_si512((const void *)(p))
+#define QA_ADDI(a, b) _mm512_add_epi32((a), (b))
+#define QA_CVT(v) _mm512_cvtepi32_ps(v)
+#define QA_ADDF(a, b) _mm512_add_ps((a), (b))
+#define QA_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define QA_HSUM(v) _mm512_reduce_add_ps(v)
+#define QA_DOT(acc, a, b) _mm512_dpwssd_epi32((acc), (a), (b))
+#define QA_LD_I8W(p) _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(p)))
+#define QA_UNIT_G 2
+#define QA_X_LO(u) ((size_t)(u) * 64)
+#define QA_X_HI(u) ((size_t)(u) * 64 + 32)
+#define QA_SUFFIX(name) name##_avx512
+
+/* Groups A (blk) and B (blk + 18; zero where !two: the row's odd last group). */
+QA_ATTR static inline __attribute__((always_inline)) void qa_i4_words(const uint8_t *blk, bool two, __m512i *lo,
+                                                                      __m512i *hi)
+{
+    __m128i qa = _mm_loadu_si128((const __m128i *)(blk + 2));
+    __m128i qb = two ? _mm_loadu_si128((const __m128i *)(blk + 20)) : _mm_setzero_si128();
+    __m512i b = _mm512_cvtepu8_epi16(_mm256_inserti128_si256(_mm256_castsi128_si256(qa), qb, 1));
+    *lo = _mm512_and_si512(b, _mm512_set1_epi16(15));
+    *hi = _mm512_srli_epi16(b, 4);
+}
+
+QA_ATTR static inline __attribute__((always_inline)) __m512 qa_i4_scales(const uint8_t *blk, bool two)
+{
+    uint16_t da, db = 0;
+    memcpy(&da, blk, 2);
+    if (two) memcpy(&db, blk + 18, 2);
+    __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16((short)da)), _mm_set1_epi16((short)db), 1);
+    return _mm512_cvtph_ps(h);
+}
+
+#include "kernels/cpu/qx_a16_wide.h"
+
 #else
 
 dot_rows_fn qx_dot_rows_avx512(enum dtype t) { (void)t; return NULL; }
 qx_wrows4_fn qx_wrows4_avx512(enum dtype t) { (void)t; return NULL; }
+qx_act_dot_fn qx_a16_rows_avx512(enum dtype t) { (void)t; return NULL; }
+qx_a16_wrows4_fn qx_a16_wrows4_avx512(enum dtype t) { (void)t; return NULL; }
 
 #endif

@@ -9,8 +9,9 @@
  * every call streams them from memory as a decode step does. Rounds alternate
  * A and B; x = median over rounds of A time / B time (> 1: own faster).
  *
- *   build/bench_qx [--rounds R] [--simd avx2|avx512] [--threads 1|2]
- * (default: every SIMD level this CPU has, threads 1 and 2). */
+ *   build/bench_qx [--rounds R] [--simd avx2|avx512] [--threads 1|2] [--set-mib M]
+ * (default: every SIMD level this CPU has, threads 1 and 2, M = 64; a small M,
+ * e.g. 1, keeps the weights in cache: the kernels' compute alone). */
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/formats.h"
@@ -22,6 +23,7 @@
 #include <string.h>
 
 static int g_rounds = 7;
+static int g_set_mib = 64;   /* weights cycled per side: 64 MiB streams them from memory (or L3); 1 keeps them in L2 */
 
 static void *xmalloc(size_t n)
 {
@@ -69,7 +71,7 @@ static double time_calls(struct backend *be, const struct qset *s, const float *
     return (now_ns() - t0) / 1e9 / calls;
 }
 
-static int copies_for(size_t bytes) { size_t c = ((size_t)64 << 20) / bytes + 1; return c > 256 ? 256 : (int)c; }
+static int copies_for(size_t bytes) { size_t c = ((size_t)g_set_mib << 20) / bytes + 1; return c > 256 ? 256 : (int)c; }
 
 /* Median A time, B time and A/B over alternating rounds. */
 static void time_ab(struct backend *be, const struct qset *a, const struct qset *b, int K, int N, double out[3])
@@ -133,13 +135,15 @@ int main(int argc, char **argv)
             i++;
             only_simd = !strcmp(argv[i], "avx512") ? CPU_SIMD_AVX512 : !strcmp(argv[i], "avx2") ? CPU_SIMD_AVX2 : CPU_SIMD_SCALAR;
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) only_threads = atoi(argv[++i]);
-        else { fprintf(stderr, "usage: bench_qx [--rounds R] [--simd avx2|avx512] [--threads N]\n"); return 2; }
+        else if (!strcmp(argv[i], "--set-mib") && i + 1 < argc) g_set_mib = atoi(argv[++i]);
+        else { fprintf(stderr, "usage: bench_qx [--rounds R] [--simd avx2|avx512] [--threads N] [--set-mib M]\n"); return 2; }
     }
     if (g_rounds < 1 || g_rounds > 32) { fprintf(stderr, "bench_qx: --rounds: expected 1..32\n"); return 2; }
+    if (g_set_mib < 0 || g_set_mib > 4096) { fprintf(stderr, "bench_qx: --set-mib: expected 0..4096\n"); return 2; }
     FILE *la = fopen("/proc/loadavg", "r");
     char load[64] = "?";
     if (la) { if (!fgets(load, sizeof load, la)) strcpy(load, "?"); fclose(la); }
-    printf("bench_qx: decode matvec, own formats vs GGUF blocks (load %s)", load);
+    printf("bench_qx: decode matvec, own formats vs GGUF blocks, %d MiB of weights cycled per side (load %s)", g_set_mib, load);
     for (int s = CPU_SIMD_AVX512; s >= CPU_SIMD_AVX2; s--) {
         if ((only_simd >= 0 && s != only_simd) || s > (int)cpu_simd_detect()) continue;
         for (int t = 1; t <= 2; t++)

@@ -294,6 +294,14 @@ static void act_dequant(enum dtype t, const float *x, int m, int K, float act_sc
     cr_assert(row && back);
     for (int i = 0; i < m; i++) {
         const float *xi = x + (size_t)i * K;
+        if (qx_uses_a16(t)) {       /* int8 / int4 g32: x̂·s, the 16-bit rows they multiply */
+            void *xa = malloc(qx_a16_bytes(t, K));
+            cr_assert(xa);
+            qx_a16_row(t, xi, xa, K);
+            for (int k = 0; k < K; k++) xd[(size_t)i * K + k] = (double)qx_a16_get(t, xa, k) * qx_a16_scale(xa);
+            free(xa);
+            continue;
+        }
         if (t == DT_W8A8) { xq_i8_encode_scaled(xi, row, K, act_scale); dtype_decode_row(DT_I8, row, back, K); }
         else if (t == DT_F8A8) { xq_e4m3_encode_scaled(xi, row, K, tscale); dtype_decode_row(DT_E4M3, row, back, K); }
         else memcpy(back, xi, (size_t)K * sizeof *back);
@@ -343,6 +351,99 @@ Test(xquant, kernels_every_path)
     for (int f = 0; f < N_OWN; f++)
         for (size_t s = 0; s < sizeof SHAPES / sizeof SHAPES[0]; s++)
             check_kernel(OWN[f], SHAPES[s][0], SHAPES[s][1], SHAPES[s][2], 0);
+}
+
+/* The AVX2 conversion to 16-bit rows writes the scalar one's bytes; it
+ * declines rows with an inf or NaN (the scalar conversion takes those). */
+Test(xquant, a16_conversion_avx2_equals_scalar)
+{
+    if (cpu_simd_detect() == CPU_SIMD_SCALAR) { cr_skip_test("no AVX2 on this CPU: the scalar conversion is the only one"); }
+    const enum dtype types[] = {DT_I8, DT_I4S_32};
+    const int Ks[] = {576, 77, 96, 1536, 16};
+    float x[1536];
+    for (size_t f = 0; f < 2; f++)
+        for (size_t i = 0; i < sizeof Ks / sizeof Ks[0]; i++) {
+            int K = Ks[i];
+            if (types[f] == DT_I4S_32 && K % 32) continue;
+            for (int k = 0; k < K; k++) x[k] = rnd() * (k % 13 == 3 ? 25.0f : 1.0f);
+            size_t n = qx_a16_bytes(types[f], K);
+            uint8_t *a = malloc(n), *b = malloc(n);
+            cr_assert(a && b);
+            memset(a, 0x5a, n);
+            qx_a16_row_ref(types[f], x, a, K);
+            cr_assert(qx_a16_row_avx2(types[f], x, b, K));
+            cr_assert_arr_eq(a, b, n, "%s K=%d: AVX2 conversion differs", dtype_info(types[f])->name, K);
+            x[K / 2] = INFINITY;
+            cr_assert(!qx_a16_row_avx2(types[f], x, b, K), "an inf row is left to the scalar conversion");
+            free(a);
+            free(b);
+        }
+}
+
+/* int8 past one int32 span (K > QA_SPAN = 2048, qx_a16_wide.h) and int4 g32
+ * with an odd group count (AVX-512's last step holds one group). */
+Test(xquant, a16_spans_and_odd_groups)
+{
+    check_kernel(DT_I8, 4160, 5, 2, 0);
+    check_kernel(DT_I8, 4096 + 48, 6, 5, 0);
+    check_kernel(DT_I4S_32, 96, 7, 1, 0);
+    check_kernel(DT_I4S_32, 32, 5, 3, 0);
+    check_kernel(DT_I4S_32, 352, 9, 5, 0);
+}
+
+/* The 16-bit activations' error: against the product with x itself (float,
+ * not converted), every path stays within s/2 · Σ|w| (s = max|x| / 32767,
+ * the conversion's bound) plus the float bound — on rows with outliers (a
+ * few elements 40x the rest: s is set by them) — and the conversion does
+ * does change results (some error exceeds the float bound alone). */
+Test(xquant, a16_error_is_bounded)
+{
+    const enum dtype types[] = {DT_I8, DT_I4S_32};
+    const int K = 512, N = 23, m = 3;
+    float *x = malloc((size_t)m * K * sizeof *x), *y = malloc((size_t)m * N * sizeof *y), *row = malloc((size_t)K * sizeof *row);
+    double *wd = malloc((size_t)N * K * sizeof *wd);
+    cr_assert(x && y && row && wd);
+    for (int i = 0; i < m * K; i++) x[i] = rnd() * (i % 97 == 5 ? 40.0f : 1.0f);
+    for (size_t f = 0; f < 2; f++) {
+        struct weight w = {.type = types[f], .rows = N, .cols = K};
+        w.data = malloc(weight_bytes(&w));
+        cr_assert(w.data);
+        for (int r = 0; r < N; r++) {
+            uint8_t *dst = (uint8_t *)w.data + (size_t)r * dtype_row_bytes(w.type, K);
+            for (int k = 0; k < K; k++) row[k] = rnd();
+            dtype_encode_row(w.type, row, dst, K);
+            dtype_decode_row(w.type, dst, row, K);
+            for (int k = 0; k < K; k++) wd[(size_t)r * K + k] = row[k];
+        }
+        struct cfg cfgs[8];
+        int nc = all_cfgs(cfgs);
+        for (int c = 0; c < nc; c++) {
+            struct backend *be = cpu_backend_create(cfgs[c].threads, cfgs[c].simd);
+            cr_assert(be);
+            backend_matmul(be, y, &w, x, m);
+            bool changed = false;
+            for (int i = 0; i < m; i++) {
+                float mx = 0;
+                for (int k = 0; k < K; k++) mx = fmaxf(mx, fabsf(x[(size_t)i * K + k]));
+                double s = mx / 32767.0;
+                for (int n = 0; n < N; n++) {
+                    double ref = 0, mag = 0, wabs = 0;
+                    for (int k = 0; k < K; k++) {
+                        double wk = wd[(size_t)n * K + k], p = wk * x[(size_t)i * K + k];
+                        ref += p; mag += fabs(p); wabs += fabs(wk);
+                    }
+                    double err = fabs(y[(size_t)i * N + n] - ref), bound = s / 2 * wabs + 2e-6 * mag + 1e-6;
+                    cr_assert(err <= bound, "%s simd=%s threads=%d y[%d][%d]: error %.3g > bound %.3g",
+                              dtype_info(w.type)->name, cpu_simd_name(cfgs[c].simd), cfgs[c].threads, i, n, err, bound);
+                    if (err > 2e-6 * mag + 1e-6) changed = true;
+                }
+            }
+            cr_assert(changed, "%s: the 16-bit conversion changed no result", dtype_info(w.type)->name);
+            backend_destroy(be);
+        }
+        free(w.data);
+    }
+    free(x); free(y); free(row); free(wd);
 }
 
 Test(xquant, kernels_ragged_width)
