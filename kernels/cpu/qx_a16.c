@@ -128,7 +128,7 @@ static void a16_wrows4_ref_i4(const void *w, size_t ws, const void *xa, int K, f
 }
 
 /* AVX-512 kernels only where the CPU has VNNI (vpdpwssd); else AVX2's. */
-static bool a16_use_avx512(enum cpu_simd s) { return s == CPU_SIMD_AVX512 && qx_have_vnni(); }
+static bool a16_use_avx512(enum cpu_simd s) { return s >= CPU_SIMD_AVX512 && qx_have_vnni(); }
 
 qx_act_dot_fn qx_a16_dot_fn_for(enum dtype t, enum cpu_simd s)
 {

@@ -13,8 +13,8 @@
 # shipped one; skipped when unset) and the own mode re-quantizes the shipped
 # file's layer matrices (its head stays as shipped: the table prints each
 # side's bytes).
-# SIMD=avx2 (or scalar) runs every mode on that CPU path (option cpu_simd;
-# default: the best this CPU has).
+# SIMD=avx2 (or scalar, avx512, amx) runs every mode at most at that CPU
+# SIMD level (device=cpu:$SIMD; default: device auto, the best this CPU has).
 # Rounds alternate the modes (ROUNDS, default 3; each run -r REPS, default 3)
 # so load drifts hit both; B/A is the median over rounds of the per-round
 # ratio. Weight bytes per decoded token = the model's weight bytes (tied
@@ -38,12 +38,12 @@ pairs=(
 [ -n "${QUANT_Q8_GGUF:-}" ] && pairs+=("q8_0|$QUANT_Q8_GGUF|-" "int8|$SHIPPED|quant=int8")
 [ -n "${QUANT_Q4_GGUF:-}" ] && pairs+=("q4_0|$QUANT_Q4_GGUF|-" "int4|$SHIPPED|quant=int4"
                                      "q4_0|$QUANT_Q4_GGUF|-" "w4a8|$SHIPPED|quant=w4a8")
-echo "decode tg$NGEN, threads 1 and 2, $ROUNDS alternating rounds x $REPS reps, cpu_simd ${SIMD:-best} ($(lscpu | sed -n 's/^Model name: *//p'); load $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "decode tg$NGEN, threads 1 and 2, $ROUNDS alternating rounds x $REPS reps, device ${SIMD:+cpu:}${SIMD:-auto} ($(lscpu | sed -n 's/^Model name: *//p'); load $(cut -d' ' -f1-3 /proc/loadavg))"
 for r in $(seq 1 "$ROUNDS"); do
     for i in "${!pairs[@]}"; do
         IFS='|' read -r label model sets <<<"${pairs[$i]}"
         args=(speed -q -m "$model" -p 0 -n "$NGEN" -t 1,2 -r "$REPS" -o json)
-        [ -n "$SIMD" ] && { [ "$sets" = "-" ] && sets="cpu_simd=$SIMD" || sets="$sets cpu_simd=$SIMD"; }
+        [ -n "$SIMD" ] && { [ "$sets" = "-" ] && sets="device=cpu:$SIMD" || sets="$sets device=cpu:$SIMD"; }
         [ "$sets" != "-" ] && args+=(--set "$sets")
         if ! $BIN "${args[@]}" > "$T/r$r.$i.json" 2> "$T/err"; then
             echo "failed: $label $model $sets: $(head -1 "$T/err")"; exit 1

@@ -9,8 +9,9 @@
  * every call streams them from memory as a decode step does. Rounds alternate
  * A and B; x = median over rounds of A time / B time (> 1: own faster).
  *
- *   build/bench_qx [--rounds R] [--simd avx2|avx512] [--threads 1|2] [--set-mib M]
- * (default: every SIMD level this CPU has, threads 1 and 2, M = 64; a small M,
+ *   build/bench_qx [--rounds R] [--simd avx2|avx512|amx] [--threads 1|2] [--set-mib M]
+ * (default: every SIMD level this CPU has — amx: Q8_0/Q4_0 on their AMX-level
+ * kernels, the own formats as at avx512 — threads 1 and 2, M = 64; a small M,
  * e.g. 1, keeps the weights in cache: the kernels' compute alone). */
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
@@ -132,19 +133,24 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--rounds") && i + 1 < argc) g_rounds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--simd") && i + 1 < argc) {
-            i++;
-            only_simd = !strcmp(argv[i], "avx512") ? CPU_SIMD_AVX512 : !strcmp(argv[i], "avx2") ? CPU_SIMD_AVX2 : CPU_SIMD_SCALAR;
+            enum cpu_simd l;
+            if (!cpu_simd_parse(argv[++i], &l) || l < CPU_SIMD_AVX2) {
+                fprintf(stderr, "bench_qx: --simd: expected avx2, avx512 or amx, got '%s'\n", argv[i]);
+                return 2;
+            }
+            only_simd = (int)l;
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) only_threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--set-mib") && i + 1 < argc) g_set_mib = atoi(argv[++i]);
-        else { fprintf(stderr, "usage: bench_qx [--rounds R] [--simd avx2|avx512] [--threads N] [--set-mib M]\n"); return 2; }
+        else { fprintf(stderr, "usage: bench_qx [--rounds R] [--simd avx2|avx512|amx] [--threads N] [--set-mib M]\n"); return 2; }
     }
     if (g_rounds < 1 || g_rounds > 32) { fprintf(stderr, "bench_qx: --rounds: expected 1..32\n"); return 2; }
     if (g_set_mib < 0 || g_set_mib > 4096) { fprintf(stderr, "bench_qx: --set-mib: expected 0..4096\n"); return 2; }
     FILE *la = fopen("/proc/loadavg", "r");
     char load[64] = "?";
     if (la) { if (!fgets(load, sizeof load, la)) strcpy(load, "?"); fclose(la); }
+    load[strcspn(load, "\n")] = 0;
     printf("bench_qx: decode matvec, own formats vs GGUF blocks, %d MiB of weights cycled per side (load %s)", g_set_mib, load);
-    for (int s = CPU_SIMD_AVX512; s >= CPU_SIMD_AVX2; s--) {
+    for (int s = (int)cpu_simd_detect(); s >= CPU_SIMD_AVX2; s--) {
         if ((only_simd >= 0 && s != only_simd) || s > (int)cpu_simd_detect()) continue;
         for (int t = 1; t <= 2; t++)
             if (!only_threads || t == only_threads) table((enum cpu_simd)s, t);
