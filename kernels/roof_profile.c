@@ -127,6 +127,21 @@ static double rope_s(const struct roof_profile *p, const struct kernel_record *r
     return t > 0 ? t : t1;
 }
 
+/* Attention of kind k, n_q queries, `flops`: fixed + flops · per_flop; a
+ * prefill kind's both linear in n_q between its two probes (clamped). */
+static double attn_s(const struct roof_profile *p, int k, double n_q, double flops)
+{
+    double fixed = p->attn_fixed_s[k], per = p->attn_flop_s[k];
+    if (!(per > 0)) return 0;
+    if ((k & 1) && p->attn_wide_flop_s[k] > 0) {
+        double f = (n_q - ROOF_ATTN_PREFILL_Q) / (ROOF_ATTN_WIDE_Q - ROOF_ATTN_PREFILL_Q);
+        f = f < 0 ? 0 : f > 1 ? 1 : f;
+        fixed += f * (p->attn_wide_fixed_s[k] - fixed);
+        per += f * (p->attn_wide_flop_s[k] - per);
+    }
+    return fixed + flops * per;
+}
+
 double roof_profile_time(const struct roof_device *d, const struct kernel_record *r, enum dtype fmt)
 {
     const struct roof_profile *p = &d->prof;
@@ -141,7 +156,7 @@ double roof_profile_time(const struct roof_device *d, const struct kernel_record
     if (r->cls == OPC_ATTN) {
         enum attn_impl impl = strncmp(r->name, "attn_naive", 10) == 0 ? ATTN_NAIVE : ATTN_FLASH;
         int k = roof_attn_kind(impl, fmt, (int)r->shape[0]);
-        return p->attn_flop_s[k] > 0 ? p->attn_fixed_s[k] + r->flops * p->attn_flop_s[k] : 0;
+        return attn_s(p, k, (double)r->shape[0], r->flops);
     }
     if (strcmp(r->name, "rope") == 0) return rope_s(p, r);
     int k = small_kind(r->name);
@@ -153,5 +168,5 @@ void roof_profile_scale(struct roof_profile *p, double f)
     for (int t = 0; t < DT_COUNT; t++)
         for (int s = 0; s < ROOF_MM_SHAPES; s++)
             for (int i = 0; i < ROOF_MM_ROWS_N; i++) p->mm_elem_s[t][s][i] *= f;
-    for (int k = 0; k < ROOF_ATTN_KINDS; k++) p->attn_flop_s[k] *= f;
+    for (int k = 0; k < ROOF_ATTN_KINDS; k++) { p->attn_flop_s[k] *= f; p->attn_wide_flop_s[k] *= f; }
 }

@@ -45,7 +45,10 @@ struct roof_curve {
  *            back bilinearly in (1/K, 1/N) (roof_mm_elem_s);
  *   attention per impl (naive, flash) × KV element (f32, f16) × regime
  *            (decode: n_q < ATTN_TILE_Q; prefill): fixed seconds + seconds
- *            per FLOP, fitted through two context depths;
+ *            per FLOP, fitted through two context depths; prefill at
+ *            ROOF_ATTN_PREFILL_Q queries and again at ROOF_ATTN_WIDE_Q (a
+ *            prompt chunk: its rate per FLOP is not the 64-query one's),
+ *            linear in n_q between them, clamped outside;
  *   small    rmsnorm, swiglu, add, kv_store, embed: seconds of one op at
  *            ROOF_SMALL_ELEMS[i] elements (inline on the caller below the
  *            pool's chunk, dispatched above: the table holds both regimes);
@@ -63,6 +66,8 @@ struct roof_curve {
 #define ROOF_ROPE_HEADS 8
 enum roof_small_op { RSO_RMSNORM, RSO_SWIGLU, RSO_ADD, RSO_KV_STORE, RSO_EMBED, RSO_ROPE_1, RSO_ROPE_H, RSO_COUNT };
 enum { ROOF_ATTN_KINDS = 8 };        /* impl (2) × KV element (2) × regime (2), roof_attn_kind() */
+#define ROOF_ATTN_PREFILL_Q 64       /* queries of the prefill probe ... */
+#define ROOF_ATTN_WIDE_Q 512         /* ... and of its wide one */
 extern const int ROOF_MM_ROWS[ROOF_MM_ROWS_N];       /* 1, 2, 4, 8, 16, 128 */
 extern const int ROOF_MM_K[ROOF_MM_NK];              /* 512, 1536, 4096 */
 extern const int ROOF_MM_N[ROOF_MM_NN];              /* 128, 1024, 4096 */
@@ -75,6 +80,7 @@ const char *roof_small_name(enum roof_small_op k);   /* "rmsnorm", ..., "rope_h8
 struct roof_profile {
     double mm_elem_s[DT_COUNT][ROOF_MM_SHAPES][ROOF_MM_ROWS_N];
     double attn_fixed_s[ROOF_ATTN_KINDS], attn_flop_s[ROOF_ATTN_KINDS];
+    double attn_wide_fixed_s[ROOF_ATTN_KINDS], attn_wide_flop_s[ROOF_ATTN_KINDS];  /* prefill kinds (odd k) only */
     double small_s[RSO_COUNT][ROOF_SMALL_N];
 };
 
@@ -151,8 +157,8 @@ enum dtype roof_record_fmt(const struct kernel_record *r, enum dtype kv_type);
  * matmul); 0 when d has no profile for it (a 2:4 format, an unknown op, a
  * GPU row). Matmul: op_overhead_s + n·k · roof_mm_elem_s(fmt, K, N, m),
  * n·k = flops / 2m (a tp share's record counts its share), K its columns,
- * N = n·k / K; attention:
- * fixed + flops · per_flop of its kind; small ops: linear in elements
+ * N = n·k / K; attention: fixed + flops · per_flop of its kind (prefill:
+ * both linear in n_q between the 64- and the 512-query probes); small ops: linear in elements
  * between probe sizes (the smallest probe's time below it, the last
  * segment's slope above); rope: the 1-head and the 8-head tables at its
  * tokens, linear in heads between them. */

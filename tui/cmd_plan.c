@@ -289,9 +289,12 @@ static void print_profile(const struct validate_result *v, const struct options 
                p->mm_elem_s[v->wtype][s][ROOF_MM_ROWS_N - 1] * 1e9);
     }
     int kd = roof_attn_kind(impl, kv, 1), kp = roof_attn_kind(impl, kv, 64);
-    printf("\n  attention %s %.2f us + %.1f GFLOP/s, %s %.2f us + %.1f GFLOP/s; small ops at 256 elements:",
+    printf("\n  attention %s %.2f us + %.1f GFLOP/s, %s %.2f us + %.1f GFLOP/s (%d queries: %.2f us + %.1f GFLOP/s); "
+           "small ops at 256 elements:",
            roof_attn_kind_name(kd), p->attn_fixed_s[kd] * 1e6, p->attn_flop_s[kd] > 0 ? 1e-9 / p->attn_flop_s[kd] : 0,
-           roof_attn_kind_name(kp), p->attn_fixed_s[kp] * 1e6, p->attn_flop_s[kp] > 0 ? 1e-9 / p->attn_flop_s[kp] : 0);
+           roof_attn_kind_name(kp), p->attn_fixed_s[kp] * 1e6, p->attn_flop_s[kp] > 0 ? 1e-9 / p->attn_flop_s[kp] : 0,
+           ROOF_ATTN_WIDE_Q, p->attn_wide_fixed_s[kp] * 1e6,
+           p->attn_wide_flop_s[kp] > 0 ? 1e-9 / p->attn_wide_flop_s[kp] : 0);
     for (int k = 0; k < RSO_COUNT; k++) printf(" %s %.2f us", roof_small_name((enum roof_small_op)k), p->small_s[k][0] * 1e6);
     printf("\n");
 }

@@ -91,6 +91,16 @@ static int parse_profile(struct lines *ls, struct roof_profile *got, char *err, 
         got->attn_fixed_s[k] = v[0];
         got->attn_flop_s[k] = v[1];
     }
+    for (int k = 1; k < ROOF_ATTN_KINDS; k += 2) {
+        double v[2];
+        snprintf(name, sizeof name, "attn %s_q%d", roof_attn_kind_name(k), ROOF_ATTN_WIDE_Q);
+        if (!next_line(ls) || !name_values(ls->line, name, 2, v)) {
+            snprintf(what, sizeof what, "'%s FIXED_S PER_FLOP_S' in (0, 1e18)", name);
+            return fail(err, errlen, ls->no, what);
+        }
+        got->attn_wide_fixed_s[k] = v[0];
+        got->attn_wide_flop_s[k] = v[1];
+    }
     for (int k = 0; k < RSO_COUNT; k++) {
         snprintf(name, sizeof name, "small %s", roof_small_name((enum roof_small_op)k));
         if (!next_line(ls) || !name_values(ls->line, name, ROOF_SMALL_N, got->small_s[k])) {
@@ -160,6 +170,9 @@ int hw_cache_format(const char *key, const struct roof_device *d, char *out, siz
     for (int k = 0; n >= 0 && (size_t)n < cap && k < ROOF_ATTN_KINDS; k++)
         n += snprintf(out + n, cap - (size_t)n, "attn %s %.17g %.17g\n", roof_attn_kind_name(k), p->attn_fixed_s[k],
                       p->attn_flop_s[k]);
+    for (int k = 1; n >= 0 && (size_t)n < cap && k < ROOF_ATTN_KINDS; k += 2)
+        n += snprintf(out + n, cap - (size_t)n, "attn %s_q%d %.17g %.17g\n", roof_attn_kind_name(k), ROOF_ATTN_WIDE_Q,
+                      p->attn_wide_fixed_s[k], p->attn_wide_flop_s[k]);
     for (int k = 0; n >= 0 && (size_t)n < cap && k < RSO_COUNT; k++) {
         n += snprintf(out + n, cap - (size_t)n, "small %s", roof_small_name((enum roof_small_op)k));
         for (int i = 0; i < ROOF_SMALL_N && n >= 0 && (size_t)n < cap; i++)

@@ -1,7 +1,7 @@
 /* core/plan/hw_cache.h — the text of the host row's cache file
  * ($XDG_CACHE_HOME/infertop/hw/host-<hash>.txt, written by hw_host.c):
  *
- *   infertop-hw 5
+ *   infertop-hw 6
  *   key cpu=<model> backend=<device name>
  *   bandwidth <bytes/s>
  *   op_overhead_s <seconds>
@@ -11,12 +11,14 @@
  *                                 line per profile shape (K 512 1536 4096 × N 128 1024
  *                                 4096, then 512 32768), dtype order
  *   attn <kind> <fixed s> <s per FLOP>   8 lines: naive|flash _ f32|f16 _ decode|prefill
+ *   attn <kind>_q512 <fixed s> <s per FLOP>   4 lines: the prefill kinds at 512 queries
  *   small <op> <s> x4             rmsnorm swiglu add kv_store embed at 256 4096 65536
  *                                 1048576 elements; rope_h1 rope_h8 at 1 16 256 2048 tokens
  *   (the measured operator profile, struct roof_profile in kernels/roofline.h)
  *
- * Format 5 gave the matmul lines their shapes (4 had one 1024x1024 shape, 3
- * no profile): an older file is a miss.
+ * Format 6 added the 512-query prefill attention, 5 gave the matmul lines
+ * their shapes (4 had one 1024x1024 shape, 3 no profile): an older file is
+ * a miss.
  *
  * Values are finite numbers in (0, 1e18), printed with %.17g so a value read
  * back is the one written, to the bit. The file is untrusted input (anyone
@@ -29,7 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HW_CACHE_MAGIC "infertop-hw 5"
+#define HW_CACHE_MAGIC "infertop-hw 6"
 #define HW_CACHE_MAX_BYTES 65536      /* a larger file is not one of ours (format 5: about 30 KB) */
 
 /* The formats the host row measures (and the file lists): every dense one;

@@ -20,7 +20,9 @@
  *     rows encoded once per format and K, repeated (the kernels' time does
  *     not depend on the values);
  *   - attention (naive, flash) × KV (f32, f16) × (decode: 1 query at depths
- *     256 and 2048; prefill: 64 queries at 0 and 448 before them), heads
+ *     256 and 2048; prefill: 64 queries at 0 and 448 before them, and 512
+ *     queries — a prompt chunk, whose rate per FLOP differs — at 512 and
+ *     1536 before them), heads
  *     12:4 of 64 (GQA 3, SmolLM2's and Llama 3's group sizes bracket it),
  *     a paged cache of 16-token blocks in shuffled order, calls cycling over
  *     16 layers (each call's K/V were evicted by the others', as in a step):
@@ -58,7 +60,7 @@
 #define MM_SMALL_ELEMS (1u << 20)     /* a matrix up to this many weights is quick: MM_CALLS_SMALL calls */
 #define MM_CALLS_SMALL 8
 #define MM_Y_FLOATS ((size_t)16 * ROOF_MM_LONG_N)   /* >= 128 x MM_PREFILL_N: both probes' outputs */
-#define ATTN_PREFILL_Q 64             /* queries of the prefill probe (>= ATTN_TILE_Q: the prefill regime) */
+#define ATTN_PREFILL_Q ROOF_ATTN_PREFILL_Q   /* queries of the prefill probe (>= ATTN_TILE_Q: the prefill regime) */
 #define ATTN_H 12
 #define ATTN_HKV 4
 #define ATTN_D 64
@@ -147,7 +149,7 @@ struct probe {
     void *kv32[2], *kv16[2];         /* K, V: [ATTN_LAYERS][ATTN_MAX_CTX][ATTN_HKV*ATTN_D] */
     int layer;                       /* the next call's layer */
     int32_t table[ATTN_MAX_CTX / ATTN_BLOCK];
-    float *q, *o;                    /* [MM_PREFILL_ROWS][ATTN_H*ATTN_D] */
+    float *q, *o;                    /* [ROOF_ATTN_WIDE_Q][ATTN_H*ATTN_D] */
     /* small ops */
     float *a, *b, *c;                /* [SMALL_MAX_ELEMS] */
     int *tok;                        /* [SMALL_MAX_ELEMS / 64] positions (rope) */
@@ -313,23 +315,38 @@ static double time_attention(struct probe *p, enum attn_impl impl, const struct 
     return median(ts, reps);
 }
 
-/* Every attention kind: t = fixed + flops · per_flop through two depths. */
+/* Fixed seconds and seconds per FLOP of attention at n_q queries through
+ * the depths pos[0], pos[1] (the slope; t[1] / flops when noise made it
+ * fall). */
+static void fit_attention(struct probe *p, enum attn_impl impl, const struct kv_view *kv, int n_q, const int pos[2],
+                          int reps, double *fixed, double *per_flop)
+{
+    double f[2], t[2];
+    for (int k = 0; k < 2; k++) t[k] = time_attention(p, impl, kv, n_q, pos[k], reps, &f[k]);
+    double slope = (t[1] - t[0]) / (f[1] - f[0]);
+    if (!(slope > 0)) slope = t[1] / f[1];
+    *per_flop = slope;
+    *fixed = fmax(t[1] - slope * f[1], 1e-9);
+}
+
+/* Every attention kind through two depths; prefill at 64 queries and at a
+ * prompt chunk's 512, those at 512 and 1536 before them (a long prompt's
+ * later chunks: its K/V past the private caches, a higher cost per FLOP
+ * than the first chunk's; one call each: the passes give the median). */
 static void probe_attention(struct probe *p, struct pass *ps)
 {
+    static const int DECODE_POS[2] = {255, ATTN_MAX_CTX - 1}, PREFILL_POS[2] = {0, 448}, WIDE_POS[2] = {512, 1536};
+    struct roof_profile *r = &ps->prof;
     for (int impl = 0; impl < 2; impl++)
         for (int f16 = 0; f16 < 2; f16++) {
             struct kv_view kv = probe_kv(p, f16);
-            for (int prefill = 0; prefill < 2; prefill++) {
-                int n_q = prefill ? ATTN_PREFILL_Q : 1, reps = prefill ? 3 : 15;
-                int pos[2] = {prefill ? 0 : 255, prefill ? 448 : ATTN_MAX_CTX - 1};
-                double f[2], t[2];
-                for (int k = 0; k < 2; k++) t[k] = time_attention(p, (enum attn_impl)impl, &kv, n_q, pos[k], reps, &f[k]);
-                double slope = (t[1] - t[0]) / (f[1] - f[0]);
-                if (!(slope > 0)) slope = t[1] / f[1];
-                int kind = roof_attn_kind((enum attn_impl)impl, f16 ? DT_F16 : DT_F32, n_q);
-                ps->prof.attn_flop_s[kind] = slope;
-                ps->prof.attn_fixed_s[kind] = fmax(t[1] - slope * f[1], 1e-9);
-            }
+            enum dtype kt = f16 ? DT_F16 : DT_F32;
+            int kd = roof_attn_kind((enum attn_impl)impl, kt, 1), kp = roof_attn_kind((enum attn_impl)impl, kt, ATTN_PREFILL_Q);
+            fit_attention(p, (enum attn_impl)impl, &kv, 1, DECODE_POS, 15, &r->attn_fixed_s[kd], &r->attn_flop_s[kd]);
+            fit_attention(p, (enum attn_impl)impl, &kv, ATTN_PREFILL_Q, PREFILL_POS, 3, &r->attn_fixed_s[kp],
+                          &r->attn_flop_s[kp]);
+            fit_attention(p, (enum attn_impl)impl, &kv, ROOF_ATTN_WIDE_Q, WIDE_POS, 1, &r->attn_wide_fixed_s[kp],
+                          &r->attn_wide_flop_s[kp]);
         }
 }
 
@@ -410,8 +427,8 @@ static int probe_init(struct probe *p, struct backend *be)
     p->x = malloc(sizeof(float) * MM_PREFILL_ROWS * MM_K_MAX);
     p->y = malloc(sizeof(float) * MM_Y_FLOATS);
     p->set = malloc(MM_SET_MAX);
-    p->q = malloc(sizeof(float) * MM_PREFILL_ROWS * ATTN_H * ATTN_D);
-    p->o = malloc(sizeof(float) * MM_PREFILL_ROWS * ATTN_H * ATTN_D);
+    p->q = malloc(sizeof(float) * ROOF_ATTN_WIDE_Q * ATTN_H * ATTN_D);
+    p->o = malloc(sizeof(float) * ROOF_ATTN_WIDE_Q * ATTN_H * ATTN_D);
     p->a = malloc(sizeof(float) * SMALL_MAX_ELEMS);
     p->b = malloc(sizeof(float) * SMALL_MAX_ELEMS);
     p->c = malloc(sizeof(float) * SMALL_MAX_ELEMS);
@@ -433,7 +450,7 @@ static int probe_init(struct probe *p, struct backend *be)
     for (size_t off = EMBED_FILL_FLOATS * 4; off < BW_BYTES; off += EMBED_FILL_FLOATS * 4)
         memcpy((char *)p->bwbuf + off, p->bwbuf, EMBED_FILL_FLOATS * 4);
     fill_floats(p->x, (size_t)MM_PREFILL_ROWS * MM_K_MAX, 1);
-    fill_floats(p->q, (size_t)MM_PREFILL_ROWS * ATTN_H * ATTN_D, 2);
+    fill_floats(p->q, (size_t)ROOF_ATTN_WIDE_Q * ATTN_H * ATTN_D, 2);
     fill_floats(p->a, SMALL_MAX_ELEMS, 3);
     fill_floats(p->b, SMALL_MAX_ELEMS, 4);
     fill_floats(p->c, SMALL_MAX_ELEMS, 5);

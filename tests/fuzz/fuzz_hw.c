@@ -55,6 +55,8 @@ static void check_cache(const uint8_t *data, size_t size)
     CHECK(!memcmp(&back.prof, &d.prof, sizeof d.prof));   /* the measured operator profile, to the bit */
     for (int k = 0; k < RSO_COUNT; k++) CHECK(in_range(d.prof.small_s[k][0]));
     for (int k = 0; k < ROOF_ATTN_KINDS; k++) CHECK(in_range(d.prof.attn_fixed_s[k]) && in_range(d.prof.attn_flop_s[k]));
+    for (int k = 1; k < ROOF_ATTN_KINDS; k += 2)
+        CHECK(in_range(d.prof.attn_wide_fixed_s[k]) && in_range(d.prof.attn_wide_flop_s[k]));
     CHECK(hw_cache_parse(text, (size_t)n, "cpu=other backend=fuzz", &back, err, sizeof err) < 0 && strstr(err, "key"));
 }
 

@@ -4,7 +4,7 @@
  * per-op cost, attention's fixed + per-FLOP cost by kind, the small
  * ops' polyline in elements, rope's heads and head_dim), the roofline as the
  * fallback where the profile has nothing, the profile's round trip through
- * the host cache file (format 5) and the sim device's re-read footprint
+ * the host cache file (format 6) and the sim device's re-read footprint
  * after a live quant change. */
 #include "core/plan/hw.h"
 #include "core/plan/hw_cache.h"
@@ -123,7 +123,7 @@ Test(roof_profile, record_format_from_the_log)
     cr_assert_eq(roof_record_fmt(&add, DT_F16), DT_F32);
 }
 
-Test(roof_profile, attention_fixed_plus_per_flop_by_kind)
+Test(roof_profile, attention_fixed_plus_per_flop_by_kind_and_queries)
 {
     struct roof_device d = profiled();
     struct kernel_record r = {.cls = OPC_ATTN, .name = "attn_flash_paged", .shape = {1, 300, 9, 64}, .flops = 7e5};
@@ -131,6 +131,23 @@ Test(roof_profile, attention_fixed_plus_per_flop_by_kind)
     /* another kind (f32 KV, prefill, naive) is not in the profile: the roofline */
     r.dram_rd = 1e6;
     cr_assert_float_eq(time_of(&d, &r, DT_F32), 2e-6 + 1e6 / 1e10, 1e-15);
+    /* prefill (flash f16): 64 queries 4 us + 2e-11 s/FLOP, 512 queries 10 us + 4e-11; at 288
+     * queries halfway: 7 us + 3e-11 s/FLOP; clamped below 64 and above 512 */
+    struct roof_device e = profiled();
+    int kp = roof_attn_kind(ATTN_FLASH, DT_F16, 64);
+    e.prof.attn_fixed_s[kp] = 4e-6;
+    e.prof.attn_flop_s[kp] = 2e-11;
+    e.prof.attn_wide_fixed_s[kp] = 10e-6;
+    e.prof.attn_wide_flop_s[kp] = 4e-11;
+    struct kernel_record pf = {.cls = OPC_ATTN, .name = "attn_flash_paged", .shape = {288, 900, 9, 64}, .flops = 1e8};
+    cr_assert_float_eq(time_of(&e, &pf, DT_F16), 7e-6 + 1e8 * 3e-11, 1e-15);
+    pf.shape[0] = 2048;
+    cr_assert_float_eq(time_of(&e, &pf, DT_F16), 10e-6 + 1e8 * 4e-11, 1e-15);
+    pf.shape[0] = 40;                          /* n_q 40 >= ATTN_TILE_Q: prefill, below 64: the 64-query line */
+    cr_assert_float_eq(time_of(&e, &pf, DT_F16), 4e-6 + 1e8 * 2e-11, 1e-15);
+    e.prof.attn_wide_flop_s[kp] = 0;           /* no wide probe (a hand-made profile): the 64-query line */
+    pf.shape[0] = 512;
+    cr_assert_float_eq(time_of(&e, &pf, DT_F16), 4e-6 + 1e8 * 2e-11, 1e-15);
     cr_assert_eq(roof_attn_kind(ATTN_NAIVE, DT_F32, 1), 0);
     cr_assert_eq(roof_attn_kind(ATTN_FLASH, DT_F16, ATTN_TILE_Q), 7);
     cr_assert_str_eq(roof_attn_kind_name(roof_attn_kind(ATTN_FLASH, DT_F16, 1)), "flash_f16_decode");
@@ -173,7 +190,7 @@ Test(roof_profile, aggregate_scales_per_work_terms_only)
     cr_assert_float_eq(one.prof.mm_elem_s[DT_Q8_0][4][0], AFF(1536.0, 1024.0), 1e-24);
 }
 
-/* The profile goes through the cache file to the bit; a format-4 file and a
+/* The profile goes through the cache file to the bit; a format-5 file and a
  * short mm line are rejected naming the line. */
 Test(roof_profile, cache_round_trip_and_rejections)
 {
@@ -186,6 +203,7 @@ Test(roof_profile, cache_round_trip_and_rejections)
             for (int i = 0; i < ROOF_MM_ROWS_N; i++) d.prof.mm_elem_s[t][sh][i] = 1e-9 * (t + 1) + 1e-12 * i + 1e-14 * sh;
     }
     for (int k = 0; k < ROOF_ATTN_KINDS; k++) { d.prof.attn_fixed_s[k] = 1e-6 * (k + 1); d.prof.attn_flop_s[k] = 1e-11 * (k + 1); }
+    for (int k = 1; k < ROOF_ATTN_KINDS; k += 2) { d.prof.attn_wide_fixed_s[k] = 3e-6 * k; d.prof.attn_wide_flop_s[k] = 2e-11 * k; }
     static char text[HW_CACHE_MAX_BYTES];
     char err[256];
     int n = hw_cache_format("cpu=x backend=y", &d, text, sizeof text);
@@ -194,11 +212,12 @@ Test(roof_profile, cache_round_trip_and_rejections)
     cr_assert_eq(hw_cache_parse(text, (size_t)n, "cpu=x backend=y", &back, err, sizeof err), 0, "%s", err);
     cr_assert(!memcmp(&back.prof, &d.prof, sizeof d.prof), "the profile, to the bit");
     cr_assert(n > 16384, "%d bytes: past format 4's cap", n);
-    cr_assert(strncmp(text, "infertop-hw 5\n", 14) == 0);
-    text[12] = '4';
-    cr_assert_eq(hw_cache_parse(text, (size_t)n, "cpu=x backend=y", &back, err, sizeof err), -1);
-    cr_assert(strstr(err, "line 1: expected 'infertop-hw 5'"), "%s", err);
+    cr_assert(strncmp(text, "infertop-hw 6\n", 14) == 0);
+    cr_assert(strstr(text, "\nattn flash_f16_prefill_q512 "), "the wide prefill line");
     text[12] = '5';
+    cr_assert_eq(hw_cache_parse(text, (size_t)n, "cpu=x backend=y", &back, err, sizeof err), -1);
+    cr_assert(strstr(err, "line 1: expected 'infertop-hw 6'"), "%s", err);
+    text[12] = '6';
     char *mm = strstr(text, "\nmm q8_0 1536 1024 ");
     cr_assert(mm);
     char *nl = strchr(mm + 1, '\n'), *last = nl;
