@@ -7,7 +7,8 @@
  *     negligible work) split over the threads like every matmul: the pool's
  *     dispatch and barrier, median of 51 calls;
  *   - matmul per weight format and profile shape (N×K: the grid of
- *     ROOF_MM_K × ROOF_MM_N and the long-N point, kernels/roofline.h),
+ *     ROOF_MM_K × ROOF_MM_N and the long-N point, kernels/roofline.h, for
+ *     the GGUF formats; the own formats at the middle shape only),
  *     y[m][N] = x[m][K] · Wᵀ: m = 1..16 over MM_CALLS matrices (8 for one
  *     of at most 1M weights) of a set of such matrices at least MM_SET_BYTES
  *     in all (decode: every weight comes from memory, as a step's layers
@@ -273,17 +274,24 @@ static void probe_matmul_shape(struct probe *p, enum dtype t, int si, size_t set
     if (si == MM_REF_SHAPE) ps->flops[t] = 2.0 * MM_PREFILL_ROWS * pf_elems / best;
 }
 
-/* Format t at every profile shape, one fill of the set per K. */
+/* Format t at every profile shape, one fill of the set per K. The GGUF
+ * formats (what model files hold) get the whole grid; the own formats
+ * (quant= transforms) only the middle shape, its rates copied to every
+ * shape (shape-independent): their 11 grids would have tripled the probe. */
 static void probe_matmul(struct probe *p, enum dtype t, struct pass *ps)
 {
+    bool grid = (int)t < DT_GGML_COUNT;
     for (int ki = 0; ki < ROOF_MM_NK; ki++) {
+        if (!grid && ki != MM_REF_SHAPE / ROOF_MM_NN) continue;      /* the middle shape's K */
         size_t bytes = fill_set(p, t, ROOF_MM_K[ki]);
         for (int si = 0; si < ROOF_MM_SHAPES; si++) {
             int k, n;
             roof_mm_shape(si, &k, &n);
-            if (k == ROOF_MM_K[ki]) probe_matmul_shape(p, t, si, bytes, ps);
+            if (k == ROOF_MM_K[ki] && (grid || si == MM_REF_SHAPE)) probe_matmul_shape(p, t, si, bytes, ps);
         }
     }
+    for (int si = 0; !grid && si < ROOF_MM_SHAPES; si++)
+        memcpy(ps->prof.mm_elem_s[t][si], ps->prof.mm_elem_s[t][MM_REF_SHAPE], sizeof ps->prof.mm_elem_s[t][si]);
 }
 
 /* ---- attention ---- */
