@@ -1,7 +1,8 @@
 /* kernels/cpu/qx.h — the CPU kernels of the own quantized formats
  * (kernels/xq_blocks.h): int8 / int4 / fp8 weight-only, W8A8 and FP8 W8A8.
  *
- * Weight-only formats (W8A16 style: activations stay f32) use the float
+ * int8 and int4 g32 symmetric take 16-bit activation rows and integer dots
+ * (qx_a16.c, below). The other weight-only formats (activations stay f32) use the float
  * matmul's loop (cpu_matmul.c): one weight row is dequantized in registers
  * and dotted against up to DOT_MAX_ROWS x rows (prefill); decode (one x row)
  * takes four weight rows per call (qx_wrows4_fn), so each x vector is loaded
