@@ -326,7 +326,6 @@ static void mm_task_a16(void *p, int t, int worker)
 {
     const struct mm_job *j = p;
     int n0, n1, i0, i1;
-    (void)worker;
     mm_task_range(j, t, &n0, &n1, &i0, &i1);
     if (j->m > 1) { mm_task_act(p, t, worker); return; }
     int n = n0;
