@@ -160,9 +160,13 @@ static void ops_write(struct jsonw *j, const struct step_record *sr)
 static void kernel_write(struct jsonw *j, const struct trace_kernel *k)
 {
     jw_array(j);
-    char *name = utf8_sanitized(k->name);
-    jw_str(j, name ? name : "");
-    free(name);
+    if (utf8_valid(k->name, strlen(k->name))) {   /* the usual case: no copy per kernel */
+        jw_str(j, k->name);
+    } else {
+        char *name = utf8_sanitized(k->name);
+        jw_str(j, name ? name : "");
+        free(name);
+    }
     double v[15] = {k->cls, k->layer, (double)k->t_ns, (double)k->dur_ns, (double)k->shape[0],
                     (double)k->shape[1], (double)k->shape[2], (double)k->shape[3], k->flops,
                     k->dram_bytes, k->chip_bytes, k->role, k->device, k->stage, k->seq};

@@ -157,6 +157,22 @@ Test(recorder, round_trip_keeps_every_field_the_exporters_use)
     trace_run_free(&a); trace_run_free(&b); free(buf);
 }
 
+/* A kernel name that is not UTF-8 is written as U+FFFD (the reader refuses
+ * invalid strings), one that is stays byte for byte. */
+Test(recorder, kernel_names_are_written_as_utf8)
+{
+    struct trace_run a, b;
+    make_run(&a);
+    snprintf(a.steps[0].kernels[0].name, sizeof a.steps[0].kernels[0].name, "bad\xff\xc0name");
+    snprintf(a.steps[0].kernels[1].name, sizeof a.steps[0].kernels[1].name, "caf\xc3\xa9 \"q\"");
+    size_t len;
+    char *buf = write_recording(&a, &len), err[256];
+    cr_assert_eq(recorder_read_buffer("rec", buf, len, &b, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(b.steps[0].kernels[0].name, "bad\xef\xbf\xbd\xef\xbf\xbdname");
+    cr_assert_str_eq(b.steps[0].kernels[1].name, "caf\xc3\xa9 \"q\"");
+    trace_run_free(&a); trace_run_free(&b); free(buf);
+}
+
 Test(recorder, version3_round_trip_keeps_commits_tags_progress_and_pool)
 {
     struct trace_run a, b;
