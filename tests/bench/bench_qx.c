@@ -33,39 +33,8 @@ static void *xmalloc(size_t n)
     return p;
 }
 
-/* `copies` matrices [N][K] of type t from the same random floats. */
-struct qset { struct weight *w; int copies; size_t bytes; };
-
-static struct qset make_qset(enum dtype t, int N, int K, int copies)
-{
-    struct qset s = {xmalloc(sizeof(struct weight) * (size_t)copies), copies, 0};
-    float *row = xmalloc(sizeof(float) * (size_t)K);
-    for (int c = 0; c < copies; c++) {
-        struct weight *w = &s.w[c];
-        *w = (struct weight){.type = t, .rows = N, .cols = K};
-        w->data = xmalloc(weight_bytes(w));
-        uint64_t st = 0x9e3779b97f4a7c15ull * (uint64_t)(c + 1);
-        for (int r = 0; r < N; r++) {
-            for (int k = 0; k < K; k++) {
-                st ^= st << 13; st ^= st >> 7; st ^= st << 17;
-                row[k] = (float)((st >> 40) % 2001) / 1000.f - 1.0005f;
-            }
-            dtype_encode_row(t, row, (char *)w->data + (size_t)r * dtype_row_bytes(t, K), K);
-        }
-    }
-    s.bytes = weight_bytes(&s.w[0]);
-    free(row);
-    return s;
-}
-
-static void free_qset(struct qset *s)
-{
-    for (int c = 0; c < s->copies; c++) free(s->w[c].data);
-    free(s->w);
-}
-
 /* Seconds per m = 1 matmul, cycling through the copies. */
-static double time_calls(struct backend *be, const struct qset *s, const float *x, float *y, int calls)
+static double time_calls(struct backend *be, const struct bench_wset *s, const float *x, float *y, int calls)
 {
     uint64_t t0 = now_ns();
     for (int i = 0; i < calls; i++) be->ops->matmul(be, y, &s->w[i % s->copies], x, 1);
@@ -75,7 +44,7 @@ static double time_calls(struct backend *be, const struct qset *s, const float *
 static int copies_for(size_t bytes) { size_t c = ((size_t)g_set_mib << 20) / bytes + 1; return c > 256 ? 256 : (int)c; }
 
 /* Median A time, B time and A/B over alternating rounds. */
-static void time_ab(struct backend *be, const struct qset *a, const struct qset *b, int K, int N, double out[3])
+static void time_ab(struct backend *be, const struct bench_wset *a, const struct bench_wset *b, int K, int N, double out[3])
 {
     float *x = xmalloc(sizeof(float) * (size_t)K), *y = xmalloc(sizeof(float) * (size_t)N);
     for (int i = 0; i < K; i++) x[i] = (float)((i * 2654435761u) % 1000) / 1000 - 0.5f;
@@ -114,15 +83,15 @@ static void table(enum cpu_simd simd, int threads)
         for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
             const struct shape *sh = &shapes[si];
             size_t bytes = dtype_row_bytes(pairs[p][0], sh->K) * (size_t)sh->N;
-            struct qset a = make_qset(pairs[p][0], sh->N, sh->K, copies_for(bytes));
-            struct qset b = make_qset(pairs[p][1], sh->N, sh->K, copies_for(bytes));
+            struct bench_wset a = bench_wset_make(pairs[p][0], sh->N, sh->K, copies_for(bytes), NULL);
+            struct bench_wset b = bench_wset_make(pairs[p][1], sh->N, sh->K, copies_for(bytes), NULL);
             double r[3];
             time_ab(be, &a, &b, sh->K, sh->N, r);
             printf("%-8s %-6s %9.1f %-8s %9.1f %6.2fx\n", sh->name, dtype_info(pairs[p][0])->name, r[0] * 1e6,
                    dtype_info(pairs[p][1])->name, r[1] * 1e6, r[2]);
             fflush(stdout);
-            free_qset(&a);
-            free_qset(&b);
+            bench_wset_free(&a);
+            bench_wset_free(&b);
         }
     backend_destroy(be);
 }

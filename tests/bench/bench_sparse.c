@@ -60,41 +60,12 @@ static double read_bandwidth(void)
 
 /* ---- kernels ---- */
 
-/* `copies` weights [N][K] of type t holding the same pruned values (so dense
- * and sparse compute the same product). */
-struct wset { struct weight *w; int copies; size_t bytes; };
-
-static struct wset make_wset(enum dtype t, int N, int K, int copies)
-{
-    struct wset s = {xmalloc(sizeof(struct weight) * (size_t)copies), copies, 0};
-    float *row = xmalloc(sizeof(float) * (size_t)K);
-    for (int c = 0; c < copies; c++) {
-        struct weight *w = &s.w[c];
-        *w = (struct weight){.type = t, .rows = N, .cols = K};
-        w->data = xmalloc(weight_bytes(w));
-        uint64_t st = 0x9e3779b97f4a7c15ull * (uint64_t)(c + 1);
-        for (int r = 0; r < N; r++) {
-            for (int k = 0; k < K; k++) {
-                st ^= st << 13; st ^= st >> 7; st ^= st << 17;
-                row[k] = (float)((st >> 40) % 2001) / 1000.f - 1.0005f;
-            }
-            sparsity_prune_row(row, NULL, K);
-            dtype_encode_row(t, row, (char *)w->data + (size_t)r * dtype_row_bytes(t, K), K);
-        }
-    }
-    s.bytes = weight_bytes(&s.w[0]);
-    free(row);
-    return s;
-}
-
-static void free_wset(struct wset *s)
-{
-    for (int c = 0; c < s->copies; c++) free(s->w[c].data);
-    free(s->w);
-}
+/* 2:4 prune a float row in place (bench_wset_make's edit_row): dense and
+ * sparse sets then hold the same pruned values and compute the same product. */
+static void prune_row(float *row, int K) { sparsity_prune_row(row, NULL, K); }
 
 /* Seconds per call of y = x·Wᵀ, cycling through the copies; `calls` calls. */
-static double time_matmul(struct backend *be, struct wset *s, const float *x, float *y, int m, int calls)
+static double time_matmul(struct backend *be, struct bench_wset *s, const float *x, float *y, int m, int calls)
 {
     uint64_t t0 = now_ns();
     for (int i = 0; i < calls; i++) be->ops->matmul(be, y, &s->w[i % s->copies], x, m);
@@ -107,7 +78,7 @@ static int copies_for(size_t bytes) { size_t c = ((size_t)64 << 20) / bytes + 1;
 struct pair_result { double t_dense, t_sparse, ratio; };
 
 /* Median over rounds (dense, sparse alternating) of the dense/sparse ratio. */
-static struct pair_result time_pair(struct backend *be, struct wset *d, struct wset *s, int m, int K, int N)
+static struct pair_result time_pair(struct backend *be, struct bench_wset *d, struct bench_wset *s, int m, int K, int N)
 {
     float *x = xmalloc(sizeof(float) * (size_t)m * K), *y = xmalloc(sizeof(float) * (size_t)m * N);
     for (size_t i = 0; i < (size_t)m * K; i++) x[i] = (float)((i * 2654435761u) % 1000) / 1000 - 0.5f;
@@ -146,15 +117,15 @@ static void matvec_table(struct backend *be, double bw)
         for (int v = 0; v < 3; v++) {
             if (g_values >= 0 && v != g_values) continue;
             const struct shape *sh = &shapes[si];
-            struct wset d = make_wset(dense[v], sh->N, sh->K, copies_for(dtype_row_bytes(dense[v], sh->K) * (size_t)sh->N));
-            struct wset s = make_wset(sparse[v], sh->N, sh->K, d.copies);
+            struct bench_wset d = bench_wset_make(dense[v], sh->N, sh->K, copies_for(dtype_row_bytes(dense[v], sh->K) * (size_t)sh->N), prune_row);
+            struct bench_wset s = bench_wset_make(sparse[v], sh->N, sh->K, d.copies, prune_row);
             struct pair_result p = time_pair(be, &d, &s, 1, sh->K, sh->N);
             double gd = d.bytes / p.t_dense / 1e9, gs = s.bytes / p.t_sparse / 1e9;
             printf("%-16s %-8s %10zu %9.1f %7.1f %5.0f%%   %-8s %10zu %9.1f %7.1f %5.0f%% %6.2fx\n", sh->name,
                    dtype_info(dense[v])->name, d.bytes, p.t_dense * 1e6, gd, 100 * gd / bw,
                    dtype_info(sparse[v])->name, s.bytes, p.t_sparse * 1e6, gs, 100 * gs / bw, p.ratio);
-            free_wset(&d);
-            free_wset(&s);
+            bench_wset_free(&d);
+            bench_wset_free(&s);
         }
 }
 
@@ -169,8 +140,8 @@ static void batch_sweep(struct backend *be)
     printf("  crossover\n");
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const struct shape *sh = &shapes[si];
-        struct wset d = make_wset(DT_F16, sh->N, sh->K, copies_for((size_t)sh->N * sh->K * 2));
-        struct wset s = make_wset(DT_S24_F16, sh->N, sh->K, d.copies);
+        struct bench_wset d = bench_wset_make(DT_F16, sh->N, sh->K, copies_for((size_t)sh->N * sh->K * 2), prune_row);
+        struct bench_wset s = bench_wset_make(DT_S24_F16, sh->N, sh->K, d.copies, prune_row);
         int cross = 0;
         printf("%-16s", sh->name);
         for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
@@ -181,8 +152,8 @@ static void batch_sweep(struct backend *be)
         }
         if (cross) printf("  m >= %d\n", cross);
         else printf("  none up to m = %d\n", ms[sizeof ms / sizeof ms[0] - 1]);
-        free_wset(&d);
-        free_wset(&s);
+        bench_wset_free(&d);
+        bench_wset_free(&s);
     }
 }
 

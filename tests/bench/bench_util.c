@@ -1,6 +1,7 @@
 /* tests/bench/bench_util.c — see bench_util.h. */
 #include "tests/bench/bench_util.h"
 #include "core/model/model.h"   /* struct model_config */
+#include "kernels/formats.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -71,4 +72,35 @@ void bench_kv_free(struct bench_kv *kb)
 {
     free(kb->k);
     free(kb->v);
+}
+
+struct bench_wset bench_wset_make(enum dtype t, int N, int K, int copies, void (*edit_row)(float *row, int K))
+{
+    struct bench_wset s = {calloc((size_t)copies, sizeof(struct weight)), copies, 0};
+    float *row = malloc(sizeof(float) * (size_t)K);
+    if (!s.w || !row) { fprintf(stderr, "bench: out of memory for %d weight copies\n", copies); exit(1); }
+    for (int c = 0; c < copies; c++) {
+        struct weight *w = &s.w[c];
+        *w = (struct weight){.type = t, .rows = N, .cols = K};
+        w->data = malloc(weight_bytes(w));
+        if (!w->data) { fprintf(stderr, "bench: out of memory for %zu bytes\n", weight_bytes(w)); exit(1); }
+        uint64_t st = 0x9e3779b97f4a7c15ull * (uint64_t)(c + 1);
+        for (int r = 0; r < N; r++) {
+            for (int k = 0; k < K; k++) {
+                st ^= st << 13; st ^= st >> 7; st ^= st << 17;
+                row[k] = (float)((st >> 40) % 2001) / 1000.f - 1.0005f;
+            }
+            if (edit_row) edit_row(row, K);
+            dtype_encode_row(t, row, (char *)w->data + (size_t)r * dtype_row_bytes(t, K), K);
+        }
+    }
+    s.bytes = weight_bytes(&s.w[0]);
+    free(row);
+    return s;
+}
+
+void bench_wset_free(struct bench_wset *s)
+{
+    for (int c = 0; c < s->copies; c++) free(s->w[c].data);
+    free(s->w);
 }
