@@ -252,7 +252,8 @@ static void bind_device(struct backend *be)
 
 /* matmul: cuBLAS runs f32, f16 and bf16 weights, cuda_sparse.cu the 2:4
  * formats (read in place), cuda_xq.cu the own formats (int8, int4, fp8, w8a8,
- * fp8a8: core/quant), cuda_qdot.cu ggml's block formats (q8_0, q4_0, q4_1,
+ * fp8a8: core/quant; fp8a8 prefill through cuBLASLt's FP8 GEMM on cc >= 8.9,
+ * cuda_fp8lt.cu), cuda_qdot.cu ggml's block formats (q8_0, q4_0, q4_1,
  * q4_k, q6_k, read in place; int8 dp4a dots). A format missing here is
  * converted to f16 by backend_upload_weight, with one note. embed: every format (block formats are decoded on the
  * host, cuda_ops.cu). attention, kv_store: f32 and f16 caches. The rest: f32
@@ -290,6 +291,10 @@ static void cuda_free(struct backend *be, void *p)
 
 static int cuda_upload_weight(struct backend *be, struct weight *w)
 {
+    if (w->type == DT_F8A8) {           /* codes and scales apart: the FP8 GEMM's A is the codes alone */
+        bind_device(be);
+        return cuda_f8lt_upload(be, w);
+    }
     size_t bytes = weight_bytes(w);
     void *d = cuda_alloc(be, bytes);   /* binds the device */
     if (!d) {
@@ -344,13 +349,18 @@ static int g_cupti_users;
 static void ctx_release(struct cuda_ctx *c)
 {
     struct cuda_scratch *s[] = {&c->act16, &c->scores, &c->partial, &c->table, &c->ints, &c->qact,
-                                &c->sample_ids, &c->sample_sort, &c->sample_u};
+                                &c->sample_ids, &c->sample_sort, &c->sample_u, &c->lt_ws};
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
         if (s[i]->p) warn_on_teardown(cudaFree(s[i]->p), "cudaFree(scratch)");
     if (c->cublas) {
         cublasStatus_t bs = cublasDestroy(c->cublas);
         if (bs != CUBLAS_STATUS_SUCCESS)
             fprintf(stderr, "infertop: cuda: cublasDestroy at teardown: %s\n", cublasGetStatusString(bs));
+    }
+    if (c->cublaslt) {
+        cublasStatus_t bs = cublasLtDestroy(c->cublaslt);
+        if (bs != CUBLAS_STATUS_SUCCESS)
+            fprintf(stderr, "infertop: cuda: cublasLtDestroy at teardown: %s\n", cublasGetStatusString(bs));
     }
     for (int i = 0; i < c->n_deferred; i++) warn_on_teardown(cudaFree(c->deferred[i]), "cudaFree(deferred scratch)");
     if (c->staging.alloc) staging_free(&c->staging);
@@ -517,6 +527,8 @@ static int ctx_init(struct cuda_ctx *c, int device, char *err, size_t errlen)
     TRY(cudaSetDevice(device), "cudaSetDevice");
     TRY(cudaDeviceGetAttribute(&c->sm_count, cudaDevAttrMultiProcessorCount, device), "SM count");
     TRY(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), "shared memory size");
+    TRY(cudaDeviceGetAttribute(&c->cc_major, cudaDevAttrComputeCapabilityMajor, device), "compute capability");
+    TRY(cudaDeviceGetAttribute(&c->cc_minor, cudaDevAttrComputeCapabilityMinor, device), "compute capability");
     c->smem_optin = (size_t)smem;
     TRY(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "cudaStreamCreate");
     staging_init(&c->staging, pinned_alloc, pinned_release, c);
@@ -530,6 +542,12 @@ static int ctx_init(struct cuda_ctx *c, int device, char *err, size_t errlen)
         snprintf(err, errlen, "cuda: cublasSetStream: %s", cublasGetStatusString(bs));
         return -1;
     }
+    if ((bs = cublasLtCreate(&c->cublaslt)) != CUBLAS_STATUS_SUCCESS) {
+        c->cublaslt = NULL;
+        snprintf(err, errlen, "cuda: cublasLtCreate: %s", cublasGetStatusString(bs));
+        return -1;
+    }
+    c->f8lt_on = true;
     c->cupti_on = cupti_collector_start(c->trace_reason, sizeof c->trace_reason) == 0;
     if (c->cupti_on) g_cupti_users++;
     /* tag 0 means "untagged"; each device numbers its ops in its own range */

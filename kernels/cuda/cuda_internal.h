@@ -4,6 +4,7 @@
 #ifndef INFERTOP_CUDA_INTERNAL_H
 #define INFERTOP_CUDA_INTERNAL_H
 
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -12,6 +13,7 @@
  * Every .cu file includes this header first. */
 extern "C" {
 #include "kernels/backend.h"
+#include "kernels/cuda/cuda_fp8_plan.h"
 #include "kernels/cuda/cuda_graph_step.h"
 #include "kernels/cuda/cuda_staging.h"
 }
@@ -58,11 +60,27 @@ struct cuda_op_tag {
     int kernels;
 };
 
+/* fp8a8 through cuBLASLt (cuda_fp8lt.cu): heuristic results per shape. */
+#define F8LT_CACHE 16
+struct f8lt_algo_entry {
+    int N, K, m_pad;           /* 0: empty */
+    bool found;                /* false: cuBLASLt offered none (the kernels run that shape) */
+    cublasLtMatmulAlgo_t algo;
+};
+
 struct cuda_ctx {
     int device, sm_count;
+    int cc_major, cc_minor;          /* compute capability */
     size_t smem_optin;               /* max dynamic shared memory per block */
     cudaStream_t stream;             /* every op, copy and cuBLAS call runs here, in order */
     cublasHandle_t cublas;
+    cublasLtHandle_t cublaslt;       /* the fp8a8 FP8 GEMM; same stream */
+    struct cuda_scratch lt_ws;       /* its workspace (f8lt_workspace_bytes) */
+    bool f8lt_on;                    /* cuda_fp8_gemm_enable; true after create */
+    bool f8lt_noted;                 /* the "not supported on sm_XY" note was sent */
+    uint64_t f8lt_calls;             /* matmuls that ran through it */
+    struct f8lt_algo_entry f8lt_cache[F8LT_CACHE];
+    int f8lt_next;                   /* round-robin slot */
     struct cuda_scratch act16;       /* f16/bf16 copy of matmul activations [m][K] */
     struct cuda_scratch scores;      /* naive attention S = P [heads][n_q][n_ctx] */
     struct cuda_scratch partial;     /* flash split partials: acc [splits][heads][n_q][d], m/l */
@@ -111,6 +129,21 @@ void cuda_op_matmul(struct backend *be, float *y, const struct weight *w, const 
 void cuda_op_matmul_s24(struct backend *be, float *y, const struct weight *w, const float *x, int m);
 /* The own quantized formats (cuda_xq.cu); w->dev in dtype_is_xq(w->dev_type). */
 void cuda_xq_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m);
+/* fp8a8 weights on the device in the split layout (cuda_fp8_plan.h), plus the
+ * one "not supported on sm_XY" note on devices without FP8 GEMM: cuda_fp8lt.cu. */
+int  cuda_f8lt_upload(struct backend *be, struct weight *w);
+/* cuBLASLt's algorithm for plan p (cached per shape); false when it has none
+ * (one note per shape; the caller runs the kernels). */
+bool cuda_f8lt_algo(struct backend *be, const struct f8lt_plan *p, cublasLtMatmulAlgo_t *algo);
+/* D (column-major N×m_pad with ld N = row-major [m_pad][N] f32) = the raw
+ * E4M3 sums of the weight codes wq [N][K] and the x codes xq [m_pad][K], on
+ * the stream with workspace c->lt_ws. D may be y (p->d_in_place). */
+void cuda_f8lt_gemm(struct cuda_ctx *c, const struct f8lt_plan *p, const cublasLtMatmulAlgo_t *algo, float *D,
+                    const uint8_t *wq, const uint8_t *xq);
+/* y[i][n] = f8lt_epilogue(D[i][n], ws[n], a) for i < m (D's padding rows are
+ * ignored), a = f8lt_act_scale(static_scale, tmax ? *tmax : 0); D may be y. */
+void cuda_f8lt_epilogue(struct cuda_ctx *c, float *y, const float *D, const float *ws, float static_scale,
+                        const float *tmax, int m, int N);
 /* ggml block formats (q8_0, q4_0, q4_1, q4_k, q6_k), read in place: cuda_qdot.cu. */
 void cuda_qdot_matmul(struct backend *be, float *y, const struct weight *w, const float *x, int m);
 /* cuda_attention.cu */
