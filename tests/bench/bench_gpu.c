@@ -7,13 +7,18 @@
  *   - flash vs naive attention prefill at 1k, 4k, 16k tokens (32/8 heads,
  *     d 128, f16 KV); naive is skipped where its score matrix would not fit;
  *   - paged decode attention GB/s (one query, 4k and 16k cached tokens, K/V
- *     bytes read per second).
+ *     bytes read per second);
+ *   - fp8a8 prefill GEMM TFLOP/s: cuBLASLt's FP8 GEMM (cc >= 8.9) against the
+ *     fp8a8 CUDA kernels (the GEMM switched off) and the f16 cuBLAS path, and
+ *     an m sweep of both at 4096 x 4096 (what F8LT_MIN_M should be set from:
+ *     a GEMM at m < 16 costs what it costs at 16, the rows being padded).
  * Times: host clock around R launches queued back to back after a warm-up,
  * then a stream sync (launch overhead is hidden by the queue except for the
  * shortest kernels). Exit 2 with the reason when no CUDA device is usable
  * (nothing measured); 0 after printing every table. */
 #include "kernels/backend.h"
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/cuda_fp8_plan.h"
 #include "kernels/formats.h"
 
 #include <cublas_v2.h>
@@ -169,6 +174,78 @@ static void bench_gemm(void)
     check_cublas(cublasDestroy(h), "cublasDestroy");
 }
 
+/* ---- fp8a8: cuBLASLt FP8 GEMM vs the kernels ---- */
+
+/* Seconds per backend_matmul, after 2 warm-ups; gemm_on switches the FP8
+ * GEMM (f16 weights ignore it). *lt: whether the timed calls ran cuBLASLt. */
+static double time_matmul(struct weight *w, float *y, const float *x, int m, int R, bool gemm_on, bool *lt)
+{
+    bool was = cuda_fp8_gemm_enable(GPU, gemm_on);
+    for (int r = 0; r < 2; r++) backend_matmul(GPU, y, w, x, m);
+    backend_sync(GPU);
+    uint64_t n0 = cuda_fp8_gemm_count(GPU);
+    double t0 = now_s();
+    for (int r = 0; r < R; r++) backend_matmul(GPU, y, w, x, m);
+    backend_sync(GPU);
+    double s = (now_s() - t0) / R;
+    if (lt) *lt = cuda_fp8_gemm_count(GPU) == n0 + (uint64_t)R;
+    cuda_fp8_gemm_enable(GPU, was);
+    return s;
+}
+
+static void bench_fp8(void)
+{
+    char why[192];
+    int avail = cuda_fp8_gemm_status(GPU, NULL, NULL, why, sizeof why);
+    printf("\nfp8a8 prefill GEMM, y[m][N] = x[m][K] W^T, x quantized to E4M3 per tensor (dynamic scale): cuBLASLt\n"
+           "FP8 GEMM + column-scale epilogue vs the fp8a8 CUDA kernels vs f16 weights on cuBLAS (TFLOP/s = 2 m N K / time)\n"
+           "%s\n", why);
+    if (!avail) return;
+    const int shapes[][3] = {{512, 4096, 4096}, {512, 11008, 4096}, {2048, 4096, 4096}};
+    printf("%-22s %10s %10s %10s %8s %8s\n", "m x N x K", "lt", "kernels", "f16", "lt/kern", "lt/f16");
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int m = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        struct weight w8, w16;
+        make_weight(&w8, DT_F8A8, N, K);
+        make_weight(&w16, DT_F16, N, K);
+        float *x = dev_rand((size_t)m * K), *y = backend_alloc(GPU, sizeof(float) * (size_t)m * N);
+        double flop = 2.0 * m * N * K;
+        bool lt = false;
+        double tl = time_matmul(&w8, y, x, m, 20, true, &lt), tk = time_matmul(&w8, y, x, m, 2, false, NULL);
+        double tf = time_matmul(&w16, y, x, m, 20, true, NULL);
+        char shape[32];
+        snprintf(shape, sizeof shape, "%d x %d x %d", m, N, K);
+        printf("%-22s %10.1f %10.2f %10.1f %8.1f %8.2f%s\n", shape, flop / tl / 1e12, flop / tk / 1e12, flop / tf / 1e12,
+               tk / tl, tf / tl, lt ? "" : "  (cuBLASLt did not run: see the notes)");
+        backend_free(GPU, x);
+        backend_free(GPU, y);
+        backend_free_weight(GPU, &w8);
+        backend_free_weight(GPU, &w16);
+        free(w8.data);
+        free(w16.data);
+    }
+    const int ms[] = {1, 4, 8, 16, 32, 64, 128, 256};
+    const int N = 4096, K = 4096;
+    printf("\nfp8a8 m sweep, N = K = %d (us per matmul; the plan sends m >= %d to cuBLASLt;\n"
+           "a GEMM at m < 16 would cost what m = 16 costs, its rows padded)\n", N,
+           F8LT_MIN_M);
+    printf("%-6s %10s %10s %8s\n", "m", "lt us", "kernels us", "kern/lt");
+    struct weight w8;
+    make_weight(&w8, DT_F8A8, N, K);
+    float *x = dev_rand((size_t)256 * K), *y = backend_alloc(GPU, sizeof(float) * (size_t)256 * N);
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+        bool lt = false;
+        double tk = time_matmul(&w8, y, x, ms[i], 10, false, NULL);
+        double tl = ms[i] >= F8LT_MIN_M ? time_matmul(&w8, y, x, ms[i], 20, true, &lt) : 0;
+        if (lt) printf("%-6d %10.1f %10.1f %8.2f\n", ms[i], tl * 1e6, tk * 1e6, tk / tl);
+        else printf("%-6d %10s %10.1f %8s\n", ms[i], "-", tk * 1e6, "-");
+    }
+    backend_free(GPU, x);
+    backend_free(GPU, y);
+    backend_free_weight(GPU, &w8);
+    free(w8.data);
+}
+
 /* ---- attention ---- */
 
 /* A contiguous (one block) or paged KV view of n_ctx tokens, f16, filled. */
@@ -274,6 +351,7 @@ int main(void)
            GPU->measured_bw / 1e12);
     bench_matvec();
     bench_gemm();
+    bench_fp8();
     bench_attention();
     backend_destroy(GPU);
     return 0;

@@ -12,6 +12,8 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/cuda_fp8_plan.h"
+#include "kernels/xq_blocks.h"
 #include "traces/cupti.h"
 #include "core/model/sampler.h"
 
@@ -147,6 +149,106 @@ static void check_matmul_in_place(enum dtype t, int m, int N, int K, double tol)
         n_cases++;
         n_failed++;
     }
+}
+
+/* ---- fp8a8 through cuBLASLt's FP8 GEMM (kernels/cuda/cuda_fp8lt.cu) ----
+ * Both backends multiply the same E4M3 codes: the weight bytes are the same,
+ * and x is coded by the same scale rule and encoder (tests/unit/test_cuda_fp8.c
+ * shows f8lt_encode / f8lt_act_scale equal the CPU's code for code); every
+ * product of two E4M3 values is exact in f32 (4-bit significands), and both
+ * finish with (ws·a)·Σ. What differs is the sum's order and precision:
+ *   - the CPU's f32 sums: within (K-1)·u·Σ|p|, u = 2^-24;
+ *   - cuBLASLt, fast accumulation off: the tensor cores' partial sums are
+ *     promoted into f32 periodically; inside one MMA block Hopper's FP8 path
+ *     keeps about 14 bits after aligning the addends (DeepSeek-V3 technical
+ *     report, sec. 3.3.2, measured on H800; not measured here), so at most
+ *     2^-13·Σ|p| over all blocks, plus the f32 promotions' K·u·Σ|p|;
+ *   - the kernels (m < 16 or an odd shape): f32 sums, K·u·Σ|p|;
+ *   - the (ws·a)·Σ roundings: 4u relative on each side.
+ * Tolerance per element: |gpu - cpu| <= ws[n]·a·Σ_k|p_k|·(2^-12 + (2K + 8)·u),
+ * the 2^-13 doubled for margin. The rel.err column of these rows is the max
+ * over the output of |gpu - cpu| / that bound (tol 1). A wrong layout, scale
+ * or transpose moves y by about |y| ~ Σ|p|/sqrt(K): far outside. The path is
+ * checked too: the GEMM ran exactly when the device has it (cc >= 8.9) and
+ * the plan picks it for the shape (cuda_fp8_gemm_count). */
+
+/* bound[i][n] = ws[n]·a·Σ_k |e4m3(qw[n][k])·e4m3(qx[i][k])| · factor. */
+static double *fp8_bounds(const struct weight *w, const float *x, int m, float a)
+{
+    const int N = w->rows, K = w->cols;
+    const size_t rb = dtype_row_bytes(DT_F8A8, K);
+    const double factor = 0x1p-12 + (2.0 * K + 8) * 0x1p-24;
+    float *xa = xmalloc(sizeof *xa * (size_t)m * K);
+    for (size_t i = 0; i < (size_t)m * K; i++) xa[i] = fabsf(fp8_e4m3_to_f32(f8lt_encode(x[i], a)));
+    double *b = xmalloc(sizeof *b * (size_t)m * N);
+    float *wa = xmalloc(sizeof *wa * (size_t)K);
+    for (int n = 0; n < N; n++) {
+        const uint8_t *row = (const uint8_t *)w->data + (size_t)n * rb;
+        for (int k = 0; k < K; k++) wa[k] = fabsf(fp8_e4m3_to_f32(row[XQ_ROW_HDR + k]));
+        double ws = xq_row_scale(row);
+        for (int i = 0; i < m; i++) {
+            double s = 0;
+            for (int k = 0; k < K; k++) s += (double)wa[k] * xa[(size_t)i * K + k];
+            b[(size_t)i * N + n] = ws * a * s * factor;
+        }
+    }
+    free(xa);
+    free(wa);
+    return b;
+}
+
+/* static_scale: a calibrated per-tensor scale (0.8 of max|x|/448: outliers
+ * saturate on both sides); else the dynamic one. gemm_on false forces the
+ * kernels. */
+static void check_fp8_gemm(int m, int N, int K, bool static_scale, bool gemm_on)
+{
+    int maj = 0, min = 0;
+    char why[192];
+    int avail = cuda_fp8_gemm_status(GPU, &maj, &min, why, sizeof why);
+    float *wf = rand_vec((size_t)N * K, -1, 1), *x = rand_vec((size_t)m * K, -1, 1);
+    float mx = 0;
+    for (size_t i = 0; i < (size_t)m * K; i++) {
+        if (rnd(0, 1) < 0.01f) x[i] *= 25.f;             /* activation outliers */
+        mx = fmaxf(mx, fabsf(x[i]));
+    }
+    struct weight wc, wg;
+    make_weight(&wc, DT_F8A8, N, K, wf);
+    wc.act_scale = static_scale ? 0.8f * mx / FP8_E4M3_MAX : 0.f;
+    wg = wc;
+    backend_upload_weight(CPU, &wc);
+    if (backend_upload_weight(GPU, &wg) != 0) exit(1);
+    float *yc = xmalloc(sizeof *yc * (size_t)m * N), *dx = to_gpu(x, (size_t)m * K);
+    float *dy = backend_alloc(GPU, sizeof(float) * (size_t)m * N);
+    backend_matmul(CPU, yc, &wc, x, m);
+    bool was = cuda_fp8_gemm_enable(GPU, gemm_on);
+    struct f8lt_plan p;
+    f8lt_plan_make(&p, maj, min, gemm_on, m, N, K, (uintptr_t)dy);
+    bool want = avail && p.gemm;
+    uint64_t n0 = cuda_fp8_gemm_count(GPU), t0 = now_ns();
+    backend_matmul(GPU, dy, &wg, dx, m);
+    double ms = gpu_ms_since(t0);
+    bool ran = cuda_fp8_gemm_count(GPU) == n0 + 1;
+    cuda_fp8_gemm_enable(GPU, was);
+    float *yg = from_gpu(dy, (size_t)m * N);
+    double *bound = fp8_bounds(&wc, x, m, f8lt_act_scale(wc.act_scale, mx)), worst = 0;
+    bool finite = true;
+    for (size_t i = 0; i < (size_t)m * N; i++) {
+        finite = finite && isfinite(yg[i]);
+        worst = fmax(worst, fabs((double)yg[i] - yc[i]) / (bound[i] > 0 ? bound[i] : 1e-30));
+    }
+    bool ok = finite && worst <= 1.0 && ran == want;
+    char shape[48];
+    snprintf(shape, sizeof shape, "m=%d N=%d K=%d %s %s", m, N, K, static_scale ? "static" : "dyn",
+             ran ? "lt" : "kern");
+    n_cases++;
+    n_failed += !ok;
+    printf("%-14s %-5s %-34s %10.3e %9.1e %9.3f  %s\n", "fp8_gemm", "fp8a8", shape, worst, 1.0, ms, ok ? "PASS" : "FAIL");
+    if (ran != want)
+        printf("  path: expected %s (%s), ran %s\n", want ? "cuBLASLt" : "the kernels",
+               avail ? f8lt_why_text(p.why) : why, ran ? "cuBLASLt" : "the kernels");
+    fflush(stdout);
+    backend_free(GPU, dx); backend_free(GPU, dy); backend_free_weight(GPU, &wg);
+    free(wf); free(x); free(wc.data); free(yc); free(yg); free(bound);
 }
 
 /* ---- KV store + attention ---- */
@@ -463,6 +565,21 @@ int main(void)
         check_matmul((enum dtype)t, 9, 1536, 576, tol);
         check_matmul((enum dtype)t, 3, 576, 1536, tol);
     }
+
+    /* fp8a8 prefill / batches through cuBLASLt's FP8 GEMM where the device
+     * has it (cc >= 8.9); the shapes it refuses and the switch turned off run
+     * the kernels under the same bound */
+    char fp8why[192];
+    cuda_fp8_gemm_status(GPU, NULL, NULL, fp8why, sizeof fp8why);
+    printf("fp8 gemm: %s\n", fp8why);
+    check_fp8_gemm(16, 576, 576, false, true);      /* m = m_pad: the GEMM writes y */
+    check_fp8_gemm(33, 576, 1536, false, true);     /* padded to 48: raw sums in scratch */
+    check_fp8_gemm(128, 1536, 576, true, true);
+    check_fp8_gemm(512, 2048, 1024, false, true);
+    check_fp8_gemm(64, 1024, 1024, true, true);
+    check_fp8_gemm(9, 1536, 576, false, true);      /* m < 16: the kernels */
+    check_fp8_gemm(64, 1000, 576, false, true);     /* N % 16: the kernels */
+    check_fp8_gemm(128, 1536, 576, false, false);   /* switched off: the kernels */
 
     struct attn_case ac[] = {
         {9, 3, 64, 1, 0, 16, true},    {9, 3, 64, 1, 777, 16, true},  {9, 3, 64, 37, 100, 16, true},
