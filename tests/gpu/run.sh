@@ -12,7 +12,8 @@
 #              carried beside the tree, with their few shared libraries) are used
 #   gpu_check  every CUDA op against the CPU backend on random inputs: f32/f16/
 #              bf16 cuBLAS, the ggml block formats in place (q8_0 .. q6_k), 2:4
-#              sparse, the own quant formats, attention naive/flash/paged,
+#              sparse, the own quant formats (fp8a8 also through cuBLASLt's FP8
+#              GEMM on cc >= 8.9, and the path each shape took), attention naive/flash/paged,
 #              rmsnorm, rope, eltwise, embed, CUPTI measured durations (every
 #              logged op got its kernels' GPU time); comm ops need >= 2 GPUs
 #   gen_synth  greedy generation, synth:smollm2-135m in q4_1 (the shipped
@@ -32,7 +33,8 @@
 #              measured HBM/L2/shared traffic per op class beside the modeled
 #              bytes (SKIP with the reason when the counters are refused)
 #   bench_gpu  tests/bench/bench_gpu.sh (what `make bench-gpu` runs): matvec
-#              GB/s per format, prefill GEMM vs plain cuBLAS, flash vs naive
+#              GB/s per format, prefill GEMM vs plain cuBLAS, fp8a8 cuBLASLt FP8
+#              GEMM vs the fp8a8 kernels (and an m sweep), flash vs naive
 #              attention at 1k/4k/16k, paged decode GB/s, llama2-7b f16 decode
 #              at batch 1/8/64 with % of the copy-test bandwidth
 # The summary table (step, result, seconds) is printed last and written to
