@@ -25,7 +25,10 @@
  *
  * When: cc >= 8.9 (FP8 tensor cores: L4, RTX 4090, H100, H200; not A100),
  * N and K multiples of 16, m >= F8LT_MIN_M; the x codes are padded with zero
- * rows to m_pad (a multiple of 16). Everything else runs the fp8a8 CUDA
+ * rows to m_pad (a multiple of 16). cuBLASLt's FP8 rules (cublasLtMatmul in
+ * the cuBLAS reference): every matrix pointer 16-byte aligned, A transposed and
+ * B not ("TN"), compute type CUBLAS_COMPUTE_32F, scale type CUDA_R_32F; the
+ * multiples of 16 keep every leading dimension and offset 16-byte aligned. Everything else runs the fp8a8 CUDA
  * kernels of cuda_xq.cu, and f8lt_why_text says why. Decode (m = 1) stays on
  * them: a matvec reads each weight byte once on either path and is bound by
  * that read, while the GEMM would pad m to 16 (15/16 of the MMA work wasted)
