@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -650,10 +651,34 @@ int runner_read_steps(struct runner *r, uint64_t *cursor, struct step_record *ou
     return n;
 }
 
+/* The state without its unused array tails: a whole runner_state is over
+ * 1 MiB (RUNNER_MAX_BLOCKS block entries) while a run uses a few hundred, and
+ * the TUI copies it every frame, on a core an engine thread needs. Fields
+ * are copied in declaration order, each array up to its count. */
+#define FOLLOWS(a, b) (offsetof(struct runner_state, b) - offsetof(struct runner_state, a) - \
+                       sizeof ((struct runner_state *)0)->a < _Alignof(__typeof__(((struct runner_state *)0)->b)))
+_Static_assert(FOLLOWS(blocks, n_reqs) && FOLLOWS(n_reqs, reqs) && FOLLOWS(reqs, par) && FOLLOWS(par, n_seg) &&
+               FOLLOWS(n_seg, seg) && FOLLOWS(seg, ttft_p50_ms),
+               "runner_state: a field between blocks[] and ttft_p50_ms needs a line in state_copy_used");
+#undef FOLLOWS
+
+static void state_copy_used(struct runner_state *out, const struct runner_state *s)
+{
+    memcpy(out, s, offsetof(struct runner_state, blocks));
+    memcpy(out->blocks, s->blocks, (size_t)s->n_blocks * sizeof *s->blocks);
+    out->n_reqs = s->n_reqs;
+    memcpy(out->reqs, s->reqs, (size_t)s->n_reqs * sizeof *s->reqs);
+    memcpy(&out->par, &s->par, sizeof s->par);
+    out->n_seg = s->n_seg;
+    memcpy(out->seg, s->seg, (size_t)s->n_seg * sizeof *s->seg);
+    memcpy((char *)out + offsetof(struct runner_state, ttft_p50_ms), (const char *)s + offsetof(struct runner_state, ttft_p50_ms),
+           sizeof *out - offsetof(struct runner_state, ttft_p50_ms));
+}
+
 void runner_latest(struct runner *r, struct runner_state *out)
 {
     pthread_mutex_lock(&r->state_mu);
-    memcpy(out, r->state, sizeof *out);
+    state_copy_used(out, r->state);
     pthread_mutex_unlock(&r->state_mu);
 }
 

@@ -148,7 +148,9 @@ bool runner_set_option(struct runner *r, enum opt_id id, const char *value);
  * Returns the count; *lost = records overwritten before this reader saw them. */
 int  runner_read_steps(struct runner *r, uint64_t *cursor, struct step_record *out, int max,
                        uint64_t *lost);
-/* Copy the latest published state. */
+/* Copy the latest published state: every field, and blocks[], reqs[] and
+ * seg[] up to n_blocks, n_reqs and n_seg (entries past them are left as
+ * they were in *out). */
 void runner_latest(struct runner *r, struct runner_state *out);
 /* Log lines (option changes, restarts, errors), oldest first; returns the count
  * copied after *cursor. */

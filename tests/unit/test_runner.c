@@ -7,6 +7,7 @@
 #include "kernels/cpu/cpu_backend.h"
 
 #include <criterion/criterion.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -129,6 +130,61 @@ Test(runner, process_and_unused_options_are_refused)
     cr_assert_eq(opt_i(&st.opt, OPT_MAX_TOKENS), 64);
     cr_assert_eq(opt_enum(&st.opt, ATTN), ATTN_FLASH);
     cr_assert_eq(st.epoch, 0, "and restart nothing");
+}
+
+static bool has_running(const struct runner_state *s) { return s->n_reqs > 0 && s->n_blocks > 0 && s->running > 0; }
+
+/* runner_latest copies blocks[], reqs[] and seg[] only up to their counts:
+ * two copies of one publication, into buffers filled with different bytes,
+ * agree on every field and every used entry (a field the copy missed keeps
+ * the fill byte and differs). A runner of its own, whose 4 requests all
+ * arrive at once (and again each epoch), so some are running when paused. */
+Test(runner_copy, latest_copies_every_field_and_the_used_entries)
+{
+    static const char *ALL = "[scenario]\nname = copy-test\nseed = 1\nrequests = 4\n[arrival]\nprocess = all\n"
+                             "[prompt]\ndist = fixed\nvalue = 24\n[output]\ndist = fixed\nvalue = 48\n";
+    static struct runner_state a, b;
+    char err[256];
+    struct runner_config cfg = {0};
+    struct model m;
+    cr_assert_eq(model_synth(&m, &model_preset_find("tiny")->cfg, DT_F32, 5, 1, err, sizeof err), 0);
+    struct backend *be = cpu_backend_create(1, CPU_SIMD_AVX512);
+    options_defaults(&cfg.opt);
+    cfg.model = &m;
+    cfg.be = be;
+    cr_assert_eq(scenario_parse_buffer("copy.ini", ALL, strlen(ALL), &cfg.sc, err, sizeof err), 0, "%s", err);
+    struct runner *r;
+    cr_assert_eq(runner_start(&r, &cfg, err, sizeof err), 0, "%s", err);
+    struct runner_cmd pause = {.kind = RCMD_PAUSE};
+    for (int t = 0; t < 1000 && !a.paused; t++) {
+        runner_latest(r, &a);
+        if (has_running(&a)) cr_assert(runner_send(r, &pause));
+        sleep_ms(10);
+    }
+    cr_assert(a.paused && has_running(&a), "paused with requests running");
+    for (int t = 0; t < 100; t++) {
+        memset(&a, 0xab, sizeof a);
+        memset(&b, 0x00, sizeof b);
+        runner_latest(r, &a);
+        runner_latest(r, &b);
+        if (a.version == b.version) break;
+    }
+    runner_stop(r);
+    backend_destroy(be);
+    model_free(&m);
+    cr_assert_eq(a.version, b.version, "two reads of one publication");
+    cr_assert(has_running(&a));
+    cr_assert_eq(memcmp(&a, &b, offsetof(struct runner_state, blocks)), 0, "the fields before blocks[]");
+    cr_assert_eq(memcmp(a.blocks, b.blocks, (size_t)a.n_blocks * sizeof a.blocks[0]), 0);
+    cr_assert_eq(a.n_reqs, b.n_reqs);
+    cr_assert_eq(memcmp(a.reqs, b.reqs, (size_t)a.n_reqs * sizeof a.reqs[0]), 0);
+    cr_assert_eq(memcmp(&a.par, &b.par, sizeof a.par), 0);
+    cr_assert_eq(a.n_seg, b.n_seg);
+    cr_assert_eq(memcmp(a.seg, b.seg, (size_t)a.n_seg * sizeof a.seg[0]), 0);
+    size_t tail = offsetof(struct runner_state, ttft_p50_ms);
+    cr_assert_eq(memcmp((char *)&a + tail, (char *)&b + tail, sizeof a - tail), 0, "the fields after seg[]");
+    if (a.n_blocks < RUNNER_MAX_BLOCKS)
+        cr_assert_eq(a.blocks[a.n_blocks].owner, (int32_t)0xabababab, "past n_blocks nothing is copied");
 }
 
 static bool on_2_stages(const struct runner_state *s) { return s->par.n_devices == 2 && s->par.pp == 2 && s->n_seg > 0; }
