@@ -114,23 +114,72 @@ void jw_key(struct jsonw *w, const char *key)
     w->after_key = true;
 }
 
+/* Two decimal digits per table entry: "00" .. "99". */
+static const char DIGITS2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+#define INT_TEXT_MAX 20   /* "-9223372036854775808" */
+
+/* Decimal digits of u (1..20). */
+static int digit_count(uint64_t u)
+{
+    int n = 1;
+    for (; u >= 10000; u /= 10000) n += 4;
+    return n + (u >= 10) + (u >= 100) + (u >= 1000);
+}
+
+/* v in decimal at p (room for INT_TEXT_MAX bytes); returns the length.
+ * Written in place from the last digit, two per division: a step line holds
+ * ~10^4 integers (kernel records). */
+static size_t int_text(char *p, int64_t v)
+{
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    size_t n = (size_t)digit_count(u) + (v < 0);
+    char *q = p + n;
+    while (u >= 100) {
+        unsigned d = (unsigned)(u % 100) * 2;
+        u /= 100;
+        *--q = DIGITS2[d + 1];
+        *--q = DIGITS2[d];
+    }
+    if (u >= 10) {
+        *--q = DIGITS2[u * 2 + 1];
+        *--q = DIGITS2[u * 2];
+    } else {
+        *--q = (char)('0' + u);
+    }
+    if (v < 0) *--q = '-';
+    return n;
+}
+
 static void put_int(struct jsonw *w, int64_t v)
 {
-    char tmp[24];
-    int n = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0) tmp[sizeof tmp - 1 - n++] = '-';
-    put(w, tmp + sizeof tmp - n, (size_t)n);
+    if (!reserve(w, INT_TEXT_MAX)) return;
+    w->len += int_text(w->buf + w->len, v);
+    w->buf[w->len] = '\0';
 }
 
 void jw_int(struct jsonw *w, int64_t v)
 {
     separate(w);
     put_int(w, v);
+}
+
+void jw_ints(struct jsonw *w, const int64_t *v, int n)
+{
+    if (n <= 0) return;
+    separate(w);
+    if (!reserve(w, (size_t)n * (INT_TEXT_MAX + 1))) return;
+    char *p = w->buf + w->len;
+    p += int_text(p, v[0]);
+    for (int i = 1; i < n; i++) {
+        *p++ = ',';
+        p += int_text(p, v[i]);
+    }
+    w->len = (size_t)(p - w->buf);
+    w->buf[w->len] = '\0';
 }
 
 void jw_num(struct jsonw *w, double v)
@@ -140,7 +189,7 @@ void jw_num(struct jsonw *w, double v)
         put(w, "null", 4);
         return;
     }
-    if (v == floor(v) && fabs(v) < 9007199254740992.0) {   /* 2^53: every integer is exact */
+    if (fabs(v) < 9007199254740992.0 && (double)(int64_t)v == v) {   /* 2^53: every integer is exact */
         put_int(w, (int64_t)v);
         return;
     }

@@ -41,6 +41,8 @@ void jw_end_object(struct jsonw *w);             /* } */
 void jw_end_array(struct jsonw *w);              /* ] */
 void jw_int(struct jsonw *w, int64_t v);
 void jw_num(struct jsonw *w, double v);
+/* n integers as n values (the same text as n jw_int calls, one reserve). */
+void jw_ints(struct jsonw *w, const int64_t *v, int n);
 void jw_str(struct jsonw *w, const char *s);     /* escaped; s must be valid UTF-8 (utf8_sanitized) */
 void jw_bool(struct jsonw *w, bool v);
 

@@ -167,10 +167,14 @@ static void kernel_write(struct jsonw *j, const struct trace_kernel *k)
         jw_str(j, name ? name : "");
         free(name);
     }
-    double v[15] = {k->cls, k->layer, (double)k->t_ns, (double)k->dur_ns, (double)k->shape[0],
-                    (double)k->shape[1], (double)k->shape[2], (double)k->shape[3], k->flops,
-                    k->dram_bytes, k->chip_bytes, k->role, k->device, k->stage, k->seq};
-    for (int i = 0; i < 15; i++) jw_num(j, v[i]);
+    /* the integer fields as integers: the text jw_num gives them below 2^53 */
+    int64_t head[8] = {k->cls, k->layer, k->t_ns, k->dur_ns, k->shape[0], k->shape[1], k->shape[2], k->shape[3]};
+    int64_t tags[4] = {k->role, k->device, k->stage, k->seq};
+    jw_ints(j, head, 8);
+    jw_num(j, k->flops);
+    jw_num(j, k->dram_bytes);
+    jw_num(j, k->chip_bytes);
+    jw_ints(j, tags, 4);
     jw_end_array(j);
 }
 

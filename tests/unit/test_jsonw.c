@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +76,47 @@ Test(jsonw, integers_up_to_2_pow_53_print_as_integers)
     jw_end_array(&w);
     cr_assert_str_eq(jw_text(&w), "[9007199254740991,-9223372036854775808,9223372036854775807,0,null,null]");
     jw_free(&w);
+}
+
+/* A random int64 of a random decimal width (1..19 digits) and sign. */
+static int64_t random_int(struct rng *r)
+{
+    int64_t v = (int64_t)(rng_next(r) >> 1);
+    for (int d = (int)rng_below(r, 19); d > 0; d--) v /= 10;
+    return rng_below(r, 2) ? -v : v;
+}
+
+/* Integers print as printf's %lld prints them, one by one or n at once
+ * (jw_ints: the same text as n jw_int calls), at every width and sign. */
+Test(jsonw, integers_print_as_printf_prints_them)
+{
+    struct rng r;
+    rng_init(&r, 11);
+    int64_t v[600];
+    for (int i = 0; i < 600; i++) v[i] = random_int(&r);
+    v[0] = INT64_MIN; v[1] = INT64_MAX; v[2] = 0; v[3] = -1; v[4] = 9; v[5] = 10; v[6] = -99; v[7] = 100;
+    struct jsonw one, many;
+    jw_init(&one);
+    jw_init(&many);
+    jw_array(&one);
+    jw_array(&many);
+    char *ref = malloc(600 * 22 + 3), *p = ref;
+    p += sprintf(p, "[");
+    for (int i = 0; i < 600; i++) {
+        jw_int(&one, v[i]);
+        p += sprintf(p, "%s%lld", i ? "," : "", (long long)v[i]);
+    }
+    sprintf(p, "]");
+    jw_ints(&many, v, 7);
+    jw_int(&many, v[7]);
+    jw_ints(&many, v + 8, 592);
+    jw_end_array(&one);
+    jw_end_array(&many);
+    cr_assert_str_eq(jw_text(&one), ref);
+    cr_assert_str_eq(jw_text(&many), ref);
+    free(ref);
+    jw_free(&one);
+    jw_free(&many);
 }
 
 Test(jsonw, strings_and_nesting_parse_back)
