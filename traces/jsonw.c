@@ -182,21 +182,41 @@ void jw_ints(struct jsonw *w, const int64_t *v, int n)
     w->buf[w->len] = '\0';
 }
 
+#define NUM_TEXT_MAX 32   /* "%1.17g" of any double, or "null" */
+
+/* v as JSON at p (room for NUM_TEXT_MAX bytes); returns the length. */
+static size_t num_text(char *p, double v)
+{
+    if (!isfinite(v)) {
+        memcpy(p, "null", 4);
+        return 4;
+    }
+    if (fabs(v) < 9007199254740992.0 && (double)(int64_t)v == v)   /* 2^53: every integer is exact */
+        return int_text(p, (int64_t)v);
+    /* cJSON's steps: 15 digits when they read back the same, else 17 */
+    int n = snprintf(p, NUM_TEXT_MAX, "%1.15g", v);
+    if (strtod(p, NULL) != v) n = snprintf(p, NUM_TEXT_MAX, "%1.17g", v);
+    return (size_t)n;
+}
+
 void jw_num(struct jsonw *w, double v)
 {
+    jw_nums(w, &v, 1);
+}
+
+void jw_nums(struct jsonw *w, const double *v, int n)
+{
+    if (n <= 0) return;
     separate(w);
-    if (!isfinite(v)) {
-        put(w, "null", 4);
-        return;
+    if (!reserve(w, (size_t)n * (NUM_TEXT_MAX + 1))) return;
+    char *p = w->buf + w->len;
+    p += num_text(p, v[0]);
+    for (int i = 1; i < n; i++) {
+        *p++ = ',';
+        p += num_text(p, v[i]);
     }
-    if (fabs(v) < 9007199254740992.0 && (double)(int64_t)v == v) {   /* 2^53: every integer is exact */
-        put_int(w, (int64_t)v);
-        return;
-    }
-    char tmp[32];   /* cJSON's steps: 15 digits when they read back the same, else 17 */
-    int n = snprintf(tmp, sizeof tmp, "%1.15g", v);
-    if (strtod(tmp, NULL) != v) n = snprintf(tmp, sizeof tmp, "%1.17g", v);
-    put(w, tmp, (size_t)n);
+    w->len = (size_t)(p - w->buf);
+    w->buf[w->len] = '\0';
 }
 
 void jw_str(struct jsonw *w, const char *s)

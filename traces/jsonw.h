@@ -41,8 +41,10 @@ void jw_end_object(struct jsonw *w);             /* } */
 void jw_end_array(struct jsonw *w);              /* ] */
 void jw_int(struct jsonw *w, int64_t v);
 void jw_num(struct jsonw *w, double v);
-/* n integers as n values (the same text as n jw_int calls, one reserve). */
+/* n integers / numbers as n values (the same text as n jw_int / jw_num
+ * calls, one reserve): a kernel record's runs of fields. */
 void jw_ints(struct jsonw *w, const int64_t *v, int n);
+void jw_nums(struct jsonw *w, const double *v, int n);
 void jw_str(struct jsonw *w, const char *s);     /* escaped; s must be valid UTF-8 (utf8_sanitized) */
 void jw_bool(struct jsonw *w, bool v);
 

@@ -171,9 +171,8 @@ static void kernel_write(struct jsonw *j, const struct trace_kernel *k)
     int64_t head[8] = {k->cls, k->layer, k->t_ns, k->dur_ns, k->shape[0], k->shape[1], k->shape[2], k->shape[3]};
     int64_t tags[4] = {k->role, k->device, k->stage, k->seq};
     jw_ints(j, head, 8);
-    jw_num(j, k->flops);
-    jw_num(j, k->dram_bytes);
-    jw_num(j, k->chip_bytes);
+    double model[3] = {k->flops, k->dram_bytes, k->chip_bytes};
+    jw_nums(j, model, 3);
     jw_ints(j, tags, 4);
     jw_end_array(j);
 }
