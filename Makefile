@@ -125,6 +125,11 @@ BENCH_QX := $(B)/bench_qx
 $(BENCH_QX): $(B)/tests/bench/bench_qx.o $(B)/tests/bench/bench_util.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# f32 matmuls of one decode step at m = 1..16 rows, per matrix class (tests/bench/bench_f32mm.c)
+BENCH_F32MM := $(B)/bench_f32mm
+$(BENCH_F32MM): $(B)/tests/bench/bench_f32mm.o $(B)/tests/bench/bench_util.o $(LIB)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # 2:4 sparse vs dense kernels and decode (tests/bench/bench_sparse.c)
 # own int8/int4 weight-only decode vs Q8_0/Q4_0 (tests/bench/bench_quant.sh; QUANT_Q8_GGUF,
 # QUANT_Q4_GGUF add GGUF baselines of the shipped model, ROUNDS/REPS the budget)

@@ -1,9 +1,8 @@
-/* kernels/cpu/cpu_dot.h — vector kernels of the CPU backend for float
- * weight formats (f32, f16, bf16), one implementation per SIMD level.
- *
- * The matmul hot loop is "one weight row against up to four x rows": the
- * weight row is loaded (and converted from f16/bf16) once and used for every
- * x row, so prefill reuses it from registers and decode streams it once. */
+/* kernels/cpu/cpu_dot.h — the row kernel type of the float-activation
+ * formats whose matmul is "one weight row against up to four x rows" (2:4
+ * sparse, the own xq formats: the weight row is decoded once for every x
+ * row), and the f32 vector helpers of the attention loops, one
+ * implementation per SIMD level. f32/f16/bf16 weights: dot_tile.h. */
 #ifndef INFERTOP_CPU_DOT_H
 #define INFERTOP_CPU_DOT_H
 
@@ -19,8 +18,8 @@
  * w is one row of K elements in the kernel's dtype. */
 typedef void (*dot_rows_fn)(const void *w, const float *x, size_t ldx, int nx, int K, float *out);
 
-/* The kernel for weights of float type t (F32, F16 or BF16) or 2:4 sparse
- * type t (kernels/cpu/sparse24_dot.h) at SIMD level s; NULL for other types. */
+/* The kernel for 2:4 sparse type t (kernels/cpu/sparse24_dot.h) at SIMD
+ * level s; NULL for other types. */
 dot_rows_fn cpu_dot_rows_fn(enum dtype t, enum cpu_simd s);
 
 /* f32 helpers at a given SIMD level (attention inner loops). */

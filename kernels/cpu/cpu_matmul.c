@@ -13,6 +13,7 @@
  * (s24_q8) and the activation-quantized own formats (W8A8, FP8A8). */
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/cpu_dot.h"
+#include "kernels/cpu/dot_tile.h"
 #include "kernels/cpu/quant.h"
 #include "kernels/cpu/quant_amx.h"
 #include "kernels/cpu/quant_panel.h"
@@ -45,7 +46,8 @@ struct mm_job {
     int m, N, K;
     int rows_per_task, n_chunks; /* along N */
     int m_block;                 /* x rows per task */
-    dot_rows_fn dot;             /* float weight formats */
+    dot_tile_fn tile;            /* f32 / f16 / bf16 weights (dot_tile.h), or NULL */
+    dot_rows_fn dot;             /* the other float-activation formats (own xq, 2:4) */
     qx_wrows4_fn wrows4;         /*   decode: 4 weight rows per call (own weight-only formats), or NULL */
     enum dtype wt;               /* quantized formats: */
     const uint8_t *xq;           /*   [m] quantized x rows of xq_bytes */
@@ -105,6 +107,11 @@ static void mm_task_float(void *p, int t, int worker)
     int n0, n1, i0, i1;
     (void)worker;
     mm_task_range(j, t, &n0, &n1, &i0, &i1);
+    if (j->tile) {
+        j->tile(j->w + (size_t)n0 * j->row_bytes, j->row_bytes, n1 - n0, j->x + (size_t)i0 * j->K, (size_t)j->K,
+                i1 - i0, j->K, j->y + (size_t)i0 * j->N + n0, (size_t)j->N);
+        return;
+    }
     if (j->wrows4 && j->m == 1) { mm_task_wrows4(j, n0, n1); return; }
     float out[DOT_MAX_ROWS];
     for (int i = i0; i < i1; i += DOT_MAX_ROWS) {
@@ -397,6 +404,7 @@ void cpu_matmul(struct backend *be, float *y, const struct weight *w, const floa
     if (dtype_quantizes_act(wt)) { mm_run_act(c, &j, w, n_tasks); return; }
     if (wt == DT_S24_Q8) { mm_run_s24q8(c, &j, n_tasks); return; }
     if (qx_uses_a16(wt)) { mm_run_a16(c, &j, n_tasks); return; }
+    j.tile = cpu_dot_tile_fn(wt, c->simd);
     j.dot = dtype_is_xq(wt) ? qx_dot_rows_fn(wt, c->simd) : cpu_dot_rows_fn(wt, c->simd);
     j.wrows4 = dtype_is_xq(wt) ? qx_wrows4_fn_for(wt, c->simd) : NULL;
     pool_run(c->pool, mm_task_float, &j, n_tasks);

@@ -6,6 +6,7 @@
 #include "kernels/cost.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/attn_kernels.h"
+#include "kernels/cpu/dot_tile.h"
 #include "kernels/cpu/quant.h"
 #include "kernels/cpu/threadpool.h"
 
@@ -211,6 +212,95 @@ Test(cpu_matmul, block_format_rows_do_not_depend_on_the_row_count)
     static const enum dtype T[] = {DT_Q8_0, DT_Q4_0, DT_Q4_1};
     static const int ROWS[] = {1, 2, 3, 5, 8, 16, 17, 33, 40};
     const int K = 96, N = 43, M = 40;
+    float *x = rnd_vec((size_t)M * K), *y = malloc((size_t)M * N * sizeof *y), *y1 = malloc((size_t)N * sizeof *y1);
+    double *wd = malloc((size_t)N * K * sizeof *wd);
+    cr_assert(y && y1 && wd);
+    struct cfg cfgs[8];
+    int nc = all_cfgs(cfgs);
+    for (int t = 0; t < 3; t++) {
+        struct weight w = make_weight(T[t], N, K, wd);
+        for (int c = 0; c < nc; c++) {
+            struct backend *be = make_be(cfgs[c]);
+            for (size_t k = 0; k < sizeof ROWS / sizeof ROWS[0]; k++) {
+                int rows = ROWS[k];
+                backend_matmul(be, y, &w, x, rows);
+                for (int r = 0; r < rows; r++) {
+                    backend_matmul(be, y1, &w, x + (size_t)r * K, 1);
+                    cr_assert_arr_eq(y + (size_t)r * N, y1, (size_t)N * sizeof *y1,
+                                     "%s simd=%s threads=%d: row %d of %d differs from a one-row matmul",
+                                     dtype_info(T[t])->name, cpu_simd_name(cfgs[c].simd), cfgs[c].threads, r, rows);
+                }
+            }
+            backend_destroy(be);
+        }
+        free(w.data);
+    }
+    free(x); free(y); free(y1); free(wd);
+}
+
+/* The float formats' register tiles (dot_tile.h) directly: on every SIMD
+ * level, a tile call over nr weight rows × nx x rows (every full and ragged
+ * tile shape occurs: nr up to 9, nx up to 11) gives each pair the bits of a
+ * 1 × 1 call, and the double reference within float accumulation error.
+ * Odd K leaves a scalar tail after the vectors; strides wider than K. */
+Test(dot_tile, tiles_equal_single_pairs_and_the_reference)
+{
+    rng_seed(23);
+    static const enum dtype T[] = {DT_F32, DT_F16, DT_BF16};
+    static const int KS[] = {1, 15, 67, 577};
+    const int NR = 9, NX = 11, PAD = 3;
+    for (size_t ki = 0; ki < sizeof KS / sizeof KS[0]; ki++) {
+        int K = KS[ki], ldx = K + PAD, ldy = NR + PAD;
+        double *wd = malloc((size_t)NR * K * sizeof *wd), *yr = malloc((size_t)NX * NR * sizeof *yr),
+               *mag = malloc((size_t)NX * NR * sizeof *mag), *xd = malloc((size_t)NX * K * sizeof *xd);
+        float *x = rnd_vec((size_t)NX * ldx), *y = malloc((size_t)NX * ldy * sizeof *y), y1;
+        cr_assert(wd && yr && mag && xd && y);
+        for (int i = 0; i < NX; i++)
+            for (int k = 0; k < K; k++) xd[(size_t)i * K + k] = x[(size_t)i * ldx + k];
+        for (int t = 0; t < 3; t++) {
+            struct weight w = make_weight(T[t], NR, K, wd);
+            size_t ws = dtype_row_bytes(T[t], K);
+            float *xc = malloc((size_t)NX * K * sizeof *xc);
+            cr_assert_not_null(xc);
+            for (int i = 0; i < NX * K; i++) xc[i] = (float)xd[i];
+            matmul_ref(wd, xc, NX, NR, K, yr, mag);
+            for (int s = CPU_SIMD_SCALAR; s <= (int)cpu_simd_detect(); s++) {
+                dot_tile_fn fn = cpu_dot_tile_fn(T[t], (enum cpu_simd)s);
+                cr_assert_not_null(fn);
+                for (int nr = 1; nr <= NR; nr++)
+                    for (int nx = 1; nx <= NX; nx++) {
+                        fn(w.data, ws, nr, x, (size_t)ldx, nx, K, y, (size_t)ldy);
+                        for (int i = 0; i < nx; i++)
+                            for (int n = 0; n < nr; n++) {
+                                float v = y[(size_t)i * ldy + n];
+                                fn((const char *)w.data + (size_t)n * ws, ws, 1, x + (size_t)i * ldx, (size_t)ldx, 1, K, &y1, 1);
+                                cr_assert(memcmp(&v, &y1, sizeof v) == 0,
+                                          "%s simd=%s K=%d tile %dx%d: pair (%d,%d) = %.9g, alone %.9g",
+                                          dtype_info(T[t])->name, cpu_simd_name((enum cpu_simd)s), K, nr, nx, n, i,
+                                          (double)v, (double)y1);
+                                double r = yr[(size_t)i * NR + n];
+                                cr_assert(fabs(v - r) <= 1e-5 * mag[(size_t)i * NR + n] + 1e-7,
+                                          "%s simd=%s K=%d: y(%d,%d) = %.9g, ref %.9g", dtype_info(T[t])->name,
+                                          cpu_simd_name((enum cpu_simd)s), K, n, i, (double)v, r);
+                            }
+                    }
+            }
+            free(w.data);
+            free(xc);
+        }
+        free(wd); free(yr); free(mag); free(xd); free(x); free(y);
+    }
+}
+
+/* The same through the backend (task split, threads): each row of an m-row
+ * f32/f16/bf16 matmul equals a 1-row matmul bit for bit, every SIMD path and
+ * 1 and 2 threads, m past the 4-row tiles and the 32-row task blocks. */
+Test(cpu_matmul, float_rows_do_not_depend_on_the_row_count)
+{
+    rng_seed(11);
+    static const enum dtype T[] = {DT_F32, DT_F16, DT_BF16};
+    static const int ROWS[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 40};
+    const int K = 83, N = 43, M = 40;
     float *x = rnd_vec((size_t)M * K), *y = malloc((size_t)M * N * sizeof *y), *y1 = malloc((size_t)N * sizeof *y1);
     double *wd = malloc((size_t)N * K * sizeof *wd);
     cr_assert(y && y1 && wd);
