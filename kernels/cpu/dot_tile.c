@@ -51,9 +51,13 @@ DEFINE_PAIR_SCALAR(bf16)
 
 #define TILE_INL static inline __attribute__((always_inline))
 
-/* Software prefetch of the next group of weight rows while the first x tile
- * of a group runs (the line at the same k of each of its rows); f32 only,
- * as the row kernels measured it (cpu_dot.c). */
+/* Software prefetch (into L2) of the next group of weight rows while a group
+ * runs, the line at the same k of its rows; f32 only, as the row kernels
+ * measured it (cpu_dot.c). Measured with build/bench_f32mm (one decode
+ * step's matmuls, 1 thread, CPU time, Intel Xeon VM, load 8-9): m = 1 38.8
+ * → 34.7 ms with it; spreading the requests over the group's tiles (below)
+ * took m = 16 from 78 to 68.5 ms; the L2 hint instead of L1 a further 5% at
+ * m = 8 and 16 (52 → 49.4, 69 → 66 ms); two groups ahead was slower. */
 #define PF_f32  1
 #define PF_f16  0
 #define PF_bf16 0
@@ -61,20 +65,21 @@ DEFINE_PAIR_SCALAR(bf16)
 
 /* One tile: NR weight rows × NX x rows (NR, NX <= 4, compile-time constants
  * after inlining, so acc stays in registers). Per pair: acc = fma(w_v, x_v,
- * acc) over the vectors v in order, hsum, then the tail in order. */
-#define DEFINE_TILE(T, LVL, TGT, V, W, ZERO, FMA, LDX, HSUM)                                  \
+ * acc) over the vectors v in order, hsum, then the tail in order. A full
+ * group's four sums per x row share their shuffles (HSUM4: the same tree). */
+#define DEFINE_TILE(T, LVL, TGT, V, W, ZERO, FMA, LDX, HSUM, HSUM4)                                  \
     TGT TILE_INL void tile_##T##_##LVL(const char *w, size_t ws, const int NR, const float *x,  \
                                        size_t ldx, const int NX, int K, float *y, size_t ldy,   \
-                                       const char *pf)                                          \
+                                       const char *pf, int npf)                                 \
     {                                                                                            \
         V acc[4][4];                                                                             \
         TILE_UNROLL for (int r = 0; r < NR; r++)                                                 \
             TILE_UNROLL for (int c = 0; c < NX; c++) acc[r][c] = ZERO;                           \
         int k = 0;                                                                               \
         for (; k + W <= K; k += W) {                                                             \
-            if (PF_##T && pf)                                                                    \
-                TILE_UNROLL for (int r = 0; r < NR; r++)                                         \
-                    _mm_prefetch(pf + (size_t)r * ws + (size_t)k * sizeof(float), _MM_HINT_T0);  \
+            if (PF_##T)                                                                          \
+                for (int r = 0; r < npf; r++)                                                    \
+                    _mm_prefetch(pf + (size_t)r * ws + (size_t)k * sizeof(float), _MM_HINT_T1);  \
             V wv[4];                                                                             \
             TILE_UNROLL for (int r = 0; r < NR; r++) wv[r] = ld_##T##_##LVL(w + (size_t)r * ws, k); \
             TILE_UNROLL for (int c = 0; c < NX; c++) {                                           \
@@ -82,14 +87,25 @@ DEFINE_PAIR_SCALAR(bf16)
                 TILE_UNROLL for (int r = 0; r < NR; r++) acc[r][c] = FMA(wv[r], xv, acc[r][c]);  \
             }                                                                                    \
         }                                                                                        \
-        TILE_UNROLL for (int r = 0; r < NR; r++)                                                 \
-            TILE_UNROLL for (int c = 0; c < NX; c++) {                                           \
-                const float *xc = x + (size_t)c * ldx;                                           \
-                float s = HSUM(acc[r][c]);                                                       \
-                for (int kk = k; kk < K; kk++) s += wval_##T(w + (size_t)r * ws, kk) * xc[kk];   \
-                y[(size_t)c * ldy + r] = s;                                                      \
+        TILE_UNROLL for (int c = 0; c < NX; c++) {                                               \
+            const float *xc = x + (size_t)c * ldx;                                               \
+            float s[4];                                                                          \
+            if (NR == 4) HSUM4(acc[0][c], acc[1][c], acc[2][c], acc[3][c], s);                  \
+            else TILE_UNROLL for (int r = 0; r < NR; r++) s[r] = HSUM(acc[r][c]);               \
+            TILE_UNROLL for (int r = 0; r < NR; r++) {                                           \
+                for (int kk = k; kk < K; kk++) s[r] += wval_##T(w + (size_t)r * ws, kk) * xc[kk]; \
+                y[(size_t)c * ldy + r] = s[r];                                                   \
             }                                                                                    \
+        }                                                                                        \
     }
+
+/* Tile t of a group's nt tiles prefetches rows [ceil(4t/nt), ceil(4(t+1)/nt))
+ * of the next group (pf; none when pf is NULL): the requests are spread over
+ * the whole group's work rather than issued during its first tile only. */
+#define PF_LO(t, nt) (((t) * 4 + (nt) - 1) / (nt))
+#define PF_ROWS(pf, ws, t, nt)                                                                   \
+    (pf) ? (pf) + (size_t)PF_LO(t, nt) * (ws) : NULL,                                             \
+    (pf) ? (PF_LO((t) + 1, nt) < 4 ? PF_LO((t) + 1, nt) : 4) - PF_LO(t, nt) : 0
 
 /* Weight rows in groups of NR_MAX (the rest one by one), each group against
  * the x rows in tiles of NX_MAX (the rest in one smaller tile): the group's
@@ -99,15 +115,16 @@ DEFINE_PAIR_SCALAR(bf16)
                                         size_t ldx, int nx, int K, float *y, size_t ldy,         \
                                         const char *pf)                                          \
     {                                                                                             \
-        int i = 0;                                                                                \
-        for (; i + NX_MAX <= nx; i += NX_MAX, pf = NULL)                                          \
-            tile_##T##_##LVL(w, ws, NR, x + (size_t)i * ldx, ldx, NX_MAX, K, y + (size_t)i * ldy, ldy, pf); \
+        int nt = (nx + NX_MAX - 1) / NX_MAX, t = 0, i = 0;                                        \
+        for (; i + NX_MAX <= nx; i += NX_MAX, t++)                                                \
+            tile_##T##_##LVL(w, ws, NR, x + (size_t)i * ldx, ldx, NX_MAX, K, y + (size_t)i * ldy, ldy, \
+                             PF_ROWS(pf, ws, t, nt));                                             \
         const float *xi = x + (size_t)i * ldx;                                                    \
         float *yi = y + (size_t)i * ldy;                                                          \
         switch (nx - i) {                                                                         \
-        case 3: if (NX_MAX > 3) tile_##T##_##LVL(w, ws, NR, xi, ldx, 3, K, yi, ldy, pf); break;  \
-        case 2: if (NX_MAX > 2) tile_##T##_##LVL(w, ws, NR, xi, ldx, 2, K, yi, ldy, pf); break;  \
-        case 1: tile_##T##_##LVL(w, ws, NR, xi, ldx, 1, K, yi, ldy, pf); break;                  \
+        case 3: if (NX_MAX > 3) tile_##T##_##LVL(w, ws, NR, xi, ldx, 3, K, yi, ldy, PF_ROWS(pf, ws, t, nt)); break; \
+        case 2: if (NX_MAX > 2) tile_##T##_##LVL(w, ws, NR, xi, ldx, 2, K, yi, ldy, PF_ROWS(pf, ws, t, nt)); break; \
+        case 1: tile_##T##_##LVL(w, ws, NR, xi, ldx, 1, K, yi, ldy, PF_ROWS(pf, ws, t, nt)); break; \
         default: break;                                                                           \
         }                                                                                         \
     }                                                                                             \
@@ -127,11 +144,11 @@ DEFINE_PAIR_SCALAR(bf16)
  * vectors + 1 x vector). AVX-512 has 32: 4 × 4 (16 + 4 + 1). */
 #define DEFINE_AVX2(T)                                                                            \
     DEFINE_TILE(T, avx2, TGT_AVX2, __m256, 8, _mm256_setzero_ps(), _mm256_fmadd_ps,              \
-                _mm256_loadu_ps, hsum_avx2)                                                       \
+                _mm256_loadu_ps, hsum_avx2, hsum4_avx2)                                                       \
     DEFINE_TILES(T, avx2, TGT_AVX2, 4, 2)
 #define DEFINE_AVX512(T)                                                                          \
     DEFINE_TILE(T, avx512, TGT_AVX512, __m512, 16, _mm512_setzero_ps(), _mm512_fmadd_ps,         \
-                _mm512_loadu_ps, hsum_avx512)                                                     \
+                _mm512_loadu_ps, hsum_avx512, hsum4_avx512)                                                     \
     DEFINE_TILES(T, avx512, TGT_AVX512, 4, 4)
 DEFINE_AVX2(f32)
 DEFINE_AVX2(f16)
