@@ -1,8 +1,9 @@
 /* kernels/cpu/cpu_matmul.c — y[m][N] = x[m][K] · Wᵀ on the CPU.
  *
  * Work is split into tasks of (a chunk of weight rows) × (a block of x rows).
- Inside a task each weight row load is dotted against four x rows at once
- * (cpu_dot.h), so:
+ * f32/f16/bf16 weights run register tiles of 4 weight rows × 4 (AVX2: 2) x
+ * rows (dot_tile.h); the other float-activation formats dot each weight row
+ * load against four x rows at once (cpu_dot.h). So:
  *   decode (m = 1): every weight row streams from memory exactly once — the
  *     op is bandwidth-bound and the chunks only balance the threads;
  *   prefill (m > 1): a weight row is loaded once per four x rows, and the

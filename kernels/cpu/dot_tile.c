@@ -52,15 +52,19 @@ DEFINE_PAIR_SCALAR(bf16)
 #define TILE_INL static inline __attribute__((always_inline))
 
 /* Software prefetch (into L2) of the next group of weight rows while a group
- * runs, the line at the same k of its rows; f32 only, as the row kernels
- * measured it (cpu_dot.c). Measured with build/bench_f32mm (one decode
- * step's matmuls, 1 thread, CPU time, Intel Xeon VM, load 8-9): m = 1 38.8
- * → 34.7 ms with it; spreading the requests over the group's tiles (below)
- * took m = 16 from 78 to 68.5 ms; the L2 hint instead of L1 a further 5% at
- * m = 8 and 16 (52 → 49.4, 69 → 66 ms); two groups ahead was slower. */
+ * runs, the line at the same k of its rows. Measured with build/bench_f32mm
+ * (one decode step's matmuls, 1 thread, CPU time, Intel Xeon VM, load 8-9):
+ * f32 m = 1 38.1 → 34.7 ms with it; spreading the requests over the group's
+ * tiles (below) took m = 16 from 78 to 68.5 ms; the L2 hint instead of L1 a
+ * further 5% at m = 8 and 16 (52 → 49.4, 69 → 66 ms); two groups ahead was
+ * slower. f16/bf16 without it were slower than the old row kernels at m = 1
+ * (26 → 29-31 ms; four row streams at once), with it 19.4-20.9 ms. */
 #define PF_f32  1
-#define PF_f16  0
-#define PF_bf16 0
+#define PF_f16  1
+#define PF_bf16 1
+#define ESZ_f32  4    /* bytes per element */
+#define ESZ_f16  2
+#define ESZ_bf16 2
 #define TILE_UNROLL _Pragma("GCC unroll 4")
 
 /* One tile: NR weight rows × NX x rows (NR, NX <= 4, compile-time constants
@@ -79,7 +83,7 @@ DEFINE_PAIR_SCALAR(bf16)
         for (; k + W <= K; k += W) {                                                             \
             if (PF_##T)                                                                          \
                 for (int r = 0; r < npf; r++)                                                    \
-                    _mm_prefetch(pf + (size_t)r * ws + (size_t)k * sizeof(float), _MM_HINT_T1);  \
+                    _mm_prefetch(pf + (size_t)r * ws + (size_t)k * ESZ_##T, _MM_HINT_T1);  \
             V wv[4];                                                                             \
             TILE_UNROLL for (int r = 0; r < NR; r++) wv[r] = ld_##T##_##LVL(w + (size_t)r * ws, k); \
             TILE_UNROLL for (int c = 0; c < NX; c++) {                                           \

@@ -13,7 +13,10 @@
  * machine shared with other jobs, at 1 thread, that leaves out the time the
  * thread waits for a core (at 2 threads it counts the pool's spinning too).
  *
- *   build/bench_f32mm [--rounds R] [--simd scalar|avx2|avx512] [--threads N] [--m 1,2,4,8] [--cpu-time]
+ * --wtype f16|bf16 stores the same matrices in a 16-bit format (same tiles).
+ *
+ *   build/bench_f32mm [--rounds R] [--simd scalar|avx2|avx512] [--threads N] [--m 1,2,4,8]
+ *                     [--wtype f32|f16|bf16] [--cpu-time]
  */
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
@@ -52,16 +55,23 @@ static void *xmalloc(size_t n)
     return p;
 }
 
-/* A random f32 weight [N][K] in [-1, 1). */
+static enum dtype g_wtype = DT_F32;
+
+/* A random weight [N][K] of type g_wtype, values in [-1, 1). */
 static struct weight make_weight(int N, int K, uint64_t seed)
 {
-    struct weight w = {.type = DT_F32, .rows = N, .cols = K};
-    float *d = xmalloc(weight_bytes(&w));
+    struct weight w = {.type = g_wtype, .rows = N, .cols = K};
+    char *d = xmalloc(weight_bytes(&w));
+    float *row = xmalloc(sizeof(float) * (size_t)K);
     uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
-    for (size_t i = 0; i < (size_t)N * K; i++) {
-        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-        d[i] = (float)((s >> 40) % 2001) / 1000.f - 1.0005f;
+    for (int r = 0; r < N; r++) {
+        for (int k = 0; k < K; k++) {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+            row[k] = (float)((s >> 40) % 2001) / 1000.f - 1.0005f;
+        }
+        dtype_encode_row(g_wtype, row, d + (size_t)r * dtype_row_bytes(g_wtype, K), K);
     }
+    free(row);
     w.data = d;
     return w;
 }
@@ -75,7 +85,7 @@ static struct model_set make_set(void)
         ms.count[c] = CLASSES[c].per_layer ? CLASSES[c].per_layer * N_LAYERS : 1;
         ms.w[c] = xmalloc(sizeof(struct weight) * (size_t)ms.count[c]);
         for (int i = 0; i < ms.count[c]; i++) ms.w[c][i] = make_weight(CLASSES[c].N, CLASSES[c].K, (uint64_t)(c * 1000 + i + 1));
-        ms.bytes += 4.0 * CLASSES[c].N * CLASSES[c].K * ms.count[c];
+        ms.bytes += (double)dtype_row_bytes(g_wtype, CLASSES[c].K) * CLASSES[c].N * ms.count[c];
         ms.flops_per_row += 2.0 * CLASSES[c].N * CLASSES[c].K * ms.count[c];
     }
     return ms;
@@ -144,8 +154,12 @@ int main(int argc, char **argv)
             if (!cpu_simd_parse(argv[++i], &simd)) { fprintf(stderr, "bench_f32mm: --simd: expected scalar, avx2 or avx512, got '%s'\n", argv[i]); return 2; }
         } else if (!strcmp(argv[i], "--m") && i + 1 < argc) {
             if ((n_m = parse_ms(argv[++i], ms_list, 16)) < 1) { fprintf(stderr, "bench_f32mm: --m: expected a list of 1..%d\n", M_MAX); return 2; }
+        } else if (!strcmp(argv[i], "--wtype") && i + 1 < argc) {
+            i++;
+            g_wtype = !strcmp(argv[i], "f32") ? DT_F32 : !strcmp(argv[i], "f16") ? DT_F16 : !strcmp(argv[i], "bf16") ? DT_BF16 : DT_COUNT;
+            if (g_wtype == DT_COUNT) { fprintf(stderr, "bench_f32mm: --wtype: expected f32, f16 or bf16, got '%s'\n", argv[i]); return 2; }
         } else if (!strcmp(argv[i], "--cpu-time")) g_cpu_time = true;
-        else { fprintf(stderr, "usage: bench_f32mm [--rounds R] [--simd L] [--threads N] [--m 1,2,4] [--cpu-time]\n"); return 2; }
+        else { fprintf(stderr, "usage: bench_f32mm [--rounds R] [--simd L] [--threads N] [--m 1,2,4] [--wtype f32|f16|bf16] [--cpu-time]\n"); return 2; }
     }
     if (rounds < 1 || rounds > 32) { fprintf(stderr, "bench_f32mm: --rounds: expected 1..32\n"); return 2; }
     if (threads < 1 || threads > 64) { fprintf(stderr, "bench_f32mm: --threads: expected 1..64\n"); return 2; }
@@ -156,8 +170,8 @@ int main(int argc, char **argv)
     char load[64] = "?";
     if (la) { if (!fgets(load, sizeof load, la)) strcpy(load, "?"); fclose(la); }
     load[strcspn(load, "\n")] = 0;
-    printf("bench_f32mm: f32 matmuls of one smollm2-135m decode step (%.0f MiB), simd %s, %d thread%s, median of %d, %s time (load %s)\n",
-           ms.bytes / 1048576, cpu_simd_name(simd), threads, threads > 1 ? "s" : "", rounds,
+    printf("bench_f32mm: %s matmuls of one smollm2-135m decode step (%.0f MiB), simd %s, %d thread%s, median of %d, %s time (load %s)\n",
+           dtype_info(g_wtype)->name, ms.bytes / 1048576, cpu_simd_name(simd), threads, threads > 1 ? "s" : "", rounds,
            g_cpu_time ? "CPU" : "wall", load);
     for (int i = 0; i < n_m; i++) bench_m(be, &ms, ms_list[i], rounds);
     backend_destroy(be);
