@@ -59,9 +59,6 @@ DEFINE_PAIR_SCALAR(bf16)
  * further 5% at m = 8 and 16 (52 → 49.4, 69 → 66 ms); two groups ahead was
  * slower. f16/bf16 without it were slower than the old row kernels at m = 1
  * (26 → 29-31 ms; four row streams at once), with it 19.4-20.9 ms. */
-#define PF_f32  1
-#define PF_f16  1
-#define PF_bf16 1
 #define ESZ_f32  4    /* bytes per element */
 #define ESZ_f16  2
 #define ESZ_bf16 2
@@ -71,7 +68,7 @@ DEFINE_PAIR_SCALAR(bf16)
  * after inlining, so acc stays in registers). Per pair: acc = fma(w_v, x_v,
  * acc) over the vectors v in order, hsum, then the tail in order. A full
  * group's four sums per x row share their shuffles (HSUM4: the same tree). */
-#define DEFINE_TILE(T, LVL, TGT, V, W, ZERO, FMA, LDX, HSUM, HSUM4)                                  \
+#define DEFINE_TILE(T, LVL, TGT, V, W, ZERO, FMA, LDX, HSUM, HSUM4)                           \
     TGT TILE_INL void tile_##T##_##LVL(const char *w, size_t ws, const int NR, const float *x,  \
                                        size_t ldx, const int NX, int K, float *y, size_t ldy,   \
                                        const char *pf, int npf)                                 \
@@ -81,9 +78,8 @@ DEFINE_PAIR_SCALAR(bf16)
             TILE_UNROLL for (int c = 0; c < NX; c++) acc[r][c] = ZERO;                           \
         int k = 0;                                                                               \
         for (; k + W <= K; k += W) {                                                             \
-            if (PF_##T)                                                                          \
-                for (int r = 0; r < npf; r++)                                                    \
-                    _mm_prefetch(pf + (size_t)r * ws + (size_t)k * ESZ_##T, _MM_HINT_T1);  \
+            for (int r = 0; r < npf; r++)                                                        \
+                _mm_prefetch(pf + (size_t)r * ws + (size_t)k * ESZ_##T, _MM_HINT_T1);            \
             V wv[4];                                                                             \
             TILE_UNROLL for (int r = 0; r < NR; r++) wv[r] = ld_##T##_##LVL(w + (size_t)r * ws, k); \
             TILE_UNROLL for (int c = 0; c < NX; c++) {                                           \
@@ -148,11 +144,11 @@ DEFINE_PAIR_SCALAR(bf16)
  * vectors + 1 x vector). AVX-512 has 32: 4 × 4 (16 + 4 + 1). */
 #define DEFINE_AVX2(T)                                                                            \
     DEFINE_TILE(T, avx2, TGT_AVX2, __m256, 8, _mm256_setzero_ps(), _mm256_fmadd_ps,              \
-                _mm256_loadu_ps, hsum_avx2, hsum4_avx2)                                                       \
+                _mm256_loadu_ps, hsum_avx2, hsum4_avx2)                                           \
     DEFINE_TILES(T, avx2, TGT_AVX2, 4, 2)
 #define DEFINE_AVX512(T)                                                                          \
     DEFINE_TILE(T, avx512, TGT_AVX512, __m512, 16, _mm512_setzero_ps(), _mm512_fmadd_ps,         \
-                _mm512_loadu_ps, hsum_avx512, hsum4_avx512)                                                     \
+                _mm512_loadu_ps, hsum_avx512, hsum4_avx512)                                       \
     DEFINE_TILES(T, avx512, TGT_AVX512, 4, 4)
 DEFINE_AVX2(f32)
 DEFINE_AVX2(f16)
