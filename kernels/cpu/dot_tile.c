@@ -2,6 +2,12 @@
  * (dot_tile.h): scalar, AVX2+FMA+F16C and AVX-512, picked at run time. The
  * SIMD functions carry target attributes, so this file compiles without -m
  * flags. */
+/* The tiles' accumulator arrays live in registers only once the loops over
+ * them are unrolled and the arrays scalarized, which -O1 (the sanitizer
+ * build) does not do: there they were memory, 25x slower than -O2 at 64 rows
+ * (build-san/bench_f32mm), and the hw probe's test ran past its timeout. */
+#pragma GCC optimize("O2")
+
 #include "kernels/cpu/dot_tile.h"
 #include "kernels/cpu/attn_math.h"
 #include "kernels/cpu/float_vec.h"
