@@ -153,6 +153,8 @@ static int config_from(struct distill_cfg *k, const struct cli_args *a)
     k->heldout_frac = opt_f(o, OPT_TRAIN_HELDOUT);
     k->data_tokens = opt_i(o, OPT_TRAIN_DATA);
     k->sample_temp = (float)opt_f(o, OPT_TRAIN_SAMPLE_TEMP);
+    k->greedy_first = opt_i(o, OPT_TRAIN_GREEDY) != 0;
+    k->heldout_temp = (float)opt_f(o, OPT_TRAIN_HELDOUT_TEMP);
     k->train_embd = opt_i(o, OPT_TRAIN_EMBD) != 0;
     k->eval_every = (int)opt_i(o, OPT_TRAIN_EVAL);
     k->ckpt_every = (int)opt_i(o, OPT_TRAIN_CKPT);

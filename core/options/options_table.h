@@ -172,6 +172,10 @@ X(TRAIN_DATA,  "train_data",  OT_INT,   "0",     NO_CHOICES, 0, 1e9,     "distil
   "distill: teacher tokens generated for training (0 = min(--tokens, 32768); more steps run epochs)")
 X(TRAIN_SAMPLE_TEMP,"train_sample_temp",OT_FLOAT,"1",NO_CHOICES, 0, 10,  "distillation", OC_PROCESS, OS_TRAIN,
   "distill: temperature the teacher samples its continuations at (0 = greedy)")
+X(TRAIN_GREEDY,"train_greedy",OT_BOOL,  "on",    NO_CHOICES, 0, 0,       "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: the first continuation of each training prompt is the teacher's greedy one (the path greedy speculative verification follows); repeats sample at train_sample_temp")
+X(TRAIN_HELDOUT_TEMP,"train_heldout_temp",OT_FLOAT,"0",NO_CHOICES, 0, 10, "distillation", OC_PROCESS, OS_TRAIN,
+  "distill: temperature of the held-out continuations (0 = greedy, one per held-out prompt: held-out top-1 = per-token greedy acceptance)")
 X(TRAIN_EMBD,  "train_embd",  OT_BOOL,  "off",   NO_CHOICES, 0, 0,       "distillation", OC_PROCESS, OS_TRAIN,
   "distill: train the embedding/head shared with the teacher (off = frozen)")
 X(TRAIN_LAYERS,"train_layers",OT_STR,   "",      NO_CHOICES, 0, 0,       "distillation", OC_PROCESS, OS_TRAIN,

@@ -15,6 +15,7 @@ void distill_cfg_defaults(struct distill_cfg *c)
 {
     memset(c, 0, sizeof *c);
     c->batch = 4; c->seq_len = 64; c->topk = 64; c->tau = 1.0f; c->sample_temp = 1.0f;
+    c->greedy_first = true; c->heldout_temp = 0.0f;
     c->opt = (struct adamw_cfg){.lr = 1e-3f, .min_lr = 1e-4f, .beta1 = 0.9f, .beta2 = 0.95f,
                                 .eps = 1e-8f, .weight_decay = 0.01f, .clip = 1.0f, .warmup = 20};
     c->seed = 1; c->tokens = 16384; c->heldout_frac = 0.1; c->init = DISTILL_INIT_TRUNCATE;
@@ -137,10 +138,10 @@ static int32_t sample(const float *z, int vocab, float temp, struct rng *r)
 }
 
 /* Teacher continuations of n (≤ GEN_GROUP) prompts to T tokens: toks[n][T],
- * targets rows t0 + s·T + i. */
+ * targets rows t0 + s·T + i; sequence s samples at temp[s] (0: greedy). */
 static int generate_group(struct distill *d, struct teacher_run *r, const int32_t *const *prompt,
-                          const int *plen, int n, int32_t *toks, struct kl_targets *tg, size_t t0,
-                          int first_index)
+                          const int *plen, const float *temp, int n, int32_t *toks, struct kl_targets *tg,
+                          size_t t0, int first_index)
 {
     int T = d->cfg.seq_len, V = d->teacher->cfg.vocab, len[GEN_GROUP];
     struct rng rg[GEN_GROUP];
@@ -163,7 +164,7 @@ static int generate_group(struct distill *d, struct teacher_run *r, const int32_
         for (int s = 0; s < n; s++) {
             if (len[s] >= T) continue;
             int32_t *ts = toks + (size_t)s * T;
-            ts[len[s]] = sample(r->logits + (size_t)last[s] * V, V, d->cfg.sample_temp, &rg[s]);
+            ts[len[s]] = sample(r->logits + (size_t)last[s] * V, V, temp[s], &rg[s]);
             sq[m] = (struct fwd_seq){ts + len[s], 1, len[s], r->kv[s], true, true};
             idx[m++] = s;
             len[s]++;
@@ -258,9 +259,11 @@ static int encode_prompt(const struct model *m, const char *text, int32_t *out, 
     return n < cap ? n : cap;
 }
 
+/* n_seq continuations of prompts[p0 .. p0+np), cycling: pass 0 over the
+ * prompts at temp0, later passes at temp. */
 static int gen_split(struct distill *d, struct teacher_run *r, const char *const *prompts, int p0, int np,
-                     int n_seq, int32_t *toks, struct kl_targets *tg, int index0, FILE *progress,
-                     const char *what)
+                     int n_seq, float temp0, float temp, int32_t *toks, struct kl_targets *tg, int index0,
+                     FILE *progress, const char *what)
 {
     int T = d->cfg.seq_len;
     int32_t *pbuf = malloc((size_t)GEN_GROUP * T * sizeof *pbuf);
@@ -269,11 +272,13 @@ static int gen_split(struct distill *d, struct teacher_run *r, const char *const
     for (int s = 0; s < n_seq; s += GEN_GROUP) {
         int n = n_seq - s < GEN_GROUP ? n_seq - s : GEN_GROUP, plen[GEN_GROUP];
         const int32_t *pp[GEN_GROUP];
+        float tj[GEN_GROUP];
         for (int j = 0; j < n; j++) {
             plen[j] = encode_prompt(d->teacher, prompts[p0 + (s + j) % np], pbuf + (size_t)j * T, T);
             pp[j] = pbuf + (size_t)j * T;
+            tj[j] = (s + j) < np ? temp0 : temp;
         }
-        if (generate_group(d, r, pp, plen, n, toks + (size_t)s * T, tg, (size_t)s * T, index0 + s) < 0) {
+        if (generate_group(d, r, pp, plen, tj, n, toks + (size_t)s * T, tg, (size_t)s * T, index0 + s) < 0) {
             free(pbuf);
             return -1;
         }
@@ -295,16 +300,20 @@ int distill_data_prompts(struct distill *d, const char *const *prompts, int n_pr
     if (n_prompts < 2) { snprintf(err, errlen, "prompts: %d: expected at least 2 (one held out)", n_prompts); return -1; }
     int n_held_p = (int)ceil(n_prompts * d->cfg.heldout_frac);
     if (n_held_p < 1) n_held_p = 1;
-    int n_train, n_held;
+    int n_train, n_held, B = d->cfg.batch;
     split_counts(d, 0, &n_train, &n_held);
+    /* greedy held-out: a repeat of a prompt is the same sequence, so one per
+     * prompt (rounded up to whole batches) */
+    if (!(d->cfg.heldout_temp > 0)) n_held = (n_held_p + B - 1) / B * B;
     struct teacher_run r;
     if (alloc_split(d, n_train, n_held, err, errlen) < 0) return -1;
     if (teacher_open(&r, d, err, errlen) < 0) { teacher_close(&r, d); return -1; }
-    int rc = gen_split(d, &r, prompts, 0, n_prompts - n_held_p, n_train, d->train_tok, &d->train_t, 0,
-                       progress, "train");
+    float t = d->cfg.sample_temp, ht = d->cfg.heldout_temp;
+    int rc = gen_split(d, &r, prompts, 0, n_prompts - n_held_p, n_train, d->cfg.greedy_first ? 0.0f : t, t,
+                       d->train_tok, &d->train_t, 0, progress, "train");
     if (rc == 0)
-        rc = gen_split(d, &r, prompts, n_prompts - n_held_p, n_held_p, n_held, d->held_tok, &d->held_t,
-                       n_train, progress, "held-out");
+        rc = gen_split(d, &r, prompts, n_prompts - n_held_p, n_held_p, n_held, ht, ht, d->held_tok,
+                       &d->held_t, n_train, progress, "held-out");
     teacher_close(&r, d);
     if (rc < 0) { snprintf(err, errlen, "teacher: forward failed"); return -1; }
     finish_data(d);

@@ -28,6 +28,12 @@ struct distill_cfg {
     int topk;                   /* teacher tokens kept per position (0: the full vocabulary) */
     float tau;                  /* temperature of both distributions */
     float sample_temp;          /* teacher sampling temperature for prompt data (0: greedy) */
+    bool greedy_first;          /* the first continuation of each training prompt is greedy
+                                   (the path spec=draft's greedy verification follows); repeats
+                                   sample at sample_temp */
+    float heldout_temp;         /* held-out continuations' temperature (0: greedy, one sequence
+                                   per held-out prompt: the held-out top-1 is then the per-token
+                                   acceptance of greedy verification on those prompts) */
     struct adamw_cfg opt;       /* total_steps is set from tokens */
     uint64_t seed;
     int64_t tokens;             /* training tokens (steps = tokens / (batch·seq_len)) */
@@ -40,7 +46,8 @@ struct distill_cfg {
     int ckpt_every;             /* steps between checkpoints (0: none until the end/stop) */
 };
 
-/* Defaults: batch 4, seq 64, topk 64, τ 1, sample_temp 1, lr 1e-3 → 1e-4
+/* Defaults: batch 4, seq 64, topk 64, τ 1, sample_temp 1, greedy_first on,
+ * heldout_temp 0, lr 1e-3 → 1e-4
  * cosine, warmup 20, β (0.9, 0.95), eps 1e-8, wd 0.01, clip 1, seed 1,
  * heldout 0.1, embedding frozen, truncate init. */
 void distill_cfg_defaults(struct distill_cfg *c);

@@ -112,9 +112,11 @@ void distill_write_json(const struct distill *d, FILE *f)
             c->n_kv_heads, c->ffn_dim, c->vocab, d->st.n_params, d->n_train);
     fprintf(f, "  \"config\": {\"batch\": %d, \"seq\": %d, \"topk\": %d, \"tau\": %g, \"lr\": %g, "
                "\"min_lr\": %g, \"warmup\": %d, \"weight_decay\": %g, \"clip\": %g, \"seed\": %llu, "
-               "\"heldout_frac\": %g, \"init\": \"%s\", \"embedding\": \"%s\", \"threads\": %d, \"simd\": \"%s\"},\n",
+               "\"heldout_frac\": %g, \"sample_temp\": %g, \"greedy_first\": %s, \"heldout_temp\": %g, "
+               "\"init\": \"%s\", \"embedding\": \"%s\", \"threads\": %d, \"simd\": \"%s\"},\n",
             k->batch, k->seq_len, d->train_t.k, k->tau, k->opt.lr, k->opt.min_lr, k->opt.warmup,
-            k->opt.weight_decay, k->opt.clip, (unsigned long long)k->seed, k->heldout_frac,
+            k->opt.weight_decay, k->opt.clip, (unsigned long long)k->seed, k->heldout_frac, k->sample_temp,
+            k->greedy_first ? "true" : "false", k->heldout_temp,
             k->init == DISTILL_INIT_RANDOM ? "random" : "truncate", k->train_embd ? "trainable" : "frozen",
             train_threads(), train_simd_name());
     fprintf(f, "  \"data\": {\"train_sequences\": %d, \"heldout_sequences\": %d},\n", d->n_train_seq,

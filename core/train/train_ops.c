@@ -1,5 +1,6 @@
 /* core/train/train_ops.c — f32 forward/backward ops for training (see train_ops.h). */
 #include "core/train/train_ops.h"
+#include "core/train/train_gemm.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -40,78 +41,14 @@ static void axpy_portable(float *y, float a, const float *x, int n)
     for (; i < n; i++) y[i] += a * x[i];
 }
 
-/* out[k] = a·b_k for 4 rows b_k: a is loaded once for the four. */
-static void dot4_portable(const float *a, const float *const *b, int n, float *out)
-{
-    v8f s[4] = {{0}, {0}, {0}, {0}};
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        v8f av, bv;
-        memcpy(&av, a + i, 32);
-        for (int k = 0; k < 4; k++) { memcpy(&bv, b[k] + i, 32); s[k] += av * bv; }
-    }
-    for (int k = 0; k < 4; k++) {
-        float t = 0;
-        for (int j = 0; j < 8; j++) t += s[k][j];
-        for (int j = i; j < n; j++) t += a[j] * b[k][j];
-        out[k] = t;
-    }
-}
-
-/* y += Σ_k a[k]·x_k over 4 rows: y is loaded and stored once for the four. */
-static void axpy4_portable(float *y, const float *a, const float *const *x, int n)
-{
-    int i = 0;
-    v8f av[4];
-    for (int k = 0; k < 4; k++) for (int j = 0; j < 8; j++) av[k][j] = a[k];
-    for (; i + 8 <= n; i += 8) {
-        v8f yv, xv;
-        memcpy(&yv, y + i, 32);
-        for (int k = 0; k < 4; k++) { memcpy(&xv, x[k] + i, 32); yv += av[k] * xv; }
-        memcpy(y + i, &yv, 32);
-    }
-    for (; i < n; i++) y[i] += a[0] * x[0][i] + a[1] * x[1][i] + a[2] * x[2][i] + a[3] * x[3][i];
-}
-
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/* The four kernels at one SIMD width: W floats per vector V. Tails past the
- * last full vector are scalar; every output's sum order is fixed by the
- * width alone (the AVX-512 path is bit-reproducible on its own, not against
- * AVX2's). The matmuls are FMA/load-bound in L1/L2 at the student's shapes,
- * so the 16-wide path halves the instructions per element. */
+/* dot and axpy at one SIMD width (attention, embedding): W floats per vector
+ * V. Tails past the last full vector are scalar; every output's sum order is
+ * fixed by the width alone (the AVX-512 path is bit-reproducible on its own,
+ * not against AVX2's). The matmuls are core/train/train_gemm.c's tiles. */
 #define DEFINE_TRAIN_SIMD(LVL, TGT, V, W, ZERO, LOAD, STORE, SET1, FMA, ADD, HSUM)              \
-    TGT static void dot4_##LVL(const float *a, const float *const *b, int n, float *out)       \
-    {                                                                                          \
-        V s0 = ZERO, s1 = ZERO, s2 = ZERO, s3 = ZERO;                                          \
-        const float *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];                            \
-        int i = 0;                                                                             \
-        for (; i + W <= n; i += W) {                                                           \
-            V av = LOAD(a + i);                                                                \
-            s0 = FMA(av, LOAD(b0 + i), s0); s1 = FMA(av, LOAD(b1 + i), s1);                    \
-            s2 = FMA(av, LOAD(b2 + i), s2); s3 = FMA(av, LOAD(b3 + i), s3);                    \
-        }                                                                                      \
-        V sv[4] = {s0, s1, s2, s3};                                                            \
-        for (int k = 0; k < 4; k++) {                                                          \
-            float r = HSUM(sv[k]);                                                             \
-            for (int j = i; j < n; j++) r += a[j] * b[k][j];                                   \
-            out[k] = r;                                                                        \
-        }                                                                                      \
-    }                                                                                          \
-    TGT static void axpy4_##LVL(float *y, const float *a, const float *const *x, int n)        \
-    {                                                                                          \
-        V a0 = SET1(a[0]), a1 = SET1(a[1]), a2 = SET1(a[2]), a3 = SET1(a[3]);                  \
-        const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];                            \
-        int i = 0;                                                                             \
-        for (; i + W <= n; i += W) {                                                           \
-            V yv = LOAD(y + i);                                                                \
-            yv = FMA(a0, LOAD(x0 + i), yv); yv = FMA(a1, LOAD(x1 + i), yv);                    \
-            yv = FMA(a2, LOAD(x2 + i), yv); yv = FMA(a3, LOAD(x3 + i), yv);                    \
-            STORE(y + i, yv);                                                                  \
-        }                                                                                      \
-        for (; i < n; i++) y[i] += a[0] * x0[i] + a[1] * x1[i] + a[2] * x2[i] + a[3] * x3[i];  \
-    }                                                                                          \
     TGT static float dot_##LVL(const float *a, const float *b, int n)                          \
     {                                                                                          \
         V s0 = ZERO, s1 = ZERO;                                                                \
@@ -162,32 +99,26 @@ static bool cpu_has_avx2(void) { return false; }
 static bool cpu_has_avx512(void) { return false; }
 #define dot_avx2 dot_portable
 #define axpy_avx2 axpy_portable
-#define dot4_avx2 dot4_portable
-#define axpy4_avx2 axpy4_portable
 #define dot_avx512 dot_portable
 #define axpy_avx512 axpy_portable
-#define dot4_avx512 dot4_portable
-#define axpy4_avx512 axpy4_portable
 #endif
 
 static enum train_simd g_simd = TRAIN_SIMD_AUTO;
 static float (*g_dot)(const float *, const float *, int);
 static void (*g_axpy)(float *, float, const float *, int);
-static void (*g_dot4)(const float *, const float *const *, int, float *);
-static void (*g_axpy4)(float *, const float *, const float *const *, int);
 
 enum train_simd train_simd_force(enum train_simd s)
 {
     bool auto_ = s == TRAIN_SIMD_AUTO;
     if ((auto_ || s == TRAIN_SIMD_AVX512) && cpu_has_avx512()) {
         g_simd = TRAIN_SIMD_AVX512;
-        g_dot = dot_avx512; g_axpy = axpy_avx512; g_dot4 = dot4_avx512; g_axpy4 = axpy4_avx512;
+        g_dot = dot_avx512; g_axpy = axpy_avx512;
     } else if ((auto_ || s == TRAIN_SIMD_AVX2 || s == TRAIN_SIMD_AVX512) && cpu_has_avx2()) {
         g_simd = TRAIN_SIMD_AVX2;
-        g_dot = dot_avx2; g_axpy = axpy_avx2; g_dot4 = dot4_avx2; g_axpy4 = axpy4_avx2;
+        g_dot = dot_avx2; g_axpy = axpy_avx2;
     } else {
         g_simd = TRAIN_SIMD_PORTABLE;
-        g_dot = dot_portable; g_axpy = axpy_portable; g_dot4 = dot4_portable; g_axpy4 = axpy4_portable;
+        g_dot = dot_portable; g_axpy = axpy_portable;
     }
     return g_simd;
 }
@@ -258,114 +189,78 @@ void train_parallel(int n_tasks, void (*fn)(void *arg, int task), void *arg)
     for (int w = 1; w <= started; w++) pthread_join(th[w], NULL);
 }
 
-/* ---- matmul ------------------------------------------------------------- */
+/* ---- matmul ------------------------------------------------------------ */
 
+/* The matmuls split output rows over one task per thread (ranges aligned to
+ * the tiles' 4 rows): each task streams the other operand once, and an
+ * element's bits never depend on the split (train_gemm.h). */
 struct mm_job {
     float *out;
     const float *a, *b;
-    int N, I, O;
+    int N, I, O, parts;
 };
 
-enum { MM_OBLOCK = 32, MM_NBLOCK = 16, MM_L1_BYTES = 32 * 1024 };
-
-/* Rows of length I (floats) that fit the L1 share MM_L1_BYTES: the block of
- * rows one loop keeps resident while the other operand streams past (4..64,
- * a multiple of 4). Blocking never changes a sum's order: every output
- * element is still one dot, or one axpy chain in ascending order. */
-static int l1_rows(int I)
+static enum gemm_path gemm_path_now(void)
 {
-    int r = MM_L1_BYTES / (I > 0 ? I * (int)sizeof(float) : 1);
-    r = r < 4 ? 4 : r > 64 ? 64 : r;
-    return r & ~3;
+    return g_simd == TRAIN_SIMD_AVX512 ? GEMM_AVX512 : g_simd == TRAIN_SIMD_AVX2 ? GEMM_AVX2 : GEMM_PORTABLE;
 }
 
-/* y rows for W rows [o0, o0+32), in sub-blocks of l1_rows(I) W rows that stay
- * in L1 while every x row passes; four W rows per pass share each load of x. */
+/* [*r0, *r1): part t of `parts` over R rows, 4-aligned. */
+static void part_rows(int R, int parts, int t, int *r0, int *r1)
+{
+    int per = ((R + parts - 1) / parts + 3) & ~3;
+    *r0 = t * per < R ? t * per : R;
+    *r1 = *r0 + per < R ? *r0 + per : R;
+}
+
+static int mm_parts(int R)
+{
+    int p = train_threads(), most = (R + 3) / 4;
+    return p < most ? p : most > 0 ? most : 1;
+}
+
 static void mm_fwd_task(void *p, int t)
 {
     const struct mm_job *j = p;
-    int o0 = t * MM_OBLOCK, o1 = o0 + MM_OBLOCK < j->O ? o0 + MM_OBLOCK : j->O, L = l1_rows(j->I);
-    for (int ob = o0; ob < o1; ob += L) {
-        int oe = ob + L < o1 ? ob + L : o1;
-        for (int n = 0; n < j->N; n++) {
-            const float *x = j->a + (size_t)n * j->I;
-            float *y = j->out + (size_t)n * j->O;
-            int o = ob;
-            for (; o + 4 <= oe; o += 4) {
-                const float *w[4] = {j->b + (size_t)o * j->I, j->b + (size_t)(o + 1) * j->I,
-                                     j->b + (size_t)(o + 2) * j->I, j->b + (size_t)(o + 3) * j->I};
-                g_dot4(x, w, j->I, y + o);
-            }
-            for (; o < oe; o++) y[o] = g_dot(x, j->b + (size_t)o * j->I, j->I);
-        }
-    }
+    int o0, o1;
+    part_rows(j->O, j->parts, t, &o0, &o1);
+    gemm_nt(gemm_path_now(), j->out, j->O, j->a, j->b, j->N, j->I, o0, o1);
 }
 
 void mm_forward(float *y, const float *x, const float *W, int N, int I, int O)
 {
-    struct mm_job j = {y, x, W, N, I, O};
-    train_parallel((O + MM_OBLOCK - 1) / MM_OBLOCK, mm_fwd_task, &j);
+    struct mm_job j = {y, x, W, N, I, O, mm_parts(O)};
+    train_parallel(j.parts, mm_fwd_task, &j);
 }
 
-/* y += Σ a_k x_k over rows k in [0, n) of stride-free pointers, four at a time. */
-static void axpy_rows(float *y, const float *a, const float *const *x, int n, int len)
-{
-    int k = 0;
-    for (; k + 4 <= n; k += 4) g_axpy4(y, a + k, x + k, len);
-    for (; k < n; k++) g_axpy(y, a[k], x[k], len);
-}
-
-/* dx rows [n0, n0+16): o ascending (in fours) for every row, whatever the
- * split; W in blocks of l1_rows(I) rows kept in L1 over the 16 rows. */
+/* dx[n][i] += Σ_o dy[n][o]·W[o][i]: NN with A = dy (row stride O), B = W. */
 static void mm_bx_task(void *p, int t)
 {
     const struct mm_job *j = p;
-    int n0 = t * MM_NBLOCK, n1 = n0 + MM_NBLOCK < j->N ? n0 + MM_NBLOCK : j->N, L = l1_rows(j->I);
-    float a[64];
-    const float *w[64];
-    for (int ob = 0; ob < j->O; ob += L) {
-        int oe = ob + L < j->O ? ob + L : j->O;
-        for (int n = n0; n < n1; n++) {
-            const float *dy = j->a + (size_t)n * j->O;
-            int m = 0;
-            for (int o = ob; o < oe; o++)
-                if (dy[o] != 0.0f) { a[m] = dy[o]; w[m++] = j->b + (size_t)o * j->I; }
-            axpy_rows(j->out + (size_t)n * j->I, a, w, m, j->I);
-        }
-    }
+    int n0, n1;
+    part_rows(j->N, j->parts, t, &n0, &n1);
+    gemm_nn(gemm_path_now(), j->out, j->I, j->a, (size_t)j->O, 1, j->b, j->I, n0, n1, j->I, j->O);
 }
 
 void mm_backward_x(float *dx, const float *dy, const float *W, int N, int I, int O)
 {
-    struct mm_job j = {dx, dy, W, N, I, O};
-    train_parallel((N + MM_NBLOCK - 1) / MM_NBLOCK, mm_bx_task, &j);
+    struct mm_job j = {dx, dy, W, N, I, O, mm_parts(N)};
+    train_parallel(j.parts, mm_bx_task, &j);
 }
 
-/* dW rows [o0, o0+32): n ascending for every row, x in blocks of l1_rows(I)
- * rows kept in L1 over the 32 dW rows. */
+/* dW[o][i] += Σ_n dy[n][o]·x[n][i]: NN with A = dyᵀ (A(o, n) = dy[n·O + o]), B = x. */
 static void mm_bw_task(void *p, int t)
 {
     const struct mm_job *j = p;
-    int o0 = t * MM_OBLOCK, o1 = o0 + MM_OBLOCK < j->O ? o0 + MM_OBLOCK : j->O, L = l1_rows(j->I);
-    float a[64];
-    const float *x[64];
-    for (int nb = 0; nb < j->N; nb += L) {
-        int ne = nb + L < j->N ? nb + L : j->N;
-        for (int o = o0; o < o1; o++) {
-            int m = 0;
-            for (int n = nb; n < ne; n++) {
-                float g = j->a[(size_t)n * j->O + o];
-                if (g != 0.0f) { a[m] = g; x[m++] = j->b + (size_t)n * j->I; }
-            }
-            axpy_rows(j->out + (size_t)o * j->I, a, x, m, j->I);
-        }
-    }
+    int o0, o1;
+    part_rows(j->O, j->parts, t, &o0, &o1);
+    gemm_nn(gemm_path_now(), j->out, j->I, j->a, 1, (size_t)j->O, j->b, j->I, o0, o1, j->I, j->N);
 }
 
 void mm_backward_w(float *dW, const float *dy, const float *x, int N, int I, int O)
 {
-    struct mm_job j = {dW, dy, x, N, I, O};
-    train_parallel((O + MM_OBLOCK - 1) / MM_OBLOCK, mm_bw_task, &j);
+    struct mm_job j = {dW, dy, x, N, I, O, mm_parts(O)};
+    train_parallel(j.parts, mm_bw_task, &j);
 }
 
 /* ---- rmsnorm ------------------------------------------------------------ */
