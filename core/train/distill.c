@@ -9,7 +9,12 @@
 #include <string.h>
 #include <time.h>
 
-enum { GEN_GROUP = 16 };      /* sequences the teacher runs per forward call */
+/* Sequences the teacher continues together: each decode step is one forward
+ * of GEN_GROUP rows, so the weights (and the AMX path's packed weight
+ * groups) serve 64 tokens per pass. Prompts are prefilled in chunks of at
+ * most PREFILL_ROWS rows (or one whole prompt), which bounds the logits
+ * buffer: [max(PREFILL_ROWS, T)][vocab]. */
+enum { GEN_GROUP = 64, PREFILL_ROWS = 1024 };
 
 void distill_cfg_defaults(struct distill_cfg *c)
 {
@@ -90,7 +95,8 @@ struct teacher_run {
     void *kbuf, *vbuf;
     int32_t table[GEN_GROUP];
     struct kv_view kv[GEN_GROUP];
-    float *logits;            /* host [GEN_GROUP·T][vocab] */
+    float *logits;            /* host [rows][vocab] */
+    int rows;                 /* max(PREFILL_ROWS, T, GEN_GROUP): rows per forward call */
 };
 
 static int teacher_open(struct teacher_run *r, struct distill *d, char *err, size_t errlen)
@@ -98,11 +104,13 @@ static int teacher_open(struct teacher_run *r, struct distill *d, char *err, siz
     const struct model_config *c = &d->teacher->cfg;
     int T = d->cfg.seq_len, kvd = c->n_kv_heads * c->head_dim;
     memset(r, 0, sizeof *r);
-    if (forward_init(&r->fw, d->teacher, d->be, GEN_GROUP * T, err, errlen) < 0) return -1;
+    r->rows = T > PREFILL_ROWS ? T : PREFILL_ROWS;
+    if (r->rows < GEN_GROUP) r->rows = GEN_GROUP;
+    if (forward_init(&r->fw, d->teacher, d->be, r->rows, err, errlen) < 0) return -1;
     size_t layer = (size_t)GEN_GROUP * T * kvd, bytes = layer * c->n_layers * sizeof(float);
     r->kbuf = backend_alloc(d->be, bytes);
     r->vbuf = backend_alloc(d->be, bytes);
-    r->logits = malloc((size_t)GEN_GROUP * T * c->vocab * sizeof(float));
+    r->logits = malloc((size_t)r->rows * c->vocab * sizeof(float));
     if (!r->kbuf || !r->vbuf || !r->logits) {
         snprintf(err, errlen, "teacher: out of memory for %d sequences of %d tokens", GEN_GROUP, T);
         return -1;
@@ -137,6 +145,23 @@ static int32_t sample(const float *z, int vocab, float temp, struct rng *r)
     return best;
 }
 
+/* kl_target_set for rows[i] ← logits row src[i], over the training threads
+ * (one owner per row: the same bits at any thread count). */
+struct tgt_job { struct kl_targets *tg; const float *logits; const size_t *dst; const size_t *src; int V; float tau; };
+
+static void tgt_task(void *p, int i)
+{
+    const struct tgt_job *j = p;
+    kl_target_set(j->tg, j->dst[i], j->logits + j->src[i] * (size_t)j->V, j->V, j->tau);
+}
+
+static void set_targets(struct distill *d, struct kl_targets *tg, const float *logits, const size_t *dst,
+                        const size_t *src, int n)
+{
+    struct tgt_job j = {tg, logits, dst, src, d->teacher->cfg.vocab, d->cfg.tau};
+    train_parallel(n, tgt_task, &j);
+}
+
 /* Teacher continuations of n (≤ GEN_GROUP) prompts to T tokens: toks[n][T],
  * targets rows t0 + s·T + i; sequence s samples at temp[s] (0: greedy). */
 static int generate_group(struct distill *d, struct teacher_run *r, const int32_t *const *prompt,
@@ -152,45 +177,68 @@ static int generate_group(struct distill *d, struct teacher_run *r, const int32_
         rng_init_stream(&rg[s], d->cfg.seed, 0xda7a, (uint64_t)(first_index + s));
         sq[s] = (struct fwd_seq){toks + (size_t)s * T, len[s], 0, r->kv[s], true, false};
     }
-    int rows = forward_batch(&r->fw, sq, n, r->logits);
-    if (rows < 0) return -1;
-    for (int s = 0, row = 0; s < n; row += len[s], s++)
-        for (int i = 0; i < len[s]; i++)
-            kl_target_set(tg, t0 + (size_t)s * T + i, r->logits + (size_t)(row + i) * V, V, d->cfg.tau);
+    /* prefill in chunks of whole prompts, at most r->rows rows each; keep
+     * each prompt's last distribution for its first sample */
+    float *first = malloc((size_t)n * V * sizeof *first);
+    size_t *dst = malloc((size_t)r->rows * sizeof *dst), *src = malloc((size_t)r->rows * sizeof *src);
+    if (!first || !dst || !src) { free(first); free(dst); free(src); return -1; }
+    int a = 0;
+    while (a < n) {
+        int b = a, rows = 0;
+        while (b < n && (b == a || rows + len[b] <= r->rows)) rows += len[b++];
+        if (forward_batch(&r->fw, sq + a, b - a, r->logits) < 0) break;
+        for (int s = a, row = 0; s < b; row += len[s], s++) {
+            for (int i = 0; i < len[s]; i++) { dst[row + i] = t0 + (size_t)s * T + i; src[row + i] = (size_t)(row + i); }
+            memcpy(first + (size_t)s * V, r->logits + (size_t)(row + len[s] - 1) * V, (size_t)V * sizeof *first);
+        }
+        set_targets(d, tg, r->logits, dst, src, rows);
+        a = b;
+    }
+    int rc = a < n ? -1 : 0;
+    bool prefilled = true;
     int last[GEN_GROUP];
-    for (int s = 0, row = 0; s < n; row += len[s], s++) last[s] = row + len[s] - 1;
-    for (;;) {
+    for (int s = 0; s < n; s++) last[s] = s;
+    while (rc == 0) {
         int m = 0, idx[GEN_GROUP];
         for (int s = 0; s < n; s++) {
             if (len[s] >= T) continue;
             int32_t *ts = toks + (size_t)s * T;
-            ts[len[s]] = sample(r->logits + (size_t)last[s] * V, V, temp[s], &rg[s]);
+            ts[len[s]] = sample((prefilled ? first : r->logits) + (size_t)last[s] * V, V, temp[s], &rg[s]);
             sq[m] = (struct fwd_seq){ts + len[s], 1, len[s], r->kv[s], true, true};
             idx[m++] = s;
             len[s]++;
         }
-        if (m == 0) return 0;
-        if (forward_batch(&r->fw, sq, m, r->logits) < 0) return -1;
+        prefilled = false;
+        if (m == 0) break;
+        if (forward_batch(&r->fw, sq, m, r->logits) < 0) { rc = -1; break; }
         for (int j = 0; j < m; j++) {
             int s = idx[j];
-            kl_target_set(tg, t0 + (size_t)s * T + len[s] - 1, r->logits + (size_t)j * V, V, d->cfg.tau);
+            dst[j] = t0 + (size_t)s * T + len[s] - 1; src[j] = (size_t)j;
             last[s] = j;
         }
+        set_targets(d, tg, r->logits, dst, src, m);
     }
+    free(first); free(dst); free(src);
+    return rc;
 }
 
 /* Windows of T tokens already known: one prefill each, all logits. */
 static int score_group(struct distill *d, struct teacher_run *r, const int32_t *toks, int n,
                        struct kl_targets *tg, size_t t0)
 {
-    int T = d->cfg.seq_len, V = d->teacher->cfg.vocab;
+    int T = d->cfg.seq_len, per = r->rows / T > 0 ? r->rows / T : 1;
     struct fwd_seq sq[GEN_GROUP];
-    for (int s = 0; s < n; s++) sq[s] = (struct fwd_seq){toks + (size_t)s * T, T, 0, r->kv[s], true, false};
-    if (forward_batch(&r->fw, sq, n, r->logits) < 0) return -1;
-    for (int s = 0; s < n; s++)
-        for (int i = 0; i < T; i++)
-            kl_target_set(tg, t0 + (size_t)s * T + i, r->logits + ((size_t)s * T + i) * V, V, d->cfg.tau);
-    return 0;
+    size_t *dst = malloc((size_t)per * T * sizeof *dst), *src = malloc((size_t)per * T * sizeof *src);
+    int rc = dst && src ? 0 : -1;
+    for (int a = 0; rc == 0 && a < n; a += per) {   /* at most r->rows rows per forward */
+        int b = a + per < n ? a + per : n;
+        for (int s = a; s < b; s++) sq[s - a] = (struct fwd_seq){toks + (size_t)s * T, T, 0, r->kv[s], true, false};
+        if (forward_batch(&r->fw, sq, b - a, r->logits) < 0) { rc = -1; break; }
+        for (size_t i = 0; i < (size_t)(b - a) * T; i++) { dst[i] = t0 + (size_t)a * T + i; src[i] = i; }
+        set_targets(d, tg, r->logits, dst, src, (b - a) * T);
+    }
+    free(dst); free(src);
+    return rc;
 }
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
