@@ -13,9 +13,11 @@
  *
  * Determinism: each output element is produced by exactly one task and summed
  * in a fixed order, so results are bit-identical for any thread count.
- * Matmuls are split across threads (train_threads) and use SIMD dot and
- * axpy kernels: AVX-512 (16 wide) or AVX2+FMA (8 wide) when the CPU has them,
- * portable 8-wide vectors otherwise (train_simd_force picks one for tests). */
+ * Matmuls split their output rows over one task per thread (train_threads)
+ * and run core/train/train_gemm.c's register-blocked tiles; attention and the
+ * embedding use SIMD dot and axpy kernels: AVX-512 (16 wide) or AVX2+FMA (8
+ * wide) when the CPU has them, the portable path otherwise
+ * (train_simd_force picks one for tests). */
 #ifndef INFERTOP_TRAIN_OPS_H
 #define INFERTOP_TRAIN_OPS_H
 

@@ -394,6 +394,8 @@ Test(train_adamw, one_step_by_hand_and_schedule)
 /* ---- distillation of synth:tiny ---- */
 struct run { struct model teacher; struct backend *be; struct distill d; };
 
+static float g_sample_temp = 1.0f;   /* train_sample_temp of the next run_open */
+
 static void run_open(struct run *r, const char *shape, int threads, int64_t tokens)
 {
     char err[512];
@@ -405,6 +407,7 @@ static void run_open(struct run *r, const char *shape, int threads, int64_t toke
     k.batch = 2; k.seq_len = 24; k.tokens = tokens; k.data_tokens = 24 * 24; k.topk = 32;
     k.opt.lr = 3e-3f; k.opt.warmup = 10; k.eval_every = 20; k.init = DISTILL_INIT_RANDOM;
     k.train_embd = true;          /* a random student needs its own embedding */
+    k.sample_temp = g_sample_temp;
     cr_assert_eq(distill_init(&r->d, &k, &r->teacher, r->be, shape, err, sizeof err), 0, "%s", err);
     static const char *P[] = {"alpha beta", "gamma delta epsilon", "zeta", "eta theta iota", "kappa lambda",
                               "mu nu xi omicron", "pi rho", "sigma tau upsilon", "phi chi", "psi omega"};
@@ -447,6 +450,34 @@ Test(train_distill, synth_tiny_lowers_heldout_kl_reproducibly, .timeout = 600)
     distill_train(&b.d, NULL, NULL, NULL, NULL);
     cr_assert_eq(memcmp(a.d.st.p, b.d.st.p, a.d.st.n_params * 4), 0, "1 thread differs from 2");
     run_close(&b);
+    run_close(&a);
+}
+
+/* Prompt data: 24 training sequences over the 9 training prompts. Pass 0 is
+ * greedy (train_greedy), so it equals an all-greedy run's, and a later pass
+ * of the same prompt differs from it (sampled at 1); the held-out split is
+ * one greedy continuation per held-out prompt (1, rounded up to the batch of
+ * 2: both copies the same). */
+Test(train_distill, prompt_data_greedy_first_pass_and_greedy_heldout)
+{
+    struct run a, g;
+    int T = 24, np = 9;
+    run_open(&a, "2x64", 1, 2 * 24);
+    g_sample_temp = 0;
+    run_open(&g, "2x64", 1, 2 * 24);
+    g_sample_temp = 1;
+    cr_assert_eq(a.d.n_train_seq, 24);
+    cr_assert_eq(a.d.n_held_seq, 2);
+    cr_assert_eq(memcmp(a.d.held_tok, a.d.held_tok + T, (size_t)T * 4), 0, "greedy held-out copies differ");
+    cr_assert_eq(memcmp(a.d.train_tok, g.d.train_tok, (size_t)np * T * 4), 0, "pass 0 is not greedy");
+    int differ = 0;
+    for (int j = 0; j < np; j++) {
+        cr_assert_eq(memcmp(g.d.train_tok + (size_t)j * T, g.d.train_tok + (size_t)(j + np) * T, (size_t)T * 4), 0,
+                     "greedy repeats of prompt %d differ", j);
+        differ += memcmp(a.d.train_tok + (size_t)j * T, a.d.train_tok + (size_t)(j + np) * T, (size_t)T * 4) != 0;
+    }
+    cr_assert_gt(differ, 0, "sampled second pass equals the greedy first for every prompt");
+    run_close(&g);
     run_close(&a);
 }
 
