@@ -299,7 +299,43 @@ static void print_profile(const struct validate_result *v, const struct options 
     printf("\n");
 }
 
-static void print_validation(const struct validate_result *v, const struct run_setup *b)
+/* Seconds of the steps in phase ph (decode-only, or with prefill), measured. */
+static double phase_step_s(const struct validate_result *v, enum validate_phase ph)
+{
+    double t = 0;
+    for (int i = 0; i < v->n_steps; i++) {
+        const struct validate_step *s = &v->steps[i];
+        bool pf = s->prefill_tokens > 0, dec = !pf && s->decode_tokens > 0;
+        if (ph == VP_PREFILL ? pf : dec) t += s->meas_s;
+    }
+    return t;
+}
+
+/* The op kinds (validate_ops.h) of phase ph that took the most measured
+ * time, at most `rows`: where in the class the model is off, and by how
+ * much of those steps' time ("of steps": (pred − meas) ÷ the phase's
+ * measured step seconds, so the column sums to the step error less the
+ * time outside ops). */
+static void print_kinds(struct validate_result *v, enum validate_phase ph, int rows)
+{
+    double steps_s = phase_step_s(v, ph);
+    validate_kinds_sort(&v->kinds, ph);
+    printf("\nper op kind, %s (the %d with the most measured time; \"of steps\": (predicted - measured) / those "
+           "steps' %.3f s)\n", ph == VP_DECODE ? "decode-only steps" : "steps with prefill", rows, steps_s);
+    printf("  %-14s %-22s %7s %10s %10s %8s %9s\n", "op", "shape / size", "ops", "meas us", "pred us", "error",
+           "of steps");
+    for (int i = 0; i < v->kinds.n && i < rows; i++) {
+        const struct validate_kind *k = &v->kinds.k[i];
+        const struct validate_class *c = &k->ph[ph];
+        if (!c->count) break;
+        char key[64], e[16];
+        printf("  %-14s %-22s %7d %10.2f %10.2f %8s %+8.1f%%\n", k->name, validate_kind_key(k, key, sizeof key),
+               c->count, 1e6 * c->meas_s / c->count, 1e6 * c->pred_s / c->count, error_text(e, c->pred_s, c->meas_s),
+               steps_s > 0 ? 100 * (c->pred_s - c->meas_s) / steps_s : 0);
+    }
+}
+
+static void print_validation(struct validate_result *v, const struct run_setup *b)
 {
     printf("validate %s on %s — sim:host (SIMULATED, roofline of the measured host) vs the CPU backend (measured)\n",
            b->sc.name, v->device);
@@ -320,9 +356,12 @@ static void print_validation(const struct validate_result *v, const struct run_s
                k->pred_s, error_text(e[0], k->pred_s, k->meas_s), error_text(e[1], d->pred_s, d->meas_s),
                error_text(e[2], p->pred_s, p->meas_s));
     }
+    print_kinds(v, VP_DECODE, 16);
+    print_kinds(v, VP_PREFILL, 8);
     printf("\nper step: %d steps, %d decode-only | median |error| of decode steps %.1f%% (signed median %+.1f%%), "
-           "of steps with prefill %.1f%%\n", v->n_steps, v->n_decode, 100 * v->decode_err_median,
-           100 * v->decode_err_signed, 100 * v->prefill_err_median);
+           "of steps with prefill %.1f%%; a decode step's measured time outside its ops (scheduling, sampling): "
+           "median %.1f%%\n", v->n_steps, v->n_decode, 100 * v->decode_err_median,
+           100 * v->decode_err_signed, 100 * v->prefill_err_median, 100 * v->decode_outside_median);
     printf("  %-6s %5s %8s %8s %12s %12s %12s %8s\n", "step", "batch", "prefill", "decode", "measured ms", "ops meas ms",
            "predicted ms", "error");
     int shown = 0;
@@ -378,6 +417,24 @@ static cJSON *validation_json(const struct validate_result *v, const struct run_
         cJSON_AddItemToObject(cls, op_class_name((enum op_class)c), k);
     }
     cJSON_AddItemToObject(o, "op_classes", cls);
+    cJSON *kinds = cJSON_CreateArray();
+    for (int i = 0; i < v->kinds.n; i++) {
+        const struct validate_kind *vk = &v->kinds.k[i];
+        cJSON *k = cJSON_CreateObject();
+        char key[64];
+        json_add_text(k, "op", vk->name);
+        json_add_text(k, "kind", validate_kind_key(vk, key, sizeof key));
+        for (int ph = 0; ph < VP_COUNT; ph++) {
+            cJSON *q = cJSON_CreateObject();
+            cJSON_AddNumberToObject(q, "ops", vk->ph[ph].count);
+            cJSON_AddNumberToObject(q, "measured_s", vk->ph[ph].meas_s);
+            cJSON_AddNumberToObject(q, "predicted_s", vk->ph[ph].pred_s);
+            cJSON_AddItemToObject(k, PHASE[ph], q);
+        }
+        cJSON_AddItemToArray(kinds, k);
+    }
+    cJSON_AddItemToObject(o, "op_kinds", kinds);
+    cJSON_AddNumberToObject(o, "decode_step_outside_ops_median", v->decode_outside_median);
     for (int i = 0; i < v->n_steps; i++) {
         const struct validate_step *s = &v->steps[i];
         double row[6] = {s->index, s->prefill_tokens, s->decode_tokens, s->meas_s, s->ops_meas_s, s->pred_s};

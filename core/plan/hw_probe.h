@@ -22,6 +22,13 @@
  * probe that measured nothing). */
 int hw_probe_all(struct backend *be, struct roof_device *d, char *err, size_t errlen);
 
+/* The physical order the medians must keep, made where noise broke it: a
+ * matmul's time per weight element does not fall as x rows are added (each
+ * row adds its multiply-adds), a small op's time does not fall as elements
+ * are added. Waiting for a CPU only ever adds time, so each value is bounded
+ * by the larger sizes' (x[i] = min(x[i..n)), per matmul shape and small op). */
+void hw_profile_order(struct roof_profile *p);
+
 /* The 1-minute load average (getloadavg), -1 when unknown. */
 double hw_load_average(void);
 

@@ -68,6 +68,7 @@ static int observe_step(void *ctx, const struct telemetry *t, char *err, size_t 
         s->ops_meas_s += k->dur_ns / 1e9;
         add_to_class(&v->cls[k->cls], rt.t_s, k->dur_ns / 1e9);
         add_to_class(&v->phase_cls[ph][k->cls], rt.t_s, k->dur_ns / 1e9);
+        if (validate_kinds_add(&v->kinds, k, ph, rt.t_s, k->dur_ns / 1e9) < 0) o->oom = true;
     }
     return 0;
 }
@@ -83,22 +84,27 @@ static double median(double *x, int n)
 static void summarize(struct validate_result *v)
 {
     double *a = malloc(sizeof *a * (size_t)(v->n_steps + 1)), *sgn = malloc(sizeof *sgn * (size_t)(v->n_steps + 1)),
-           *pf = malloc(sizeof *pf * (size_t)(v->n_steps + 1));
+           *pf = malloc(sizeof *pf * (size_t)(v->n_steps + 1)), *out = malloc(sizeof *out * (size_t)(v->n_steps + 1));
     int nd = 0, np = 0;
-    for (int i = 0; a && sgn && pf && i < v->n_steps; i++) {
+    for (int i = 0; a && sgn && pf && out && i < v->n_steps; i++) {
         const struct validate_step *s = &v->steps[i];
         if (s->meas_s <= 0) continue;
         double e = (s->pred_s - s->meas_s) / s->meas_s;
-        if (s->prefill_tokens == 0 && s->decode_tokens > 0) { a[nd] = fabs(e); sgn[nd++] = e; }
+        if (s->prefill_tokens == 0 && s->decode_tokens > 0) {
+            out[nd] = (s->meas_s - s->ops_meas_s) / s->meas_s;
+            a[nd] = fabs(e);
+            sgn[nd++] = e;
+        }
         else if (s->prefill_tokens > 0) pf[np++] = fabs(e);
     }
     v->n_decode = nd;
-    if (a && sgn && pf) {
+    if (a && sgn && pf && out) {
+        v->decode_outside_median = median(out, nd);
         v->decode_err_median = median(a, nd);
         v->decode_err_signed = median(sgn, nd);
         v->prefill_err_median = median(pf, np);
     }
-    free(a); free(sgn); free(pf);
+    free(a); free(sgn); free(pf); free(out);
 }
 
 /* One run of b's scenario at capacity cap on `device`; the observer may be NULL. */
@@ -149,7 +155,7 @@ int plan_validate(const struct run_setup *b, FILE *log, struct validate_result *
     struct run_observer o = {.ctx = &oc, .step = observe_step, .progress_to = log};
     if (log) fprintf(log, "validate: 1/2 the scenario on the CPU backend (measured)\n");
     int rc = run_on(b, "cpu", 0, &o, log, &v->measured, &v->capacity, err, errlen);
-    if (rc == 0 && oc.oom) { snprintf(err, errlen, "validate: out of memory for the step table"); rc = 1; }
+    if (rc == 0 && oc.oom) { snprintf(err, errlen, "validate: out of memory for the step and op-kind tables"); rc = 1; }
     if (rc) return rc;
     v->load_end = hw_load_average();
     cpu_sample_now(&c2);
@@ -165,6 +171,7 @@ int plan_validate(const struct run_setup *b, FILE *log, struct validate_result *
 void validate_free(struct validate_result *v)
 {
     free(v->steps);
+    validate_kinds_free(&v->kinds);
     report_free(&v->measured);
     report_free(&v->simulated);
     memset(v, 0, sizeof *v);

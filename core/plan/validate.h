@@ -9,12 +9,11 @@
 #ifndef INFERTOP_VALIDATE_H
 #define INFERTOP_VALIDATE_H
 
+#include "core/plan/validate_ops.h"
 #include "core/workload/run.h"
 #include "kernels/roofline.h"
 
 #include <stdio.h>
-
-struct validate_class { double pred_s, meas_s; int count; };
 
 /* One step of the CPU run: measured vs predicted. */
 struct validate_step {
@@ -22,10 +21,6 @@ struct validate_step {
     double meas_s, pred_s;      /* step duration; the sum of its ops' roofline times */
     double ops_meas_s;          /* the sum of its ops' measured times */
 };
-
-/* Phases of a step, for the per-class table: decode-only steps and steps
- * with prefill tokens (alone or mixed with decodes). */
-enum validate_phase { VP_DECODE, VP_PREFILL, VP_COUNT };
 
 struct validate_result {
     char device[96];            /* the host row's name */
@@ -40,11 +35,15 @@ struct validate_result {
     double others_run;          /* ... during the CPU run (core/plan/cpu_load.h; -1: unknown) */
     struct validate_class cls[OPC_COUNT];
     struct validate_class phase_cls[VP_COUNT][OPC_COUNT];
+    struct validate_kinds kinds;        /* the same by op kind: name, shape, size bucket (validate_ops.h) */
     struct validate_step *steps;        /* every step of the CPU run */
     int n_steps, n_decode;              /* n_decode: steps with decode tokens only */
     double decode_err_median;           /* median |pred − meas| / meas over decode-only steps */
     double decode_err_signed;           /* median (pred − meas) / meas over the same */
     double prefill_err_median;          /* over steps with prefill tokens */
+    double decode_outside_median;       /* median (meas − ops_meas) / meas over decode-only steps: the
+                                           step's time outside its ops (scheduling, sampling, the
+                                           loop), which no op's model holds */
     double capacity;                    /* req/s the relative rate used (both runs) */
     struct report measured, simulated;  /* the CPU run and the sim:host run */
 };

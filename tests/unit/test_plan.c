@@ -402,6 +402,53 @@ Test(plan, validation_load_counts_other_processes_only)
     cr_assert(validate_loaded(&v), "loaded before the probes");
 }
 
+/* The op-kind table of plan --validate: buckets by hand, one kind per (name,
+ * shape, bucket), sums per phase, sorted by a phase's measured time. */
+Test(plan, validation_op_kinds_by_shape_and_bucket)
+{
+    cr_assert_eq(validate_rows_bucket(1), 1);
+    cr_assert_eq(validate_rows_bucket(4), 2);
+    cr_assert_eq(validate_rows_bucket(5), 5);
+    cr_assert_eq(validate_rows_bucket(16), 5);
+    cr_assert_eq(validate_rows_bucket(64), 17);
+    cr_assert_eq(validate_rows_bucket(512), 65);
+    cr_assert_eq(validate_rows_bucket(2048), 513);
+    cr_assert_eq(validate_elems_bucket(1), 1);
+    cr_assert_eq(validate_elems_bucket(255), 16);
+    cr_assert_eq(validate_elems_bucket(256), 256);
+    cr_assert_eq(validate_elems_bucket(4608), 4096);
+    struct validate_kinds t = {0};
+    struct kernel_record mm = {.name = "matmul_q8_0", .cls = OPC_MATMUL, .shape = {8, 1536, 576}};
+    struct kernel_record mm3 = mm, mm1 = mm, mmk = mm;
+    mm3.shape[0] = 12;                      /* same bucket as 8 */
+    mm1.shape[0] = 1;                       /* its own */
+    mmk.shape[1] = 192;                     /* another shape */
+    struct kernel_record sw = {.name = "swiglu", .cls = OPC_ELTWISE, .shape = {12288}};
+    cr_assert_eq(validate_kinds_add(&t, &mm, VP_DECODE, 1.0, 2.0), 0);
+    cr_assert_eq(validate_kinds_add(&t, &mm3, VP_DECODE, 3.0, 4.0), 0);
+    cr_assert_eq(validate_kinds_add(&t, &mm3, VP_PREFILL, 5.0, 6.0), 0);
+    cr_assert_eq(validate_kinds_add(&t, &mm1, VP_DECODE, 0.5, 0.25), 0);
+    cr_assert_eq(validate_kinds_add(&t, &mmk, VP_DECODE, 0.1, 0.2), 0);
+    cr_assert_eq(validate_kinds_add(&t, &sw, VP_DECODE, 7.0, 9.0), 0);
+    cr_assert_eq(t.n, 4, "m 8 and 12 share a kind; m 1, N 192 and swiglu are their own: %d", t.n);
+    validate_kinds_sort(&t, VP_DECODE);
+    char key[64];
+    cr_assert_str_eq(t.k[0].name, "swiglu");
+    cr_assert_str_eq(validate_kind_key(&t.k[0], key, sizeof key), "elems 4096-65535");
+    cr_assert_str_eq(t.k[1].name, "matmul_q8_0");
+    cr_assert_str_eq(validate_kind_key(&t.k[1], key, sizeof key), "1536x576 m 5-16");
+    cr_assert_eq(t.k[1].ph[VP_DECODE].count, 2);
+    cr_assert_float_eq(t.k[1].ph[VP_DECODE].pred_s, 4.0, 1e-12);
+    cr_assert_float_eq(t.k[1].ph[VP_DECODE].meas_s, 6.0, 1e-12);
+    cr_assert_float_eq(t.k[1].ph[VP_PREFILL].meas_s, 6.0, 1e-12);
+    cr_assert_str_eq(validate_kind_key(&t.k[2], key, sizeof key), "1536x576 m 1");
+    cr_assert_str_eq(validate_kind_key(&t.k[3], key, sizeof key), "192x576 m 5-16");
+    validate_kinds_sort(&t, VP_PREFILL);
+    cr_assert_eq(t.k[0].ph[VP_PREFILL].count, 1, "the only kind with prefill time first");
+    validate_kinds_free(&t);
+    cr_assert_eq(t.n, 0);
+}
+
 /* /proc/stat's busy time by hand: user + nice + system + irq + softirq + steal. */
 Test(plan, cpu_stat_busy_sums_the_busy_fields)
 {

@@ -8,6 +8,7 @@
  * after a live quant change. */
 #include "core/plan/hw.h"
 #include "core/plan/hw_cache.h"
+#include "core/plan/hw_probe.h"
 #include "core/parallel/tp.h"
 #include "core/workload/session.h"
 #include "kernels/registry.h"
@@ -244,4 +245,26 @@ Test(roof_profile, sim_reload_refreshes_the_reuse_footprint, .timeout = 60)
     cr_assert_float_eq(i4, tp_weight_bytes(&S.model, 0, S.model.cfg.n_layers), 1);
     cr_assert(i4 < f16 / 2.5, "int4 %g vs f16 %g bytes", i4, f16);
     session_close(&S);
+}
+
+/* The probe's order fix (hw_profile_order): a value above a larger size's is
+ * that size's (a wait inflates, never deflates); ordered values unchanged. */
+Test(roof_profile, order_bounds_each_value_by_the_larger_sizes)
+{
+    static struct roof_profile p;
+    memset(&p, 0, sizeof p);
+    static const double mm[ROOF_MM_ROWS_N] = {1, 2, 9, 3, 4, 50};
+    static const double want[ROOF_MM_ROWS_N] = {1, 2, 3, 3, 4, 50};
+    memcpy(p.mm_elem_s[DT_Q8_0][3], mm, sizeof mm);
+    static const double sm[ROOF_SMALL_N] = {5, 2, 3, 4}, sm_want[ROOF_SMALL_N] = {2, 2, 3, 4};
+    memcpy(p.small_s[RSO_SWIGLU], sm, sizeof sm);
+    static const double ok[ROOF_SMALL_N] = {1, 2, 3, 4};
+    memcpy(p.small_s[RSO_ADD], ok, sizeof ok);
+    hw_profile_order(&p);
+    for (int i = 0; i < ROOF_MM_ROWS_N; i++)
+        cr_assert_float_eq(p.mm_elem_s[DT_Q8_0][3][i], want[i], 1e-12, "m index %d: %g", i, p.mm_elem_s[DT_Q8_0][3][i]);
+    for (int i = 0; i < ROOF_SMALL_N; i++) {
+        cr_assert_float_eq(p.small_s[RSO_SWIGLU][i], sm_want[i], 1e-12, "swiglu size %d", i);
+        cr_assert_float_eq(p.small_s[RSO_ADD][i], ok[i], 1e-12, "add size %d", i);
+    }
 }
