@@ -6,13 +6,20 @@
 
 #include <string.h>
 
-const int ROOF_MM_ROWS[ROOF_MM_ROWS_N] = {1, 2, 4, 8, 16, 128};
+const int ROOF_MM_ROWS[ROOF_MM_ROWS_N] = {1, 2, 4, 8, 16, 64, 128, 512};
 /* K: a small model's hidden size up to a 7-8B one's; N: GQA's K/V projections
  * (128) to the MLP's rows, plus the long-N point for a vocabulary head */
 const int ROOF_MM_K[ROOF_MM_NK] = {512, 1536, 4096};
 const int ROOF_MM_N[ROOF_MM_NN] = {128, 1024, 4096};
 const double ROOF_SMALL_ELEMS[ROOF_SMALL_N] = {256, 4096, 65536, 1048576};
 const double ROOF_ROPE_TOKENS[ROOF_SMALL_N] = {1, 16, 256, 2048};
+
+int roof_mm_row_index(int m)
+{
+    for (int i = 0; i < ROOF_MM_ROWS_N; i++)
+        if (ROOF_MM_ROWS[i] == m) return i;
+    return -1;
+}
 
 const char *roof_small_name(enum roof_small_op k)
 {
@@ -55,7 +62,7 @@ void roof_mm_shape(int s, int *k, int *n)
 }
 
 /* Seconds per weight element at profile shape s and m rows: linear between
- * probe rows; beyond the last (compute-bound prefill) ∝ m. */
+ * probe rows; beyond the last (512 rows) ∝ m. */
 static double rows_elem_s(const double *g, double m)
 {
     double rows[ROOF_MM_ROWS_N];

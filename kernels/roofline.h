@@ -37,8 +37,10 @@ struct roof_curve {
  *            of x: seconds per weight element at the probe's
  *            m = ROOF_MM_ROWS[i] (the pool's dispatch excluded: the device's
  *            op_overhead_s is added once per op); m = 1..16 on a weight set
- *            larger than the caches (decode streams the weights), m = 128
- *            on one weight (prefill, compute-bound). Shapes: the grid
+ *            larger than the caches (decode streams the weights), m = 64,
+ *            128 and 512 on one weight of up to 1024 rows (prefill,
+ *            compute-bound: the kernels' cost per row is not constant in m
+ *            — packing amortized over more rows, blocks of rows per task). Shapes: the grid
  *            K = ROOF_MM_K[i] × N = ROOF_MM_N[j] (s = i·ROOF_MM_NN + j) and
  *            one long-N point (ROOF_MM_LONG_K × ROOF_MM_LONG_N, a vocabulary
  *            head's shape), s = ROOF_MM_GRID; roof_profile_time reads them
@@ -55,7 +57,8 @@ struct roof_curve {
  *            rope at ROOF_ROPE_TOKENS[i] tokens, for 1 head and for
  *            ROOF_ROPE_HEADS heads of 64 (its per-token angles and per-head
  *            rotations scale differently). */
-#define ROOF_MM_ROWS_N 6
+#define ROOF_MM_ROWS_N 8
+#define ROOF_MM_DECODE_ROWS_N 5      /* ROOF_MM_ROWS[0..5): m = 1..16, probed on streamed weights */
 #define ROOF_MM_NK 3                 /* K (columns) of the shape grid */
 #define ROOF_MM_NN 3                 /* N (rows) of the shape grid */
 #define ROOF_MM_GRID (ROOF_MM_NK * ROOF_MM_NN)
@@ -68,7 +71,9 @@ enum roof_small_op { RSO_RMSNORM, RSO_SWIGLU, RSO_ADD, RSO_KV_STORE, RSO_EMBED, 
 enum { ROOF_ATTN_KINDS = 8 };        /* impl (2) × KV element (2) × regime (2), roof_attn_kind() */
 #define ROOF_ATTN_PREFILL_Q 64       /* queries of the prefill probe ... */
 #define ROOF_ATTN_WIDE_Q 512         /* ... and of its wide one */
-extern const int ROOF_MM_ROWS[ROOF_MM_ROWS_N];       /* 1, 2, 4, 8, 16, 128 */
+extern const int ROOF_MM_ROWS[ROOF_MM_ROWS_N];       /* 1, 2, 4, 8, 16, 64, 128, 512 */
+/* The index of m in ROOF_MM_ROWS, -1 when it is not a probe row. */
+int roof_mm_row_index(int m);
 extern const int ROOF_MM_K[ROOF_MM_NK];              /* 512, 1536, 4096 */
 extern const int ROOF_MM_N[ROOF_MM_NN];              /* 128, 1024, 4096 */
 /* K and N of profile shape s (0 <= s < ROOF_MM_SHAPES). */
@@ -166,8 +171,10 @@ double roof_profile_time(const struct roof_device *d, const struct kernel_record
 
 /* Seconds per weight element of format t's matmul on an N×K weight at m
  * rows of x, from p (0 when p has no such format):
- *   in m: linear between probe rows; beyond the last (compute-bound
- *     prefill) per element ∝ m — at every profile shape;
+ *   in m: linear between probe rows (a matmul's time per weight element
+ *     is affine in m between them: a fixed part per weight — its load,
+ *     dequantization or packing — and one multiply-add per row); beyond the
+ *     last (512) per element ∝ m — at every profile shape;
  *   in shape: bilinear in u = 1/K, v = 1/N over the grid, K and N clamped
  *     to it. The curve: a matmul's time is fixed + a·KN + b·N (per output:
  *     its reduction and store) + c·K (per input: x's conversion), so per

@@ -281,12 +281,13 @@ static void print_profile(const struct validate_result *v, const struct options 
            dtype_info(v->wtype)->name, rk, rn);
     for (int i = 0; i < ROOF_MM_ROWS_N; i++) printf("%s m=%d %.3g ns", i ? "," : "", ROOF_MM_ROWS[i], g[i] * 1e9);
     if (g[0] > 0) printf(" (m=1: %.1f GB/s of weights)", rb / g[0] / 1e9);
-    printf("\n  m=1 and m=128 by shape KxN:");
+    int i128 = roof_mm_row_index(128), i512 = roof_mm_row_index(512);
+    printf("\n  m=1/m=128/m=512 by shape KxN:");
     for (int s = 0; s < ROOF_MM_SHAPES; s++) {
         int k, n;
         roof_mm_shape(s, &k, &n);
-        printf(" %dx%d %.3g/%.3g ns", k, n, p->mm_elem_s[v->wtype][s][0] * 1e9,
-               p->mm_elem_s[v->wtype][s][ROOF_MM_ROWS_N - 1] * 1e9);
+        printf(" %dx%d %.3g/%.3g/%.3g ns", k, n, p->mm_elem_s[v->wtype][s][0] * 1e9,
+               p->mm_elem_s[v->wtype][s][i128] * 1e9, p->mm_elem_s[v->wtype][s][i512] * 1e9);
     }
     int kd = roof_attn_kind(impl, kv, 1), kp = roof_attn_kind(impl, kv, 64);
     printf("\n  attention %s %.2f us + %.1f GFLOP/s, %s %.2f us + %.1f GFLOP/s (%d queries: %.2f us + %.1f GFLOP/s); "

@@ -1,13 +1,13 @@
 /* core/plan/hw_cache.h — the text of the host row's cache file
  * ($XDG_CACHE_HOME/infertop/hw/host-<hash>.txt, written by hw_host.c):
  *
- *   infertop-hw 6
+ *   infertop-hw 7
  *   key cpu=<model> backend=<device name>
  *   bandwidth <bytes/s>
  *   op_overhead_s <seconds>
  *   llc_bytes, llc_bw, near_bytes, near_bw <value>   the working-set tiers
  *   <format> <matmul FLOP/s>      one line per measured format, dtype order
- *   mm <format> <K> <N> <s> x6    seconds per weight element at m = 1 2 4 8 16 128, one
+ *   mm <format> <K> <N> <s> x8    seconds per weight element at m = 1 2 4 8 16 64 128 512, one
  *                                 line per profile shape (K 512 1536 4096 × N 128 1024
  *                                 4096, then 512 32768), dtype order
  *   attn <kind> <fixed s> <s per FLOP>   8 lines: naive|flash _ f32|f16 _ decode|prefill
@@ -16,7 +16,9 @@
  *                                 1048576 elements; rope_h1 rope_h8 at 1 16 256 2048 tokens
  *   (the measured operator profile, struct roof_profile in kernels/roofline.h)
  *
- * Format 6 added the 512-query prefill attention, 5 gave the matmul lines
+ * Format 7 added the 64- and 512-row matmul probes (prefill on up to 1024
+ * weight rows) and times the small ops after a streaming matmul; 6 added
+ * the 512-query prefill attention, 5 gave the matmul lines
  * their shapes (4 had one 1024x1024 shape, 3 no profile): an older file is
  * a miss.
  *
@@ -31,8 +33,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HW_CACHE_MAGIC "infertop-hw 6"
-#define HW_CACHE_MAX_BYTES 65536      /* a larger file is not one of ours (format 5: about 30 KB) */
+#define HW_CACHE_MAGIC "infertop-hw 7"
+#define HW_CACHE_MAX_BYTES 65536      /* a larger file is not one of ours (format 7: about 42 KB) */
 
 /* The formats the host row measures (and the file lists): every dense one;
  * the 2:4 formats run at their dense path's rate. */

@@ -113,7 +113,7 @@ int hw_host_measure(int n_threads, bool fresh, struct roof_device *out, FILE *lo
     int rc = 0;
     double probe_s = 0;
     if (!cached) {
-        if (log) fprintf(log, "hw: measuring the host (%s, load average %.1f): bandwidth, per-op cost, matmul per format at 1-128 rows on %d shapes, "
+        if (log) fprintf(log, "hw: measuring the host (%s, load average %.1f): bandwidth, per-op cost, matmul per format at 1-512 rows on %d shapes, "
                          "attention, small ops; %d passes...\n", be->device_name, hw_load_average(), ROOF_MM_SHAPES,
                          HW_PROBE_PASSES);
         uint64_t t0 = now_ns();

@@ -14,10 +14,10 @@
  *     in all (decode: every weight comes from memory, as a step's layers
  *     evict each other; a matrix that fits the private caches is re-read
  *     from them for the next x rows, as the model's are), seconds per weight
- *     element with the per-op cost taken off; m = 128 on one matrix's first
- *     MM_PREFILL_N rows (prefill: compute-bound; with 16 rows an f32 weight
- *     was read once per 16 rows and the probe measured memory, not compute,
- *     over-predicting prefill 2.5x). A set's rows are MM_POOL_ROWS random
+ *     element with the per-op cost taken off; m = 64, 128 and 512 on one
+ *     matrix's first MM_PREFILL_N rows (prefill: compute-bound; with 16 rows
+ *     an f32 weight was read once per 16 rows and the probe measured memory,
+ *     not compute, over-predicting prefill 2.5x). A set's rows are MM_POOL_ROWS random
  *     rows encoded once per format and K, repeated (the kernels' time does
  *     not depend on the values);
  *   - attention (naive, flash) × KV (f32, f16) × (decode: 1 query at depths
@@ -54,15 +54,17 @@
 #define TIER_READ (256u << 20)       /* bytes one cache-tier pass reads */
 #define MM_SET_BYTES (64u << 20)      /* twice a 32 MB LLC: the set streams from memory */
 #define MM_CALLS 2                    /* matrices one decode row count runs over (a large one) */
-#define MM_PREFILL_ROWS 128
-#define MM_PREFILL_N 256              /* weight rows of the prefill probe: compute-bound, per element as N's */
+#define MM_PREFILL_ROWS 128           /* the prefill row count that gives wtype_flops */
+#define MM_X_ROWS 512                 /* x rows of the widest probe row count */
+#define MM_PREFILL_N 1024             /* weight rows of the prefill probes (fewer: the matrix's N) */
 #define MM_REF_SHAPE (1 * ROOF_MM_NN + 1)   /* K 1536, N 1024: the grid's middle gives wtype_flops */
 #define MM_K_MAX 4096                 /* the grid's widest row */
 #define MM_SET_MAX (128u << 20)       /* two of the largest matrices (f32 4096x4096 or 512x32768: 64 MiB) */
 #define MM_POOL_ROWS 64               /* encoded random rows per format and K, repeated down a matrix */
 #define MM_SMALL_ELEMS (1u << 20)     /* a matrix up to this many weights is quick: MM_CALLS_SMALL calls */
 #define MM_CALLS_SMALL 8
-#define MM_Y_FLOATS ((size_t)16 * ROOF_MM_LONG_N)   /* >= 128 x MM_PREFILL_N: both probes' outputs */
+#define MM_Y_FLOATS ((size_t)16 * ROOF_MM_LONG_N)   /* >= 512 x MM_PREFILL_N: both probes' outputs */
+_Static_assert(MM_Y_FLOATS >= (size_t)MM_X_ROWS * MM_PREFILL_N, "y holds the widest prefill probe's output");
 #define ATTN_PREFILL_Q ROOF_ATTN_PREFILL_Q   /* queries of the prefill probe (>= ATTN_TILE_Q: the prefill regime) */
 #define ATTN_H 12
 #define ATTN_HKV 4
@@ -144,7 +146,7 @@ struct probe {
     uint64_t *bwbuf;                 /* BW_BYTES */
     uint64_t sink;
     size_t near_set, llc_set;        /* tier working sets (0: the tier is main memory) */
-    float *x;                        /* [MM_PREFILL_ROWS][MM_K_MAX] */
+    float *x;                        /* [MM_X_ROWS][MM_K_MAX] */
     float *y;                        /* MM_Y_FLOATS: 128 rows of the prefill probe, 16 of the long N */
     uint8_t *pool[DT_COUNT][ROOF_MM_NK];   /* MM_POOL_ROWS encoded rows per measured format and grid K */
     uint8_t *set;                    /* MM_SET_MAX: rows of one format and K (fill_set) */
@@ -239,6 +241,36 @@ static struct weight probe_weight(enum dtype t, const uint8_t *data, int n, int 
     return w;
 }
 
+/* Seconds of one call of matmul w at m rows. */
+static double time_matmul(struct probe *p, const struct weight *w, int m)
+{
+    uint64_t t0 = now_ns();
+    backend_matmul(p->be, p->y, w, p->x, m);
+    return seconds_since(t0);
+}
+
+/* The prefill rows (ROOF_MM_ROWS from ROOF_MM_DECODE_ROWS_N: 64, 128, 512) of
+ * format t at shape k×n into g: on the matrix's first MM_PREFILL_N rows —
+ * compute-bound, so a matrix of 1024 rows gives the rate per element of a
+ * longer one; 256 rows made too few tasks to share the threads evenly (3
+ * chunks of 16-row groups over 2 threads: the AMX formats' prefill was
+ * predicted 30-54% too slow on the 2-core Xeon VM). m = 128 the better of
+ * two calls (the first may find the matrix cold), then 64 and 512 once on
+ * the warm matrix (512: a prompt chunk; on that VM the AMX formats' cost
+ * per row was 3-4x m = 128's at N 576 and 1536, not ∝ m as the profile had
+ * extrapolated). Returns the seconds of the 128-row call. */
+static double probe_prefill_rows(struct probe *p, enum dtype t, int k, int n, double op_s, double *g)
+{
+    int pn = n < MM_PREFILL_N ? n : MM_PREFILL_N;
+    struct weight w = probe_weight(t, p->set, pn, k);
+    double elems = (double)pn * k, t128 = fmin(time_matmul(p, &w, MM_PREFILL_ROWS), time_matmul(p, &w, MM_PREFILL_ROWS));
+    for (int ri = ROOF_MM_DECODE_ROWS_N; ri < ROOF_MM_ROWS_N; ri++) {
+        double s = ROOF_MM_ROWS[ri] == MM_PREFILL_ROWS ? t128 : time_matmul(p, &w, ROOF_MM_ROWS[ri]);
+        g[ri] = fmax(s - op_s, 0.1 * s) / elems;
+    }
+    return t128;
+}
+
 /* Format t on profile shape si (an n×k run of rows in the filled set of
  * set_bytes) at every probe row count into ps: seconds per weight element
  * with the per-op cost taken off; the reference shape's 128-row FLOP/s. */
@@ -252,34 +284,20 @@ static void probe_matmul_shape(struct probe *p, enum dtype t, int si, size_t set
     p->next %= n_mats;                          /* the set's matrices are this shape's now */
     /* one cycle through the set across the row counts: a matrix comes back
      * only after the whole set (past the LLC) was read */
-    for (int ri = 0; ri + 1 < ROOF_MM_ROWS_N; ri++) {
+    for (int ri = 0; ri < ROOF_MM_DECODE_ROWS_N; ri++) {
         double ts[MM_CALLS_SMALL];
         for (int i = 0; i < calls; i++, p->next = (p->next + 1) % n_mats) {
             struct weight w = probe_weight(t, p->set + mb * (size_t)p->next, n, k);
-            uint64_t t0 = now_ns();
-            backend_matmul(p->be, p->y, &w, p->x, ROOF_MM_ROWS[ri]);
-            ts[i] = seconds_since(t0);
+            ts[i] = time_matmul(p, &w, ROOF_MM_ROWS[ri]);
         }
         /* a call another process preempted does not count: the median of 8,
          * the better of 2 (a wait only ever adds time) */
         double s = calls > 2 ? median(ts, calls) : fmin(ts[0], ts[1]);
         g[ri] = fmax(s - ps->op_s, 0.1 * s) / elems;
     }
-    /* prefill: compute-bound, per element independent of N past a few tiles,
-     * so its first MM_PREFILL_N rows; the better of two calls (the first may
-     * find the matrix cold) */
+    double t128 = probe_prefill_rows(p, t, k, n, ps->op_s, g);
     int pn = n < MM_PREFILL_N ? n : MM_PREFILL_N;
-    struct weight w = probe_weight(t, p->set, pn, k);
-    double best = 0;
-    for (int i = 0; i < 2; i++) {
-        uint64_t t0 = now_ns();
-        backend_matmul(p->be, p->y, &w, p->x, MM_PREFILL_ROWS);
-        double s = seconds_since(t0);
-        best = i == 0 || s < best ? s : best;
-    }
-    double pf_elems = (double)pn * k;
-    g[ROOF_MM_ROWS_N - 1] = fmax(best - ps->op_s, 0.1 * best) / pf_elems;
-    if (si == MM_REF_SHAPE) ps->flops[t] = 2.0 * MM_PREFILL_ROWS * pf_elems / best;
+    if (si == MM_REF_SHAPE) ps->flops[t] = 2.0 * MM_PREFILL_ROWS * pn * k / t128;
 }
 
 /* Format t at every profile shape, one fill of the set per K. The GGUF
@@ -484,7 +502,7 @@ static int probe_init(struct probe *p, struct backend *be)
     p->threads = be->n_threads > 0 ? be->n_threads : 1;
     size_t kv_elems = (size_t)ATTN_LAYERS * ATTN_MAX_CTX * ATTN_HKV * ATTN_D;
     p->bwbuf = malloc(BW_BYTES);
-    p->x = malloc(sizeof(float) * MM_PREFILL_ROWS * MM_K_MAX);
+    p->x = malloc(sizeof(float) * MM_X_ROWS * MM_K_MAX);
     p->y = malloc(sizeof(float) * MM_Y_FLOATS);
     p->set = malloc(MM_SET_MAX);
     p->q = malloc(sizeof(float) * ROOF_ATTN_WIDE_Q * ATTN_H * ATTN_D);
@@ -513,7 +531,7 @@ static int probe_init(struct probe *p, struct backend *be)
     fill_floats((float *)p->bwbuf, EMBED_FILL_FLOATS, 6);
     for (size_t off = EMBED_FILL_FLOATS * 4; off < BW_BYTES; off += EMBED_FILL_FLOATS * 4)
         memcpy((char *)p->bwbuf + off, p->bwbuf, EMBED_FILL_FLOATS * 4);
-    fill_floats(p->x, (size_t)MM_PREFILL_ROWS * MM_K_MAX, 1);
+    fill_floats(p->x, (size_t)MM_X_ROWS * MM_K_MAX, 1);
     fill_floats(p->q, (size_t)ROOF_ATTN_WIDE_Q * ATTN_H * ATTN_D, 2);
     fill_floats(p->a, SMALL_MAX_ELEMS, 3);
     fill_floats(p->b, SMALL_MAX_ELEMS, 4);

@@ -4,7 +4,7 @@
  * per-op cost, attention's fixed + per-FLOP cost by kind, the small
  * ops' polyline in elements, rope's heads and head_dim), the roofline as the
  * fallback where the profile has nothing, the profile's round trip through
- * the host cache file (format 6) and the sim device's re-read footprint
+ * the host cache file (format 7) and the sim device's re-read footprint
  * after a live quant change. */
 #include "core/plan/hw.h"
 #include "core/plan/hw_cache.h"
@@ -23,7 +23,7 @@
  * model the shape interpolation is exact for), times a factor by m. */
 #define AFF(k, n) (1e-10 + 2e-8 / (k) + 3e-9 / (n))
 #define LONG_EXTRA 5e-12
-static const double ROWF[ROOF_MM_ROWS_N] = {1, 1.2, 1.6, 2.4, 4, 20};   /* m = 1 2 4 8 16 128 */
+static const double ROWF[ROOF_MM_ROWS_N] = {1, 1.2, 1.6, 2.4, 4, 10, 20, 60};   /* m = 1 2 4 8 16 64 128 512 */
 
 /* A device with a profile for q8_0 matmuls, flash/f16 attention and every small op. */
 static struct roof_device profiled(void)
@@ -64,14 +64,23 @@ Test(roof_profile, matmul_interpolates_rows_and_adds_the_op_cost)
     r.flops = 2 * elems;
     cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems * a, 1e-15);
     r.flops = 2 * 72 * elems;
-    r.shape[0] = 72;                     /* between 16 (4) and 128 (20): 4 + 16·56/112 = 12 */
-    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems * a * 12, 1e-15);
-    r.shape[0] = 512;                    /* beyond 128: per element ∝ m, 20 · 4 */
+    r.shape[0] = 40;                     /* between 16 (4) and 64 (10): 4 + 6·24/48 = 7 */
+    r.flops = 2 * 40 * elems;
+    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems * a * 7, 1e-15);
+    r.flops = 2 * 72 * elems;
+    r.shape[0] = 72;                     /* between 64 (10) and 128 (20): 10 + 10·8/64 = 11.25 */
+    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems * a * 11.25, 1e-15);
+    r.shape[0] = 320;                    /* between 128 (20) and 512 (60): 20 + 40·192/384 = 40 */
+    r.flops = 2 * 320 * elems;
+    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems * a * 40, 1e-15);
+    r.shape[0] = 512;                    /* the 512-row probe itself */
     r.flops = 2 * 512 * elems;
-    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems * a * 80, 1e-15);
+    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems * a * 60, 1e-15);
     r.flops /= 2;                        /* a tp=2 share of the same record: half the rows, N = 288 */
-    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems / 2 * AFF(1536.0, 288.0) * 80, 1e-15);
-    r.flops *= 2;
+    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems / 2 * AFF(1536.0, 288.0) * 60, 1e-15);
+    r.shape[0] = 1024;                   /* beyond 512: per element ∝ m, 60 · 2 */
+    r.flops = 2 * 1024 * elems;
+    cr_assert_float_eq(time_of(&d, &r, DT_Q8_0), 2e-6 + elems * a * 120, 1e-15);
     /* f32 has no profile here: the roofline, overhead + max(flops/F, bytes/bw) */
     r.flops = 2.0 * 512 * elems;
     r.dram_rd = 4 * elems;
@@ -183,7 +192,7 @@ Test(roof_profile, aggregate_scales_per_work_terms_only)
     struct roof_device d = profiled(), one;
     roof_profile_scale(&d.prof, 0.5);
     cr_assert_float_eq(d.prof.mm_elem_s[DT_Q8_0][4][0], 0.5 * AFF(1536.0, 1024.0), 1e-24);
-    cr_assert_float_eq(d.prof.mm_elem_s[DT_Q8_0][ROOF_MM_GRID][5], 0.5 * 20 * (AFF(512.0, 32768.0) + LONG_EXTRA), 1e-24);
+    cr_assert_float_eq(d.prof.mm_elem_s[DT_Q8_0][ROOF_MM_GRID][roof_mm_row_index(128)], 0.5 * 20 * (AFF(512.0, 32768.0) + LONG_EXTRA), 1e-24);
     cr_assert_float_eq(d.prof.attn_flop_s[roof_attn_kind(ATTN_FLASH, DT_F16, 1)], 0.5e-10, 1e-24);
     cr_assert_float_eq(d.prof.attn_fixed_s[roof_attn_kind(ATTN_FLASH, DT_F16, 1)], 3e-6, 1e-24);
     d.n_devices = 2;
@@ -213,19 +222,19 @@ Test(roof_profile, cache_round_trip_and_rejections)
     cr_assert_eq(hw_cache_parse(text, (size_t)n, "cpu=x backend=y", &back, err, sizeof err), 0, "%s", err);
     cr_assert(!memcmp(&back.prof, &d.prof, sizeof d.prof), "the profile, to the bit");
     cr_assert(n > 16384, "%d bytes: past format 4's cap", n);
-    cr_assert(strncmp(text, "infertop-hw 6\n", 14) == 0);
+    cr_assert(strncmp(text, "infertop-hw 7\n", 14) == 0);
     cr_assert(strstr(text, "\nattn flash_f16_prefill_q512 "), "the wide prefill line");
-    text[12] = '5';
-    cr_assert_eq(hw_cache_parse(text, (size_t)n, "cpu=x backend=y", &back, err, sizeof err), -1);
-    cr_assert(strstr(err, "line 1: expected 'infertop-hw 6'"), "%s", err);
     text[12] = '6';
+    cr_assert_eq(hw_cache_parse(text, (size_t)n, "cpu=x backend=y", &back, err, sizeof err), -1);
+    cr_assert(strstr(err, "line 1: expected 'infertop-hw 7'"), "%s", err);
+    text[12] = '7';
     char *mm = strstr(text, "\nmm q8_0 1536 1024 ");
     cr_assert(mm);
     char *nl = strchr(mm + 1, '\n'), *last = nl;
     while (last[-1] != ' ') last--;
-    memmove(last - 1, nl, strlen(nl) + 1);    /* drop the m=128 value */
+    memmove(last - 1, nl, strlen(nl) + 1);    /* drop the m=512 value */
     cr_assert_eq(hw_cache_parse(text, strlen(text), "cpu=x backend=y", &back, err, sizeof err), -1);
-    cr_assert(strstr(err, "expected 'mm q8_0 1536 1024' and 6 seconds per element"), "%s", err);
+    cr_assert(strstr(err, "expected 'mm q8_0 1536 1024' and 8 seconds per element"), "%s", err);
 }
 
 /* A live quant change on sim: the device's re-read footprint follows the new weights. */
@@ -253,8 +262,8 @@ Test(roof_profile, order_bounds_each_value_by_the_larger_sizes)
 {
     static struct roof_profile p;
     memset(&p, 0, sizeof p);
-    static const double mm[ROOF_MM_ROWS_N] = {1, 2, 9, 3, 4, 50};
-    static const double want[ROOF_MM_ROWS_N] = {1, 2, 3, 3, 4, 50};
+    static const double mm[ROOF_MM_ROWS_N] = {1, 2, 9, 3, 4, 50, 40, 60};
+    static const double want[ROOF_MM_ROWS_N] = {1, 2, 3, 3, 4, 40, 40, 60};
     memcpy(p.mm_elem_s[DT_Q8_0][3], mm, sizeof mm);
     static const double sm[ROOF_SMALL_N] = {5, 2, 3, 4}, sm_want[ROOF_SMALL_N] = {2, 2, 3, 4};
     memcpy(p.small_s[RSO_SWIGLU], sm, sizeof sm);
