@@ -250,11 +250,13 @@ static double time_matmul(struct probe *p, const struct weight *w, int m)
 }
 
 /* The prefill rows (ROOF_MM_ROWS from ROOF_MM_DECODE_ROWS_N: 64, 128, 512) of
- * format t at shape k×n into g: on the matrix's first MM_PREFILL_N rows —
- * compute-bound, so a matrix of 1024 rows gives the rate per element of a
- * longer one; 256 rows made too few tasks to share the threads evenly (3
- * chunks of 16-row groups over 2 threads: the AMX formats' prefill was
- * predicted 30-54% too slow on the 2-core Xeon VM). m = 128 the better of
+ * format t at shape k×n into g: on the matrix's first MM_PREFILL_N rows.
+ * Each call converts (quantizes, packs) its x rows once, a cost per row of
+ * x that does not depend on N, so per weight element it falls as 1/N: 256
+ * rows stood for N = 1024 and 4096 and (probably that) made them slower (the AMX
+ * formats' prefill was predicted 30-54% too slow on the 2-core Xeon VM:
+ * 5.2-5.6 ps per weight per row at N 256 against 3.7-4.5 at N 576 and
+ * 1536); 1024 rows is the grid's N 1024 itself. m = 128 the better of
  * two calls (the first may find the matrix cold), then 64 and 512 once on
  * the warm matrix (512: a prompt chunk; on that VM the AMX formats' cost
  * per row was 3-4x m = 128's at N 576 and 1536, not ∝ m as the profile had
