@@ -14,8 +14,9 @@
  *     in all (decode: every weight comes from memory, as a step's layers
  *     evict each other; a matrix that fits the private caches is re-read
  *     from them for the next x rows, as the model's are), seconds per weight
- *     element with the per-op cost taken off; m = 64, 128 and 512 on one
- *     matrix's first MM_PREFILL_N rows (prefill: compute-bound; with 16 rows
+ *     element with the per-op cost taken off; m = 64 and 128 on one
+ *     matrix's first MM_PREFILL_N rows, 512 at the reference shape and its
+ *     ratio to 128 elsewhere (prefill: compute-bound; with 16 rows
  *     an f32 weight was read once per 16 rows and the probe measured memory,
  *     not compute, over-predicting prefill 2.5x). A set's rows are MM_POOL_ROWS random
  *     rows encoded once per format and K, repeated (the kernels' time does
@@ -56,7 +57,8 @@
 #define MM_CALLS 2                    /* matrices one decode row count runs over (a large one) */
 #define MM_PREFILL_ROWS 128           /* the prefill row count that gives wtype_flops */
 #define MM_X_ROWS 512                 /* x rows of the widest probe row count */
-#define MM_PREFILL_N 1024             /* weight rows of the prefill probes (fewer: the matrix's N) */
+#define MM_PREFILL_N 1024             /* weight rows of the prefill probes (fewer: the matrix's N) ... */
+#define MM_PREFILL_ELEMS (1u << 20)   /* ... and at most this many weights, at least 256 rows */
 #define MM_REF_SHAPE (1 * ROOF_MM_NN + 1)   /* K 1536, N 1024: the grid's middle gives wtype_flops */
 #define MM_K_MAX 4096                 /* the grid's widest row */
 #define MM_SET_MAX (128u << 20)       /* two of the largest matrices (f32 4096x4096 or 512x32768: 64 MiB) */
@@ -256,17 +258,28 @@ static double time_matmul(struct probe *p, const struct weight *w, int m)
  * rows stood for N = 1024 and 4096 and (probably that) made them slower (the AMX
  * formats' prefill was predicted 30-54% too slow on the 2-core Xeon VM:
  * 5.2-5.6 ps per weight per row at N 256 against 3.7-4.5 at N 576 and
- * 1536); 1024 rows is the grid's N 1024 itself. m = 128 the better of
- * two calls (the first may find the matrix cold), then 64 and 512 once on
- * the warm matrix (512: a prompt chunk; on that VM the AMX formats' cost
- * per row was 3-4x m = 128's at N 576 and 1536, not ∝ m as the profile had
- * extrapolated). Returns the seconds of the 128-row call. */
-static double probe_prefill_rows(struct probe *p, enum dtype t, int k, int n, double op_s, double *g)
+ * 1536); 1024 rows is the grid's N 1024 itself (at most MM_PREFILL_ELEMS
+ * weights, at least 256 rows: the probe's time). m = 128 the better of two
+ * calls (the first may find the matrix cold), then 64 once on the warm
+ * matrix, and 512 (a prompt chunk) at the reference shape only (`wide`;
+ * probe_matmul carries its ratio to 128 rows to every shape: on that VM the
+ * AMX formats' cost per row at 512 was 3-4x m = 128's at N 576 and 1536, not
+ * ∝ m as the profile had extrapolated; every shape at 512 rows made the
+ * probe too slow for a 1-thread sanitizer run). Returns the 128-row call's seconds. */
+static int prefill_rows_of(int k, int n)
 {
-    int pn = n < MM_PREFILL_N ? n : MM_PREFILL_N;
+    int pn = (int)(MM_PREFILL_ELEMS / (unsigned)k);
+    pn = pn > MM_PREFILL_N ? MM_PREFILL_N : pn < 256 ? 256 : pn & ~15;
+    return n < pn ? n : pn;
+}
+
+static double probe_prefill_rows(struct probe *p, enum dtype t, int k, int n, bool wide, double op_s, double *g)
+{
+    int pn = prefill_rows_of(k, n);
     struct weight w = probe_weight(t, p->set, pn, k);
     double elems = (double)pn * k, t128 = fmin(time_matmul(p, &w, MM_PREFILL_ROWS), time_matmul(p, &w, MM_PREFILL_ROWS));
     for (int ri = ROOF_MM_DECODE_ROWS_N; ri < ROOF_MM_ROWS_N; ri++) {
+        if (ri == ROOF_MM_ROWS_N - 1 && !wide) break;       /* 512 rows: the reference shape only */
         double s = ROOF_MM_ROWS[ri] == MM_PREFILL_ROWS ? t128 : time_matmul(p, &w, ROOF_MM_ROWS[ri]);
         g[ri] = fmax(s - op_s, 0.1 * s) / elems;
     }
@@ -297,8 +310,8 @@ static void probe_matmul_shape(struct probe *p, enum dtype t, int si, size_t set
         double s = calls > 2 ? median(ts, calls) : fmin(ts[0], ts[1]);
         g[ri] = fmax(s - ps->op_s, 0.1 * s) / elems;
     }
-    double t128 = probe_prefill_rows(p, t, k, n, ps->op_s, g);
-    int pn = n < MM_PREFILL_N ? n : MM_PREFILL_N;
+    double t128 = probe_prefill_rows(p, t, k, n, si == MM_REF_SHAPE, ps->op_s, g);
+    int pn = prefill_rows_of(k, n);
     if (si == MM_REF_SHAPE) ps->flops[t] = 2.0 * MM_PREFILL_ROWS * pn * k / t128;
 }
 
@@ -320,6 +333,11 @@ static void probe_matmul(struct probe *p, enum dtype t, struct pass *ps)
     }
     for (int si = 0; !grid && si < ROOF_MM_SHAPES; si++)
         memcpy(ps->prof.mm_elem_s[t][si], ps->prof.mm_elem_s[t][MM_REF_SHAPE], sizeof ps->prof.mm_elem_s[t][si]);
+    /* 512 rows elsewhere: the reference shape's ratio to its 128 rows */
+    const double *ref = ps->prof.mm_elem_s[t][MM_REF_SHAPE];
+    int w = ROOF_MM_ROWS_N - 1, r128 = roof_mm_row_index(MM_PREFILL_ROWS);
+    for (int si = 0; grid && si < ROOF_MM_SHAPES; si++)
+        if (si != MM_REF_SHAPE && ref[r128] > 0) ps->prof.mm_elem_s[t][si][w] = ps->prof.mm_elem_s[t][si][r128] * ref[w] / ref[r128];
 }
 
 /* ---- attention ---- */
