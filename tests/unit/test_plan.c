@@ -331,8 +331,11 @@ static bool log_says(FILE *f, const char *what)
 }
 
 /* Measured once, then read back; a corrupt file is a miss, measured again
- * and replaced; the values are real (positive, finite) either way. */
-Test(hw, host_measurement_is_cached_and_a_corrupt_cache_is_a_miss, .timeout = 400)
+ * and replaced; the values are real (positive, finite) either way. Two full
+ * probes at 1 thread: under ASan on the loaded 2-core VM (load average 12)
+ * they took over 400 s once the probe added the 64- and 512-row matmuls and
+ * the small ops' streaming matmul (132 s of CPU in those 400 s). */
+Test(hw, host_measurement_is_cached_and_a_corrupt_cache_is_a_miss, .timeout = 1200)
 {
     char dir[] = "/tmp/infertop-hw-XXXXXX", err[256];
     cr_assert(mkdtemp(dir));
