@@ -138,7 +138,7 @@ expect_out "median decode step error" "median \|error\| of decode steps [0-9.]+%
 expect_out "the load beside the validation" "^load average [0-9.]+ at the start, [0-9.]+ after the CPU run \([0-9]+ of it this run's threads\), on [0-9]+ CPUs"
 expect_out "other processes' CPUs beside it" "^other processes used ([0-9.]+|unknown) CPUs during the probes, ([0-9.]+|unknown) during the CPU run"
 expect_out "per phase columns" "^  class +ops +measured s +predicted s +error +decode +prefill"
-expect_out "the matmul profile by shape" "^  m=1 and m=128 by shape KxN: 512x128 [0-9.e-]+/[0-9.e-]+ ns .* 512x32768 "
+expect_out "the matmul profile by shape" "^  m=1/m=128/m=512 by shape KxN: 512x128 [0-9.e-]+/[0-9.e-]+/[0-9.e-]+ ns .* 512x32768 "
 expect_out "the measured operator profile" "^profile \(measured, median of the probe passes\): matmul f32 per weight element at K 1536 N 1024: m=1 "
 expect_out "end to end rows" "TPOT p50 ms"
 expect_err "host measured" "hw: host .*\((measured|cached)"
