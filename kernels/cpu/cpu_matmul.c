@@ -30,6 +30,8 @@
                                      serves 32 tiles; the block's packed x (<= 128 · 136 B per
                                      64 columns) stays in L2 */
 #define MM_TASKS_PER_THREAD 4     /* prefill: enough tasks to balance uneven threads */
+#define MM_DECODE_TASKS   4       /* decode: tasks per thread, so a descheduled thread's slice is shared */
+#define MM_DECODE_MIN_ROWS 32     /* decode: weight rows per task at least (a claim costs ~10-50 ns) */
 #define MM_CHUNK_BYTES    (64 * 1024)  /* prefill: weight chunk kept in L2 */
 #define MM_AMX_M_BLOCK    256     /* x rows per task on AMX: a packed 16-row weight group serves
                                      16 tiles before the next is packed */
@@ -63,16 +65,20 @@ struct mm_job {
     enum cpu_simd simd;
 };
 
-/* Weight rows per task. Decode (m <= DOT_MAX_ROWS): one contiguous slice per
- * thread — every op is only 5-50 µs, each task claim costs a contended atomic,
- * and a thread that is late gets its slice taken by the others (threadpool.c).
- * Prefill: ~MM_TASKS_PER_THREAD tasks per thread, each small enough that the
- * chunk stays cache-resident across x rows. */
+/* Weight rows per task. Decode (m <= DOT_MAX_ROWS): MM_DECODE_TASKS tasks
+ * per thread of at least MM_DECODE_MIN_ROWS rows — the pool hands each thread
+ * one contiguous range of them (threadpool.c), so a thread still streams one
+ * slice of the weight, and when it loses its core mid-slice the others take
+ * the rest of the slice's tasks instead of waiting. Prefill:
+ * ~MM_TASKS_PER_THREAD tasks per thread, each small enough that the chunk
+ * stays cache-resident across x rows. A row's result never depends on which
+ * task computes it. */
 static int mm_rows_per_task(int N, int m, size_t row_bytes, int n_threads)
 {
     if (m <= DOT_MAX_ROWS) {
-        int rows = (N + n_threads - 1) / n_threads;
-        return rows < 16 ? 16 : rows;
+        int rows = (N + n_threads * MM_DECODE_TASKS - 1) / (n_threads * MM_DECODE_TASKS);
+        rows = (rows + 3) & ~3;      /* whole 4-row groups (the decode kernels' unit) */
+        return rows < MM_DECODE_MIN_ROWS ? MM_DECODE_MIN_ROWS : rows;
     }
     int rows = N / (n_threads * MM_TASKS_PER_THREAD);
     {

@@ -2,23 +2,29 @@
  *
  * Decode issues a few hundred small jobs per token (5-50 µs each), so the
  * hand-off must cost well under a microsecond and must never make the caller
- * wait for a worker that has not started yet (with two cores shared with other
- * processes a worker can be descheduled for milliseconds).
+ * wait for a worker that has not started yet or was descheduled (with two
+ * cores shared with a TUI thread, a terminal and other processes, a worker can
+ * lose its core for a millisecond in the middle of a task range).
  *
- * So the whole job state that a worker needs to claim a task lives in one
- * 64-bit atomic word `claim` = generation (24 bits) | n_tasks (20) | next (20).
- * The caller publishes a job by storing a new word; workers (spinning with a
- * pause hint) and the caller claim task indices with compare-and-swap, which
- * only succeeds while the generation is unchanged and next < n_tasks. The job
- * completes when `done` reaches n_tasks — counted per task, not per worker, so
- * a late worker simply finds nothing left and the caller has done it all. A
- * worker reads fn/ctx only after a successful claim: the job cannot finish
- * (and be replaced) before that claimed task does.
+ * So each job's n_tasks are split into one contiguous range per thread, and
+ * each range lives in one 64-bit atomic word of its own cache line:
+ * generation (24 bits) | hi (20) | lo (20), the range [lo, hi) still
+ * unclaimed. A thread takes its own range's tasks from the front
+ * (compare-and-swap lo + 1: its own cache line, uncontended), then takes the
+ * other ranges' tasks from the back (hi - 1) until every range is empty — so
+ * a worker that is late, asleep or preempted holds up at most the one task it
+ * is running, and uneven threads balance at the end of every job. A CAS only
+ * succeeds while the generation is unchanged, so a late thread finds nothing
+ * of an old job. The job completes when `done` reaches n_tasks; each thread
+ * adds the tasks it ran once it finds nothing left. A thread reads fn/ctx only
+ * after a successful claim: the job cannot finish (and be replaced) before
+ * that claimed task does.
  *
- * A worker that sees no new generation for POOL_SPIN_NS sleeps on a condition
- * variable; it announces that in `sleepers` first, and the caller takes the
- * mutex to wake it only when that count is non-zero. Both sides use seq_cst
- * order on claim/sleepers, so no wake-up is lost. */
+ * Waiting workers watch `genw` (the current generation). One that sees no
+ * new generation for POOL_SPIN_NS sleeps on a condition variable; it
+ * announces that in `sleepers` first, and the caller takes the mutex to wake
+ * it only when that count is non-zero. Both sides use seq_cst order on
+ * genw/sleepers, so no wake-up is lost. */
 #include "kernels/cpu/threadpool.h"
 
 #include <pthread.h>
@@ -38,13 +44,15 @@ static inline void cpu_relax(void) { }
 
 #define POOL_SPIN_NS   (2 * 1000 * 1000)  /* idle worker spins this long before sleeping */
 #define POOL_YIELD_NS  (100 * 1000)       /* caller waiting on a descheduled worker yields after this */
-#define POOL_MAX_TASKS ((1 << 20) - 1)    /* per published word; pool_run batches beyond */
+#define POOL_MAX_TASKS ((1 << 20) - 1)    /* per published job; pool_run batches beyond */
 
-/* claim word fields */
-#define CLAIM(gen, n, next) (((uint64_t)(gen) << 40) | ((uint64_t)(n) << 20) | (uint64_t)(next))
-#define CLAIM_GEN(w)  ((unsigned)((w) >> 40))
-#define CLAIM_N(w)    ((int)(((w) >> 20) & POOL_MAX_TASKS))
-#define CLAIM_NEXT(w) ((int)((w) & POOL_MAX_TASKS))
+/* range word fields: the unclaimed tasks [lo, hi) of generation gen */
+#define RANGE(gen, hi, lo) (((uint64_t)(gen) << 40) | ((uint64_t)(hi) << 20) | (uint64_t)(lo))
+#define RANGE_GEN(w) ((unsigned)((w) >> 40))
+#define RANGE_HI(w)  ((int)(((w) >> 20) & POOL_MAX_TASKS))
+#define RANGE_LO(w)  ((int)((w) & POOL_MAX_TASKS))
+
+struct range_slot { _Alignas(64) atomic_uint_fast64_t w; };
 
 struct threadpool {
     int n_threads;              /* including the caller */
@@ -52,7 +60,8 @@ struct threadpool {
     int started;                /* pthreads actually running */
     pthread_mutex_t mu;
     pthread_cond_t wake;
-    _Alignas(64) atomic_uint_fast64_t claim;  /* see the file comment */
+    struct range_slot *ranges;  /* [n_threads]: thread i's range of the current job */
+    _Alignas(64) atomic_uint genw;            /* the current job's generation */
     _Alignas(64) atomic_int done;             /* tasks of the current job finished */
     atomic_int sleepers;        /* workers blocked or about to block on `wake` */
     atomic_bool quit;
@@ -74,23 +83,42 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Claim one task of generation `gen`; -1 when none is left or the job changed. */
-static int pool_claim(struct threadpool *pool, unsigned gen)
+/* Take the first unclaimed task of range r in generation gen; -1 when none is left. */
+static int range_take_front(struct range_slot *r, unsigned gen)
 {
-    uint64_t w = atomic_load(&pool->claim);
+    uint64_t w = atomic_load_explicit(&r->w, memory_order_relaxed);
     for (;;) {
-        if (CLAIM_GEN(w) != gen || CLAIM_NEXT(w) >= CLAIM_N(w)) return -1;
-        if (atomic_compare_exchange_weak(&pool->claim, &w, w + 1)) return CLAIM_NEXT(w);
+        if (RANGE_GEN(w) != gen || RANGE_LO(w) >= RANGE_HI(w)) return -1;
+        if (atomic_compare_exchange_weak(&r->w, &w, w + 1)) return RANGE_LO(w);
     }
 }
 
-/* Run tasks of generation `gen` until none is left. */
+/* Take the last unclaimed task of another thread's range r; -1 when none is left. */
+static int range_take_back(struct range_slot *r, unsigned gen)
+{
+    uint64_t w = atomic_load_explicit(&r->w, memory_order_relaxed);
+    for (;;) {
+        if (RANGE_GEN(w) != gen || RANGE_LO(w) >= RANGE_HI(w)) return -1;
+        int hi = RANGE_HI(w) - 1;
+        if (atomic_compare_exchange_weak(&r->w, &w, RANGE(gen, hi, RANGE_LO(w)))) return hi;
+    }
+}
+
+/* The next task for thread id: its own range's front, else another's back. */
+static int pool_take(struct threadpool *pool, unsigned gen, int id)
+{
+    int t = range_take_front(&pool->ranges[id], gen);
+    for (int k = 1; t < 0 && k < pool->n_threads; k++)
+        t = range_take_back(&pool->ranges[(id + k) % pool->n_threads], gen);
+    return t;
+}
+
+/* Run tasks of generation `gen` until none is left anywhere. */
 static void pool_drain(struct threadpool *pool, unsigned gen, int id)
 {
-    for (int t; (t = pool_claim(pool, gen)) >= 0;) {
-        pool->fn(pool->ctx, pool->task0 + t, id);
-        atomic_fetch_add_explicit(&pool->done, 1, memory_order_release);
-    }
+    int ran = 0;
+    for (int t; (t = pool_take(pool, gen, id)) >= 0; ran++) pool->fn(pool->ctx, pool->task0 + t, id);
+    if (ran) atomic_fetch_add_explicit(&pool->done, ran, memory_order_release);
 }
 
 /* Spin, then sleep, until the generation differs from `seen`; returns it. */
@@ -98,7 +126,7 @@ static unsigned pool_wait_job(struct threadpool *pool, unsigned seen)
 {
     uint64_t t0 = 0;
     for (unsigned i = 0;; i++) {
-        unsigned g = CLAIM_GEN(atomic_load_explicit(&pool->claim, memory_order_relaxed));
+        unsigned g = atomic_load_explicit(&pool->genw, memory_order_acquire);
         if (g != seen) return g;
         cpu_relax();
         if ((i & 1023) != 1023) continue;
@@ -109,7 +137,7 @@ static unsigned pool_wait_job(struct threadpool *pool, unsigned seen)
     pthread_mutex_lock(&pool->mu);
     atomic_fetch_add(&pool->sleepers, 1);
     unsigned g;
-    while ((g = CLAIM_GEN(atomic_load(&pool->claim))) == seen) pthread_cond_wait(&pool->wake, &pool->mu);
+    while ((g = atomic_load(&pool->genw)) == seen) pthread_cond_wait(&pool->wake, &pool->mu);
     atomic_fetch_sub(&pool->sleepers, 1);
     pthread_mutex_unlock(&pool->mu);
     return g;
@@ -150,10 +178,13 @@ struct threadpool *pool_create(int n_threads)
     pool->n_threads = n_threads < 1 ? 1 : n_threads;
     pthread_mutex_init(&pool->mu, NULL);
     pthread_cond_init(&pool->wake, NULL);
-    atomic_init(&pool->claim, 0);
+    atomic_init(&pool->genw, 0);
     atomic_init(&pool->done, 0);
     atomic_init(&pool->sleepers, 0);
     atomic_init(&pool->quit, false);
+    pool->ranges = aligned_alloc(_Alignof(struct range_slot), sizeof *pool->ranges * (size_t)pool->n_threads);
+    if (!pool->ranges) { pool_destroy(pool); return NULL; }
+    for (int i = 0; i < pool->n_threads; i++) atomic_init(&pool->ranges[i].w, 0);
     if (pool->n_threads > 1) {
         pool->threads = calloc((size_t)pool->n_threads - 1, sizeof *pool->threads);
         if (!pool->threads) { pool_destroy(pool); return NULL; }
@@ -165,11 +196,17 @@ struct threadpool *pool_create(int n_threads)
     return pool;
 }
 
-/* Store a new claim word (next generation) and wake sleeping workers. */
+/* Store the next generation's ranges (thread i: [i·n/T, (i+1)·n/T)), then
+ * the generation itself, and wake sleeping workers. */
 static void pool_publish(struct threadpool *pool, int n_tasks)
 {
     pool->gen = (pool->gen + 1) & 0xffffff;
-    atomic_store(&pool->claim, CLAIM(pool->gen, n_tasks, 0));
+    int T = pool->n_threads;
+    for (int i = 0; pool->ranges && i < T; i++)      /* release: fn/ctx/task0 come with a claim */
+        atomic_store_explicit(&pool->ranges[i].w,
+                              RANGE(pool->gen, (int)((int64_t)n_tasks * (i + 1) / T), (int)((int64_t)n_tasks * i / T)),
+                              memory_order_release);
+    atomic_store(&pool->genw, pool->gen);      /* seq_cst: the ranges are visible with it */
     if (atomic_load(&pool->sleepers) > 0) {
         pthread_mutex_lock(&pool->mu);
         pthread_cond_broadcast(&pool->wake);
@@ -185,6 +222,7 @@ void pool_destroy(struct threadpool *pool)
     for (int i = 0; i < pool->started; i++) pthread_join(pool->threads[i], NULL);
     pthread_cond_destroy(&pool->wake);
     pthread_mutex_destroy(&pool->mu);
+    free(pool->ranges);
     free(pool->threads);
     free(pool);
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -821,6 +822,38 @@ static void count_task(void *p, int t, int worker)
     struct count_ctx *c = p;
     atomic_fetch_add(&c->hits[t], 1);
     if (worker < 0 || worker >= c->n_threads) atomic_fetch_add(&c->bad_worker, 1);
+}
+
+/* A worker that loses its core in the middle of its range holds up only the
+ * task it is running: the caller takes the rest of that range (threadpool.c).
+ * Worker 1's first task of the job sleeps 300 ms; everything else is the
+ * caller's, so worker 1 runs at most that one task and the job ends soon
+ * after the sleep. */
+struct steal_ctx { atomic_int by_worker[2]; atomic_int hits[64]; atomic_bool slept; };
+
+static void steal_task(void *p, int t, int worker)
+{
+    struct steal_ctx *c = p;
+    atomic_fetch_add(&c->hits[t], 1);
+    atomic_fetch_add(&c->by_worker[worker], 1);
+    bool no = false;
+    if (worker == 1 && atomic_compare_exchange_strong(&c->slept, &no, true)) usleep(300 * 1000);
+}
+
+Test(threadpool, late_worker_range_taken_over)
+{
+    struct threadpool *pool = pool_create(2);
+    cr_assert_not_null(pool);
+    for (int rep = 0; rep < 3; rep++) {
+        static struct steal_ctx c;
+        memset(&c, 0, sizeof c);
+        pool_run(pool, steal_task, &c, 64);
+        for (int t = 0; t < 64; t++) cr_assert_eq(atomic_load(&c.hits[t]), 1, "task %d", t);
+        cr_assert_leq(atomic_load(&c.by_worker[1]), 1, "worker 1 ran %d tasks: its range was not taken over",
+                      atomic_load(&c.by_worker[1]));
+        cr_assert_eq(atomic_load(&c.by_worker[0]) + atomic_load(&c.by_worker[1]), 64);
+    }
+    pool_destroy(pool);
 }
 
 /* Every task runs exactly once per pool_run, for many back-to-back jobs. */

@@ -46,3 +46,40 @@ Test(sampler, frequencies_follow_softmax_and_seed_repeats)
         cr_assert(fabs(count[i] / (double)N - want[i]) < 0.01, "token %d: %g vs %g", i, count[i] / (double)N, want[i]);
     sampler_free(&s); sampler_free(&t);
 }
+
+/* The reference greedy scan: the largest logit, ties to the lowest id, NaN never above anything. */
+static int32_t argmax_scan(const float *v, int n)
+{
+    int32_t best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best]) best = i;
+    return best;
+}
+
+/* sampler_argmax (the two-pass lanes of kernels/sample_select.h) against the
+ * scan on random rows of every length 1..80 and vocabulary-sized ones, with
+ * ties (values from a few levels), -inf, NaN anywhere including v[0], and
+ * rows whose maximum sits in the tail past the last full group of lanes. */
+Test(sampler, argmax_lanes_match_the_scan)
+{
+    static float v[49157];
+    uint32_t s = 7;
+    for (int rep = 0; rep < 3000; rep++) {
+        int n = rep < 800 ? 1 + rep % 80 : rep % 2 ? 49152 : 49157 - rep % 13;
+        int levels = 1 + rep % 7;
+        for (int i = 0; i < n; i++) {
+            s = s * 1664525u + 1013904223u;
+            v[i] = rep % 3 ? (float)((s >> 8) % (unsigned)levels) - 3.0f : ((s >> 8) / 16777216.0f - 0.5f) * 20;
+        }
+        s = s * 1664525u + 1013904223u;
+        switch (rep % 6) {
+        case 1: v[(s >> 8) % (unsigned)n] = NAN; break;
+        case 2: v[0] = NAN; break;
+        case 3: for (int i = 0; i < n; i++) v[i] = -INFINITY; break;
+        case 4: v[n - 1] = 1e30f; break;                                  /* the tail */
+        case 5: v[(s >> 8) % (unsigned)n] = -0.0f; if (n > 1) v[n / 2] = 0.0f; break;
+        default: break;
+        }
+        cr_assert_eq(sampler_argmax(v, n), argmax_scan(v, n), "rep %d n %d", rep, n);
+    }
+}
