@@ -336,6 +336,21 @@ static void print_kinds(struct validate_result *v, enum validate_phase ph, int r
     }
 }
 
+/* How far the machine's own speed moved from the probes' moment during the
+ * run (hw_speed.h), and the decode error were the prediction to follow it. */
+static void print_speed(const struct validate_result *v)
+{
+    if (v->n_speed == 0) return;
+    const struct hw_speed *p = v->speed_probe;
+    printf("  host speed (a %zu MiB read and an FMA loop on one thread, best of %d each, every %.0f s of the "
+           "run): at the probes %.1f / %.1f GB/s, %.2f / %.2f GFLOP/s (before / after); during the run %.2f-%.2fx "
+           "and %.2f-%.2fx of their mean (%d samples). Decode median |error| with each step's prediction divided by "
+           "the read speed at its time: %.1f%% (signed %+.1f%%) — the machine's drift, not the model's error\n",
+           HW_SPEED_BYTES >> 20, HW_SPEED_READS, VALIDATE_SPEED_EVERY_S, p[0].bw / 1e9, p[1].bw / 1e9,
+           p[0].fma_flops / 1e9, p[1].fma_flops / 1e9, v->bw_ratio_min, v->bw_ratio_max, v->fma_ratio_min,
+           v->fma_ratio_max, v->n_speed, 100 * v->decode_err_speed_median, 100 * v->decode_err_speed_signed);
+}
+
 static void print_validation(struct validate_result *v, const struct run_setup *b)
 {
     printf("validate %s on %s — sim:host (SIMULATED, roofline of the measured host) vs the CPU backend (measured)\n",
@@ -363,6 +378,7 @@ static void print_validation(struct validate_result *v, const struct run_setup *
            "of steps with prefill %.1f%%; a decode step's measured time outside its ops (scheduling, sampling): "
            "median %.1f%%\n", v->n_steps, v->n_decode, 100 * v->decode_err_median,
            100 * v->decode_err_signed, 100 * v->prefill_err_median, 100 * v->decode_outside_median);
+    print_speed(v);
     printf("  %-6s %5s %8s %8s %12s %12s %12s %8s\n", "step", "batch", "prefill", "decode", "measured ms", "ops meas ms",
            "predicted ms", "error");
     int shown = 0;
@@ -436,6 +452,27 @@ static cJSON *validation_json(const struct validate_result *v, const struct run_
     }
     cJSON_AddItemToObject(o, "op_kinds", kinds);
     cJSON_AddNumberToObject(o, "decode_step_outside_ops_median", v->decode_outside_median);
+    if (v->n_speed) {
+        cJSON *hs = cJSON_CreateObject(), *samples = cJSON_CreateArray();
+        for (int i = 0; i < 2; i++) {
+            double row[2] = {v->speed_probe[i].bw, v->speed_probe[i].fma_flops};
+            cJSON_AddItemToArray(samples, cJSON_CreateDoubleArray(row, 2));
+        }
+        cJSON_AddItemToObject(hs, "probes_bw_fma_flops", samples);
+        cJSON *run = cJSON_CreateArray();
+        for (int i = 0; i < v->n_speed; i++) {
+            double row[3] = {v->speed[i].t_s - v->speed[0].t_s, v->speed[i].bw, v->speed[i].fma_flops};
+            cJSON_AddItemToArray(run, cJSON_CreateDoubleArray(row, 3));
+        }
+        cJSON_AddItemToObject(hs, "run_t_bw_fma_flops", run);
+        cJSON_AddNumberToObject(hs, "bw_ratio_min", v->bw_ratio_min);
+        cJSON_AddNumberToObject(hs, "bw_ratio_max", v->bw_ratio_max);
+        cJSON_AddNumberToObject(hs, "fma_ratio_min", v->fma_ratio_min);
+        cJSON_AddNumberToObject(hs, "fma_ratio_max", v->fma_ratio_max);
+        cJSON_AddNumberToObject(hs, "decode_step_error_median_speed_adjusted", v->decode_err_speed_median);
+        cJSON_AddNumberToObject(hs, "decode_step_error_signed_median_speed_adjusted", v->decode_err_speed_signed);
+        cJSON_AddItemToObject(o, "host_speed", hs);
+    }
     for (int i = 0; i < v->n_steps; i++) {
         const struct validate_step *s = &v->steps[i];
         double row[6] = {s->index, s->prefill_tokens, s->decode_tokens, s->meas_s, s->ops_meas_s, s->pred_s};

@@ -16,7 +16,15 @@ struct observe_ctx {
     struct validate_result *v;
     int cap;
     bool oom;
+    struct hw_speed_ref *speed;     /* NULL: no speed samples */
+    double next_speed_s;
 };
+
+/* A host speed sample now, if there is room (the CPU run pauses ~20 ms between two steps). */
+static void take_speed(struct validate_result *v, struct hw_speed_ref *ref)
+{
+    if (ref && v->n_speed < VALIDATE_SPEED_MAX) hw_speed_take(ref, &v->speed[v->n_speed++]);
+}
 
 
 static void add_to_class(struct validate_class *c, double pred_s, double meas_s)
@@ -52,7 +60,11 @@ static int observe_step(void *ctx, const struct telemetry *t, char *err, size_t 
     struct validate_step *s = &v->steps[v->n_steps++];
     *s = (struct validate_step){.index = (int)t->step->index, .batch = t->step->batch_size,
                                 .prefill_tokens = t->step->prefill_tokens, .decode_tokens = t->step->decode_tokens,
-                                .meas_s = t->step->dur_s};
+                                .meas_s = t->step->dur_s, .t_s = now_ns() / 1e9};
+    if (o->speed && s->t_s >= o->next_speed_s) {
+        take_speed(v, o->speed);
+        o->next_speed_s = s->t_s + VALIDATE_SPEED_EVERY_S;
+    }
     /* the weights this step read: what the next step reads again (the roofline's
      * last-level-cache tier, kernels/roofline.h) */
     struct roof_device host = *o->host;
@@ -81,6 +93,35 @@ static double median(double *x, int n)
     return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
+/* The read-speed ratios of the run's samples to the probe's (the mean of
+ * the two around the probes), their range, and the decode steps' error with
+ * each prediction divided by the ratio at its time. */
+static void summarize_speed(struct validate_result *v, double *a, double *sgn)
+{
+    struct hw_speed ref = {.bw = 0.5 * (v->speed_probe[0].bw + v->speed_probe[1].bw),
+                           .fma_flops = 0.5 * (v->speed_probe[0].fma_flops + v->speed_probe[1].fma_flops)};
+    v->bw_ratio_min = v->fma_ratio_min = 1e9;
+    v->bw_ratio_max = v->fma_ratio_max = 0;
+    for (int i = 0; i < v->n_speed && ref.bw > 0 && ref.fma_flops > 0; i++) {
+        double b = v->speed[i].bw / ref.bw, f = v->speed[i].fma_flops / ref.fma_flops;
+        v->bw_ratio_min = fmin(v->bw_ratio_min, b);
+        v->bw_ratio_max = fmax(v->bw_ratio_max, b);
+        v->fma_ratio_min = fmin(v->fma_ratio_min, f);
+        v->fma_ratio_max = fmax(v->fma_ratio_max, f);
+    }
+    if (v->bw_ratio_max == 0) v->bw_ratio_min = v->fma_ratio_min = 0;
+    int nd = 0;
+    for (int i = 0; i < v->n_steps; i++) {
+        const struct validate_step *s = &v->steps[i];
+        if (s->meas_s <= 0 || s->prefill_tokens > 0 || s->decode_tokens == 0) continue;
+        double e = (s->pred_s / hw_speed_ratio_at(v->speed, v->n_speed, s->t_s, &ref, false) - s->meas_s) / s->meas_s;
+        a[nd] = fabs(e);
+        sgn[nd++] = e;
+    }
+    v->decode_err_speed_median = median(a, nd);
+    v->decode_err_speed_signed = median(sgn, nd);
+}
+
 static void summarize(struct validate_result *v)
 {
     double *a = malloc(sizeof *a * (size_t)(v->n_steps + 1)), *sgn = malloc(sizeof *sgn * (size_t)(v->n_steps + 1)),
@@ -103,6 +144,7 @@ static void summarize(struct validate_result *v)
         v->decode_err_median = median(a, nd);
         v->decode_err_signed = median(sgn, nd);
         v->prefill_err_median = median(pf, np);
+        summarize_speed(v, a, sgn);
     }
     free(a); free(sgn); free(pf); free(out);
 }
@@ -137,9 +179,20 @@ int plan_validate(const struct run_setup *b, FILE *log, struct validate_result *
     v->threads = opt_i(&b->opt, OPT_THREADS) > 0 ? (int)opt_i(&b->opt, OPT_THREADS) : v->cores;
     v->load_start = hw_load_average();
     struct cpu_sample c0, c1, c2;
+    /* one 128 MiB buffer for every sample, read by one thread: a sample runs
+     * between two steps while the engine's pool workers still spin (2 ms,
+     * threadpool.c), and a second reading thread would share a core with one */
+    static struct hw_speed_ref speed;
+    bool have_speed = hw_speed_init(&speed, 1) == 0;
+    if (have_speed) hw_speed_take(&speed, &v->speed_probe[0]);
     cpu_sample_now(&c0);
-    if (hw_device_fresh("host", &b->opt, &host, log, e, sizeof e) < 0) { snprintf(err, errlen, "%s", e); return 1; }
+    if (hw_device_fresh("host", &b->opt, &host, log, e, sizeof e) < 0) {
+        snprintf(err, errlen, "%s", e);
+        hw_speed_free(&speed);
+        return 1;
+    }
     cpu_sample_now(&c1);
+    if (have_speed) hw_speed_take(&speed, &v->speed_probe[1]);
     v->others_probe = cpu_others(&c0, &c1);
     snprintf(v->device, sizeof v->device, "%s", host.name);
     v->bw = host.bw;
@@ -151,11 +204,14 @@ int plan_validate(const struct run_setup *b, FILE *log, struct validate_result *
     v->near_bw = host.near_bw;
     v->host = host;
     v->wtype = opt_enum(&b->opt, WTYPE);
-    struct observe_ctx oc = {.host = &host, .kv_type = opt_enum(&b->opt, KV_DTYPE), .v = v};
+    struct observe_ctx oc = {.host = &host, .kv_type = opt_enum(&b->opt, KV_DTYPE), .v = v,
+                             .speed = have_speed ? &speed : NULL};
     struct run_observer o = {.ctx = &oc, .step = observe_step, .progress_to = log};
     if (log) fprintf(log, "validate: 1/2 the scenario on the CPU backend (measured)\n");
     int rc = run_on(b, "cpu", 0, &o, log, &v->measured, &v->capacity, err, errlen);
     if (rc == 0 && oc.oom) { snprintf(err, errlen, "validate: out of memory for the step and op-kind tables"); rc = 1; }
+    if (rc == 0 && have_speed) take_speed(v, &speed);
+    hw_speed_free(&speed);
     if (rc) return rc;
     v->load_end = hw_load_average();
     cpu_sample_now(&c2);

@@ -9,6 +9,7 @@
 #ifndef INFERTOP_VALIDATE_H
 #define INFERTOP_VALIDATE_H
 
+#include "core/plan/hw_speed.h"
 #include "core/plan/validate_ops.h"
 #include "core/workload/run.h"
 #include "kernels/roofline.h"
@@ -20,7 +21,11 @@ struct validate_step {
     int index, batch, prefill_tokens, decode_tokens;
     double meas_s, pred_s;      /* step duration; the sum of its ops' roofline times */
     double ops_meas_s;          /* the sum of its ops' measured times */
+    double t_s;                 /* CLOCK_MONOTONIC seconds when it was observed (hw_speed's clock) */
 };
+
+#define VALIDATE_SPEED_EVERY_S 5.0   /* a host speed sample (hw_speed.h) this often during the CPU run */
+#define VALIDATE_SPEED_MAX 256
 
 struct validate_result {
     char device[96];            /* the host row's name */
@@ -45,6 +50,17 @@ struct validate_result {
                                            step's time outside its ops (scheduling, sampling, the
                                            loop), which no op's model holds */
     double capacity;                    /* req/s the relative rate used (both runs) */
+    /* the host's own speed (hw_speed.h): before and after the probes (their mean is the
+     * host row's moment), every VALIDATE_SPEED_EVERY_S of the CPU run and after it */
+    struct hw_speed speed_probe[2];
+    struct hw_speed speed[VALIDATE_SPEED_MAX];
+    int n_speed;
+    double bw_ratio_min, bw_ratio_max;  /* the run's samples' read speed over the probe's */
+    double fma_ratio_min, fma_ratio_max;
+    double decode_err_speed_median;     /* median |pred / bw ratio at the step − meas| / meas, decode-only
+                                           steps: the error were the prediction to follow the machine's
+                                           read speed (a diagnostic: the model's own error is above) */
+    double decode_err_speed_signed;
     struct report measured, simulated;  /* the CPU run and the sim:host run */
 };
 

@@ -141,6 +141,7 @@ expect_out "per phase columns" "^  class +ops +measured s +predicted s +error +d
 expect_out "the matmul profile by shape" "^  m=1/m=128/m=512 by shape KxN: 512x128 [0-9.e-]+/[0-9.e-]+/[0-9.e-]+ ns .* 512x32768 "
 expect_out "the measured operator profile" "^profile \(measured, median of the probe passes\): matmul f32 per weight element at K 1536 N 1024: m=1 "
 expect_out "end to end rows" "TPOT p50 ms"
+expect_out "the host's own speed beside the model" "^  host speed \(a 128 MiB read and an FMA loop on one thread, .* at the probes [0-9.]+ / [0-9.]+ GB/s.* during the run [0-9.]+-[0-9.]+x .*\(([2-9]|[1-9][0-9]+) samples\)"
 expect_err "host measured" "hw: host .*\((measured|cached)"
 python3 - "$T/v.json" <<'PY' && ok "validate JSON: per class and per step" || bad "validate JSON"
 import json, sys
@@ -152,6 +153,10 @@ assert d["load_average_start"] != 0 and d["cpus"] >= 1 and isinstance(d["loaded"
 assert d["other_cpus_probes"] >= 0, d["other_cpus_probes"]     # the probes take seconds: measured
 assert d["other_cpus_run"] >= 0 or d["other_cpus_run"] == -1    # smoke's run may be under 1 s: unknown
 assert d["op_classes"]["matmul"]["decode"]["measured_s"] > 0 and "prefill" in d["op_classes"]["matmul"]
+hs = d["host_speed"]            # at least the run's first step and its end
+assert len(hs["run_t_bw_fma_flops"]) >= 2 and all(r[1] > 0 and r[2] > 0 for r in hs["run_t_bw_fma_flops"])
+assert all(p[0] > 0 and p[1] > 0 for p in hs["probes_bw_fma_flops"]) and 0 < hs["bw_ratio_min"] <= hs["bw_ratio_max"]
+assert hs["decode_step_error_median_speed_adjusted"] >= 0
 PY
 ls $T/cache/infertop/hw/host-*.txt >/dev/null 2>&1 && ok "host row cached" || bad "no host cache file"
 summary

@@ -514,3 +514,33 @@ Test(plan, cpu_others_counts_a_child_not_ourselves, .timeout = 60)
     e.wall_s = c.wall_s + 0.5;
     cr_assert_eq(cpu_others(&c, &e), -1, "under CPU_LOAD_MIN_S: unknown");
 }
+
+/* hw_speed_ratio_at: linear in time between samples, clamped at both ends, 1 without samples. */
+Test(plan, speed_ratio_interpolates_and_clamps)
+{
+    struct hw_speed ref = {.bw = 10e9, .fma_flops = 4e9};
+    struct hw_speed s[3] = {{.t_s = 100, .bw = 10e9, .fma_flops = 4e9},
+                            {.t_s = 110, .bw = 8e9, .fma_flops = 2e9},
+                            {.t_s = 130, .bw = 12e9, .fma_flops = 4e9}};
+    cr_assert_float_eq(hw_speed_ratio_at(s, 3, 90, &ref, false), 1.0, 1e-12);      /* before the first */
+    cr_assert_float_eq(hw_speed_ratio_at(s, 3, 105, &ref, false), 0.9, 1e-12);
+    cr_assert_float_eq(hw_speed_ratio_at(s, 3, 120, &ref, false), 1.0, 1e-12);
+    cr_assert_float_eq(hw_speed_ratio_at(s, 3, 125, &ref, true), 0.875, 1e-12);
+    cr_assert_float_eq(hw_speed_ratio_at(s, 3, 200, &ref, false), 1.2, 1e-12);     /* after the last */
+    cr_assert_float_eq(hw_speed_ratio_at(s, 0, 105, &ref, false), 1.0, 1e-12);
+    struct hw_speed none = {0};
+    cr_assert_float_eq(hw_speed_ratio_at(s, 3, 105, &none, false), 1.0, 1e-12);
+}
+
+/* A real sample: both rates measured and plausible for any machine this runs on. */
+Test(plan, speed_sample_measures_the_host)
+{
+    struct hw_speed_ref r;
+    cr_assert_eq(hw_speed_init(&r, 2), 0);
+    struct hw_speed a;
+    hw_speed_take(&r, &a);
+    hw_speed_free(&r);
+    cr_assert(a.bw > 1e8 && a.bw < 1e13, "read %.3g B/s", a.bw);
+    cr_assert(a.fma_flops > 1e7 && a.fma_flops < 1e13, "fma %.3g FLOP/s", a.fma_flops);
+    cr_assert(a.t_s > 0);
+}
