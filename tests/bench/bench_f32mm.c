@@ -13,10 +13,11 @@
  * machine shared with other jobs, at 1 thread, that leaves out the time the
  * thread waits for a core (at 2 threads it counts the pool's spinning too).
  *
- * --wtype f16|bf16 stores the same matrices in a 16-bit format (same tiles).
+ * --wtype f16|bf16 stores the same matrices in a 16-bit format (same tiles);
+ * any other GGUF weight format (q8_0, q4_1, ...) times that format's kernels.
  *
  *   build/bench_f32mm [--rounds R] [--simd scalar|avx2|avx512] [--threads N] [--m 1,2,4,8]
- *                     [--wtype f32|f16|bf16] [--cpu-time]
+ *                     [--wtype f32|f16|bf16|q8_0|...] [--cpu-time]
  */
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
@@ -156,10 +157,15 @@ int main(int argc, char **argv)
             if ((n_m = parse_ms(argv[++i], ms_list, 16)) < 1) { fprintf(stderr, "bench_f32mm: --m: expected a list of 1..%d\n", M_MAX); return 2; }
         } else if (!strcmp(argv[i], "--wtype") && i + 1 < argc) {
             i++;
-            g_wtype = !strcmp(argv[i], "f32") ? DT_F32 : !strcmp(argv[i], "f16") ? DT_F16 : !strcmp(argv[i], "bf16") ? DT_BF16 : DT_COUNT;
-            if (g_wtype == DT_COUNT) { fprintf(stderr, "bench_f32mm: --wtype: expected f32, f16 or bf16, got '%s'\n", argv[i]); return 2; }
+            int t = dtype_from_name(argv[i]);
+            if (t < 0 || t >= DT_GGML_COUNT || 576 % dtype_info((enum dtype)t)->block_elems) {
+                fprintf(stderr, "bench_f32mm: --wtype: expected a GGUF weight format whose blocks divide the rows "
+                        "of 576 (f32, f16, bf16, q8_0, q4_0, q4_1), got '%s'\n", argv[i]);
+                return 2;
+            }
+            g_wtype = (enum dtype)t;
         } else if (!strcmp(argv[i], "--cpu-time")) g_cpu_time = true;
-        else { fprintf(stderr, "usage: bench_f32mm [--rounds R] [--simd L] [--threads N] [--m 1,2,4] [--wtype f32|f16|bf16] [--cpu-time]\n"); return 2; }
+        else { fprintf(stderr, "usage: bench_f32mm [--rounds R] [--simd L] [--threads N] [--m 1,2,4] [--wtype f32|f16|bf16|q8_0|...] [--cpu-time]\n"); return 2; }
     }
     if (rounds < 1 || rounds > 32) { fprintf(stderr, "bench_f32mm: --rounds: expected 1..32\n"); return 2; }
     if (threads < 1 || threads > 64) { fprintf(stderr, "bench_f32mm: --threads: expected 1..64\n"); return 2; }
