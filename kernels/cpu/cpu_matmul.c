@@ -38,8 +38,13 @@
 #define MM_AMX_ROWS_MAX_M 1       /* AMX formats up to this many x rows: the VNNI rows kernel with
                                      the tile's float steps (quant_amx_rows), weights read in place;
                                      above it packing a weight group once for all rows pays */
-#define MM_PANEL_MIN_ROWS 8       /* packed panels (quant_panel.h) from this many x rows: each
-                                     packed weight group then serves at least two tiles */
+#define MM_PANEL_MIN_ROWS 65      /* packed panels (quant_panel.h) from this many x rows: a packed
+                                     weight group then serves 17+ tiles. Below, the 4 x 4 VNNI tiles
+                                     (with their weight prefetch) were faster on the AMD EPYC VM,
+                                     one decode step's q8_0 matmuls, 2 threads (bench_f32mm): m = 8
+                                     22.7-26.2 → 8.9-9.8 ms, 16 46.9-47.9 → 16.8, 32 68.2 → 31.6-33.5,
+                                     64 63.1-95.4 → 58.7-64.9 (was 8: each group packed per call
+                                     served 2 tiles) */
 
 struct mm_job {
     float *y;                    /* [m][N] */

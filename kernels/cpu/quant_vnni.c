@@ -27,6 +27,14 @@
 #define RN QUANT_ROWS_N
 _Static_assert(QUANT_ROWS_N == 4, "the kernels below are written for 4 rows");
 
+/* Software prefetch distance of the weight streams (tiles and decode rows;
+ * why: the decode rows' comment below). A tile reads its four weight rows in
+ * the same interleaved steps: without it the first x tile of a group waited
+ * on memory, and a batch whose rows are all whole tiles (m = 4, 8) ran about
+ * twice as slow as one with a ragged row (m = 5, 7), whose 4-row dots
+ * prefetched the next group (bench_f32mm --wtype q8_0, AMD EPYC VM). */
+#define ROWS_PREFETCH 8192
+
 /* ---- prefill tiles: QUANT_TILE_M x rows × QUANT_TILE_N weight rows ----
  * Same lane layout; each weight block pair is unpacked once for the four x
  * rows and each x pair loaded once for the four weight rows. The per-block
@@ -53,6 +61,7 @@ _Static_assert(QUANT_TILE_M == 4 && QUANT_TILE_N == 4, "the tiles below are writ
             uint16_t m0[4], m1[4];                                                                   \
             _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {                                                            \
                 const struct BLK *b = (const struct BLK *)(w + c * ws) + i;                          \
+                _mm_prefetch((const char *)b + ROWS_PREFETCH, _MM_HINT_T0);                          \
                 wu[c] = nibble_pair(b[0].qs, sizeof *b, two);                                        \
                 uint16_t d1 = two ? ld_u16(&b[1].d) : 0;                                             \
                 dw[c] = spread_f16(ld_u16(&b[0].d), d1);                                             \
@@ -94,6 +103,7 @@ VNNI512 static void tile512_q8_0(const uint8_t *w, size_t ws, const uint8_t *xq,
         __m512 dw[4];
         _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {
             const struct blk_q8_0 *b = (const struct blk_q8_0 *)(w + c * ws) + i;
+            _mm_prefetch((const char *)b + ROWS_PREFETCH, _MM_HINT_T0);
             __m256i w0 = _mm256_loadu_si256((const __m256i *)b[0].qs);
             wv[c] = two ? _mm512_inserti64x4(_mm512_castsi256_si512(w0), _mm256_loadu_si256((const __m256i *)b[1].qs), 1)
                         : _mm512_zextsi256_si512(w0);
@@ -129,7 +139,6 @@ VNNI512 static void tile512_q8_0(const uint8_t *w, size_t ws, const uint8_t *xq,
  * ahead of the group (weight rows of a matmul are contiguous). 8 KiB ahead:
  * 26-28 GB/s (2 KiB: 15-16, 16 KiB: 28-29, but twice the bytes fetched past
  * a matrix's end). Prefetches never fault, past the end or not. */
-#define ROWS_PREFETCH 8192
 #define DEFINE_ROWS_Q4(name, BLK, Q41, NR)                                                               \
     VNNI512 static void name(const uint8_t *w, size_t ws, const struct act_q8 *a, int K, float *out)   \
     {                                                                                                \
