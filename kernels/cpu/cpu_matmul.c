@@ -155,9 +155,22 @@ static void mm_quant_pairs(const struct mm_job *j, int n0, int n1, int i0, int i
     }
 }
 
+/* Weight rows [n, n + QUANT_TILE_N) × x rows [i, ie), ie - i <= QUANT_TILE_M,
+ * as one register tile (a ragged x edge is a shorter tile: the weights are
+ * read once for its rows too); pair by pair where the format has no tile or
+ * the weight rows are a ragged edge. */
+static void mm_quant_tile(const struct mm_job *j, int n, int ne, int i, int ie)
+{
+    if (ne - n == QUANT_TILE_N &&
+        quant_dot_tile(j->wt, j->w + (size_t)n * j->row_bytes, j->row_bytes, j->xq + (size_t)i * j->xq_bytes,
+                       j->xq_bytes, ie - i, j->K, j->y + (size_t)i * j->N + n, (size_t)j->N, j->simd))
+        return;
+    mm_quant_pairs(j, n, ne, i, ie);
+}
+
 /* Prefill from packed operands: each group of QUANT_TILE_N weight rows is
  * packed once into the worker's buffer (it stays in L1) and serves every
- * QUANT_TILE_M-row x tile of the task; ragged edges go pair by pair. */
+ * QUANT_TILE_M-row x tile of the task; ragged edges go unpacked. */
 static void mm_task_panel(const struct mm_job *j, int n0, int n1, int i0, int i1, int worker)
 {
     uint8_t *wp = j->wp + (size_t)worker * j->wp_bytes;
@@ -167,34 +180,28 @@ static void mm_task_panel(const struct mm_job *j, int n0, int n1, int i0, int i1
         quant_panel_pack_w(j->wt, j->w + (size_t)n * j->row_bytes, j->row_bytes, j->K, wp);
         for (int i = i0; i < i1; i += QUANT_TILE_M) {
             int ie = i + QUANT_TILE_M < i1 ? i + QUANT_TILE_M : i1;
-            if (ie - i < QUANT_TILE_M) { mm_quant_pairs(j, n, ne, i, ie); continue; }
+            if (ie - i < QUANT_TILE_M) { mm_quant_tile(j, n, ne, i, ie); continue; }
             quant_panel_tile(j->wt, wp, j->xp + (size_t)i * j->xp_bytes, j->xp_bytes, j->K,
                              j->y + (size_t)i * j->N + n, (size_t)j->N);
         }
     }
 }
 
-/* Prefill walks the task in QUANT_TILE_N weight rows × QUANT_TILE_M x rows
- * register tiles (the weight tile stays in L1 while the x rows pass); decode
- * and the ragged edges go pair by pair. */
+/* Batches walk the task in QUANT_TILE_N weight rows × QUANT_TILE_M x rows
+ * register tiles (the weight tile stays in L1 while the x rows pass), the
+ * last x rows in a shorter tile; one x row (decode) goes through the 4-row
+ * dots. */
 static void mm_task_quant(void *p, int t, int worker)
 {
     const struct mm_job *j = p;
     int n0, n1, i0, i1;
     mm_task_range(j, t, &n0, &n1, &i0, &i1);
-    if (i1 - i0 < QUANT_TILE_M) { mm_quant_pairs(j, n0, n1, i0, i1); return; }
+    if (i1 - i0 == 1) { mm_quant_pairs(j, n0, n1, i0, i1); return; }
     if (j->xp) { mm_task_panel(j, n0, n1, i0, i1, worker); return; }
     for (int n = n0; n < n1; n += QUANT_TILE_N) {
         int ne = n + QUANT_TILE_N < n1 ? n + QUANT_TILE_N : n1;
-        for (int i = i0; i < i1; i += QUANT_TILE_M) {
-            int ie = i + QUANT_TILE_M < i1 ? i + QUANT_TILE_M : i1;
-            if (ne - n == QUANT_TILE_N && ie - i == QUANT_TILE_M &&
-                quant_dot_tile(j->wt, j->w + (size_t)n * j->row_bytes, j->row_bytes,
-                               j->xq + (size_t)i * j->xq_bytes, j->xq_bytes, j->K,
-                               j->y + (size_t)i * j->N + n, (size_t)j->N, j->simd))
-                continue;
-            mm_quant_pairs(j, n, ne, i, ie);
-        }
+        for (int i = i0; i < i1; i += QUANT_TILE_M)
+            mm_quant_tile(j, n, ne, i, i + QUANT_TILE_M < i1 ? i + QUANT_TILE_M : i1);
     }
 }
 

@@ -26,16 +26,16 @@ float  quant_dot_row(enum dtype wt, const void *wrow, const void *xq, int K, enu
 /* Register tile of quant_dot_tile: x rows × weight rows. */
 #define QUANT_TILE_M 4
 #define QUANT_TILE_N 4
-/* Prefill: out[r*ldo + c] = dot(W row c, x row r) for r < QUANT_TILE_M,
+/* Prefill: out[r*ldo + c] = dot(W row c, x row r) for r < mr (1..QUANT_TILE_M),
  * c < QUANT_TILE_N, with W rows w_stride bytes apart and quantized x rows
  * xq_stride bytes apart; every weight block is loaded once for all the x
- * rows. AVX-512 runs the VNNI kernel where the CPU has it. Returns false
- * (nothing written) for formats without a tile kernel (the K-quants): use
- * quant_dot_row there. Each element equals quant_dot_row's bit for bit on the
- * same path (scalar, AVX2, AVX-512 VNNI), so results do not depend on the row
- * count. */
+ * rows (mr < QUANT_TILE_M: a batch's ragged last rows). AVX-512 runs the VNNI
+ * kernel where the CPU has it. Returns false (nothing written) for formats
+ * without a tile kernel (the K-quants) or mr out of range: use quant_dot_row
+ * there. Each element equals quant_dot_row's bit for bit on the same path
+ * (scalar, AVX2, AVX-512 VNNI), so results do not depend on the row count. */
 bool   quant_dot_tile(enum dtype wt, const void *w, size_t w_stride, const void *xq,
-                      size_t xq_stride, int K, float *out, size_t ldo, enum cpu_simd simd);
+                      size_t xq_stride, int mr, int K, float *out, size_t ldo, enum cpu_simd simd);
 /* Decode: out[c] = dot(W row c, x) for c < QUANT_ROWS_N, W rows w_stride
  * bytes apart, one quantized x row. The AVX-512 VNNI kernel (quant_vnni.c)
  * for Q8_0, Q4_0, Q4_1 when simd is CPU_SIMD_AVX512 and the CPU has VNNI;

@@ -47,10 +47,11 @@ float dot_q6_k_avx2(const void *w, const void *xq, int K);
 
 /* True when the CPU runs the AVX-512 VNNI kernels (quant_vnni.c, quant_panel.c). */
 bool quant_have_vnni512(void);
-/* The prefill tile of quant_dot_tile on AVX-512 VNNI, 512-bit (quant_vnni.c):
- * false (nothing written) when the CPU lacks it or wt is not Q8_0/Q4_0/Q4_1. */
+/* The tile of quant_dot_tile (mr x rows) on AVX-512 VNNI, 512-bit
+ * (quant_vnni.c): false (nothing written) when the CPU lacks it or wt is not
+ * Q8_0/Q4_0/Q4_1. */
 bool quant_dot_tile_vnni512(enum dtype wt, const void *w, size_t w_stride, const void *xq, size_t xq_stride,
-                            int K, float *out, size_t ldo);
+                            int mr, int K, float *out, size_t ldo);
 /* One weight row on AVX-512 VNNI with the tile's float steps (*out = the
  * element the tile or quant_dot_rows4 would give): false when the CPU lacks
  * it or wt is not Q8_0/Q4_0/Q4_1. */

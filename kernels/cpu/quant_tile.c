@@ -1,6 +1,6 @@
 /* kernels/cpu/quant_tile.c — prefill matmul tiles for the formats paired with
- * act_q8 (Q8_0, Q4_0, Q4_1): QUANT_TILE_M x rows × QUANT_TILE_N weight rows
- * per call. Each weight block is loaded (and its nibbles unpacked) once for
+ * act_q8 (Q8_0, Q4_0, Q4_1): up to QUANT_TILE_M x rows × QUANT_TILE_N weight
+ * rows per call. Each weight block is loaded (and its nibbles unpacked) once for
  * all x rows of the tile and each x block once for all weight rows, so the
  * int8 work per byte loaded is M·N/(M+N) times that of quant_dot_row.
  *
@@ -21,11 +21,11 @@
 /* ---- scalar: the reference dot per pair ---- */
 
 static void tile_ref(enum dtype wt, const uint8_t *w, size_t ws, const uint8_t *xq, size_t xs,
-                     int K, float *out, size_t ldo)
+                     int mr, int K, float *out, size_t ldo)
 {
     float (*dot)(const void *, const void *, int) =
         wt == DT_Q8_0 ? dot_q8_0_ref : wt == DT_Q4_0 ? dot_q4_0_ref : dot_q4_1_ref;
-    for (int r = 0; r < QUANT_TILE_M; r++)
+    for (int r = 0; r < mr; r++)
         for (int c = 0; c < QUANT_TILE_N; c++)
             out[(size_t)r * ldo + c] = dot(w + c * ws, xq + r * xs, K);
 }
@@ -35,6 +35,9 @@ static void tile_ref(enum dtype wt, const uint8_t *w, size_t ws, const uint8_t *
 #include <immintrin.h>
 
 #define TN QUANT_TILE_N
+/* Software prefetch distance of the four weight streams, as in quant_vnni.c
+ * (the hardware prefetcher does not keep four interleaved streams ahead). */
+#define TILE_PREFETCH 8192
 _Static_assert(QUANT_TILE_N == 4 && QUANT_TILE_M == 4, "the kernels below are written for 4x4 tiles");
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -80,6 +83,7 @@ static inline uint64_t pack4_u16(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
             float dw[TN];                                                                    \
             _Pragma("GCC unroll 4") for (int c = 0; c < TN; c++) {                                                   \
                 const struct blk_q8_0 *blk = (const struct blk_q8_0 *)(w + c * ws) + b;      \
+                _mm_prefetch((const char *)blk + TILE_PREFETCH, _MM_HINT_T0);                \
                 wv[c] = _mm256_loadu_si256((const __m256i *)blk->qs);                        \
                 dw[c] = _cvtsh_ss(blk->d);                                                   \
                 /* VNNI: -128·Σw per lane; AVX2: |w| */                                      \
@@ -123,9 +127,11 @@ static inline uint64_t pack4_u16(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
             _Pragma("GCC unroll 4") for (int c = 0; c < TN; c++) {                                                   \
                 if (Q41) {                                                                   \
                     const struct blk_q4_1 *blk = (const struct blk_q4_1 *)(w + c * ws) + b;  \
+                    _mm_prefetch((const char *)blk + TILE_PREFETCH, _MM_HINT_T0);            \
                     wu[c] = NIBBLES(blk->qs); dh[c] = blk->d; mh[c] = blk->m;                \
                 } else {                                                                     \
                     const struct blk_q4_0 *blk = (const struct blk_q4_0 *)(w + c * ws) + b;  \
+                    _mm_prefetch((const char *)blk + TILE_PREFETCH, _MM_HINT_T0);            \
                     wu[c] = NIBBLES(blk->qs); dh[c] = mh[c] = blk->d;                        \
                 }                                                                            \
             }                                                                                \
@@ -154,40 +160,48 @@ static inline uint64_t pack4_u16(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
 DEFINE_TILE_Q8_0(AVX2, tile_q8_0_avx2_half, 2, 0, hsum4x8_avx2)
 DEFINE_TILE_Q4(AVX2, tile_q4_1_avx2_half, 2, 1, DOT_AVX2, hsum4x8_avx2)
 DEFINE_TILE_Q4(AVX2, tile_q4_0_avx2_half, 2, 0, DOT_AVX2, hsum4x8_avx2)
+DEFINE_TILE_Q8_0(AVX2, tile_q8_0_avx2_one, 1, 0, hsum4x8_avx2)
+DEFINE_TILE_Q4(AVX2, tile_q4_1_avx2_one, 1, 1, DOT_AVX2, hsum4x8_avx2)
+DEFINE_TILE_Q4(AVX2, tile_q4_0_avx2_one, 1, 0, DOT_AVX2, hsum4x8_avx2)
 
 typedef void (*tile_fn)(const uint8_t *w, size_t ws, const uint8_t *xq, size_t xs, int K,
                         float *out, size_t ldo);
 
+/* AVX2: passes of two x rows (16 registers), the odd last row in a pass of one. */
 static bool tile_simd(enum dtype wt, const uint8_t *w, size_t ws, const uint8_t *xq, size_t xs,
-                      int K, float *out, size_t ldo, enum cpu_simd simd)
+                      int mr, int K, float *out, size_t ldo, enum cpu_simd simd)
 {
-    if (simd >= CPU_SIMD_AVX512 && quant_dot_tile_vnni512(wt, w, ws, xq, xs, K, out, ldo)) return true;
-    tile_fn f = wt == DT_Q8_0 ? tile_q8_0_avx2_half : wt == DT_Q4_0 ? tile_q4_0_avx2_half
-                                                                    : tile_q4_1_avx2_half;
-    f(w, ws, xq, xs, K, out, ldo);
-    f(w, ws, xq + 2 * xs, xs, K, out + 2 * ldo, ldo);
+    if (simd >= CPU_SIMD_AVX512 && quant_dot_tile_vnni512(wt, w, ws, xq, xs, mr, K, out, ldo)) return true;
+    tile_fn two = wt == DT_Q8_0 ? tile_q8_0_avx2_half : wt == DT_Q4_0 ? tile_q4_0_avx2_half
+                                                                      : tile_q4_1_avx2_half;
+    tile_fn one = wt == DT_Q8_0 ? tile_q8_0_avx2_one : wt == DT_Q4_0 ? tile_q4_0_avx2_one
+                                                                     : tile_q4_1_avx2_one;
+    int r = 0;
+    for (; r + 2 <= mr; r += 2) two(w, ws, xq + r * xs, xs, K, out + r * ldo, ldo);
+    if (r < mr) one(w, ws, xq + r * xs, xs, K, out + r * ldo, ldo);
     return true;
 }
 
 #else
 
 static bool tile_simd(enum dtype wt, const uint8_t *w, size_t ws, const uint8_t *xq, size_t xs,
-                      int K, float *out, size_t ldo, enum cpu_simd simd)
+                      int mr, int K, float *out, size_t ldo, enum cpu_simd simd)
 {
     (void)simd;
-    tile_ref(wt, w, ws, xq, xs, K, out, ldo);
+    tile_ref(wt, w, ws, xq, xs, mr, K, out, ldo);
     return true;
 }
 
 #endif
 
 bool quant_dot_tile(enum dtype wt, const void *w, size_t w_stride, const void *xq, size_t xq_stride,
-                    int K, float *out, size_t ldo, enum cpu_simd simd)
+                    int mr, int K, float *out, size_t ldo, enum cpu_simd simd)
 {
     if (wt != DT_Q8_0 && wt != DT_Q4_0 && wt != DT_Q4_1) return false;
+    if (mr < 1 || mr > QUANT_TILE_M) return false;
     if (simd == CPU_SIMD_SCALAR) {
-        tile_ref(wt, w, w_stride, xq, xq_stride, K, out, ldo);
+        tile_ref(wt, w, w_stride, xq, xq_stride, mr, K, out, ldo);
         return true;
     }
-    return tile_simd(wt, w, w_stride, xq, xq_stride, K, out, ldo, simd);
+    return tile_simd(wt, w, w_stride, xq, xq_stride, mr, K, out, ldo, simd);
 }

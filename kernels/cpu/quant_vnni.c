@@ -35,22 +35,26 @@ _Static_assert(QUANT_ROWS_N == 4, "the kernels below are written for 4 rows");
  * prefetched the next group (bench_f32mm --wtype q8_0, AMD EPYC VM). */
 #define ROWS_PREFETCH 8192
 
-/* ---- prefill tiles: QUANT_TILE_M x rows × QUANT_TILE_N weight rows ----
- * Same lane layout; each weight block pair is unpacked once for the four x
+/* ---- prefill tiles: MR <= QUANT_TILE_M x rows × QUANT_TILE_N weight rows ----
+ * Same lane layout; each weight block pair is unpacked once for the MR x
  * rows and each x pair loaded once for the four weight rows. The per-block
- * scale d_w·d_x is one multiply of two spread vectors per pair of blocks. */
+ * scale d_w·d_x is one multiply of two spread vectors per pair of blocks.
+ * MR < 4 is a batch's last (ragged) x rows — m = 2, 3, 5..7, ...: one pass
+ * over the weights for all of them, where x row by x row through the 4-row
+ * decode dots each ragged row streamed the weights again (m = 7 read them
+ * four times). An element's float steps do not depend on MR. */
 _Static_assert(QUANT_TILE_M == 4 && QUANT_TILE_N == 4, "the tiles below are written for 4x4");
 
 /* Q4: acc[r][c] += (d·dx) Σq·x; the offset term (Q4_1 m·s, Q4_0 -8·d·s) of
  * all four weight rows at once in side[r]. */
-#define DEFINE_TILE512_Q4(name, BLK, Q41)                                                            \
+#define DEFINE_TILE512_Q4(name, BLK, Q41, MR)                                                            \
     VNNI512 static void name(const uint8_t *w, size_t ws, const uint8_t *xq, size_t xs, int K,        \
                              float *out, size_t ldo)                                                 \
     {                                                                                                \
         const int nb = K / QK32;                                                                     \
-        __m512 acc[4][4];                                                                            \
-        __m128 side[4];                                                                              \
-        _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                                                                \
+        __m512 acc[MR][4];                                                                            \
+        __m128 side[MR];                                                                              \
+        _Pragma("GCC unroll 4") for (int r = 0; r < MR; r++) {                                                                \
             side[r] = _mm_setzero_ps();                                                              \
             _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();                             \
         }                                                                                            \
@@ -71,7 +75,7 @@ _Static_assert(QUANT_TILE_M == 4 && QUANT_TILE_N == 4, "the tiles below are writ
             __m128 k = _mm_set1_ps(Q41 ? 1.f : -8.f);                                                \
             __m128 mw0 = _mm_mul_ps(k, _mm_cvtph_ps(_mm_cvtsi64_si128((long long)pack4_h(m0[0], m0[1], m0[2], m0[3])))); \
             __m128 mw1 = _mm_mul_ps(k, _mm_cvtph_ps(_mm_cvtsi64_si128((long long)pack4_h(m1[0], m1[1], m1[2], m1[3])))); \
-            _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                                                            \
+            _Pragma("GCC unroll 4") for (int r = 0; r < MR; r++) {                                                            \
                 const struct act_q8 *a = (const struct act_q8 *)(xq + r * xs) + i;                   \
                 __m512i xv = x_pair(a, 0, two);                                                      \
                 __m512 dx = spread2(_mm_unpacklo_ps(_mm_set_ss(a[0].d), _mm_set_ss(two ? a[1].d : 0.f))); \
@@ -83,45 +87,53 @@ _Static_assert(QUANT_TILE_M == 4 && QUANT_TILE_N == 4, "the tiles below are writ
                 }                                                                                    \
             }                                                                                        \
         }                                                                                            \
-        _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) _mm_storeu_ps(out + (size_t)r * ldo, _mm_add_ps(hsum4x16(acc[r]), side[r])); \
+        _Pragma("GCC unroll 4") for (int r = 0; r < MR; r++) _mm_storeu_ps(out + (size_t)r * ldo, _mm_add_ps(hsum4x16(acc[r]), side[r])); \
     }
 
-DEFINE_TILE512_Q4(tile512_q4_1, blk_q4_1, 1)
-DEFINE_TILE512_Q4(tile512_q4_0, blk_q4_0, 0)
+DEFINE_TILE512_Q4(tile512_q4_1, blk_q4_1, 1, 4)
+DEFINE_TILE512_Q4(tile512_q4_0, blk_q4_0, 0, 4)
+DEFINE_TILE512_Q4(tile512_q4_1_m3, blk_q4_1, 1, 3)
+DEFINE_TILE512_Q4(tile512_q4_0_m3, blk_q4_0, 0, 3)
+DEFINE_TILE512_Q4(tile512_q4_1_m2, blk_q4_1, 1, 2)
+DEFINE_TILE512_Q4(tile512_q4_0_m2, blk_q4_0, 0, 2)
 
-VNNI512 static void tile512_q8_0(const uint8_t *w, size_t ws, const uint8_t *xq, size_t xs, int K, float *out,
-                                 size_t ldo)
-{
-    const int nb = K / QK32;
-    const __m512i flip = _mm512_set1_epi8((char)0x80);
-    __m512 acc[4][4];
-    _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++)
-        _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();
-    for (int i = 0; i < nb; i += 2) {
-        bool two = i + 1 < nb;
-        __m512i wv[4], neg[4];
-        __m512 dw[4];
-        _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {
-            const struct blk_q8_0 *b = (const struct blk_q8_0 *)(w + c * ws) + i;
-            _mm_prefetch((const char *)b + ROWS_PREFETCH, _MM_HINT_T0);
-            __m256i w0 = _mm256_loadu_si256((const __m256i *)b[0].qs);
-            wv[c] = two ? _mm512_inserti64x4(_mm512_castsi256_si512(w0), _mm256_loadu_si256((const __m256i *)b[1].qs), 1)
-                        : _mm512_zextsi256_si512(w0);
-            neg[c] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), flip, wv[c]));
-            dw[c] = spread_f16(ld_u16(&b[0].d), two ? ld_u16(&b[1].d) : 0);
-        }
-        _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {
-            const struct act_q8 *a = (const struct act_q8 *)(xq + r * xs) + i;
-            __m512i xv = _mm512_xor_si512(x_pair(a, 0, two), flip);
-            __m512 dx = spread2(_mm_unpacklo_ps(_mm_set_ss(a[0].d), _mm_set_ss(two ? a[1].d : 0.f)));
-            _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {
-                __m512i p = _mm512_dpbusd_epi32(neg[c], xv, wv[c]);
-                acc[r][c] = _mm512_fmadd_ps(_mm512_mul_ps(dx, dw[c]), _mm512_cvtepi32_ps(p), acc[r][c]);
-            }
-        }
-    }
-    _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) _mm_storeu_ps(out + (size_t)r * ldo, hsum4x16(acc[r]));
+#define DEFINE_TILE512_Q8_0(name, MR)                                                                                     \
+VNNI512 static void name(const uint8_t *w, size_t ws, const uint8_t *xq, size_t xs, int K, float *out, size_t ldo)        \
+{                                                                                                                         \
+    const int nb = K / QK32;                                                                                              \
+    const __m512i flip = _mm512_set1_epi8((char)0x80);                                                                    \
+    __m512 acc[MR][4];                                                                                                    \
+    _Pragma("GCC unroll 4") for (int r = 0; r < MR; r++)                                                                  \
+        _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();                              \
+    for (int i = 0; i < nb; i += 2) {                                                                                     \
+        bool two = i + 1 < nb;                                                                                            \
+        __m512i wv[4], neg[4];                                                                                            \
+        __m512 dw[4];                                                                                                     \
+        _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {                                                             \
+            const struct blk_q8_0 *b = (const struct blk_q8_0 *)(w + c * ws) + i;                                         \
+            _mm_prefetch((const char *)b + ROWS_PREFETCH, _MM_HINT_T0);                                                   \
+            __m256i w0 = _mm256_loadu_si256((const __m256i *)b[0].qs);                                                    \
+            wv[c] = two ? _mm512_inserti64x4(_mm512_castsi256_si512(w0), _mm256_loadu_si256((const __m256i *)b[1].qs), 1) \
+                        : _mm512_zextsi256_si512(w0);                                                                     \
+            neg[c] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), flip, wv[c]));  \
+            dw[c] = spread_f16(ld_u16(&b[0].d), two ? ld_u16(&b[1].d) : 0);                                               \
+        }                                                                                                                 \
+        _Pragma("GCC unroll 4") for (int r = 0; r < MR; r++) {                                                            \
+            const struct act_q8 *a = (const struct act_q8 *)(xq + r * xs) + i;                                            \
+            __m512i xv = _mm512_xor_si512(x_pair(a, 0, two), flip);                                                       \
+            __m512 dx = spread2(_mm_unpacklo_ps(_mm_set_ss(a[0].d), _mm_set_ss(two ? a[1].d : 0.f)));                     \
+            _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {                                                         \
+                __m512i p = _mm512_dpbusd_epi32(neg[c], xv, wv[c]);                                                       \
+                acc[r][c] = _mm512_fmadd_ps(_mm512_mul_ps(dx, dw[c]), _mm512_cvtepi32_ps(p), acc[r][c]);                  \
+            }                                                                                                             \
+        }                                                                                                                 \
+    }                                                                                                                     \
+    _Pragma("GCC unroll 4") for (int r = 0; r < MR; r++) _mm_storeu_ps(out + (size_t)r * ldo, hsum4x16(acc[r]));          \
 }
+
+DEFINE_TILE512_Q8_0(tile512_q8_0, 4)
+DEFINE_TILE512_Q8_0(tile512_q8_0_m3, 3)
+DEFINE_TILE512_Q8_0(tile512_q8_0_m2, 2)
 
 /* ---- decode rows: one x row × nr <= 4 weight rows ----
  * The float steps of one (x row, weight row) element are exactly the tile's:
@@ -249,12 +261,28 @@ bool quant_dot_row_vnni512(enum dtype wt, const void *w, const void *xq, int K, 
     return true;
 }
 
-bool quant_dot_tile_vnni512(enum dtype wt, const void *w, size_t w_stride, const void *xq, size_t xq_stride,
-                            int K, float *out, size_t ldo)
+typedef void (*tile512_fn)(const uint8_t *, size_t, const uint8_t *, size_t, int, float *, size_t);
+
+/* The tile kernel for mr = 2..4 x rows (mr = 1 is the 4-row decode dot). */
+static tile512_fn tile512_kernel(enum dtype wt, int mr)
 {
-    if (!quant_have_vnni512()) return false;
-    void (*f)(const uint8_t *, size_t, const uint8_t *, size_t, int, float *, size_t) =
-        wt == DT_Q8_0 ? tile512_q8_0 : wt == DT_Q4_0 ? tile512_q4_0 : wt == DT_Q4_1 ? tile512_q4_1 : NULL;
+    static const tile512_fn q8_0[5] = {NULL, NULL, tile512_q8_0_m2, tile512_q8_0_m3, tile512_q8_0};
+    static const tile512_fn q4_0[5] = {NULL, NULL, tile512_q4_0_m2, tile512_q4_0_m3, tile512_q4_0};
+    static const tile512_fn q4_1[5] = {NULL, NULL, tile512_q4_1_m2, tile512_q4_1_m3, tile512_q4_1};
+    return wt == DT_Q8_0 ? q8_0[mr] : wt == DT_Q4_0 ? q4_0[mr] : wt == DT_Q4_1 ? q4_1[mr] : NULL;
+}
+
+bool quant_dot_tile_vnni512(enum dtype wt, const void *w, size_t w_stride, const void *xq, size_t xq_stride,
+                            int mr, int K, float *out, size_t ldo)
+{
+    if (!quant_have_vnni512() || mr < 1 || mr > QUANT_TILE_M) return false;
+    if (mr == 1) {
+        rows_fn r = rows_kernel(wt, RN);
+        if (!r) return false;
+        r(w, w_stride, xq, K, out);
+        return true;
+    }
+    tile512_fn f = tile512_kernel(wt, mr);
     if (!f) return false;
     f(w, w_stride, xq, xq_stride, K, out, ldo);
     return true;
@@ -271,9 +299,9 @@ bool quant_dot_row_vnni512(enum dtype wt, const void *w, const void *xq, int K, 
 }
 
 bool quant_dot_tile_vnni512(enum dtype wt, const void *w, size_t w_stride, const void *xq, size_t xq_stride,
-                            int K, float *out, size_t ldo)
+                            int mr, int K, float *out, size_t ldo)
 {
-    (void)wt; (void)w; (void)w_stride; (void)xq; (void)xq_stride; (void)K; (void)out; (void)ldo;
+    (void)wt; (void)w; (void)w_stride; (void)xq; (void)xq_stride; (void)mr; (void)K; (void)out; (void)ldo;
     return false;
 }
 

@@ -434,10 +434,12 @@ Test(quant, dot_zero_activation)
 
 /* ---- prefill tiles (quant_dot_tile) ---- */
 
-/* One QUANT_TILE_M × QUANT_TILE_N tile at every SIMD level against the double
- * reference and the scalar row dot. Rows sit at padded (unaligned) strides
- * and the output at an odd leading dimension, so a kernel that mixes up
- * strides or writes outside its tile fails. */
+/* Tiles of mr = 1..QUANT_TILE_M x rows × QUANT_TILE_N weight rows at every
+ * SIMD level against the double reference, and bit for bit against the same
+ * level's row dot (so a row's result does not depend on the batch's row
+ * count or on which tile computed it). Rows sit at padded (unaligned)
+ * strides and the output at an odd leading dimension, so a kernel that mixes
+ * up strides or writes outside its tile (columns, or rows past mr) fails. */
 static void check_tile(enum dtype wt, int K, uint64_t seed)
 {
     enum { M = QUANT_TILE_M, N = QUANT_TILE_N, LDO = N + 3 };
@@ -456,26 +458,38 @@ static void check_tile(enum dtype wt, int K, uint64_t seed)
     }
     enum cpu_simd levels[] = {CPU_SIMD_SCALAR, CPU_SIMD_AVX2, CPU_SIMD_AVX512};
     int n_levels = have_avx2() ? 3 : 1;
-    for (int l = 0; l < n_levels; l++) {
-        float out[M * LDO];
-        for (int i = 0; i < M * LDO; i++) out[i] = -12345.f;
-        cr_assert(quant_dot_tile(wt, w, ws, xq, xs, K, out, LDO, levels[l]));
-        for (int r = 0; r < M; r++)
-            for (int c = 0; c < LDO; c++) {
-                float got = out[r * LDO + c];
-                if (c >= N) { cr_assert_eq(got, -12345.f, "tile wrote outside its columns"); continue; }
-                const float *wr = wd + (size_t)c * K, *xr = x + (size_t)r * K;
-                double ref = 0;
-                for (int i = 0; i < K; i++) ref += (double)wr[i] * xr[i];
-                double slack = float_slack(wt, wr, xr, K);
-                double tol = act_error_bound(wt, wr, xr, K) * 1.0001 + slack;
-                float row = quant_dot_row(wt, w + c * ws, xq + r * xs, K, CPU_SIMD_SCALAR);
-                cr_assert(fabs(got - ref) <= tol, "%s K=%d %s tile[%d][%d] %.7g vs ref %.7g (tol %.3g)",
-                          dtype_info(wt)->name, K, cpu_simd_name(levels[l]), r, c, (double)got, ref, tol);
-                cr_assert(fabs(got - row) <= slack, "%s K=%d %s tile[%d][%d] %.9g vs row dot %.9g",
-                          dtype_info(wt)->name, K, cpu_simd_name(levels[l]), r, c, (double)got, (double)row);
-            }
-    }
+    for (int l = 0; l < n_levels; l++)
+        for (int mr = 1; mr <= M; mr++) {
+            /* rows start at x row M - mr: a ragged tile reads its own rows only */
+            const uint8_t *xt = xq + (size_t)(M - mr) * xs;
+            float out[M * LDO];
+            for (int i = 0; i < M * LDO; i++) out[i] = -12345.f;
+            cr_assert(quant_dot_tile(wt, w, ws, xt, xs, mr, K, out, LDO, levels[l]));
+            for (int r = 0; r < M; r++)
+                for (int c = 0; c < LDO; c++) {
+                    float got = out[r * LDO + c];
+                    if (c >= N || r >= mr) {
+                        cr_assert_eq(got, -12345.f, "%s mr=%d tile wrote outside [%d][%d]", dtype_info(wt)->name,
+                                     mr, r, c);
+                        continue;
+                    }
+                    int xr_i = M - mr + r;
+                    const float *wr = wd + (size_t)c * K, *xr = x + (size_t)xr_i * K;
+                    double ref = 0;
+                    for (int i = 0; i < K; i++) ref += (double)wr[i] * xr[i];
+                    double slack = float_slack(wt, wr, xr, K);
+                    double tol = act_error_bound(wt, wr, xr, K) * 1.0001 + slack;
+                    float row = quant_dot_row(wt, w + c * ws, xq + xr_i * xs, K, CPU_SIMD_SCALAR);
+                    float same = quant_dot_row(wt, w + c * ws, xq + xr_i * xs, K, levels[l]);
+                    cr_assert(fabs(got - ref) <= tol, "%s K=%d %s mr=%d tile[%d][%d] %.7g vs ref %.7g (tol %.3g)",
+                              dtype_info(wt)->name, K, cpu_simd_name(levels[l]), mr, r, c, (double)got, ref, tol);
+                    cr_assert(fabs(got - row) <= slack, "%s K=%d %s mr=%d tile[%d][%d] %.9g vs row dot %.9g",
+                              dtype_info(wt)->name, K, cpu_simd_name(levels[l]), mr, r, c, (double)got, (double)row);
+                    cr_assert(memcmp(&got, &same, sizeof got) == 0,
+                              "%s K=%d %s mr=%d tile[%d][%d] %.9g vs the same path's row dot %.9g",
+                              dtype_info(wt)->name, K, cpu_simd_name(levels[l]), mr, r, c, (double)got, (double)same);
+                }
+        }
     free(wd); free(x); free(wf); free(w); free(xq);
 }
 
@@ -487,13 +501,17 @@ Test(quant, dot_tile_matches_reference)
         for (int k = 0; k < 5; k++) check_tile(T[t], Ks[k], 77 + 5 * (uint64_t)k + 1000 * (uint64_t)t);
 }
 
-/* The K-quants have no tile kernel: the call says so and writes nothing. */
+/* The K-quants have no tile kernel, and mr must be 1..QUANT_TILE_M: the call
+ * says so and writes nothing. */
 Test(quant, dot_tile_declines_k_quants)
 {
     uint8_t w[4 * 144] = {0}, xq[4 * 292] = {0};
     float out[16] = {0};
-    cr_assert_not(quant_dot_tile(DT_Q4_K, w, 144, xq, 292, 256, out, 4, CPU_SIMD_AVX2));
-    cr_assert_not(quant_dot_tile(DT_Q6_K, w, 210, xq, 292, 256, out, 4, CPU_SIMD_SCALAR));
+    cr_assert_not(quant_dot_tile(DT_Q4_K, w, 144, xq, 292, 4, 256, out, 4, CPU_SIMD_AVX2));
+    cr_assert_not(quant_dot_tile(DT_Q6_K, w, 210, xq, 292, 4, 256, out, 4, CPU_SIMD_SCALAR));
+    cr_assert_not(quant_dot_tile(DT_Q8_0, w, 34, xq, 36, 0, 32, out, 4, CPU_SIMD_SCALAR), "mr = 0 is refused");
+    cr_assert_not(quant_dot_tile(DT_Q8_0, w, 34, xq, 36, QUANT_TILE_M + 1, 32, out, 4, CPU_SIMD_AVX2),
+                  "mr past the tile is refused");
     for (int i = 0; i < 16; i++) cr_assert_eq(out[i], 0.f);
 }
 
@@ -613,7 +631,7 @@ static void check_panel(enum dtype wt, int K, uint64_t seed)
     float got[M * LDO], tile[M * LDO];
     for (int i = 0; i < M * LDO; i++) got[i] = tile[i] = -4321.f;
     quant_panel_tile(wt, wp, xp, xpb, K, got, LDO);
-    cr_assert(quant_dot_tile(wt, w, ws, xq, xb, K, tile, LDO, CPU_SIMD_AVX512));
+    cr_assert(quant_dot_tile(wt, w, ws, xq, xb, M, K, tile, LDO, CPU_SIMD_AVX512));
     for (int r = 0; r < M; r++)
         for (int c = 0; c < LDO; c++) {
             float g = got[r * LDO + c];
