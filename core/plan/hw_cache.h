@@ -1,7 +1,7 @@
 /* core/plan/hw_cache.h — the text of the host row's cache file
  * ($XDG_CACHE_HOME/infertop/hw/host-<hash>.txt, written by hw_host.c):
  *
- *   infertop-hw 7
+ *   infertop-hw 8
  *   key cpu=<model> backend=<device name>
  *   bandwidth <bytes/s>
  *   op_overhead_s <seconds>
@@ -16,7 +16,9 @@
  *                                 1048576 elements; rope_h1 rope_h8 at 1 16 256 2048 tokens
  *   (the measured operator profile, struct roof_profile in kernels/roofline.h)
  *
- * Format 7 added the 64- and 512-row matmul probes (prefill on up to 1024
+ * Format 8 changed no line, only what the attention lines measure (the
+ * probe's K/V blocks ascending, as the engine's, instead of shuffled); 7
+ * added the 64- and 512-row matmul probes (prefill on up to 1024
  * weight rows) and times the small ops after a streaming matmul; 6 added
  * the 512-query prefill attention, 5 gave the matmul lines
  * their shapes (4 had one 1024x1024 shape, 3 no profile): an older file is
@@ -33,7 +35,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HW_CACHE_MAGIC "infertop-hw 7"
+#define HW_CACHE_MAGIC "infertop-hw 8"
 #define HW_CACHE_MAX_BYTES 65536      /* a larger file is not one of ours (format 7: about 42 KB) */
 
 /* The formats the host row measures (and the file lists): every dense one;
