@@ -130,6 +130,11 @@ BENCH_F32MM := $(B)/bench_f32mm
 $(BENCH_F32MM): $(B)/tests/bench/bench_f32mm.o $(B)/tests/bench/bench_util.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# decode attention over ascending / descending / shuffled K/V block tables (tests/bench/bench_attn_blocks.c)
+BENCH_ATTN_BLOCKS := $(B)/bench_attn_blocks
+$(BENCH_ATTN_BLOCKS): $(B)/tests/bench/bench_attn_blocks.o $(B)/tests/bench/bench_util.o $(LIB)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # 2:4 sparse vs dense kernels and decode (tests/bench/bench_sparse.c)
 # own int8/int4 weight-only decode vs Q8_0/Q4_0 (tests/bench/bench_quant.sh; QUANT_Q8_GGUF,
 # QUANT_Q4_GGUF add GGUF baselines of the shipped model, ROUNDS/REPS the budget)

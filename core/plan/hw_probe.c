@@ -571,10 +571,10 @@ static int probe_init(struct probe *p, struct backend *be)
      * cache releases a request's blocks tail first onto its free stack, so
      * the next request pops them in order (core/engine/kvcache_paged.c). A
      * shuffled table (the probe's until 2026-12-03) cost decode attention
-     * 1.21-1.32x the ascending one at 2047 positions (1.01-1.03x at 255;
-     * descending runs cost as much as shuffled), AMD EPYC VM, interleaved
-     * calls — and decode attention was predicted 4-28% too slow in 5 of 6
-     * validations there. */
+     * 1.25-1.29x the ascending one at 2047 positions (1.01-1.05x at 255;
+     * descending runs cost as much as shuffled: tests/bench/bench_attn_blocks.c,
+     * AMD EPYC VM) — and decode attention was predicted 4-28% too slow in 5
+     * of 6 validations there. */
     for (int b = 0; b < nb; b++) p->table[b] = b;
     for (int b = 0, kb = KV_STORE_SLOTS / ATTN_BLOCK; b < kb; b++) p->kv_table[b] = (int32_t)((b * 37) % kb);
     for (unsigned i = 0; i < SMALL_MAX_ELEMS / 64; i++) p->tok[i] = (int)(i * 7 % 1024);
