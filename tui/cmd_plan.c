@@ -342,11 +342,11 @@ static void print_speed(const struct validate_result *v)
 {
     if (v->n_speed == 0) return;
     const struct hw_speed *p = v->speed_probe;
-    printf("  host speed (a %zu MiB read and an FMA loop on one thread, best of %d each, every %.0f s of the "
+    printf("  host speed (a %zu MiB read and an FMA loop on each of the engine's %d threads, best of %d each, every %.0f s of the "
            "run): at the probes %.1f / %.1f GB/s, %.2f / %.2f GFLOP/s (before / after); during the run %.2f-%.2fx "
            "and %.2f-%.2fx of their mean (%d samples). Decode median |error| with each step's prediction divided by "
            "the read speed at its time: %.1f%% (signed %+.1f%%) — the machine's drift, not the model's error\n",
-           HW_SPEED_BYTES >> 20, HW_SPEED_READS, VALIDATE_SPEED_EVERY_S, p[0].bw / 1e9, p[1].bw / 1e9,
+           HW_SPEED_BYTES >> 20, v->threads > 0 ? v->threads : 1, HW_SPEED_READS, VALIDATE_SPEED_EVERY_S, p[0].bw / 1e9, p[1].bw / 1e9,
            p[0].fma_flops / 1e9, p[1].fma_flops / 1e9, v->bw_ratio_min, v->bw_ratio_max, v->fma_ratio_min,
            v->fma_ratio_max, v->n_speed, 100 * v->decode_err_speed_median, 100 * v->decode_err_speed_signed);
 }
@@ -458,6 +458,7 @@ static cJSON *validation_json(const struct validate_result *v, const struct run_
             double row[2] = {v->speed_probe[i].bw, v->speed_probe[i].fma_flops};
             cJSON_AddItemToArray(samples, cJSON_CreateDoubleArray(row, 2));
         }
+        cJSON_AddNumberToObject(hs, "threads", v->threads > 0 ? v->threads : 1);
         cJSON_AddItemToObject(hs, "probes_bw_fma_flops", samples);
         cJSON *run = cJSON_CreateArray();
         for (int i = 0; i < v->n_speed; i++) {

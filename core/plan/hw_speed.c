@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -20,11 +21,14 @@ static void *sum_slice(void *arg)
     return NULL;
 }
 
+enum { MAX_T = 16 };
+
+static int n_threads(const struct hw_speed_ref *r) { return r->threads < 1 ? 1 : r->threads > MAX_T ? MAX_T : r->threads; }
+
 /* Bytes/s of one read of the buffer by r->threads threads. */
 static double read_once(struct hw_speed_ref *r)
 {
-    enum { MAX_T = 16 };
-    int T = r->threads < 1 ? 1 : r->threads > MAX_T ? MAX_T : r->threads;
+    int T = n_threads(r);
     size_t n = HW_SPEED_BYTES / sizeof(uint64_t) / (size_t)T;
     struct slice sl[MAX_T];
     pthread_t th[MAX_T];
@@ -47,8 +51,11 @@ static double read_once(struct hw_speed_ref *r)
  * registers (the rate is what matters, not the SIMD width: it is compared
  * with itself). */
 #define FMA_ITERS 400000
-static double fma_once(struct hw_speed_ref *r)
+struct fma_run { double flops; uint64_t sink; };
+
+static void *fma_thread(void *arg)
 {
+    struct fma_run *f = arg;
     float acc[8][8];
     for (int i = 0; i < 8; i++)
         for (int j = 0; j < 8; j++) acc[i][j] = (float)(i + j) * 1e-3f;
@@ -61,13 +68,35 @@ static double fma_once(struct hw_speed_ref *r)
     float sum = 0;
     for (int i = 0; i < 8; i++)
         for (int j = 0; j < 8; j++) sum += acc[i][j];
-    r->sink += (uint64_t)(sum > 0);
-    return s > 0 ? 2.0 * 64 * FMA_ITERS / s : 0;
+    f->sink = (uint64_t)(sum > 0);
+    f->flops = s > 0 ? 2.0 * 64 * FMA_ITERS / s : 0;
+    return NULL;
 }
 
-int hw_speed_init(struct hw_speed_ref *r, int threads)
+/* FLOP/s of r->threads FMA loops at once, summed: a core another tenant
+ * slows (an SMT sibling busy) shows, whichever core the caller is on. */
+static double fma_once(struct hw_speed_ref *r)
+{
+    int T = n_threads(r);
+    struct fma_run run[MAX_T] = {{0}};
+    pthread_t th[MAX_T];
+    bool started[MAX_T] = {false};
+    for (int k = 1; k < T; k++) started[k] = pthread_create(&th[k], NULL, fma_thread, &run[k]) == 0;
+    fma_thread(&run[0]);
+    double total = run[0].flops;
+    for (int k = 1; k < T; k++) {
+        if (!started[k]) continue;       /* no thread: its share is missing from the sum, every time alike */
+        pthread_join(th[k], NULL);
+        total += run[k].flops;
+    }
+    for (int k = 0; k < T; k++) r->sink += run[k].sink;
+    return total;
+}
+
+int hw_speed_init(struct hw_speed_ref *r, int threads, uint64_t quiet_ns)
 {
     r->threads = threads;
+    r->quiet_ns = quiet_ns;
     r->sink = 0;
     r->buf = malloc(HW_SPEED_BYTES);
     if (!r->buf) return -1;
@@ -77,6 +106,10 @@ int hw_speed_init(struct hw_speed_ref *r, int threads)
 
 void hw_speed_take(struct hw_speed_ref *r, struct hw_speed *out)
 {
+    if (r->quiet_ns > 0) {
+        struct timespec q = {(time_t)(r->quiet_ns / 1000000000), (long)(r->quiet_ns % 1000000000)};
+        nanosleep(&q, NULL);
+    }
     out->t_s = now_ns() / 1e9;
     out->bw = out->fma_flops = 0;
     for (int i = 0; i < HW_SPEED_READS; i++) {

@@ -6,12 +6,15 @@
  * per-step errors below that are the machine's, not the model's.
  *
  * Measured: the read bandwidth of HW_SPEED_BYTES (past any LLC) by the
- * ref's threads (integer sums, as the host probe's main-memory tier;
- * validate uses one: its samples run between steps while the engine's pool
- * workers still spin, and a second reader would share a core), best of
- * HW_SPEED_READS reads; and one thread's f32 FMA rate on registers (no
- * memory), best of HW_SPEED_FMAS runs. Best, not median: waiting for a CPU
- * only ever adds time. */
+ * ref's threads (integer sums, as the host probe's main-memory tier), best
+ * of HW_SPEED_READS reads; and the f32 FMA rate on registers (no memory) of
+ * the ref's threads at once, summed, best of HW_SPEED_FMAS runs. Best, not
+ * median: waiting for a CPU only ever adds time. validate samples with the
+ * engine's threads after a quiet pause longer than the pool workers' spin
+ * (threadpool.c: they sleep after 2 ms idle), so no sampling thread shares
+ * a core with a spinning worker: one thread's samples (until 2026-12-03)
+ * missed runs where both of the engine's threads were 25-30% slower than at
+ * the probes while one thread's read and FMA rate were not. */
 #ifndef INFERTOP_HW_SPEED_H
 #define INFERTOP_HW_SPEED_H
 
@@ -26,17 +29,19 @@
 struct hw_speed_ref {
     uint64_t *buf;              /* HW_SPEED_BYTES, written once */
     int threads;
+    uint64_t quiet_ns;          /* slept before each sample */
     uint64_t sink;
 };
 
 struct hw_speed {
     double t_s;                 /* CLOCK_MONOTONIC seconds when taken */
     double bw;                  /* bytes/s */
-    double fma_flops;           /* FLOP/s of one thread */
+    double fma_flops;           /* FLOP/s of the ref's threads together */
 };
 
-/* 0 ok; -1 out of memory. threads: the engine's. */
-int  hw_speed_init(struct hw_speed_ref *r, int threads);
+/* 0 ok; -1 out of memory. threads: the engine's; quiet_ns: the pause before
+ * each sample (0: none). */
+int  hw_speed_init(struct hw_speed_ref *r, int threads, uint64_t quiet_ns);
 void hw_speed_take(struct hw_speed_ref *r, struct hw_speed *out);
 void hw_speed_free(struct hw_speed_ref *r);
 

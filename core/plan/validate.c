@@ -179,11 +179,11 @@ int plan_validate(const struct run_setup *b, FILE *log, struct validate_result *
     v->threads = opt_i(&b->opt, OPT_THREADS) > 0 ? (int)opt_i(&b->opt, OPT_THREADS) : v->cores;
     v->load_start = hw_load_average();
     struct cpu_sample c0, c1, c2;
-    /* one 128 MiB buffer for every sample, read by one thread: a sample runs
-     * between two steps while the engine's pool workers still spin (2 ms,
-     * threadpool.c), and a second reading thread would share a core with one */
+    /* one 128 MiB buffer for every sample, read by the engine's threads, each
+     * sample after VALIDATE_SPEED_QUIET_NS: a sample runs between two steps,
+     * and the engine's pool workers spin 2 ms before they sleep (threadpool.c) */
     static struct hw_speed_ref speed;
-    bool have_speed = hw_speed_init(&speed, 1) == 0;
+    bool have_speed = hw_speed_init(&speed, v->threads > 0 ? v->threads : 1, VALIDATE_SPEED_QUIET_NS) == 0;
     if (have_speed) hw_speed_take(&speed, &v->speed_probe[0]);
     cpu_sample_now(&c0);
     if (hw_device_fresh("host", &b->opt, &host, log, e, sizeof e) < 0) {

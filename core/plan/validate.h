@@ -25,6 +25,7 @@ struct validate_step {
 };
 
 #define VALIDATE_SPEED_EVERY_S 5.0   /* a host speed sample (hw_speed.h) this often during the CPU run */
+#define VALIDATE_SPEED_QUIET_NS 3000000ull  /* before each sample: past the pool workers' 2 ms spin (threadpool.c) */
 #define VALIDATE_SPEED_MAX 256
 
 struct validate_result {

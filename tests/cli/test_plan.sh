@@ -141,7 +141,7 @@ expect_out "per phase columns" "^  class +ops +measured s +predicted s +error +d
 expect_out "the matmul profile by shape" "^  m=1/m=128/m=512 by shape KxN: 512x128 [0-9.e-]+/[0-9.e-]+/[0-9.e-]+ ns .* 512x32768 "
 expect_out "the measured operator profile" "^profile \(measured, median of the probe passes\): matmul f32 per weight element at K 1536 N 1024: m=1 "
 expect_out "end to end rows" "TPOT p50 ms"
-expect_out "the host's own speed beside the model" "^  host speed \(a 128 MiB read and an FMA loop on one thread, .* at the probes [0-9.]+ / [0-9.]+ GB/s.* during the run [0-9.]+-[0-9.]+x .*\(([2-9]|[1-9][0-9]+) samples\)"
+expect_out "the host's own speed beside the model" "^  host speed \(a 128 MiB read and an FMA loop on each of the engine's [0-9]+ threads, .* at the probes [0-9.]+ / [0-9.]+ GB/s.* during the run [0-9.]+-[0-9.]+x .*\(([2-9]|[1-9][0-9]+) samples\)"
 expect_err "host measured" "hw: host .*\((measured|cached)"
 python3 - "$T/v.json" <<'PY' && ok "validate JSON: per class and per step" || bad "validate JSON"
 import json, sys

@@ -536,7 +536,7 @@ Test(plan, speed_ratio_interpolates_and_clamps)
 Test(plan, speed_sample_measures_the_host)
 {
     struct hw_speed_ref r;
-    cr_assert_eq(hw_speed_init(&r, 2), 0);
+    cr_assert_eq(hw_speed_init(&r, 2, 1000000), 0);
     struct hw_speed a;
     hw_speed_take(&r, &a);
     hw_speed_free(&r);
