@@ -349,6 +349,15 @@ static void print_speed(const struct validate_result *v)
            HW_SPEED_BYTES >> 20, v->threads > 0 ? v->threads : 1, HW_SPEED_READS, VALIDATE_SPEED_EVERY_S, p[0].bw / 1e9, p[1].bw / 1e9,
            p[0].fma_flops / 1e9, p[1].fma_flops / 1e9, v->bw_ratio_min, v->bw_ratio_max, v->fma_ratio_min,
            v->fma_ratio_max, v->n_speed, 100 * v->decode_err_speed_median, 100 * v->decode_err_speed_signed);
+    printf("  steadiness: the speed moved %.0f%% across the probe used (%d probe%s, at most %d until within %.0f%%); "
+           "the run's samples' median %.2fx read, %.2fx FMA of the probe's",
+           100 * v->probe_moved, v->probe_tries, v->probe_tries == 1 ? "" : "s", VALIDATE_PROBE_TRIES,
+           100 * VALIDATE_STEADY, v->bw_ratio_median, v->fma_ratio_median);
+    if (validate_steady(v)) printf(" (steady: within %.0f%%)\n", 100 * VALIDATE_STEADY);
+    else
+        printf(" — NOT STEADY: by these samples the host's own speed moved more than %.0f%% across the probes or "
+               "between them and the run, so errors of that size may be the machine's, not the model's; rerun "
+               "when it holds\n", 100 * VALIDATE_STEADY);
 }
 
 static void print_validation(struct validate_result *v, const struct run_setup *b)
@@ -459,6 +468,11 @@ static cJSON *validation_json(const struct validate_result *v, const struct run_
             cJSON_AddItemToArray(samples, cJSON_CreateDoubleArray(row, 2));
         }
         cJSON_AddNumberToObject(hs, "threads", v->threads > 0 ? v->threads : 1);
+        cJSON_AddNumberToObject(hs, "probe_tries", v->probe_tries);
+        cJSON_AddNumberToObject(hs, "probe_moved", v->probe_moved);
+        cJSON_AddNumberToObject(hs, "bw_ratio_median", v->bw_ratio_median);
+        cJSON_AddNumberToObject(hs, "fma_ratio_median", v->fma_ratio_median);
+        cJSON_AddBoolToObject(hs, "steady", validate_steady(v));
         cJSON_AddItemToObject(hs, "probes_bw_fma_flops", samples);
         cJSON *run = cJSON_CreateArray();
         for (int i = 0; i < v->n_speed; i++) {

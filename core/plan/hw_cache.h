@@ -18,7 +18,7 @@
  *
  * Format 8 changed no line, only what some measure: attention over
  * ascending K/V blocks (as the engine's, not shuffled) in windows of 48
- * layers past the LLC, rmsnorm with a cold weight; 7
+ * layers past the LLC; 7
  * added the 64- and 512-row matmul probes (prefill on up to 1024
  * weight rows) and times the small ops after a streaming matmul; 6 added
  * the 512-query prefill attention, 5 gave the matmul lines

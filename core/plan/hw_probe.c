@@ -429,28 +429,13 @@ static void probe_attention(struct probe *p, struct pass *ps)
 
 /* ---- small ops ---- */
 
-/* rmsnorm's weight row, cold as a step finds a model weight: a step
- * streams the whole model's weights through the LLC between two reads of
- * one norm's, so it comes from memory. 256 floats of bwbuf half the buffer
- * away from where step_context's matmul reads (last touched 256 MiB of
- * streaming ago). The probe's weight used to be one buffer that only left
- * the private caches (in the LLC still): decode rmsnorm was predicted 29-44%
- * too fast in every validation on the AMD EPYC VM (1.17 vs 0.79 us a call). */
-static const float *norm_weight(const struct probe *p)
-{
-    size_t off = (p->evict_off + BW_BYTES / 2) % BW_BYTES;
-    off &= ~(size_t)63;
-    if (off + 256 * sizeof(float) > BW_BYTES) off = 0;
-    return (const float *)((const char *)p->bwbuf + off);
-}
-
 /* One call of small op k at probe size index i. */
 static void run_small(struct probe *p, enum roof_small_op k, int i)
 {
     int64_t n = (int64_t)ROOF_SMALL_ELEMS[i];
     struct rope_params rp = {.theta = 10000.0f};
     switch (k) {
-    case RSO_RMSNORM: backend_rmsnorm(p->be, p->c, p->a, norm_weight(p), (int)(n / 256), 256, 1e-5f); break;
+    case RSO_RMSNORM: backend_rmsnorm(p->be, p->c, p->a, p->b, (int)(n / 256), 256, 1e-5f); break;
     case RSO_SWIGLU: backend_swiglu(p->be, p->c, p->a, p->b, n); break;
     case RSO_ADD: backend_add(p->be, p->c, p->a, n); break;
     case RSO_KV_STORE: {
@@ -488,7 +473,7 @@ static void run_small(struct probe *p, enum roof_small_op k, int i)
 
 /* The inputs small op k at probe size i reads, as its producer left them:
  * rewritten on the caller from the pristine copies (in the caches again).
- * rmsnorm's weight is a model weight: not rewritten, cold (norm_weight). */
+ * rmsnorm's weight (b) is a model weight: not rewritten, cold as in a step. */
 static void rewrite_inputs(struct probe *p, enum roof_small_op k, int i)
 {
     size_t n = (size_t)ROOF_SMALL_ELEMS[i] * sizeof(float);

@@ -34,6 +34,19 @@ static void add_to_class(struct validate_class *c, double pred_s, double meas_s)
     c->count++;
 }
 
+double hw_speed_moved(const struct hw_speed *before, const struct hw_speed *after)
+{
+    if (!(before->bw > 0 && before->fma_flops > 0 && after->bw > 0 && after->fma_flops > 0)) return 0;
+    return fmax(fabs(after->bw / before->bw - 1), fabs(after->fma_flops / before->fma_flops - 1));
+}
+
+bool validate_steady(const struct validate_result *v)
+{
+    if (v->probe_moved > VALIDATE_STEADY) return false;
+    if (v->n_speed == 0 || !(v->bw_ratio_median > 0)) return true;
+    return fabs(v->bw_ratio_median - 1) <= VALIDATE_STEADY && fabs(v->fma_ratio_median - 1) <= VALIDATE_STEADY;
+}
+
 bool validate_loaded(const struct validate_result *v)
 {
     if (v->cores <= 0) return false;
@@ -93,6 +106,39 @@ static double median(double *x, int n)
     return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
+/* The host row, probed until the host's speed held across one probe
+ * (VALIDATE_PROBE_TRIES at most; the steadiest is kept): speed_probe[0]
+ * holds the sample before the kept probe, [1] after it. Without speed
+ * samples one probe. 0 ok; -1 with err. */
+static int probe_steadily(const struct run_setup *b, struct hw_speed_ref *speed, struct validate_result *v,
+                          struct roof_device *host, FILE *log, char *err, size_t errlen)
+{
+    static struct roof_device best;     /* large (the measured profile): not on the stack */
+    struct hw_speed before = v->speed_probe[0], after;
+    v->probe_moved = 1e9;
+    for (int t = 0; t < VALIDATE_PROBE_TRIES; t++) {
+        if (hw_device_fresh("host", &b->opt, host, log, err, errlen) < 0) return -1;
+        v->probe_tries = t + 1;
+        if (!speed) { v->probe_moved = 0; return 0; }
+        hw_speed_take(speed, &after);
+        double moved = hw_speed_moved(&before, &after);
+        if (moved < v->probe_moved) {
+            v->probe_moved = moved;
+            v->speed_probe[0] = before;
+            v->speed_probe[1] = after;
+            best = *host;
+        }
+        if (moved <= VALIDATE_STEADY) break;
+        if (log && t + 1 < VALIDATE_PROBE_TRIES)
+            fprintf(log, "validate: the host's speed moved %.0f%% across the probe (read %.1f -> %.1f GB/s, FMA "
+                         "%.1f -> %.1f GFLOP/s): probing again (%d of %d)\n", 100 * moved, before.bw / 1e9,
+                    after.bw / 1e9, before.fma_flops / 1e9, after.fma_flops / 1e9, t + 2, VALIDATE_PROBE_TRIES);
+        before = after;
+    }
+    *host = best;
+    return 0;
+}
+
 /* The read-speed ratios of the run's samples to the probe's (the mean of
  * the two around the probes), their range, and the decode steps' error with
  * each prediction divided by the ratio at its time. */
@@ -110,6 +156,18 @@ static void summarize_speed(struct validate_result *v, double *a, double *sgn)
         v->fma_ratio_max = fmax(v->fma_ratio_max, f);
     }
     if (v->bw_ratio_max == 0) v->bw_ratio_min = v->fma_ratio_min = 0;
+    {
+        double *rb = malloc(sizeof *rb * (size_t)(v->n_speed + 1)), *rf = malloc(sizeof *rf * (size_t)(v->n_speed + 1));
+        int n = 0;
+        for (int i = 0; rb && rf && i < v->n_speed && ref.bw > 0 && ref.fma_flops > 0; i++, n++) {
+            rb[n] = v->speed[i].bw / ref.bw;
+            rf[n] = v->speed[i].fma_flops / ref.fma_flops;
+        }
+        v->bw_ratio_median = rb && rf ? median(rb, n) : 0;
+        v->fma_ratio_median = rb && rf ? median(rf, n) : 0;
+        free(rb);
+        free(rf);
+    }
     int nd = 0;
     for (int i = 0; i < v->n_steps; i++) {
         const struct validate_step *s = &v->steps[i];
@@ -186,13 +244,12 @@ int plan_validate(const struct run_setup *b, FILE *log, struct validate_result *
     bool have_speed = hw_speed_init(&speed, v->threads > 0 ? v->threads : 1, VALIDATE_SPEED_QUIET_NS) == 0;
     if (have_speed) hw_speed_take(&speed, &v->speed_probe[0]);
     cpu_sample_now(&c0);
-    if (hw_device_fresh("host", &b->opt, &host, log, e, sizeof e) < 0) {
+    if (probe_steadily(b, have_speed ? &speed : NULL, v, &host, log, e, sizeof e) < 0) {
         snprintf(err, errlen, "%s", e);
         hw_speed_free(&speed);
         return 1;
     }
     cpu_sample_now(&c1);
-    if (have_speed) hw_speed_take(&speed, &v->speed_probe[1]);
     v->others_probe = cpu_others(&c0, &c1);
     snprintf(v->device, sizeof v->device, "%s", host.name);
     v->bw = host.bw;

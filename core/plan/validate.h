@@ -27,6 +27,15 @@ struct validate_step {
 #define VALIDATE_SPEED_EVERY_S 5.0   /* a host speed sample (hw_speed.h) this often during the CPU run */
 #define VALIDATE_SPEED_QUIET_NS 3000000ull  /* before each sample: past the pool workers' 2 ms spin (threadpool.c) */
 #define VALIDATE_SPEED_MAX 256
+/* The host's speed must hold across the probes for their profile to describe
+ * the run: read speed and FMA rate after the probes within VALIDATE_STEADY
+ * of before, else the probes run again, VALIDATE_PROBE_TRIES times at most
+ * (the steadiest is used). On the 2-core AMD EPYC VM both moved 10-56%
+ * across one 30-40 s probe (2026-12-03), and such a run's every op class was
+ * off by the same 20-35%. "Steady" also needs the run's samples' medians
+ * within VALIDATE_STEADY of the probes'. */
+#define VALIDATE_STEADY 0.10
+#define VALIDATE_PROBE_TRIES 3
 
 struct validate_result {
     char device[96];            /* the host row's name */
@@ -54,6 +63,9 @@ struct validate_result {
     /* the host's own speed (hw_speed.h): before and after the probes (their mean is the
      * host row's moment), every VALIDATE_SPEED_EVERY_S of the CPU run and after it */
     struct hw_speed speed_probe[2];
+    int probe_tries;                    /* host probes taken (the steadiest one's profile is used) */
+    double probe_moved;                 /* its largest |after / before - 1| of read speed and FMA rate */
+    double bw_ratio_median, fma_ratio_median;   /* the run's samples over the probe's mean */
     struct hw_speed speed[VALIDATE_SPEED_MAX];
     int n_speed;
     double bw_ratio_min, bw_ratio_max;  /* the run's samples' read speed over the probe's */
@@ -76,6 +88,15 @@ struct validate_result {
  * or after the CPU run less this run's threads, above half the CPUs. */
 #define VALIDATE_LOADED_CPUS 0.25
 bool validate_loaded(const struct validate_result *v);
+
+/* Whether the host's speed held: across the probe used (probe_moved) and
+ * through the run (the samples' median read and FMA ratios), each within
+ * VALIDATE_STEADY. Without samples: true (nothing says otherwise). */
+bool validate_steady(const struct validate_result *v);
+
+/* The largest |after / before - 1| of the read speed and the FMA rate; 0
+ * when either sample measured nothing. */
+double hw_speed_moved(const struct hw_speed *before, const struct hw_speed *after);
 
 int  plan_validate(const struct run_setup *b, FILE *log, struct validate_result *v, char *err, size_t errlen);
 void validate_free(struct validate_result *v);

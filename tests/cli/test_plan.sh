@@ -142,6 +142,7 @@ expect_out "the matmul profile by shape" "^  m=1/m=128/m=512 by shape KxN: 512x1
 expect_out "the measured operator profile" "^profile \(measured, median of the probe passes\): matmul f32 per weight element at K 1536 N 1024: m=1 "
 expect_out "end to end rows" "TPOT p50 ms"
 expect_out "the host's own speed beside the model" "^  host speed \(a 128 MiB read and an FMA loop on each of the engine's [0-9]+ threads, .* at the probes [0-9.]+ / [0-9.]+ GB/s.* during the run [0-9.]+-[0-9.]+x .*\(([2-9]|[1-9][0-9]+) samples\)"
+expect_out "the steadiness verdict" "^  steadiness: the speed moved [0-9]+% across the probe used \([1-3] probes?, at most 3 until within 10%\); the run's samples' median [0-9.]+x read, [0-9.]+x FMA of the probe's( \(steady: within 10%\)| — NOT STEADY)"
 expect_err "host measured" "hw: host .*\((measured|cached)"
 python3 - "$T/v.json" <<'PY' && ok "validate JSON: per class and per step" || bad "validate JSON"
 import json, sys
@@ -157,6 +158,10 @@ hs = d["host_speed"]            # at least the run's first step and its end
 assert len(hs["run_t_bw_fma_flops"]) >= 2 and all(r[1] > 0 and r[2] > 0 for r in hs["run_t_bw_fma_flops"])
 assert all(p[0] > 0 and p[1] > 0 for p in hs["probes_bw_fma_flops"]) and 0 < hs["bw_ratio_min"] <= hs["bw_ratio_max"]
 assert hs["decode_step_error_median_speed_adjusted"] >= 0
+assert 1 <= hs["probe_tries"] <= 3 and hs["probe_moved"] >= 0 and isinstance(hs["steady"], bool)
+assert hs["threads"] >= 1 and hs["bw_ratio_median"] > 0 and hs["fma_ratio_median"] > 0
+assert hs["steady"] == (hs["probe_moved"] <= 0.10 and abs(hs["bw_ratio_median"] - 1) <= 0.10
+                        and abs(hs["fma_ratio_median"] - 1) <= 0.10)
 PY
 ls $T/cache/infertop/hw/host-*.txt >/dev/null 2>&1 && ok "host row cached" || bad "no host cache file"
 summary

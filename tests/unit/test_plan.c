@@ -532,6 +532,34 @@ Test(plan, speed_ratio_interpolates_and_clamps)
     cr_assert_float_eq(hw_speed_ratio_at(s, 3, 105, &none, false), 1.0, 1e-12);
 }
 
+/* hw_speed_moved: the larger relative move of the two rates, 0 without a
+ * measurement; validate_steady: the probe's move and the run's medians,
+ * each within VALIDATE_STEADY. */
+Test(plan, steadiness_of_the_host_speed)
+{
+    struct hw_speed a = {.bw = 40e9, .fma_flops = 40e9}, b = {.bw = 44e9, .fma_flops = 30e9}, z = {0};
+    cr_assert_float_eq(hw_speed_moved(&a, &b), 0.25, 1e-12);           /* FMA -25% beats read +10% */
+    cr_assert_float_eq(hw_speed_moved(&b, &a), 1.0 / 3, 1e-12);
+    cr_assert_float_eq(hw_speed_moved(&a, &a), 0.0, 1e-12);
+    cr_assert_float_eq(hw_speed_moved(&a, &z), 0.0, 1e-12);
+    struct validate_result *v = calloc(1, sizeof *v);
+    cr_assert(v);
+    cr_assert(validate_steady(v), "nothing measured: nothing says otherwise");
+    v->probe_moved = VALIDATE_STEADY + 0.01;
+    cr_assert_not(validate_steady(v), "the speed moved across the probe");
+    v->probe_moved = 0.05;
+    v->n_speed = 3;
+    v->bw_ratio_median = 1.08;
+    v->fma_ratio_median = 0.95;
+    cr_assert(validate_steady(v));
+    v->fma_ratio_median = 1 - VALIDATE_STEADY - 0.01;
+    cr_assert_not(validate_steady(v), "the run slower than the probe");
+    v->fma_ratio_median = 1.0;
+    v->bw_ratio_median = 1 + VALIDATE_STEADY + 0.01;
+    cr_assert_not(validate_steady(v), "the run's read faster than the probe's");
+    free(v);
+}
+
 /* A real sample: both rates measured and plausible for any machine this runs on. */
 Test(plan, speed_sample_measures_the_host)
 {
