@@ -16,9 +16,8 @@
  *                                 1048576 elements; rope_h1 rope_h8 at 1 16 256 2048 tokens
  *   (the measured operator profile, struct roof_profile in kernels/roofline.h)
  *
- * Format 8 changed no line, only what some measure: attention over
- * ascending K/V blocks (as the engine's, not shuffled) in windows of 48
- * layers past the LLC; 7
+ * Format 8 changed no line, only what the attention lines measure (the
+ * probe's K/V blocks ascending, as the engine's, instead of shuffled); 7
  * added the 64- and 512-row matmul probes (prefill on up to 1024
  * weight rows) and times the small ops after a streaming matmul; 6 added
  * the 512-query prefill attention, 5 gave the matmul lines

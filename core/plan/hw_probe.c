@@ -73,14 +73,7 @@ _Static_assert(MM_Y_FLOATS >= (size_t)MM_X_ROWS * MM_PREFILL_N, "y holds the wid
 #define ATTN_D 64
 #define ATTN_MAX_CTX 2048
 #define ATTN_BLOCK 16
-#define ATTN_LAYERS 48                /* calls cycle over layers and block windows: each reads K/V
-                                         from memory, as a step's (the weights and the other
-                                         sequences' K/V stream through the LLC between two reads
-                                         of one layer's). 16 layers of 2048 positions were 32 MiB
-                                         of f16 K/V — an LLC's size, where the neighbours' use of
-                                         a shared LLC moves the time: the decode probe read 40-66
-                                         GFLOP/s in 11 validations within an hour on the AMD EPYC
-                                         VM, the engine's long-context decode attention 89-118 us */
+#define ATTN_LAYERS 16                /* calls cycle over layers: each reads K/V another layer evicted, as a step's */
 #define SMALL_MAX_ELEMS (1u << 20)
 #define KV_STORE_BYTES (32u << 20)    /* K and V each: stores cycle through cold rows, as new tokens' are */
 #define KV_STORE_LAYERS 32            /* of f16 rows of 128: KV_STORE_SLOTS rows each */
@@ -164,7 +157,6 @@ struct probe {
     void *kv32[2], *kv16[2];         /* K, V: [ATTN_LAYERS][ATTN_MAX_CTX][ATTN_HKV*ATTN_D] */
     int layer;                       /* the next call's layer */
     int32_t table[ATTN_MAX_CTX / ATTN_BLOCK];   /* ascending: block b at slot b */
-    int window;                      /* the next call's first block (attention_window) */
     float *q, *o;                    /* [ROOF_ATTN_WIDE_Q][ATTN_H*ATTN_D] */
     /* small ops */
     float *a, *b, *c;                /* [SMALL_MAX_ELEMS] */
@@ -358,20 +350,6 @@ static struct kv_view probe_kv(const struct probe *p, bool f16)
                             .kv_type = f16 ? DT_F16 : DT_F32};
 }
 
-/* kv with its table moved to the next window of ascending blocks that
- * holds n_ctx positions: short contexts read a different part of the
- * layer each cycle of the layers, so their K/V is as cold as a long one's. */
-static struct kv_view attention_window(struct probe *p, const struct kv_view *kv, int n_ctx)
-{
-    int need = (n_ctx + ATTN_BLOCK - 1) / ATTN_BLOCK, nb = ATTN_MAX_CTX / ATTN_BLOCK;
-    if (p->layer == 0) p->window += need;       /* a new cycle of the layers: the next window */
-    if (p->window + need > nb) p->window = 0;
-    struct kv_view w = *kv;
-    w.table = p->table + p->window;
-    w.n_blocks = nb - p->window;
-    return w;
-}
-
 /* Median seconds of `reps` calls of attention at (n_q, pos0); its FLOPs. */
 static double time_attention(struct probe *p, enum attn_impl impl, const struct kv_view *kv, int n_q, int pos0,
                              int reps, double *flops)
@@ -383,10 +361,9 @@ static double time_attention(struct probe *p, enum attn_impl impl, const struct 
     double ts[15];
     for (int i = 0; i < reps; i++) {
         int layer = p->layer;
-        struct kv_view w = attention_window(p, kv, pos0 + n_q);
         p->layer = (p->layer + 1) % ATTN_LAYERS;
         uint64_t t0 = now_ns();
-        backend_attention(p->be, impl, p->o, p->q, &w, layer, n_q, pos0, &sh);
+        backend_attention(p->be, impl, p->o, p->q, kv, layer, n_q, pos0, &sh);
         ts[i] = seconds_since(t0);
     }
     return median(ts, reps);
@@ -597,7 +574,12 @@ static int probe_init(struct probe *p, struct backend *be)
      * 1.25-1.29x the ascending one at 2047 positions (1.01-1.05x at 255;
      * descending runs cost as much as shuffled: tests/bench/bench_attn_blocks.c,
      * AMD EPYC VM) — and decode attention was predicted 4-28% too slow in 5
-     * of 6 validations there. */
+     * of 6 validations there (median +15%); ascending, -6% over 12 more.
+     * Tried and dropped: K/V past the LLC (48 layers, short contexts in
+     * rotating windows) made the probe faster still — decode attention -18%
+     * over 12 validations, chat's -15..-30%: a chat request's decode blocks
+     * come interleaved with the other sequences' (one per 16 tokens each),
+     * so its table is not one ascending run either. */
     for (int b = 0; b < nb; b++) p->table[b] = b;
     for (int b = 0, kb = KV_STORE_SLOTS / ATTN_BLOCK; b < kb; b++) p->kv_table[b] = (int32_t)((b * 37) % kb);
     for (unsigned i = 0; i < SMALL_MAX_ELEMS / 64; i++) p->tok[i] = (int)(i * 7 % 1024);
