@@ -296,12 +296,22 @@ static void probe_matmul_shape(struct probe *p, enum dtype t, int si, size_t set
     size_t mb = dtype_row_bytes(t, k) * (size_t)n;
     int n_mats = (int)(set_bytes / mb), calls = (double)n * k <= MM_SMALL_ELEMS ? MM_CALLS_SMALL : MM_CALLS;
     double elems = (double)n * k, *g = ps->prof.mm_elem_s[t][si];
-    p->next %= n_mats;                          /* the set's matrices are this shape's now */
+    /* the decode calls skip the matrices that hold the prefill probes' rows
+     * (the set's first rows, read again by every shape of this K, so in the
+     * LLC): a decode call that met them read its weights from cache, and the
+     * better of two calls kept it — q8_0 at m = 1 read 45-60 GB/s of weights
+     * on a host whose memory gives 37, and decode steps of q8_0 were
+     * predicted 27-31% too fast in three validations of long-context.ini
+     * (AMD EPYC VM, 2026-12-03) */
+    size_t hot = (size_t)prefill_rows_of(k, n_longest(k)) * dtype_row_bytes(t, k);
+    int first = (int)((hot + mb - 1) / mb);
+    if (n_mats - first < 2) first = 0;          /* too few left: the whole set */
+    if (p->next < first || p->next >= n_mats) p->next = first;   /* the set's matrices are this shape's now */
     /* one cycle through the set across the row counts: a matrix comes back
      * only after the whole set (past the LLC) was read */
     for (int ri = 0; ri < ROOF_MM_DECODE_ROWS_N; ri++) {
         double ts[MM_CALLS_SMALL];
-        for (int i = 0; i < calls; i++, p->next = (p->next + 1) % n_mats) {
+        for (int i = 0; i < calls; i++, p->next = p->next + 1 < n_mats ? p->next + 1 : first) {
             struct weight w = probe_weight(t, p->set + mb * (size_t)p->next, n, k);
             ts[i] = time_matmul(p, &w, ROOF_MM_ROWS[ri]);
         }
