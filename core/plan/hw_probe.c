@@ -54,7 +54,12 @@
 #define BW_BYTES (512u << 20)        /* main memory: far past any LLC a core sees */
 #define TIER_READ (256u << 20)       /* bytes one cache-tier pass reads */
 #define MM_SET_BYTES (64u << 20)      /* twice a 32 MB LLC: the set streams from memory */
-#define MM_CALLS 2                    /* matrices one decode row count runs over (a large one) */
+#define MM_CALLS 5                    /* matrices one decode row count runs over (a large one): the
+                                         median of 5 — the better of 2 (until 2026-12-03) was biased
+                                         fast, and the row-count order cap (hw_profile_order) took a
+                                         minimum again where m = 1 and 2 cost the same per weight:
+                                         q8_0 m = 1 read 45-60 GB/s of weights in the probe, 26-31 in
+                                         the engine and in a 400-call median of the same kernel */
 #define MM_PREFILL_ROWS 128           /* the prefill row count that gives wtype_flops */
 #define MM_X_ROWS 512                 /* x rows of the widest probe row count */
 #define MM_PREFILL_N 1024             /* weight rows of the prefill probes (fewer: the matrix's N) ... */
@@ -297,12 +302,8 @@ static void probe_matmul_shape(struct probe *p, enum dtype t, int si, size_t set
     int n_mats = (int)(set_bytes / mb), calls = (double)n * k <= MM_SMALL_ELEMS ? MM_CALLS_SMALL : MM_CALLS;
     double elems = (double)n * k, *g = ps->prof.mm_elem_s[t][si];
     /* the decode calls skip the matrices that hold the prefill probes' rows
-     * (the set's first rows, read again by every shape of this K, so in the
-     * LLC): a decode call that met them read its weights from cache, and the
-     * better of two calls kept it — q8_0 at m = 1 read 45-60 GB/s of weights
-     * on a host whose memory gives 37, and decode steps of q8_0 were
-     * predicted 27-31% too fast in three validations of long-context.ini
-     * (AMD EPYC VM, 2026-12-03) */
+     * (the set's first rows, read again by every shape of this K, so likely
+     * in the LLC): a decode call reads its weights from memory, as a step's */
     size_t hot = (size_t)prefill_rows_of(k, n_longest(k)) * dtype_row_bytes(t, k);
     int first = (int)((hot + mb - 1) / mb);
     if (n_mats - first < 2) first = 0;          /* too few left: the whole set */
@@ -315,9 +316,8 @@ static void probe_matmul_shape(struct probe *p, enum dtype t, int si, size_t set
             struct weight w = probe_weight(t, p->set + mb * (size_t)p->next, n, k);
             ts[i] = time_matmul(p, &w, ROOF_MM_ROWS[ri]);
         }
-        /* a call another process preempted does not count: the median of 8,
-         * the better of 2 (a wait only ever adds time) */
-        double s = calls > 2 ? median(ts, calls) : fmin(ts[0], ts[1]);
+        /* a call another process preempted does not count: the median */
+        double s = median(ts, calls);
         g[ri] = fmax(s - ps->op_s, 0.1 * s) / elems;
     }
     double t128 = probe_prefill_rows(p, t, k, n, si == MM_REF_SHAPE, ps->op_s, g);
