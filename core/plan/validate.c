@@ -107,35 +107,29 @@ static double median(double *x, int n)
 }
 
 /* The host row, probed until the host's speed held across one probe
- * (VALIDATE_PROBE_TRIES at most; the steadiest is kept): speed_probe[0]
- * holds the sample before the kept probe, [1] after it. Without speed
- * samples one probe. 0 ok; -1 with err. */
+ * (VALIDATE_PROBE_TRIES at most): speed_probe[0] holds the sample before
+ * the last probe, [1] after it. The last one, steady or not, is the row
+ * both runs use: hw_device_fresh caches it, and the sim:host run reads the
+ * cache. Without speed samples one probe. 0 ok; -1 with err. */
 static int probe_steadily(const struct run_setup *b, struct hw_speed_ref *speed, struct validate_result *v,
                           struct roof_device *host, FILE *log, char *err, size_t errlen)
 {
-    static struct roof_device best;     /* large (the measured profile): not on the stack */
-    struct hw_speed before = v->speed_probe[0], after;
-    v->probe_moved = 1e9;
+    v->probe_moved = 0;
     for (int t = 0; t < VALIDATE_PROBE_TRIES; t++) {
+        if (t > 0) v->speed_probe[0] = v->speed_probe[1];
         if (hw_device_fresh("host", &b->opt, host, log, err, errlen) < 0) return -1;
         v->probe_tries = t + 1;
-        if (!speed) { v->probe_moved = 0; return 0; }
-        hw_speed_take(speed, &after);
-        double moved = hw_speed_moved(&before, &after);
-        if (moved < v->probe_moved) {
-            v->probe_moved = moved;
-            v->speed_probe[0] = before;
-            v->speed_probe[1] = after;
-            best = *host;
-        }
-        if (moved <= VALIDATE_STEADY) break;
+        if (!speed) return 0;
+        hw_speed_take(speed, &v->speed_probe[1]);
+        const struct hw_speed *before = &v->speed_probe[0], *after = &v->speed_probe[1];
+        v->probe_moved = hw_speed_moved(before, after);
+        if (v->probe_moved <= VALIDATE_STEADY) break;
         if (log && t + 1 < VALIDATE_PROBE_TRIES)
             fprintf(log, "validate: the host's speed moved %.0f%% across the probe (read %.1f -> %.1f GB/s, FMA "
-                         "%.1f -> %.1f GFLOP/s): probing again (%d of %d)\n", 100 * moved, before.bw / 1e9,
-                    after.bw / 1e9, before.fma_flops / 1e9, after.fma_flops / 1e9, t + 2, VALIDATE_PROBE_TRIES);
-        before = after;
+                         "%.1f -> %.1f GFLOP/s): probing again (%d of %d)\n", 100 * v->probe_moved,
+                    before->bw / 1e9, after->bw / 1e9, before->fma_flops / 1e9, after->fma_flops / 1e9, t + 2,
+                    VALIDATE_PROBE_TRIES);
     }
-    *host = best;
     return 0;
 }
 
@@ -148,26 +142,20 @@ static void summarize_speed(struct validate_result *v, double *a, double *sgn)
                            .fma_flops = 0.5 * (v->speed_probe[0].fma_flops + v->speed_probe[1].fma_flops)};
     v->bw_ratio_min = v->fma_ratio_min = 1e9;
     v->bw_ratio_max = v->fma_ratio_max = 0;
-    for (int i = 0; i < v->n_speed && ref.bw > 0 && ref.fma_flops > 0; i++) {
+    double rb[VALIDATE_SPEED_MAX], rf[VALIDATE_SPEED_MAX];
+    int n = 0;
+    for (int i = 0; i < v->n_speed && ref.bw > 0 && ref.fma_flops > 0; i++, n++) {
         double b = v->speed[i].bw / ref.bw, f = v->speed[i].fma_flops / ref.fma_flops;
+        rb[n] = b;
+        rf[n] = f;
         v->bw_ratio_min = fmin(v->bw_ratio_min, b);
         v->bw_ratio_max = fmax(v->bw_ratio_max, b);
         v->fma_ratio_min = fmin(v->fma_ratio_min, f);
         v->fma_ratio_max = fmax(v->fma_ratio_max, f);
     }
     if (v->bw_ratio_max == 0) v->bw_ratio_min = v->fma_ratio_min = 0;
-    {
-        double *rb = malloc(sizeof *rb * (size_t)(v->n_speed + 1)), *rf = malloc(sizeof *rf * (size_t)(v->n_speed + 1));
-        int n = 0;
-        for (int i = 0; rb && rf && i < v->n_speed && ref.bw > 0 && ref.fma_flops > 0; i++, n++) {
-            rb[n] = v->speed[i].bw / ref.bw;
-            rf[n] = v->speed[i].fma_flops / ref.fma_flops;
-        }
-        v->bw_ratio_median = rb && rf ? median(rb, n) : 0;
-        v->fma_ratio_median = rb && rf ? median(rf, n) : 0;
-        free(rb);
-        free(rf);
-    }
+    v->bw_ratio_median = median(rb, n);
+    v->fma_ratio_median = median(rf, n);
     int nd = 0;
     for (int i = 0; i < v->n_steps; i++) {
         const struct validate_step *s = &v->steps[i];

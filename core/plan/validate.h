@@ -30,7 +30,7 @@ struct validate_step {
 /* The host's speed must hold across the probes for their profile to describe
  * the run: read speed and FMA rate after the probes within VALIDATE_STEADY
  * of before, else the probes run again, VALIDATE_PROBE_TRIES times at most
- * (the steadiest is used). On the 2-core AMD EPYC VM both moved 10-56%
+ * (the last is used). On the 2-core AMD EPYC VM both moved 10-56%
  * across one 30-40 s probe (2026-12-03), and such a run's every op class was
  * off by the same 20-35%. "Steady" also needs the run's samples' medians
  * within VALIDATE_STEADY of the probes'. */
@@ -63,8 +63,8 @@ struct validate_result {
     /* the host's own speed (hw_speed.h): before and after the probes (their mean is the
      * host row's moment), every VALIDATE_SPEED_EVERY_S of the CPU run and after it */
     struct hw_speed speed_probe[2];
-    int probe_tries;                    /* host probes taken (the steadiest one's profile is used) */
-    double probe_moved;                 /* its largest |after / before - 1| of read speed and FMA rate */
+    int probe_tries;                    /* host probes taken (the last one's profile is used) */
+    double probe_moved;                 /* the last one's largest |after / before - 1| of read speed and FMA rate */
     double bw_ratio_median, fma_ratio_median;   /* the run's samples over the probe's mean */
     struct hw_speed speed[VALIDATE_SPEED_MAX];
     int n_speed;
